@@ -1,0 +1,27 @@
+package io.dnv.core.kernel;
+
+import java.util.UUID;
+
+/**
+ * A block device named in desired state. The planner cannot know major:minor numbers or
+ * which /dev/nvmeXnY an import will get, so it names devices by what is stable; the agent
+ * resolves a ref against the kernel just before it writes a table.
+ */
+public sealed interface DeviceRef {
+
+    /** A device-mapper device of this node, /dev/mapper/&lt;name&gt;. */
+    record Dm(String name) implements DeviceRef {
+        public String path() {
+            return "/dev/mapper/" + name;
+        }
+    }
+
+    /** A physical disk of this node by its path, e.g. /dev/nvme0n1 or a simulated disk. */
+    record Disk(String path) implements DeviceRef {}
+
+    /** An NVMe namespace imported over the fabric, found by the UUID its exporter set. */
+    record Namespace(UUID uuid) implements DeviceRef {}
+
+    /** A device as the kernel printed it back (major:minor); only in parsed tables. */
+    record Raw(String majorMinor) implements DeviceRef {}
+}

@@ -1,0 +1,84 @@
+package io.dnv.node.kernel;
+
+import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.core.kernel.NvmetPort;
+
+import java.util.UUID;
+
+/**
+ * The operations a node agent performs on its kernel, one per dmsetup command, configfs write
+ * or sysfs write. Every call either does what it says or throws {@link KernelException} with
+ * the object, the operation and the kernel's own message; nothing is retried here.
+ */
+public interface Kernel {
+
+    ObservedKernel observe();
+
+    // device-mapper: tables as dmsetup takes them, one target per line, devices by path or major:minor
+
+    void dmCreate(String name, String table);
+
+    /** Load an inactive table; it goes live at the next resume. */
+    void dmLoad(String name, String table);
+
+    void dmSuspend(String name);
+
+    void dmResume(String name);
+
+    void dmRemove(String name);
+
+    String dmMessage(String name, long sector, String message);
+
+    // block devices
+
+    /** Write zeroes (not discard) over a byte range of a block device. */
+    void zeroOut(String devicePath, long offsetBytes, long lengthBytes);
+
+    // nvmet (target side, configfs)
+
+    /** mkdir ports/&lt;id&gt; and set its address; ANA group 1 exists from then on. */
+    void nvmetPortCreate(NvmetPort port);
+
+    void nvmetPortRemove(int portId);
+
+    void nvmetAnaGroupCreate(int portId, int group);
+
+    void nvmetAnaGroupRemove(int portId, int group);
+
+    void nvmetAnaState(int portId, int group, AnaState state);
+
+    void nvmetHostCreate(String hostNqn);
+
+    void nvmetHostRemove(String hostNqn);
+
+    /** mkdir subsystems/&lt;nqn&gt; with attr_allow_any_host 0, the cntlid range and serial. */
+    void nvmetSubsystemCreate(String nqn, int cntlidMin, int cntlidMax, String serial);
+
+    void nvmetSubsystemRemove(String nqn);
+
+    void nvmetAllowAnyHost(String nqn, boolean allow);
+
+    void nvmetAllowHost(String nqn, String hostNqn);
+
+    void nvmetDisallowHost(String nqn, String hostNqn);
+
+    /** mkdir namespaces/&lt;nsid&gt; with device_path, device_uuid, device_nguid, ana_grpid; left disabled. */
+    void nvmetNamespaceCreate(String nqn, int nsid, String devicePath, UUID uuid, String nguid, int anaGroup);
+
+    void nvmetNamespaceEnable(String nqn, int nsid, boolean enable);
+
+    void nvmetNamespaceRemove(String nqn, int nsid);
+
+    void nvmetLink(int portId, String nqn);
+
+    void nvmetUnlink(int portId, String nqn);
+
+    // NVMe-oF host side
+
+    /** Connect through /dev/nvme-fabrics; returns the controller name (nvmeX). */
+    String nvmeConnect(NvmeConnection connection);
+
+    /** sysfs delete_controller. */
+    void nvmeDisconnect(String controller);
+}

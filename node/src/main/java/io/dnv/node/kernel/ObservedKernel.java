@@ -1,0 +1,57 @@
+package io.dnv.node.kernel;
+
+import io.dnv.core.kernel.AnaState;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * What a kernel holds, read back from it (configfs, sysfs, dmsetup) in one shape for every
+ * Kernel implementation, so reconcile and re-adopt are the same code on Linux and the simulator.
+ */
+public record ObservedKernel(List<Dm> dmDevices, List<BlockDevice> blockDevices, List<Port> ports,
+                             List<Subsystem> subsystems, List<String> hosts, List<Controller> controllers) {
+
+    public ObservedKernel {
+        dmDevices = List.copyOf(dmDevices);
+        blockDevices = List.copyOf(blockDevices);
+        ports = List.copyOf(ports);
+        subsystems = List.copyOf(subsystems);
+        hosts = List.copyOf(hosts);
+        controllers = List.copyOf(controllers);
+    }
+
+    /**
+     * A device-mapper device. {@code table} is the live table as `dmsetup table` prints it (lines
+     * without the name, devices as major:minor); {@code status} as `dmsetup status` prints it.
+     */
+    public record Dm(String name, String majorMinor, String table, String status, boolean suspended, int openCount) {}
+
+    /** A block device that is not device-mapper: a disk, or an NVMe namespace head with its UUID. */
+    public record BlockDevice(String path, String majorMinor, long sizeSectors, Optional<UUID> uuid) {}
+
+    public record Port(int id, String transport, String addressFamily, String address, int serviceId,
+                       Map<Integer, AnaState> anaGroups, List<String> subsystems) {}
+
+    public record Subsystem(String nqn, boolean allowAnyHost, List<String> allowedHosts, int cntlidMin, int cntlidMax,
+                            String serial, List<Namespace> namespaces) {}
+
+    public record Namespace(int nsid, String devicePath, UUID uuid, String nguid, int anaGroup, boolean enabled) {}
+
+    /**
+     * A host-side NVMe-oF controller (/sys/class/nvme/nvmeX). {@code state} as sysfs spells it:
+     * live, connecting, resetting, deleting.
+     */
+    public record Controller(String name, String transport, String address, int serviceId, String subsystemNqn,
+                             String hostNqn, int cntlid, String state) {}
+
+    public Optional<Dm> dm(String name) {
+        return dmDevices.stream().filter(d -> d.name().equals(name)).findFirst();
+    }
+
+    public Optional<BlockDevice> namespace(UUID uuid) {
+        return blockDevices.stream().filter(b -> b.uuid().filter(uuid::equals).isPresent()).findFirst();
+    }
+}
