@@ -9,19 +9,38 @@ import java.util.UUID;
  */
 public sealed interface DeviceRef {
 
+    /** How people read the ref: a path, or uuid:... for an import. */
+    String symbol();
+
     /** A device-mapper device of this node, /dev/mapper/&lt;name&gt;. */
     record Dm(String name) implements DeviceRef {
         public String path() {
             return "/dev/mapper/" + name;
         }
+
+        public String symbol() {
+            return path();
+        }
     }
 
     /** A physical disk of this node by its path, e.g. /dev/nvme0n1 or a simulated disk. */
-    record Disk(String path) implements DeviceRef {}
+    record Disk(String path) implements DeviceRef {
+        public String symbol() {
+            return path;
+        }
+    }
 
     /** An NVMe namespace imported over the fabric, found by the UUID its exporter set. */
-    record Namespace(UUID uuid) implements DeviceRef {}
+    record Namespace(UUID uuid) implements DeviceRef {
+        public String symbol() {
+            return "uuid:" + uuid;
+        }
+    }
 
     /** A device as the kernel printed it back (major:minor); only in parsed tables. */
-    record Raw(String majorMinor) implements DeviceRef {}
+    record Raw(String majorMinor) implements DeviceRef {
+        public String symbol() {
+            return majorMinor;
+        }
+    }
 }

@@ -1,0 +1,129 @@
+package io.dnv.core.kernel;
+
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+
+/**
+ * Every kernel name derived from ids, so an agent finds what it owns by listing the kernel.
+ * dm names carry the owning node (several storage servers may share one kernel); NQNs of
+ * exports do not, so a leg or volume exported by another node after a failover is another
+ * path of the same namespace.
+ */
+public final class Names {
+
+    public static final String DM_PREFIX = "dnv-";
+    public static final String NQN_PREFIX = "nqn.2024-01.io.dnv:";
+    static final int DM_NAME_MAX = 127;
+    static final int NQN_MAX = 223;
+
+    private Names() {}
+
+    public static String dmPrefix(String nodeId) {
+        return DM_PREFIX + nodeId + "-";
+    }
+
+    public static boolean ownsDm(String nodeId, String dmName) {
+        return dmName.startsWith(dmPrefix(nodeId));
+    }
+
+    public static String hostNqn(String nodeId) {
+        return nqn("node:" + nodeId);
+    }
+
+    /** Linux refuses one host id under two host NQNs, so each NQN gets its own id. */
+    public static UUID hostId(String hostNqn) {
+        return UUID.nameUUIDFromBytes(hostNqn.getBytes(StandardCharsets.UTF_8));
+    }
+
+    // disk node
+
+    public static String ld(String dn, String vol, int leg, int group, int side) {
+        return dm(dn, "ld", vol, leg, group, side);
+    }
+
+    public static String ldNqn(String vol, int leg, int group, int side, String dn) {
+        return nqn("ld:" + vol + ":" + leg + ":" + group + ":" + side + ":" + dn);
+    }
+
+    // the controller node that owns a leg
+
+    public static String raidMeta(String cn, String vol, int leg, int group, int side) {
+        return dm(cn, "rm", vol, leg, group, side);
+    }
+
+    public static String raidData(String cn, String vol, int leg, int group, int side) {
+        return dm(cn, "rd", vol, leg, group, side);
+    }
+
+    public static String raid1(String cn, String vol, int leg, int group) {
+        return dm(cn, "r1", vol, leg, group);
+    }
+
+    public static String thinMeta(String cn, String vol, int leg) {
+        return dm(cn, "tmeta", vol, leg);
+    }
+
+    public static String thinData(String cn, String vol, int leg) {
+        return dm(cn, "tdata", vol, leg);
+    }
+
+    public static String pool(String cn, String vol, int leg) {
+        return dm(cn, "pool", vol, leg);
+    }
+
+    public static String thin(String cn, String vol, int leg) {
+        return dm(cn, "thin", vol, leg);
+    }
+
+    public static String legExport(String cn, String vol, int leg) {
+        return dm(cn, "legx", vol, leg);
+    }
+
+    public static String legNqn(String vol, int leg) {
+        return nqn("leg:" + vol + ":" + leg);
+    }
+
+    // every controller of the volume
+
+    public static String volume(String cn, String vol) {
+        return dm(cn, "vol", vol);
+    }
+
+    public static String volumeNqn(String vol) {
+        return nqn("vol:" + vol);
+    }
+
+    /** The namespace identity of an export: the same whoever exports it. */
+    public static UUID namespaceUuid(String nqn) {
+        return UUID.nameUUIDFromBytes(("ns1:" + nqn).getBytes(StandardCharsets.UTF_8));
+    }
+
+    public static String nguid(UUID uuid) {
+        return uuid.toString().replace("-", "");
+    }
+
+    /** attr_serial, equal on every exporter of an NQN (the host checks it across paths). */
+    public static String serial(String nqn) {
+        return nguid(namespaceUuid(nqn)).substring(0, 20);
+    }
+
+    private static String dm(String node, String kind, String vol, int... ids) {
+        StringBuilder sb = new StringBuilder(dmPrefix(node)).append(kind).append('-').append(vol);
+        for (int id : ids) {
+            sb.append('-').append(id);
+        }
+        String name = sb.toString();
+        if (name.length() > DM_NAME_MAX) {
+            throw new IllegalArgumentException("dm name over " + DM_NAME_MAX + " bytes: " + name);
+        }
+        return name;
+    }
+
+    private static String nqn(String suffix) {
+        String nqn = NQN_PREFIX + suffix;
+        if (nqn.length() > NQN_MAX) {
+            throw new IllegalArgumentException("NQN over " + NQN_MAX + " bytes: " + nqn);
+        }
+        return nqn;
+    }
+}

@@ -1,0 +1,35 @@
+package io.dnv.core.node;
+
+import io.dnv.core.kernel.NvmetPort;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * How to reach a storage node's kernel objects: its fabric address, the disk it serves as a
+ * disk node (with the nvmet port LDs are exported on), the port its legs are exported on to
+ * other controllers, and the ports volumes are exported on to hosts.
+ */
+public record NodeEndpoints(String nodeId, String address, Optional<String> diskPath, Optional<NvmetPort> diskPort,
+                            Optional<NvmetPort> legPort, List<NvmetPort> volumePorts) {
+
+    public NodeEndpoints {
+        if (!nodeId.matches("[a-z0-9]{1,20}")) {
+            throw new IllegalArgumentException("node id must be 1-20 of [a-z0-9] (dm names use '-' as separator): " + nodeId);
+        }
+        volumePorts = List.copyOf(volumePorts);
+    }
+
+    public List<NvmetPort> ports() {
+        List<NvmetPort> all = new java.util.ArrayList<>();
+        diskPort.ifPresent(all::add);
+        legPort.ifPresent(all::add);
+        all.addAll(volumePorts);
+        return all;
+    }
+
+    public NvmetPort port(int id) {
+        return ports().stream().filter(p -> p.id() == id).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("node " + nodeId + " has no port " + id));
+    }
+}

@@ -1,0 +1,35 @@
+package io.dnv.core.plan;
+
+import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.DmDevice;
+import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.core.kernel.NvmetSubsystem;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** What one volume needs on one node: dm devices bottom-up, exports, imports and ANA group states. */
+public record NodeObjects(List<DmDevice> dmDevices, List<NvmetSubsystem> subsystems, List<NvmeConnection> connections,
+                          List<AnaGroup> anaGroups) {
+
+    public record AnaGroup(int portId, int group, AnaState state) {}
+
+    public NodeObjects {
+        dmDevices = List.copyOf(dmDevices);
+        subsystems = List.copyOf(subsystems);
+        connections = List.copyOf(connections);
+        anaGroups = List.copyOf(anaGroups);
+    }
+
+    /** Collects a node's objects while the planner walks the volume. */
+    static final class Builder {
+        final List<DmDevice> dm = new ArrayList<>();
+        final List<NvmetSubsystem> subsystems = new ArrayList<>();
+        final List<NvmeConnection> connections = new ArrayList<>();
+        final List<AnaGroup> ana = new ArrayList<>();
+
+        NodeObjects build() {
+            return new NodeObjects(dm, subsystems, connections, ana);
+        }
+    }
+}

@@ -1,0 +1,259 @@
+package io.dnv.core.plan;
+
+import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.ConnectTimeouts;
+import io.dnv.core.kernel.DeviceRef;
+import io.dnv.core.kernel.DmDevice;
+import io.dnv.core.kernel.DmLine;
+import io.dnv.core.kernel.DmTable;
+import io.dnv.core.kernel.DmTarget;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.core.kernel.NvmetNamespace;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.kernel.NvmetSubsystem;
+import io.dnv.core.kernel.Preparation;
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.VolumeLayout;
+import io.dnv.core.volume.VolumeSpec;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Turns one volume (spec, placement, attached hosts) into the kernel objects each node must
+ * hold, layer by layer as docs/architecture.md draws it. Pure: the same input gives the same
+ * objects, so an agent can be handed them again at any time.
+ */
+public final class Planner {
+
+    public static final String VOLUME_ID_PATTERN = "[a-z0-9][a-z0-9-]{0,39}";
+    private static final long RAID_META_BYTES = VolumeLayout.RAID_META_SECTORS * VolumeLayout.SECTOR;
+    private static final int THIN_SUPERBLOCK_BYTES = 4096;
+    private static final int LD_CNTLID_MIN = 1;
+
+    private final String volumeId;
+    private final VolumeSpec spec;
+    private final VolumeLayout layout;
+    private final Placement placement;
+    private final List<String> attachments;
+    private final Map<String, NodeEndpoints> nodes;
+    private final Map<String, NodeObjects.Builder> out = new LinkedHashMap<>();
+
+    private Planner(String volumeId, VolumeSpec spec, VolumeLayout layout, Placement placement, List<String> attachments,
+                    Map<String, NodeEndpoints> nodes) {
+        this.volumeId = volumeId;
+        this.spec = spec;
+        this.layout = layout;
+        this.placement = placement;
+        this.attachments = List.copyOf(attachments);
+        this.nodes = nodes;
+    }
+
+    public static Map<String, NodeObjects> plan(String volumeId, VolumeSpec spec, VolumeLayout layout, Placement placement,
+                                                List<String> attachments, Map<String, NodeEndpoints> nodes) {
+        Planner p = new Planner(volumeId, spec, layout, placement, attachments, nodes);
+        p.validate();
+        for (int leg = 0; leg < spec.legCount(); leg++) {
+            p.leg(leg);
+        }
+        for (int slot = 0; slot < placement.controllers().size(); slot++) {
+            p.controller(slot);
+        }
+        Map<String, NodeObjects> result = new LinkedHashMap<>();
+        p.out.forEach((node, b) -> result.put(node, b.build()));
+        return result;
+    }
+
+    /** LDs on the disk nodes, then the leg's device stack on its owner, then its export to the other actives. */
+    private void leg(int leg) {
+        Placement.Controller owner = placement.owner(leg, spec);
+        String cn = owner.nodeId();
+        NodeObjects.Builder cnObjects = objects(cn);
+        List<Placement.Group> groups = placement.legs().get(leg).groups();
+        List<DeviceRef> raids = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            Placement.Group group = groups.get(g);
+            List<DmTarget.Raid1.Side> sides = new ArrayList<>();
+            List<Preparation> zeroMeta = new ArrayList<>();
+            for (int s = 0; s < group.sides().size(); s++) {
+                DeviceRef ld = logicalDisk(leg, g, s, group.sides().get(s), cn);
+                DmDevice meta = new DmDevice(Names.raidMeta(cn, volumeId, leg, g, s),
+                        DmTable.of(VolumeLayout.RAID_META_SECTORS, new DmTarget.Linear(ld, 0)));
+                DmDevice data = new DmDevice(Names.raidData(cn, volumeId, leg, g, s),
+                        DmTable.of(layout.raidDataSectors(), new DmTarget.Linear(ld, VolumeLayout.RAID_META_SECTORS)));
+                cnObjects.dm.add(meta);
+                cnObjects.dm.add(data);
+                sides.add(DmTarget.Raid1.Side.of(meta.ref(), data.ref()));
+                zeroMeta.add(new Preparation.ZeroRange(meta.ref(), 0, RAID_META_BYTES));
+            }
+            DmDevice raid = new DmDevice(Names.raid1(cn, volumeId, leg, g),
+                    DmTable.of(layout.raidDataSectors(),
+                            new DmTarget.Raid1(layout.regionSectors(), group.brandNew(), OptionalInt.empty(), sides)),
+                    group.brandNew() ? zeroMeta : List.of());
+            cnObjects.dm.add(raid);
+            raids.add(raid.ref());
+        }
+        boolean poolBrandNew = groups.get(0).brandNew();
+        List<DmLine> meta = new ArrayList<>();
+        List<DmLine> data = new ArrayList<>();
+        for (int g = 0; g < raids.size(); g++) {
+            meta.add(new DmLine(g * layout.thinMetaSectors(), layout.thinMetaSectors(), new DmTarget.Linear(raids.get(g), 0)));
+            data.add(new DmLine(g * layout.poolDataSectors(), layout.poolDataSectors(),
+                    new DmTarget.Linear(raids.get(g), layout.thinMetaSectors())));
+        }
+        DmDevice thinMeta = new DmDevice(Names.thinMeta(cn, volumeId, leg), new DmTable(meta));
+        DmDevice thinData = new DmDevice(Names.thinData(cn, volumeId, leg), new DmTable(data));
+        DmDevice pool = new DmDevice(Names.pool(cn, volumeId, leg),
+                DmTable.of(thinData.table().sizeSectors(), new DmTarget.ThinPool(thinMeta.ref(), thinData.ref(),
+                        VolumeLayout.THIN_BLOCK_SECTORS, layout.lowWaterBlocks(), true, false)),
+                poolBrandNew ? List.of(new Preparation.ZeroRange(thinMeta.ref(), 0, THIN_SUPERBLOCK_BYTES)) : List.of());
+        DmDevice thin = new DmDevice(Names.thin(cn, volumeId, leg),
+                DmTable.of(layout.legSectors(), new DmTarget.Thin(pool.ref(), 0)),
+                poolBrandNew ? List.of(new Preparation.PoolMessage(pool.name(), "create_thin 0")) : List.of());
+        cnObjects.dm.addAll(List.of(thinMeta, thinData, pool, thin));
+        if (spec.activeControllers() > 1) {
+            exportLeg(leg, owner, thin);
+        }
+    }
+
+    /** A slice of a disk node's disk, exported to the controller node that owns the leg, and that node's import of it. */
+    private DeviceRef logicalDisk(int leg, int group, int side, Placement.Extent extent, String cn) {
+        NodeEndpoints dn = node(extent.nodeId());
+        String diskPath = dn.diskPath().orElseThrow(() -> new IllegalArgumentException(dn.nodeId() + " has no disk"));
+        NvmetPort port = dn.diskPort().orElseThrow(() -> new IllegalArgumentException(dn.nodeId() + " has no disk port"));
+        NodeObjects.Builder dnObjects = objects(dn.nodeId());
+        DmDevice ld = new DmDevice(Names.ld(dn.nodeId(), volumeId, leg, group, side),
+                DmTable.of(layout.ldSectors(), new DmTarget.Linear(new DeviceRef.Disk(diskPath), extent.startSector())));
+        dnObjects.dm.add(ld);
+        String nqn = Names.ldNqn(volumeId, leg, group, side, dn.nodeId());
+        UUID uuid = Names.namespaceUuid(nqn);
+        dnObjects.subsystems.add(new NvmetSubsystem(nqn, List.of(Names.hostNqn(cn)), LD_CNTLID_MIN, CntlidRanges.MAX,
+                Names.serial(nqn), List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), 1)), List.of(port.id())));
+        objects(cn).connections.add(connection(dn, port, nqn, cn));
+        return new DeviceRef.Namespace(uuid);
+    }
+
+    /** One export per leg, under an NQN that does not name its owner, so a new owner is a new path. */
+    private void exportLeg(int leg, Placement.Controller owner, DmDevice thin) {
+        NodeEndpoints cn = node(owner.nodeId());
+        NvmetPort port = cn.legPort().orElseThrow(() -> new IllegalArgumentException(cn.nodeId() + " has no leg port"));
+        DmDevice legExport = new DmDevice(Names.legExport(cn.nodeId(), volumeId, leg),
+                DmTable.of(layout.legSectors(), new DmTarget.Linear(thin.ref(), 0)));
+        objects(cn.nodeId()).dm.add(legExport);
+        String nqn = Names.legNqn(volumeId, leg);
+        UUID uuid = Names.namespaceUuid(nqn);
+        int slot = placement.controllers().indexOf(owner);
+        List<String> importers = new ArrayList<>();
+        for (Placement.Controller other : placement.actives()) {
+            if (other != owner) {
+                importers.add(Names.hostNqn(other.nodeId()));
+                objects(other.nodeId()).connections.add(connection(cn, port, nqn, other.nodeId()));
+            }
+        }
+        objects(cn.nodeId()).subsystems.add(new NvmetSubsystem(nqn, importers, CntlidRanges.min(slot), CntlidRanges.max(slot),
+                Names.serial(nqn), List.of(new NvmetNamespace(1, legExport.ref(), uuid, Names.nguid(uuid), 1)),
+                List.of(port.id())));
+    }
+
+    /** The volume device (stripe on an active, error on a standby) exported to the attached hosts. */
+    private void controller(int slot) {
+        Placement.Controller c = placement.controllers().get(slot);
+        String n = c.nodeId();
+        NodeObjects.Builder objects = objects(n);
+        DmTarget target;
+        if (c.role() == Placement.Role.ACTIVE) {
+            List<DeviceRef> legs = new ArrayList<>();
+            for (int leg = 0; leg < spec.legCount(); leg++) {
+                legs.add(placement.owner(leg, spec) == c
+                        ? new DeviceRef.Dm(Names.thin(n, volumeId, leg))
+                        : new DeviceRef.Namespace(Names.namespaceUuid(Names.legNqn(volumeId, leg))));
+            }
+            target = new DmTarget.Raid0(VolumeLayout.STRIPE_CHUNK_SECTORS, legs);
+        } else {
+            // The same dm name the stripe will take: promotion is a table reload.
+            target = new DmTarget.Error();
+        }
+        DmDevice volume = new DmDevice(Names.volume(n, volumeId), DmTable.of(layout.stripeSectors(), target));
+        objects.dm.add(volume);
+        String nqn = Names.volumeNqn(volumeId);
+        UUID uuid = Names.namespaceUuid(nqn);
+        node(n).port(c.exportPortId());
+        objects.subsystems.add(new NvmetSubsystem(nqn, attachments, CntlidRanges.min(slot), CntlidRanges.max(slot),
+                Names.serial(nqn), List.of(new NvmetNamespace(1, volume.ref(), uuid, Names.nguid(uuid), c.anaGroup())),
+                List.of(c.exportPortId())));
+        objects.ana.add(new NodeObjects.AnaGroup(c.exportPortId(), c.anaGroup(),
+                c.role() == Placement.Role.ACTIVE ? AnaState.OPTIMIZED : AnaState.INACCESSIBLE));
+    }
+
+    private NvmeConnection connection(NodeEndpoints target, NvmetPort port, String nqn, String hostNode) {
+        String hostNqn = Names.hostNqn(hostNode);
+        return new NvmeConnection(port.transport(), target.address(), port.serviceId(), nqn, hostNqn,
+                Names.hostId(hostNqn), ConnectTimeouts.INTERNAL);
+    }
+
+    private NodeObjects.Builder objects(String nodeId) {
+        return out.computeIfAbsent(nodeId, k -> new NodeObjects.Builder());
+    }
+
+    private NodeEndpoints node(String nodeId) {
+        NodeEndpoints n = nodes.get(nodeId);
+        if (n == null) {
+            throw new IllegalArgumentException("placement names unknown node " + nodeId);
+        }
+        return n;
+    }
+
+    private void validate() {
+        if (!volumeId.matches(VOLUME_ID_PATTERN)) {
+            throw new IllegalArgumentException("volume id must match " + VOLUME_ID_PATTERN + ": " + volumeId);
+        }
+        List<Placement.Controller> cs = placement.controllers();
+        if (cs.size() != spec.controllerCount()) {
+            throw new IllegalArgumentException("placement has " + cs.size() + " controllers, spec wants " + spec.controllerCount());
+        }
+        Set<String> controllerNodes = new HashSet<>();
+        for (int slot = 0; slot < cs.size(); slot++) {
+            Placement.Role expected = slot < spec.activeControllers() ? Placement.Role.ACTIVE : Placement.Role.STANDBY;
+            if (cs.get(slot).role() != expected) {
+                throw new IllegalArgumentException("controller slot " + slot + " must be " + expected);
+            }
+            if (!controllerNodes.add(cs.get(slot).nodeId())) {
+                throw new IllegalArgumentException("two controllers on node " + cs.get(slot).nodeId());
+            }
+            if (cs.get(slot).anaGroup() < 1 || cs.get(slot).anaGroup() > 128) {
+                throw new IllegalArgumentException("ANA group must be 1..128");
+            }
+        }
+        if (placement.legs().size() != spec.legCount()) {
+            throw new IllegalArgumentException("placement has " + placement.legs().size() + " legs, spec wants " + spec.legCount());
+        }
+        for (Placement.Leg leg : placement.legs()) {
+            if (leg.groups().isEmpty()) {
+                throw new IllegalArgumentException("a leg needs at least one raid1 group");
+            }
+            for (Placement.Group g : leg.groups()) {
+                if (g.sides().size() != spec.replicas()) {
+                    throw new IllegalArgumentException("a group has " + g.sides().size() + " sides, spec wants " + spec.replicas());
+                }
+                Set<String> dns = new HashSet<>();
+                for (Placement.Extent e : g.sides()) {
+                    if (!dns.add(e.nodeId())) {
+                        throw new IllegalArgumentException("two sides of one raid1 group on node " + e.nodeId());
+                    }
+                    if (e.lengthSectors() < layout.ldSectors()) {
+                        throw new IllegalArgumentException("extent of " + e.lengthSectors() + " sectors on " + e.nodeId()
+                                + " is smaller than an LD (" + layout.ldSectors() + ")");
+                    }
+                }
+            }
+        }
+    }
+}

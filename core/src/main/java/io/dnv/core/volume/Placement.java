@@ -1,0 +1,49 @@
+package io.dnv.core.volume;
+
+import java.util.List;
+
+/**
+ * Where a volume lives: which node runs each controller (slots 0..A-1 active, then the
+ * standbys) and which disk extent holds each raid1 side of each group of each leg. Leg i is
+ * owned by active controller i / L. Ports and ANA groups are node resources the control plane
+ * allocated; the planner never invents them.
+ */
+public record Placement(List<Controller> controllers, List<Leg> legs) {
+
+    public Placement {
+        controllers = List.copyOf(controllers);
+        legs = List.copyOf(legs);
+    }
+
+    public enum Role { ACTIVE, STANDBY }
+
+    /** A controller: its node, its role, the port its volume export is linked to and its ANA group there. */
+    public record Controller(String nodeId, Role role, int exportPortId, int anaGroup) {}
+
+    public record Leg(List<Group> groups) {
+        public Leg {
+            groups = List.copyOf(groups);
+        }
+    }
+
+    /**
+     * One raid1 group of a leg. {@code brandNew} holds until the control plane has persisted
+     * that the group was created: until then its metadata may be zeroed and raid1 told nosync.
+     */
+    public record Group(boolean brandNew, List<Extent> sides) {
+        public Group {
+            sides = List.copyOf(sides);
+        }
+    }
+
+    /** A slice of a disk node's physical disk, in sectors. */
+    public record Extent(String nodeId, long startSector, long lengthSectors) {}
+
+    public Controller owner(int leg, VolumeSpec spec) {
+        return controllers.get(leg / spec.legsPerController());
+    }
+
+    public List<Controller> actives() {
+        return controllers.stream().filter(c -> c.role() == Role.ACTIVE).toList();
+    }
+}

@@ -1,0 +1,58 @@
+package io.dnv.core.plan;
+
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.VolumeLayout;
+import io.dnv.core.volume.VolumeSpec;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Six storage servers, each a disk node and a controller node, and simple placements over them. */
+final class Fixtures {
+
+    static final int DISK_PORT = 1;
+    static final int LEG_PORT = 2;
+    static final int VOLUME_PORT = 3;
+
+    static Map<String, NodeEndpoints> sixNodes() {
+        Map<String, NodeEndpoints> nodes = new LinkedHashMap<>();
+        for (int i = 1; i <= 6; i++) {
+            String address = "127.0.1." + i;
+            nodes.put("n" + i, new NodeEndpoints("n" + i, address, Optional.of("/dev/dnvsim0"),
+                    Optional.of(NvmetPort.tcp(DISK_PORT, address, 4420)), Optional.of(NvmetPort.tcp(LEG_PORT, address, 4421)),
+                    List.of(NvmetPort.tcp(VOLUME_PORT, address, 4422))));
+        }
+        return nodes;
+    }
+
+    /**
+     * Controllers on n1.. in slot order; raid1 sides of leg i on two nodes chosen round-robin
+     * from the six, each extent right after the previous one on its disk.
+     */
+    static Placement placement(VolumeSpec spec, VolumeLayout layout, boolean brandNew) {
+        List<Placement.Controller> controllers = new ArrayList<>();
+        for (int slot = 0; slot < spec.controllerCount(); slot++) {
+            controllers.add(new Placement.Controller("n" + (slot + 1),
+                    slot < spec.activeControllers() ? Placement.Role.ACTIVE : Placement.Role.STANDBY, VOLUME_PORT, 2));
+        }
+        long[] nextFree = new long[7];
+        List<Placement.Leg> legs = new ArrayList<>();
+        for (int leg = 0; leg < spec.legCount(); leg++) {
+            List<Placement.Extent> sides = new ArrayList<>();
+            for (int s = 0; s < spec.replicas(); s++) {
+                int node = (leg * spec.replicas() + s) % 6 + 1;
+                sides.add(new Placement.Extent("n" + node, nextFree[node], layout.ldSectors()));
+                nextFree[node] += layout.ldSectors();
+            }
+            legs.add(new Placement.Leg(List.of(new Placement.Group(brandNew, sides))));
+        }
+        return new Placement(controllers, legs);
+    }
+
+    private Fixtures() {}
+}

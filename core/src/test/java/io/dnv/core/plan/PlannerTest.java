@@ -1,0 +1,126 @@
+package io.dnv.core.plan;
+
+import io.dnv.core.kernel.DmDevice;
+import io.dnv.core.kernel.DmTarget;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.VolumeLayout;
+import io.dnv.core.volume.VolumeSpec;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PlannerTest {
+
+    private final Map<String, NodeEndpoints> nodes = Fixtures.sixNodes();
+
+    @Test
+    void usableSizeIsRoundedUpToWholeStripesOfAllLegs() {
+        VolumeLayout l = VolumeLayout.of(new VolumeSpec((64L << 20) + 1, 2, 1, 4, 2));
+        assertEquals((64L << 20) + 8 * 16 * 1024, l.usableBytes());
+        assertEquals(l.usableBytes() / 512 / 8, l.legSectors());
+        assertEquals(0, l.legSectors() % VolumeLayout.STRIPE_CHUNK_SECTORS);
+    }
+
+    @Test
+    void poolDataIsLegPlusSnapshotReserveInWholeThinBlocks() {
+        VolumeLayout l = VolumeLayout.of(new VolumeSpec(1L << 30, 1, 1, 1, 2));
+        assertEquals((1L << 30) / 512, l.legSectors());
+        // 1 GiB + 20 % = 1228.8 MiB, rounded up to 1229 one-MiB blocks
+        assertEquals(1229L * 2048, l.poolDataSectors());
+        VolumeLayout none = VolumeLayout.of(new VolumeSpec(1L << 30, 1, 1, 1, 2), 0);
+        assertEquals(1024L * 2048, none.poolDataSectors());
+    }
+
+    @Test
+    void thinMetadataFollowsTheKernelRuleAndNeverGoesBelowTwoMiB() {
+        assertEquals(4096, VolumeLayout.of(new VolumeSpec(64L << 20, 1, 0, 1, 1)).thinMetaSectors());
+        // 100 GiB leg: 122880 blocks * 48 bytes = 5.625 MiB, rounded up to 6 MiB
+        VolumeLayout big = VolumeLayout.of(new VolumeSpec(100L << 30, 1, 0, 1, 1));
+        assertEquals(6L * 2048, big.thinMetaSectors());
+    }
+
+    @Test
+    void regionSizeIsAPowerOfTwoWithinTheKernelBounds() {
+        for (long len : new long[]{2048, 45056, 1L << 21, 1L << 31, (1L << 33) + 5}) {
+            long r = VolumeLayout.regionSectors(len);
+            assertEquals(1, Long.bitCount(r), "power of two for " + len);
+            assertTrue(r <= len, "at most len for " + len);
+            assertTrue(r * (1L << 21) >= len, "at least len/2^21 for " + len);
+        }
+    }
+
+    @Test
+    void groupsThatAreNoLongerBrandNewGetNoNosyncAndNoPreparation() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 2, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        NodeObjects cn = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, false), List.of(), nodes).get("n1");
+        for (DmDevice d : cn.dmDevices()) {
+            assertTrue(d.beforeCreate().isEmpty(), d.name());
+            if (d.table().lines().get(0).target() instanceof DmTarget.Raid1 r) {
+                assertFalse(r.nosync(), d.name());
+            }
+        }
+    }
+
+    @Test
+    void everyDmNameCarriesItsNodeAndEveryNameFitsTheKernelLimits() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 4, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        String longId = "v".repeat(40);
+        Map<String, NodeObjects> plan = Planner.plan(longId, spec, layout, Fixtures.placement(spec, layout, true), List.of(), nodes);
+        plan.forEach((node, objects) -> {
+            objects.dmDevices().forEach(d -> {
+                assertTrue(Names.ownsDm(node, d.name()), d.name());
+                assertTrue(d.name().length() <= 127, d.name());
+            });
+            objects.subsystems().forEach(s -> assertTrue(s.nqn().length() <= 223 && s.nqn().startsWith(Names.NQN_PREFIX)));
+        });
+        assertThrows(IllegalArgumentException.class,
+                () -> Planner.plan("V_bad", spec, layout, Fixtures.placement(spec, layout, true), List.of(), nodes));
+    }
+
+    @Test
+    void exportsOfOneVolumeUseDisjointCntlidRangesPerControllerSlot() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 1, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Map<String, NodeObjects> plan = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, true), List.of(), nodes);
+        List<int[]> ranges = new ArrayList<>();
+        for (String n : List.of("n1", "n2", "n3")) {
+            plan.get(n).subsystems().stream().filter(s -> s.nqn().equals(Names.volumeNqn("v")))
+                    .forEach(s -> ranges.add(new int[]{s.cntlidMin(), s.cntlidMax()}));
+        }
+        assertEquals(3, ranges.size());
+        for (int i = 0; i < ranges.size(); i++) {
+            for (int j = i + 1; j < ranges.size(); j++) {
+                assertTrue(ranges.get(i)[1] < ranges.get(j)[0] || ranges.get(j)[1] < ranges.get(i)[0]);
+            }
+        }
+    }
+
+    @Test
+    void placementsThatBreakTheSpecAreRefused() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 1, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Placement good = Fixtures.placement(spec, layout, true);
+        Placement sameNodeTwice = new Placement(List.of(good.controllers().get(0),
+                new Placement.Controller("n1", Placement.Role.STANDBY, 3, 3)), good.legs());
+        assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, sameNodeTwice, List.of(), nodes));
+        Placement.Extent e = good.legs().get(0).groups().get(0).sides().get(0);
+        Placement sidesOnOneNode = new Placement(good.controllers(),
+                List.of(new Placement.Leg(List.of(new Placement.Group(true, List.of(e, e))))));
+        assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, sidesOnOneNode, List.of(), nodes));
+        Placement tooSmall = new Placement(good.controllers(), List.of(new Placement.Leg(List.of(new Placement.Group(true,
+                List.of(new Placement.Extent("n1", 0, 100), new Placement.Extent("n2", 0, 100)))))));
+        assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, tooSmall, List.of(), nodes));
+        assertThrows(IllegalArgumentException.class, () -> new VolumeSpec(1 << 20, 0, 1, 1, 2));
+    }
+}
