@@ -1,0 +1,58 @@
+package io.dnv.node.agent;
+
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.node.kernel.ObservedKernel;
+
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * NVMe-oF imports: one controller per desired connection. A controller that is reconnecting
+ * is left to the kernel (its ctrl_loss_tmo decides); one that is gone is connected again.
+ * Imports no desired state names are disconnected after the devices above them are gone.
+ */
+final class ConnectionConvergence {
+
+    private final Pass pass;
+
+    ConnectionConvergence(Pass pass) {
+        this.pass = pass;
+    }
+
+    /** Connects what is missing; true when anything was connected (namespaces must be looked up again). */
+    boolean connect() {
+        boolean connected = false;
+        for (NvmeConnection c : pass.desired.connections()) {
+            if (live(c).isEmpty()) {
+                connected |= pass.mutate("nvme connect", c.key(), () -> pass.kernel.nvmeConnect(c));
+            }
+        }
+        return connected;
+    }
+
+    void disconnectGarbage() {
+        Set<String> ownHostNqns = new HashSet<>();
+        ownHostNqns.add(Names.hostNqn(pass.nodeId()));
+        pass.desired.connections().forEach(c -> ownHostNqns.add(c.hostNqn()));
+        for (ObservedKernel.Controller ctrl : pass.observed.controllers()) {
+            boolean desired = pass.desired.connections().stream().anyMatch(c -> matches(c, ctrl));
+            if (!desired && ownHostNqns.contains(ctrl.hostNqn()) && !ctrl.state().equals("deleting")) {
+                pass.mutate("nvme disconnect", ctrl.name() + " (" + ctrl.subsystemNqn() + ")",
+                        () -> pass.kernel.nvmeDisconnect(ctrl.name()));
+            }
+        }
+    }
+
+    private Optional<ObservedKernel.Controller> live(NvmeConnection c) {
+        return pass.observed.controllers().stream()
+                .filter(ctrl -> matches(c, ctrl) && !ctrl.state().equals("deleting")).findFirst();
+    }
+
+    private static boolean matches(NvmeConnection c, ObservedKernel.Controller ctrl) {
+        return c.transport().equals(ctrl.transport()) && c.address().equals(ctrl.address())
+                && c.serviceId() == ctrl.serviceId() && c.subsystemNqn().equals(ctrl.subsystemNqn())
+                && c.hostNqn().equals(ctrl.hostNqn());
+    }
+}

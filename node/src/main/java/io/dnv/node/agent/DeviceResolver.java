@@ -1,0 +1,56 @@
+package io.dnv.node.agent;
+
+import io.dnv.core.kernel.DeviceRef;
+import io.dnv.node.kernel.ObservedKernel;
+
+import java.util.Optional;
+
+/**
+ * Turns the planner's stable device names into what the kernel takes: a path to write a table
+ * with, or the major:minor the kernel prints, to compare a live table with the desired one.
+ */
+final class DeviceResolver {
+
+    private final Pass pass;
+
+    DeviceResolver(Pass pass) {
+        this.pass = pass;
+    }
+
+    /** The path of a device that exists now, or empty when it does not (yet). */
+    Optional<String> path(DeviceRef ref) {
+        if (ref instanceof DeviceRef.Dm dm) {
+            boolean exists = pass.createdDm.contains(dm.name()) || pass.observed.dm(dm.name()).isPresent();
+            return exists ? Optional.of(dm.path()) : Optional.empty();
+        }
+        if (ref instanceof DeviceRef.Namespace ns) {
+            return pass.observed.namespace(ns.uuid()).map(ObservedKernel.BlockDevice::path);
+        }
+        if (ref instanceof DeviceRef.Disk disk) {
+            return Optional.of(disk.path());
+        }
+        return Optional.of(((DeviceRef.Raw) ref).majorMinor());
+    }
+
+    /** major:minor as the kernel prints it in tables, or "?" when unknown (never equal to a live table). */
+    String majorMinor(DeviceRef ref) {
+        Optional<String> mm;
+        if (ref instanceof DeviceRef.Dm dm) {
+            mm = pass.observed.dm(dm.name()).map(ObservedKernel.Dm::majorMinor);
+        } else if (ref instanceof DeviceRef.Namespace ns) {
+            mm = pass.observed.namespace(ns.uuid()).map(ObservedKernel.BlockDevice::majorMinor);
+        } else if (ref instanceof DeviceRef.Disk disk) {
+            mm = pass.observed.blockDevices().stream().filter(b -> b.path().equals(disk.path()))
+                    .map(ObservedKernel.BlockDevice::majorMinor).findFirst();
+        } else {
+            mm = Optional.of(((DeviceRef.Raw) ref).majorMinor());
+        }
+        return mm.orElse("?");
+    }
+
+    /** Whether a major:minor in a live table is a physical disk (not dm, not an NVMe import). */
+    boolean isDisk(String majorMinor) {
+        return pass.observed.blockDevices().stream()
+                .anyMatch(b -> b.majorMinor().equals(majorMinor) && b.uuid().isEmpty());
+    }
+}

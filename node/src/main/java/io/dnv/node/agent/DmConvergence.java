@@ -1,0 +1,223 @@
+package io.dnv.node.agent;
+
+import io.dnv.core.kernel.DeviceRef;
+import io.dnv.core.kernel.DmDevice;
+import io.dnv.core.kernel.DmTable;
+import io.dnv.core.kernel.DmTableParser;
+import io.dnv.core.kernel.Preparation;
+import io.dnv.node.kernel.ObservedKernel;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Device-mapper devices: created bottom-up (a table can only name devices that exist),
+ * reloaded when the live table maps differently, removed top-down when no desired state names
+ * them. A device that maps a physical disk is zeroed before it goes, so its extent never shows
+ * one volume's bytes to the next.
+ */
+final class DmConvergence {
+
+    private static final String FILE_EXISTS = "File exists";
+
+    private final Pass pass;
+    private final DeviceResolver devices;
+
+    DmConvergence(Pass pass, DeviceResolver devices) {
+        this.pass = pass;
+        this.devices = devices;
+    }
+
+    void converge() {
+        for (DmDevice d : bottomUp(pass.desired.dmDevices())) {
+            converge(d);
+        }
+    }
+
+    private void converge(DmDevice d) {
+        List<String> paths = new ArrayList<>();
+        for (DeviceRef ref : d.table().devices()) {
+            if (ref instanceof DeviceRef.Dm dm && pass.blocked.contains(dm.name())) {
+                block(d, dm.name() + " is not ready");
+                return;
+            }
+            Optional<String> path = devices.path(ref);
+            if (path.isEmpty()) {
+                block(d, ref.symbol() + " does not exist yet");
+                return;
+            }
+            paths.add(path.get());
+        }
+        String table = d.table().render(ref -> devices.path(ref).orElseThrow());
+        Optional<ObservedKernel.Dm> live = pass.observed.dm(d.name());
+        if (live.isEmpty()) {
+            if (prepare(d) && pass.mutate("dm create", d.name(), () -> pass.kernel.dmCreate(d.name(), table))) {
+                pass.createdDm.add(d.name());
+            } else {
+                pass.blocked.add(d.name());
+            }
+            return;
+        }
+        if (!sameMapping(d.table(), live.get().table())) {
+            boolean reloaded = pass.mutate("dm load", d.name(), () -> pass.kernel.dmLoad(d.name(), table))
+                    && (live.get().suspended() || pass.mutate("dm suspend", d.name(), () -> pass.kernel.dmSuspend(d.name())))
+                    && pass.mutate("dm resume", d.name(), () -> pass.kernel.dmResume(d.name()));
+            if (!reloaded) {
+                pass.blocked.add(d.name());
+            }
+        } else if (live.get().suspended()) {
+            // Left suspended by an interrupted operation: I/O is held until someone resumes it.
+            pass.mutate("dm resume", d.name(), () -> pass.kernel.dmResume(d.name()));
+        }
+    }
+
+    private void block(DmDevice d, String reason) {
+        pass.blocked.add(d.name());
+        pass.waitFor(d.name() + ": " + reason);
+    }
+
+    private boolean prepare(DmDevice d) {
+        for (Preparation p : d.beforeCreate()) {
+            if (p instanceof Preparation.ZeroRange z) {
+                Optional<String> path = devices.path(z.device());
+                if (path.isEmpty()) {
+                    pass.waitFor(d.name() + ": " + z.device().symbol() + " to zero does not exist yet");
+                    return false;
+                }
+                if (!pass.mutate("zero " + z.offsetBytes() + "+" + z.lengthBytes(), path.get(),
+                        () -> pass.kernel.zeroOut(path.get(), z.offsetBytes(), z.lengthBytes()))) {
+                    return false;
+                }
+            } else {
+                Preparation.PoolMessage m = (Preparation.PoolMessage) p;
+                if (!message(m)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** A create_thin retried after a crash finds its id already there: that is the state we wanted. */
+    private boolean message(Preparation.PoolMessage m) {
+        pass.mutations.add("dm message " + m.pool() + " " + m.message());
+        try {
+            pass.kernel.dmMessage(m.pool(), 0, m.message());
+            return true;
+        } catch (io.dnv.node.kernel.KernelException e) {
+            if (e.kernelMessage().contains(FILE_EXISTS)) {
+                return true;
+            }
+            pass.failures.add(new Failure(m.pool(), "dm message " + m.message(), e.kernelMessage()));
+            return false;
+        }
+    }
+
+    private boolean sameMapping(DmTable desired, String liveTable) {
+        try {
+            DmTable wanted = DmTableParser.parse(desired.render(devices::majorMinor));
+            return wanted.sameMapping(DmTableParser.parse(liveTable));
+        } catch (IllegalArgumentException unreadable) {
+            return false;
+        }
+    }
+
+    /** Removes every device of this node that no desired state names, those mapped by others last. */
+    void removeGarbage() {
+        Set<String> desired = new LinkedHashSet<>();
+        pass.desired.dmDevices().forEach(d -> desired.add(d.name()));
+        Map<String, ObservedKernel.Dm> garbage = new LinkedHashMap<>();
+        for (ObservedKernel.Dm d : pass.observed.dmDevices()) {
+            if (pass.ownsDm(d.name()) && !desired.contains(d.name())) {
+                garbage.put(d.name(), d);
+            }
+        }
+        Map<String, String> nameByNumber = new HashMap<>();
+        pass.observed.dmDevices().forEach(d -> nameByNumber.put(d.majorMinor(), d.name()));
+        // A device whose removal was refused still maps what is below it: leave those for the next pass.
+        List<ObservedKernel.Dm> stuck = new ArrayList<>();
+        boolean progress = true;
+        while (!garbage.isEmpty() && progress) {
+            progress = false;
+            for (ObservedKernel.Dm d : List.copyOf(garbage.values())) {
+                List<ObservedKernel.Dm> others = new ArrayList<>(garbage.values());
+                others.addAll(stuck);
+                if (mappedByAnother(d, others, nameByNumber)) {
+                    continue;
+                }
+                garbage.remove(d.name());
+                progress = true;
+                if (!(zeroIfOnDisk(d) && pass.mutate("dm remove", d.name(), () -> pass.kernel.dmRemove(d.name())))) {
+                    stuck.add(d);
+                }
+            }
+        }
+    }
+
+    private boolean mappedByAnother(ObservedKernel.Dm d, Iterable<ObservedKernel.Dm> remaining, Map<String, String> names) {
+        for (ObservedKernel.Dm upper : remaining) {
+            if (upper != d && tableDevices(upper).stream().anyMatch(mm -> d.name().equals(names.get(mm)))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean zeroIfOnDisk(ObservedKernel.Dm d) {
+        if (tableDevices(d).stream().noneMatch(devices::isDisk)) {
+            return true;
+        }
+        long bytes = parseOrEmpty(d).sizeSectors() * 512;
+        return pass.mutate("zero 0+" + bytes, "/dev/mapper/" + d.name(),
+                () -> pass.kernel.zeroOut("/dev/mapper/" + d.name(), 0, bytes));
+    }
+
+    private static List<String> tableDevices(ObservedKernel.Dm d) {
+        return parseOrEmpty(d).devices().stream().map(DeviceRef::symbol).toList();
+    }
+
+    private static DmTable parseOrEmpty(ObservedKernel.Dm d) {
+        try {
+            return DmTableParser.parse(d.table());
+        } catch (IllegalArgumentException unreadable) {
+            return new DmTable(List.of());
+        }
+    }
+
+    /** Desired devices ordered so that every device comes after the dm devices its table names. */
+    static List<DmDevice> bottomUp(List<DmDevice> devices) {
+        Map<String, DmDevice> byName = new LinkedHashMap<>();
+        devices.forEach(d -> byName.put(d.name(), d));
+        List<DmDevice> ordered = new ArrayList<>();
+        Set<String> placed = new LinkedHashSet<>();
+        Set<String> visiting = new LinkedHashSet<>();
+        for (DmDevice d : devices) {
+            visit(d, byName, placed, visiting, ordered);
+        }
+        return ordered;
+    }
+
+    private static void visit(DmDevice d, Map<String, DmDevice> byName, Set<String> placed, Set<String> visiting,
+                              List<DmDevice> ordered) {
+        if (placed.contains(d.name())) {
+            return;
+        }
+        if (!visiting.add(d.name())) {
+            throw new IllegalArgumentException("dm devices map each other in a cycle through " + d.name());
+        }
+        for (DeviceRef ref : d.table().devices()) {
+            if (ref instanceof DeviceRef.Dm dm && byName.containsKey(dm.name())) {
+                visit(byName.get(dm.name()), byName, placed, visiting, ordered);
+            }
+        }
+        visiting.remove(d.name());
+        placed.add(d.name());
+        ordered.add(d);
+    }
+}

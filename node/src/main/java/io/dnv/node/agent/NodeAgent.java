@@ -1,0 +1,122 @@
+package io.dnv.node.agent;
+
+import io.dnv.core.kernel.DesiredNode;
+import io.dnv.node.kernel.Kernel;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * The agent of one storage node: holds the newest desired state it was given and keeps the
+ * kernel converged to it. A pass that leaves failures or waits is retried with exponential
+ * backoff (and logged every time, with what the kernel said); a converged node is re-checked
+ * periodically, so drift is repaired without anyone noticing an event.
+ *
+ * Kernel calls block (on Linux they are commands), so spawn it on a blocking dispatcher.
+ */
+public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
+
+    public sealed interface Command {}
+
+    /** The control plane's full desired state for this node; older generations are ignored. */
+    public record Apply(DesiredNode desired) implements Command {}
+
+    public record GetStatus(ActorRef<Status> replyTo) implements Command {}
+
+    private enum Tick implements Command { INSTANCE }
+
+    /**
+     * What the agent reports: the generation it was given, the newest one it converged to, and
+     * its last pass (mutations, failures with the kernel's words, waits, observed kernel).
+     */
+    public record Status(String nodeId, long desiredGeneration, long reachedGeneration, int failedPasses,
+                         Optional<PassResult> lastPass) {}
+
+    public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff) {
+        public static final Settings DEFAULT = new Settings(Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofSeconds(30));
+    }
+
+    private final String nodeId;
+    private final Reconciler reconciler;
+    private final Settings settings;
+    private final TimerScheduler<Command> timers;
+    private DesiredNode desired;
+    private long reached = -1;
+    private int failedPasses;
+    private PassResult lastPass;
+
+    public static Behavior<Command> create(String nodeId, Kernel kernel, Settings settings) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, kernel, settings)));
+    }
+
+    private NodeAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, String nodeId, Kernel kernel, Settings settings) {
+        super(ctx);
+        this.timers = timers;
+        this.nodeId = nodeId;
+        this.reconciler = new Reconciler(kernel);
+        this.settings = settings;
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(Apply.class, this::onApply)
+                .onMessage(GetStatus.class, this::onGetStatus)
+                .onMessageEquals(Tick.INSTANCE, this::onTick)
+                .build();
+    }
+
+    private Behavior<Command> onApply(Apply apply) {
+        if (!apply.desired().nodeId().equals(nodeId)) {
+            getContext().getLog().error("desired state for node {} sent to the agent of {}; ignored", apply.desired().nodeId(), nodeId);
+            return this;
+        }
+        if (desired == null || apply.desired().generation() > desired.generation()) {
+            desired = apply.desired();
+            failedPasses = 0;
+            timers.startSingleTimer(Tick.INSTANCE, Tick.INSTANCE, Duration.ZERO);
+        }
+        return this;
+    }
+
+    private Behavior<Command> onGetStatus(GetStatus get) {
+        get.replyTo().tell(new Status(nodeId, desired == null ? -1 : desired.generation(), reached, failedPasses,
+                Optional.ofNullable(lastPass)));
+        return this;
+    }
+
+    private Behavior<Command> onTick() {
+        if (desired == null) {
+            return this;
+        }
+        lastPass = reconciler.reconcile(desired);
+        if (lastPass.converged()) {
+            if (reached != desired.generation() || !lastPass.mutations().isEmpty()) {
+                getContext().getLog().info("node {} converged to generation {} ({} mutations)", nodeId,
+                        desired.generation(), lastPass.mutations().size());
+            }
+            reached = desired.generation();
+            failedPasses = 0;
+            timers.startSingleTimer(Tick.INSTANCE, Tick.INSTANCE, settings.resync());
+        } else {
+            failedPasses++;
+            Duration backoff = backoff();
+            getContext().getLog().warn("node {} generation {} not converged (pass {}), retry in {} ms; failures: {}; waiting: {}",
+                    nodeId, desired.generation(), failedPasses, backoff.toMillis(), lastPass.failures(), lastPass.waiting());
+            timers.startSingleTimer(Tick.INSTANCE, Tick.INSTANCE, backoff);
+        }
+        return this;
+    }
+
+    private Duration backoff() {
+        long ms = settings.firstBackoff().toMillis() << Math.min(failedPasses - 1, 20);
+        return Duration.ofMillis(Math.min(ms, settings.maxBackoff().toMillis()));
+    }
+}

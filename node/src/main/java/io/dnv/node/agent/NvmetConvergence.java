@@ -1,0 +1,242 @@
+package io.dnv.node.agent;
+
+import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.NvmetNamespace;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.kernel.NvmetSubsystem;
+import io.dnv.node.kernel.ObservedKernel;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * nvmet: the node's ports with their ANA groups, the subsystems it exports (namespace, allowed
+ * hosts, port links), and the removal of exports no desired state names. An agent owns the
+ * ports it was given and the subsystems linked only to them (or backed by its dm devices);
+ * it never touches another agent's objects in a shared kernel.
+ */
+final class NvmetConvergence {
+
+    private final Pass pass;
+    private final DeviceResolver devices;
+    private final Set<String> hostsCreated = new HashSet<>();
+
+    NvmetConvergence(Pass pass, DeviceResolver devices) {
+        this.pass = pass;
+        this.devices = devices;
+    }
+
+    void convergePorts() {
+        for (NvmetPort want : pass.desired.ports()) {
+            Optional<ObservedKernel.Port> live = port(want.id());
+            if (live.isEmpty()) {
+                if (!pass.mutate("nvmet port create", "port " + want.id(), () -> pass.kernel.nvmetPortCreate(want))) {
+                    continue;
+                }
+            } else if (!sameListener(want, live.get())) {
+                pass.failures.add(new Failure("port " + want.id(), "nvmet port check",
+                        "listens on " + live.get().address() + ":" + live.get().serviceId() + ", desired "
+                                + want.address() + ":" + want.serviceId() + "; an address cannot change under live exports"));
+                continue;
+            }
+            Map<Integer, AnaState> liveGroups = live.map(ObservedKernel.Port::anaGroups).orElse(Map.of(1, AnaState.OPTIMIZED));
+            want.anaGroups().forEach((group, state) -> {
+                String object = "port " + want.id() + " ana group " + group;
+                if (!liveGroups.containsKey(group)
+                        && !pass.mutate("nvmet ana group create", object, () -> pass.kernel.nvmetAnaGroupCreate(want.id(), group))) {
+                    return;
+                }
+                if (liveGroups.get(group) != state) {
+                    pass.mutate("nvmet ana state " + state.configfs(), object, () -> pass.kernel.nvmetAnaState(want.id(), group, state));
+                }
+            });
+        }
+    }
+
+    void convergeSubsystems() {
+        for (NvmetSubsystem want : pass.desired.subsystems()) {
+            converge(want);
+        }
+    }
+
+    private void converge(NvmetSubsystem want) {
+        String nqn = want.nqn();
+        Optional<ObservedKernel.Subsystem> live = subsystem(nqn);
+        if (live.isEmpty()) {
+            if (!pass.mutate("nvmet subsystem create", nqn,
+                    () -> pass.kernel.nvmetSubsystemCreate(nqn, want.cntlidMin(), want.cntlidMax(), want.serial()))) {
+                return;
+            }
+        } else if (live.get().cntlidMin() != want.cntlidMin() || live.get().cntlidMax() != want.cntlidMax()
+                || !live.get().serial().equals(want.serial())) {
+            pass.failures.add(new Failure(nqn, "nvmet subsystem check", "has cntlid " + live.get().cntlidMin() + "-"
+                    + live.get().cntlidMax() + " serial " + live.get().serial() + ", desired " + want.cntlidMin() + "-"
+                    + want.cntlidMax() + " serial " + want.serial() + "; these cannot change under live controllers"));
+            return;
+        }
+        List<String> liveHosts = live.map(ObservedKernel.Subsystem::allowedHosts).orElse(List.of());
+        if (live.map(ObservedKernel.Subsystem::allowAnyHost).orElse(false)) {
+            pass.mutate("nvmet allow_any_host 0", nqn, () -> pass.kernel.nvmetAllowAnyHost(nqn, false));
+        }
+        for (String host : want.allowedHosts()) {
+            if (!liveHosts.contains(host) && ensureHost(host)) {
+                pass.mutate("nvmet allow host " + host, nqn, () -> pass.kernel.nvmetAllowHost(nqn, host));
+            }
+        }
+        for (String host : liveHosts) {
+            if (!want.allowedHosts().contains(host)) {
+                pass.mutate("nvmet disallow host " + host, nqn, () -> pass.kernel.nvmetDisallowHost(nqn, host));
+            }
+        }
+        List<ObservedKernel.Namespace> liveNamespaces = live.map(ObservedKernel.Subsystem::namespaces).orElse(List.of());
+        boolean namespacesReady = true;
+        for (NvmetNamespace ns : want.namespaces()) {
+            namespacesReady &= converge(nqn, ns, liveNamespaces.stream().filter(n -> n.nsid() == ns.nsid()).findFirst());
+        }
+        for (ObservedKernel.Namespace ns : liveNamespaces) {
+            if (want.namespaces().stream().noneMatch(n -> n.nsid() == ns.nsid())) {
+                pass.mutate("nvmet namespace remove " + ns.nsid(), nqn, () -> pass.kernel.nvmetNamespaceRemove(nqn, ns.nsid()));
+            }
+        }
+        if (!namespacesReady) {
+            return; // exporting before the namespace is there would show hosts an empty subsystem
+        }
+        for (int portId : want.ports()) {
+            if (port(portId).map(p -> !p.subsystems().contains(nqn)).orElse(true)) {
+                pass.mutate("nvmet link port " + portId, nqn, () -> pass.kernel.nvmetLink(portId, nqn));
+            }
+        }
+        for (ObservedKernel.Port p : ownPorts()) {
+            if (p.subsystems().contains(nqn) && !want.ports().contains(p.id())) {
+                pass.mutate("nvmet unlink port " + p.id(), nqn, () -> pass.kernel.nvmetUnlink(p.id(), nqn));
+            }
+        }
+    }
+
+    /** A namespace's device path and identity cannot change while it is enabled: replace it whole. */
+    private boolean converge(String nqn, NvmetNamespace want, Optional<ObservedKernel.Namespace> live) {
+        Optional<String> path = devices.path(want.device());
+        if (path.isEmpty()) {
+            pass.waitFor(nqn + " namespace " + want.nsid() + ": " + want.device().symbol() + " does not exist yet");
+            return false;
+        }
+        String object = nqn + " namespace " + want.nsid();
+        if (live.isPresent()) {
+            ObservedKernel.Namespace ns = live.get();
+            boolean same = ns.devicePath().equals(path.get()) && ns.uuid().equals(want.uuid())
+                    && ns.nguid().equalsIgnoreCase(want.nguid()) && ns.anaGroup() == want.anaGroup();
+            if (same) {
+                return ns.enabled() || pass.mutate("nvmet namespace enable", object,
+                        () -> pass.kernel.nvmetNamespaceEnable(nqn, want.nsid(), true));
+            }
+            if (!pass.mutate("nvmet namespace remove", object, () -> pass.kernel.nvmetNamespaceRemove(nqn, want.nsid()))) {
+                return false;
+            }
+        }
+        return pass.mutate("nvmet namespace create", object, () -> pass.kernel.nvmetNamespaceCreate(nqn, want.nsid(),
+                path.get(), want.uuid(), want.nguid(), want.anaGroup()))
+                && pass.mutate("nvmet namespace enable", object, () -> pass.kernel.nvmetNamespaceEnable(nqn, want.nsid(), true));
+    }
+
+    private boolean ensureHost(String host) {
+        if (pass.observed.hosts().contains(host) || hostsCreated.contains(host)) {
+            return true;
+        }
+        boolean ok = pass.mutate("nvmet host create", host, () -> pass.kernel.nvmetHostCreate(host));
+        if (ok) {
+            hostsCreated.add(host);
+        }
+        return ok;
+    }
+
+    /** Unexports every subsystem this node owns that no desired state names. */
+    void removeGarbageSubsystems() {
+        Set<String> desired = new HashSet<>();
+        pass.desired.subsystems().forEach(s -> desired.add(s.nqn()));
+        for (ObservedKernel.Subsystem s : pass.observed.subsystems()) {
+            if (!desired.contains(s.nqn()) && owns(s)) {
+                remove(s);
+            }
+        }
+    }
+
+    private void remove(ObservedKernel.Subsystem s) {
+        String nqn = s.nqn();
+        for (ObservedKernel.Port p : ownPorts()) {
+            if (p.subsystems().contains(nqn)) {
+                pass.mutate("nvmet unlink port " + p.id(), nqn, () -> pass.kernel.nvmetUnlink(p.id(), nqn));
+            }
+        }
+        for (ObservedKernel.Namespace ns : s.namespaces()) {
+            pass.mutate("nvmet namespace remove " + ns.nsid(), nqn, () -> pass.kernel.nvmetNamespaceRemove(nqn, ns.nsid()));
+        }
+        for (String host : s.allowedHosts()) {
+            pass.mutate("nvmet disallow host " + host, nqn, () -> pass.kernel.nvmetDisallowHost(nqn, host));
+        }
+        pass.mutate("nvmet subsystem remove", nqn, () -> pass.kernel.nvmetSubsystemRemove(nqn));
+    }
+
+    /** ANA groups no export uses any more, and host entries no subsystem allows any more. */
+    void removeGarbageGroupsAndHosts() {
+        for (NvmetPort want : pass.desired.ports()) {
+            port(want.id()).ifPresent(live -> live.anaGroups().keySet().stream()
+                    .filter(g -> g != 1 && !want.anaGroups().containsKey(g) && !inUse(live, g))
+                    .forEach(g -> pass.mutate("nvmet ana group remove", "port " + want.id() + " ana group " + g,
+                            () -> pass.kernel.nvmetAnaGroupRemove(want.id(), g))));
+        }
+        Set<String> referenced = new HashSet<>();
+        pass.observed.subsystems().forEach(s -> referenced.addAll(s.allowedHosts()));
+        pass.desired.subsystems().forEach(s -> referenced.addAll(s.allowedHosts()));
+        for (String host : pass.observed.hosts()) {
+            if (!referenced.contains(host)) {
+                pass.mutate("nvmet host remove", host, () -> pass.kernel.nvmetHostRemove(host));
+            }
+        }
+    }
+
+    private boolean inUse(ObservedKernel.Port port, int group) {
+        return pass.observed.subsystems().stream()
+                .filter(s -> port.subsystems().contains(s.nqn()))
+                .anyMatch(s -> s.namespaces().stream().anyMatch(ns -> ns.anaGroup() == group));
+    }
+
+    private boolean owns(ObservedKernel.Subsystem s) {
+        if (!s.nqn().startsWith(Names.NQN_PREFIX)) {
+            return false;
+        }
+        List<ObservedKernel.Port> linked = pass.observed.ports().stream().filter(p -> p.subsystems().contains(s.nqn())).toList();
+        Set<Integer> own = ownPortIds();
+        if (!linked.isEmpty() && linked.stream().allMatch(p -> own.contains(p.id()))) {
+            return true;
+        }
+        return s.namespaces().stream().anyMatch(ns -> ns.devicePath().startsWith("/dev/mapper/" + Names.dmPrefix(pass.nodeId())));
+    }
+
+    private Set<Integer> ownPortIds() {
+        Set<Integer> ids = new HashSet<>();
+        pass.desired.ports().forEach(p -> ids.add(p.id()));
+        return ids;
+    }
+
+    private List<ObservedKernel.Port> ownPorts() {
+        Set<Integer> own = ownPortIds();
+        return pass.observed.ports().stream().filter(p -> own.contains(p.id())).toList();
+    }
+
+    private Optional<ObservedKernel.Port> port(int id) {
+        return pass.observed.ports().stream().filter(p -> p.id() == id).findFirst();
+    }
+
+    private Optional<ObservedKernel.Subsystem> subsystem(String nqn) {
+        return pass.observed.subsystems().stream().filter(s -> s.nqn().equals(nqn)).findFirst();
+    }
+
+    private static boolean sameListener(NvmetPort want, ObservedKernel.Port live) {
+        return want.transport().equals(live.transport()) && want.addressFamily().equals(live.addressFamily())
+                && want.address().equals(live.address()) && want.serviceId() == live.serviceId();
+    }
+}

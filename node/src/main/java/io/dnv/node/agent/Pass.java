@@ -1,0 +1,68 @@
+package io.dnv.node.agent;
+
+import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.kernel.Names;
+import io.dnv.node.kernel.Kernel;
+import io.dnv.node.kernel.KernelException;
+import io.dnv.node.kernel.ObservedKernel;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The state of one reconcile pass: the kernel as observed at its start, what the pass has
+ * created since, and the record of every mutation, refusal and wait. Every kernel mutation
+ * goes through {@link #mutate}, so a refusal is recorded with its object and the pass goes on
+ * with whatever does not depend on it.
+ */
+final class Pass {
+
+    final Kernel kernel;
+    final DesiredNode desired;
+    ObservedKernel observed;
+    final Set<String> createdDm = new HashSet<>();
+    final Set<String> blocked = new HashSet<>();
+    final List<String> mutations = new ArrayList<>();
+    final List<Failure> failures = new ArrayList<>();
+    final List<String> waiting = new ArrayList<>();
+
+    Pass(Kernel kernel, DesiredNode desired) {
+        this.kernel = kernel;
+        this.desired = desired;
+        this.observed = kernel.observe();
+    }
+
+    interface Action {
+        void run();
+    }
+
+    /** Runs one kernel mutation; false (and a recorded failure) when the kernel refused it. */
+    boolean mutate(String operation, String object, Action action) {
+        mutations.add(operation + " " + object);
+        try {
+            action.run();
+            return true;
+        } catch (KernelException e) {
+            failures.add(new Failure(object, operation, e.kernelMessage()));
+            return false;
+        }
+    }
+
+    void waitFor(String what) {
+        waiting.add(what);
+    }
+
+    void reobserve() {
+        observed = kernel.observe();
+    }
+
+    String nodeId() {
+        return desired.nodeId();
+    }
+
+    boolean ownsDm(String name) {
+        return Names.ownsDm(nodeId(), name);
+    }
+}

@@ -1,0 +1,47 @@
+package io.dnv.node.agent;
+
+import io.dnv.core.kernel.DesiredNode;
+import io.dnv.node.kernel.Kernel;
+
+/**
+ * One level-based pass from whatever the kernel holds to the desired state: it reads the
+ * kernel first and never trusts memory, so the same pass adopts a node after an agent restart
+ * (zero mutations when nothing changed) and finishes an operation a crash interrupted.
+ *
+ * Order: ports and ANA groups, imports, dm devices bottom-up, exports; then garbage top-down:
+ * exports, dm devices (zeroing disk slices), imports, ANA groups and host entries.
+ */
+public final class Reconciler {
+
+    private final Kernel kernel;
+
+    public Reconciler(Kernel kernel) {
+        this.kernel = kernel;
+    }
+
+    public PassResult reconcile(DesiredNode desired) {
+        Pass pass = new Pass(kernel, desired);
+        DeviceResolver devices = new DeviceResolver(pass);
+        NvmetConvergence nvmet = new NvmetConvergence(pass, devices);
+        ConnectionConvergence connections = new ConnectionConvergence(pass);
+        DmConvergence dm = new DmConvergence(pass, devices);
+
+        nvmet.convergePorts();
+        if (connections.connect()) {
+            pass.reobserve();
+        }
+        dm.converge();
+        nvmet.convergeSubsystems();
+        nvmet.removeGarbageSubsystems();
+        dm.removeGarbage();
+        connections.disconnectGarbage();
+        if (!pass.mutations.isEmpty()) {
+            pass.reobserve();
+        }
+        nvmet.removeGarbageGroupsAndHosts();
+        if (!pass.mutations.isEmpty()) {
+            pass.reobserve();
+        }
+        return new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.observed);
+    }
+}
