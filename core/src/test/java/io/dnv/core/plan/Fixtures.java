@@ -13,17 +13,17 @@ import java.util.Map;
 import java.util.Optional;
 
 /** Six storage servers, each a disk node and a controller node, and simple placements over them. */
-final class Fixtures {
+public final class Fixtures {
 
-    static final int DISK_PORT = 1;
-    static final int LEG_PORT = 2;
-    static final int VOLUME_PORT = 3;
+    public static final int DISK_PORT = 1;
+    public static final int LEG_PORT = 2;
+    public static final int VOLUME_PORT = 3;
 
-    static Map<String, NodeEndpoints> sixNodes() {
+    public static Map<String, NodeEndpoints> sixNodes() {
         Map<String, NodeEndpoints> nodes = new LinkedHashMap<>();
         for (int i = 1; i <= 6; i++) {
             String address = "127.0.1." + i;
-            nodes.put("n" + i, new NodeEndpoints("n" + i, address, Optional.of("/dev/dnvsim0"),
+            nodes.put("n" + i, new NodeEndpoints("n" + i, address, Optional.of("/dev/ram0"),
                     Optional.of(NvmetPort.tcp(DISK_PORT, address, 4420)), Optional.of(NvmetPort.tcp(LEG_PORT, address, 4421)),
                     List.of(NvmetPort.tcp(VOLUME_PORT, address, 4422))));
         }
@@ -34,7 +34,7 @@ final class Fixtures {
      * Controllers on n1.. in slot order; raid1 sides of leg i on two nodes chosen round-robin
      * from the six, each extent right after the previous one on its disk.
      */
-    static Placement placement(VolumeSpec spec, VolumeLayout layout, boolean brandNew) {
+    public static Placement placement(VolumeSpec spec, VolumeLayout layout, boolean brandNew) {
         List<Placement.Controller> controllers = new ArrayList<>();
         for (int slot = 0; slot < spec.controllerCount(); slot++) {
             controllers.add(new Placement.Controller("n" + (slot + 1),
