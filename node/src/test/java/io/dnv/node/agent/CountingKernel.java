@@ -1,0 +1,190 @@
+package io.dnv.node.agent;
+
+import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.node.kernel.Kernel;
+import io.dnv.node.kernel.ObservedKernel;
+
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Passes every call to a kernel and counts the ones that change it. */
+final class CountingKernel implements Kernel {
+
+    private final Kernel kernel;
+    private final AtomicInteger mutations = new AtomicInteger();
+
+    CountingKernel(Kernel kernel) {
+        this.kernel = kernel;
+    }
+
+    int mutations() {
+        return mutations.get();
+    }
+
+    private void count() {
+        mutations.incrementAndGet();
+    }
+
+    @Override
+    public ObservedKernel observe() {
+        return kernel.observe();
+    }
+
+    @Override
+    public void dmCreate(String name, String table) {
+        count();
+        kernel.dmCreate(name, table);
+    }
+
+    @Override
+    public void dmLoad(String name, String table) {
+        count();
+        kernel.dmLoad(name, table);
+    }
+
+    @Override
+    public void dmSuspend(String name) {
+        count();
+        kernel.dmSuspend(name);
+    }
+
+    @Override
+    public void dmResume(String name) {
+        count();
+        kernel.dmResume(name);
+    }
+
+    @Override
+    public void dmRemove(String name) {
+        count();
+        kernel.dmRemove(name);
+    }
+
+    @Override
+    public String dmMessage(String name, long sector, String message) {
+        count();
+        return kernel.dmMessage(name, sector, message);
+    }
+
+    @Override
+    public void zeroOut(String devicePath, long offsetBytes, long lengthBytes) {
+        count();
+        kernel.zeroOut(devicePath, offsetBytes, lengthBytes);
+    }
+
+    @Override
+    public void nvmetPortCreate(NvmetPort port) {
+        count();
+        kernel.nvmetPortCreate(port);
+    }
+
+    @Override
+    public void nvmetPortRemove(int portId) {
+        count();
+        kernel.nvmetPortRemove(portId);
+    }
+
+    @Override
+    public void nvmetAnaGroupCreate(int portId, int group) {
+        count();
+        kernel.nvmetAnaGroupCreate(portId, group);
+    }
+
+    @Override
+    public void nvmetAnaGroupRemove(int portId, int group) {
+        count();
+        kernel.nvmetAnaGroupRemove(portId, group);
+    }
+
+    @Override
+    public void nvmetAnaState(int portId, int group, AnaState state) {
+        count();
+        kernel.nvmetAnaState(portId, group, state);
+    }
+
+    @Override
+    public void nvmetHostCreate(String hostNqn) {
+        count();
+        kernel.nvmetHostCreate(hostNqn);
+    }
+
+    @Override
+    public void nvmetHostRemove(String hostNqn) {
+        count();
+        kernel.nvmetHostRemove(hostNqn);
+    }
+
+    @Override
+    public void nvmetSubsystemCreate(String nqn, int cntlidMin, int cntlidMax, String serial) {
+        count();
+        kernel.nvmetSubsystemCreate(nqn, cntlidMin, cntlidMax, serial);
+    }
+
+    @Override
+    public void nvmetSubsystemRemove(String nqn) {
+        count();
+        kernel.nvmetSubsystemRemove(nqn);
+    }
+
+    @Override
+    public void nvmetAllowAnyHost(String nqn, boolean allow) {
+        count();
+        kernel.nvmetAllowAnyHost(nqn, allow);
+    }
+
+    @Override
+    public void nvmetAllowHost(String nqn, String hostNqn) {
+        count();
+        kernel.nvmetAllowHost(nqn, hostNqn);
+    }
+
+    @Override
+    public void nvmetDisallowHost(String nqn, String hostNqn) {
+        count();
+        kernel.nvmetDisallowHost(nqn, hostNqn);
+    }
+
+    @Override
+    public void nvmetNamespaceCreate(String nqn, int nsid, String devicePath, UUID uuid, String nguid, int anaGroup) {
+        count();
+        kernel.nvmetNamespaceCreate(nqn, nsid, devicePath, uuid, nguid, anaGroup);
+    }
+
+    @Override
+    public void nvmetNamespaceEnable(String nqn, int nsid, boolean enable) {
+        count();
+        kernel.nvmetNamespaceEnable(nqn, nsid, enable);
+    }
+
+    @Override
+    public void nvmetNamespaceRemove(String nqn, int nsid) {
+        count();
+        kernel.nvmetNamespaceRemove(nqn, nsid);
+    }
+
+    @Override
+    public void nvmetLink(int portId, String nqn) {
+        count();
+        kernel.nvmetLink(portId, nqn);
+    }
+
+    @Override
+    public void nvmetUnlink(int portId, String nqn) {
+        count();
+        kernel.nvmetUnlink(portId, nqn);
+    }
+
+    @Override
+    public String nvmeConnect(NvmeConnection connection) {
+        count();
+        return kernel.nvmeConnect(connection);
+    }
+
+    @Override
+    public void nvmeDisconnect(String controller) {
+        count();
+        kernel.nvmeDisconnect(controller);
+    }
+}
