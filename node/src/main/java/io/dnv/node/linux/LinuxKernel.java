@@ -1,0 +1,229 @@
+package io.dnv.node.linux;
+
+import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.node.kernel.Kernel;
+import io.dnv.node.kernel.KernelException;
+import io.dnv.node.kernel.ObservedKernel;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+import static io.dnv.node.linux.Shell.q;
+
+/**
+ * The Kernel port on Linux: device-mapper through dmsetup, nvmet through configfs, NVMe-oF
+ * host connections through /dev/nvme-fabrics and sysfs (nvme-cli 2.3 lacks fast_io_fail_tmo
+ * and refuses some valid connects), namespaces found through sysfs, never udev links.
+ * Every call is one script with a timeout; a refusal carries what the kernel said.
+ */
+public final class LinuxKernel implements Kernel {
+
+    static final String NVMET = "/sys/kernel/config/nvmet";
+    private static final String PRELUDE = "export DM_DISABLE_UDEV=1; set -e\n";
+
+    private final CommandRunner runner;
+    private final Duration timeout;
+    private final List<String> disks;
+
+    /** {@code disks}: the physical disks this node serves, reported with their device numbers. */
+    public LinuxKernel(CommandRunner runner, Duration timeout, List<String> disks) {
+        this.runner = runner;
+        this.timeout = timeout;
+        this.disks = List.copyOf(disks);
+    }
+
+    @Override
+    public ObservedKernel observe() {
+        CommandRunner.Result r = runner.run(ObservedKernelReader.script(disks), timeout);
+        if (!r.ok()) {
+            throw new KernelException("kernel", "observe", failure(r));
+        }
+        return ObservedKernelReader.parse(r.stdout());
+    }
+
+    @Override
+    public void dmCreate(String name, String table) {
+        run(name, "dmsetup create", "dmsetup create " + q(name) + " <<'DNV_TABLE'\n" + table + "\nDNV_TABLE");
+    }
+
+    @Override
+    public void dmLoad(String name, String table) {
+        run(name, "dmsetup load", "dmsetup load " + q(name) + " <<'DNV_TABLE'\n" + table + "\nDNV_TABLE");
+    }
+
+    @Override
+    public void dmSuspend(String name) {
+        run(name, "dmsetup suspend", "dmsetup suspend " + q(name));
+    }
+
+    @Override
+    public void dmResume(String name) {
+        run(name, "dmsetup resume", "dmsetup resume " + q(name));
+    }
+
+    @Override
+    public void dmRemove(String name) {
+        run(name, "dmsetup remove", "dmsetup remove " + q(name));
+    }
+
+    @Override
+    public String dmMessage(String name, long sector, String message) {
+        return run(name, "dmsetup message " + message, "dmsetup message " + q(name) + " " + sector + " " + q(message));
+    }
+
+    /** blkdiscard -z where util-linux has it; dd of zeroes elsewhere (busybox). Never a plain discard. */
+    @Override
+    public void zeroOut(String devicePath, long offsetBytes, long lengthBytes) {
+        String dd = offsetBytes % 4096 == 0 && lengthBytes % 4096 == 0
+                ? "dd if=/dev/zero of=" + q(devicePath) + " bs=4096 seek=" + offsetBytes / 4096 + " count=" + lengthBytes / 4096
+                : "dd if=/dev/zero of=" + q(devicePath) + " bs=512 seek=" + offsetBytes / 512 + " count=" + lengthBytes / 512;
+        run(devicePath, "zero " + offsetBytes + "+" + lengthBytes,
+                "if blkdiscard --help 2>&1 | grep -q -- '--zeroout'; then blkdiscard -z -o " + offsetBytes + " -l " + lengthBytes
+                        + " " + q(devicePath) + "; else " + dd + " oflag=direct conv=notrunc 2>/dev/null; fi");
+    }
+
+    @Override
+    public void nvmetPortCreate(NvmetPort port) {
+        String dir = NVMET + "/ports/" + port.id();
+        run("port " + port.id(), "nvmet port create", "mkdir " + dir + "\n"
+                + "{ echo " + q(port.transport()) + " > " + dir + "/addr_trtype && echo " + q(port.addressFamily()) + " > " + dir
+                + "/addr_adrfam && echo " + q(port.address()) + " > " + dir + "/addr_traddr && echo " + port.serviceId() + " > "
+                + dir + "/addr_trsvcid; } || { rmdir " + dir + "; exit 1; }");
+    }
+
+    @Override
+    public void nvmetPortRemove(int portId) {
+        String dir = NVMET + "/ports/" + portId;
+        run("port " + portId, "nvmet port remove",
+                "for g in " + dir + "/ana_groups/*; do [ \"${g##*/}\" = 1 ] || rmdir \"$g\"; done\nrmdir " + dir);
+    }
+
+    @Override
+    public void nvmetAnaGroupCreate(int portId, int group) {
+        run("port " + portId + " ana group " + group, "nvmet ana group create", "mkdir " + NVMET + "/ports/" + portId + "/ana_groups/" + group);
+    }
+
+    @Override
+    public void nvmetAnaGroupRemove(int portId, int group) {
+        run("port " + portId + " ana group " + group, "nvmet ana group remove", "rmdir " + NVMET + "/ports/" + portId + "/ana_groups/" + group);
+    }
+
+    @Override
+    public void nvmetAnaState(int portId, int group, AnaState state) {
+        run("port " + portId + " ana group " + group, "nvmet ana state " + state.configfs(),
+                "echo " + state.configfs() + " > " + NVMET + "/ports/" + portId + "/ana_groups/" + group + "/ana_state");
+    }
+
+    @Override
+    public void nvmetHostCreate(String hostNqn) {
+        run(hostNqn, "nvmet host create", "mkdir " + q(NVMET + "/hosts/" + hostNqn));
+    }
+
+    @Override
+    public void nvmetHostRemove(String hostNqn) {
+        run(hostNqn, "nvmet host remove", "rmdir " + q(NVMET + "/hosts/" + hostNqn));
+    }
+
+    @Override
+    public void nvmetSubsystemCreate(String nqn, int cntlidMin, int cntlidMax, String serial) {
+        String dir = q(NVMET + "/subsystems/" + nqn);
+        run(nqn, "nvmet subsystem create", "mkdir " + dir + "\n"
+                + "{ echo 0 > " + dir + "/attr_allow_any_host && echo " + cntlidMin + " > " + dir + "/attr_cntlid_min && echo "
+                + cntlidMax + " > " + dir + "/attr_cntlid_max && echo " + q(serial) + " > " + dir + "/attr_serial; } || { rmdir "
+                + dir + "; exit 1; }");
+    }
+
+    @Override
+    public void nvmetSubsystemRemove(String nqn) {
+        run(nqn, "nvmet subsystem remove", "rmdir " + q(NVMET + "/subsystems/" + nqn));
+    }
+
+    @Override
+    public void nvmetAllowAnyHost(String nqn, boolean allow) {
+        run(nqn, "nvmet allow_any_host " + (allow ? 1 : 0),
+                "echo " + (allow ? 1 : 0) + " > " + q(NVMET + "/subsystems/" + nqn + "/attr_allow_any_host"));
+    }
+
+    @Override
+    public void nvmetAllowHost(String nqn, String hostNqn) {
+        run(nqn, "nvmet allow host " + hostNqn, "ln -s " + q(NVMET + "/hosts/" + hostNqn) + " "
+                + q(NVMET + "/subsystems/" + nqn + "/allowed_hosts/" + hostNqn));
+    }
+
+    @Override
+    public void nvmetDisallowHost(String nqn, String hostNqn) {
+        run(nqn, "nvmet disallow host " + hostNqn, "rm " + q(NVMET + "/subsystems/" + nqn + "/allowed_hosts/" + hostNqn));
+    }
+
+    @Override
+    public void nvmetNamespaceCreate(String nqn, int nsid, String devicePath, UUID uuid, String nguid, int anaGroup) {
+        String dir = q(NVMET + "/subsystems/" + nqn + "/namespaces/" + nsid);
+        run(nqn + " namespace " + nsid, "nvmet namespace create", "mkdir " + dir + "\n"
+                + "{ printf %s " + q(devicePath) + " > " + dir + "/device_path && echo " + uuid + " > " + dir + "/device_uuid && echo "
+                + nguid + " > " + dir + "/device_nguid && echo " + anaGroup + " > " + dir + "/ana_grpid; } || { rmdir " + dir
+                + "; exit 1; }");
+    }
+
+    @Override
+    public void nvmetNamespaceEnable(String nqn, int nsid, boolean enable) {
+        run(nqn + " namespace " + nsid, "nvmet namespace " + (enable ? "enable" : "disable"),
+                "echo " + (enable ? 1 : 0) + " > " + q(NVMET + "/subsystems/" + nqn + "/namespaces/" + nsid + "/enable"));
+    }
+
+    @Override
+    public void nvmetNamespaceRemove(String nqn, int nsid) {
+        String dir = q(NVMET + "/subsystems/" + nqn + "/namespaces/" + nsid);
+        run(nqn + " namespace " + nsid, "nvmet namespace remove", "echo 0 > " + dir + "/enable\nrmdir " + dir);
+    }
+
+    @Override
+    public void nvmetLink(int portId, String nqn) {
+        run(nqn, "nvmet link port " + portId, "ln -s " + q(NVMET + "/subsystems/" + nqn) + " "
+                + q(NVMET + "/ports/" + portId + "/subsystems/" + nqn));
+    }
+
+    @Override
+    public void nvmetUnlink(int portId, String nqn) {
+        run(nqn, "nvmet unlink port " + portId, "rm " + q(NVMET + "/ports/" + portId + "/subsystems/" + nqn));
+    }
+
+    @Override
+    public String nvmeConnect(NvmeConnection c) {
+        String reply = run(c.key(), "nvme connect", "exec 4<>/dev/nvme-fabrics\necho " + q(FabricsOptions.of(c))
+                + " >&4\nread -r r <&4\necho \"$r\"").trim();
+        // "instance=3,cntlid=1"
+        for (String kv : reply.split(",")) {
+            if (kv.startsWith("instance=")) {
+                return "nvme" + kv.substring("instance=".length());
+            }
+        }
+        throw new KernelException(c.key(), "nvme connect", "unexpected answer from /dev/nvme-fabrics: " + reply);
+    }
+
+    @Override
+    public void nvmeDisconnect(String controller) {
+        if (!controller.matches("nvme[0-9]+")) {
+            throw new KernelException(controller, "nvme disconnect", "not a controller name");
+        }
+        run(controller, "nvme disconnect", "echo 1 > /sys/class/nvme/" + controller + "/delete_controller");
+    }
+
+    private String run(String object, String operation, String script) {
+        CommandRunner.Result r = runner.run(PRELUDE + script, timeout);
+        if (!r.ok()) {
+            throw new KernelException(object, operation, failure(r));
+        }
+        return r.stdout();
+    }
+
+    private static String failure(CommandRunner.Result r) {
+        if (r.timedOut()) {
+            return "timed out (it may still complete): " + r.stderr().trim();
+        }
+        String err = r.stderr().trim();
+        return err.isEmpty() ? "exit code " + r.exitCode() : err;
+    }
+}

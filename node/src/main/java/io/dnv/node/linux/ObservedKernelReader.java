@@ -1,0 +1,151 @@
+package io.dnv.node.linux;
+
+import io.dnv.core.kernel.AnaState;
+import io.dnv.node.kernel.ObservedKernel;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
+
+import static io.dnv.node.linux.Shell.q;
+
+/**
+ * Reads everything the agent needs from a Linux kernel in one script (one round trip: each
+ * command costs tens of milliseconds in the VM) and parses its tagged lines into the
+ * observed-kernel shape the simulator reports too.
+ */
+final class ObservedKernelReader {
+
+    private ObservedKernelReader() {}
+
+    static String script(List<String> disks) {
+        StringBuilder sb = new StringBuilder("""
+                export DM_DISABLE_UDEV=1
+                C=/sys/kernel/config/nvmet
+                r() { cat "$1" 2>/dev/null | head -n 1; }
+                dmsetup info -c --noheadings --separator '|' -o name,major,minor,suspended,open 2>/dev/null | grep '|' | sed 's/^/I|/'
+                dmsetup table 2>/dev/null | grep ': ' | sed 's/^/T|/'
+                dmsetup status 2>/dev/null | grep ': ' | sed 's/^/S|/'
+                for p in $C/ports/*; do
+                  [ -d "$p" ] || continue; id=${p##*/}
+                  echo "P|$id|$(r $p/addr_trtype)|$(r $p/addr_adrfam)|$(r $p/addr_traddr)|$(r $p/addr_trsvcid)"
+                  for g in $p/ana_groups/*; do [ -d "$g" ] && echo "G|$id|${g##*/}|$(r $g/ana_state)"; done
+                  for s in $p/subsystems/*; do [ -L "$s" ] && echo "L|$id|${s##*/}"; done
+                done
+                for s in $C/subsystems/*; do
+                  [ -d "$s" ] || continue; n=${s##*/}
+                  echo "U|$n|$(r $s/attr_allow_any_host)|$(r $s/attr_cntlid_min)|$(r $s/attr_cntlid_max)|$(r $s/attr_serial)"
+                  for h in $s/allowed_hosts/*; do [ -L "$h" ] && echo "A|$n|${h##*/}"; done
+                  for ns in $s/namespaces/*; do
+                    [ -d "$ns" ] && echo "N|$n|${ns##*/}|$(r $ns/device_path)|$(r $ns/device_uuid)|$(r $ns/device_nguid)|$(r $ns/ana_grpid)|$(r $ns/enable)"
+                  done
+                done
+                for h in $C/hosts/*; do [ -d "$h" ] && echo "H|${h##*/}"; done
+                for c in /sys/class/nvme/nvme*; do
+                  [ -e "$c" ] || continue
+                  echo "K|${c##*/}|$(r $c/transport)|$(r $c/address)|$(r $c/subsysnqn)|$(r $c/hostnqn)|$(r $c/cntlid)|$(r $c/state)"
+                done
+                for b in /sys/block/nvme*n*; do
+                  [ -e "$b" ] || continue; n=${b##*/}
+                  case $n in *c*) continue ;; esac
+                  echo "B|/dev/$n|$(r $b/dev)|$(r $b/size)|$(r $b/uuid)"
+                done
+                """);
+        for (String disk : disks) {
+            sb.append("d=$(readlink -f ").append(q(disk)).append("); n=${d##*/}; echo \"D|").append(disk)
+                    .append("|$(r /sys/class/block/$n/dev)|$(r /sys/class/block/$n/size)\"\n");
+        }
+        sb.append("true\n");
+        return sb.toString();
+    }
+
+    static ObservedKernel parse(String out) {
+        Map<String, String[]> info = new LinkedHashMap<>();
+        Map<String, StringBuilder> tables = new LinkedHashMap<>();
+        Map<String, StringBuilder> statuses = new LinkedHashMap<>();
+        List<ObservedKernel.BlockDevice> block = new ArrayList<>();
+        Map<Integer, String[]> ports = new TreeMap<>();
+        Map<Integer, Map<Integer, AnaState>> groups = new TreeMap<>();
+        Map<Integer, List<String>> links = new TreeMap<>();
+        Map<String, String[]> subsystems = new LinkedHashMap<>();
+        Map<String, List<String>> allowed = new LinkedHashMap<>();
+        Map<String, List<ObservedKernel.Namespace>> namespaces = new LinkedHashMap<>();
+        List<String> hosts = new ArrayList<>();
+        List<ObservedKernel.Controller> controllers = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            if (line.length() < 2 || line.charAt(1) != '|') {
+                continue;
+            }
+            String[] f = line.substring(2).split("\\|", -1);
+            switch (line.charAt(0)) {
+                case 'I' -> info.put(f[0], f);
+                case 'T' -> append(tables, line.substring(2));
+                case 'S' -> append(statuses, line.substring(2));
+                case 'P' -> ports.put(Integer.parseInt(f[0]), f);
+                case 'G' -> groups.computeIfAbsent(Integer.parseInt(f[0]), k -> new TreeMap<>())
+                        .put(Integer.parseInt(f[1]), AnaState.fromConfigfs(f[2]));
+                case 'L' -> links.computeIfAbsent(Integer.parseInt(f[0]), k -> new ArrayList<>()).add(f[1]);
+                case 'U' -> subsystems.put(f[0], f);
+                case 'A' -> allowed.computeIfAbsent(f[0], k -> new ArrayList<>()).add(f[1]);
+                case 'N' -> namespaces.computeIfAbsent(f[0], k -> new ArrayList<>()).add(new ObservedKernel.Namespace(
+                        Integer.parseInt(f[1]), f[2], UUID.fromString(f[3]), f[4].replace("-", ""), Integer.parseInt(f[5]),
+                        f[6].equals("1")));
+                case 'H' -> hosts.add(f[0]);
+                case 'K' -> controllers.add(controller(f));
+                case 'B' -> block.add(new ObservedKernel.BlockDevice(f[0], f[1], Long.parseLong(f[2]),
+                        f[3].isEmpty() ? Optional.empty() : Optional.of(UUID.fromString(f[3]))));
+                case 'D' -> {
+                    if (!f[1].isEmpty()) {
+                        block.add(new ObservedKernel.BlockDevice(f[0], f[1], Long.parseLong(f[2]), Optional.empty()));
+                    }
+                }
+                default -> { }
+            }
+        }
+        List<ObservedKernel.Dm> dm = new ArrayList<>();
+        info.forEach((name, f) -> dm.add(new ObservedKernel.Dm(name, f[1].trim() + ":" + f[2].trim(),
+                text(tables.get(name)), text(statuses.get(name)), f[3].trim().equalsIgnoreCase("Suspended"),
+                Integer.parseInt(f[4].trim()))));
+        List<ObservedKernel.Port> portList = new ArrayList<>();
+        ports.forEach((id, f) -> portList.add(new ObservedKernel.Port(id, f[1], f[2], f[3],
+                f[4].isEmpty() ? 0 : Integer.parseInt(f[4]), groups.getOrDefault(id, Map.of()), links.getOrDefault(id, List.of()))));
+        List<ObservedKernel.Subsystem> subsystemList = new ArrayList<>();
+        subsystems.forEach((nqn, f) -> subsystemList.add(new ObservedKernel.Subsystem(nqn, f[1].equals("1"),
+                allowed.getOrDefault(nqn, List.of()), Integer.parseInt(f[2]), Integer.parseInt(f[3]), f[4],
+                namespaces.getOrDefault(nqn, List.of()))));
+        return new ObservedKernel(dm, block, portList, subsystemList, hosts, controllers);
+    }
+
+    /** sysfs address: "traddr=10.99.0.2,trsvcid=4420[,src_addr=...]". */
+    private static ObservedKernel.Controller controller(String[] f) {
+        Map<String, String> address = new TreeMap<>();
+        for (String kv : f[2].split(",")) {
+            int eq = kv.indexOf('=');
+            if (eq > 0) {
+                address.put(kv.substring(0, eq), kv.substring(eq + 1));
+            }
+        }
+        return new ObservedKernel.Controller(f[0], f[1], address.getOrDefault("traddr", ""),
+                Integer.parseInt(address.getOrDefault("trsvcid", "0")), f[3], f[4],
+                f[5].isEmpty() ? 0 : Integer.parseInt(f[5]), f[6]);
+    }
+
+    /** "name: 0 2048 linear 254:1 0" lines, several per multi-target table. */
+    private static void append(Map<String, StringBuilder> byName, String line) {
+        int colon = line.indexOf(": ");
+        String name = line.substring(0, colon);
+        StringBuilder sb = byName.computeIfAbsent(name, k -> new StringBuilder());
+        if (sb.length() > 0) {
+            sb.append('\n');
+        }
+        sb.append(line.substring(colon + 2).trim());
+    }
+
+    private static String text(StringBuilder sb) {
+        return sb == null ? "" : sb.toString();
+    }
+}
