@@ -1,0 +1,141 @@
+package io.dnv.sim.vm;
+
+import io.dnv.node.linux.CommandRunner;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The host's end of a guest's command channel (a virtio-serial port behind a unix socket):
+ * runs one script at a time inside the guest. One connection per guest, as QEMU serves one
+ * client per chardev socket.
+ */
+public final class GuestChannel implements CommandRunner, AutoCloseable {
+
+    /** How long the host waits past a command's own timeout before it calls the guest lost. */
+    private static final Duration GRACE = Duration.ofSeconds(20);
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "guest-channel-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final String guest;
+    private final SocketChannel socket;
+    private final BufferedReader in;
+    private final OutputStream out;
+    private final AtomicLong ids = new AtomicLong();
+    private final String hello;
+
+    private GuestChannel(String guest, SocketChannel socket) throws IOException {
+        this.guest = guest;
+        this.socket = socket;
+        this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(socket), StandardCharsets.US_ASCII));
+        this.out = Channels.newOutputStream(socket);
+        String line = in.readLine();
+        if (line == null || !line.startsWith("HELLO ")) {
+            throw new IOException(guest + ": expected HELLO from the guest agent, got " + line);
+        }
+        this.hello = line;
+    }
+
+    /** Connects to the guest's socket, waiting for QEMU to create it and the agent to say hello. */
+    public static GuestChannel connect(String guest, Path socketPath, Duration wait) throws IOException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        IOException last = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                SocketChannel s = SocketChannel.open(StandardProtocolFamily.UNIX);
+                s.connect(UnixDomainSocketAddress.of(socketPath));
+                return new GuestChannel(guest, s);
+            } catch (IOException e) {
+                last = e;
+                sleep(100);
+            }
+        }
+        throw new IOException(guest + ": no command channel at " + socketPath + " after " + wait.toSeconds() + " s", last);
+    }
+
+    /** "HELLO &lt;name&gt; &lt;kernel release&gt;" as the guest sent it. */
+    public String hello() {
+        return hello;
+    }
+
+    @Override
+    public synchronized Result run(String script, Duration timeout) {
+        String id = guest + "-" + ids.incrementAndGet();
+        String b64 = Base64.getEncoder().encodeToString(script.getBytes(StandardCharsets.UTF_8));
+        long seconds = Math.max(1, timeout.toSeconds());
+        // A guest that stops answering (crashed, hung) must not hang the caller: close the channel.
+        ScheduledFuture<?> guard = WATCHDOG.schedule(this::closeQuietly, seconds + GRACE.toSeconds(), TimeUnit.SECONDS);
+        try {
+            out.write(("RUN " + id + " " + seconds + " " + b64 + "\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String line;
+            while ((line = in.readLine()) != null) {
+                String[] f = line.split(" ");
+                if (f.length == 6 && f[0].equals("DONE") && f[1].equals(id)) {
+                    return new Result(Integer.parseInt(f[2]), decode(f[4]), decode(f[5]), f[3].equals("1"));
+                }
+                // a HELLO after a guest reboot, or the answer to a request we gave up on: skip it
+            }
+            throw new IOException(guest + ": command channel closed");
+        } catch (IOException e) {
+            throw new UncheckedIOException(guest + ": lost while running a command", e);
+        } finally {
+            guard.cancel(false);
+        }
+    }
+
+    private void closeQuietly() {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing is the point; a second failure changes nothing
+        }
+    }
+
+    /** Asks the guest to power itself off (its QEMU then exits). */
+    public synchronized void powerOff() {
+        try {
+            out.write(("OFF " + guest + "-off\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        } catch (IOException alreadyGone) {
+            // the guest is down already: that is what we wanted
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+
+    private static String decode(String b64) {
+        return b64.equals("-") ? "" : new String(Base64.getDecoder().decode(b64), StandardCharsets.UTF_8);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package io.dnv.sim.vm;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Two QEMU guests on Debian's kernel, linked only to each other (a QEMU stream netdev over a
+ * unix socket: no IP address on the host at all), each driven through its own command
+ * channel. Guest A is 10.99.0.1, guest B 10.99.0.2 on that link. Closing the pair powers both
+ * off and kills what is left: nothing survives a test class.
+ */
+public final class GuestPair implements AutoCloseable {
+
+    public static final String ADDRESS_A = "10.99.0.1";
+    public static final String ADDRESS_B = "10.99.0.2";
+
+    public record Images(Path kernel, Path initramfs) {
+        /** From the system properties sim/real-kernel-test passes (what build-guest.sh built). */
+        public static Images fromSystemProperties() {
+            String k = System.getProperty("dnv.vm.kernel", "");
+            String i = System.getProperty("dnv.vm.initramfs", "");
+            if (k.isBlank() || i.isBlank() || !Files.isRegularFile(Path.of(k)) || !Files.isRegularFile(Path.of(i))) {
+                throw new IllegalStateException("no guest images: run sim/real-kernel-test (dnv.vm.kernel='" + k
+                        + "', dnv.vm.initramfs='" + i + "')");
+            }
+            return new Images(Path.of(k), Path.of(i));
+        }
+    }
+
+    private final Path dir;
+    private final List<Process> qemus = new ArrayList<>();
+    private final GuestChannel a;
+    private final GuestChannel b;
+    private final Duration bootTime;
+
+    private GuestPair(Path dir, Images images, int disks, int diskMib) throws IOException {
+        this.dir = dir;
+        long t0 = System.nanoTime();
+        Path link = dir.resolve("link.sock");
+        try {
+            qemus.add(start("A", ADDRESS_A, "52:54:00:99:00:01", "stream,id=n0,server=on,addr.type=unix,addr.path=" + link,
+                    images, disks, diskMib));
+            // B connects to A's end of the link, which fails at once unless A already listens.
+            waitFor(link, Duration.ofSeconds(30));
+            qemus.add(start("B", ADDRESS_B, "52:54:00:99:00:02", "stream,id=n0,server=off,addr.type=unix,addr.path=" + link,
+                    images, disks, diskMib));
+            this.a = GuestChannel.connect("A", dir.resolve("A.sock"), Duration.ofSeconds(180));
+            this.b = GuestChannel.connect("B", dir.resolve("B.sock"), Duration.ofSeconds(180));
+        } catch (IOException | RuntimeException e) {
+            qemus.forEach(Process::destroyForcibly);
+            throw e;
+        }
+        this.bootTime = Duration.ofNanos(System.nanoTime() - t0);
+    }
+
+    /** Boots both guests, each with {@code disks} RAM disks (/dev/ram0..) of {@code diskMib} MiB. */
+    public static GuestPair boot(Images images, int disks, int diskMib) throws IOException {
+        Path dir = Files.createTempDirectory("dnv-guests-");
+        try {
+            return new GuestPair(dir, images, disks, diskMib);
+        } catch (IOException | RuntimeException e) {
+            throw new IOException("guests did not boot; consoles and QEMU logs in " + dir, e);
+        }
+    }
+
+    public GuestChannel a() {
+        return a;
+    }
+
+    public GuestChannel b() {
+        return b;
+    }
+
+    public Duration bootTime() {
+        return bootTime;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    private Process start(String name, String ip, String mac, String netdev, Images images, int disks, int diskMib) throws IOException {
+        boolean kvm = Files.isWritable(Path.of("/dev/kvm"));
+        List<String> cmd = new ArrayList<>(List.of("qemu-system-x86_64"));
+        cmd.addAll(kvm ? List.of("-accel", "kvm", "-cpu", "host") : List.of("-accel", "tcg,thread=multi", "-cpu", "max"));
+        cmd.addAll(List.of("-M", "pc", "-m", String.valueOf(256 + disks * diskMib), "-smp", "1",
+                "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+                "-kernel", images.kernel().toString(), "-initrd", images.initramfs().toString(),
+                "-append", "console=ttyS0,115200 rdinit=/init panic=-1 quiet loglevel=3 mitigations=off dnv.name=" + name
+                        + " dnv.ip=" + ip + "/24 dnv.disks=" + disks + " dnv.disk_mib=" + diskMib + " dnv.timeout=3600",
+                "-serial", "file:" + dir.resolve(name + ".console.log"),
+                "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0,mac=" + mac,
+                "-device", "virtio-serial-pci,id=vser0",
+                "-chardev", "socket,id=c0,path=" + dir.resolve(name + ".sock") + ",server=on,wait=off",
+                "-device", "virtserialport,bus=vser0.0,chardev=c0,name=dnv"));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".qemu.log").toFile()).start();
+    }
+
+    private void waitFor(Path socket, Duration wait) throws IOException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (!Files.exists(socket)) {
+            if (System.nanoTime() > deadline || qemus.stream().anyMatch(p -> !p.isAlive())) {
+                throw new IOException("QEMU did not create " + socket + "; see " + dir);
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        for (GuestChannel c : new GuestChannel[]{a, b}) {
+            if (c != null) {
+                c.powerOff();
+            }
+        }
+        for (Process p : qemus) {
+            try {
+                if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                    p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+#!/bin/sh
+# /init of a test guest: mounts the pseudo file systems, loads nvmet, nvme-tcp and
+# device-mapper, creates the RAM disks that stand in for NVMe SSDs, brings up the one link
+# to the other guest, then serves shell commands from the host over the virtio-serial port
+# named "dnv". Nothing here listens on a network.
+#
+# Kernel command line: dnv.name=A dnv.ip=10.99.0.1/24 dnv.disks=4 dnv.disk_mib=256 dnv.timeout=1800
+#
+# Frames, one line each, fields separated by one space, data in base64 ("-" when empty):
+#   host:  RUN <id> <timeout_s> <script>   PING <id>   OFF <id>
+#   guest: HELLO <name> <kernel>           DONE <id> <rc> <timed_out 0|1> <stdout> <stderr>
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export DM_DISABLE_UDEV=1
+mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp; mount -t tmpfs tmpfs /run
+echo /sbin/modprobe > /proc/sys/kernel/modprobe
+
+NAME=guest IP= DISKS=4 DISK_MIB=256 LIMIT=1800
+for w in $(cat /proc/cmdline); do
+  case $w in
+    dnv.name=*) NAME=${w#*=} ;; dnv.ip=*) IP=${w#*=} ;; dnv.disks=*) DISKS=${w#*=} ;;
+    dnv.disk_mib=*) DISK_MIB=${w#*=} ;; dnv.timeout=*) LIMIT=${w#*=} ;;
+  esac
+done
+hostname "$NAME"
+kv=$(uname -r)
+while read -r m; do
+  out=$(insmod "/lib/modules/$kv/$m" 2>&1) || case $out in
+    *"File exists"*|*intel*|*pclmul*) ;;    # already in, or a CPU-specific helper the emulated CPU refuses
+    *) echo "guest-agent: insmod $m failed: $out" ;;
+  esac
+done < /etc/modules
+modprobe brd rd_nr="$DISKS" rd_size=$((DISK_MIB * 1024))
+mount -t configfs configfs /sys/kernel/config
+ip link set lo up
+if [ -n "$IP" ]; then
+  i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  ip addr add "$IP" dev eth0 && ip link set eth0 up
+fi
+# Never outlive the test run that booted us.
+( sleep "$LIMIT"; echo "guest-agent: $NAME powers off after ${LIMIT}s"; poweroff -f ) &
+
+port=
+while [ -z "$port" ]; do
+  for p in /sys/class/virtio-ports/vport*; do [ "$(cat "$p/name" 2>/dev/null)" = dnv ] && port=/dev/${p##*/}; done
+  [ -n "$port" ] && [ -c "$port" ] || { port=; sleep 0.1; }
+done
+exec 3<> "$port"
+printf 'HELLO %s %s\n' "$NAME" "$kv" >&3
+
+work=/run/agent; mkdir -p "$work"; seq=0
+trap ':' USR1
+encode() { if [ -s "$1" ]; then base64 -w 0 "$1"; else printf -; fi; }
+
+run() { # id timeout b64
+  seq=$((seq + 1)); s=$work/$seq
+  printf '%s\n' "$3" | base64 -d > "$s.sh" 2> "$s.err" || { printf 'DONE %s 2 0 - %s\n' "$1" "$(encode "$s.err")" >&3; return; }
+  # Own session, so a timeout kills the whole group; a shell stays the group leader so the
+  # agent can stop waiting even for a child stuck in D state (it finishes into unlinked files).
+  setsid sh -c '. "$1"' sh "$s.sh" < /dev/null > "$s.out" 2>> "$s.err" 3>&- &
+  pid=$!
+  setsid sh -c 'sleep "$1"; : > "$2"; kill -TERM -"$3" "$3"; sleep 2; kill -KILL -"$3" "$3"; sleep 1; kill -USR1 "$4"' \
+    sh "$2" "$s.late" "$pid" $$ < /dev/null > /dev/null 2>&1 3>&- &
+  watcher=$!
+  while :; do
+    wait "$pid"; rc=$?
+    if [ $rc -gt 128 ] && kill -0 "$pid" 2> /dev/null; then [ -e "$s.late" ] && break; continue; fi
+    break
+  done
+  kill -TERM "$watcher" -"$watcher" 2> /dev/null; wait "$watcher" 2> /dev/null
+  late=0; [ -e "$s.late" ] && { late=1; rc=124; }
+  printf 'DONE %s %s %s %s %s\n' "$1" "$rc" "$late" "$(encode "$s.out")" "$(encode "$s.err")" >&3
+  rm -f "$s.sh" "$s.out" "$s.err" "$s.late"
+}
+
+set -f
+while :; do
+  # While no host client is connected, read() returns end-of-file: wait and try again.
+  IFS= read -r line <&3 || { sleep 0.2; continue; }
+  set -- $line
+  case "$1 $#" in
+    "RUN 4") run "$2" "$3" "$4" ;;
+    "PING 2") printf 'DONE %s 0 0 - -\n' "$2" >&3 ;;
+    "OFF 2") printf 'DONE %s 0 0 - -\n' "$2" >&3; sync; poweroff -f ;;
+    *) printf 'DONE %s 2 0 - %s\n' "${2:--}" "$(printf 'bad frame\n' | base64 -w 0)" >&3 ;;
+  esac
+done
