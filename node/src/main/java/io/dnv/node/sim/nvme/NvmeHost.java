@@ -1,0 +1,352 @@
+package io.dnv.node.sim.nvme;
+
+import io.dnv.core.kernel.ConnectTimeouts;
+import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.node.kernel.KernelException;
+import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.node.sim.block.BlockDevices;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The NVMe-oF initiator of one simulated kernel with native multipath, as Linux 6.1's nvme-core
+ * and nvme-tcp behave: connects through the {@link Fabric}, one head per shared namespace
+ * registered in this kernel's {@link BlockDevices}, error recovery on real-time timers.
+ */
+public final class NvmeHost {
+
+    private static final int MAX_INSTANCE = Integer.MAX_VALUE - 1;
+
+    private final String kernelName;
+    private final BlockDevices devices;
+    private final Fabric fabric;
+    private final KernelLog log = new KernelLog();
+    /** One lock for controllers, subsystems and heads; queued I/O waits on {@link #changed}. */
+    final ReentrantLock lock = new ReentrantLock();
+    final Condition changed = lock.newCondition();
+    private final ScheduledThreadPoolExecutor work;
+    /** nvme_instance_ida: controller instances, also lent to subsystems. */
+    private final Ida instances = new Ida();
+    private final HostIdentities identities = new HostIdentities();
+    private final Map<String, HostController> controllers = new HashMap<>();
+    private final Map<String, HostSubsystem> subsystems = new HashMap<>();
+
+    public NvmeHost(String kernelName, BlockDevices devices, Fabric fabric) {
+        this.kernelName = kernelName;
+        this.devices = devices;
+        this.fabric = fabric;
+        this.work = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "nvme-wq-" + kernelName);
+            t.setDaemon(true);
+            return t;
+        });
+        work.setRemoveOnCancelPolicy(true);
+        work.setKeepAliveTime(1, TimeUnit.SECONDS);
+        work.allowCoreThreadTimeOut(true);
+    }
+
+    /** This kernel's log (dmesg): why a connect was refused, reconnect attempts, failfast. */
+    public List<String> dmesg() {
+        return log.lines();
+    }
+
+    /**
+     * Writes the options to /dev/nvme-fabrics: returns the new controller's name (nvmeX) once it is
+     * live and its namespaces are scanned, or throws with the errno the write would return.
+     */
+    public String connect(NvmeConnection c) {
+        lock.lock();
+        try {
+            reapDetachedHeads();
+            ConnectTimeouts t = c.timeouts();
+            if (t.reconnectDelay() <= 0 || t.keepAlive() < 0) {
+                throw new KernelException(c.key(), "connect", Errno.EINVAL);
+            }
+            Optional<String> conflict = identities.conflict(c.hostNqn(), c.hostId());
+            if (conflict.isPresent()) {
+                log.log(conflict.get());
+                throw new KernelException(c.key(), "connect", Errno.EINVAL);
+            }
+            if (controllers.values().stream().anyMatch(o -> o.state != HostController.State.DELETING
+                    && o.connection.key().equals(c.key()))) {
+                throw new KernelException(c.key(), "connect", Errno.EALREADY);
+            }
+            int instance = instances.allocate(0, MAX_INSTANCE).orElseThrow();
+            HostController ctrl = new HostController(this, "nvme" + instance, instance, c);
+            NvmetController session;
+            try {
+                session = dial(c, ctrl.newLink());
+            } catch (ConnectRefused r) {
+                log(ctrl.name, r.hostLogLine);
+                instances.free(instance);
+                throw new KernelException(c.key(), "connect", r.errno);
+            }
+            HostSubsystem subsystem = subsystems.get(c.subsystemNqn());
+            Optional<HostController> duplicate = subsystem == null ? Optional.empty()
+                    : subsystem.controllers.stream().filter(o -> o.cntlid == session.cntlid).findFirst();
+            if (duplicate.isPresent()) {
+                log(ctrl.name, "Duplicate cntlid " + session.cntlid + " with " + duplicate.get().name + ", subsys "
+                        + c.subsystemNqn() + ", rejecting");
+                session.disconnect();
+                instances.free(instance);
+                throw new KernelException(c.key(), "connect", Errno.EINVAL);
+            }
+            if (subsystem == null) {
+                subsystem = new HostSubsystem(c.subsystemNqn(), instance);
+                subsystems.put(subsystem.nqn, subsystem);
+            }
+            ctrl.subsystem = subsystem;
+            subsystem.controllers.add(ctrl);
+            controllers.put(ctrl.name, ctrl);
+            identities.acquire(c.hostNqn(), c.hostId());
+            ctrl.live(session);
+            log(ctrl.name, "new ctrl: NQN \"" + c.subsystemNqn() + "\", addr " + c.address() + ":" + c.serviceId());
+            rescan(ctrl);
+            return ctrl.name;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes /sys/class/nvme/&lt;controller&gt;/delete_controller. */
+    public void disconnect(String controller) {
+        lock.lock();
+        try {
+            HostController c = controllers.get(controller);
+            if (c == null) {
+                throw new KernelException("/sys/class/nvme/" + controller + "/delete_controller", "write",
+                        Errno.ENOENT);
+            }
+            delete(c);
+            reapDetachedHeads();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public List<ObservedKernel.Controller> controllers() {
+        lock.lock();
+        try {
+            return controllers.values().stream()
+                    .sorted(Comparator.comparingInt(c -> c.instance))
+                    .map(c -> new ObservedKernel.Controller(c.name, c.connection.transport(), c.connection.address(),
+                            c.connection.serviceId(), c.connection.subsystemNqn(), c.connection.hostNqn(), c.cntlid,
+                            c.state.sysfs()))
+                    .toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The multipath heads that have a block device: /dev/nvmeXnY, 259:minor, size and the namespace UUID. */
+    public List<ObservedKernel.BlockDevice> namespaceHeads() {
+        lock.lock();
+        try {
+            reapDetachedHeads();
+            List<ObservedKernel.BlockDevice> out = new ArrayList<>();
+            for (HostSubsystem s : subsystems.values()) {
+                for (MultipathHead h : s.heads.values()) {
+                    if (h.path != null) {
+                        out.add(new ObservedKernel.BlockDevice(h.path, MultipathHead.MAJOR + ":" + h.minor,
+                                h.sizeSectors, Optional.of(h.uuid)));
+                    }
+                }
+            }
+            out.sort(Comparator.comparing(ObservedKernel.BlockDevice::path));
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The kernel goes away: every controller is deleted (targets free their side), queued I/O fails. */
+    public void powerOff() {
+        lock.lock();
+        try {
+            for (HostController c : List.copyOf(controllers.values())) {
+                delete(c);
+            }
+            reapDetachedHeads();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // inside the host; callers hold the lock unless said otherwise
+
+    NvmetController dial(NvmeConnection c, HostLink link) throws ConnectRefused {
+        Fabric.Address address = new Fabric.Address(c.transport(), c.address(), c.serviceId());
+        Optional<Fabric.Listener> l = fabric.lookup(address);
+        if (l.isEmpty()) {
+            throw new ConnectRefused(Errno.ECONNREFUSED, "failed to connect socket: -111");
+        }
+        return l.get().target().accept(l.get().portId(), c.subsystemNqn(), c.hostNqn(), kernelName, link);
+    }
+
+    /** Namespace scan after connect, reconnect or an AEN: paths appear and go, heads are added and removed. */
+    void rescan(HostController c) {
+        if (c.state != HostController.State.LIVE) {
+            return;
+        }
+        HostSubsystem s = c.subsystem;
+        List<NvmetController.NamespaceView> found;
+        try {
+            found = c.session.namespaces();
+        } catch (PathError e) {
+            c.lost(c.session);
+            return;
+        }
+        Set<Integer> seen = new TreeSet<>();
+        for (NvmetController.NamespaceView v : found) {
+            MultipathHead h = s.heads.get(v.nsid());
+            if (h == null) {
+                h = new MultipathHead(this, s, v.nsid(), v.uuid(), s.headInstances.allocate(1, MAX_INSTANCE).orElseThrow(),
+                        v.sizeSectors());
+                s.heads.put(v.nsid(), h);
+            } else if (!h.uuid.equals(v.uuid())) {
+                log(c.name, "IDs don't match for shared namespace " + v.nsid());
+                continue;
+            }
+            if (!h.paths.contains(c)) {
+                h.paths.add(c);
+            }
+            h.sizeSectors = v.sizeSectors();
+            seen.add(v.nsid());
+        }
+        for (MultipathHead h : s.heads.values()) {
+            if (!seen.contains(h.nsid)) {
+                h.paths.remove(c);
+            }
+        }
+        pruneHeads(s);
+        for (MultipathHead h : s.heads.values()) {
+            if (h.path == null && h.anyUsablePath()) {
+                h.minor = devices.allocateMinor(MultipathHead.MAJOR);
+                h.path = "/dev/" + h.name();
+                devices.register(h.path, MultipathHead.MAJOR, h.minor, h);
+            }
+        }
+        pathsChanged();
+    }
+
+    /** Called by I/O (without the lock) that failed on a path. */
+    void pathFailed(HostController c, NvmetController session, PathError e) {
+        if (!e.controllerGone) {
+            return;
+        }
+        lock.lock();
+        try {
+            c.lost(session);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** nvme_delete_ctrl: the paths go, heads without paths go, the instance and host id are released. */
+    void delete(HostController c) {
+        if (c.state == HostController.State.DELETING) {
+            return;
+        }
+        c.state = HostController.State.DELETING;
+        c.stopTimers();
+        if (c.session != null) {
+            c.session.disconnect();
+            c.session = null;
+        }
+        HostSubsystem s = c.subsystem;
+        for (MultipathHead h : s.heads.values()) {
+            h.paths.remove(c);
+        }
+        s.controllers.remove(c);
+        pruneHeads(s);
+        controllers.remove(c.name);
+        identities.release(c.connection.hostNqn(), c.connection.hostId());
+        if (c.instance != s.instance) {
+            instances.free(c.instance);
+        }
+        releaseIfUnused(s);
+        log(c.name, "Removing ctrl: NQN \"" + s.nqn + "\"");
+        pathsChanged();
+    }
+
+    /**
+     * A head whose last path went is deleted (del_gendisk) even while open, as in 6.1: I/O on it
+     * fails from then on. The simulated device stays registered while it has holders, and its
+     * name and the subsystem's instance stay taken until it can be unregistered.
+     */
+    private void pruneHeads(HostSubsystem s) {
+        for (MultipathHead h : List.copyOf(s.heads.values())) {
+            if (h.paths.isEmpty()) {
+                s.heads.remove(h.nsid);
+                h.detached = true;
+                s.detached.add(h);
+            }
+        }
+        reapDetached(s);
+    }
+
+    private void reapDetachedHeads() {
+        for (HostSubsystem s : List.copyOf(subsystems.values())) {
+            reapDetached(s);
+            releaseIfUnused(s);
+        }
+    }
+
+    private void reapDetached(HostSubsystem s) {
+        s.detached.removeIf(h -> {
+            if (h.path != null && !devices.unregister(h.path)) {
+                return false;
+            }
+            s.headInstances.free(h.instance);
+            return true;
+        });
+    }
+
+    private void releaseIfUnused(HostSubsystem s) {
+        if (s.unused() && subsystems.remove(s.nqn, s)) {
+            instances.free(s.instance);
+        }
+    }
+
+    void pathsChanged() {
+        changed.signalAll();
+    }
+
+    void log(String controller, String message) {
+        log.log("nvme " + controller + ": " + message);
+    }
+
+    void logLine(String line) {
+        log.log(line);
+    }
+
+    /** Runs work on the host's workqueue, under the lock. */
+    void later(Runnable r) {
+        work.execute(() -> locked(r));
+    }
+
+    ScheduledFuture<?> schedule(Runnable r, int seconds) {
+        return work.schedule(() -> locked(r), seconds, TimeUnit.SECONDS);
+    }
+
+    private void locked(Runnable r) {
+        lock.lock();
+        try {
+            r.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,542 @@
+package io.dnv.node.sim.nvme;
+
+import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.node.kernel.KernelException;
+import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.node.sim.block.BlockDevices;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Predicate;
+
+/**
+ * The NVMe-oF target of one simulated kernel, with the semantics of Linux 6.1's nvmet configfs:
+ * every method is one mkdir, rmdir, attribute write or symlink, refused with the errno Linux
+ * gives, and a refused call changes nothing. Namespaces serve real bytes from devices of this
+ * kernel's {@link BlockDevices}.
+ */
+public final class Nvmet {
+
+    private static final Set<String> TRANSPORTS = Set.of("tcp", "rdma", "fc", "loop");
+    private static final Set<String> ADDRESS_FAMILIES = Set.of("ipv4", "ipv6", "ib", "fc", "loop");
+    private static final String DISCOVERY_NQN = "nqn.2014-08.org.nvmexpress.discovery";
+    private static final int NQN_MAX = 223;
+    private static final int SERIAL_MAX = 20;
+
+    private final String kernelName;
+    private final BlockDevices devices;
+    private final Fabric fabric;
+    private final KernelLog log = new KernelLog();
+    /** Linux 6.1 has one cntlid IDA for all subsystems of the kernel, limited per subsystem to its range. */
+    private final Ida cntlids = new Ida();
+
+    private final Map<Integer, NvmetPortState> ports = new TreeMap<>();
+    private final Map<String, NvmetSubsystemState> subsystems = new TreeMap<>();
+    private final Set<String> hosts = new TreeSet<>();
+    private final List<NvmetController> controllers = new ArrayList<>();
+
+    public Nvmet(String kernelName, BlockDevices devices, Fabric fabric) {
+        this.kernelName = kernelName;
+        this.devices = devices;
+        this.fabric = fabric;
+        fabric.register(this);
+    }
+
+    public String kernelName() {
+        return kernelName;
+    }
+
+    /** This kernel's log (dmesg), where nvmet explains refused connects. */
+    public List<String> dmesg() {
+        return log.lines();
+    }
+
+    // ports
+
+    /**
+     * mkdir ports/&lt;id&gt; and write its address. The port's {@code anaGroups} are not applied
+     * here: groups are separate directories ({@link #anaGroupCreate}, {@link #anaState}).
+     */
+    public synchronized void portCreate(NvmetPort port) {
+        String object = "ports/" + port.id();
+        if (port.id() < 0 || port.id() > 0xffff) {
+            throw new KernelException(object, "mkdir", Errno.EINVAL);
+        }
+        if (ports.containsKey(port.id())) {
+            throw new KernelException(object, "mkdir", Errno.EEXIST);
+        }
+        if (!TRANSPORTS.contains(port.transport())) {
+            throw new KernelException(object + "/addr_trtype", "write", Errno.EINVAL);
+        }
+        if (!ADDRESS_FAMILIES.contains(port.addressFamily())) {
+            throw new KernelException(object + "/addr_adrfam", "write", Errno.EINVAL);
+        }
+        ports.put(port.id(), new NvmetPortState(port));
+    }
+
+    /** rmdir ports/&lt;id&gt;: configfs refuses while it holds subsystem links or created ANA groups. */
+    public synchronized void portRemove(int portId) {
+        NvmetPortState p = port(portId, "rmdir");
+        if (!p.subsystems.isEmpty() || p.groups.size() > 1) {
+            throw new KernelException("ports/" + portId, "rmdir", Errno.ENOTEMPTY);
+        }
+        ports.remove(portId);
+    }
+
+    public synchronized void anaGroupCreate(int portId, int group) {
+        String object = "ports/" + portId + "/ana_groups/" + group;
+        NvmetPortState p = port(portId, "mkdir");
+        if (p.groups.containsKey(group)) {
+            throw new KernelException(object, "mkdir", Errno.EEXIST);
+        }
+        if (group <= 1 || group > NvmetPortState.MAX_ANA_GROUP) {
+            throw new KernelException(object, "mkdir", Errno.EINVAL);
+        }
+        p.groups.put(group, p.anaState(group));
+        notifyPort(p);
+    }
+
+    public synchronized void anaGroupRemove(int portId, int group) {
+        String object = "ports/" + portId + "/ana_groups/" + group;
+        NvmetPortState p = port(portId, "rmdir");
+        if (group == 1) {
+            throw new KernelException(object, "rmdir", Errno.EPERM);
+        }
+        if (!p.groups.containsKey(group)) {
+            throw new KernelException(object, "rmdir", Errno.ENOENT);
+        }
+        p.groups.remove(group);
+        notifyPort(p);
+    }
+
+    /** Write ana_groups/&lt;g&gt;/ana_state; connected hosts get an AEN and re-read the ANA log. */
+    public synchronized void anaState(int portId, int group, AnaState state) {
+        String object = "ports/" + portId + "/ana_groups/" + group + "/ana_state";
+        NvmetPortState p = port(portId, "write");
+        if (!p.groups.containsKey(group)) {
+            throw new KernelException(object, "write", Errno.ENOENT);
+        }
+        if (state == null) {
+            throw new KernelException(object, "write", Errno.EINVAL);
+        }
+        p.groups.put(group, state);
+        notifyPort(p);
+    }
+
+    // hosts
+
+    public synchronized void hostCreate(String hostNqn) {
+        if (!hosts.add(hostNqn)) {
+            throw new KernelException("hosts/" + hostNqn, "mkdir", Errno.EEXIST);
+        }
+    }
+
+    /**
+     * rmdir hosts/&lt;nqn&gt;. configfs lets a symlink target go; the allowed_hosts links that
+     * point at it stay (the item is pinned by them) and keep allowing the host.
+     */
+    public synchronized void hostRemove(String hostNqn) {
+        if (!hosts.remove(hostNqn)) {
+            throw new KernelException("hosts/" + hostNqn, "rmdir", Errno.ENOENT);
+        }
+    }
+
+    // subsystems
+
+    /** mkdir subsystems/&lt;nqn&gt; (attr_allow_any_host reads 0), then the cntlid range and serial; null/empty serial keeps the random one. */
+    public synchronized void subsystemCreate(String nqn, int cntlidMin, int cntlidMax, String serial) {
+        String object = "subsystems/" + nqn;
+        if (subsystems.containsKey(nqn)) {
+            throw new KernelException(object, "mkdir", Errno.EEXIST);
+        }
+        if (nqn.isEmpty() || nqn.length() > NQN_MAX || nqn.equals(DISCOVERY_NQN)) {
+            throw new KernelException(object, "mkdir", Errno.EINVAL);
+        }
+        // attr_cntlid_min/max are u16, nonzero, and each store insists min < max.
+        if (cntlidMin < 1 || cntlidMax > 0xffff || cntlidMin >= cntlidMax) {
+            throw new KernelException(object + "/attr_cntlid_min", "write", Errno.EINVAL);
+        }
+        String sn = serial == null || serial.isEmpty() ? randomSerial() : serial;
+        if (sn.length() > SERIAL_MAX || !sn.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
+            throw new KernelException(object + "/attr_serial", "write", Errno.EINVAL);
+        }
+        subsystems.put(nqn, new NvmetSubsystemState(nqn, cntlidMin, cntlidMax, sn));
+    }
+
+    /**
+     * rmdir subsystems/&lt;nqn&gt;: configfs refuses while namespaces or allowed_hosts links are
+     * inside (ENOTEMPTY). Linux would let it go while a port still links it and keep exporting
+     * the invisible subsystem; the simulation refuses that (EBUSY) so nobody depends on it.
+     */
+    public synchronized void subsystemRemove(String nqn) {
+        NvmetSubsystemState s = subsystem(nqn, "rmdir");
+        if (!s.namespaces.isEmpty() || !s.allowedHosts.isEmpty()) {
+            throw new KernelException("subsystems/" + nqn, "rmdir", Errno.ENOTEMPTY);
+        }
+        if (ports.values().stream().anyMatch(p -> p.subsystems.contains(nqn))) {
+            throw new KernelException("subsystems/" + nqn, "rmdir", Errno.EBUSY);
+        }
+        subsystems.remove(nqn);
+    }
+
+    public synchronized void allowAnyHost(String nqn, boolean allow) {
+        NvmetSubsystemState s = subsystem(nqn, "write");
+        if (allow && !s.allowedHosts.isEmpty()) {
+            log.log("nvmet: Can't set allow_any_host when explicit hosts are set!");
+            throw new KernelException("subsystems/" + nqn + "/attr_allow_any_host", "write", Errno.EINVAL);
+        }
+        s.allowAnyHost = allow;
+    }
+
+    /** ln -s hosts/&lt;host&gt; subsystems/&lt;nqn&gt;/allowed_hosts/. */
+    public synchronized void allowHost(String nqn, String hostNqn) {
+        String object = "subsystems/" + nqn + "/allowed_hosts/" + hostNqn;
+        NvmetSubsystemState s = subsystem(nqn, "symlink");
+        if (!hosts.contains(hostNqn)) {
+            throw new KernelException(object, "symlink", Errno.ENOENT);
+        }
+        if (s.allowAnyHost) {
+            log.log("nvmet: can't add hosts when allow_any_host is set!");
+            throw new KernelException(object, "symlink", Errno.EINVAL);
+        }
+        if (s.allowedHosts.contains(hostNqn)) {
+            throw new KernelException(object, "symlink", Errno.EEXIST);
+        }
+        s.allowedHosts.add(hostNqn);
+    }
+
+    /** Removes the allow-list entry; live connections of that host stay up (fencing must also unlink). */
+    public synchronized void disallowHost(String nqn, String hostNqn) {
+        NvmetSubsystemState s = subsystem(nqn, "unlink");
+        if (!s.allowedHosts.remove(hostNqn)) {
+            throw new KernelException("subsystems/" + nqn + "/allowed_hosts/" + hostNqn, "unlink", Errno.ENOENT);
+        }
+    }
+
+    // namespaces
+
+    /**
+     * mkdir namespaces/&lt;nsid&gt; (if missing) and write device_path, device_uuid, device_nguid,
+     * ana_grpid. nvmet refuses these writes while the namespace is enabled (EBUSY); a null uuid
+     * keeps nvmet's random one, a null nguid reads as zeroes.
+     */
+    public synchronized void namespaceCreate(String nqn, int nsid, String devicePath, UUID uuid, String nguid,
+                                             int anaGroup) {
+        String object = "subsystems/" + nqn + "/namespaces/" + nsid;
+        NvmetSubsystemState s = subsystem(nqn, "mkdir");
+        // nsid is a u32 in configfs: 0 and 0xffffffff (-1 here) are refused, as is anything negative.
+        if (nsid <= 0) {
+            log.log("nvmet: invalid nsid " + Integer.toUnsignedString(nsid));
+            throw new KernelException(object, "mkdir", Errno.EINVAL);
+        }
+        NvmetNamespaceState existing = s.namespaces.get(nsid);
+        if (existing != null && (existing.enabled || existing.device != null)) {
+            throw new KernelException(object + "/device_path", "write", Errno.EBUSY);
+        }
+        if (devicePath == null || devicePath.isEmpty()) {
+            throw new KernelException(object + "/device_path", "write", Errno.EINVAL);
+        }
+        if (anaGroup < 1 || anaGroup > NvmetPortState.MAX_ANA_GROUP) {
+            throw new KernelException(object + "/ana_grpid", "write", Errno.EINVAL);
+        }
+        String ng = nguid == null ? "00000000-0000-0000-0000-000000000000" : nguid;
+        if (!validNguid(ng)) {
+            throw new KernelException(object + "/device_nguid", "write", Errno.EINVAL);
+        }
+        UUID u = uuid != null ? uuid : existing != null ? existing.uuid : UUID.randomUUID();
+        if (existing == null) {
+            s.namespaces.put(nsid, new NvmetNamespaceState(nsid, devicePath, u, ng, anaGroup));
+        } else {
+            existing.devicePath = devicePath;
+            existing.uuid = u;
+            existing.nguid = ng;
+            existing.anaGroup = anaGroup;
+        }
+    }
+
+    /**
+     * Write namespaces/&lt;nsid&gt;/enable. Enabling opens device_path in this kernel (the device
+     * then has a holder and cannot be removed); disabling waits for in-flight I/O, then closes it.
+     * Both send connected hosts an AEN. Writing the current value again does nothing.
+     */
+    public void namespaceEnable(String nqn, int nsid, boolean enable) {
+        if (enable) {
+            enable(nqn, nsid);
+        } else {
+            disable(nqn, nsid, false);
+        }
+    }
+
+    /** rmdir namespaces/&lt;nsid&gt;: disables it first if needed, like nvmet does. */
+    public void namespaceRemove(String nqn, int nsid) {
+        disable(nqn, nsid, true);
+    }
+
+    private synchronized void enable(String nqn, int nsid) {
+        String object = "subsystems/" + nqn + "/namespaces/" + nsid + "/enable";
+        NvmetSubsystemState s = subsystem(nqn, "write");
+        NvmetNamespaceState ns = namespace(s, nsid, "write");
+        if (ns.enabled) {
+            return;
+        }
+        if (ns.device != null) {
+            // A disable is still waiting for in-flight I/O.
+            throw new KernelException(object, "write", Errno.EBUSY);
+        }
+        Optional<BlockDevices.Entry> e = devices.resolve(ns.devicePath);
+        if (e.isEmpty()) {
+            log.log("nvmet: failed to open block device " + ns.devicePath + ": (-2)");
+            throw new KernelException(object, "write", Errno.ENOENT);
+        }
+        devices.open(e.get().path(), ns.holderName(nqn));
+        ns.device = e.get().device();
+        ns.enabled = true;
+        notifySubsystem(nqn);
+    }
+
+    private void disable(String nqn, int nsid, boolean remove) {
+        NvmetNamespaceState ns;
+        synchronized (this) {
+            String op = remove ? "rmdir" : "write";
+            ns = namespace(subsystem(nqn, op), nsid, op);
+            if (!remove && !ns.enabled && ns.device == null) {
+                return;
+            }
+            ns.enabled = false;
+            if (remove) {
+                subsystems.get(nqn).namespaces.remove(nsid);
+            }
+            notifySubsystem(nqn);
+        }
+        // Outside the lock, as nvmet_ns_disable drops subsys->lock while it waits.
+        ns.drain();
+        synchronized (this) {
+            if (!ns.enabled && ns.device != null) {
+                devices.resolve(ns.devicePath).ifPresent(e -> devices.close(e.path(), ns.holderName(nqn)));
+                ns.device = null;
+            }
+        }
+    }
+
+    // port links
+
+    /** ln -s subsystems/&lt;nqn&gt; ports/&lt;id&gt;/subsystems/: the first link enables (listens on) the port. */
+    public synchronized void link(int portId, String nqn) {
+        String object = "ports/" + portId + "/subsystems/" + nqn;
+        NvmetPortState p = port(portId, "symlink");
+        if (!subsystems.containsKey(nqn)) {
+            throw new KernelException(object, "symlink", Errno.ENOENT);
+        }
+        if (p.subsystems.contains(nqn)) {
+            throw new KernelException(object, "symlink", Errno.EEXIST);
+        }
+        if (!p.listening() && !fabric.listen(p.address, this, portId)) {
+            log.log("nvmet_tcp: failed to bind port socket -98");
+            throw new KernelException(object, "symlink", Errno.EADDRINUSE);
+        }
+        p.subsystems.add(nqn);
+    }
+
+    /**
+     * Removes the export: every connection of that subsystem through this port is dropped (the
+     * hosts' controllers go to connecting), and unlinking the last subsystem disables the port.
+     */
+    public synchronized void unlink(int portId, String nqn) {
+        NvmetPortState p = port(portId, "unlink");
+        if (!p.subsystems.remove(nqn)) {
+            throw new KernelException("ports/" + portId + "/subsystems/" + nqn, "unlink", Errno.ENOENT);
+        }
+        drop(c -> c.portId == portId && c.subsystemNqn.equals(nqn));
+        if (!p.listening()) {
+            fabric.unlisten(p.address, this, portId);
+        }
+    }
+
+    // observation
+
+    public synchronized List<ObservedKernel.Port> ports() {
+        return ports.values().stream().map(NvmetPortState::observe).toList();
+    }
+
+    public synchronized List<ObservedKernel.Subsystem> subsystems() {
+        return subsystems.values().stream().map(NvmetSubsystemState::observe).toList();
+    }
+
+    public synchronized List<String> hosts() {
+        return List.copyOf(hosts);
+    }
+
+    /** The kernel goes away: every connection drops (hosts see the loss), every device is closed, configfs is empty. */
+    public synchronized void powerOff() {
+        drop(c -> true);
+        for (NvmetSubsystemState s : subsystems.values()) {
+            for (NvmetNamespaceState ns : s.namespaces.values()) {
+                ns.enabled = false;
+                if (ns.device != null) {
+                    devices.resolve(ns.devicePath).ifPresent(e -> devices.close(e.path(), ns.holderName(s.nqn)));
+                    ns.device = null;
+                }
+            }
+        }
+        for (NvmetPortState p : ports.values()) {
+            if (p.listening()) {
+                fabric.unlisten(p.address, this, p.id);
+            }
+        }
+        ports.clear();
+        subsystems.clear();
+        hosts.clear();
+        cntlids.clear();
+    }
+
+    // the fabric side: connects, I/O, drops
+
+    /** nvmet_alloc_ctrl: a host's admin-queue connect arriving on a port. */
+    synchronized NvmetController accept(int portId, String subsystemNqn, String hostNqn, String hostKernel, HostLink host)
+            throws ConnectRefused {
+        NvmetPortState p = ports.get(portId);
+        if (p == null || !p.listening()) {
+            throw new ConnectRefused(Errno.ECONNREFUSED, "failed to connect socket: -111");
+        }
+        if (fabric.isCut(hostKernel, kernelName)) {
+            throw new ConnectRefused(Errno.ETIMEDOUT, "failed to connect socket: -110");
+        }
+        NvmetSubsystemState s = subsystems.get(subsystemNqn);
+        if (s == null || !p.subsystems.contains(subsystemNqn)) {
+            log.log("nvmet: connect request for invalid subsystem " + subsystemNqn + "!");
+            throw new ConnectRefused(Errno.EIO, "Connect Invalid Data Parameter, subsysnqn \"" + subsystemNqn + "\"");
+        }
+        if (!s.allows(hostNqn)) {
+            log.log("nvmet: connect by host " + hostNqn + " for subsystem " + subsystemNqn + " not allowed");
+            throw new ConnectRefused(Errno.EIO,
+                    "Connect for subsystem " + subsystemNqn + " is not allowed, hostnqn: " + hostNqn);
+        }
+        OptionalInt cntlid = cntlids.allocate(s.cntlidMin, s.cntlidMax);
+        if (cntlid.isEmpty()) {
+            throw new ConnectRefused(Errno.EIO, "Connect command failed, error wo/DNR bit: 6");
+        }
+        NvmetController c = new NvmetController(this, cntlid.getAsInt(), portId, subsystemNqn, hostNqn, hostKernel, host);
+        controllers.add(c);
+        log.log("nvmet: creating nvm controller " + c.cntlid + " for subsystem " + subsystemNqn + " for NQN " + hostNqn + ".");
+        return c;
+    }
+
+    synchronized List<NvmetController.NamespaceView> namespacesFor(NvmetController c) throws PathError {
+        requireAlive(c);
+        return subsystems.get(c.subsystemNqn).namespaces.values().stream()
+                .filter(ns -> ns.enabled)
+                .map(ns -> new NvmetController.NamespaceView(ns.nsid, ns.uuid, ns.device.sizeSectors()))
+                .toList();
+    }
+
+    synchronized AnaState anaStateFor(NvmetController c, int nsid) throws PathError {
+        requireAlive(c);
+        NvmetNamespaceState ns = subsystems.get(c.subsystemNqn).namespaces.get(nsid);
+        return ns == null ? AnaState.INACCESSIBLE : ports.get(c.portId).anaState(ns.anaGroup);
+    }
+
+    /** Checks in nvmet's order: connection, namespace, ANA state, then the device gets the request. */
+    void io(NvmetController c, boolean write, int nsid, long offset, byte[] buf, int bufOffset, int length)
+            throws IOException {
+        NvmetNamespaceState ns;
+        synchronized (this) {
+            requireAlive(c);
+            ns = subsystems.get(c.subsystemNqn).namespaces.get(nsid);
+            if (ns == null || !ns.enabled) {
+                throw new IOException("Invalid Namespace or Format (nsid " + nsid + ")");
+            }
+            AnaState ana = ports.get(c.portId).anaState(ns.anaGroup);
+            if (!ana.usable()) {
+                throw new PathError("ANA state " + ana.configfs() + " on port " + c.portId, false);
+            }
+        }
+        ns.io(write, offset, buf, bufOffset, length);
+    }
+
+    synchronized void disconnect(NvmetController c) {
+        if (controllers.remove(c)) {
+            c.alive = false;
+            cntlids.free(c.cntlid);
+        }
+    }
+
+    synchronized void dropConnectionsFrom(String hostKernel) {
+        drop(c -> c.hostKernel.equals(hostKernel));
+    }
+
+    private void drop(Predicate<NvmetController> which) {
+        for (NvmetController c : List.copyOf(controllers)) {
+            if (which.test(c)) {
+                disconnect(c);
+                c.host.connectionLost();
+            }
+        }
+    }
+
+    private void requireAlive(NvmetController c) throws PathError {
+        if (!c.alive) {
+            throw new PathError("controller " + c.cntlid + " of " + kernelName + " is gone", true);
+        }
+    }
+
+    private void notifySubsystem(String nqn) {
+        controllers.stream().filter(c -> c.subsystemNqn.equals(nqn)).forEach(c -> c.host.asyncEvent());
+    }
+
+    private void notifyPort(NvmetPortState p) {
+        controllers.stream().filter(c -> c.portId == p.id).forEach(c -> c.host.asyncEvent());
+    }
+
+    private NvmetPortState port(int portId, String operation) {
+        NvmetPortState p = ports.get(portId);
+        if (p == null) {
+            throw new KernelException("ports/" + portId, operation, Errno.ENOENT);
+        }
+        return p;
+    }
+
+    private NvmetSubsystemState subsystem(String nqn, String operation) {
+        NvmetSubsystemState s = subsystems.get(nqn);
+        if (s == null) {
+            throw new KernelException("subsystems/" + nqn, operation, Errno.ENOENT);
+        }
+        return s;
+    }
+
+    private static NvmetNamespaceState namespace(NvmetSubsystemState s, int nsid, String operation) {
+        NvmetNamespaceState ns = s.namespaces.get(nsid);
+        if (ns == null) {
+            throw new KernelException("subsystems/" + s.nqn + "/namespaces/" + nsid, operation, Errno.ENOENT);
+        }
+        return ns;
+    }
+
+    /** device_nguid takes 16 bytes in hex, optionally separated by dashes. */
+    private static boolean validNguid(String nguid) {
+        String hex = nguid.replace("-", "");
+        if (hex.length() != 32) {
+            return false;
+        }
+        try {
+            HexFormat.of().parseHex(hex);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static String randomSerial() {
+        return HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
+    }
+}

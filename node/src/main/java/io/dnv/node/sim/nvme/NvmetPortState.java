@@ -1,0 +1,50 @@
+package io.dnv.node.sim.nvme;
+
+import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.node.kernel.ObservedKernel;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** configfs ports/&lt;id&gt;: address, ANA groups, linked subsystems. Guarded by the owning Nvmet. */
+final class NvmetPortState {
+
+    /** nvmet's NVMET_MAX_ANAGRPS. */
+    static final int MAX_ANA_GROUP = 128;
+
+    final int id;
+    final Fabric.Address address;
+    final String addressFamily;
+    /** Groups that exist under ana_groups/; group 1 is a default group, there from mkdir on. */
+    final Map<Integer, AnaState> groups = new TreeMap<>();
+    final List<String> subsystems = new ArrayList<>();
+
+    NvmetPortState(NvmetPort port) {
+        this.id = port.id();
+        this.address = new Fabric.Address(port.transport(), port.address(), port.serviceId());
+        this.addressFamily = port.addressFamily();
+        groups.put(1, AnaState.OPTIMIZED);
+    }
+
+    /**
+     * nvmet keeps a state for every group id on every port, inaccessible unless the group was
+     * created here and set otherwise; so a namespace in a group this port lacks is inaccessible
+     * through it.
+     */
+    AnaState anaState(int group) {
+        return groups.getOrDefault(group, AnaState.INACCESSIBLE);
+    }
+
+    /** The port is enabled (listens) exactly while a subsystem is linked to it. */
+    boolean listening() {
+        return !subsystems.isEmpty();
+    }
+
+    ObservedKernel.Port observe() {
+        return new ObservedKernel.Port(id, address.transport(), addressFamily, address.traddr(), address.trsvcid(),
+                Map.copyOf(groups), List.copyOf(subsystems));
+    }
+}

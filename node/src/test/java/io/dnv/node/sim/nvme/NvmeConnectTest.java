@@ -1,0 +1,179 @@
+package io.dnv.node.sim.nvme;
+
+import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.node.kernel.ObservedKernel;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.UUID;
+
+import static io.dnv.node.sim.nvme.World.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+class NvmeConnectTest {
+
+    private final World w = new World();
+    private final World.Kernel dn = w.kernel("dn");
+    private final World.Kernel cn = w.kernel("cn");
+
+    @BeforeEach
+    void exportLd() {
+        disk(dn, "ld");
+        export(dn, 1, "10.0.0.1", LD, "ld", CN_A, 100, 199);
+    }
+
+    @Test
+    void connectNeedsTheSubsystemLinkedToAListeningPortAtThatAddress() {
+        refused(Errno.ECONNREFUSED, () -> cn.host().connect(conn("10.0.0.9", LD, CN_A, QUICK)));
+        dn.nvmet().subsystemCreate(PREFIX + "other", 1, 9, "sn");
+        refused(Errno.EIO, () -> cn.host().connect(conn("10.0.0.1", PREFIX + "other", CN_A, QUICK)));
+        assertTrue(dn.nvmet().dmesg().stream().anyMatch(l -> l.endsWith("connect request for invalid subsystem "
+                + PREFIX + "other!")));
+        String c = cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+        assertEquals(List.of(new ObservedKernel.Controller(c, "tcp", "10.0.0.1", 4420, LD, CN_A, 100, "live")),
+                cn.host().controllers());
+    }
+
+    @Test
+    void connectByAHostNotAllowedIsRefusedAndLoggedByTheTarget() {
+        refused(Errno.EIO, () -> cn.host().connect(conn("10.0.0.1", LD, CN_B, QUICK)));
+        assertTrue(dn.nvmet().dmesg().stream().anyMatch(l -> l.endsWith(
+                "nvmet: connect by host " + CN_B + " for subsystem " + LD + " not allowed")));
+        assertTrue(cn.host().dmesg().stream().anyMatch(l -> l.contains(
+                "Connect for subsystem " + LD + " is not allowed, hostnqn: " + CN_B)));
+        assertEquals(List.of(), cn.host().controllers());
+        assertEquals("nvme0", cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK)),
+                "a refused connect leaves nothing behind, not even its instance");
+    }
+
+    @Test
+    void allowAnyHostAdmitsEveryHost() {
+        dn.nvmet().disallowHost(LD, CN_A);
+        dn.nvmet().allowAnyHost(LD, true);
+        cn.host().connect(conn("10.0.0.1", LD, CN_B, QUICK));
+        assertEquals(1, cn.host().controllers().size());
+    }
+
+    @Test
+    void hostIdUsedWithAnotherHostNqnIsRefused() {
+        dn.nvmet().allowAnyHost(LD, false);
+        NvmeConnection a = conn("10.0.0.1", LD, CN_A, QUICK);
+        cn.host().connect(a);
+        NvmeConnection sameIdOtherNqn = new NvmeConnection("tcp", "10.0.0.1", 4420, LD, CN_B, a.hostId(), QUICK);
+        refused(Errno.EINVAL, () -> cn.host().connect(sameIdOtherNqn));
+        assertTrue(cn.host().dmesg().stream().anyMatch(l -> l.endsWith(
+                "found same hostid " + a.hostId() + " but different hostnqn " + CN_B)));
+    }
+
+    @Test
+    void hostNqnUsedWithAnotherHostIdIsRefused() {
+        cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+        UUID other = UUID.randomUUID();
+        String ld2 = exportSecondLd();
+        refused(Errno.EINVAL, () -> cn.host().connect(new NvmeConnection("tcp", "10.0.0.1", 4420, ld2, CN_A, other, QUICK)));
+        assertTrue(cn.host().dmesg().stream().anyMatch(l -> l.endsWith(
+                "found same hostnqn " + CN_A + " but different hostid " + other)));
+        assertEquals(1, cn.host().controllers().size());
+    }
+
+    @Test
+    void hostIdIsFreeAgainOnceItsLastControllerIsDeleted() {
+        NvmeConnection a = conn("10.0.0.1", LD, CN_A, QUICK);
+        cn.host().disconnect(cn.host().connect(a));
+        dn.nvmet().hostCreate(CN_B);
+        dn.nvmet().allowHost(LD, CN_B);
+        cn.host().connect(new NvmeConnection("tcp", "10.0.0.1", 4420, LD, CN_B, a.hostId(), QUICK));
+        assertEquals(CN_B, cn.host().controllers().get(0).hostNqn());
+    }
+
+    @Test
+    void secondConnectToTheSameAddressSubsystemAndHostNqnIsAlreadyInProgress() {
+        cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+        refused(Errno.EALREADY, () -> cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK)));
+        assertEquals(1, cn.host().controllers().size());
+    }
+
+    @Test
+    void controllerWithACntlidItsSubsystemAlreadyHasOnThisHostIsRejected() {
+        World.Kernel standby = w.kernel("standby");
+        disk(standby, "ld");
+        export(standby, 1, "10.0.0.2", LD, "ld", CN_A, 100, 199);
+        String first = cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+        refused(Errno.EINVAL, () -> cn.host().connect(conn("10.0.0.2", LD, CN_A, QUICK)));
+        assertTrue(cn.host().dmesg().stream().anyMatch(l -> l.endsWith(
+                "Duplicate cntlid 100 with " + first + ", subsys " + LD + ", rejecting")));
+        assertEquals(1, cn.host().controllers().size());
+    }
+
+    @Test
+    void disjointCntlidRangesGiveTwoPathsOfOneSubsystem() {
+        World.Kernel standby = w.kernel("standby");
+        disk(standby, "ld");
+        export(standby, 1, "10.0.0.2", LD, "ld", CN_A, 1000, 1999);
+        cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+        cn.host().connect(conn("10.0.0.2", LD, CN_A, QUICK));
+        assertEquals(List.of(100, 1000), cn.host().controllers().stream().map(ObservedKernel.Controller::cntlid).toList());
+    }
+
+    @Test
+    void removingTheAllowedHostDoesNotDropItsLiveConnection() throws Exception {
+        String c = cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+        dn.nvmet().disallowHost(LD, CN_A);
+        Thread.sleep(200);
+        assertEquals("live", state(cn, c));
+        byte[] data = pattern(4096, 3);
+        cn.devices().resolve("/dev/nvme0n1").orElseThrow().device().write(0, data);
+    }
+
+    @Test
+    void unlinkingTheSubsystemFromThePortDropsItsConnections() {
+        String c = cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+        dn.nvmet().unlink(1, LD);
+        eventually("controller connecting", () -> state(cn, c).equals("connecting"));
+    }
+
+    @Test
+    void fabricCutDropsConnectionsAndRefusesNewOnesUntilHealed() {
+        String c = cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+        w.fabric.cut("cn", "dn");
+        eventually("controller connecting", () -> state(cn, c).equals("connecting"));
+        World.Kernel other = w.kernel("other");
+        dn.nvmet().hostCreate(CN_B);
+        dn.nvmet().allowHost(LD, CN_B);
+        refused(Errno.ETIMEDOUT, () -> cn.host().connect(conn("10.0.0.1", LD, CN_B, QUICK)));
+        other.host().connect(conn("10.0.0.1", LD, CN_B, QUICK));
+        w.fabric.heal("cn", "dn");
+        eventually("controller reconnected", () -> state(cn, c).equals("live"));
+    }
+
+    @Test
+    void targetPowerOffDropsConnectionsAndEmptiesConfigfs() {
+        String c = cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+        dn.nvmet().powerOff();
+        eventually("controller connecting", () -> state(cn, c).equals("connecting"));
+        assertEquals(List.of(), dn.nvmet().ports());
+        assertEquals(List.of(), dn.nvmet().subsystems());
+        assertEquals(List.of(), dn.nvmet().hosts());
+        assertEquals(0, dn.devices().openCount("/dev/ld"));
+    }
+
+    @Test
+    void disconnectFreesTheCntlidOnTheTarget() {
+        World.Kernel other = w.kernel("other");
+        dn.nvmet().hostCreate(CN_B);
+        dn.nvmet().allowHost(LD, CN_B);
+        cn.host().disconnect(cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK)));
+        other.host().connect(conn("10.0.0.1", LD, CN_B, QUICK));
+        assertEquals(100, other.host().controllers().get(0).cntlid());
+        refused(Errno.ENOENT, () -> cn.host().disconnect("nvme0"));
+    }
+
+    private String exportSecondLd() {
+        String ld2 = PREFIX + "ld-2";
+        dn.nvmet().subsystemCreate(ld2, 1, 9, "sn2");
+        dn.nvmet().allowAnyHost(ld2, true);
+        dn.nvmet().link(1, ld2);
+        return ld2;
+    }
+}
