@@ -33,11 +33,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private enum Tick implements Command { INSTANCE }
 
     /**
-     * What the agent reports: the generation it was given, the newest one it converged to, and
-     * its last pass (mutations, failures with the kernel's words, waits, observed kernel).
+     * What the agent reports: the generation it was given, the newest one it converged to, its
+     * first pass since it started (the re-adopt of whatever the kernel held) and its last pass
+     * (mutations, failures with the kernel's words, waits, observed kernel).
      */
     public record Status(String nodeId, long desiredGeneration, long reachedGeneration, int failedPasses,
-                         Optional<PassResult> lastPass) {}
+                         Optional<PassResult> firstPass, Optional<PassResult> lastPass) {}
 
     public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff) {
         public static final Settings DEFAULT = new Settings(Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofSeconds(30));
@@ -50,6 +51,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private DesiredNode desired;
     private long reached = -1;
     private int failedPasses;
+    private PassResult firstPass;
     private PassResult lastPass;
 
     public static Behavior<Command> create(String nodeId, Kernel kernel, Settings settings) {
@@ -88,7 +90,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     private Behavior<Command> onGetStatus(GetStatus get) {
         get.replyTo().tell(new Status(nodeId, desired == null ? -1 : desired.generation(), reached, failedPasses,
-                Optional.ofNullable(lastPass)));
+                Optional.ofNullable(firstPass), Optional.ofNullable(lastPass)));
         return this;
     }
 
@@ -97,6 +99,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             return this;
         }
         lastPass = reconciler.reconcile(desired);
+        if (firstPass == null) {
+            firstPass = lastPass;
+        }
         if (lastPass.converged()) {
             if (reached != desired.generation() || !lastPass.mutations().isEmpty()) {
                 getContext().getLog().info("node {} converged to generation {} ({} mutations)", nodeId,

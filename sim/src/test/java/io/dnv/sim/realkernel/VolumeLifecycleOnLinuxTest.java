@@ -1,0 +1,271 @@
+package io.dnv.sim.realkernel;
+
+import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.plan.DesiredNodes;
+import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.plan.Planner;
+import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.VolumeLayout;
+import io.dnv.core.volume.VolumeSpec;
+import io.dnv.node.agent.NodeAgent;
+import io.dnv.node.agent.PassResult;
+import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.node.linux.CommandRunner;
+import io.dnv.node.linux.LinuxKernel;
+import io.dnv.sim.vm.GuestChannel;
+import io.dnv.sim.vm.GuestPair;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The agents' real reconcile code on Linux: four storage servers in two guests (two per
+ * kernel, as separate machines would be: own ports, host NQNs and disks) build a
+ * 1-active/1-standby/2-legs/2-replicas volume, a host writes and reads through it, the agents
+ * restart and re-adopt without one mutation, a snapshot is taken in the design's order, and
+ * the delete leaves nothing with the prefix.
+ */
+@Tag("real-kernel")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class VolumeLifecycleOnLinuxTest {
+
+    private static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:0d9c2c6e-4f4e-4d7e-9d4b-3f1a2b3c4d5e";
+    private static final VolumeSpec SPEC = new VolumeSpec(64L << 20, 1, 1, 2, 2);
+    private static final int DISK_MIB = 128;
+
+    private GuestPair guests;
+    private final ActorTestKit testKit = ActorTestKit.create("VolumeLifecycleOnLinuxTest");
+    private final Map<String, NodeEndpoints> nodes = new LinkedHashMap<>();
+    private final Map<String, LinuxKernel> kernels = new LinkedHashMap<>();
+    private final Map<String, ActorRef<NodeAgent.Command>> agents = new LinkedHashMap<>();
+    private int incarnation;
+
+    @BeforeAll
+    void boot() throws Exception {
+        guests = GuestPair.boot(GuestPair.Images.fromSystemProperties(), 2, DISK_MIB);
+        System.out.printf("TIME boot of both guests %.1f s%n", guests.bootTime().toMillis() / 1000.0);
+        server("a1", GuestPair.ADDRESS_A, guests.a(), "/dev/ram0", 0);
+        server("a2", GuestPair.ADDRESS_A, guests.a(), "/dev/ram1", 10);
+        server("b1", GuestPair.ADDRESS_B, guests.b(), "/dev/ram0", 0);
+        server("b2", GuestPair.ADDRESS_B, guests.b(), "/dev/ram1", 10);
+    }
+
+    /** One storage server: its own disk, and ports (ids and TCP service ids) of its own in the shared kernel. */
+    private void server(String id, String address, CommandRunner guest, String disk, int offset) {
+        nodes.put(id, new NodeEndpoints(id, address, Optional.of(disk), Optional.of(NvmetPort.tcp(1 + offset, address, 4420 + offset)),
+                Optional.of(NvmetPort.tcp(2 + offset, address, 4421 + offset)), List.of(NvmetPort.tcp(3 + offset, address, 4422 + offset))));
+        kernels.put(id, new LinuxKernel(guest, Duration.ofSeconds(60), List.of(disk)));
+    }
+
+    @AfterAll
+    void shutdown() {
+        testKit.shutdownTestKit();
+        if (guests != null) {
+            guests.close();
+        }
+    }
+
+    @Test
+    void buildWriteReadopSnapshotAndDeleteOnLinux() throws Exception {
+        VolumeLayout layout = VolumeLayout.of(SPEC);
+        long ld = layout.ldSectors();
+        Placement placement = new Placement(
+                List.of(new Placement.Controller("a1", Placement.Role.ACTIVE, 3, 2),
+                        new Placement.Controller("b1", Placement.Role.STANDBY, 3, 2)),
+                List.of(new Placement.Leg(List.of(new Placement.Group(true,
+                                List.of(new Placement.Extent("a2", 0, ld), new Placement.Extent("b2", 0, ld))))),
+                        new Placement.Leg(List.of(new Placement.Group(true,
+                                List.of(new Placement.Extent("a1", 0, ld), new Placement.Extent("b1", 0, ld)))))));
+
+        long t = System.nanoTime();
+        startAgents();
+        converge(desired(layout, placement, 1));
+        System.out.printf("TIME build 1a/1s/2l/2r volume on 4 servers %.1f s%n", seconds(t));
+
+        t = System.nanoTime();
+        GuestChannel host = guests.a();
+        String nqn = Names.volumeNqn("vol1");
+        run(host, connect(GuestPair.ADDRESS_A, 4422, nqn) + connect(GuestPair.ADDRESS_B, 4422, nqn));
+        String states = run(host, "for p in /sys/class/nvme/nvme*/nvme*c*n*; do [ -e \"$p/ana_state\" ] && cat \"$p/ana_state\"; done | sort | tr '\\n' ' '");
+        assertEquals("inaccessible optimized ", states, "the host sees one optimized and one inaccessible path");
+        String head = head(host, "vol1");
+        run(host, "dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null\n"
+                + "dd if=/tmp/pattern of=" + head + " bs=1M seek=4 oflag=direct conv=notrunc 2>/dev/null");
+        String written = md5(host, "/tmp/pattern", 0, 8);
+        assertEquals(written, md5(host, head, 4, 8), "read back through the volume equals what was written");
+        System.out.printf("TIME host connect, write and read 8 MiB %.1f s%n", seconds(t));
+
+        t = System.nanoTime();
+        startAgents();
+        converge(desired(layout, placement, 1));
+        for (String node : nodes.keySet()) {
+            PassResult first = firstPass(node);
+            assertTrue(first.mutations().isEmpty(), node + " re-adopted with mutations: " + first.mutations());
+        }
+        assertEquals(written, md5(host, head, 4, 8), "the data is untouched by the re-adopt");
+        System.out.printf("TIME agents restarted and re-adopted (0 mutations) %.1f s%n", seconds(t));
+
+        t = System.nanoTime();
+        snapshotInDesignOrder(guests.a(), "a1", "vol1", SPEC.legCount());
+        run(host, "dd if=/dev/urandom of=" + head + " bs=1M seek=4 count=8 oflag=direct conv=notrunc 2>/dev/null");
+        for (int leg = 0; leg < SPEC.legCount(); leg++) {
+            String snap = "dnv-a1-snapt-vol1-" + leg;
+            run(guests.a(), "export DM_DISABLE_UDEV=1; dmsetup create " + snap + " --table '0 " + layout.legSectors() + " thin /dev/mapper/"
+                    + Names.pool("a1", "vol1", leg) + " 1'");
+        }
+        // The snapshot holds the pattern: the volume's stripe over the snapshot legs reads it back.
+        run(guests.a(), "export DM_DISABLE_UDEV=1; dmsetup create dnv-a1-snapv-vol1 --table '0 " + layout.stripeSectors()
+                + " raid raid0 1 32 2 - /dev/mapper/dnv-a1-snapt-vol1-0 - /dev/mapper/dnv-a1-snapt-vol1-1'");
+        assertEquals(written, md5(guests.a(), "/dev/mapper/dnv-a1-snapv-vol1", 4, 8), "the snapshot keeps the bytes of its moment");
+        run(guests.a(), "export DM_DISABLE_UDEV=1; dmsetup remove dnv-a1-snapv-vol1; dmsetup remove dnv-a1-snapt-vol1-0; "
+                + "dmsetup remove dnv-a1-snapt-vol1-1; dmsetup message " + Names.pool("a1", "vol1", 0) + " 0 'delete 1'; dmsetup message "
+                + Names.pool("a1", "vol1", 1) + " 0 'delete 1'");
+        System.out.printf("TIME snapshot (suspend stripe, thins; create_snap; resume) and check %.1f s%n", seconds(t));
+
+        t = System.nanoTime();
+        run(host, "for c in /sys/class/nvme/nvme*; do grep -q '" + nqn + "' $c/subsysnqn && echo 1 > $c/delete_controller; done; true");
+        converge(empty(2));
+        for (Map.Entry<String, LinuxKernel> k : kernels.entrySet()) {
+            assertNothingWithThePrefix(k.getKey(), k.getValue().observe());
+        }
+        System.out.printf("TIME delete and check nothing is left %.1f s%n", seconds(t));
+    }
+
+    /** The design's order: stripe suspended first (crash-consistent across legs), then every thin origin. */
+    private static void snapshotInDesignOrder(GuestChannel guest, String node, String vol, int legs) {
+        StringBuilder s = new StringBuilder("export DM_DISABLE_UDEV=1\nset -e\n");
+        s.append("dmsetup suspend ").append(Names.volume(node, vol)).append('\n');
+        for (int leg = 0; leg < legs; leg++) {
+            s.append("dmsetup suspend ").append(Names.thin(node, vol, leg)).append('\n');
+        }
+        for (int leg = 0; leg < legs; leg++) {
+            s.append("dmsetup message ").append(Names.pool(node, vol, leg)).append(" 0 'create_snap 1 0'\n");
+        }
+        for (int leg = 0; leg < legs; leg++) {
+            s.append("dmsetup resume ").append(Names.thin(node, vol, leg)).append('\n');
+        }
+        s.append("dmsetup resume ").append(Names.volume(node, vol)).append('\n');
+        run(guest, s.toString());
+    }
+
+    private static String connect(String address, int svc, String nqn) {
+        return "exec 4<>/dev/nvme-fabrics; echo 'transport=tcp,traddr=" + address + ",trsvcid=" + svc + ",nqn=" + nqn + ",hostnqn=" + HOST
+                + ",hostid=" + Names.hostId(HOST) + ",keep_alive_tmo=5,ctrl_loss_tmo=30,reconnect_delay=1' >&4; read -r r <&4; exec 4<&-\n";
+    }
+
+    private static String head(GuestChannel host, String vol) {
+        UUID uuid = Names.namespaceUuid(Names.volumeNqn(vol));
+        for (int i = 0; i < 50; i++) {
+            String dev = run(host, "for b in /sys/block/nvme*n*; do case ${b##*/} in *c*) continue;; esac; "
+                    + "[ \"$(cat $b/uuid 2>/dev/null)\" = " + uuid + " ] && echo /dev/${b##*/}; done; true").trim();
+            if (!dev.isEmpty()) {
+                return dev;
+            }
+            sleep(200);
+        }
+        throw new AssertionError("no namespace head with uuid " + uuid + " on the host");
+    }
+
+    private static String md5(GuestChannel guest, String path, int offsetMib, int mib) {
+        return run(guest, "dd if=" + path + " bs=1M skip=" + offsetMib + " count=" + mib + (path.startsWith("/dev/") ? " iflag=direct" : "")
+                + " 2>/dev/null | md5sum").split(" ")[0];
+    }
+
+    private static String run(GuestChannel guest, String script) {
+        CommandRunner.Result r = guest.run(script, Duration.ofSeconds(120));
+        if (!r.ok()) {
+            throw new AssertionError("guest command failed (" + r.exitCode() + "): " + r.stderr() + "\n" + script);
+        }
+        return r.stdout();
+    }
+
+    private void startAgents() {
+        agents.values().forEach(testKit::stop);
+        agents.clear();
+        incarnation++;
+        for (String node : nodes.keySet()) {
+            NodeAgent.Settings settings = new NodeAgent.Settings(Duration.ofMinutes(5), Duration.ofMillis(200), Duration.ofSeconds(2));
+            agents.put(node, testKit.spawn(NodeAgent.create(node, kernels.get(node), settings), "agent-" + node + "-" + incarnation,
+                    DispatcherSelector.blocking()));
+        }
+    }
+
+    /** The first pass an agent made after it started (its re-adopt). */
+    private PassResult firstPass(String node) {
+        TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
+        agents.get(node).tell(new NodeAgent.GetStatus(probe.ref()));
+        return probe.receiveMessage().firstPass().orElseThrow();
+    }
+
+    private void converge(Map<String, DesiredNode> desired) {
+        desired.forEach((node, d) -> agents.get(node).tell(new NodeAgent.Apply(d)));
+        TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
+        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+        for (Map.Entry<String, DesiredNode> e : desired.entrySet()) {
+            while (true) {
+                agents.get(e.getKey()).tell(new NodeAgent.GetStatus(probe.ref()));
+                NodeAgent.Status s = probe.receiveMessage(Duration.ofSeconds(120));
+                if (s.reachedGeneration() >= e.getValue().generation()) {
+                    break;
+                }
+                if (System.nanoTime() > deadline) {
+                    fail(e.getKey() + " did not converge: " + s.lastPass().map(p -> p.failures() + " " + p.waiting()).orElse("no pass"));
+                }
+                sleep(200);
+            }
+        }
+    }
+
+    private Map<String, DesiredNode> desired(VolumeLayout layout, Placement placement, long generation) {
+        Map<String, NodeObjects> plan = Planner.plan("vol1", SPEC, layout, placement, List.of(HOST), nodes);
+        Map<String, DesiredNode> desired = new LinkedHashMap<>();
+        nodes.values().forEach(n -> desired.put(n.nodeId(), DesiredNodes.assemble(n, generation,
+                plan.containsKey(n.nodeId()) ? List.of(plan.get(n.nodeId())) : List.of())));
+        return desired;
+    }
+
+    private Map<String, DesiredNode> empty(long generation) {
+        Map<String, DesiredNode> desired = new LinkedHashMap<>();
+        nodes.values().forEach(n -> desired.put(n.nodeId(), DesiredNodes.assemble(n, generation, List.of())));
+        return desired;
+    }
+
+    private static void assertNothingWithThePrefix(String node, ObservedKernel k) {
+        k.dmDevices().forEach(d -> assertTrue(!d.name().startsWith(Names.DM_PREFIX), node + " still has " + d.name()));
+        k.subsystems().forEach(s -> assertTrue(!s.nqn().startsWith(Names.NQN_PREFIX), node + " still exports " + s.nqn()));
+        k.controllers().forEach(c -> assertTrue(!c.subsystemNqn().startsWith(Names.NQN_PREFIX), node + " still imports " + c.subsystemNqn()));
+    }
+
+    private static double seconds(long since) {
+        return (System.nanoTime() - since) / 1e9;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
