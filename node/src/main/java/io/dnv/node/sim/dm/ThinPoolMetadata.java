@@ -7,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -194,10 +193,6 @@ final class ThinPoolMetadata {
 
     boolean exists(long id) {
         return thins.containsKey(id);
-    }
-
-    Set<Long> ids() {
-        return thins.keySet();
     }
 
     void createThin(long id) throws IOException {
