@@ -104,6 +104,19 @@ class TableRulesTest {
     }
 
     @Test
+    void stripedAndRaid0LengthMustSplitIntoWholeChunksPerLeg() {
+        assertContains(refusal(() -> k.dm.create("s", "0 4095 striped 2 32 /dev/ram0 0 /dev/ram1 0")),
+                "striped: Target length not divisible by number of stripes (-EINVAL)");
+        assertContains(refusal(() -> k.dm.create("s", "0 4080 striped 2 32 /dev/ram0 0 /dev/ram1 0")),
+                "striped: Target length not divisible by chunk size");
+        assertContains(refusal(() -> k.dm.create("s", "0 4096 striped 2 32 /dev/ram0 0")),
+                "striped: Not enough destinations specified");
+        assertContains(refusal(() -> k.dm.create("s", "0 4096 raid raid0 1 24 2 - /dev/ram0 - /dev/ram1")),
+                "raid: Chunk size must be a power of 2");
+        k.dm.create("s", "0 4096 striped 2 32 /dev/ram0 0 /dev/ram1 0");
+    }
+
+    @Test
     void thinPoolBlockSizeMustBeAMultipleOf128SectorsUpTo2097152() {
         k.dm.create("meta", "0 2048 linear /dev/ram0 0");
         for (String block : new String[]{"64", "200", "4194304"}) {
