@@ -108,6 +108,10 @@ final class TargetFactory {
         if (e == null) {
             throw TableError.target(ref instanceof DeviceRef.Raw ? Errno.ENXIO : Errno.ENODEV, type, reason);
         }
+        // dm_get_device refuses the device the table is for: its I/O would recurse into itself.
+        if (e.device() == owner) {
+            throw TableError.target(type, reason);
+        }
         resolved.put(ref, e);
         return e;
     }

@@ -65,6 +65,12 @@ class TableRulesTest {
     }
 
     @Test
+    void aTableCannotMapItsOwnDevice() {
+        k.dm.create("x", "0 8 linear /dev/ram0 0");
+        assertContains(refusal(() -> k.dm.load("x", "0 8 linear /dev/mapper/x 0")), "Invalid argument", "linear: Device lookup failed");
+    }
+
+    @Test
     void tableRunningPastTheEndOfADeviceIsRefused() {
         k.dm.create("small", "0 2048 linear /dev/ram0 0");
         assertContains(refusal(() -> k.dm.create("big", "0 4096 linear /dev/mapper/small 0")), "Invalid argument",

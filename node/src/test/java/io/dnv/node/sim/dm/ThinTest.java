@@ -20,7 +20,6 @@ import static io.dnv.node.sim.dm.DmTestBed.pattern;
 import static io.dnv.node.sim.dm.DmTestBed.read;
 import static io.dnv.node.sim.dm.DmTestBed.write;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
