@@ -1,0 +1,235 @@
+package io.dnv.node.sim.dm;
+
+import io.dnv.node.kernel.KernelException;
+import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.node.sim.block.BlockDevices;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The device-mapper of one simulated kernel, driven the way dmsetup drives Linux 6.1's: tables
+ * are constructed (and refused) at load, go live at resume, and every refusal carries the
+ * errno and kernel log line Linux gives. Devices appear in {@link BlockDevices} as
+ * /dev/mapper/&lt;name&gt; and /dev/dm-&lt;minor&gt; with major 254; a table holds open every device
+ * it maps until it is replaced or its device removed.
+ *
+ * <p>Table changes are serialised by this object's lock; I/O never takes it, and waiting for
+ * I/O (suspend) or computing statuses happens outside it, so an operator can always resume a
+ * lower device that an upper device's I/O is waiting on.
+ */
+public final class DeviceMapper {
+
+    static final int MAJOR = 254;
+    private static final int MAX_NAME_BYTES = 127;
+
+    private final BlockDevices devices;
+    private final Map<String, DmDevice> byName = new LinkedHashMap<>();
+    private final TreeSet<Integer> freedMinors = new TreeSet<>();
+
+    public DeviceMapper(BlockDevices devices) {
+        this.devices = devices;
+    }
+
+    /** dmsetup create: a new device, its table loaded and resumed; nothing remains if any step is refused. */
+    public synchronized void create(String name, String table) {
+        checkName(name, "create");
+        if (byName.containsKey(name)) {
+            throw ioctl(name, "create", Errno.EBUSY);
+        }
+        // Linux hands out the lowest free minor, so a removed device's number comes back.
+        int minor = freedMinors.isEmpty() ? devices.allocateMinor(MAJOR) : freedMinors.pollFirst();
+        DmDevice dev = new DmDevice(name, minor);
+        LoadedTable t;
+        try {
+            t = LoadedTable.build(table, dev, devices);
+        } catch (TableError e) {
+            freedMinors.add(minor);
+            throw refused(dev, "create", "reload", e);
+        }
+        t.hold(devices, dev.holder());
+        try {
+            t.activate();
+        } catch (TableError e) {
+            t.release(devices, dev.holder());
+            dev.detachPool();
+            freedMinors.add(minor);
+            throw refused(dev, "create", "resume", e);
+        }
+        dev.live(t);
+        devices.register(dev.path(), MAJOR, minor, dev, "/dev/dm-" + minor);
+        byName.put(name, dev);
+        dev.gate.resume();
+    }
+
+    /** dmsetup load: constructs the table now (so it is refused now) and keeps it inactive until resume. */
+    public synchronized void load(String name, String table) {
+        DmDevice dev = find(name, "load");
+        LoadedTable t;
+        try {
+            t = LoadedTable.build(table, dev, devices);
+        } catch (TableError e) {
+            throw refused(dev, "load", "reload", e);
+        }
+        t.hold(devices, dev.holder());
+        if (dev.inactive() != null) {
+            dev.inactive().release(devices, dev.holder());
+        }
+        dev.inactive(t);
+    }
+
+    /** dmsetup suspend: new I/O waits from now on; returns once the I/O in flight has completed. */
+    public void suspend(String name) {
+        DmDevice dev;
+        synchronized (this) {
+            dev = find(name, "suspend");
+        }
+        dev.gate.suspend();
+        synchronized (this) {
+            LoadedTable live = dev.live();
+            if (live != null && byName.get(name) == dev) {
+                live.postsuspend();
+            }
+        }
+    }
+
+    /** dmsetup resume: an inactive table replaces the live one (suspending first, as Linux does), then I/O flows. */
+    public void resume(String name) {
+        boolean swap;
+        synchronized (this) {
+            DmDevice dev = find(name, "resume");
+            swap = dev.inactive() != null && !dev.gate.suspended();
+        }
+        if (swap) {
+            suspend(name);
+        }
+        synchronized (this) {
+            DmDevice dev = find(name, "resume");
+            LoadedTable next = dev.inactive();
+            if (next != null) {
+                try {
+                    next.activate();
+                } catch (TableError e) {
+                    next.release(devices, dev.holder());
+                    dev.inactive(null);
+                    throw refused(dev, "resume", "resume", e);
+                }
+                LoadedTable old = dev.live();
+                dev.live(next);
+                dev.inactive(null);
+                if (old != null) {
+                    old.release(devices, dev.holder());
+                }
+                if (!next.hasPool()) {
+                    dev.detachPool();
+                }
+            }
+            dev.gate.resume();
+        }
+    }
+
+    /** dmsetup remove: refused while anything holds the device open (an upper table, nvmet, a test). */
+    public synchronized void remove(String name) {
+        DmDevice dev = find(name, "remove");
+        if (devices.openCount(dev.path()) > 0 || !devices.unregister(dev.path())) {
+            throw ioctl(name, "remove", Errno.EBUSY);
+        }
+        dropTables(dev);
+        byName.remove(name);
+        freedMinors.add(dev.minor);
+    }
+
+    /** dmsetup message: sent to the target at that sector of the live table (thin-pool: create_thin, create_snap, delete). */
+    public String message(String name, long sector, String message) {
+        LoadedTable live;
+        synchronized (this) {
+            live = find(name, "message").live();
+        }
+        String[] words = message.strip().split("\\s+");
+        try {
+            if (live == null || sector >= live.sizeSectors()) {
+                throw TableError.of(Errno.EINVAL, "ioctl: Target message sector outside device.");
+            }
+            return live.message(sector, words);
+        } catch (TableError e) {
+            throw new KernelException(name, "message", "device-mapper: message ioctl on " + name + "  failed: "
+                    + e.errno.text + "\ndevice-mapper: " + e.log);
+        }
+    }
+
+    /** `dmsetup table` and `dmsetup status` of every device, as one snapshot. */
+    public List<ObservedKernel.Dm> list() {
+        record Seen(DmDevice dev, LoadedTable live, boolean suspended, int openCount) {}
+        List<Seen> seen = new ArrayList<>();
+        synchronized (this) {
+            for (DmDevice d : byName.values()) {
+                seen.add(new Seen(d, d.live(), d.gate.suspended(), devices.openCount(d.path())));
+            }
+        }
+        return seen.stream().map(s -> new ObservedKernel.Dm(s.dev().name, s.dev().majorMinor(),
+                s.live() == null ? "" : s.live().table(), s.live() == null ? "" : s.live().status(),
+                s.suspended(), s.openCount())).toList();
+    }
+
+    /**
+     * The machine loses power: every dm device disappears at once without writing anything (what
+     * a target had not yet persisted is lost), I/O waiting on them fails, their holders are gone.
+     * The disks stay registered; a new DeviceMapper finds on them whatever was persisted.
+     */
+    public synchronized void powerOff() {
+        for (DmDevice dev : byName.values()) {
+            dev.gate.kill();
+        }
+        for (DmDevice dev : byName.values()) {
+            dropTables(dev);
+            devices.resolve(dev.path()).ifPresent(e -> List.copyOf(e.holders()).forEach(h -> devices.close(e.path(), h)));
+            devices.unregister(dev.path());
+        }
+        byName.clear();
+    }
+
+    private void dropTables(DmDevice dev) {
+        dev.gate.kill();
+        if (dev.live() != null) {
+            dev.live().release(devices, dev.holder());
+            dev.live(null);
+        }
+        if (dev.inactive() != null) {
+            dev.inactive().release(devices, dev.holder());
+            dev.inactive(null);
+        }
+        dev.detachPool();
+    }
+
+    private void checkName(String name, String operation) {
+        if (name.isEmpty() || name.contains("/") || name.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+            throw new KernelException(name, operation, "device-mapper: create ioctl on " + name + "  failed: "
+                    + Errno.EINVAL.text + " (dm names are 1 to " + MAX_NAME_BYTES + " bytes without '/')");
+        }
+    }
+
+    private DmDevice find(String name, String operation) {
+        DmDevice dev = byName.get(name);
+        if (dev == null) {
+            throw ioctl(name, operation, Errno.ENXIO);
+        }
+        return dev;
+    }
+
+    private static KernelException ioctl(String name, String operation, Errno errno) {
+        String ioctl = operation.equals("load") ? "reload" : operation;
+        return new KernelException(name, operation, "device-mapper: " + ioctl + " ioctl on " + name + "  failed: " + errno.text);
+    }
+
+    private static KernelException refused(DmDevice dev, String operation, String ioctl, TableError e) {
+        if (e.errno == null) {
+            return new KernelException(dev.name, operation, e.log);
+        }
+        return new KernelException(dev.name, operation, "device-mapper: " + ioctl + " ioctl on " + dev.name + " ("
+                + dev.majorMinor() + ") failed: " + e.errno.text + "\ndevice-mapper: table: " + dev.majorMinor() + ": " + e.log);
+    }
+}

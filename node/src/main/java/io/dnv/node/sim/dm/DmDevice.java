@@ -1,0 +1,103 @@
+package io.dnv.node.sim.dm;
+
+import io.dnv.node.sim.block.BlockDevice;
+
+import java.io.IOException;
+
+/**
+ * One mapped device: its live and inactive tables and the gate its I/O passes through. It is
+ * the {@link BlockDevice} registered as /dev/mapper/&lt;name&gt;, so upper tables, nvmet and tests
+ * all do I/O through the same gate. Table changes are made by {@link DeviceMapper} under its lock.
+ */
+final class DmDevice implements BlockDevice {
+
+    final String name;
+    final int minor;
+    final IoGate gate = new IoGate();
+    private volatile LoadedTable live;
+    private LoadedTable inactive;
+    private volatile ThinPool pool;
+
+    DmDevice(String name, int minor) {
+        this.name = name;
+        this.minor = minor;
+    }
+
+    String path() {
+        return "/dev/mapper/" + name;
+    }
+
+    String majorMinor() {
+        return DeviceMapper.MAJOR + ":" + minor;
+    }
+
+    String holder() {
+        return "dm:" + name;
+    }
+
+    LoadedTable live() {
+        return live;
+    }
+
+    void live(LoadedTable table) {
+        live = table;
+    }
+
+    LoadedTable inactive() {
+        return inactive;
+    }
+
+    void inactive(LoadedTable table) {
+        inactive = table;
+    }
+
+    /** The pool object while this device's table is (or was last resumed as) a thin-pool. */
+    ThinPool pool() {
+        return pool;
+    }
+
+    void attachPool(ThinPool p) {
+        pool = p;
+    }
+
+    void detachPool() {
+        if (pool != null) {
+            pool.close();
+            pool = null;
+        }
+    }
+
+    @Override
+    public long sizeSectors() {
+        LoadedTable t = live;
+        return t == null ? 0 : t.sizeSectors();
+    }
+
+    @Override
+    public void read(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+        gate.enter();
+        try {
+            table().read(offset, buf, bufOffset, length);
+        } finally {
+            gate.exit();
+        }
+    }
+
+    @Override
+    public void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+        gate.enter();
+        try {
+            table().write(offset, buf, bufOffset, length);
+        } finally {
+            gate.exit();
+        }
+    }
+
+    private LoadedTable table() throws IOException {
+        LoadedTable t = live;
+        if (t == null) {
+            throw new IOException("No such device or address (no live table)");
+        }
+        return t;
+    }
+}

@@ -1,0 +1,129 @@
+package io.dnv.node.sim.dm;
+
+import io.dnv.core.kernel.DeviceRef;
+import io.dnv.core.kernel.DmLine;
+import io.dnv.node.sim.block.BlockDevice;
+import io.dnv.node.sim.block.BlockDevices;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/** A constructed table (live or inactive): its lines' targets and the devices it holds open. */
+final class LoadedTable {
+
+    private record Line(DmLine spec, Target target) {}
+
+    private final List<Line> lines;
+    private final Map<DeviceRef, BlockDevices.Entry> devices;
+    private final Set<String> held;
+
+    private LoadedTable(List<Line> lines, Map<DeviceRef, BlockDevices.Entry> devices) {
+        this.lines = List.copyOf(lines);
+        this.devices = Map.copyOf(devices);
+        this.held = devices.values().stream().map(BlockDevices.Entry::path).collect(Collectors.toCollection(LinkedHashSet::new));
+    }
+
+    /** dm_table_create up to dm_table_complete: every line parsed and constructed, then the area checks. */
+    static LoadedTable build(String text, DmDevice owner, BlockDevices devices) throws TableError {
+        List<TableParser.RawLine> raw = TableParser.split(text);
+        TargetFactory factory = new TargetFactory(owner, devices);
+        List<Line> lines = new ArrayList<>();
+        long end = 0;
+        for (TableParser.RawLine r : raw) {
+            DmLine line = TableParser.parse(r, end);
+            lines.add(new Line(line, factory.build(line)));
+            end = line.start() + line.length();
+        }
+        factory.checkAreas();
+        return new LoadedTable(lines, factory.resolved());
+    }
+
+    void hold(BlockDevices registry, String holder) {
+        held.forEach(p -> registry.open(p, holder));
+        lines.forEach(l -> l.target().open());
+    }
+
+    void release(BlockDevices registry, String holder) {
+        lines.forEach(l -> l.target().close());
+        held.forEach(p -> registry.close(p, holder));
+    }
+
+    void activate() throws TableError {
+        for (Line l : lines) {
+            l.target().activate();
+        }
+    }
+
+    void postsuspend() {
+        lines.forEach(l -> l.target().postsuspend());
+    }
+
+    boolean hasPool() {
+        return lines.stream().anyMatch(l -> l.target() instanceof ThinPoolTarget);
+    }
+
+    long sizeSectors() {
+        Line last = lines.get(lines.size() - 1);
+        return last.spec().start() + last.spec().length();
+    }
+
+    /** `dmsetup table` without the name: devices as major:minor. */
+    String table() {
+        return lines.stream().map(l -> l.spec().render(ref -> devices.get(ref).majorMinor())).collect(Collectors.joining("\n"));
+    }
+
+    /** `dmsetup status` without the name. */
+    String status() {
+        return lines.stream().map(l -> {
+            String s = l.target().status();
+            return l.spec().start() + " " + l.spec().length() + " " + l.spec().target().type() + (s.isEmpty() ? "" : " " + s);
+        }).collect(Collectors.joining("\n"));
+    }
+
+    String message(long sector, String[] words) throws TableError {
+        return lineAt(sector * BlockDevice.SECTOR).target().message(words);
+    }
+
+    void read(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+        check(offset, length);
+        for (int done = 0; done < length; ) {
+            Line l = lineAt(offset + done);
+            long lineStart = l.spec().start() * BlockDevice.SECTOR;
+            int n = (int) Math.min(length - done, lineStart + l.spec().length() * BlockDevice.SECTOR - offset - done);
+            l.target().read(offset + done - lineStart, buf, bufOffset + done, n);
+            done += n;
+        }
+    }
+
+    void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+        check(offset, length);
+        for (int done = 0; done < length; ) {
+            Line l = lineAt(offset + done);
+            long lineStart = l.spec().start() * BlockDevice.SECTOR;
+            int n = (int) Math.min(length - done, lineStart + l.spec().length() * BlockDevice.SECTOR - offset - done);
+            l.target().write(offset + done - lineStart, buf, bufOffset + done, n);
+            done += n;
+        }
+    }
+
+    private void check(long offset, int length) throws IOException {
+        if (offset < 0 || length < 0 || offset % BlockDevice.SECTOR != 0 || length % BlockDevice.SECTOR != 0
+                || offset + length > sizeSectors() * BlockDevice.SECTOR) {
+            throw new IOException("I/O outside the device or not sector aligned: offset " + offset + " length " + length);
+        }
+    }
+
+    private Line lineAt(long offset) {
+        for (Line l : lines) {
+            if (offset < (l.spec().start() + l.spec().length()) * BlockDevice.SECTOR) {
+                return l;
+            }
+        }
+        return lines.get(lines.size() - 1);
+    }
+}

@@ -1,0 +1,35 @@
+package io.dnv.node.sim.dm;
+
+import java.io.IOException;
+
+/**
+ * A constructed target of one table line. Offsets are bytes from the start of the line, lengths
+ * stay inside it. Construction has no side effects, so a refused table changes nothing; what a
+ * target writes on activation (superblocks, resync, a new pool's metadata) happens in
+ * {@link #activate()}, which Linux does at resume too.
+ */
+interface Target {
+
+    void read(long offset, byte[] buf, int bufOffset, int length) throws IOException;
+
+    void write(long offset, byte[] buf, int bufOffset, int length) throws IOException;
+
+    /** The words `dmsetup status` prints after the target type. */
+    String status();
+
+    /** Takes what the table holds while loaded (a thin device's open count in its pool). */
+    default void open() {}
+
+    /** preresume: the table is about to serve I/O. */
+    default void activate() throws TableError {}
+
+    /** The device is suspended: no I/O of this table is in flight. */
+    default void postsuspend() {}
+
+    /** The table is replaced or its device removed. */
+    default void close() {}
+
+    default String message(String[] words) throws TableError {
+        throw TableError.table("ioctl: Target type does not support messages");
+    }
+}

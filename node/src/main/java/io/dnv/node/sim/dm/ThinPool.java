@@ -1,0 +1,211 @@
+package io.dnv.node.sim.dm;
+
+import io.dnv.node.sim.block.BlockDevice;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The pool object of one thin-pool dm device: its metadata, which thin devices are open, and the
+ * provisioning of data blocks (allocate on first write, copy a shared block before writing it).
+ * It outlives table reloads of its dm device, as Linux's pool does, so an extend only rebinds
+ * the data device and grows the data size. Metadata changes are durable before the write that
+ * caused them returns.
+ */
+final class ThinPool {
+
+    /** dm-thin's no_space_timeout: queued writes fail after 60 s without space. */
+    private static final long NO_SPACE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(60);
+
+    final BlockDevice metadataDevice;
+    private final ThinPoolMetadata md;
+    private final long blockBytes;
+    private final Map<Long, Integer> openThins = new HashMap<>();
+    private volatile BlockDevice data;
+    private boolean skipZeroing;
+    private boolean errorIfNoSpace;
+    private boolean readOnly;
+    private boolean closed;
+
+    ThinPool(BlockDevice metadataDevice, ThinPoolMetadata md, long blockSectors) {
+        this.metadataDevice = metadataDevice;
+        this.md = md;
+        this.blockBytes = blockSectors * BlockDevice.SECTOR;
+    }
+
+    long blockBytes() {
+        return blockBytes;
+    }
+
+    /** pool_preresume: the (re)loaded table's data device and features take over; queued writes retry. */
+    synchronized void bind(BlockDevice dataDevice, long dataBlocks, boolean skipZeroing, boolean errorIfNoSpace) throws IOException {
+        this.data = dataDevice;
+        this.skipZeroing = skipZeroing;
+        this.errorIfNoSpace = errorIfNoSpace;
+        md.resize(dataBlocks);
+        notifyAll();
+    }
+
+    /** The pool's dm device is gone: nothing may wait for space any more. */
+    synchronized void close() {
+        closed = true;
+        notifyAll();
+    }
+
+    synchronized boolean exists(long id) {
+        return md.exists(id);
+    }
+
+    synchronized void openThin(long id) {
+        openThins.merge(id, 1, Integer::sum);
+    }
+
+    synchronized void closeThin(long id) {
+        openThins.computeIfPresent(id, (k, n) -> n == 1 ? null : n - 1);
+    }
+
+    synchronized String message(String[] w) throws TableError {
+        try {
+            switch (w[0]) {
+                case "create_thin" -> {
+                    long id = id(w, 2, 1);
+                    if (md.exists(id)) {
+                        throw TableError.of(Errno.EEXIST, "thin: Creation of new thinly-provisioned device with id " + id + " failed.");
+                    }
+                    md.createThin(id);
+                }
+                case "create_snap" -> {
+                    long id = id(w, 3, 1);
+                    long origin = id(w, 3, 2);
+                    if (md.exists(id)) {
+                        throw TableError.of(Errno.EEXIST, "thin: Creation of new snapshot " + id + " of device " + origin + " failed.");
+                    }
+                    if (!md.exists(origin)) {
+                        throw TableError.of(Errno.ENODATA, "thin: Creation of new snapshot " + id + " of device " + origin + " failed.");
+                    }
+                    md.createSnap(id, origin);
+                }
+                case "delete" -> {
+                    long id = id(w, 2, 1);
+                    if (!md.exists(id)) {
+                        throw TableError.of(Errno.ENODATA, "thin: Deletion of thin device " + id + " failed.");
+                    }
+                    if (openThins.containsKey(id)) {
+                        throw TableError.of(Errno.EBUSY, "thin: Deletion of thin device " + id + " failed.");
+                    }
+                    md.delete(id);
+                }
+                default -> throw TableError.of(Errno.EINVAL, "thin: Unrecognised thin pool target message received: " + w[0]);
+            }
+        } catch (IOException e) {
+            readOnly |= e instanceof ThinPoolMetadata.Full;
+            throw TableError.of(e instanceof ThinPoolMetadata.Full ? Errno.ENOSPC : Errno.EINVAL,
+                    "thin: metadata operation failed: " + e.getMessage());
+        }
+        return "";
+    }
+
+    private static long id(String[] w, int words, int at) throws TableError {
+        if (w.length != words) {
+            throw TableError.of(Errno.EINVAL, "thin: Incorrect number of arguments for '" + w[0] + "' message");
+        }
+        if (!w[at].matches("\\d{1,8}") || Long.parseLong(w[at]) >= 1 << 24) {
+            throw TableError.of(Errno.EINVAL, "thin: Message received with invalid device id: " + w[at]);
+        }
+        return Long.parseLong(w[at]);
+    }
+
+    /** Reads a piece of one thin block; a block never written reads as zeroes. */
+    void read(long id, long block, long mapped, int inBlock, byte[] buf, int bufOffset, int length) throws IOException {
+        long d = mapped;
+        if (d < 0) {
+            synchronized (this) {
+                d = md.lookup(id, block);
+            }
+        }
+        if (d < 0) {
+            Arrays.fill(buf, bufOffset, bufOffset + length, (byte) 0);
+        } else {
+            data.read(d * blockBytes + inBlock, buf, bufOffset, length);
+        }
+    }
+
+    /** Writes through a mapping the thin device already knows to be its own. */
+    void writeInPlace(long dataBlock, int inBlock, byte[] buf, int bufOffset, int length) throws IOException {
+        data.write(dataBlock * blockBytes + inBlock, buf, bufOffset, length);
+    }
+
+    /**
+     * Writes a piece of one thin block, provisioning it first if it has no block of its own: a new
+     * block is zeroed unless skip_block_zeroing (then it shows whatever the data device held), a
+     * shared one is copied. Returns the data block, now exclusive to {@code id}.
+     */
+    synchronized long provisionAndWrite(long id, long block, int inBlock, byte[] buf, int bufOffset, int length) throws IOException {
+        if (readOnly || closed) {
+            throw new IOException("Input/output error (thin-pool is " + (closed ? "gone" : "read-only") + ")");
+        }
+        long old = md.lookup(id, block);
+        if (old >= 0 && !md.shared(old)) {
+            writeInPlace(old, inBlock, buf, bufOffset, length);
+            return old;
+        }
+        long fresh = allocate();
+        boolean whole = inBlock == 0 && length == blockBytes;
+        if (!whole && old >= 0) {
+            byte[] copy = new byte[(int) blockBytes];
+            data.read(old * blockBytes, copy);
+            data.write(fresh * blockBytes, copy);
+        } else if (!whole && !skipZeroing) {
+            data.writeZeroes(fresh * blockBytes, blockBytes);
+        }
+        writeInPlace(fresh, inBlock, buf, bufOffset, length);
+        try {
+            md.map(id, block, fresh);
+        } catch (ThinPoolMetadata.Full e) {
+            readOnly = true;
+            throw e;
+        }
+        return fresh;
+    }
+
+    private long allocate() throws IOException {
+        long deadline = System.nanoTime() + NO_SPACE_TIMEOUT_NANOS;
+        for (long d = md.free(); ; d = md.free()) {
+            if (d >= 0) {
+                return d;
+            }
+            if (errorIfNoSpace) {
+                throw new IOException("No space left on device (thin-pool out of data space, error_if_no_space)");
+            }
+            long left = deadline - System.nanoTime();
+            if (closed || left <= 0) {
+                throw new IOException("Input/output error (thin-pool out of data space)");
+            }
+            try {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while the thin-pool is out of data space", e);
+            }
+        }
+    }
+
+    /** `<mapped sectors> <highest mapped sector>`, or `-` for the latter when nothing is mapped. */
+    synchronized String thinStatus(long id) {
+        long sectorsPerBlock = blockBytes / BlockDevice.SECTOR;
+        long highest = md.highestMapped(id);
+        return md.mappedBlocks(id) * sectorsPerBlock + " " + (highest < 0 ? "-" : Long.toString((highest + 1) * sectorsPerBlock - 1));
+    }
+
+    /** As dm-thin prints it; the last field is the metadata low-water mark, min(1024, total/4) blocks. */
+    synchronized String status() {
+        long total = md.totalMetadataBlocks();
+        String mode = readOnly ? "ro" : md.free() < 0 ? "out_of_data_space" : "rw";
+        return "0 " + md.usedMetadataBlocks() + "/" + total + " " + md.usedDataBlocks() + "/" + md.dataBlocks()
+                + " - " + mode + " discard_passdown " + (errorIfNoSpace ? "error" : "queue") + "_if_no_space - "
+                + Math.min(1024, total / 4);
+    }
+}

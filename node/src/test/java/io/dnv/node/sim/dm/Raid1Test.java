@@ -1,0 +1,141 @@
+package io.dnv.node.sim.dm;
+
+import io.dnv.node.sim.block.BlockDevice;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static io.dnv.node.sim.dm.DmTestBed.assertContains;
+import static io.dnv.node.sim.dm.DmTestBed.pattern;
+import static io.dnv.node.sim.dm.DmTestBed.read;
+import static io.dnv.node.sim.dm.DmTestBed.write;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** raid1: mirroring, a dead side, rebuild, resync and recovery from the write-intent bitmap. */
+class Raid1Test {
+
+    static final int MIB = 1 << 20;
+    /** Side data slices start 1 MiB into each disk (after the meta slice). */
+    static final long DATA = 2048 * 512;
+    static final int REGION = 512 * 512;
+
+    @TempDir
+    Path tmp;
+    DmTestBed k;
+    String sides;
+
+    @BeforeEach
+    void setUp() {
+        k = new DmTestBed(tmp);
+        for (int i = 0; i < 3; i++) {
+            k.disk("/dev/nvme" + i + "n1", 259, i, 8192);
+        }
+        sides = k.sides("s", List.of("/dev/nvme0n1", "/dev/nvme1n1"), 0, 4096);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        k.close();
+    }
+
+    private BlockDevice disk(int i) {
+        return k.dev("/dev/nvme" + i + "n1");
+    }
+
+    /** The side's data device starts failing every I/O, as a fenced or dead path does. */
+    private void breakSide1() {
+        k.dm.suspend("s1-d");
+        k.dm.load("s1-d", "0 4096 error");
+        k.dm.resume("s1-d");
+    }
+
+    @Test
+    void deadSideIsMarkedDWritesContinueAndRebuildCopiesEverythingOntoTheReplacement() {
+        k.dm.create("r", "0 4096 raid raid1 4 0 region_size 512 nosync " + sides);
+        byte[] a = pattern(1, MIB);
+        write(k.dev("r"), 0, a);
+        breakSide1();
+        byte[] b = pattern(2, MIB);
+        write(k.dev("r"), MIB, b);
+        assertEquals("0 4096 raid raid1 2 AD 4096/4096 idle 0 0 -", k.status("r"));
+        assertArrayEquals(b, read(k.dev("r"), MIB, MIB));
+        assertArrayEquals(b, read(disk(0), DATA + MIB, MIB));
+
+        k.dm.create("s2-m", "0 2048 linear /dev/nvme2n1 0");
+        k.dm.create("s2-d", "0 4096 linear /dev/nvme2n1 2048");
+        k.dm.suspend("r");
+        k.dm.load("r", "0 4096 raid raid1 5 0 region_size 512 rebuild 1 2 /dev/mapper/s0-m /dev/mapper/s0-d /dev/mapper/s2-m /dev/mapper/s2-d");
+        k.dm.resume("r");
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.status("r"));
+        assertContains(k.table("r"), "raid1 5 0 rebuild 1 region_size 512 2 ");
+        assertArrayEquals(a, read(disk(2), DATA, MIB));
+        assertArrayEquals(b, read(disk(2), DATA + MIB, MIB));
+        assertEquals(0, k.observe("s1-d").openCount(), "the replaced side is released");
+    }
+
+    @Test
+    void sideThatComesBackGetsOnlyTheRegionsWrittenWhileItWasDead() {
+        k.dm.create("r", "0 4096 raid raid1 4 0 region_size 512 nosync " + sides);
+        write(k.dev("r"), 0, pattern(1, 2 * MIB));
+        k.dm.suspend("r");
+        k.dm.resume("r");
+        breakSide1();
+        byte[] b = pattern(2, REGION);
+        write(k.dev("r"), 4L * REGION, b);
+        k.dm.suspend("s1-d");
+        k.dm.load("s1-d", "0 4096 linear /dev/nvme1n1 2048");
+        k.dm.resume("s1-d");
+        // A clean region of side 1 changed behind raid1's back: recovery must not touch it.
+        byte[] junk = DmTestBed.filled(0x5a, REGION);
+        write(disk(1), DATA, junk);
+
+        k.dm.suspend("r");
+        k.dm.load("r", "0 4096 raid raid1 4 0 region_size 512 nosync " + sides);
+        k.dm.resume("r");
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.status("r"));
+        assertArrayEquals(b, read(disk(1), DATA + 4L * REGION, REGION));
+        assertArrayEquals(junk, read(disk(1), DATA, REGION));
+    }
+
+    @Test
+    void brandNewArrayWithoutNosyncCopiesSide0ToTheOthers() {
+        byte[] old0 = pattern(3, 2 * MIB);
+        write(disk(0), DATA, old0);
+        write(disk(1), DATA, pattern(4, 2 * MIB));
+        k.dm.create("r", "0 4096 raid raid1 3 0 region_size 512 " + sides);
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.status("r"));
+        assertArrayEquals(old0, read(disk(1), DATA, 2 * MIB));
+    }
+
+    @Test
+    void nosyncTrustsTheOperatorThatTheSidesAreEqual() {
+        byte[] old1 = pattern(4, 2 * MIB);
+        write(disk(1), DATA, old1);
+        k.dm.create("r", "0 4096 raid raid1 4 0 region_size 512 nosync " + sides);
+        assertArrayEquals(old1, read(disk(1), DATA, 2 * MIB));
+    }
+
+    @Test
+    void missingSideIsDeadFromTheStartAndTheArrayServesIo() {
+        k.dm.create("r", "0 4096 raid raid1 4 0 region_size 512 nosync 2 - - /dev/mapper/s1-m /dev/mapper/s1-d");
+        assertEquals("0 4096 raid raid1 4 0 nosync region_size 512 2 - - " + k.mm("s1-m") + " " + k.mm("s1-d"), k.table("r"));
+        assertEquals("0 4096 raid raid1 2 DA 4096/4096 idle 0 0 -", k.status("r"));
+        byte[] data = pattern(5, MIB);
+        write(k.dev("r"), 0, data);
+        assertArrayEquals(data, read(disk(1), DATA, MIB));
+    }
+
+    @Test
+    void metadataDeviceThatIsNeitherZeroNorARaid1SuperblockIsRefused() {
+        write(disk(0), 0, DmTestBed.filled(0x11, 4096));
+        assertContains(k.refused(() -> k.dm.create("r", "0 4096 raid raid1 3 0 region_size 512 " + sides)).kernelMessage(),
+                "Invalid argument", "raid: Failed to load superblocks");
+        assertEquals(List.of("s0-m", "s0-d", "s1-m", "s1-d"), k.dm.list().stream().map(d -> d.name()).toList());
+        assertEquals(0, k.observe("s0-m").openCount());
+    }
+}
