@@ -38,6 +38,9 @@ public final class Fabric {
      * wait for keep-alive timeouts); targets free the controllers and their cntlids.
      */
     public void cut(String kernelA, String kernelB) {
+        if (kernelA.equals(kernelB)) {
+            throw new IllegalArgumentException("a kernel has no link to itself to cut: " + kernelA);
+        }
         List<Nvmet> snapshot;
         synchronized (this) {
             cuts.add(Set.of(kernelA, kernelB));
@@ -57,8 +60,9 @@ public final class Fabric {
         cuts.remove(Set.of(kernelA, kernelB));
     }
 
+    /** A kernel connecting to its own ports (a controller node importing its own LD) goes over no link. */
     synchronized boolean isCut(String kernelA, String kernelB) {
-        return cuts.contains(Set.of(kernelA, kernelB));
+        return !kernelA.equals(kernelB) && cuts.contains(Set.of(kernelA, kernelB));
     }
 
     synchronized void register(Nvmet target) {

@@ -1,0 +1,298 @@
+package io.dnv.node.sim;
+
+import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.node.kernel.Kernel;
+import io.dnv.node.kernel.KernelException;
+import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.node.sim.block.BlockDevice;
+import io.dnv.node.sim.block.BlockDevices;
+import io.dnv.node.sim.block.FileDisk;
+import io.dnv.node.sim.dm.DeviceMapper;
+import io.dnv.node.sim.nvme.Fabric;
+import io.dnv.node.sim.nvme.NvmeHost;
+import io.dnv.node.sim.nvme.Nvmet;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * One storage server's (or host's) kernel in memory: device-mapper, nvmet and the NVMe host,
+ * over physical disks that are sparse files. It refuses what Linux refuses and keeps the
+ * bytes; {@link #powerCycle()} loses every kernel object and keeps the disks, as a reboot does.
+ */
+public final class SimulatedKernel implements Kernel {
+
+    /** Linux's major for RAM disks; the VM test bed uses /dev/ramN as its physical disks. */
+    private static final int DISK_MAJOR = 1;
+
+    private record Disk(String path, Path file, long sizeBytes) {}
+
+    private final String name;
+    private final Fabric fabric;
+    private final Map<String, Disk> disks = new LinkedHashMap<>();
+    private final List<FileDisk> openDisks = new ArrayList<>();
+    private BlockDevices devices;
+    private DeviceMapper dm;
+    private Nvmet nvmet;
+    private NvmeHost host;
+
+    public SimulatedKernel(String name, Fabric fabric) {
+        this.name = name;
+        this.fabric = fabric;
+        boot();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Attaches a physical disk backed by a sparse file (created if missing, kept across power cycles). */
+    public synchronized SimulatedKernel addDisk(String path, Path file, long sizeBytes) {
+        Disk d = new Disk(path, file, sizeBytes);
+        disks.put(path, d);
+        attach(d);
+        return this;
+    }
+
+    /** Every kernel object gone at once, peers see the connections drop; the disks keep their bytes. */
+    public synchronized void powerCycle() {
+        dm.powerOff();
+        nvmet.powerOff();
+        host.powerOff();
+        closeDisks();
+        boot();
+        disks.values().forEach(this::attach);
+    }
+
+    /** Powers the kernel off for good (releases the disk files). */
+    public synchronized void shutdown() {
+        dm.powerOff();
+        nvmet.powerOff();
+        host.powerOff();
+        closeDisks();
+    }
+
+    /**
+     * Opens a block device as a process would (it counts as a holder until closed), for a
+     * simulated host writing through a volume or a test reading a disk.
+     */
+    public Handle open(String path) {
+        BlockDevices.Entry e = devices.resolve(path)
+                .orElseThrow(() -> new KernelException(path, "open", "No such file or directory"));
+        String holder = "open:" + UUID.randomUUID();
+        devices.open(e.path(), holder);
+        return new Handle(devices, e.path(), holder, e.device());
+    }
+
+    /** An open block device; close it or the device stays busy, as in Linux. */
+    public static final class Handle implements AutoCloseable {
+        private final BlockDevices devices;
+        private final String path;
+        private final String holder;
+        private final BlockDevice device;
+
+        private Handle(BlockDevices devices, String path, String holder, BlockDevice device) {
+            this.devices = devices;
+            this.path = path;
+            this.holder = holder;
+            this.device = device;
+        }
+
+        public long sizeBytes() {
+            return device.sizeSectors() * BlockDevice.SECTOR;
+        }
+
+        public void read(long offset, byte[] buf) throws IOException {
+            device.read(offset, buf);
+        }
+
+        public void write(long offset, byte[] buf) throws IOException {
+            device.write(offset, buf);
+        }
+
+        @Override
+        public void close() {
+            devices.close(path, holder);
+        }
+    }
+
+    @Override
+    public synchronized ObservedKernel observe() {
+        List<ObservedKernel.BlockDevice> block = new ArrayList<>();
+        for (Disk d : disks.values()) {
+            devices.resolve(d.path()).ifPresent(e -> block.add(new ObservedKernel.BlockDevice(e.path(), e.majorMinor(),
+                    e.device().sizeSectors(), Optional.empty())));
+        }
+        block.addAll(host.namespaceHeads());
+        return new ObservedKernel(dm.list(), block, nvmet.ports(), nvmet.subsystems(), nvmet.hosts(), host.controllers());
+    }
+
+    @Override
+    public void dmCreate(String name, String table) {
+        dm.create(name, table);
+    }
+
+    @Override
+    public void dmLoad(String name, String table) {
+        dm.load(name, table);
+    }
+
+    @Override
+    public void dmSuspend(String name) {
+        dm.suspend(name);
+    }
+
+    @Override
+    public void dmResume(String name) {
+        dm.resume(name);
+    }
+
+    @Override
+    public void dmRemove(String name) {
+        dm.remove(name);
+    }
+
+    @Override
+    public String dmMessage(String name, long sector, String message) {
+        return dm.message(name, sector, message);
+    }
+
+    @Override
+    public void zeroOut(String devicePath, long offsetBytes, long lengthBytes) {
+        BlockDevices.Entry e = devices.resolve(devicePath)
+                .orElseThrow(() -> new KernelException(devicePath, "blkdiscard -z", "No such file or directory"));
+        try {
+            e.device().writeZeroes(offsetBytes, lengthBytes);
+        } catch (IOException io) {
+            throw new KernelException(devicePath, "blkdiscard -z", "Input/output error: " + io.getMessage());
+        }
+    }
+
+    @Override
+    public void nvmetPortCreate(NvmetPort port) {
+        nvmet.portCreate(port);
+    }
+
+    @Override
+    public void nvmetPortRemove(int portId) {
+        nvmet.portRemove(portId);
+    }
+
+    @Override
+    public void nvmetAnaGroupCreate(int portId, int group) {
+        nvmet.anaGroupCreate(portId, group);
+    }
+
+    @Override
+    public void nvmetAnaGroupRemove(int portId, int group) {
+        nvmet.anaGroupRemove(portId, group);
+    }
+
+    @Override
+    public void nvmetAnaState(int portId, int group, AnaState state) {
+        nvmet.anaState(portId, group, state);
+    }
+
+    @Override
+    public void nvmetHostCreate(String hostNqn) {
+        nvmet.hostCreate(hostNqn);
+    }
+
+    @Override
+    public void nvmetHostRemove(String hostNqn) {
+        nvmet.hostRemove(hostNqn);
+    }
+
+    @Override
+    public void nvmetSubsystemCreate(String nqn, int cntlidMin, int cntlidMax, String serial) {
+        nvmet.subsystemCreate(nqn, cntlidMin, cntlidMax, serial);
+    }
+
+    @Override
+    public void nvmetSubsystemRemove(String nqn) {
+        nvmet.subsystemRemove(nqn);
+    }
+
+    @Override
+    public void nvmetAllowAnyHost(String nqn, boolean allow) {
+        nvmet.allowAnyHost(nqn, allow);
+    }
+
+    @Override
+    public void nvmetAllowHost(String nqn, String hostNqn) {
+        nvmet.allowHost(nqn, hostNqn);
+    }
+
+    @Override
+    public void nvmetDisallowHost(String nqn, String hostNqn) {
+        nvmet.disallowHost(nqn, hostNqn);
+    }
+
+    @Override
+    public void nvmetNamespaceCreate(String nqn, int nsid, String devicePath, UUID uuid, String nguid, int anaGroup) {
+        nvmet.namespaceCreate(nqn, nsid, devicePath, uuid, nguid, anaGroup);
+    }
+
+    @Override
+    public void nvmetNamespaceEnable(String nqn, int nsid, boolean enable) {
+        nvmet.namespaceEnable(nqn, nsid, enable);
+    }
+
+    @Override
+    public void nvmetNamespaceRemove(String nqn, int nsid) {
+        nvmet.namespaceRemove(nqn, nsid);
+    }
+
+    @Override
+    public void nvmetLink(int portId, String nqn) {
+        nvmet.link(portId, nqn);
+    }
+
+    @Override
+    public void nvmetUnlink(int portId, String nqn) {
+        nvmet.unlink(portId, nqn);
+    }
+
+    @Override
+    public String nvmeConnect(NvmeConnection connection) {
+        return host.connect(connection);
+    }
+
+    @Override
+    public void nvmeDisconnect(String controller) {
+        host.disconnect(controller);
+    }
+
+    private void boot() {
+        devices = new BlockDevices();
+        dm = new DeviceMapper(devices);
+        nvmet = new Nvmet(name, devices, fabric);
+        host = new NvmeHost(name, devices, fabric);
+    }
+
+    private void attach(Disk d) {
+        FileDisk disk = new FileDisk(d.file(), d.sizeBytes());
+        openDisks.add(disk);
+        devices.register(d.path(), DISK_MAJOR, devices.allocateMinor(DISK_MAJOR), disk);
+    }
+
+    private void closeDisks() {
+        for (FileDisk d : openDisks) {
+            try {
+                d.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        openDisks.clear();
+    }
+}
