@@ -2,9 +2,11 @@ package io.dnv.node.kernel;
 
 import io.dnv.core.kernel.AnaState;
 
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.UUID;
 
 /**
@@ -32,8 +34,14 @@ public record ObservedKernel(List<Dm> dmDevices, List<BlockDevice> blockDevices,
     /** A block device that is not device-mapper: a disk, or an NVMe namespace head with its UUID. */
     public record BlockDevice(String path, String majorMinor, long sizeSectors, Optional<UUID> uuid) {}
 
+    /** ANA groups in group order, as configfs lists them. */
     public record Port(int id, String transport, String addressFamily, String address, int serviceId,
-                       Map<Integer, AnaState> anaGroups, List<String> subsystems) {}
+                       Map<Integer, AnaState> anaGroups, List<String> subsystems) {
+        public Port {
+            anaGroups = Collections.unmodifiableSortedMap(new TreeMap<>(anaGroups));
+            subsystems = List.copyOf(subsystems);
+        }
+    }
 
     public record Subsystem(String nqn, boolean allowAnyHost, List<String> allowedHosts, int cntlidMin, int cntlidMax,
                             String serial, List<Namespace> namespaces) {}

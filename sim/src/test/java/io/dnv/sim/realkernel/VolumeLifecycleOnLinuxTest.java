@@ -106,7 +106,8 @@ class VolumeLifecycleOnLinuxTest {
         GuestChannel host = guests.a();
         String nqn = Names.volumeNqn("vol1");
         run(host, connect(GuestPair.ADDRESS_A, 4422, nqn) + connect(GuestPair.ADDRESS_B, 4422, nqn));
-        String states = run(host, "for p in /sys/class/nvme/nvme*/nvme*c*n*; do [ -e \"$p/ana_state\" ] && cat \"$p/ana_state\"; done | sort | tr '\\n' ' '");
+        String states = run(host, "for c in /sys/class/nvme/nvme*; do [ \"$(cat $c/subsysnqn)\" = " + nqn + " ] || continue; "
+                + "for p in $c/nvme*c*n*; do cat $p/ana_state; done; done | sort | tr '\\n' ' '");
         assertEquals("inaccessible optimized ", states, "the host sees one optimized and one inaccessible path");
         String head = head(host, "vol1");
         run(host, "dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null\n"

@@ -39,7 +39,6 @@ public final class NvmeHost {
     private final ScheduledThreadPoolExecutor work;
     /** nvme_instance_ida: controller instances, also lent to subsystems. */
     private final Ida instances = new Ida();
-    private final HostIdentities identities = new HostIdentities();
     private final Map<String, HostController> controllers = new HashMap<>();
     private final Map<String, HostSubsystem> subsystems = new HashMap<>();
 
@@ -74,11 +73,6 @@ public final class NvmeHost {
             if (t.reconnectDelay() <= 0 || t.keepAlive() < 0) {
                 throw new KernelException(c.key(), "connect", Errno.EINVAL);
             }
-            Optional<String> conflict = identities.conflict(c.hostNqn(), c.hostId());
-            if (conflict.isPresent()) {
-                log.log(conflict.get());
-                throw new KernelException(c.key(), "connect", Errno.EINVAL);
-            }
             if (controllers.values().stream().anyMatch(o -> o.state != HostController.State.DELETING
                     && o.connection.key().equals(c.key()))) {
                 throw new KernelException(c.key(), "connect", Errno.EALREADY);
@@ -110,7 +104,6 @@ public final class NvmeHost {
             ctrl.subsystem = subsystem;
             subsystem.controllers.add(ctrl);
             controllers.put(ctrl.name, ctrl);
-            identities.acquire(c.hostNqn(), c.hostId());
             ctrl.live(session);
             log(ctrl.name, "new ctrl: NQN \"" + c.subsystemNqn() + "\", addr " + c.address() + ":" + c.serviceId());
             rescan(ctrl);
@@ -272,7 +265,6 @@ public final class NvmeHost {
         s.controllers.remove(c);
         pruneHeads(s);
         controllers.remove(c.name);
-        identities.release(c.connection.hostNqn(), c.connection.hostId());
         if (c.instance != s.instance) {
             instances.free(c.instance);
         }

@@ -55,36 +55,20 @@ class NvmeConnectTest {
         assertEquals(1, cn.host().controllers().size());
     }
 
+    /**
+     * Linux 6.1 (Debian's 6.1.192, checked in the VM) keeps no host-id/host-NQN pairing: both
+     * connects below succeed there (the check arrived in later kernels), so they do here.
+     */
     @Test
-    void hostIdUsedWithAnotherHostNqnIsRefused() {
+    void linux61AcceptsOneHostIdUnderTwoHostNqnsAndTheReverse() {
         dn.nvmet().allowAnyHost(LD, false);
         NvmeConnection a = conn("10.0.0.1", LD, CN_A, QUICK);
         cn.host().connect(a);
-        NvmeConnection sameIdOtherNqn = new NvmeConnection("tcp", "10.0.0.1", 4420, LD, CN_B, a.hostId(), QUICK);
-        refused(Errno.EINVAL, () -> cn.host().connect(sameIdOtherNqn));
-        assertTrue(cn.host().dmesg().stream().anyMatch(l -> l.endsWith(
-                "found same hostid " + a.hostId() + " but different hostnqn " + CN_B)));
-    }
-
-    @Test
-    void hostNqnUsedWithAnotherHostIdIsRefused() {
-        cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
-        UUID other = UUID.randomUUID();
         String ld2 = exportSecondLd();
-        refused(Errno.EINVAL, () -> cn.host().connect(new NvmeConnection("tcp", "10.0.0.1", 4420, ld2, CN_A, other, QUICK)));
-        assertTrue(cn.host().dmesg().stream().anyMatch(l -> l.endsWith(
-                "found same hostnqn " + CN_A + " but different hostid " + other)));
-        assertEquals(1, cn.host().controllers().size());
-    }
-
-    @Test
-    void hostIdIsFreeAgainOnceItsLastControllerIsDeleted() {
-        NvmeConnection a = conn("10.0.0.1", LD, CN_A, QUICK);
-        cn.host().disconnect(cn.host().connect(a));
-        dn.nvmet().hostCreate(CN_B);
-        dn.nvmet().allowHost(LD, CN_B);
-        cn.host().connect(new NvmeConnection("tcp", "10.0.0.1", 4420, LD, CN_B, a.hostId(), QUICK));
-        assertEquals(CN_B, cn.host().controllers().get(0).hostNqn());
+        cn.host().connect(new NvmeConnection("tcp", "10.0.0.1", 4420, ld2, CN_B, a.hostId(), QUICK));
+        String ld3 = exportThirdLd();
+        cn.host().connect(new NvmeConnection("tcp", "10.0.0.1", 4420, ld3, CN_A, UUID.randomUUID(), QUICK));
+        assertEquals(3, cn.host().controllers().size());
     }
 
     @Test
@@ -170,10 +154,18 @@ class NvmeConnectTest {
     }
 
     private String exportSecondLd() {
-        String ld2 = PREFIX + "ld-2";
-        dn.nvmet().subsystemCreate(ld2, 1, 9, "sn2");
-        dn.nvmet().allowAnyHost(ld2, true);
-        dn.nvmet().link(1, ld2);
-        return ld2;
+        return exportLd("ld-2", "sn2");
+    }
+
+    private String exportThirdLd() {
+        return exportLd("ld-3", "sn3");
+    }
+
+    private String exportLd(String name, String serial) {
+        String ld = PREFIX + name;
+        dn.nvmet().subsystemCreate(ld, 1, 9, serial);
+        dn.nvmet().allowAnyHost(ld, true);
+        dn.nvmet().link(1, ld);
+        return ld;
     }
 }
