@@ -363,7 +363,7 @@ final class DifferentialCases {
                 connect("connect as host1", SUB, HOST1, id1),
                 new Step("md5 through the host's namespace", k -> {
                     String dev = k.kernel().observe().namespace(NS_UUID).map(ObservedKernel.BlockDevice::path).orElse(null);
-                    return dev == null ? Step.Outcome.of("no namespace") : Step.Outcome.of(k.md5(dev, 0, 1 << 20));
+                    return dev == null ? Step.Outcome.of("no namespace") : new Step.Outcome(k.md5(dev, 0, 1 << 20), dev);
                 }))
         );
     }

@@ -73,12 +73,12 @@ class FencingOnLinuxTest {
         cnF.nvmeConnect(new NvmeConnection("tcp", GuestPair.ADDRESS_B, 4420, NQN, F, Names.hostId(F), TIMEOUTS));
         String fDev = namespace(cnF);
         run(guests.a(), "dd if=/dev/urandom of=/tmp/old bs=1M count=1 2>/dev/null; dd if=/dev/urandom of=/tmp/x bs=1M count=1 2>/dev/null\n"
-                + "dd if=/tmp/old of=" + fDev + " bs=1M oflag=direct 2>/dev/null");
+                + GuestIo.write("/tmp/old", fDev, 0));
         String x = md5(guests.a(), "/tmp/x");
 
         long t = System.nanoTime();
         dn.dmSuspend(LD);
-        run(guests.a(), "rm -f /tmp/x.rc; ( dd if=/tmp/x of=" + fDev + " bs=1M oflag=direct 2>/dev/null; echo $? > /tmp/x.rc ) "
+        run(guests.a(), "rm -f /tmp/x.rc; ( dd if=/tmp/x of=" + fDev + " bs=1M oflag=direct conv=fsync 2>/dev/null; echo $? > /tmp/x.rc ) "
                 + "</dev/null >/dev/null 2>&1 &\nsleep 1");
 
         dn.nvmetDisallowHost(NQN, F);
@@ -92,7 +92,7 @@ class FencingOnLinuxTest {
 
         cnS.nvmeConnect(new NvmeConnection("tcp", GuestPair.ADDRESS_B, 4420, NQN, S, Names.hostId(S), TIMEOUTS));
         String sDev = namespace(cnS);
-        run(guests.b(), "dd if=/dev/urandom of=/tmp/y bs=1M count=1 2>/dev/null; dd if=/tmp/y of=" + sDev + " bs=1M oflag=direct 2>/dev/null");
+        run(guests.b(), "dd if=/dev/urandom of=/tmp/y bs=1M count=1 2>/dev/null\n" + GuestIo.write("/tmp/y", sDev, 0));
         String y = md5(guests.b(), "/tmp/y");
         System.out.printf("TIME successor connected and wrote %.1f s%n", seconds(t));
 
@@ -103,7 +103,7 @@ class FencingOnLinuxTest {
         }
         assertNotEquals("", rc, "the write through the fenced path never completed");
         assertNotEquals("0", rc, "the write through the fenced path must fail on F");
-        assertTrue(!run(guests.a(), "dd if=/tmp/x of=" + fDev + " bs=1M oflag=direct 2>/dev/null; echo rc=$?").contains("rc=0"),
+        assertTrue(!run(guests.a(), "dd if=/tmp/x of=" + fDev + " bs=1M oflag=direct conv=fsync 2>/dev/null; echo rc=$?").contains("rc=0"),
                 "a new write through the fenced path fails");
         System.out.printf("TIME fenced write failed on F %.1f s%n", seconds(t));
 
@@ -131,8 +131,7 @@ class FencingOnLinuxTest {
     }
 
     private static String md5(GuestChannel g, String path) {
-        return run(g, "dd if=" + path + " bs=1M count=1" + (path.startsWith("/dev/") ? " iflag=direct" : "") + " 2>/dev/null | md5sum")
-                .split(" ")[0];
+        return run(g, GuestIo.md5(path, 0, 1 << 20)).split(" ")[0];
     }
 
     private static String run(GuestChannel g, String script) {

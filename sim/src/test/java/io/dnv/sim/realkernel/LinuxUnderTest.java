@@ -42,15 +42,13 @@ final class LinuxUnderTest implements KernelUnderTest {
 
     @Override
     public void write(String device, long offset, byte[] bytes) {
-        check(guest.run("base64 -d > /tmp/w <<'EOF'\n" + Base64.getMimeEncoder().encodeToString(bytes) + "\nEOF\n"
-                + "dd if=/tmp/w of=" + device + " bs=512 seek=" + offset / 512 + " conv=notrunc oflag=direct 2>&1 >/dev/null", TIMEOUT),
-                "write " + device);
+        check(guest.run("set -e\nbase64 -d > /tmp/w <<'EOF'\n" + Base64.getMimeEncoder().encodeToString(bytes) + "\nEOF\n"
+                + GuestIo.write("/tmp/w", device, offset), TIMEOUT), "write " + device);
     }
 
     @Override
     public String md5(String device, long offset, int length) {
-        CommandRunner.Result r = guest.run("set -o pipefail 2>/dev/null; dd if=" + device + " bs=512 skip=" + offset / 512 + " count="
-                + length / 512 + " iflag=direct 2>/dev/null | md5sum", TIMEOUT);
+        CommandRunner.Result r = guest.run(GuestIo.md5(device, offset, length), TIMEOUT);
         check(r, "read " + device);
         return r.stdout().split(" ")[0];
     }
@@ -91,7 +89,7 @@ final class LinuxUnderTest implements KernelUnderTest {
               i=$((i+1))
             done
             dmsetup ls | grep -qv 'No devices' && { echo "dm devices left: $(dmsetup ls)" >&2; exit 1; }
-            for r in /dev/ram[0-9]*; do dd if=/dev/zero of="$r" bs=1M count=DISK_MIB oflag=direct 2>/dev/null; done
+            for r in /dev/ram[0-9]*; do dd if=/dev/zero of="$r" bs=1M count=DISK_MIB oflag=direct 2>/dev/null; blockdev --flushbufs "$r"; done
             true
             """;
 }

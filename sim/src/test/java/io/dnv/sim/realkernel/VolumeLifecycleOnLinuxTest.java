@@ -110,8 +110,7 @@ class VolumeLifecycleOnLinuxTest {
                 + "for p in $c/nvme*c*n*; do cat $p/ana_state; done; done | sort | tr '\\n' ' '");
         assertEquals("inaccessible optimized ", states, "the host sees one optimized and one inaccessible path");
         String head = head(host, "vol1");
-        run(host, "dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null\n"
-                + "dd if=/tmp/pattern of=" + head + " bs=1M seek=4 oflag=direct conv=notrunc 2>/dev/null");
+        run(host, "dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null\n" + GuestIo.write("/tmp/pattern", head, 4 << 20));
         String written = md5(host, "/tmp/pattern", 0, 8);
         assertEquals(written, md5(host, head, 4, 8), "read back through the volume equals what was written");
         System.out.printf("TIME host connect, write and read 8 MiB %.1f s%n", seconds(t));
@@ -128,7 +127,7 @@ class VolumeLifecycleOnLinuxTest {
 
         t = System.nanoTime();
         snapshotInDesignOrder(guests.a(), "a1", "vol1", SPEC.legCount());
-        run(host, "dd if=/dev/urandom of=" + head + " bs=1M seek=4 count=8 oflag=direct conv=notrunc 2>/dev/null");
+        run(host, "dd if=/dev/urandom of=/tmp/other bs=1M count=8 2>/dev/null\n" + GuestIo.write("/tmp/other", head, 4 << 20));
         for (int leg = 0; leg < SPEC.legCount(); leg++) {
             String snap = "dnv-a1-snapt-vol1-" + leg;
             run(guests.a(), "export DM_DISABLE_UDEV=1; dmsetup create " + snap + " --table '0 " + layout.legSectors() + " thin /dev/mapper/"
@@ -188,8 +187,7 @@ class VolumeLifecycleOnLinuxTest {
     }
 
     private static String md5(GuestChannel guest, String path, int offsetMib, int mib) {
-        return run(guest, "dd if=" + path + " bs=1M skip=" + offsetMib + " count=" + mib + (path.startsWith("/dev/") ? " iflag=direct" : "")
-                + " 2>/dev/null | md5sum").split(" ")[0];
+        return run(guest, GuestIo.md5(path, (long) offsetMib << 20, (long) mib << 20)).split(" ")[0];
     }
 
     private static String run(GuestChannel guest, String script) {

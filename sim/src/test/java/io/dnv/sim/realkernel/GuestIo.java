@@ -1,0 +1,25 @@
+package io.dnv.sim.realkernel;
+
+/**
+ * Shell snippets for raw block I/O inside a guest. busybox dd's iflag=direct does not
+ * reliably bypass the page cache (seen in the VM: a read of /dev/ram0 returned stale zeroes
+ * after a direct write through a dm device above it), so every read first flushes and drops
+ * the device's buffers (BLKFLSBUF), and every write is followed by the same.
+ */
+final class GuestIo {
+
+    private GuestIo() {}
+
+    /** Copies {@code file} onto {@code device} at a byte offset (a multiple of 512). */
+    static String write(String file, String device, long offset) {
+        return "dd if=" + file + " of=" + device + " bs=512 seek=" + offset / 512 + " conv=notrunc oflag=direct 2>/dev/null"
+                + " && blockdev --flushbufs " + device + "\n";
+    }
+
+    /** Prints the md5 of [offset, offset + length) of a file or device (both multiples of 512). */
+    static String md5(String path, long offset, long length) {
+        String flush = path.startsWith("/dev/") ? "blockdev --flushbufs " + path + " && " : "";
+        return flush + "dd if=" + path + " bs=512 skip=" + offset / 512 + " count=" + length / 512
+                + (path.startsWith("/dev/") ? " iflag=direct" : "") + " 2>/dev/null | md5sum\n";
+    }
+}
