@@ -119,12 +119,10 @@ final class ThinPool {
     }
 
     /** Reads a piece of one thin block; a block never written reads as zeroes. */
-    void read(long id, long block, long mapped, int inBlock, byte[] buf, int bufOffset, int length) throws IOException {
-        long d = mapped;
-        if (d < 0) {
-            synchronized (this) {
-                d = md.lookup(id, block);
-            }
+    void read(long id, long block, int inBlock, byte[] buf, int bufOffset, int length) throws IOException {
+        long d;
+        synchronized (this) {
+            d = md.lookup(id, block);
         }
         if (d < 0) {
             Arrays.fill(buf, bufOffset, bufOffset + length, (byte) 0);
@@ -133,27 +131,31 @@ final class ThinPool {
         }
     }
 
-    /** Writes through a mapping the thin device already knows to be its own. */
-    void writeInPlace(long dataBlock, int inBlock, byte[] buf, int bufOffset, int length) throws IOException {
-        data.write(dataBlock * blockBytes + inBlock, buf, bufOffset, length);
+    /**
+     * Writes a piece of one thin block. The mapping is decided under the pool's lock, the data
+     * goes to the data device after it: a write whose block was found exclusive and which is
+     * still in flight when create_snap shares that block lands in the shared block, which is
+     * why an origin must be suspended (its I/O drained) before create_snap.
+     */
+    void write(long id, long block, int inBlock, byte[] buf, int bufOffset, int length) throws IOException {
+        long d = exclusiveBlock(id, block, inBlock == 0 && length == blockBytes);
+        data.write(d * blockBytes + inBlock, buf, bufOffset, length);
     }
 
     /**
-     * Writes a piece of one thin block, provisioning it first if it has no block of its own: a new
-     * block is zeroed unless skip_block_zeroing (then it shows whatever the data device held), a
-     * shared one is copied. Returns the data block, now exclusive to {@code id}.
+     * The data block {@code id} may write {@code block} into: its own, or a newly provisioned
+     * one — zeroed unless skip_block_zeroing (then it shows whatever the data device held),
+     * a copy of the old block when the old one is shared with a snapshot.
      */
-    synchronized long provisionAndWrite(long id, long block, int inBlock, byte[] buf, int bufOffset, int length) throws IOException {
+    private synchronized long exclusiveBlock(long id, long block, boolean whole) throws IOException {
         if (readOnly || closed) {
             throw new IOException("Input/output error (thin-pool is " + (closed ? "gone" : "read-only") + ")");
         }
         long old = md.lookup(id, block);
         if (old >= 0 && !md.shared(old)) {
-            writeInPlace(old, inBlock, buf, bufOffset, length);
             return old;
         }
         long fresh = allocate();
-        boolean whole = inBlock == 0 && length == blockBytes;
         if (!whole && old >= 0) {
             byte[] copy = new byte[(int) blockBytes];
             data.read(old * blockBytes, copy);
@@ -161,7 +163,6 @@ final class ThinPool {
         } else if (!whole && !skipZeroing) {
             data.writeZeroes(fresh * blockBytes, blockBytes);
         }
-        writeInPlace(fresh, inBlock, buf, bufOffset, length);
         try {
             md.map(id, block, fresh);
         } catch (ThinPoolMetadata.Full e) {

@@ -1,21 +1,17 @@
 package io.dnv.node.sim.dm;
 
 import java.io.IOException;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A `thin` device. Like dm-thin it remembers the mappings it has already found to be its own
- * and writes through them without asking the pool again; only a suspend forgets them. That is
- * why `create_snap` on an origin that is not suspended gives an inconsistent snapshot: the pool
- * marks the blocks shared, but the origin keeps writing in place through what it remembers.
+ * A `thin` device: one thin id of a pool, split into the pool's blocks. `create_snap` on an
+ * origin that is not suspended is accepted but races the origin's writes in flight (see
+ * {@link ThinPool#write}); with the origin quiescent, the snapshot is consistent, as on Linux.
  */
 final class ThinTarget implements Target {
 
     private final ThinPool pool;
     private final long id;
     private final long blockBytes;
-    private final Map<Long, Long> exclusive = new ConcurrentHashMap<>();
 
     ThinTarget(ThinPool pool, long id) {
         this.pool = pool;
@@ -39,7 +35,7 @@ final class ThinTarget implements Target {
             long block = (offset + done) / blockBytes;
             int inBlock = (int) ((offset + done) % blockBytes);
             int n = (int) Math.min(length - done, blockBytes - inBlock);
-            pool.read(id, block, exclusive.getOrDefault(block, -1L), inBlock, buf, bufOffset + done, n);
+            pool.read(id, block, inBlock, buf, bufOffset + done, n);
             done += n;
         }
     }
@@ -50,19 +46,9 @@ final class ThinTarget implements Target {
             long block = (offset + done) / blockBytes;
             int inBlock = (int) ((offset + done) % blockBytes);
             int n = (int) Math.min(length - done, blockBytes - inBlock);
-            Long known = exclusive.get(block);
-            if (known != null) {
-                pool.writeInPlace(known, inBlock, buf, bufOffset + done, n);
-            } else {
-                exclusive.put(block, pool.provisionAndWrite(id, block, inBlock, buf, bufOffset + done, n));
-            }
+            pool.write(id, block, inBlock, buf, bufOffset + done, n);
             done += n;
         }
-    }
-
-    @Override
-    public void postsuspend() {
-        exclusive.clear();
     }
 
     @Override
