@@ -1,5 +1,8 @@
 package io.dnv.core.kernel;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+
 import java.util.UUID;
 
 /**
@@ -7,6 +10,12 @@ import java.util.UUID;
  * which /dev/nvmeXnY an import will get, so it names devices by what is stable; the agent
  * resolves a ref against the kernel just before it writes a table.
  */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = DeviceRef.Dm.class, name = "dm"),
+        @JsonSubTypes.Type(value = DeviceRef.Disk.class, name = "disk"),
+        @JsonSubTypes.Type(value = DeviceRef.Namespace.class, name = "namespace"),
+        @JsonSubTypes.Type(value = DeviceRef.Raw.class, name = "raw")})
 public sealed interface DeviceRef {
 
     /** How people read the ref: a path, or uuid:... for an import. */

@@ -1,5 +1,8 @@
 package io.dnv.core.kernel;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -11,6 +14,15 @@ import java.util.function.Function;
  * the words after the target type exactly as Linux prints them back in `dmsetup table`, so a
  * rendered table with devices resolved to major:minor equals the kernel's output.
  */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = DmTarget.Linear.class, name = "linear"),
+        @JsonSubTypes.Type(value = DmTarget.Error.class, name = "error"),
+        @JsonSubTypes.Type(value = DmTarget.Striped.class, name = "striped"),
+        @JsonSubTypes.Type(value = DmTarget.Raid0.class, name = "raid0"),
+        @JsonSubTypes.Type(value = DmTarget.Raid1.class, name = "raid1"),
+        @JsonSubTypes.Type(value = DmTarget.ThinPool.class, name = "thin-pool"),
+        @JsonSubTypes.Type(value = DmTarget.Thin.class, name = "thin")})
 public sealed interface DmTarget {
 
     String type();

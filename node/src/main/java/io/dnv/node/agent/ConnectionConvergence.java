@@ -2,7 +2,7 @@ package io.dnv.node.agent;
 
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmeConnection;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.HashSet;
 import java.util.Optional;

@@ -1,7 +1,7 @@
 package io.dnv.node.agent;
 
 import io.dnv.core.kernel.DeviceRef;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.Optional;
 

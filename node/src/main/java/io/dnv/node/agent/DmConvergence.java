@@ -5,7 +5,7 @@ import io.dnv.core.kernel.DmDevice;
 import io.dnv.core.kernel.DmTable;
 import io.dnv.core.kernel.DmTableParser;
 import io.dnv.core.kernel.Preparation;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -5,7 +5,7 @@ import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmetNamespace;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.NvmetSubsystem;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.HashSet;
 import java.util.List;

@@ -4,7 +4,7 @@ import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.Names;
 import io.dnv.node.kernel.Kernel;
 import io.dnv.node.kernel.KernelException;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.ArrayList;
 import java.util.HashSet;

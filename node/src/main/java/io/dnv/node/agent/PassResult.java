@@ -1,6 +1,6 @@
 package io.dnv.node.agent;
 
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.List;
 

@@ -3,6 +3,7 @@ package io.dnv.node.kernel;
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.UUID;
 

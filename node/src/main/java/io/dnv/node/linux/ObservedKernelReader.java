@@ -1,7 +1,7 @@
 package io.dnv.node.linux;
 
 import io.dnv.core.kernel.AnaState;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -5,7 +5,7 @@ import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.node.kernel.Kernel;
 import io.dnv.node.kernel.KernelException;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.block.BlockDevice;
 import io.dnv.node.sim.block.BlockDevices;
 import io.dnv.node.sim.block.FileDisk;

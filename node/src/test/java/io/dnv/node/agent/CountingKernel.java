@@ -4,7 +4,7 @@ import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.node.kernel.Kernel;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;

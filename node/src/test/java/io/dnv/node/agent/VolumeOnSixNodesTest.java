@@ -12,7 +12,7 @@ import io.dnv.core.plan.Planner;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;

@@ -5,7 +5,7 @@ import io.dnv.core.kernel.ConnectTimeouts;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetPort;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -4,7 +4,7 @@ import io.dnv.core.kernel.ConnectTimeouts;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetPort;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.linux.CommandRunner;
 import io.dnv.node.linux.LinuxKernel;
 import io.dnv.sim.vm.GuestChannel;

@@ -1,7 +1,7 @@
 package io.dnv.sim.realkernel;
 
 import io.dnv.node.kernel.Kernel;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.HashMap;
 import java.util.Map;

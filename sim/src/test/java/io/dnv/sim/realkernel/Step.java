@@ -2,7 +2,7 @@ package io.dnv.sim.realkernel;
 
 import io.dnv.node.kernel.Kernel;
 import io.dnv.node.kernel.KernelException;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.Random;
 import java.util.function.Function;

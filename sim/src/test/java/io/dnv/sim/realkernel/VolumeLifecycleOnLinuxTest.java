@@ -12,7 +12,7 @@ import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
 import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.agent.PassResult;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.linux.CommandRunner;
 import io.dnv.node.linux.LinuxKernel;
 import io.dnv.sim.vm.GuestChannel;

@@ -3,7 +3,7 @@ package io.dnv.node.sim.nvme;
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.node.kernel.KernelException;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.block.BlockDevices;
 
 import java.io.IOException;

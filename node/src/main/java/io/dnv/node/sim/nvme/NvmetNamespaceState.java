@@ -1,6 +1,6 @@
 package io.dnv.node.sim.nvme;
 
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.block.BlockDevice;
 
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package io.dnv.node.sim.dm;
 
 import io.dnv.node.kernel.KernelException;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.block.BlockDevice;
 import io.dnv.node.sim.block.BlockDevices;
 import io.dnv.node.sim.block.FileDisk;

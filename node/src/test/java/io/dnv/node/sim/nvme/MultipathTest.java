@@ -2,7 +2,7 @@ package io.dnv.node.sim.nvme;
 
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.ConnectTimeouts;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.block.BlockDevice;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,7 @@
 package io.dnv.node.sim.nvme;
 
 import io.dnv.core.kernel.NvmeConnection;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 

@@ -2,7 +2,7 @@ package io.dnv.node.sim.nvme;
 
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.NvmetPort;
-import io.dnv.node.kernel.ObservedKernel;
+import io.dnv.core.kernel.ObservedKernel;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

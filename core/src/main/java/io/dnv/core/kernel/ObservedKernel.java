@@ -1,6 +1,4 @@
-package io.dnv.node.kernel;
-
-import io.dnv.core.kernel.AnaState;
+package io.dnv.core.kernel;
 
 import java.util.Collections;
 import java.util.List;

@@ -1,0 +1,4 @@
+package io.dnv.core;
+
+/** Marks commands, events and state that cross the wire or the journal, bound to Jackson CBOR. */
+public interface CborSerializable {}
