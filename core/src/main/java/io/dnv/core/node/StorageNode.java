@@ -1,0 +1,350 @@
+package io.dnv.core.node;
+
+import io.dnv.core.CborSerializable;
+import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.plan.DesiredNodes;
+import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.volume.Placement;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * One storage node: its registration, the capacity it owns (every extent of its disk is
+ * reserved and released here, persisted, so concurrent creates never share one), the ANA
+ * groups of its volume port, and the kernel objects every volume needs on it. It pushes the
+ * node's whole desired state to the agent, coalesced: after any change at most one push per
+ * tick, and again until the agent's heartbeat says it has the newest generation.
+ *
+ * Heartbeats and what the agent observed live in memory only: they are facts, not decisions.
+ */
+public final class StorageNode
+        extends EventSourcedBehaviorWithEnforcedReplies<StorageNode.Command, StorageNode.Event, StorageNode.State> {
+
+    public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "StorageNode");
+    static final Duration PUSH_TICK = Duration.ofMillis(50);
+    static final Duration RESEND_AFTER = Duration.ofSeconds(2);
+    static final Duration DOWN_AFTER = Duration.ofSeconds(5);
+    static final int FIRST_ANA_GROUP = 2;
+    static final int LAST_ANA_GROUP = 128;
+
+    // commands
+
+    public sealed interface Command extends CborSerializable {}
+
+    /** The agent is alive: who it is, where to push, and how far it got. Registers on first sight. */
+    public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures)
+            implements Command {}
+
+    /** Reserve {@code sectors} under a key (idempotent: the same key gets the same extent). */
+    public record Reserve(String key, long sectors, ActorRef<Reservation> replyTo) implements Command {}
+
+    public record Release(List<String> keys, ActorRef<Done> replyTo) implements Command {}
+
+    /** An ANA group of a volume port for one volume (idempotent per volume). */
+    public record AllocateAnaGroup(String volumeId, int portId, ActorRef<AnaGroupReply> replyTo) implements Command {}
+
+    public record ReleaseAnaGroup(String volumeId, ActorRef<Done> replyTo) implements Command {}
+
+    /** What one volume needs on this node; empty objects remove the volume from the node. */
+    public record SetVolumeObjects(String volumeId, NodeObjects objects, ActorRef<Generation> replyTo) implements Command {}
+
+    public record GetNode(ActorRef<NodeView> replyTo) implements Command {}
+
+    public record GetKernel(ActorRef<ToAgent.KernelReport> replyTo) implements Command {}
+
+    private enum PushTick implements Command { INSTANCE }
+
+    // replies
+
+    public record Reservation(Optional<Placement.Extent> extent, String refusal) implements CborSerializable {}
+
+    public record AnaGroupReply(Optional<Integer> group, String refusal) implements CborSerializable {}
+
+    /** The desired-state generation that includes a change: converged once the agent reached it. */
+    public record Generation(long value) implements CborSerializable {}
+
+    // events
+
+    public sealed interface Event extends CborSerializable {}
+
+    public record Registered(NodeInfo info) implements Event {}
+
+    public record ExtentReserved(String key, Placement.Extent extent) implements Event {}
+
+    public record ExtentsReleased(List<String> keys) implements Event {}
+
+    public record AnaGroupAllocated(String volumeId, int portId, int group) implements Event {}
+
+    public record AnaGroupReleased(String volumeId) implements Event {}
+
+    public record VolumeObjectsSet(String volumeId, NodeObjects objects) implements Event {}
+
+    public record VolumeObjectsRemoved(String volumeId) implements Event {}
+
+    // state
+
+    public record AnaSlot(int portId, int group) implements CborSerializable {}
+
+    public record State(Optional<NodeInfo> info, Map<String, Placement.Extent> extents, Map<String, AnaSlot> anaGroups,
+                        Map<String, NodeObjects> objects) implements CborSerializable {
+
+        public static State empty() {
+            return new State(Optional.empty(), Map.of(), Map.of(), Map.of());
+        }
+
+        State with(Optional<NodeInfo> i, Map<String, Placement.Extent> e, Map<String, AnaSlot> a, Map<String, NodeObjects> o) {
+            return new State(i, Map.copyOf(e), Map.copyOf(a), Map.copyOf(o));
+        }
+
+        long diskSectors() {
+            return info.map(i -> i.diskBytes() / 512).orElse(0L);
+        }
+    }
+
+    public static void init(ActorSystem<?> system) {
+        ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, ctx -> create(ctx.getEntityId())).withRole("control"));
+    }
+
+    public static Behavior<Command> create(String nodeId) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new StorageNode(nodeId, ctx, timers)));
+    }
+
+    private final String nodeId;
+    private final ActorContext<Command> ctx;
+    private final TimerScheduler<Command> timers;
+    // In memory only: the agent, its liveness and progress.
+    private ActorRef<ToAgent> agent;
+    private Instant lastHeartbeat;
+    private long agentSeen = -1;
+    private long reached = -1;
+    private List<String> failures = List.of();
+    private boolean announced;
+    private long pushed = -1;
+    private Instant pushedAt = Instant.EPOCH;
+
+    private StorageNode(String nodeId, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
+        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), nodeId));
+        this.nodeId = nodeId;
+        this.ctx = ctx;
+        this.timers = timers;
+        timers.startTimerWithFixedDelay(PushTick.INSTANCE, PUSH_TICK);
+    }
+
+    @Override
+    public State emptyState() {
+        return State.empty();
+    }
+
+    @Override
+    public RetentionCriteria retentionCriteria() {
+        return RetentionCriteria.snapshotEvery(200, 2);
+    }
+
+    @Override
+    public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+        CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
+        b.forAnyState()
+                .onCommand(Heartbeat.class, this::onHeartbeat)
+                .onCommand(Reserve.class, this::onReserve)
+                .onCommand(Release.class, this::onRelease)
+                .onCommand(AllocateAnaGroup.class, this::onAllocateAnaGroup)
+                .onCommand(ReleaseAnaGroup.class, this::onReleaseAnaGroup)
+                .onCommand(SetVolumeObjects.class, this::onSetVolumeObjects)
+                .onCommand(GetNode.class, (s, c) -> Effect().reply(c.replyTo(), view(s)))
+                .onCommand(GetKernel.class, this::onGetKernel)
+                .onCommand(PushTick.class, (s, c) -> onPushTick(s));
+        return b.build();
+    }
+
+    private ReplyEffect<Event, State> onHeartbeat(State s, Heartbeat h) {
+        agent = h.agent();
+        lastHeartbeat = Instant.now();
+        agentSeen = h.desiredSeen();
+        reached = h.reached();
+        failures = List.copyOf(h.failures());
+        if (!h.info().nodeId().equals(nodeId)) {
+            ctx.getLog().error("heartbeat of {} reached the entity of {}; ignored", h.info().nodeId(), nodeId);
+            return Effect().none().thenNoReply();
+        }
+        if (s.info().equals(Optional.of(h.info()))) {
+            announce();
+            return Effect().none().thenNoReply();
+        }
+        return Effect().persist(new Registered(h.info())).thenRun(st -> announce()).thenNoReply();
+    }
+
+    /** Once per incarnation: the directory learns of this node even if an earlier announcement was lost. */
+    private void announce() {
+        if (!announced) {
+            NodeDirectory.ref(ClusterSharding.get(ctx.getSystem())).tell(new NodeDirectory.Add(nodeId));
+            announced = true;
+        }
+    }
+
+    private ReplyEffect<Event, State> onReserve(State s, Reserve r) {
+        Placement.Extent existing = s.extents().get(r.key());
+        if (existing != null) {
+            return Effect().reply(r.replyTo(), new Reservation(Optional.of(existing), ""));
+        }
+        if (s.info().isEmpty() || !s.info().get().roles().contains("disk")) {
+            return Effect().reply(r.replyTo(), new Reservation(Optional.empty(), nodeId + " is not a registered disk node"));
+        }
+        long sectors = Extents.aligned(r.sectors());
+        Optional<Long> start = Extents.firstFit(s.diskSectors(), s.extents().values(), sectors);
+        if (start.isEmpty()) {
+            return Effect().reply(r.replyTo(), new Reservation(Optional.empty(),
+                    nodeId + " has no free extent of " + sectors / 2048 + " MiB (largest free: " + largestFree(s) / 2048 + " MiB)"));
+        }
+        Placement.Extent extent = new Placement.Extent(nodeId, start.get(), sectors);
+        return Effect().persist(new ExtentReserved(r.key(), extent))
+                .thenReply(r.replyTo(), st -> new Reservation(Optional.of(extent), ""));
+    }
+
+    private ReplyEffect<Event, State> onRelease(State s, Release r) {
+        List<String> held = r.keys().stream().filter(s.extents()::containsKey).toList();
+        if (held.isEmpty()) {
+            return Effect().reply(r.replyTo(), Done.getInstance());
+        }
+        return Effect().persist(new ExtentsReleased(held)).thenReply(r.replyTo(), st -> Done.getInstance());
+    }
+
+    private ReplyEffect<Event, State> onAllocateAnaGroup(State s, AllocateAnaGroup a) {
+        AnaSlot existing = s.anaGroups().get(a.volumeId());
+        if (existing != null) {
+            return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.of(existing.group()), ""));
+        }
+        for (int g = FIRST_ANA_GROUP; g <= LAST_ANA_GROUP; g++) {
+            int group = g;
+            boolean taken = s.anaGroups().values().stream().anyMatch(slot -> slot.portId() == a.portId() && slot.group() == group);
+            if (!taken) {
+                return Effect().persist(new AnaGroupAllocated(a.volumeId(), a.portId(), group))
+                        .thenReply(a.replyTo(), st -> new AnaGroupReply(Optional.of(group), ""));
+            }
+        }
+        return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.empty(),
+                nodeId + " port " + a.portId() + " has no free ANA group (at most 127 volumes per port)"));
+    }
+
+    private ReplyEffect<Event, State> onReleaseAnaGroup(State s, ReleaseAnaGroup r) {
+        if (!s.anaGroups().containsKey(r.volumeId())) {
+            return Effect().reply(r.replyTo(), Done.getInstance());
+        }
+        return Effect().persist(new AnaGroupReleased(r.volumeId())).thenReply(r.replyTo(), st -> Done.getInstance());
+    }
+
+    private ReplyEffect<Event, State> onSetVolumeObjects(State s, SetVolumeObjects c) {
+        boolean remove = c.objects().dmDevices().isEmpty() && c.objects().subsystems().isEmpty()
+                && c.objects().connections().isEmpty() && c.objects().anaGroups().isEmpty();
+        NodeObjects current = s.objects().get(c.volumeId());
+        if (remove ? current == null : c.objects().equals(current)) {
+            return Effect().reply(c.replyTo(), new Generation(lastSequenceNumber(ctx)));
+        }
+        Event e = remove ? new VolumeObjectsRemoved(c.volumeId()) : new VolumeObjectsSet(c.volumeId(), c.objects());
+        return Effect().persist(e).thenReply(c.replyTo(), st -> new Generation(lastSequenceNumber(ctx)));
+    }
+
+    private ReplyEffect<Event, State> onGetKernel(State s, GetKernel g) {
+        if (agent == null) {
+            g.replyTo().tell(new ToAgent.KernelReport(Optional.empty()));
+        } else {
+            agent.tell(new ToAgent.GetKernel(g.replyTo()));
+        }
+        return Effect().noReply();
+    }
+
+    /** Pushes the newest desired state when the agent has not got it yet (coalesced, resent if lost). */
+    private ReplyEffect<Event, State> onPushTick(State s) {
+        long generation = lastSequenceNumber(ctx);
+        if (agent == null || s.info().isEmpty() || agentSeen >= generation) {
+            return Effect().none().thenNoReply();
+        }
+        boolean newer = pushed < generation;
+        boolean lost = Instant.now().isAfter(pushedAt.plus(RESEND_AFTER));
+        if (newer || lost) {
+            agent.tell(new ToAgent.Push(desired(s, generation)));
+            pushed = generation;
+            pushedAt = Instant.now();
+        }
+        return Effect().none().thenNoReply();
+    }
+
+    private DesiredNode desired(State s, long generation) {
+        return DesiredNodes.assemble(s.info().orElseThrow().endpoints(), generation, s.objects().values());
+    }
+
+    private NodeView view(State s) {
+        long total = s.diskSectors();
+        long reserved = s.extents().values().stream().mapToLong(Placement.Extent::lengthSectors).sum();
+        List<Extents.Gap> gaps = Extents.free(total, s.extents().values());
+        String state = s.info().isEmpty() ? "UNREGISTERED"
+                : lastHeartbeat != null && lastHeartbeat.isAfter(Instant.now().minus(DOWN_AFTER)) ? "UP" : "DOWN";
+        return new NodeView(nodeId, state, s.info(), Optional.ofNullable(lastHeartbeat),
+                new NodeView.Capacity(total * 512, reserved * 512, gaps.stream().mapToLong(Extents.Gap::length).sum() * 512,
+                        largestFree(s) * 512, gaps.size()),
+                s.objects().size(), lastSequenceNumber(ctx), reached, failures);
+    }
+
+    private static long largestFree(State s) {
+        return Extents.free(s.diskSectors(), s.extents().values()).stream().mapToLong(Extents.Gap::length).max().orElse(0);
+    }
+
+    @Override
+    public EventHandler<State, Event> eventHandler() {
+        return newEventHandlerBuilder().forAnyState()
+                .onEvent(Registered.class, (s, e) -> s.with(Optional.of(e.info()), s.extents(), s.anaGroups(), s.objects()))
+                .onEvent(ExtentReserved.class, (s, e) -> {
+                    Map<String, Placement.Extent> x = new TreeMap<>(s.extents());
+                    x.put(e.key(), e.extent());
+                    return s.with(s.info(), x, s.anaGroups(), s.objects());
+                })
+                .onEvent(ExtentsReleased.class, (s, e) -> {
+                    Map<String, Placement.Extent> x = new TreeMap<>(s.extents());
+                    e.keys().forEach(x::remove);
+                    return s.with(s.info(), x, s.anaGroups(), s.objects());
+                })
+                .onEvent(AnaGroupAllocated.class, (s, e) -> {
+                    Map<String, AnaSlot> a = new HashMap<>(s.anaGroups());
+                    a.put(e.volumeId(), new AnaSlot(e.portId(), e.group()));
+                    return s.with(s.info(), s.extents(), a, s.objects());
+                })
+                .onEvent(AnaGroupReleased.class, (s, e) -> {
+                    Map<String, AnaSlot> a = new HashMap<>(s.anaGroups());
+                    a.remove(e.volumeId());
+                    return s.with(s.info(), s.extents(), a, s.objects());
+                })
+                .onEvent(VolumeObjectsSet.class, (s, e) -> {
+                    Map<String, NodeObjects> o = new TreeMap<>(s.objects());
+                    o.put(e.volumeId(), e.objects());
+                    return s.with(s.info(), s.extents(), s.anaGroups(), o);
+                })
+                .onEvent(VolumeObjectsRemoved.class, (s, e) -> {
+                    Map<String, NodeObjects> o = new TreeMap<>(s.objects());
+                    o.remove(e.volumeId());
+                    return s.with(s.info(), s.extents(), s.anaGroups(), o);
+                })
+                .build();
+    }
+}

@@ -1,0 +1,215 @@
+package io.dnv.core.volume;
+
+import io.dnv.core.CborSerializable;
+import io.dnv.core.node.StorageNode;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * One leg of a volume (id "&lt;volume&gt;/&lt;leg&gt;"): it owns its raid1 groups — which disk
+ * extents hold each side, reserved from the storage nodes under keys of its own, and whether
+ * each group is still brand new. The Volume entity orchestrates; the leg keeps its state.
+ */
+public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Command, Leg.Event, Leg.State> {
+
+    public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "Leg");
+    static final Duration ASK = Duration.ofSeconds(10);
+
+    public sealed interface Command extends CborSerializable {}
+
+    /** Reserve one LD of {@code ldSectors} on each of {@code sideNodes} for group 0 (idempotent). */
+    public record Place(List<String> sideNodes, long ldSectors, ActorRef<Placed> replyTo) implements Command {}
+
+    public record MarkCreated(ActorRef<Done> replyTo) implements Command {}
+
+    /** Release every extent (after the kernel objects on them are gone and zeroed). */
+    public record Release(ActorRef<Done> replyTo) implements Command {}
+
+    public record Get(ActorRef<State> replyTo) implements Command {}
+
+    private record Reserved(Place request, List<StorageNode.Reservation> results, Throwable failure) implements Command {}
+
+    private record Released(ActorRef<Done> replyTo, Throwable failure) implements Command {}
+
+    private record RefusedAndReleased(Place request, String refusal) implements Command {}
+
+    public record Placed(Optional<Placement.Leg> leg, String refusal) implements CborSerializable {}
+
+    public sealed interface Event extends CborSerializable {}
+
+    public record GroupPlaced(Placement.Group group) implements Event {}
+
+    public record GroupsCreated() implements Event {}
+
+    public record ExtentsReleased() implements Event {}
+
+    public record State(List<Placement.Group> groups, boolean released) implements CborSerializable {
+        public Optional<Placement.Leg> leg() {
+            return groups.isEmpty() || released ? Optional.empty() : Optional.of(new Placement.Leg(groups));
+        }
+    }
+
+    public static void init(ActorSystem<?> system) {
+        ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, c -> create(c.getEntityId())).withRole("control"));
+    }
+
+    public static String entityId(String volumeId, int leg) {
+        return volumeId + "/" + leg;
+    }
+
+    public static Behavior<Command> create(String legId) {
+        return Behaviors.setup(ctx -> new Leg(legId, ctx));
+    }
+
+    private final String legId;
+    private final ActorContext<Command> ctx;
+    private final ClusterSharding sharding;
+
+    private Leg(String legId, ActorContext<Command> ctx) {
+        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), legId));
+        this.legId = legId;
+        this.ctx = ctx;
+        this.sharding = ClusterSharding.get(ctx.getSystem());
+    }
+
+    @Override
+    public State emptyState() {
+        return new State(List.of(), false);
+    }
+
+    @Override
+    public RetentionCriteria retentionCriteria() {
+        return RetentionCriteria.snapshotEvery(100, 2);
+    }
+
+    private String key(int group, int side) {
+        return legId + "/" + group + "/" + side;
+    }
+
+    @Override
+    public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+        return newCommandHandlerWithReplyBuilder().forAnyState()
+                .onCommand(Place.class, this::onPlace)
+                .onCommand(Reserved.class, this::onReserved)
+                .onCommand(MarkCreated.class, this::onMarkCreated)
+                .onCommand(Release.class, this::onRelease)
+                .onCommand(Released.class, this::onReleased)
+                .onCommand(RefusedAndReleased.class, (st, r) -> Effect().reply(r.request().replyTo(),
+                        new Placed(Optional.empty(), r.refusal())))
+                .onCommand(Get.class, (s, g) -> Effect().reply(g.replyTo(), s))
+                .build();
+    }
+
+    private ReplyEffect<Event, State> onPlace(State s, Place p) {
+        if (!s.groups().isEmpty() && !s.released()) {
+            return Effect().reply(p.replyTo(), new Placed(s.leg(), ""));
+        }
+        List<CompletionStage<StorageNode.Reservation>> asks = new ArrayList<>();
+        for (int side = 0; side < p.sideNodes().size(); side++) {
+            String k = key(0, side);
+            asks.add(sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, p.sideNodes().get(side))
+                    .ask(r -> new StorageNode.Reserve(k, p.ldSectors(), r), ASK));
+        }
+        ctx.pipeToSelf(all(asks), (results, failure) -> new Reserved(p, results, failure));
+        return Effect().noReply();
+    }
+
+    private ReplyEffect<Event, State> onReserved(State s, Reserved r) {
+        List<String> refusals = new ArrayList<>();
+        if (r.failure() != null) {
+            refusals.add("a disk node did not answer: " + r.failure().getMessage());
+        } else {
+            r.results().stream().filter(x -> x.extent().isEmpty()).forEach(x -> refusals.add(x.refusal()));
+        }
+        if (!refusals.isEmpty()) {
+            // Give back what this attempt got before answering, so a refused leg holds nothing
+            // and a retry on the same node cannot race the release of the same key.
+            String why = String.join("; ", refusals);
+            ctx.pipeToSelf(releaseAll(r.request().sideNodes(), 1), (done, failure) -> new RefusedAndReleased(r.request(),
+                    failure == null ? why : why + "; releasing failed: " + failure.getMessage()));
+            return Effect().noReply();
+        }
+        List<Placement.Extent> sides = r.results().stream().map(x -> x.extent().orElseThrow()).toList();
+        return Effect().persist(new GroupPlaced(new Placement.Group(true, sides)))
+                .thenReply(r.request().replyTo(), st -> new Placed(st.leg(), ""));
+    }
+
+    private ReplyEffect<Event, State> onMarkCreated(State s, MarkCreated m) {
+        if (s.groups().stream().noneMatch(Placement.Group::brandNew)) {
+            return Effect().reply(m.replyTo(), Done.getInstance());
+        }
+        return Effect().persist(new GroupsCreated()).thenReply(m.replyTo(), st -> Done.getInstance());
+    }
+
+    private ReplyEffect<Event, State> onRelease(State s, Release r) {
+        if (s.groups().isEmpty() || s.released()) {
+            return Effect().reply(r.replyTo(), Done.getInstance());
+        }
+        List<String> nodes = s.groups().get(0).sides().stream().map(Placement.Extent::nodeId).toList();
+        ctx.pipeToSelf(releaseAll(nodes, s.groups().size()), (done, failure) -> new Released(r.replyTo(), failure));
+        return Effect().noReply();
+    }
+
+    private ReplyEffect<Event, State> onReleased(State s, Released r) {
+        if (r.failure() != null) {
+            ctx.getLog().warn("leg {}: releasing extents failed, the caller retries: {}", legId, r.failure().toString());
+            return Effect().noReply();
+        }
+        if (s.released()) {
+            return Effect().reply(r.replyTo(), Done.getInstance());
+        }
+        return Effect().persist(new ExtentsReleased()).thenReply(r.replyTo(), st -> Done.getInstance());
+    }
+
+    private CompletionStage<List<Done>> releaseAll(List<String> sideNodes, int groups) {
+        List<CompletionStage<Done>> asks = new ArrayList<>();
+        for (int side = 0; side < sideNodes.size(); side++) {
+            List<String> keys = new ArrayList<>();
+            for (int g = 0; g < groups; g++) {
+                keys.add(key(g, side));
+            }
+            asks.add(sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, sideNodes.get(side))
+                    .ask(r -> new StorageNode.Release(keys, r), ASK));
+        }
+        return all(asks);
+    }
+
+    static <T> CompletionStage<List<T>> all(List<CompletionStage<T>> stages) {
+        CompletableFuture<?>[] fs = stages.stream().map(CompletionStage::toCompletableFuture).toArray(CompletableFuture[]::new);
+        return CompletableFuture.allOf(fs).thenApply(v -> stages.stream().map(st -> st.toCompletableFuture().join()).toList());
+    }
+
+    @Override
+    public EventHandler<State, Event> eventHandler() {
+        return newEventHandlerBuilder().forAnyState()
+                .onEvent(GroupPlaced.class, (s, e) -> {
+                    List<Placement.Group> g = new ArrayList<>(s.released() ? List.of() : s.groups());
+                    g.add(e.group());
+                    return new State(g, false);
+                })
+                .onEvent(GroupsCreated.class, (s, e) -> new State(
+                        s.groups().stream().map(g -> new Placement.Group(false, g.sides())).toList(), s.released()))
+                .onEvent(ExtentsReleased.class, (s, e) -> new State(s.groups(), true))
+                .build();
+    }
+}

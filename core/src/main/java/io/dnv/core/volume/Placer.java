@@ -1,0 +1,81 @@
+package io.dnv.core.volume;
+
+import io.dnv.core.node.NodeView;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Chooses nodes for a new volume from what the storage nodes report: controllers on distinct
+ * controller nodes (fewest volumes first), every raid1 side of a group on a distinct disk
+ * node (distinct failure domains when nodes carry a "failure-domain" label) with room for
+ * an LD, most free space first. Pure: the extents themselves are reserved by the nodes.
+ */
+public final class Placer {
+
+    public static final String FAILURE_DOMAIN = "failure-domain";
+
+    /** Node ids by controller slot, and by leg and side of the leg's first group. */
+    public record Choice(List<String> controllers, List<List<String>> sides) {}
+
+    public record Result(Optional<Choice> choice, String refusal) {}
+
+    private Placer() {}
+
+    public static Result choose(VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes) {
+        List<NodeView> up = nodes.stream().filter(NodeView::up).toList();
+        List<NodeView> cns = up.stream().filter(n -> has(n, "ctrl"))
+                .sorted(Comparator.comparingInt(NodeView::volumes).thenComparing(NodeView::id)).toList();
+        if (cns.size() < spec.controllerCount()) {
+            return refused("needs " + spec.controllerCount() + " controller nodes that are up, found " + cns.size());
+        }
+        List<String> controllers = cns.subList(0, spec.controllerCount()).stream().map(NodeView::id).toList();
+        long ldBytes = layout.ldSectors() * VolumeLayout.SECTOR;
+        Map<String, Long> free = new HashMap<>();
+        up.stream().filter(n -> has(n, "disk")).forEach(n -> free.put(n.id(), n.capacity().largestFreeBytes()));
+        List<List<String>> sides = new ArrayList<>();
+        for (int leg = 0; leg < spec.legCount(); leg++) {
+            List<String> chosen = new ArrayList<>();
+            Set<String> domains = new HashSet<>();
+            List<NodeView> candidates = up.stream().filter(n -> free.containsKey(n.id()))
+                    .sorted(Comparator.comparing((NodeView n) -> -free.get(n.id())).thenComparing(NodeView::id)).toList();
+            for (NodeView n : candidates) {
+                if (chosen.size() == spec.replicas()) {
+                    break;
+                }
+                String domain = n.info().map(i -> i.labels().get(FAILURE_DOMAIN)).orElse(null);
+                if (free.get(n.id()) >= ldBytes && (domain == null || !domains.contains(domain))) {
+                    chosen.add(n.id());
+                    if (domain != null) {
+                        domains.add(domain);
+                    }
+                }
+            }
+            if (chosen.size() < spec.replicas()) {
+                return refused("needs " + spec.replicas() + " disk nodes in distinct failure domains with " + mib(ldBytes)
+                        + " MiB free for group 0 of leg " + leg + ", found " + chosen.size());
+            }
+            chosen.forEach(id -> free.merge(id, -ldBytes, Long::sum));
+            sides.add(List.copyOf(chosen));
+        }
+        return new Result(Optional.of(new Choice(controllers, sides)), "");
+    }
+
+    private static boolean has(NodeView n, String role) {
+        return n.info().map(i -> i.roles().contains(role)).orElse(false);
+    }
+
+    private static long mib(long bytes) {
+        return (bytes + (1 << 20) - 1) >> 20;
+    }
+
+    private static Result refused(String why) {
+        return new Result(Optional.empty(), why);
+    }
+}
