@@ -102,7 +102,7 @@ public final class PostgresServer implements AutoCloseable {
         : List.of("/bin/sh", "-c", command);
     Path output = dir.resolve("command.out");
     try {
-      // Output to a file, not a pipe: pg_ctl leaves the server running with the pipe inherited.
+      // To a file, read back only to explain a failure: no thread has to drain a pipe.
       Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(output.toFile()).start();
       if (!p.waitFor(120, TimeUnit.SECONDS)) {
         p.destroyForcibly();
