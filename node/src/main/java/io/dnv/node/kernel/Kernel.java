@@ -5,6 +5,7 @@ import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.ObservedKernel;
 
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -15,6 +16,13 @@ import java.util.UUID;
 public interface Kernel {
 
     ObservedKernel observe();
+
+    /**
+     * What this kernel can do, for placement: "transport:tcp" (nvmet and nvme host over TCP),
+     * "transport:rdma", and the device-mapper targets present ("dm-raid", "dm-thin-pool",
+     * "dm-clone" — not built in Debian's kernel).
+     */
+    Set<String> capabilities();
 
     // device-mapper: tables as dmsetup takes them, one target per line, devices by path or major:minor
 

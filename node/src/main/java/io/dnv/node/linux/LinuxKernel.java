@@ -9,6 +9,8 @@ import io.dnv.core.kernel.ObservedKernel;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 
 import static io.dnv.node.linux.Shell.q;
@@ -42,6 +44,25 @@ public final class LinuxKernel implements Kernel {
             throw new KernelException("kernel", "observe", failure(r));
         }
         return ObservedKernelReader.parse(r.stdout());
+    }
+
+    @Override
+    public Set<String> capabilities() {
+        String loaded = run("kernel", "capabilities", "ls /sys/module");
+        Set<String> modules = new TreeSet<>(List.of(loaded.split("\\s+")));
+        Set<String> caps = new TreeSet<>();
+        if (modules.contains("nvmet_tcp") && modules.contains("nvme_tcp")) {
+            caps.add("transport:tcp");
+        }
+        if (modules.contains("nvmet_rdma") && modules.contains("nvme_rdma")) {
+            caps.add("transport:rdma");
+        }
+        for (String dm : List.of("dm_raid", "dm_thin_pool", "dm_clone")) {
+            if (modules.contains(dm)) {
+                caps.add(dm.replace('_', '-'));
+            }
+        }
+        return caps;
     }
 
     @Override

@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -134,6 +135,12 @@ public final class SimulatedKernel implements Kernel {
         }
         block.addAll(host.namespaceHeads());
         return new ObservedKernel(dm.list(), block, nvmet.ports(), nvmet.subsystems(), nvmet.hosts(), host.controllers());
+    }
+
+    /** The simulator has TCP, raid and thin; it has no dm-clone, so no clone or move goes to it. */
+    @Override
+    public Set<String> capabilities() {
+        return Set.of("transport:tcp", "dm-raid", "dm-thin-pool");
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.dnv.core.kernel.NvmetPort;
 import io.dnv.node.kernel.Kernel;
 import io.dnv.core.kernel.ObservedKernel;
 
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -30,6 +31,11 @@ final class CountingKernel implements Kernel {
     @Override
     public ObservedKernel observe() {
         return kernel.observe();
+    }
+
+    @Override
+    public Set<String> capabilities() {
+        return kernel.capabilities();
     }
 
     @Override

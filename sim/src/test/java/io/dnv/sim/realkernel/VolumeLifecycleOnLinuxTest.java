@@ -97,6 +97,9 @@ class VolumeLifecycleOnLinuxTest {
                         new Placement.Leg(List.of(new Placement.Group(true,
                                 List.of(new Placement.Extent("a1", 0, ld), new Placement.Extent("b1", 0, ld)))))));
 
+        assertEquals(java.util.Set.of("transport:tcp", "dm-raid", "dm-thin-pool", "dm-clone"), kernels.get("a1").capabilities(),
+                "the guest runs Debian's kernel with dm-clone built out of tree");
+
         long t = System.nanoTime();
         startAgents();
         converge(desired(layout, placement, 1));
