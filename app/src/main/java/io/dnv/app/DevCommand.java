@@ -1,0 +1,186 @@
+package io.dnv.app;
+
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.node.NodeInfo;
+import io.dnv.http.Api;
+import io.dnv.http.ApiToken;
+import io.dnv.http.ControlPlane;
+import io.dnv.node.agent.NodeAgent;
+import io.dnv.node.sim.SimulatedKernel;
+import io.dnv.node.sim.nvme.Fabric;
+import io.dnv.persistence.Database;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.management.javadsl.PekkoManagement;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The whole system on a laptop: one controller and six simulated storage nodes (each a disk
+ * node and a controller node with a 64 GiB sparse disk), every one its own cluster member in
+ * this JVM, on an H2 journal under the data directory. Stop it and start it again: that is a
+ * power cycle of every node, and the volumes come back from the metadata on their disks.
+ */
+@Command(name = "dev", mixinStandardHelpOptions = true,
+        description = "Run a controller and 6 simulated storage nodes in one JVM, with the HTTP API.")
+public final class DevCommand implements Callable<Integer> {
+
+    static final int NODES = 6;
+    static final long DISK_BYTES = 64L << 30;
+
+    @Option(names = "--data-dir", defaultValue = "./data", description = "where the journal, disks and API token live (default ${DEFAULT-VALUE})")
+    Path dataDir;
+
+    @Option(names = "--http-port", defaultValue = "8080", description = "HTTP API port (default ${DEFAULT-VALUE})")
+    int httpPort;
+
+    @Override
+    public Integer call() throws Exception {
+        DevSystem dev = DevSystem.start(dataDir.toAbsolutePath(), httpPort, NODES, DISK_BYTES);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            dev.close();
+            stopped.countDown();
+        }, "dnv-dev-shutdown"));
+        dev.awaitNodesUp(Duration.ofSeconds(60));
+        System.out.println(dev.banner());
+        stopped.await();
+        return 0;
+    }
+
+    /** The running pieces, so tests can start and stop the same system the command runs. */
+    public static final class DevSystem implements AutoCloseable {
+        final Path dataDir;
+        final ApiToken token;
+        final ActorSystem<Void> control;
+        final List<ActorSystem<?>> nodes = new ArrayList<>();
+        final List<SimulatedKernel> kernels = new ArrayList<>();
+        final SimHosts hosts;
+        final ServerBinding http;
+        final String managementUrl;
+        final ControlPlane controlPlane;
+
+        private DevSystem(Path dataDir, int httpPort, int nodeCount, long diskBytes) throws Exception {
+            this.dataDir = dataDir;
+            this.token = ApiToken.loadOrCreate(dataDir);
+            Database db = Database.h2File(dataDir.resolve("db"));
+            db.migrate();
+            control = Members.control("127.0.0.1", 0, List.of(), db);
+            Cluster.get(control).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
+            managementUrl = PekkoManagement.get(control).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
+            Fabric fabric = new Fabric();
+            for (int i = 1; i <= nodeCount; i++) {
+                String id = "n" + i;
+                String address = "127.0.1." + i;
+                SimulatedKernel kernel = new SimulatedKernel(address, fabric)
+                        .addDisk("/dev/ram0", dataDir.resolve("nodes").resolve(id).resolve("disk0"), diskBytes);
+                kernels.add(kernel);
+                NodeInfo info = new NodeInfo(new NodeEndpoints(id, address, Optional.of("/dev/ram0"),
+                        Optional.of(NvmetPort.tcp(1, address, 4420)), Optional.of(NvmetPort.tcp(2, address, 4421)),
+                        List.of(NvmetPort.tcp(3, address, 4422))), diskBytes, Set.of("disk", "ctrl"), Map.of(), kernel.capabilities());
+                ActorSystem<?> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernel, NodeAgent.Settings.DEFAULT);
+                Cluster.get(node).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
+                nodes.add(node);
+            }
+            hosts = new SimHosts(fabric);
+            controlPlane = new ControlPlane(control);
+            http = Http.get(control).newServerAt("127.0.0.1", httpPort)
+                    .bind(new Api(controlPlane, token, Optional.of(hosts)).routes())
+                    .toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+
+        public static DevSystem start(Path dataDir, int httpPort, int nodeCount, long diskBytes) throws Exception {
+            return new DevSystem(dataDir, httpPort, nodeCount, diskBytes);
+        }
+
+        public int httpPort() {
+            return http.localAddress().getPort();
+        }
+
+        public String token() {
+            return token.value();
+        }
+
+        public void awaitNodesUp(Duration wait) throws Exception {
+            long deadline = System.nanoTime() + wait.toNanos();
+            while (System.nanoTime() < deadline) {
+                try {
+                    long up = controlPlane.nodesUp().toCompletableFuture().get(10, TimeUnit.SECONDS);
+                    if (up >= nodes.size()) {
+                        return;
+                    }
+                } catch (Exception notYet) {
+                    // sharding is still starting: ask again
+                }
+                Thread.sleep(200);
+            }
+            throw new IllegalStateException("storage nodes did not all come up within " + wait.toSeconds() + " s");
+        }
+
+        String banner() {
+            String api = "http://127.0.0.1:" + httpPort();
+            String auth = "-H 'Authorization: Bearer " + token() + "'";
+            String host = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-000000000001";
+            return String.join("\n",
+                    "",
+                    "dnv dev is up: 1 controller, " + nodes.size() + " simulated storage nodes, data in " + dataDir,
+                    "  API          " + api + "/v1   (OpenAPI: " + api + "/v1/openapi.json)",
+                    "  management   " + managementUrl.replaceAll("/$", "") + "/cluster/members",
+                    "  API token    " + token() + "   (also in " + dataDir.resolve("api-token") + ")",
+                    "",
+                    "Try it (copy and paste):",
+                    "  curl -s " + auth + " " + api + "/v1/nodes",
+                    "  curl -s " + auth + " -H 'Content-Type: application/json' -d '{\"name\":\"vol1\",\"sizeBytes\":67108864}' "
+                            + api + "/v1/volumes",
+                    "  until curl -s " + auth + " " + api + "/v1/volumes/vol1 | grep -q '\"state\":\"READY\"'; do sleep 0.5; done",
+                    "  curl -s " + auth + " -H 'Content-Type: application/json' -d '{\"hostNqn\":\"" + host + "\"}' "
+                            + api + "/v1/volumes/vol1/attachments",
+                    "  head -c 1048576 /dev/urandom > /tmp/dnv-block",
+                    "  curl -s " + auth + " -X PUT --data-binary @/tmp/dnv-block '" + api + "/v1/sim/hosts/" + host
+                            + "/volumes/vol1/data?offset=0&length=1048576'",
+                    "  curl -s " + auth + " '" + api + "/v1/sim/hosts/" + host + "/volumes/vol1/data?offset=0&length=1048576' | cmp - /tmp/dnv-block && echo same bytes",
+                    "  curl -s " + auth + " -X DELETE " + api + "/v1/volumes/vol1/attachments/" + host,
+                    "  curl -s " + auth + " -X DELETE " + api + "/v1/volumes/vol1",
+                    "",
+                    "Ctrl-C stops everything; starting again finds every volume and its bytes.");
+        }
+
+        @Override
+        public void close() {
+            try {
+                http.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            } catch (Exception ignored) {
+                // the JVM is going away either way
+            }
+            for (ActorSystem<?> n : nodes) {
+                n.terminate();
+            }
+            control.terminate();
+            try {
+                control.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+                for (ActorSystem<?> n : nodes) {
+                    n.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+                }
+            } catch (Exception e) {
+                System.err.println("dnv dev: not every member stopped cleanly: " + e);
+            }
+            hosts.close();
+            kernels.forEach(SimulatedKernel::shutdown);
+        }
+    }
+}

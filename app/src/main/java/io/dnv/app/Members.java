@@ -1,0 +1,73 @@
+package io.dnv.app;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.dnv.core.node.NodeDirectory;
+import io.dnv.core.node.NodeInfo;
+import io.dnv.core.node.StorageNode;
+import io.dnv.core.volume.Leg;
+import io.dnv.core.volume.Volume;
+import io.dnv.node.agent.NodeAgent;
+import io.dnv.node.kernel.Kernel;
+import io.dnv.node.member.AgentMember;
+import io.dnv.persistence.Database;
+import io.dnv.persistence.PersistenceConfig;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * How a dnv process joins the cluster: a control member hosts the entities (and the journal
+ * they need), a storage-node member runs one node's agent. Both reach the entities through
+ * sharding; only control members host them.
+ */
+public final class Members {
+
+    public static final String SYSTEM = "dnv";
+
+    private Members() {}
+
+    public static ActorSystem<Void> control(String host, int port, List<String> seeds, Database db) {
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM,
+                config(host, port, seeds, List.of("control")).withFallback(PersistenceConfig.of(db)).withFallback(base()));
+        initEntities(system);
+        return system;
+    }
+
+    /** The sharding proxies start before the member, which talks to its entity at once. */
+    public static ActorSystem<Void> storageNode(String host, int port, List<String> seeds, NodeInfo info, Kernel kernel,
+                                                NodeAgent.Settings settings) {
+        return ActorSystem.create(Behaviors.<Void>setup(ctx -> {
+            initEntities(ctx.getSystem());
+            ctx.spawn(AgentMember.create(info, kernel, settings), "member");
+            return Behaviors.empty();
+        }), SYSTEM, config(host, port, seeds, List.copyOf(info.roles())).withFallback(base()));
+    }
+
+    /** On a control member this hosts the entities; elsewhere it starts the sharding proxies. */
+    private static void initEntities(ActorSystem<?> system) {
+        StorageNode.init(system);
+        NodeDirectory.init(system);
+        Leg.init(system);
+        Volume.init(system);
+    }
+
+    private static Config config(String host, int port, List<String> seeds, List<String> roles) {
+        String seedList = seeds.stream().map(s -> "\"" + s + "\"").collect(Collectors.joining(","));
+        String roleList = roles.stream().map(r -> "\"" + r + "\"").collect(Collectors.joining(","));
+        return ConfigFactory.parseString("pekko.remote.artery.canonical.hostname = \"" + host + "\"\n"
+                + "pekko.remote.artery.canonical.port = " + port + "\n"
+                + "pekko.cluster.seed-nodes = [" + seedList + "]\n"
+                + "pekko.cluster.roles = [" + roleList + "]\n");
+    }
+
+    static Config base() {
+        return ConfigFactory.parseResources("dnv.conf").withFallback(ConfigFactory.defaultReference());
+    }
+
+    public static String address(String host, int port) {
+        return "pekko://" + SYSTEM + "@" + host + ":" + port;
+    }
+}

@@ -1,0 +1,120 @@
+package io.dnv.http;
+
+import io.dnv.core.kernel.ObservedKernel;
+import io.dnv.core.node.NodeDirectory;
+import io.dnv.core.node.NodeView;
+import io.dnv.core.node.StorageNode;
+import io.dnv.core.node.ToAgent;
+import io.dnv.core.volume.Volume;
+import io.dnv.core.volume.VolumeSpec;
+import io.dnv.core.volume.VolumeView;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.apache.pekko.stream.javadsl.Sink;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/** What the API asks of the cluster: entity commands through sharding, lists and journals through the read side. */
+public final class ControlPlane {
+
+    static final Duration ASK = Duration.ofSeconds(15);
+    /** An attach answers once every controller exports to the host, which waits on the agents. */
+    static final Duration ATTACH = Duration.ofSeconds(60);
+
+    public record Page<T>(List<T> items, Optional<String> nextPageToken) {}
+
+    public record JournalEvent(long sequenceNr, Instant time, String type, Object event) {}
+
+    private final ActorSystem<?> system;
+    private final ClusterSharding sharding;
+    private final JdbcReadJournal journal;
+
+    public ControlPlane(ActorSystem<?> system) {
+        this.system = system;
+        this.sharding = ClusterSharding.get(system);
+        this.journal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    }
+
+    CompletionStage<Volume.Result> create(String name, VolumeSpec spec) {
+        return volume(name).ask(r -> new Volume.Create(name, spec, r), ASK);
+    }
+
+    CompletionStage<Volume.Result> get(String id) {
+        return volume(id).ask(Volume.Get::new, ASK);
+    }
+
+    CompletionStage<Volume.Result> delete(String id) {
+        return volume(id).ask(Volume.Delete::new, ASK);
+    }
+
+    CompletionStage<Volume.AttachResult> attach(String id, String host) {
+        return volume(id).ask(r -> new Volume.Attach(host, r), ATTACH);
+    }
+
+    CompletionStage<Volume.Result> detach(String id, String host) {
+        return volume(id).ask(r -> new Volume.Detach(host, r), ATTACH);
+    }
+
+    /** Volumes in id order from the journal's persistence ids; deleted ones are skipped. */
+    CompletionStage<Page<VolumeView>> volumes(int limit, Optional<String> after) {
+        return journal.currentPersistenceIds().filter(p -> p.startsWith(Volume.ENTITY_TYPE_KEY.name() + "|"))
+                .map(p -> p.substring(Volume.ENTITY_TYPE_KEY.name().length() + 1))
+                .runWith(Sink.seq(), system)
+                .thenCompose(ids -> {
+                    List<String> sorted = ids.stream().sorted().filter(id -> after.map(a -> id.compareTo(a) > 0).orElse(true)).toList();
+                    return page(sorted, limit, this::get).thenApply(p -> new Page<>(
+                            p.items().stream().filter(r -> r.volume().isPresent()).map(r -> r.volume().get()).toList(),
+                            p.nextPageToken()));
+                });
+    }
+
+    CompletionStage<List<JournalEvent>> events(String id) {
+        return journal.currentEventsByPersistenceId(Volume.ENTITY_TYPE_KEY.name() + "|" + id, 0L, Long.MAX_VALUE)
+                .map(ControlPlane::event).runWith(Sink.seq(), system).thenApply(List::copyOf);
+    }
+
+    CompletionStage<NodeView> node(String id) {
+        return sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id).ask(StorageNode.GetNode::new, ASK);
+    }
+
+    CompletionStage<Page<NodeView>> nodes(int limit, Optional<String> after) {
+        return NodeDirectory.ref(sharding).ask(NodeDirectory.ListNodes::new, ASK).thenCompose(dir -> page(
+                dir.nodeIds().stream().filter(id -> after.map(a -> id.compareTo(a) > 0).orElse(true)).toList(), limit, this::node));
+    }
+
+    /** How many storage nodes are up now (for start-up banners and tests). */
+    public CompletionStage<Long> nodesUp() {
+        return nodes(Api.MAX_PAGE, Optional.empty()).thenApply(p -> p.items().stream().filter(NodeView::up).count());
+    }
+
+    CompletionStage<Optional<ObservedKernel>> kernel(String nodeId) {
+        return sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, nodeId)
+                .<ToAgent.KernelReport>ask(StorageNode.GetKernel::new, ASK).thenApply(ToAgent.KernelReport::kernel);
+    }
+
+    private static <T> CompletionStage<Page<T>> page(List<String> ids, int limit, java.util.function.Function<String, CompletionStage<T>> load) {
+        List<String> chunk = ids.subList(0, Math.min(limit, ids.size()));
+        List<CompletableFuture<T>> asks = new ArrayList<>();
+        chunk.forEach(id -> asks.add(load.apply(id).toCompletableFuture()));
+        Optional<String> next = ids.size() > limit ? Optional.of(PageToken.encode(chunk.get(chunk.size() - 1))) : Optional.empty();
+        return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
+                .thenApply(v -> new Page<>(asks.stream().map(CompletableFuture::join).toList(), next));
+    }
+
+    private static JournalEvent event(EventEnvelope e) {
+        return new JournalEvent(e.sequenceNr(), Instant.ofEpochMilli(e.timestamp()), e.event().getClass().getSimpleName(), e.event());
+    }
+
+    private org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<Volume.Command> volume(String id) {
+        return sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, id);
+    }
+}

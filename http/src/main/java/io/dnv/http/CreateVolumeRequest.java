@@ -1,0 +1,81 @@
+package io.dnv.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.volume.VolumeSpec;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The body of POST /v1/volumes, validated field by field: every broken rule is reported at
+ * once, with the field's name, and nothing is created.
+ */
+record CreateVolumeRequest(String name, VolumeSpec spec) {
+
+    static final String NAME_PATTERN = "[a-z0-9][a-z0-9-]{0,62}";
+    static final long MIB = 1 << 20;
+    /** The largest volume one request may ask for (64 TiB); capacity is checked at placement. */
+    static final long MAX_SIZE = 64L << 40;
+    private static final Set<String> FIELDS = Set.of("name", "sizeBytes", "activeControllers", "standbyControllers",
+            "legsPerController", "replicas");
+
+    static CreateVolumeRequest parse(JsonNode body) {
+        List<Problem.FieldError> errors = new ArrayList<>();
+        if (body == null || !body.isObject()) {
+            throw new Problem.Raised(Problem.invalid(List.of(new Problem.FieldError("(body)", "must be a JSON object"))));
+        }
+        for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!FIELDS.contains(f)) {
+                errors.add(new Problem.FieldError(f, "unknown field; allowed: " + String.join(", ", FIELDS.stream().sorted().toList())));
+            }
+        }
+        String name = body.hasNonNull("name") && body.get("name").isTextual() ? body.get("name").asText() : null;
+        if (name == null) {
+            errors.add(new Problem.FieldError("name", "required, a string"));
+        } else if (!name.matches(NAME_PATTERN)) {
+            errors.add(new Problem.FieldError("name", "must match " + NAME_PATTERN));
+        }
+        long size = number(body, "sizeBytes", -1, errors);
+        if (body.has("sizeBytes") && size != Long.MIN_VALUE) {
+            if (size <= 0 || size % MIB != 0) {
+                errors.add(new Problem.FieldError("sizeBytes", "must be a positive multiple of 1 MiB (1048576)"));
+            } else if (size > MAX_SIZE) {
+                errors.add(new Problem.FieldError("sizeBytes", "must be at most " + MAX_SIZE + " (64 TiB)"));
+            }
+        } else if (!body.has("sizeBytes")) {
+            errors.add(new Problem.FieldError("sizeBytes", "required, a positive multiple of 1 MiB"));
+        }
+        int active = (int) range(body, "activeControllers", 1, 1, VolumeSpec.MAX_ACTIVE, errors);
+        int standby = (int) range(body, "standbyControllers", 1, 0, VolumeSpec.MAX_STANDBY, errors);
+        int legs = (int) range(body, "legsPerController", 4, 1, VolumeSpec.MAX_LEGS_PER_CONTROLLER, errors);
+        int replicas = (int) range(body, "replicas", 2, 1, VolumeSpec.MAX_REPLICAS, errors);
+        if (!errors.isEmpty()) {
+            throw new Problem.Raised(Problem.invalid(errors));
+        }
+        return new CreateVolumeRequest(name, new VolumeSpec(size, active, standby, legs, replicas));
+    }
+
+    private static long range(JsonNode body, String field, long dflt, long min, long max, List<Problem.FieldError> errors) {
+        long v = number(body, field, dflt, errors);
+        if (v != Long.MIN_VALUE && (v < min || v > max)) {
+            errors.add(new Problem.FieldError(field, "must be an integer from " + min + " to " + max));
+        }
+        return v == Long.MIN_VALUE ? dflt : v;
+    }
+
+    /** The field as a whole number, the default when absent, Long.MIN_VALUE (and an error) when malformed. */
+    private static long number(JsonNode body, String field, long dflt, List<Problem.FieldError> errors) {
+        if (!body.has(field)) {
+            return dflt;
+        }
+        JsonNode n = body.get(field);
+        if (!n.isIntegralNumber() || !n.canConvertToLong()) {
+            errors.add(new Problem.FieldError(field, "must be a whole number"));
+            return Long.MIN_VALUE;
+        }
+        return n.asLong();
+    }
+}
