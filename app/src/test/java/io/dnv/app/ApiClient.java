@@ -1,0 +1,112 @@
+package io.dnv.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** A test's HTTP client for the API over a real port. */
+final class ApiClient {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    record Reply(int status, String contentType, byte[] body, HttpResponse<byte[]> raw) {
+        JsonNode json() {
+            try {
+                return JSON.readTree(body);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON (" + status + "): " + new String(body), e);
+            }
+        }
+    }
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final String base;
+    private final String token;
+
+    ApiClient(int port, String token) {
+        this.base = "http://127.0.0.1:" + port;
+        this.token = token;
+    }
+
+    Reply get(String path) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).GET(), true);
+    }
+
+    Reply getWithout(String path, String authorization) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).GET();
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
+        return send(b, false);
+    }
+
+    Reply post(String path, String json) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json)), true);
+    }
+
+    Reply put(String path, byte[] data) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/octet-stream")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(data)), true);
+    }
+
+    Reply delete(String path) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).DELETE(), true);
+    }
+
+    /** Polls a volume until it is in {@code state}, failing after {@code wait}. */
+    JsonNode awaitState(String id, String state, Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        Reply r = null;
+        while (System.nanoTime() < deadline) {
+            r = get("/v1/volumes/" + id);
+            if (r.status() == 200 && r.json().path("state").asText().equals(state)) {
+                return r.json();
+            }
+            sleep(100);
+        }
+        throw new AssertionError("volume " + id + " not " + state + " after " + wait.toSeconds() + " s: "
+                + (r == null ? "" : r.status() + " " + new String(r.body())));
+    }
+
+    void awaitGone(String id, Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (get("/v1/volumes/" + id).status() == 404) {
+                return;
+            }
+            sleep(100);
+        }
+        throw new AssertionError("volume " + id + " still there after " + wait.toSeconds() + " s");
+    }
+
+    private Reply send(HttpRequest.Builder b, boolean auth) {
+        if (auth) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        try {
+            HttpResponse<byte[]> r = http.send(b.timeout(Duration.ofSeconds(90)).build(), HttpResponse.BodyHandlers.ofByteArray());
+            return new Reply(r.statusCode(), r.headers().firstValue("Content-Type").orElse(""), r.body(), r);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+}

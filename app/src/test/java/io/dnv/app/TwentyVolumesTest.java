@@ -1,0 +1,164 @@
+package io.dnv.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.ObservedKernel;
+import io.dnv.node.sim.SimulatedKernel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The system as ./dnv dev runs it, through its HTTP API on a real port: 20 volumes created
+ * concurrently, each attached and written with its own pattern through a simulated host and
+ * read back; a full restart (every node power-cycled) and the bytes read back again; all
+ * deleted, nothing with the prefix left on any node and every byte of capacity free.
+ */
+class TwentyVolumesTest {
+
+    static final int VOLUMES = 20;
+    static final int PATTERN = 1 << 20;
+    static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:5b0c9a3e-7a11-4e1b-9f0e-2d6c8f1a4b77";
+
+    @TempDir
+    Path dataDir;
+
+    @Test
+    void createAttachWriteRestartReadDeleteTwentyVolumes() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(VOLUMES);
+        List<byte[]> patterns = new ArrayList<>();
+        for (int i = 0; i < VOLUMES; i++) {
+            byte[] p = new byte[PATTERN];
+            new Random(i).nextBytes(p);
+            patterns.add(p);
+        }
+        try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dataDir, 0, 6, 8L << 30)) {
+            dev.awaitNodesUp(Duration.ofSeconds(60));
+            ApiClient api = new ApiClient(dev.httpPort(), dev.token());
+            forEach(pool, i -> {
+                ApiClient.Reply r = api.post("/v1/volumes", "{\"name\":\"v" + i + "\",\"sizeBytes\":" + (32 << 20) + ",\"legsPerController\":2}");
+                assertEquals(202, r.status(), new String(r.body()));
+                api.awaitState("v" + i, "READY", Duration.ofSeconds(120));
+                ApiClient.Reply a = api.post("/v1/volumes/v" + i + "/attachments", "{\"hostNqn\":\"" + HOST + "\"}");
+                assertEquals(200, a.status(), new String(a.body()));
+                ApiClient.Reply w = api.put(data(i), patterns.get(i));
+                assertEquals(204, w.status(), new String(w.body()));
+                assertArrayEquals(patterns.get(i), api.get(data(i)).body(), "v" + i + " reads back what was written");
+            });
+            assertNoExtentSharedByTwoVolumes(api);
+        }
+        try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dataDir, 0, 6, 8L << 30)) {
+            dev.awaitNodesUp(Duration.ofSeconds(60));
+            ApiClient api = new ApiClient(dev.httpPort(), dev.token());
+            forEach(pool, i -> {
+                api.awaitState("v" + i, "READY", Duration.ofSeconds(60));
+                assertArrayEquals(patterns.get(i), readEventually(api, i), "v" + i + " after every node was power-cycled");
+                assertEquals(200, api.delete("/v1/volumes/v" + i + "/attachments/" + HOST).status());
+                assertEquals(202, api.delete("/v1/volumes/v" + i).status());
+                api.awaitGone("v" + i, Duration.ofSeconds(120));
+            });
+            assertEquals(0, api.get("/v1/volumes").json().path("items").size());
+            for (JsonNode n : api.get("/v1/nodes").json().path("items")) {
+                assertEquals(0, n.path("capacity").path("reservedBytes").asLong(), n.path("id").asText() + " has capacity reserved");
+            }
+            awaitNoPrefix(dev.kernels);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static String data(int i) {
+        return "/v1/sim/hosts/" + HOST + "/volumes/v" + i + "/data?offset=" + (3 << 20) + "&length=" + PATTERN;
+    }
+
+    /** Right after a restart the agents may still be re-assembling: a read may wait for its path. */
+    private static byte[] readEventually(ApiClient api, int i) {
+        ApiClient.Reply r = null;
+        for (int attempt = 0; attempt < 100; attempt++) {
+            r = api.get(data(i));
+            if (r.status() == 200) {
+                return r.body();
+            }
+            ApiClient.sleep(200);
+        }
+        throw new AssertionError("v" + i + " not readable after restart: " + r.status() + " " + new String(r.body()));
+    }
+
+    private static void assertNoExtentSharedByTwoVolumes(ApiClient api) {
+        List<String> extents = new ArrayList<>();
+        for (JsonNode v : api.get("/v1/volumes?limit=500").json().path("items")) {
+            for (JsonNode leg : v.path("legs")) {
+                for (JsonNode g : leg.path("groups")) {
+                    for (JsonNode s : g.path("sides")) {
+                        extents.add(s.path("node").asText() + ":" + s.path("startSector").asLong());
+                    }
+                }
+            }
+        }
+        assertEquals(VOLUMES * 2 * 2, extents.size(), "every leg side of every volume is listed");
+        assertEquals(extents.size(), extents.stream().distinct().count(), "no extent is reserved twice");
+    }
+
+    private static void awaitNoPrefix(List<SimulatedKernel> kernels) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        List<String> left = List.of();
+        while (System.nanoTime() < deadline) {
+            left = new ArrayList<>();
+            for (SimulatedKernel k : kernels) {
+                ObservedKernel o = k.observe();
+                for (ObservedKernel.Dm d : o.dmDevices()) {
+                    if (d.name().startsWith(Names.DM_PREFIX)) {
+                        left.add(k.name() + " dm " + d.name());
+                    }
+                }
+                for (ObservedKernel.Subsystem s : o.subsystems()) {
+                    if (s.nqn().startsWith(Names.NQN_PREFIX)) {
+                        left.add(k.name() + " export " + s.nqn());
+                    }
+                }
+                for (ObservedKernel.Controller c : o.controllers()) {
+                    if (c.subsystemNqn().startsWith(Names.NQN_PREFIX)) {
+                        left.add(k.name() + " import " + c.subsystemNqn());
+                    }
+                }
+            }
+            if (left.isEmpty()) {
+                return;
+            }
+            ApiClient.sleep(200);
+        }
+        throw new AssertionError("objects with the prefix left: " + left);
+    }
+
+    private interface PerVolume {
+        void run(int i) throws Exception;
+    }
+
+    private static void forEach(ExecutorService pool, PerVolume body) throws Exception {
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (int i = 0; i < VOLUMES; i++) {
+            int v = i;
+            all.add(CompletableFuture.runAsync(() -> {
+                try {
+                    body.run(v);
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            }, pool));
+        }
+        CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get();
+        assertTrue(all.stream().noneMatch(CompletableFuture::isCompletedExceptionally));
+    }
+}
