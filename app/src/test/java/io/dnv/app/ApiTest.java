@@ -1,0 +1,198 @@
+package io.dnv.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every route of the API over a real port, every refusal, and that a refusal changes nothing. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ApiTest {
+
+    static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:1f7e0c55-3b7d-4d5e-8f22-9a0b1c2d3e4f";
+
+    private Path dataDir;
+    private DevCommand.DevSystem dev;
+    private ApiClient api;
+
+    @BeforeAll
+    void start() throws Exception {
+        dataDir = Files.createTempDirectory("dnv-api-test");
+        dev = DevCommand.DevSystem.start(dataDir, 0, 6, 4L << 30);
+        dev.awaitNodesUp(Duration.ofSeconds(60));
+        api = new ApiClient(dev.httpPort(), dev.token());
+    }
+
+    @AfterAll
+    void stop() {
+        dev.close();
+    }
+
+    @Test
+    void theOpenApiDocumentNeedsNoToken() {
+        ApiClient.Reply r = api.getWithout("/v1/openapi.json", null);
+        assertEquals(200, r.status());
+        assertEquals("3.0.3", r.json().path("openapi").asText());
+        assertTrue(r.json().path("paths").has("/v1/volumes/{id}/attachments"));
+    }
+
+    @Test
+    void everyOtherRouteNeedsTheToken() {
+        for (String auth : new String[]{null, "Bearer nope", "Basic abc", "Bearer "}) {
+            for (String path : List.of("/v1/volumes", "/v1/nodes", "/v1/nodes/n1", "/v1/volumes/x/events")) {
+                ApiClient.Reply r = api.getWithout(path, auth);
+                assertEquals(401, r.status(), path + " with " + auth);
+                assertEquals("application/problem+json", r.contentType());
+                assertEquals(401, r.json().path("status").asInt());
+            }
+        }
+        assertTrue(Files.exists(dataDir.resolve("api-token")));
+    }
+
+    @Test
+    void nodesAreListedPagedAndShownWithTheirKernel() {
+        JsonNode page1 = api.get("/v1/nodes?limit=4").json();
+        assertEquals(4, page1.path("items").size());
+        String token = page1.path("nextPageToken").asText();
+        JsonNode page2 = api.get("/v1/nodes?limit=4&pageToken=" + token).json();
+        assertEquals(2, page2.path("items").size());
+        assertTrue(page2.path("nextPageToken").isNull());
+        JsonNode n1 = api.get("/v1/nodes/n1").json();
+        assertEquals("UP", n1.path("state").asText());
+        assertEquals(4L << 30, n1.path("capacity").path("totalBytes").asLong());
+        assertTrue(n1.path("info").path("capabilities").toString().contains("transport:tcp"));
+        assertTrue(n1.path("info").path("roles").toString().contains("disk"));
+        assertFalse(n1.path("lastHeartbeat").isNull());
+        JsonNode kernel = api.get("/v1/nodes/n1/kernel").json();
+        assertEquals(3, kernel.path("ports").size(), kernel.toString());
+        assertEquals(404, api.get("/v1/nodes/nosuch").status());
+        assertEquals(400, api.get("/v1/nodes?limit=0").status());
+        assertEquals(400, api.get("/v1/nodes?pageToken=!!!").status());
+    }
+
+    @Test
+    void everyInvalidCreateIsRefusedNamingTheFieldAndCreatesNothing() {
+        String[][] cases = {
+            {"{}", "name"},
+            {"{\"sizeBytes\":1048576}", "name"},
+            {"{\"name\":\"Bad_Name\",\"sizeBytes\":1048576}", "name"},
+            {"{\"name\":\"" + "a".repeat(64) + "\",\"sizeBytes\":1048576}", "name"},
+            {"{\"name\":\"ok\"}", "sizeBytes"},
+            {"{\"name\":\"ok\",\"sizeBytes\":1000}", "sizeBytes"},
+            {"{\"name\":\"ok\",\"sizeBytes\":0}", "sizeBytes"},
+            {"{\"name\":\"ok\",\"sizeBytes\":-1048576}", "sizeBytes"},
+            {"{\"name\":\"ok\",\"sizeBytes\":\"big\"}", "sizeBytes"},
+            {"{\"name\":\"ok\",\"sizeBytes\":1048576,\"activeControllers\":0}", "activeControllers"},
+            {"{\"name\":\"ok\",\"sizeBytes\":1048576,\"activeControllers\":9}", "activeControllers"},
+            {"{\"name\":\"ok\",\"sizeBytes\":1048576,\"standbyControllers\":5}", "standbyControllers"},
+            {"{\"name\":\"ok\",\"sizeBytes\":1048576,\"legsPerController\":17}", "legsPerController"},
+            {"{\"name\":\"ok\",\"sizeBytes\":1048576,\"replicas\":4}", "replicas"},
+            {"{\"name\":\"ok\",\"sizeBytes\":1048576,\"replicas\":1.5}", "replicas"},
+            {"{\"name\":\"ok\",\"sizeBytes\":1048576,\"colour\":\"red\"}", "colour"},
+            {"[1,2]", "(body)"},
+            {"{not json", "(body)"},
+        };
+        for (String[] c : cases) {
+            ApiClient.Reply r = api.post("/v1/volumes", c[0]);
+            assertEquals(400, r.status(), c[0]);
+            assertEquals("application/problem+json", r.contentType());
+            List<String> fields = new ArrayList<>();
+            r.json().path("errors").forEach(e -> fields.add(e.path("field").asText()));
+            assertTrue(fields.contains(c[1]), c[0] + " names " + c[1] + ": " + fields);
+        }
+        ApiClient.Reply big = api.post("/v1/volumes", "{\"name\":\"x\",\"pad\":\"" + "x".repeat(70_000) + "\"}");
+        assertEquals(413, big.status());
+        assertEquals(0, api.get("/v1/volumes").json().path("items").size(), "nothing was created");
+    }
+
+    @Test
+    void aVolumeIsCreatedIdempotentlyAttachedUsedDetachedAndDeleted() {
+        ApiClient.Reply created = api.post("/v1/volumes", "{\"name\":\"life\",\"sizeBytes\":33554432,\"legsPerController\":2}");
+        assertEquals(202, created.status(), new String(created.body()));
+        assertEquals("/v1/volumes/life", created.raw().headers().firstValue("Location").orElse(""));
+        assertEquals(202, api.post("/v1/volumes", "{\"name\":\"life\",\"sizeBytes\":33554432,\"legsPerController\":2}").status());
+        ApiClient.Reply other = api.post("/v1/volumes", "{\"name\":\"life\",\"sizeBytes\":67108864}");
+        assertEquals(409, other.status());
+        JsonNode ready = api.awaitState("life", "READY", Duration.ofSeconds(60));
+        assertEquals(33554432, ready.path("sizeBytes").asLong());
+        assertEquals(2, ready.path("controllers").size());
+        assertEquals(2, ready.path("legs").size());
+        assertEquals("ready", ready.path("step").asText());
+
+        assertEquals(400, api.post("/v1/volumes/life/attachments", "{\"hostNqn\":\"not-an-nqn\"}").status());
+        assertEquals(400, api.post("/v1/volumes/life/attachments", "{\"hostNqn\":\"" + HOST + "\",\"x\":1}").status());
+        assertEquals(404, api.post("/v1/volumes/nosuch/attachments", "{\"hostNqn\":\"" + HOST + "\"}").status());
+        assertEquals(403, api.get("/v1/sim/hosts/" + HOST + "/volumes/life/data?offset=0&length=4096").status(),
+                "a host that is not attached cannot connect");
+        JsonNode connect = api.post("/v1/volumes/life/attachments", "{\"hostNqn\":\"" + HOST + "\"}").json();
+        assertEquals("nqn.2024-01.io.dnv:vol:life", connect.path("subsystemNqn").asText());
+        assertEquals(2, connect.path("paths").size());
+        assertTrue(connect.path("paths").get(0).path("nvmeConnect").asText().startsWith("nvme connect -t tcp"));
+        JsonNode h = connect.path("hostSettings");
+        assertTrue(Math.min(h.path("keepAliveTmo").asInt(), h.path("ioTimeout").asInt()) >= 2 * h.path("detectionAndFencingSeconds").asInt());
+
+        byte[] block = new byte[8192];
+        new java.util.Random(7).nextBytes(block);
+        String data = "/v1/sim/hosts/" + HOST + "/volumes/life/data";
+        assertEquals(204, api.put(data + "?offset=4096&length=8192", block).status());
+        assertTrue(java.util.Arrays.equals(block, api.get(data + "?offset=4096&length=8192").body()));
+        assertEquals(400, api.get(data + "?offset=100&length=512").status());
+        assertEquals(400, api.get(data + "?offset=0&length=0").status());
+        assertEquals(400, api.get(data + "?offset=0").status());
+        assertEquals(400, api.get(data + "?offset=33554432&length=512").status(), "past the end");
+        assertEquals(400, api.put(data + "?offset=0&length=512", block).status(), "length differs from the body");
+        assertEquals(413, api.put(data + "?offset=0&length=512", new byte[(16 << 20) + 512]).status());
+
+        assertEquals(409, api.delete("/v1/volumes/life").status(), "attached volumes are not deleted");
+        assertEquals(200, api.delete("/v1/volumes/life/attachments/" + HOST).status());
+        JsonNode events = api.get("/v1/volumes/life/events").json();
+        assertEquals("CreateRequested", events.get(0).path("type").asText());
+        assertTrue(events.toString().contains("AttachmentsChanged"));
+        assertEquals(202, api.delete("/v1/volumes/life").status());
+        api.awaitGone("life", Duration.ofSeconds(60));
+        assertEquals(404, api.get("/v1/volumes/life/events").status());
+        assertEquals(404, api.delete("/v1/volumes/life").status());
+    }
+
+    @Test
+    void aVolumeThatCannotBePlacedFailsNamingWhatIsMissingAndReservesNothing() {
+        long reservedBefore = reservedBytes();
+        ApiClient.Reply r = api.post("/v1/volumes", "{\"name\":\"huge\",\"sizeBytes\":" + (64L << 30) + ",\"legsPerController\":1}");
+        assertEquals(202, r.status());
+        JsonNode failed = api.awaitState("huge", "FAILED", Duration.ofSeconds(30));
+        assertTrue(failed.path("error").asText().contains("disk nodes"), failed.toString());
+        assertTrue(failed.path("error").asText().contains("MiB free"), failed.toString());
+        assertEquals(reservedBefore, reservedBytes(), "a refused placement reserves nothing");
+        assertEquals(202, api.delete("/v1/volumes/huge").status());
+        api.awaitGone("huge", Duration.ofSeconds(30));
+    }
+
+    private long reservedBytes() {
+        long sum = 0;
+        for (JsonNode n : api.get("/v1/nodes").json().path("items")) {
+            sum += n.path("capacity").path("reservedBytes").asLong();
+        }
+        return sum;
+    }
+
+    @Test
+    void unknownRoutesAndMethodsAreProblems() {
+        ApiClient.Reply r = api.get("/v1/nothing");
+        assertEquals(404, r.status());
+        assertEquals("application/problem+json", r.contentType());
+        ApiClient.Reply m = api.put("/v1/volumes", new byte[0]);
+        assertEquals(405, m.status());
+        assertEquals("application/problem+json", m.contentType());
+    }
+}

@@ -1,0 +1,152 @@
+package io.dnv.core.node;
+
+import com.typesafe.config.ConfigFactory;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.volume.Leg;
+import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.Volume;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The StorageNode entity owns its disk's capacity: reservations are first-fit, idempotent per
+ * key and persisted; a Leg whose sides cannot all be reserved gives back what it got. Real
+ * sharding on a one-member cluster, journal in memory.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CapacityTest {
+
+    static final long MIB = 1 << 20;
+
+    private final ActorTestKit kit = ActorTestKit.create("CapacityTest", ConfigFactory.parseString(
+                    "pekko.remote.artery.canonical.port = 0\npekko.cluster.roles = [control]")
+            .withFallback(PersistenceTestKitPlugin.getInstance().config())
+            .withFallback(PersistenceTestKitSnapshotPlugin.config())
+            .withFallback(ConfigFactory.parseResources("dnv.conf"))
+            .withFallback(ConfigFactory.load()));
+    private ClusterSharding sharding;
+
+    @BeforeAll
+    void cluster() {
+        Cluster.get(kit.system()).manager().tell(Join.create(Cluster.get(kit.system()).selfMember().address()));
+        StorageNode.init(kit.system());
+        NodeDirectory.init(kit.system());
+        Leg.init(kit.system());
+        Volume.init(kit.system());
+        sharding = ClusterSharding.get(kit.system());
+        for (String n : List.of("n1", "n2")) {
+            register(n, 100 * MIB);
+        }
+    }
+
+    @AfterAll
+    void stop() {
+        kit.shutdownTestKit();
+    }
+
+    private void register(String id, long diskBytes) {
+        TestProbe<ToAgent> agent = kit.createTestProbe();
+        NodeInfo info = new NodeInfo(new NodeEndpoints(id, "127.0.9.1", Optional.of("/dev/ram0"),
+                Optional.of(NvmetPort.tcp(1, "127.0.9.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.9.1", 4422))),
+                diskBytes, Set.of("disk", "ctrl"), Map.of(), Set.of("transport:tcp"));
+        node(id).tell(new StorageNode.Heartbeat(info, agent.ref(), -1, -1, List.of()));
+        TestProbe<NodeView> views = kit.createTestProbe();
+        kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+            node(id).tell(new StorageNode.GetNode(views.ref()));
+            assertEquals("UP", views.receiveMessage().state());
+            return null;
+        });
+    }
+
+    private EntityRef<StorageNode.Command> node(String id) {
+        return sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id);
+    }
+
+    private StorageNode.Reservation reserve(String node, String key, long bytes) {
+        TestProbe<StorageNode.Reservation> p = kit.createTestProbe();
+        node(node).tell(new StorageNode.Reserve(key, bytes / 512, p.ref()));
+        return p.receiveMessage(Duration.ofSeconds(10));
+    }
+
+    private NodeView view(String node) {
+        TestProbe<NodeView> p = kit.createTestProbe();
+        node(node).tell(new StorageNode.GetNode(p.ref()));
+        return p.receiveMessage(Duration.ofSeconds(10));
+    }
+
+    private void release(String node, String... keys) {
+        TestProbe<Done> p = kit.createTestProbe();
+        node(node).tell(new StorageNode.Release(List.of(keys), p.ref()));
+        p.receiveMessage(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void reservationsAreFirstFitIdempotentPerKeyAndRefusedWhenNothingFits() {
+        Placement.Extent a = reserve("n1", "t/a", 10 * MIB).extent().orElseThrow();
+        assertEquals(0, a.startSector());
+        assertEquals(a, reserve("n1", "t/a", 10 * MIB).extent().orElseThrow(), "the same key gets the same extent");
+        Placement.Extent b = reserve("n1", "t/b", 3 * MIB + 512).extent().orElseThrow();
+        assertEquals(10 * MIB / 512, b.startSector());
+        assertEquals(4 * MIB / 512, b.lengthSectors(), "lengths round up to whole MiB");
+        release("n1", "t/a");
+        Placement.Extent c = reserve("n1", "t/c", 5 * MIB).extent().orElseThrow();
+        assertEquals(0, c.startSector(), "first fit reuses the released hole");
+        StorageNode.Reservation tooBig = reserve("n1", "t/d", 95 * MIB);
+        assertTrue(tooBig.extent().isEmpty());
+        assertTrue(tooBig.refusal().contains("largest free"), tooBig.refusal());
+        NodeView v = view("n1");
+        assertEquals(9 * MIB, v.capacity().reservedBytes());
+        assertEquals(2, v.capacity().freeExtents(), "the hole after c and the tail are reported apart");
+        release("n1", "t/b", "t/c");
+        assertEquals(0, view("n1").capacity().reservedBytes());
+    }
+
+    @Test
+    void anaGroupsArePerVolumeIdempotentAndStartAtTwo() {
+        TestProbe<StorageNode.AnaGroupReply> p = kit.createTestProbe();
+        node("n2").tell(new StorageNode.AllocateAnaGroup("va", 3, p.ref()));
+        assertEquals(Optional.of(2), p.receiveMessage().group());
+        node("n2").tell(new StorageNode.AllocateAnaGroup("va", 3, p.ref()));
+        assertEquals(Optional.of(2), p.receiveMessage().group());
+        node("n2").tell(new StorageNode.AllocateAnaGroup("vb", 3, p.ref()));
+        assertEquals(Optional.of(3), p.receiveMessage().group());
+        TestProbe<Done> done = kit.createTestProbe();
+        node("n2").tell(new StorageNode.ReleaseAnaGroup("va", done.ref()));
+        done.receiveMessage();
+        node("n2").tell(new StorageNode.AllocateAnaGroup("vc", 3, p.ref()));
+        assertEquals(Optional.of(2), p.receiveMessage().group(), "a released group is given out again");
+    }
+
+    @Test
+    void aLegThatCannotReserveEverySideGivesBackWhatItGot() {
+        reserve("n2", "filler", 90 * MIB).extent().orElseThrow();
+        long before = view("n1").capacity().reservedBytes();
+        TestProbe<Leg.Placed> p = kit.createTestProbe();
+        sharding.entityRefFor(Leg.ENTITY_TYPE_KEY, "refused/0").tell(new Leg.Place(List.of("n1", "n2"), 20 * MIB / 512, p.ref()));
+        Leg.Placed placed = p.receiveMessage(Duration.ofSeconds(10));
+        assertTrue(placed.leg().isEmpty());
+        assertTrue(placed.refusal().contains("n2 has no free extent"), placed.refusal());
+        assertEquals(before, view("n1").capacity().reservedBytes(), "n1's side was released again");
+        release("n2", "filler");
+    }
+}

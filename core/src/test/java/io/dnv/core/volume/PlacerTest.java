@@ -1,0 +1,70 @@
+package io.dnv.core.volume;
+
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.node.NodeInfo;
+import io.dnv.core.node.NodeView;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PlacerTest {
+
+    static NodeView node(String id, String state, long freeBytes, Set<String> roles, Map<String, String> labels, int volumes) {
+        NodeInfo info = new NodeInfo(new NodeEndpoints(id, "127.0.8.1", Optional.of("/dev/ram0"),
+                Optional.of(NvmetPort.tcp(1, "127.0.8.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.8.1", 4422))),
+                freeBytes, roles, labels, Set.of());
+        return new NodeView(id, state, Optional.of(info), Optional.of(Instant.now()),
+                new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1), volumes, 0, 0, List.of());
+    }
+
+    @Test
+    void sidesOfAGroupAndControllersGoToDistinctNodesThatAreUp() {
+        List<NodeView> nodes = new ArrayList<>();
+        for (int i = 1; i <= 4; i++) {
+            nodes.add(node("n" + i, "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 0));
+        }
+        nodes.add(node("down", "DOWN", 1L << 40, Set.of("disk", "ctrl"), Map.of(), 0));
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 4, 2);
+        Placer.Choice c = Placer.choose(spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
+        assertEquals(3, new HashSet<>(c.controllers()).size());
+        assertTrue(!c.controllers().contains("down"));
+        for (List<String> sides : c.sides()) {
+            assertEquals(2, new HashSet<>(sides).size());
+            assertTrue(!sides.contains("down"));
+        }
+    }
+
+    @Test
+    void failureDomainsAreDistinctWhenNodesHaveThem() {
+        List<NodeView> nodes = List.of(
+                node("a1", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(Placer.FAILURE_DOMAIN, "rack-a"), 0),
+                node("a2", "UP", 2L << 30, Set.of("disk", "ctrl"), Map.of(Placer.FAILURE_DOMAIN, "rack-a"), 0),
+                node("b1", "UP", 1L << 29, Set.of("disk"), Map.of(Placer.FAILURE_DOMAIN, "rack-b"), 0));
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 1, 2);
+        Placer.Choice c = Placer.choose(spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
+        assertEquals(Set.of("a2", "b1"), Set.copyOf(c.sides().get(0)), "one side per rack, not both in rack-a");
+    }
+
+    @Test
+    void aRefusalNamesWhatIsMissing() {
+        List<NodeView> nodes = List.of(
+                node("a1", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(Placer.FAILURE_DOMAIN, "rack-a"), 0),
+                node("a2", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(Placer.FAILURE_DOMAIN, "rack-a"), 0));
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 4, 2);
+        Placer.Result r = Placer.choose(spec, VolumeLayout.of(spec), nodes);
+        assertTrue(r.choice().isEmpty());
+        assertEquals("needs 2 disk nodes in distinct failure domains with 23 MiB free for group 0 of leg 0, found 1", r.refusal());
+        Placer.Result noControllers = Placer.choose(new VolumeSpec(64L << 20, 2, 1, 1, 1), VolumeLayout.of(spec), nodes);
+        assertEquals("needs 3 controller nodes that are up, found 2", noControllers.refusal());
+    }
+}
