@@ -15,11 +15,14 @@ import java.util.Set;
  * Chooses nodes for a new volume from what the storage nodes report: controllers on distinct
  * controller nodes (fewest volumes first), every raid1 side of a group on a distinct disk
  * node (distinct failure domains when nodes carry a "failure-domain" label) with room for
- * an LD, most free space first. Pure: the extents themselves are reserved by the nodes.
+ * an LD, most free space first — only among nodes that are up and whose kernels have what a
+ * volume needs ({@link #REQUIRED}). Pure: the extents themselves are reserved by the nodes.
  */
 public final class Placer {
 
     public static final String FAILURE_DOMAIN = "failure-domain";
+    /** What every node of a volume's data path must be able to do (reported by its agent at start). */
+    public static final Set<String> REQUIRED = Set.of("transport:tcp", "dm-raid", "dm-thin-pool");
 
     /** Node ids by controller slot, and by leg and side of the leg's first group. */
     public record Choice(List<String> controllers, List<List<String>> sides) {}
@@ -29,7 +32,8 @@ public final class Placer {
     private Placer() {}
 
     public static Result choose(VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes) {
-        List<NodeView> up = nodes.stream().filter(NodeView::up).toList();
+        List<NodeView> up = nodes.stream().filter(NodeView::up)
+                .filter(n -> n.info().map(i -> i.capabilities().containsAll(REQUIRED)).orElse(false)).toList();
         List<NodeView> cns = up.stream().filter(n -> has(n, "ctrl"))
                 .sorted(Comparator.comparingInt(NodeView::volumes).thenComparing(NodeView::id)).toList();
         if (cns.size() < spec.controllerCount()) {

@@ -22,7 +22,7 @@ class PlacerTest {
     static NodeView node(String id, String state, long freeBytes, Set<String> roles, Map<String, String> labels, int volumes) {
         NodeInfo info = new NodeInfo(new NodeEndpoints(id, "127.0.8.1", Optional.of("/dev/ram0"),
                 Optional.of(NvmetPort.tcp(1, "127.0.8.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.8.1", 4422))),
-                freeBytes, roles, labels, Set.of());
+                freeBytes, roles, labels, id.startsWith("old") ? Set.of("transport:tcp") : Placer.REQUIRED);
         return new NodeView(id, state, Optional.of(info), Optional.of(Instant.now()),
                 new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1), volumes, 0, 0, List.of());
     }
@@ -34,13 +34,16 @@ class PlacerTest {
             nodes.add(node("n" + i, "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 0));
         }
         nodes.add(node("down", "DOWN", 1L << 40, Set.of("disk", "ctrl"), Map.of(), 0));
+        nodes.add(node("oldkernel", "UP", 1L << 40, Set.of("disk", "ctrl"), Map.of(), 0));
         VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 4, 2);
         Placer.Choice c = Placer.choose(spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
         assertEquals(3, new HashSet<>(c.controllers()).size());
         assertTrue(!c.controllers().contains("down"));
+        assertTrue(!c.controllers().contains("oldkernel"));
         for (List<String> sides : c.sides()) {
             assertEquals(2, new HashSet<>(sides).size());
             assertTrue(!sides.contains("down"));
+            assertTrue(!sides.contains("oldkernel"), "a node without dm-raid and dm-thin-pool gets no side");
         }
     }
 
