@@ -30,8 +30,15 @@ public final class Members {
     private Members() {}
 
     public static ActorSystem<Void> control(String host, int port, List<String> seeds, Database db) {
+        return control(host, port, seeds, db, ConfigFactory.parseString("host = \"127.0.0.1\"\nport = 0"));
+    }
+
+    /** {@code management}: host and port of the management routes (cluster members, shards, readiness). */
+    public static ActorSystem<Void> control(String host, int port, List<String> seeds, Database db, Config management) {
+        Config mgmt = ConfigFactory.parseString("pekko.management.http.hostname = \"" + management.getString("host") + "\"\n"
+                + "pekko.management.http.port = " + management.getInt("port"));
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM,
-                config(host, port, seeds, List.of("control")).withFallback(PersistenceConfig.of(db)).withFallback(base()));
+                config(host, port, seeds, List.of("control")).withFallback(mgmt).withFallback(PersistenceConfig.of(db)).withFallback(base()));
         initEntities(system);
         return system;
     }
