@@ -1,8 +1,6 @@
 package io.dnv.app;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.dnv.core.kernel.Names;
-import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.SimulatedKernel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -117,21 +115,8 @@ class TwentyVolumesTest {
         while (System.nanoTime() < deadline) {
             left = new ArrayList<>();
             for (SimulatedKernel k : kernels) {
-                ObservedKernel o = k.observe();
-                for (ObservedKernel.Dm d : o.dmDevices()) {
-                    if (d.name().startsWith(Names.DM_PREFIX)) {
-                        left.add(k.name() + " dm " + d.name());
-                    }
-                }
-                for (ObservedKernel.Subsystem s : o.subsystems()) {
-                    if (s.nqn().startsWith(Names.NQN_PREFIX)) {
-                        left.add(k.name() + " export " + s.nqn());
-                    }
-                }
-                for (ObservedKernel.Controller c : o.controllers()) {
-                    if (c.subsystemNqn().startsWith(Names.NQN_PREFIX)) {
-                        left.add(k.name() + " import " + c.subsystemNqn());
-                    }
+                for (String o : k.observe().dnvObjects()) {
+                    left.add(k.name() + " " + o);
                 }
             }
             if (left.isEmpty()) {

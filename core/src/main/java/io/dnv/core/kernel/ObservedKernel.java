@@ -53,6 +53,16 @@ public record ObservedKernel(List<Dm> dmDevices, List<BlockDevice> blockDevices,
     public record Controller(String name, String transport, String address, int serviceId, String subsystemNqn,
                              String hostNqn, int cntlid, String state) {}
 
+    /** Every dm device, export and import carrying dnv's prefix: what a node still holds of dnv. */
+    public List<String> dnvObjects() {
+        List<String> found = new java.util.ArrayList<>();
+        dmDevices.stream().filter(d -> d.name().startsWith(Names.DM_PREFIX)).forEach(d -> found.add("dm " + d.name()));
+        subsystems.stream().filter(s -> s.nqn().startsWith(Names.NQN_PREFIX)).forEach(s -> found.add("export " + s.nqn()));
+        controllers.stream().filter(c -> c.subsystemNqn().startsWith(Names.NQN_PREFIX))
+                .forEach(c -> found.add("import " + c.subsystemNqn() + " (" + c.name() + ")"));
+        return found;
+    }
+
     public Optional<Dm> dm(String name) {
         return dmDevices.stream().filter(d -> d.name().equals(name)).findFirst();
     }

@@ -54,5 +54,22 @@ public final class Fixtures {
         return new Placement(controllers, legs);
     }
 
+    /** Every node's desired state with one volume on it (or nothing, on nodes it does not use). */
+    public static Map<String, io.dnv.core.kernel.DesiredNode> desired(Map<String, NodeEndpoints> nodes, String volumeId, VolumeSpec spec,
+                                                                    Placement placement, List<String> hosts, long generation) {
+        Map<String, NodeObjects> plan = Planner.plan(volumeId, spec, VolumeLayout.of(spec), placement, hosts, nodes);
+        Map<String, io.dnv.core.kernel.DesiredNode> desired = new LinkedHashMap<>();
+        nodes.values().forEach(n -> desired.put(n.nodeId(), DesiredNodes.assemble(n, generation,
+                plan.containsKey(n.nodeId()) ? List.of(plan.get(n.nodeId())) : List.of())));
+        return desired;
+    }
+
+    /** Every node's desired state with no volume: only its own ports. */
+    public static Map<String, io.dnv.core.kernel.DesiredNode> empty(Map<String, NodeEndpoints> nodes, long generation) {
+        Map<String, io.dnv.core.kernel.DesiredNode> desired = new LinkedHashMap<>();
+        nodes.values().forEach(n -> desired.put(n.nodeId(), DesiredNodes.assemble(n, generation, List.of())));
+        return desired;
+    }
+
     private Fixtures() {}
 }

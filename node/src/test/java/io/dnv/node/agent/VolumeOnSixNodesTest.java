@@ -4,15 +4,12 @@ import io.dnv.core.kernel.ConnectTimeouts;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.node.NodeEndpoints;
-import io.dnv.core.plan.DesiredNodes;
 import io.dnv.core.plan.Fixtures;
-import io.dnv.core.plan.NodeObjects;
-import io.dnv.core.plan.Planner;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
-import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -172,19 +169,11 @@ class VolumeOnSixNodesTest {
     }
 
     private Map<String, DesiredNode> desired(String volumeId, VolumeLayout layout, Placement placement, long generation) {
-        Map<String, NodeObjects> plan = Planner.plan(volumeId, SPEC, layout, placement, List.of(HOST_NQN), nodes);
-        Map<String, DesiredNode> desired = new LinkedHashMap<>();
-        for (NodeEndpoints n : nodes.values()) {
-            desired.put(n.nodeId(), DesiredNodes.assemble(n, generation,
-                    plan.containsKey(n.nodeId()) ? List.of(plan.get(n.nodeId())) : List.of()));
-        }
-        return desired;
+        return Fixtures.desired(nodes, volumeId, SPEC, placement, List.of(HOST_NQN), generation);
     }
 
     private Map<String, DesiredNode> empty(long generation) {
-        Map<String, DesiredNode> desired = new LinkedHashMap<>();
-        nodes.values().forEach(n -> desired.put(n.nodeId(), DesiredNodes.assemble(n, generation, List.of())));
-        return desired;
+        return Fixtures.empty(nodes, generation);
     }
 
     /** The host connects to every controller of the volume, as native multipath wants. */
@@ -249,10 +238,7 @@ class VolumeOnSixNodesTest {
     }
 
     private static void assertNothingWithThePrefix(String node, ObservedKernel k) {
-        k.dmDevices().forEach(d -> assertTrue(!d.name().startsWith(Names.DM_PREFIX), node + " still has " + d.name()));
-        k.subsystems().forEach(s -> assertTrue(!s.nqn().startsWith(Names.NQN_PREFIX), node + " still exports " + s.nqn()));
-        k.controllers().forEach(c -> assertTrue(!c.subsystemNqn().startsWith(Names.NQN_PREFIX), node + " still imports " + c.subsystemNqn()));
-        k.ports().forEach(p -> assertTrue(p.subsystems().isEmpty(), node + " port " + p.id() + " still links " + p.subsystems()));
+        assertEquals(List.of(), k.dnvObjects(), node + " still holds objects of dnv");
     }
 
     private static void sleep(long ms) {

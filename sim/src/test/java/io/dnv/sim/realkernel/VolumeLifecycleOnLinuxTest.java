@@ -4,9 +4,7 @@ import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.node.NodeEndpoints;
-import io.dnv.core.plan.DesiredNodes;
-import io.dnv.core.plan.NodeObjects;
-import io.dnv.core.plan.Planner;
+import io.dnv.core.plan.Fixtures;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
@@ -239,23 +237,15 @@ class VolumeLifecycleOnLinuxTest {
     }
 
     private Map<String, DesiredNode> desired(VolumeLayout layout, Placement placement, long generation) {
-        Map<String, NodeObjects> plan = Planner.plan("vol1", SPEC, layout, placement, List.of(HOST), nodes);
-        Map<String, DesiredNode> desired = new LinkedHashMap<>();
-        nodes.values().forEach(n -> desired.put(n.nodeId(), DesiredNodes.assemble(n, generation,
-                plan.containsKey(n.nodeId()) ? List.of(plan.get(n.nodeId())) : List.of())));
-        return desired;
+        return Fixtures.desired(nodes, "vol1", SPEC, placement, List.of(HOST), generation);
     }
 
     private Map<String, DesiredNode> empty(long generation) {
-        Map<String, DesiredNode> desired = new LinkedHashMap<>();
-        nodes.values().forEach(n -> desired.put(n.nodeId(), DesiredNodes.assemble(n, generation, List.of())));
-        return desired;
+        return Fixtures.empty(nodes, generation);
     }
 
     private static void assertNothingWithThePrefix(String node, ObservedKernel k) {
-        k.dmDevices().forEach(d -> assertTrue(!d.name().startsWith(Names.DM_PREFIX), node + " still has " + d.name()));
-        k.subsystems().forEach(s -> assertTrue(!s.nqn().startsWith(Names.NQN_PREFIX), node + " still exports " + s.nqn()));
-        k.controllers().forEach(c -> assertTrue(!c.subsystemNqn().startsWith(Names.NQN_PREFIX), node + " still imports " + c.subsystemNqn()));
+        assertEquals(List.of(), k.dnvObjects(), node + " still holds objects of dnv");
     }
 
     private static double seconds(long since) {
