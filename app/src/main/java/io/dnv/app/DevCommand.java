@@ -75,10 +75,9 @@ public final class DevCommand implements Callable<Integer> {
         final String managementUrl;
         final ControlPlane controlPlane;
 
-        private DevSystem(Path dataDir, int httpPort, int nodeCount, long diskBytes) throws Exception {
+        private DevSystem(Path dataDir, int httpPort, int nodeCount, long diskBytes, Database db) throws Exception {
             this.dataDir = dataDir;
             this.token = ApiToken.loadOrCreate(dataDir);
-            Database db = Database.h2File(dataDir.resolve("db"));
             db.migrate();
             control = Members.control("127.0.0.1", 0, List.of(), db);
             Cluster.get(control).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
@@ -104,8 +103,13 @@ public final class DevCommand implements Callable<Integer> {
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
         }
 
+        /** On the embedded default: an H2 file under the data directory. */
         public static DevSystem start(Path dataDir, int httpPort, int nodeCount, long diskBytes) throws Exception {
-            return new DevSystem(dataDir, httpPort, nodeCount, diskBytes);
+            return start(dataDir, httpPort, nodeCount, diskBytes, Database.h2File(dataDir.resolve("db")));
+        }
+
+        public static DevSystem start(Path dataDir, int httpPort, int nodeCount, long diskBytes, Database db) throws Exception {
+            return new DevSystem(dataDir, httpPort, nodeCount, diskBytes, db);
         }
 
         public int httpPort() {

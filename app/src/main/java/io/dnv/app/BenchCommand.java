@@ -1,0 +1,59 @@
+package io.dnv.app;
+
+import io.dnv.persistence.Database;
+import io.dnv.sim.bench.CreateBenchmark;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+
+/** Benchmarks that start their own simulated cluster and print numbers ending in one key=value line. */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks on a simulated cluster of their own.",
+        subcommands = {BenchCommand.Create.class})
+public final class BenchCommand {
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = "N concurrent volume creates through the HTTP API on 6 simulated storage nodes, each to READY.")
+    static final class Create implements Callable<Integer> {
+
+        @Option(names = "--volumes", defaultValue = "200", description = "concurrent creates (default ${DEFAULT-VALUE})")
+        int volumes;
+
+        @Option(names = "--size-mib", defaultValue = "64", description = "volume size (default ${DEFAULT-VALUE} MiB)")
+        int sizeMib;
+
+        @Option(names = "--jdbc-url", description = "PostgreSQL URL (default: embedded H2 in a temporary directory)")
+        String jdbcUrl;
+
+        @Option(names = "--jdbc-user", defaultValue = "dnv")
+        String jdbcUser;
+
+        @Option(names = "--jdbc-password", defaultValue = "dnv")
+        String jdbcPassword;
+
+        @Override
+        public Integer call() throws Exception {
+            Path dir = Files.createTempDirectory("dnv-bench-");
+            Database db = jdbcUrl == null ? Database.h2File(dir.resolve("db")) : Database.postgres(jdbcUrl, jdbcUser, jdbcPassword);
+            System.out.println("bench create: " + volumes + " volumes of " + sizeMib + " MiB, 6 simulated storage nodes, journal on "
+                    + (jdbcUrl == null ? "H2" : "PostgreSQL") + ", " + Runtime.getRuntime().availableProcessors() + " cores");
+            try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, 6, 64L << 30, db)) {
+                dev.awaitNodesUp(Duration.ofSeconds(60));
+                new CreateBenchmark("http://127.0.0.1:" + dev.httpPort(), dev.token())
+                        .run(volumes, (long) sizeMib << 20, Duration.ofMinutes(10), BenchCommand::usedHeapAfterGc, System.out);
+            }
+            return 0;
+        }
+    }
+
+    static long usedHeapAfterGc() {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+        }
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+}
