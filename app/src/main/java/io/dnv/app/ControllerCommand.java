@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import io.dnv.http.Api;
 import io.dnv.http.ApiToken;
 import io.dnv.http.ControlPlane;
+import io.dnv.http.readside.ReadSide;
 import io.dnv.persistence.Database;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
@@ -19,7 +20,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
-/** A control member for production: entities on PostgreSQL, the HTTP API, management routes. */
+/** A control member for production: entities on PostgreSQL, the read side, the HTTP API, management routes. */
 @Command(name = "controller", mixinStandardHelpOptions = true, description = "Run a controller (control member) for production.")
 public final class ControllerCommand implements Callable<Integer> {
 
@@ -41,7 +42,7 @@ public final class ControllerCommand implements Callable<Integer> {
         ApiToken token = ApiToken.loadOrCreate(Path.of(c.getString("data-dir")));
         Config http = c.getConfig("http");
         Http.get(system).newServerAt(http.getString("host"), http.getInt("port"))
-                .bind(new Api(new ControlPlane(system), token, Optional.empty()).routes())
+                .bind(new Api(new ControlPlane(system, ReadSide.start(system, database)), token, Optional.empty()).routes())
                 .toCompletableFuture().get(30, TimeUnit.SECONDS);
         log.info("controller up: API on {}:{}, cluster {}:{}", http.getString("host"), http.getInt("port"),
                 cluster.getString("host"), cluster.getInt("port"));

@@ -6,6 +6,7 @@ import io.dnv.core.node.NodeInfo;
 import io.dnv.http.Api;
 import io.dnv.http.ApiToken;
 import io.dnv.http.ControlPlane;
+import io.dnv.http.readside.ReadSide;
 import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
@@ -97,7 +98,7 @@ public final class DevCommand implements Callable<Integer> {
                 nodes.add(node);
             }
             hosts = new SimHosts(fabric);
-            controlPlane = new ControlPlane(control);
+            controlPlane = new ControlPlane(control, ReadSide.start(control, db));
             http = Http.get(control).newServerAt("127.0.0.1", httpPort)
                     .bind(new Api(controlPlane, token, Optional.of(hosts)).routes())
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -86,6 +86,42 @@ final class ApiClient {
         throw new AssertionError("volume " + id + " still there after " + wait.toSeconds() + " s");
     }
 
+    /**
+     * Polls {@code GET /v1/volumes?limit=500} until its items satisfy {@code done}: the list
+     * comes from the read side and shows a change a moment after the entity made it.
+     */
+    JsonNode awaitList(java.util.function.Predicate<JsonNode> done, String what, Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        JsonNode items = null;
+        while (System.nanoTime() < deadline) {
+            items = get("/v1/volumes?limit=500").json().path("items");
+            if (done.test(items)) {
+                return items;
+            }
+            sleep(100);
+        }
+        throw new AssertionError("volume list: " + what + " not within " + wait.toSeconds() + " s; last seen " + items);
+    }
+
+    /** Whether the list items hold volume {@code id} in {@code state}. */
+    static boolean lists(JsonNode items, String id, String state) {
+        for (JsonNode v : items) {
+            if (v.path("id").asText().equals(id) && v.path("state").asText().equals(state)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static boolean lists(JsonNode items, String id) {
+        for (JsonNode v : items) {
+            if (v.path("id").asText().equals(id)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private Reply send(HttpRequest.Builder b, boolean auth) {
         if (auth) {
             b.header("Authorization", "Bearer " + token);

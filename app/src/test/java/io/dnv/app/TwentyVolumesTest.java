@@ -56,6 +56,7 @@ class TwentyVolumesTest {
                 assertArrayEquals(patterns.get(i), api.get(data(i)).body(), "v" + i + " reads back what was written");
             });
             assertNoExtentSharedByTwoVolumes(api);
+            assertPagesWalkTheList(api);
         }
         try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dataDir, 0, 6, 8L << 30)) {
             dev.awaitNodesUp(Duration.ofSeconds(60));
@@ -67,7 +68,7 @@ class TwentyVolumesTest {
                 assertEquals(202, api.delete("/v1/volumes/v" + i).status());
                 api.awaitGone("v" + i, Duration.ofSeconds(120));
             });
-            assertEquals(0, api.get("/v1/volumes").json().path("items").size());
+            api.awaitList(items -> items.size() == 0, "no volume listed", Duration.ofSeconds(30));
             for (JsonNode n : api.get("/v1/nodes").json().path("items")) {
                 assertEquals(0, n.path("capacity").path("reservedBytes").asLong(), n.path("id").asText() + " has capacity reserved");
             }
@@ -95,8 +96,9 @@ class TwentyVolumesTest {
     }
 
     private static void assertNoExtentSharedByTwoVolumes(ApiClient api) {
+        JsonNode listed = api.awaitList(items -> items.size() == VOLUMES && allReady(items), "every volume READY", Duration.ofSeconds(30));
         List<String> extents = new ArrayList<>();
-        for (JsonNode v : api.get("/v1/volumes?limit=500").json().path("items")) {
+        for (JsonNode v : listed) {
             for (JsonNode leg : v.path("legs")) {
                 for (JsonNode g : leg.path("groups")) {
                     for (JsonNode s : g.path("sides")) {
@@ -107,6 +109,31 @@ class TwentyVolumesTest {
         }
         assertEquals(VOLUMES * 2 * 2, extents.size(), "every leg side of every volume is listed");
         assertEquals(extents.size(), extents.stream().distinct().count(), "no extent is reserved twice");
+    }
+
+    private static boolean allReady(JsonNode items) {
+        for (JsonNode v : items) {
+            if (!v.path("state").asText().equals("READY")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Pages of 7 walk the list in id order, each volume once, the last page without a token. */
+    private static void assertPagesWalkTheList(ApiClient api) {
+        List<String> ids = new ArrayList<>();
+        String token = null;
+        int pages = 0;
+        do {
+            JsonNode page = api.get("/v1/volumes?limit=7" + (token == null ? "" : "&pageToken=" + token)).json();
+            page.path("items").forEach(v -> ids.add(v.path("id").asText()));
+            token = page.path("nextPageToken").isNull() ? null : page.path("nextPageToken").asText();
+            pages++;
+        } while (token != null);
+        assertEquals(3, pages);
+        assertEquals(ids.stream().sorted().toList(), ids, "id order");
+        assertEquals(VOLUMES, ids.stream().distinct().count(), "every volume exactly once: " + ids);
     }
 
     private static void awaitNoPrefix(List<SimulatedKernel> kernels) {

@@ -8,6 +8,7 @@ import io.dnv.core.node.ToAgent;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeSpec;
 import io.dnv.core.volume.VolumeView;
+import io.dnv.http.readside.ReadSide;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
@@ -23,7 +24,10 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
-/** What the API asks of the cluster: entity commands through sharding, lists and journals through the read side. */
+/**
+ * What the API asks of the cluster: entity commands through sharding, the volume list from the
+ * read side's table, a volume's journal from the read journal.
+ */
 public final class ControlPlane {
 
     static final Duration ASK = Duration.ofSeconds(15);
@@ -37,9 +41,11 @@ public final class ControlPlane {
     private final ActorSystem<?> system;
     private final ClusterSharding sharding;
     private final JdbcReadJournal journal;
+    private final ReadSide readSide;
 
-    public ControlPlane(ActorSystem<?> system) {
+    public ControlPlane(ActorSystem<?> system, ReadSide readSide) {
         this.system = system;
+        this.readSide = readSide;
         this.sharding = ClusterSharding.get(system);
         this.journal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     }
@@ -64,16 +70,17 @@ public final class ControlPlane {
         return volume(id).ask(r -> new Volume.Detach(host, r), ATTACH);
     }
 
-    /** Volumes in id order from the journal's persistence ids; deleted ones are skipped. */
+    /**
+     * Volumes in id order from volume_list, which the read side's projection keeps: a change
+     * shows here a moment after the entity made it (docs/api.md, list consistency).
+     */
     CompletionStage<Page<VolumeView>> volumes(int limit, Optional<String> after) {
-        return journal.currentPersistenceIds().filter(p -> p.startsWith(Volume.ENTITY_TYPE_KEY.name() + "|"))
-                .map(p -> p.substring(Volume.ENTITY_TYPE_KEY.name().length() + 1))
-                .runWith(Sink.seq(), system)
-                .thenCompose(ids -> {
-                    List<String> sorted = ids.stream().sorted().filter(id -> after.map(a -> id.compareTo(a) > 0).orElse(true)).toList();
-                    return page(sorted, limit, this::get).thenApply(p -> new Page<>(
-                            p.items().stream().filter(r -> r.volume().isPresent()).map(r -> r.volume().get()).toList(),
-                            p.nextPageToken()));
+        return CompletableFuture.supplyAsync(() -> readSide.volumes().page(limit + 1, after), readSide.blocking())
+                .thenApply(views -> {
+                    List<VolumeView> items = views.subList(0, Math.min(limit, views.size()));
+                    Optional<String> next = views.size() > limit
+                            ? Optional.of(PageToken.encode(items.get(items.size() - 1).id())) : Optional.empty();
+                    return new Page<>(List.copyOf(items), next);
                 });
     }
 

@@ -22,6 +22,16 @@ public final class PersistenceConfig {
       jdbc-journal.use-shared-db = "slick"
       jdbc-snapshot-store.use-shared-db = "slick"
       jdbc-read-journal.use-shared-db = "slick"
+      # How often a caught-up live query (the read side's eventsByTag) looks for new events,
+      # and how often the plugin reads the highest gap-free ordering it may deliver up to: together
+      # the lists' lag behind the entities. The defaults (1 s each) are slow for an API; small
+      # indexed queries every 200 ms are cheap. A gap in the orderings (a write not committed
+      # yet) is waited for max-tries x query-delay before it is taken as a rolled-back write and
+      # skipped: 50 x 200 ms keeps the default's 10 s, so a slow commit is not skipped sooner.
+      jdbc-read-journal {
+        refresh-interval = 200ms
+        journal-sequence-retrieval { query-delay = 200ms, max-tries = 50 }
+      }
       pekko-persistence-jdbc.shared-databases.slick.db {
         numThreads = 4
         maxConnections = 4

@@ -24,6 +24,16 @@ abstract class MigrationContract {
   }
 
   @Test
+  void createsTheReadSideTablesEmpty() {
+    db.migrate();
+    assertEquals(1, Rows.count(db,
+        "select count(*) from \"flyway_schema_history\" where \"version\" = '2' and \"success\""));
+    // unquoted names, as the read side queries them on both databases
+    assertEquals(0, Rows.count(db, "select count(*) from volume_list where id = 'no-such-volume'"));
+    assertEquals(0, Rows.count(db, "select count(*) from projection_offset where projection = 'no-such-projection'"));
+  }
+
+  @Test
   void createsThePluginsTables() {
     db.migrate();
     for (String table : List.of("event_journal", "event_tag", "snapshot", "durable_state", "flyway_schema_history")) {

@@ -36,6 +36,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletionStage;
 
@@ -54,6 +55,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     static final Duration POLL = Duration.ofMillis(100);
     static final Duration RETRY = Duration.ofMillis(500);
     static final int VOLUME_PORT_INDEX = 0;
+    /** Every event carries it, so the read side finds every volume that changed with one eventsByTag query. */
+    public static final String TAG = "volume";
+    private static final Set<String> TAGS = Set.of(TAG);
 
     public enum Phase { EMPTY, CREATING, READY, DELETING, FAILED, DELETED }
 
@@ -189,6 +193,11 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     @Override
     public State emptyState() {
         return State.empty(Phase.EMPTY);
+    }
+
+    @Override
+    public Set<String> tagsFor(Event event) {
+        return TAGS;
     }
 
     @Override
