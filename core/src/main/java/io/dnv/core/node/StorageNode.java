@@ -1,8 +1,6 @@
 package io.dnv.core.node;
 
 import io.dnv.core.CborSerializable;
-import io.dnv.core.kernel.DesiredNode;
-import io.dnv.core.plan.DesiredNodes;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Placement;
 import org.apache.pekko.Done;
@@ -144,6 +142,8 @@ public final class StorageNode
     private boolean announced;
     private long pushed = -1;
     private Instant pushedAt = Instant.EPOCH;
+    private ActorRef<ToAgent> sentTo;
+    private final Map<String, NodeObjects> sent = new HashMap<>();
 
     private StorageNode(String nodeId, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
         super(PersistenceId.of(ENTITY_TYPE_KEY.name(), nodeId));
@@ -275,7 +275,11 @@ public final class StorageNode
         return Effect().noReply();
     }
 
-    /** Pushes the newest desired state when the agent has not got it yet (coalesced, resent if lost). */
+    /**
+     * Pushes the newest desired state when the agent has not got it yet: the volumes that changed
+     * since the last push, then a Sync. Coalesced (at most one push per tick); when the agent has
+     * not acknowledged within RESEND_AFTER, or is a new agent, everything is sent again.
+     */
     private ReplyEffect<Event, State> onPushTick(State s) {
         long generation = lastSequenceNumber(ctx);
         if (agent == null || s.info().isEmpty() || agentSeen >= generation) {
@@ -283,16 +287,31 @@ public final class StorageNode
         }
         boolean newer = pushed < generation;
         boolean lost = Instant.now().isAfter(pushedAt.plus(RESEND_AFTER));
-        if (newer || lost) {
-            agent.tell(new ToAgent.Push(desired(s, generation)));
-            pushed = generation;
-            pushedAt = Instant.now();
+        if (!newer && !lost) {
+            return Effect().none().thenNoReply();
         }
+        if (lost || !agent.equals(sentTo)) {
+            sent.clear();
+        }
+        Map<String, Integer> digests = new TreeMap<>();
+        s.objects().forEach((volume, objects) -> {
+            if (!objects.equals(sent.get(volume))) {
+                agent.tell(new ToAgent.PutVolume(volume, objects));
+                sent.put(volume, objects);
+            }
+            digests.put(volume, ToAgent.digest(objects));
+        });
+        for (String volume : List.copyOf(sent.keySet())) {
+            if (!s.objects().containsKey(volume)) {
+                agent.tell(new ToAgent.RemoveVolume(volume));
+                sent.remove(volume);
+            }
+        }
+        agent.tell(new ToAgent.Sync(generation, s.info().get().endpoints(), digests));
+        sentTo = agent;
+        pushed = generation;
+        pushedAt = Instant.now();
         return Effect().none().thenNoReply();
-    }
-
-    private DesiredNode desired(State s, long generation) {
-        return DesiredNodes.assemble(s.info().orElseThrow().endpoints(), generation, s.objects().values());
     }
 
     private NodeView view(State s) {

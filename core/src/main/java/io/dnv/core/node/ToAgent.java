@@ -1,17 +1,35 @@
 package io.dnv.core.node;
 
 import io.dnv.core.CborSerializable;
-import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.ObservedKernel;
+import io.dnv.core.plan.NodeObjects;
 import org.apache.pekko.actor.typed.ActorRef;
 
+import java.util.Map;
 import java.util.Optional;
 
-/** What the control plane sends a storage node's agent. */
+/**
+ * What the control plane sends a storage node's agent. A node's desired state is pushed one
+ * volume per message (a node carrying hundreds of volumes would not fit one remote message),
+ * closed by a Sync that says which volumes, in which version, make up which generation.
+ */
 public sealed interface ToAgent extends CborSerializable {
 
-    /** The node's whole desired state; the agent keeps only the newest generation. */
-    record Push(DesiredNode desired) implements ToAgent {}
+    /** One volume's objects on this node, new or changed. */
+    record PutVolume(String volumeId, NodeObjects objects) implements ToAgent {}
+
+    record RemoveVolume(String volumeId) implements ToAgent {}
+
+    /**
+     * The generation is complete: exactly these volumes, with these digests. An agent whose
+     * volumes differ (a message was lost) ignores it; the entity then sends everything again.
+     */
+    record Sync(long generation, NodeEndpoints endpoints, Map<String, Integer> digests) implements ToAgent {}
+
+    /** A digest of one volume's objects that is the same in every JVM (enum hash codes are not). */
+    static int digest(NodeObjects objects) {
+        return objects.toString().hashCode();
+    }
 
     /** The kernel as the agent last observed it. */
     record GetKernel(ActorRef<KernelReport> replyTo) implements ToAgent {}

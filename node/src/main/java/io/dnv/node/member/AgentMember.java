@@ -3,6 +3,8 @@ package io.dnv.node.member;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
+import io.dnv.core.plan.DesiredNodes;
+import io.dnv.core.plan.NodeObjects;
 import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.agent.PassResult;
 import io.dnv.node.kernel.Kernel;
@@ -15,7 +17,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -53,6 +57,7 @@ public final class AgentMember {
     private static Behavior<Command> running(ActorContext<Command> ctx, NodeInfo info, ActorRef<NodeAgent.Command> agent,
                                              ActorRef<ToAgent> inbox, ActorRef<NodeAgent.Status> statuses,
                                              EntityRef<StorageNode.Command> entity) {
+        Map<String, NodeObjects> volumes = new HashMap<>();
         return Behaviors.receive(Command.class)
                 .onMessageEquals(Tick.INSTANCE, () -> {
                     agent.tell(new NodeAgent.GetStatus(statuses));
@@ -66,14 +71,32 @@ public final class AgentMember {
                     return Behaviors.same();
                 })
                 .onMessage(FromControlPlane.class, m -> {
-                    if (m.message() instanceof ToAgent.Push push) {
-                        agent.tell(new NodeAgent.Apply(push.desired()));
-                    } else if (m.message() instanceof ToAgent.GetKernel get) {
+                    ToAgent msg = m.message();
+                    if (msg instanceof ToAgent.PutVolume put) {
+                        volumes.put(put.volumeId(), put.objects());
+                    } else if (msg instanceof ToAgent.RemoveVolume remove) {
+                        volumes.remove(remove.volumeId());
+                    } else if (msg instanceof ToAgent.Sync sync) {
+                        applyIfComplete(ctx, agent, volumes, sync);
+                    } else if (msg instanceof ToAgent.GetKernel get) {
                         ctx.spawnAnonymous(kernelReply(agent, get.replyTo()));
                     }
                     return Behaviors.same();
                 })
                 .build();
+    }
+
+    /** Hands the agent the generation only if this member holds exactly the volumes the Sync names. */
+    private static void applyIfComplete(ActorContext<Command> ctx, ActorRef<NodeAgent.Command> agent, Map<String, NodeObjects> volumes,
+                                        ToAgent.Sync sync) {
+        Map<String, Integer> held = new HashMap<>();
+        volumes.forEach((id, objects) -> held.put(id, ToAgent.digest(objects)));
+        if (!held.equals(sync.digests())) {
+            ctx.getLog().warn("generation {} incomplete here ({} volumes held, {} named); waiting for the control plane to resend",
+                    sync.generation(), held.size(), sync.digests().size());
+            return;
+        }
+        agent.tell(new NodeAgent.Apply(DesiredNodes.assemble(sync.endpoints(), sync.generation(), volumes.values())));
     }
 
     /** Answers with what the agent last observed (its last pass reads the kernel first). */
