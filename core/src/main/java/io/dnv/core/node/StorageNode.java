@@ -144,6 +144,7 @@ public final class StorageNode
     private Instant pushedAt = Instant.EPOCH;
     private ActorRef<ToAgent> sentTo;
     private final Map<String, NodeObjects> sent = new HashMap<>();
+    private final Map<String, Integer> sentDigests = new HashMap<>();
 
     private StorageNode(String nodeId, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
         super(PersistenceId.of(ENTITY_TYPE_KEY.name(), nodeId));
@@ -277,7 +278,7 @@ public final class StorageNode
 
     /**
      * Pushes the newest desired state when the agent has not got it yet: the volumes that changed
-     * since the last push, then a Sync. Coalesced (at most one push per tick); when the agent has
+     * since the last push, then a Sync naming all of them (a volume not named leaves the node). Coalesced (at most one push per tick); when the agent has
      * not acknowledged within RESEND_AFTER, or is a new agent, everything is sent again.
      */
     private ReplyEffect<Event, State> onPushTick(State s) {
@@ -293,21 +294,16 @@ public final class StorageNode
         if (lost || !agent.equals(sentTo)) {
             sent.clear();
         }
-        Map<String, Integer> digests = new TreeMap<>();
         s.objects().forEach((volume, objects) -> {
             if (!objects.equals(sent.get(volume))) {
                 agent.tell(new ToAgent.PutVolume(volume, objects));
                 sent.put(volume, objects);
+                sentDigests.put(volume, ToAgent.digest(objects));
             }
-            digests.put(volume, ToAgent.digest(objects));
         });
-        for (String volume : List.copyOf(sent.keySet())) {
-            if (!s.objects().containsKey(volume)) {
-                agent.tell(new ToAgent.RemoveVolume(volume));
-                sent.remove(volume);
-            }
-        }
-        agent.tell(new ToAgent.Sync(generation, s.info().get().endpoints(), digests));
+        sent.keySet().retainAll(s.objects().keySet());
+        sentDigests.keySet().retainAll(s.objects().keySet());
+        agent.tell(new ToAgent.Sync(generation, s.info().get().endpoints(), new TreeMap<>(sentDigests)));
         sentTo = agent;
         pushed = generation;
         pushedAt = Instant.now();

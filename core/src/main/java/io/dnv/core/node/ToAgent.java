@@ -18,11 +18,11 @@ public sealed interface ToAgent extends CborSerializable {
     /** One volume's objects on this node, new or changed. */
     record PutVolume(String volumeId, NodeObjects objects) implements ToAgent {}
 
-    record RemoveVolume(String volumeId) implements ToAgent {}
-
     /**
-     * The generation is complete: exactly these volumes, with these digests. An agent whose
-     * volumes differ (a message was lost) ignores it; the entity then sends everything again.
+     * The generation is complete: exactly these volumes, with these digests. The agent drops
+     * every volume it holds that is not named (that is how a volume leaves a node); if a named
+     * one is missing or differs (a message was lost) it ignores the Sync, and the entity sends
+     * everything again.
      */
     record Sync(long generation, NodeEndpoints endpoints, Map<String, Integer> digests) implements ToAgent {}
 

@@ -20,7 +20,7 @@ final class DeviceResolver {
     /** The path of a device that exists now, or empty when it does not (yet). */
     Optional<String> path(DeviceRef ref) {
         if (ref instanceof DeviceRef.Dm dm) {
-            boolean exists = pass.createdDm.contains(dm.name()) || pass.observed.dm(dm.name()).isPresent();
+            boolean exists = pass.createdDm.contains(dm.name()) || pass.dm(dm.name()).isPresent();
             return exists ? Optional.of(dm.path()) : Optional.empty();
         }
         if (ref instanceof DeviceRef.Namespace ns) {
@@ -36,7 +36,7 @@ final class DeviceResolver {
     String majorMinor(DeviceRef ref) {
         Optional<String> mm;
         if (ref instanceof DeviceRef.Dm dm) {
-            mm = pass.observed.dm(dm.name()).map(ObservedKernel.Dm::majorMinor);
+            mm = pass.dm(dm.name()).map(ObservedKernel.Dm::majorMinor);
         } else if (ref instanceof DeviceRef.Namespace ns) {
             mm = pass.observed.namespace(ns.uuid()).map(ObservedKernel.BlockDevice::majorMinor);
         } else if (ref instanceof DeviceRef.Disk disk) {

@@ -55,7 +55,7 @@ final class DmConvergence {
             paths.add(path.get());
         }
         String table = d.table().render(ref -> devices.path(ref).orElseThrow());
-        Optional<ObservedKernel.Dm> live = pass.observed.dm(d.name());
+        Optional<ObservedKernel.Dm> live = pass.dm(d.name());
         if (live.isEmpty()) {
             if (prepare(d) && pass.mutate("dm create", d.name(), () -> pass.kernel.dmCreate(d.name(), table))) {
                 pass.createdDm.add(d.name());

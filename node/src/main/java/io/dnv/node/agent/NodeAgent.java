@@ -41,13 +41,18 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                          Optional<PassResult> firstPass, Optional<PassResult> lastPass) {}
 
     public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff) {
-        public static final Settings DEFAULT = new Settings(Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofSeconds(30));
+        /**
+         * Most unconverged passes wait on another node (an export not there yet), so retry soon;
+         * the cap keeps a refusing kernel from being hammered.
+         */
+        public static final Settings DEFAULT = new Settings(Duration.ofSeconds(10), Duration.ofMillis(50), Duration.ofSeconds(2));
     }
 
     private final String nodeId;
     private final Reconciler reconciler;
     private final Settings settings;
     private final TimerScheduler<Command> timers;
+    private final Optional<ActorRef<Status>> listener;
     private DesiredNode desired;
     private long reached = -1;
     private int failedPasses;
@@ -55,11 +60,18 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private PassResult lastPass;
 
     public static Behavior<Command> create(String nodeId, Kernel kernel, Settings settings) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, kernel, settings)));
+        return create(nodeId, kernel, settings, Optional.empty());
     }
 
-    private NodeAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, String nodeId, Kernel kernel, Settings settings) {
+    /** {@code listener} hears the status after every pass and every new generation, as it happens. */
+    public static Behavior<Command> create(String nodeId, Kernel kernel, Settings settings, Optional<ActorRef<Status>> listener) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, kernel, settings, listener)));
+    }
+
+    private NodeAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, String nodeId, Kernel kernel, Settings settings,
+                      Optional<ActorRef<Status>> listener) {
         super(ctx);
+        this.listener = listener;
         this.timers = timers;
         this.nodeId = nodeId;
         this.reconciler = new Reconciler(kernel);
@@ -84,14 +96,19 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             desired = apply.desired();
             failedPasses = 0;
             timers.startSingleTimer(Tick.INSTANCE, Tick.INSTANCE, Duration.ZERO);
+            listener.ifPresent(l -> l.tell(status()));
         }
         return this;
     }
 
     private Behavior<Command> onGetStatus(GetStatus get) {
-        get.replyTo().tell(new Status(nodeId, desired == null ? -1 : desired.generation(), reached, failedPasses,
-                Optional.ofNullable(firstPass), Optional.ofNullable(lastPass)));
+        get.replyTo().tell(status());
         return this;
+    }
+
+    private Status status() {
+        return new Status(nodeId, desired == null ? -1 : desired.generation(), reached, failedPasses,
+                Optional.ofNullable(firstPass), Optional.ofNullable(lastPass));
     }
 
     private Behavior<Command> onTick() {
@@ -117,6 +134,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                     nodeId, desired.generation(), failedPasses, backoff.toMillis(), lastPass.failures(), lastPass.waiting());
             timers.startSingleTimer(Tick.INSTANCE, Tick.INSTANCE, backoff);
         }
+        listener.ifPresent(l -> l.tell(status()));
         return this;
     }
 

@@ -7,8 +7,11 @@ import io.dnv.node.kernel.KernelException;
 import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -22,6 +25,7 @@ final class Pass {
     final Kernel kernel;
     final DesiredNode desired;
     ObservedKernel observed;
+    private Map<String, ObservedKernel.Dm> dmByName;
     final Set<String> createdDm = new HashSet<>();
     final Set<String> blocked = new HashSet<>();
     final List<String> mutations = new ArrayList<>();
@@ -31,7 +35,7 @@ final class Pass {
     Pass(Kernel kernel, DesiredNode desired) {
         this.kernel = kernel;
         this.desired = desired;
-        this.observed = kernel.observe();
+        reobserve();
     }
 
     interface Action {
@@ -56,6 +60,13 @@ final class Pass {
 
     void reobserve() {
         observed = kernel.observe();
+        dmByName = new HashMap<>();
+        observed.dmDevices().forEach(d -> dmByName.put(d.name(), d));
+    }
+
+    /** A device as observed at the start of the pass (or at the last look), by name in O(1). */
+    Optional<ObservedKernel.Dm> dm(String name) {
+        return Optional.ofNullable(dmByName.get(name));
     }
 
     String nodeId() {

@@ -43,10 +43,11 @@ public final class AgentMember {
 
     public static Behavior<Command> create(NodeInfo info, Kernel kernel, NodeAgent.Settings settings) {
         return Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
-            ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(info.nodeId(), kernel, settings), "agent",
-                    DispatcherSelector.blocking());
-            ActorRef<ToAgent> inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
             ActorRef<NodeAgent.Status> statuses = ctx.messageAdapter(NodeAgent.Status.class, AgentStatus::new);
+            // Every pass is reported at once: the control plane waits on convergence, not on the next heartbeat.
+            ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(info.nodeId(), kernel, settings, Optional.of(statuses)),
+                    "agent", DispatcherSelector.blocking());
+            ActorRef<ToAgent> inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
             EntityRef<StorageNode.Command> entity = ClusterSharding.get(ctx.getSystem())
                     .entityRefFor(StorageNode.ENTITY_TYPE_KEY, info.nodeId());
             timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, HEARTBEAT);
@@ -58,6 +59,7 @@ public final class AgentMember {
                                              ActorRef<ToAgent> inbox, ActorRef<NodeAgent.Status> statuses,
                                              EntityRef<StorageNode.Command> entity) {
         Map<String, NodeObjects> volumes = new HashMap<>();
+        Map<String, Integer> digests = new HashMap<>();
         return Behaviors.receive(Command.class)
                 .onMessageEquals(Tick.INSTANCE, () -> {
                     agent.tell(new NodeAgent.GetStatus(statuses));
@@ -74,10 +76,9 @@ public final class AgentMember {
                     ToAgent msg = m.message();
                     if (msg instanceof ToAgent.PutVolume put) {
                         volumes.put(put.volumeId(), put.objects());
-                    } else if (msg instanceof ToAgent.RemoveVolume remove) {
-                        volumes.remove(remove.volumeId());
+                        digests.put(put.volumeId(), ToAgent.digest(put.objects()));
                     } else if (msg instanceof ToAgent.Sync sync) {
-                        applyIfComplete(ctx, agent, volumes, sync);
+                        applyIfComplete(ctx, agent, volumes, digests, sync);
                     } else if (msg instanceof ToAgent.GetKernel get) {
                         ctx.spawnAnonymous(kernelReply(agent, get.replyTo()));
                     }
@@ -86,14 +87,14 @@ public final class AgentMember {
                 .build();
     }
 
-    /** Hands the agent the generation only if this member holds exactly the volumes the Sync names. */
+    /** Drops the volumes the Sync does not name; hands the agent the generation only if every named one is here as named. */
     private static void applyIfComplete(ActorContext<Command> ctx, ActorRef<NodeAgent.Command> agent, Map<String, NodeObjects> volumes,
-                                        ToAgent.Sync sync) {
-        Map<String, Integer> held = new HashMap<>();
-        volumes.forEach((id, objects) -> held.put(id, ToAgent.digest(objects)));
-        if (!held.equals(sync.digests())) {
+                                        Map<String, Integer> digests, ToAgent.Sync sync) {
+        volumes.keySet().retainAll(sync.digests().keySet());
+        digests.keySet().retainAll(sync.digests().keySet());
+        if (!digests.equals(sync.digests())) {
             ctx.getLog().warn("generation {} incomplete here ({} volumes held, {} named); waiting for the control plane to resend",
-                    sync.generation(), held.size(), sync.digests().size());
+                    sync.generation(), digests.size(), sync.digests().size());
             return;
         }
         agent.tell(new NodeAgent.Apply(DesiredNodes.assemble(sync.endpoints(), sync.generation(), volumes.values())));
