@@ -31,11 +31,15 @@ public final class Placer {
 
     private Placer() {}
 
-    public static Result choose(VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes) {
+    /**
+     * {@code volumeId} breaks ties: creates that run at once all see the same loads, and a tie
+     * broken by node id alone would send every one of them to the same nodes.
+     */
+    public static Result choose(String volumeId, VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes) {
         List<NodeView> up = nodes.stream().filter(NodeView::up)
                 .filter(n -> n.info().map(i -> i.capabilities().containsAll(REQUIRED)).orElse(false)).toList();
         List<NodeView> cns = up.stream().filter(n -> has(n, "ctrl"))
-                .sorted(Comparator.comparingInt(NodeView::volumes).thenComparing(NodeView::id)).toList();
+                .sorted(Comparator.comparingInt(NodeView::volumes).thenComparing(n -> spread(volumeId, n.id()))).toList();
         if (cns.size() < spec.controllerCount()) {
             return refused("needs " + spec.controllerCount() + " controller nodes that are up, found " + cns.size());
         }
@@ -45,10 +49,12 @@ public final class Placer {
         up.stream().filter(n -> has(n, "disk")).forEach(n -> free.put(n.id(), n.capacity().largestFreeBytes()));
         List<List<String>> sides = new ArrayList<>();
         for (int leg = 0; leg < spec.legCount(); leg++) {
+            String legKey = volumeId + "/" + leg;
             List<String> chosen = new ArrayList<>();
             Set<String> domains = new HashSet<>();
             List<NodeView> candidates = up.stream().filter(n -> free.containsKey(n.id()))
-                    .sorted(Comparator.comparing((NodeView n) -> -free.get(n.id())).thenComparing(NodeView::id)).toList();
+                    .sorted(Comparator.comparing((NodeView n) -> -free.get(n.id()) / SPREAD_BYTES)
+                            .thenComparing(n -> spread(legKey, n.id()))).toList();
             for (NodeView n : candidates) {
                 if (chosen.size() == spec.replicas()) {
                     break;
@@ -69,6 +75,13 @@ public final class Placer {
             sides.add(List.copyOf(chosen));
         }
         return new Result(Optional.of(new Choice(controllers, sides)), "");
+    }
+
+    /** Free space this close counts as equal, so ties are broken by {@link #spread}, not by a few MiB. */
+    static final long SPREAD_BYTES = 1L << 30;
+
+    private static int spread(String key, String nodeId) {
+        return (key + "|" + nodeId).hashCode();
     }
 
     private static boolean has(NodeView n, String role) {

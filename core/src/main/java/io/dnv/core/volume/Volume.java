@@ -55,6 +55,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     static final Duration POLL = Duration.ofMillis(100);
     static final Duration RETRY = Duration.ofMillis(500);
     static final int VOLUME_PORT_INDEX = 0;
+    /** Concurrent creates can take what a choice counted on; after this many refusals the create fails. */
+    static final int PLACEMENT_ATTEMPTS = 5;
     /** Every event carries it, so the read side finds every volume that changed with one eventsByTag query. */
     public static final String TAG = "volume";
     private static final Set<String> TAGS = Set.of(TAG);
@@ -114,6 +116,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     public record CreateFailed(String reason) implements Event {}
 
+    /** Another create took what this one chose (everything it got is given back): choose again. */
+    public record PlacementRefused(String reason) implements Event {}
+
     public record AttachmentsChanged(List<String> attachments) implements Event {}
 
     public record DeleteRequested() implements Event {}
@@ -128,17 +133,18 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
      */
     public record State(Phase phase, String name, Optional<VolumeSpec> spec, Optional<Instant> createdAt,
                         Optional<Placer.Choice> choice, Map<String, NodeEndpoints> endpoints, Optional<Placement> placement,
-                        List<String> attachments, boolean applied, Map<String, Long> awaiting, Optional<String> error)
-            implements CborSerializable {
+                        List<String> attachments, boolean applied, Map<String, Long> awaiting, Optional<String> error,
+                        int placementAttempts) implements CborSerializable {
 
         static State empty(Phase phase) {
             return new State(phase, "", Optional.empty(), Optional.empty(), Optional.empty(), Map.of(), Optional.empty(),
-                    List.of(), false, Map.of(), Optional.empty());
+                    List.of(), false, Map.of(), Optional.empty(), 0);
         }
 
         State with(Phase p, Optional<Placer.Choice> c, Map<String, NodeEndpoints> e, Optional<Placement> pl, List<String> att,
                    boolean app, Map<String, Long> aw, Optional<String> err) {
-            return new State(p, name, spec, createdAt, c, Map.copyOf(e), pl, List.copyOf(att), app, Map.copyOf(aw), err);
+            return new State(p, name, spec, createdAt, c, Map.copyOf(e), pl, List.copyOf(att), app, Map.copyOf(aw), err,
+                    placementAttempts);
         }
 
         /** The next step of the saga, derived from the state alone. */
@@ -330,7 +336,10 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
             return Effect().noReply();
         }
         Event e = switch (d.step()) {
-            case "choose", "reserve" -> d.value() instanceof Event ev ? ev : new CreateFailed((String) d.value());
+            case "choose" -> d.value() instanceof Event ev ? ev : new CreateFailed((String) d.value());
+            case "reserve" -> d.value() instanceof Event ev ? ev
+                    : s.placementAttempts() + 1 < PLACEMENT_ATTEMPTS ? new PlacementRefused((String) d.value())
+                    : new CreateFailed((String) d.value());
             case "apply", "remove" -> new ObjectsApplied(generations(d.value()));
             case "converge" -> new Converged();
             case "finalize" -> new BecameReady();
@@ -351,7 +360,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                         .map(id -> sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id).<NodeView>ask(StorageNode.GetNode::new, ASK))
                         .toList()))
                 .thenApply(nodes -> {
-                    Placer.Result r = Placer.choose(spec, VolumeLayout.of(spec), nodes);
+                    Placer.Result r = Placer.choose(volumeId, spec, VolumeLayout.of(spec), nodes);
                     if (r.choice().isEmpty()) {
                         return r.refusal();
                     }
@@ -531,7 +540,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     public EventHandler<State, Event> eventHandler() {
         return newEventHandlerBuilder().forAnyState()
                 .onEvent(CreateRequested.class, (s, e) -> new State(Phase.CREATING, e.name(), Optional.of(e.spec()),
-                        Optional.of(e.at()), Optional.empty(), Map.of(), Optional.empty(), List.of(), false, Map.of(), Optional.empty()))
+                        Optional.of(e.at()), Optional.empty(), Map.of(), Optional.empty(), List.of(), false, Map.of(), Optional.empty(), 0))
+                .onEvent(PlacementRefused.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), Optional.empty(),
+                        Map.of(), Optional.empty(), s.attachments(), false, Map.of(), Optional.of(e.reason()), s.placementAttempts() + 1))
                 .onEvent(NodesChosen.class, (s, e) -> s.with(s.phase(), Optional.of(e.choice()), e.endpoints(), s.placement(),
                         s.attachments(), false, Map.of(), s.error()))
                 .onEvent(Reserved.class, (s, e) -> s.with(s.phase(), s.choice(), s.endpoints(), Optional.of(e.placement()),

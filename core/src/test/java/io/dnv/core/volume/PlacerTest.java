@@ -36,7 +36,7 @@ class PlacerTest {
         nodes.add(node("down", "DOWN", 1L << 40, Set.of("disk", "ctrl"), Map.of(), 0));
         nodes.add(node("oldkernel", "UP", 1L << 40, Set.of("disk", "ctrl"), Map.of(), 0));
         VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 4, 2);
-        Placer.Choice c = Placer.choose(spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
+        Placer.Choice c = Placer.choose("v", spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
         assertEquals(3, new HashSet<>(c.controllers()).size());
         assertTrue(!c.controllers().contains("down"));
         assertTrue(!c.controllers().contains("oldkernel"));
@@ -54,7 +54,7 @@ class PlacerTest {
                 node("a2", "UP", 2L << 30, Set.of("disk", "ctrl"), Map.of(Placer.FAILURE_DOMAIN, "rack-a"), 0),
                 node("b1", "UP", 1L << 29, Set.of("disk"), Map.of(Placer.FAILURE_DOMAIN, "rack-b"), 0));
         VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 1, 2);
-        Placer.Choice c = Placer.choose(spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
+        Placer.Choice c = Placer.choose("v", spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
         assertEquals(Set.of("a2", "b1"), Set.copyOf(c.sides().get(0)), "one side per rack, not both in rack-a");
     }
 
@@ -64,10 +64,10 @@ class PlacerTest {
                 node("a1", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(Placer.FAILURE_DOMAIN, "rack-a"), 0),
                 node("a2", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(Placer.FAILURE_DOMAIN, "rack-a"), 0));
         VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 4, 2);
-        Placer.Result r = Placer.choose(spec, VolumeLayout.of(spec), nodes);
+        Placer.Result r = Placer.choose("v", spec, VolumeLayout.of(spec), nodes);
         assertTrue(r.choice().isEmpty());
         assertEquals("needs 2 disk nodes in distinct failure domains with 23 MiB free for group 0 of leg 0, found 1", r.refusal());
-        Placer.Result noControllers = Placer.choose(new VolumeSpec(64L << 20, 2, 1, 1, 1), VolumeLayout.of(spec), nodes);
+        Placer.Result noControllers = Placer.choose("v", new VolumeSpec(64L << 20, 2, 1, 1, 1), VolumeLayout.of(spec), nodes);
         assertEquals("needs 3 controller nodes that are up, found 2", noControllers.refusal());
     }
 }
