@@ -27,6 +27,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -53,8 +54,13 @@ public final class StorageNode
     public sealed interface Command extends CborSerializable {}
 
     /** The agent is alive: who it is, where to push, and how far it got. Registers on first sight. */
-    public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures)
-            implements Command {}
+    public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
+                            long passGeneration, Set<String> unsettled) implements Command {}
+
+    /** Whether one volume's objects are in place as of {@code generation}, even if others on the node are not yet. */
+    public record GetProgress(String volumeId, long generation, ActorRef<Progress> replyTo) implements Command {}
+
+    public record Progress(boolean settled) implements CborSerializable {}
 
     /** Reserve {@code sectors} under a key (idempotent: the same key gets the same extent). */
     public record Reserve(String key, long sectors, ActorRef<Reservation> replyTo) implements Command {}
@@ -139,6 +145,8 @@ public final class StorageNode
     private long agentSeen = -1;
     private long reached = -1;
     private List<String> failures = List.of();
+    private long passGeneration = -1;
+    private Set<String> unsettled = Set.of();
     private boolean announced;
     private long pushed = -1;
     private Instant pushedAt = Instant.EPOCH;
@@ -176,6 +184,7 @@ public final class StorageNode
                 .onCommand(SetVolumeObjects.class, this::onSetVolumeObjects)
                 .onCommand(GetNode.class, (s, c) -> Effect().reply(c.replyTo(), view(s)))
                 .onCommand(GetKernel.class, this::onGetKernel)
+                .onCommand(GetProgress.class, (s, c) -> Effect().reply(c.replyTo(), new Progress(settled(s, c))))
                 .onCommand(PushTick.class, (s, c) -> onPushTick(s));
         return b.build();
     }
@@ -186,6 +195,8 @@ public final class StorageNode
         agentSeen = h.desiredSeen();
         reached = h.reached();
         failures = List.copyOf(h.failures());
+        passGeneration = h.passGeneration();
+        unsettled = Set.copyOf(h.unsettled());
         if (!h.info().nodeId().equals(nodeId)) {
             ctx.getLog().error("heartbeat of {} reached the entity of {}; ignored", h.info().nodeId(), nodeId);
             return Effect().none().thenNoReply();
@@ -265,6 +276,33 @@ public final class StorageNode
         }
         Event e = remove ? new VolumeObjectsRemoved(c.volumeId()) : new VolumeObjectsSet(c.volumeId(), c.objects());
         return Effect().persist(e).thenReply(c.replyTo(), st -> new Generation(lastSequenceNumber(ctx)));
+    }
+
+    /**
+     * Settled when the agent converged the whole node at that generation, or when its last pass,
+     * at that generation or later, left none of the volume's objects unsettled.
+     */
+    private boolean settled(State s, GetProgress p) {
+        if (reached >= p.generation()) {
+            return true;
+        }
+        NodeObjects objects = s.objects().get(p.volumeId());
+        if (passGeneration < p.generation() || objects == null) {
+            return false;
+        }
+        return objectNames(objects).stream().noneMatch(unsettled::contains);
+    }
+
+    private static List<String> objectNames(NodeObjects o) {
+        List<String> names = new java.util.ArrayList<>();
+        o.dmDevices().forEach(d -> names.add(d.name()));
+        o.subsystems().forEach(x -> names.add(x.nqn()));
+        o.connections().forEach(c -> names.add(c.key()));
+        o.anaGroups().forEach(g -> {
+            names.add("port " + g.portId());
+            names.add("port " + g.portId() + " ana group " + g.group());
+        });
+        return names;
     }
 
     private ReplyEffect<Event, State> onGetKernel(State s, GetKernel g) {

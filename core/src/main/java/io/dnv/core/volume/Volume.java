@@ -425,12 +425,24 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         });
     }
 
+    /**
+     * Creating and attaching wait until this volume's objects are in place on every node; a
+     * delete waits until every node converged as a whole, because its extents are released
+     * next and the agents zero them as they tear the devices down.
+     */
     private CompletionStage<Object> converged(State s) {
         List<String> nodes = List.copyOf(s.awaiting().keySet());
+        if (s.phase() == Phase.DELETING) {
+            return Leg.all(nodes.stream()
+                            .map(id -> sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id).<NodeView>ask(StorageNode.GetNode::new, ASK))
+                            .toList())
+                    .thenApply(views -> views.stream().allMatch(v -> v.reachedGeneration() >= s.awaiting().get(v.id())));
+        }
         return Leg.all(nodes.stream()
-                        .map(id -> sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id).<NodeView>ask(StorageNode.GetNode::new, ASK))
+                        .map(id -> sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id).<StorageNode.Progress>ask(
+                                r -> new StorageNode.GetProgress(volumeId, s.awaiting().get(id), r), ASK))
                         .toList())
-                .thenApply(views -> views.stream().allMatch(v -> v.reachedGeneration() >= s.awaiting().get(v.id())));
+                .thenApply(progress -> progress.stream().allMatch(StorageNode.Progress::settled));
     }
 
     /**

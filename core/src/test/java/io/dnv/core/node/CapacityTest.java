@@ -69,7 +69,7 @@ class CapacityTest {
         NodeInfo info = new NodeInfo(new NodeEndpoints(id, "127.0.9.1", Optional.of("/dev/ram0"),
                 Optional.of(NvmetPort.tcp(1, "127.0.9.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.9.1", 4422))),
                 diskBytes, Set.of("disk", "ctrl"), Map.of(), Set.of("transport:tcp"));
-        node(id).tell(new StorageNode.Heartbeat(info, agent.ref(), -1, -1, List.of()));
+        node(id).tell(new StorageNode.Heartbeat(info, agent.ref(), -1, -1, List.of(), -1, Set.of()));
         TestProbe<NodeView> views = kit.createTestProbe();
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
             node(id).tell(new StorageNode.GetNode(views.ref()));

@@ -61,6 +61,7 @@ final class DmConvergence {
                 pass.createdDm.add(d.name());
             } else {
                 pass.blocked.add(d.name());
+                pass.unsettled.add(d.name());
             }
             return;
         }
@@ -70,6 +71,7 @@ final class DmConvergence {
                     && pass.mutate("dm resume", d.name(), () -> pass.kernel.dmResume(d.name()));
             if (!reloaded) {
                 pass.blocked.add(d.name());
+                pass.unsettled.add(d.name());
             }
         } else if (live.get().suspended()) {
             // Left suspended by an interrupted operation: I/O is held until someone resumes it.
@@ -79,7 +81,7 @@ final class DmConvergence {
 
     private void block(DmDevice d, String reason) {
         pass.blocked.add(d.name());
-        pass.waitFor(d.name() + ": " + reason);
+        pass.waitFor(d.name(), reason);
     }
 
     private boolean prepare(DmDevice d) {
@@ -87,7 +89,7 @@ final class DmConvergence {
             if (p instanceof Preparation.ZeroRange z) {
                 Optional<String> path = devices.path(z.device());
                 if (path.isEmpty()) {
-                    pass.waitFor(d.name() + ": " + z.device().symbol() + " to zero does not exist yet");
+                    pass.waitFor(d.name(), z.device().symbol() + " to zero does not exist yet");
                     return false;
                 }
                 if (!pass.mutate("zero " + z.offsetBytes() + "+" + z.lengthBytes(), path.get(),
@@ -114,7 +116,7 @@ final class DmConvergence {
             if (e.kernelMessage().contains(FILE_EXISTS)) {
                 return true;
             }
-            pass.failures.add(new Failure(m.pool(), "dm message " + m.message(), e.kernelMessage()));
+            pass.fail(m.pool(), "dm message " + m.message(), e.kernelMessage());
             return false;
         }
     }

@@ -38,9 +38,9 @@ final class NvmetConvergence {
                     continue;
                 }
             } else if (!sameListener(want, live.get())) {
-                pass.failures.add(new Failure("port " + want.id(), "nvmet port check",
+                pass.fail("port " + want.id(), "nvmet port check",
                         "listens on " + live.get().address() + ":" + live.get().serviceId() + ", desired "
-                                + want.address() + ":" + want.serviceId() + "; an address cannot change under live exports"));
+                                + want.address() + ":" + want.serviceId() + "; an address cannot change under live exports");
                 continue;
             }
             Map<Integer, AnaState> liveGroups = live.map(ObservedKernel.Port::anaGroups).orElse(Map.of(1, AnaState.OPTIMIZED));
@@ -73,9 +73,9 @@ final class NvmetConvergence {
             }
         } else if (live.get().cntlidMin() != want.cntlidMin() || live.get().cntlidMax() != want.cntlidMax()
                 || !live.get().serial().equals(want.serial())) {
-            pass.failures.add(new Failure(nqn, "nvmet subsystem check", "has cntlid " + live.get().cntlidMin() + "-"
+            pass.fail(nqn, "nvmet subsystem check", "has cntlid " + live.get().cntlidMin() + "-"
                     + live.get().cntlidMax() + " serial " + live.get().serial() + ", desired " + want.cntlidMin() + "-"
-                    + want.cntlidMax() + " serial " + want.serial() + "; these cannot change under live controllers"));
+                    + want.cntlidMax() + " serial " + want.serial() + "; these cannot change under live controllers");
             return;
         }
         List<String> liveHosts = live.map(ObservedKernel.Subsystem::allowedHosts).orElse(List.of());
@@ -121,10 +121,23 @@ final class NvmetConvergence {
     private boolean converge(String nqn, NvmetNamespace want, Optional<ObservedKernel.Namespace> live) {
         Optional<String> path = devices.path(want.device());
         if (path.isEmpty()) {
-            pass.waitFor(nqn + " namespace " + want.nsid() + ": " + want.device().symbol() + " does not exist yet");
+            pass.waitFor(nqn, "namespace " + want.nsid() + ": " + want.device().symbol() + " does not exist yet");
             return false;
         }
         String object = nqn + " namespace " + want.nsid();
+        int failuresBefore = pass.failures.size();
+        try {
+            return convergeNamespace(nqn, want, live, path.get(), object);
+        } finally {
+            if (pass.failures.size() > failuresBefore) {
+                pass.unsettled.add(nqn);
+            }
+        }
+    }
+
+    private boolean convergeNamespace(String nqn, NvmetNamespace want, Optional<ObservedKernel.Namespace> live, String devicePath,
+                                      String object) {
+        Optional<String> path = Optional.of(devicePath);
         if (live.isPresent()) {
             ObservedKernel.Namespace ns = live.get();
             boolean same = ns.devicePath().equals(path.get()) && ns.uuid().equals(want.uuid())

@@ -9,9 +9,11 @@ import io.dnv.core.kernel.ObservedKernel;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.Set;
 
 /**
@@ -31,6 +33,8 @@ final class Pass {
     final List<String> mutations = new ArrayList<>();
     final List<Failure> failures = new ArrayList<>();
     final List<String> waiting = new ArrayList<>();
+    /** Desired objects this pass could not bring to their desired state, by name (dm name, NQN, connection key, port). */
+    final Set<String> unsettled = new HashSet<>();
 
     Pass(Kernel kernel, DesiredNode desired) {
         this.kernel = kernel;
@@ -49,13 +53,20 @@ final class Pass {
             action.run();
             return true;
         } catch (KernelException e) {
-            failures.add(new Failure(object, operation, e.kernelMessage()));
+            fail(object, operation, e.kernelMessage());
             return false;
         }
     }
 
-    void waitFor(String what) {
-        waiting.add(what);
+    /** A desired object that cannot reach its state this pass (refused, or in a state that cannot change). */
+    void fail(String object, String operation, String message) {
+        failures.add(new Failure(object, operation, message));
+        unsettled.add(object);
+    }
+
+    void waitFor(String object, String reason) {
+        waiting.add(object + ": " + reason);
+        unsettled.add(object);
     }
 
     void reobserve() {

@@ -3,19 +3,23 @@ package io.dnv.node.agent;
 import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.List;
+import java.util.Set;
 
 /**
  * What one reconcile pass did: the mutations it issued (in order), what the kernel refused,
  * what is still waiting on another node (an export not there yet), and the kernel as seen at
- * the end. Converged means the kernel now holds exactly the desired state.
+ * the end. Converged means the kernel now holds exactly the desired state; {@code unsettled}
+ * names the desired objects that are not there yet, so a volume whose objects are all settled
+ * is done even while another volume on the node still waits.
  */
 public record PassResult(long generation, List<String> mutations, List<Failure> failures, List<String> waiting,
-                         ObservedKernel observed) {
+                         Set<String> unsettled, ObservedKernel observed) {
 
     public PassResult {
         mutations = List.copyOf(mutations);
         failures = List.copyOf(failures);
         waiting = List.copyOf(waiting);
+        unsettled = Set.copyOf(unsettled);
     }
 
     public boolean converged() {

@@ -42,6 +42,6 @@ public final class Reconciler {
         if (!pass.mutations.isEmpty()) {
             pass.reobserve();
         }
-        return new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.observed);
+        return new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled, pass.observed);
     }
 }

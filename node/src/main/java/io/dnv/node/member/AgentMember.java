@@ -68,8 +68,9 @@ public final class AgentMember {
                 .onMessage(AgentStatus.class, s -> {
                     List<String> failures = s.status().lastPass().map(PassResult::failures).orElse(List.of()).stream()
                             .map(Object::toString).toList();
+                    Optional<PassResult> last = s.status().lastPass();
                     entity.tell(new StorageNode.Heartbeat(info, inbox, s.status().desiredGeneration(), s.status().reachedGeneration(),
-                            failures));
+                            failures, last.map(PassResult::generation).orElse(-1L), last.map(PassResult::unsettled).orElse(java.util.Set.of())));
                     return Behaviors.same();
                 })
                 .onMessage(FromControlPlane.class, m -> {
