@@ -35,10 +35,15 @@ public final class Members {
 
     /** {@code management}: host and port of the management routes (cluster members, shards, readiness). */
     public static ActorSystem<Void> control(String host, int port, List<String> seeds, Database db, Config management) {
+        return control(host, port, seeds, db, management, ConfigFactory.empty());
+    }
+
+    /** {@code overrides} win over everything else (tests shorten the split-brain resolver's wait). */
+    static ActorSystem<Void> control(String host, int port, List<String> seeds, Database db, Config management, Config overrides) {
         Config mgmt = ConfigFactory.parseString("pekko.management.http.hostname = \"" + management.getString("host") + "\"\n"
                 + "pekko.management.http.port = " + management.getInt("port"));
-        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM,
-                config(host, port, seeds, List.of("control")).withFallback(mgmt).withFallback(PersistenceConfig.of(db)).withFallback(base()));
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM, overrides.withFallback(
+                config(host, port, seeds, List.of("control")).withFallback(mgmt).withFallback(PersistenceConfig.of(db)).withFallback(base())));
         initEntities(system);
         return system;
     }

@@ -149,6 +149,11 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
                     failure == null ? why : why + "; releasing failed: " + failure.getMessage()));
             return Effect().noReply();
         }
+        if (!s.groups().isEmpty() && !s.released()) {
+            // A retried Place overtook this one (the caller timed out and asked again): the keys are
+            // the same, so were the extents; the group is placed once.
+            return Effect().reply(r.request().replyTo(), new Placed(s.leg(), ""));
+        }
         List<Placement.Extent> sides = r.results().stream().map(x -> x.extent().orElseThrow()).toList();
         return Effect().persist(new GroupPlaced(new Placement.Group(true, sides)))
                 .thenReply(r.request().replyTo(), st -> new Placed(st.leg(), ""));

@@ -1,0 +1,201 @@
+package io.dnv.app;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.node.NodeInfo;
+import io.dnv.core.node.NodeView;
+import io.dnv.core.node.StorageNode;
+import io.dnv.core.volume.Volume;
+import io.dnv.core.volume.VolumeSpec;
+import io.dnv.core.volume.VolumeView;
+import io.dnv.node.agent.NodeAgent;
+import io.dnv.node.sim.SimulatedKernel;
+import io.dnv.node.sim.nvme.Fabric;
+import io.dnv.persistence.Database;
+import io.dnv.persistence.testing.ThrowawayPostgres;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Three control members on PostgreSQL and six simulated storage nodes, each its own actor
+ * system with real sockets. 20 volumes are created at once; a control member is stopped
+ * abruptly (no leaving, no coordinated shutdown) while they are being created. Every create
+ * completes on the survivors, no extent is reserved twice or leaked, and the volumes serve bytes.
+ */
+class ControllerCrashTest {
+
+    static final int VOLUMES = 20;
+    static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:3c9d1e2f-4a5b-4c6d-8e7f-9a0b1c2d3e4f";
+    /** Abrupt: the victim neither leaves nor runs its shutdown; the survivors' resolver downs it. */
+    static final Config TEST = ConfigFactory.parseString("""
+            pekko.cluster.split-brain-resolver.stable-after = 3s
+            pekko.cluster.split-brain-resolver.down-all-when-unstable = off
+            pekko.coordinated-shutdown.run-by-actor-system-terminate = off
+            pekko.cluster.run-coordinated-shutdown-when-down = off
+            """);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyCreateCompletesOnTheSurvivorsWhenAControllerDiesMidway() throws Exception {
+        Database db = ThrowawayPostgres.database();
+        db.migrate();
+        Config management = ConfigFactory.parseString("host = \"127.0.0.1\"\nport = 0");
+        List<ActorSystem<?>> systems = new ArrayList<>();
+        List<SimulatedKernel> kernels = new ArrayList<>();
+        Fabric fabric = new Fabric();
+        SimHosts hosts = new SimHosts(fabric);
+        try {
+            ActorSystem<Void> first = Members.control("127.0.0.1", 0, List.of(), db, management, TEST);
+            systems.add(first);
+            var seed = Cluster.get(first).selfMember().address();
+            Cluster.get(first).manager().tell(Join.create(seed));
+            List<ActorSystem<Void>> controls = new ArrayList<>(List.of(first));
+            for (int i = 0; i < 2; i++) {
+                ActorSystem<Void> c = Members.control("127.0.0.1", 0, List.of(), db, management, TEST);
+                Cluster.get(c).manager().tell(Join.create(seed));
+                controls.add(c);
+                systems.add(c);
+            }
+            for (int i = 1; i <= 6; i++) {
+                String id = "c" + i;
+                String address = "127.0.5." + i;
+                SimulatedKernel kernel = new SimulatedKernel(address, fabric)
+                        .addDisk("/dev/ram0", dir.resolve(id), 4L << 30);
+                kernels.add(kernel);
+                NodeInfo info = new NodeInfo(new NodeEndpoints(id, address, Optional.of("/dev/ram0"),
+                        Optional.of(NvmetPort.tcp(1, address, 4420)), Optional.of(NvmetPort.tcp(2, address, 4421)),
+                        List.of(NvmetPort.tcp(3, address, 4422))), 4L << 30, Set.of("disk", "ctrl"), Map.of(), kernel.capabilities());
+                ActorSystem<Void> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernel, NodeAgent.Settings.DEFAULT);
+                Cluster.get(node).manager().tell(Join.create(seed));
+                systems.add(node);
+            }
+            ClusterSharding sharding = ClusterSharding.get(first);
+            awaitNodesUp(sharding, 6);
+
+            String run = UUID.randomUUID().toString().substring(0, 8);
+            List<String> ids = new ArrayList<>();
+            List<CompletableFuture<Volume.Result>> creates = new ArrayList<>();
+            for (int i = 0; i < VOLUMES; i++) {
+                String id = "crash-" + run + "-" + i;
+                ids.add(id);
+                creates.add(sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, id).<Volume.Result>ask(
+                        r -> new Volume.Create(id, new VolumeSpec(32L << 20, 1, 1, 2, 2), r), Duration.ofSeconds(30)).toCompletableFuture());
+            }
+            CompletableFuture.allOf(creates.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+            ActorSystem<Void> victim = controls.get(2);
+            victim.terminate();
+            victim.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+
+            List<VolumeView> ready = new ArrayList<>();
+            for (String id : ids) {
+                ready.add(awaitReady(sharding, id, Duration.ofSeconds(180)));
+            }
+            Map<String, String> owners = new java.util.HashMap<>();
+            long sideBytes = 0;
+            for (VolumeView v : ready) {
+                for (VolumeView.LegView leg : v.legs()) {
+                    for (VolumeView.GroupView g : leg.groups()) {
+                        for (VolumeView.Side s : g.sides()) {
+                            String other = owners.put(s.node() + ":" + s.startSector(), v.id() + "/leg" + leg.index());
+                            assertTrue(other == null, "extent " + s + " reserved twice: " + other + " and " + v.id() + "/leg"
+                                    + leg.index());
+                            sideBytes += s.lengthSectors() * 512;
+                        }
+                    }
+                }
+            }
+            long reserved = 0;
+            for (int i = 1; i <= 6; i++) {
+                reserved += sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, "c" + i).<NodeView>ask(StorageNode.GetNode::new,
+                        Duration.ofSeconds(10)).toCompletableFuture().get().capacity().reservedBytes();
+            }
+            assertEquals(sideBytes, reserved, "every reserved byte belongs to exactly one volume side: nothing leaked");
+
+            for (VolumeView v : ready) {
+                Volume.AttachResult a = sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, v.id()).<Volume.AttachResult>ask(
+                        r -> new Volume.Attach(HOST, r), Duration.ofSeconds(60)).toCompletableFuture().get();
+                assertEquals(200, a.status(), a.problem());
+                VolumeView attached = sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, v.id()).<Volume.Result>ask(Volume.Get::new,
+                        Duration.ofSeconds(10)).toCompletableFuture().get().volume().orElseThrow();
+                byte[] data = new byte[64 << 10];
+                new Random(v.id().hashCode()).nextBytes(data);
+                hosts.write(HOST, attached, 1 << 20, data).toCompletableFuture().get(30, TimeUnit.SECONDS);
+                assertArrayEquals(data, hosts.read(HOST, attached, 1 << 20, data.length).toCompletableFuture().get(30, TimeUnit.SECONDS));
+            }
+        } finally {
+            hosts.close();
+            for (ActorSystem<?> s : systems) {
+                s.terminate();
+            }
+            for (ActorSystem<?> s : systems) {
+                s.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            }
+            kernels.forEach(SimulatedKernel::shutdown);
+        }
+    }
+
+    private static void awaitNodesUp(ClusterSharding sharding, int n) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            int up = 0;
+            for (int i = 1; i <= n; i++) {
+                try {
+                    NodeView v = sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, "c" + i).<NodeView>ask(StorageNode.GetNode::new,
+                            Duration.ofSeconds(3)).toCompletableFuture().get();
+                    up += v.up() ? 1 : 0;
+                } catch (Exception notYet) {
+                    // sharding still starting
+                }
+            }
+            if (up == n) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("storage nodes did not come up");
+    }
+
+    private static VolumeView awaitReady(ClusterSharding sharding, String id, Duration wait) throws Exception {
+        long deadline = System.nanoTime() + wait.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            try {
+                Volume.Result r = sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, id).<Volume.Result>ask(Volume.Get::new,
+                        Duration.ofSeconds(5)).toCompletableFuture().get();
+                if (r.volume().isPresent() && r.volume().get().state().equals("READY")) {
+                    return r.volume().get();
+                }
+                last = r.volume().map(v -> v.state() + "/" + v.step() + " " + v.error().orElse("")).orElse(r.problem());
+            } catch (Exception e) {
+                last = e.toString();
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError(id + " not READY after " + wait.toSeconds() + " s: " + last);
+    }
+}
