@@ -43,7 +43,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Three control members on PostgreSQL and six simulated storage nodes, each its own actor
  * system with real sockets. 20 volumes are created at once; a control member is stopped
  * abruptly (no leaving, no coordinated shutdown) while they are being created. Every create
- * completes on the survivors, no extent is reserved twice or leaked, and the volumes serve bytes.
+ * completes on the survivors, no extent is reserved twice or leaked. The lost member rejoins as
+ * a new incarnation; another dies while deletes and attaches are in flight: the deletes finish
+ * and release exactly what they held, and every remaining volume is attached and serves bytes.
  */
 class ControllerCrashTest {
 
@@ -136,6 +138,47 @@ class ControllerCrashTest {
             }
             assertEquals(sideBytes, reserved, "every reserved byte belongs to exactly one volume side: nothing leaked");
 
+            // The lost member comes back as a new incarnation and takes its share again; then another
+            // member dies while deletes and attaches are in flight.
+            ActorSystem<Void> back = Members.control("127.0.0.1", 0, List.of(), db, management, TEST);
+            Cluster.get(back).manager().tell(Join.create(seed));
+            systems.add(back);
+            awaitControlMembers(first, 3);
+            List<VolumeView> deleted = ready.subList(0, 5);
+            List<VolumeView> kept = ready.subList(5, ready.size());
+            List<CompletableFuture<?>> inFlight = new ArrayList<>();
+            for (VolumeView v : deleted) {
+                inFlight.add(sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, v.id()).<Volume.Result>ask(Volume.Delete::new,
+                        Duration.ofSeconds(30)).toCompletableFuture());
+            }
+            for (VolumeView v : kept.subList(0, 5)) {
+                inFlight.add(sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, v.id()).<Volume.AttachResult>ask(
+                        r -> new Volume.Attach(HOST, r), Duration.ofSeconds(5)).toCompletableFuture().exceptionally(t -> null));
+            }
+            ActorSystem<Void> second = controls.get(1);
+            second.terminate();
+            second.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            for (VolumeView v : deleted) {
+                awaitGone(sharding, v.id(), Duration.ofSeconds(180));
+            }
+            long afterDeletes = 0;
+            long keptBytes = 0;
+            for (VolumeView v : kept) {
+                for (VolumeView.LegView leg : v.legs()) {
+                    for (VolumeView.GroupView g : leg.groups()) {
+                        for (VolumeView.Side x : g.sides()) {
+                            keptBytes += x.lengthSectors() * 512;
+                        }
+                    }
+                }
+            }
+            for (int i = 1; i <= 6; i++) {
+                afterDeletes += sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, "c" + i).<NodeView>ask(StorageNode.GetNode::new,
+                        Duration.ofSeconds(10)).toCompletableFuture().get().capacity().reservedBytes();
+            }
+            assertEquals(keptBytes, afterDeletes, "deleted volumes released exactly what they held");
+            ready = kept;
+
             for (VolumeView v : ready) {
                 Volume.AttachResult a = sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, v.id()).<Volume.AttachResult>ask(
                         r -> new Volume.Attach(HOST, r), Duration.ofSeconds(60)).toCompletableFuture().get();
@@ -178,6 +221,38 @@ class ControllerCrashTest {
             Thread.sleep(200);
         }
         throw new AssertionError("storage nodes did not come up");
+    }
+
+    private static void awaitControlMembers(ActorSystem<?> system, int n) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            long up = java.util.stream.StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false)
+                    .filter(m -> m.hasRole("control") && m.status() == org.apache.pekko.cluster.MemberStatus.up()).count();
+            if (up == n) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("the control member did not rejoin");
+    }
+
+    private static void awaitGone(ClusterSharding sharding, String id, Duration wait) throws Exception {
+        long deadline = System.nanoTime() + wait.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            try {
+                Volume.Result r = sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, id).<Volume.Result>ask(Volume.Get::new,
+                        Duration.ofSeconds(5)).toCompletableFuture().get();
+                if (r.status() == 404) {
+                    return;
+                }
+                last = r.volume().map(v -> v.state() + "/" + v.step()).orElse(r.problem());
+            } catch (Exception e) {
+                last = e.toString();
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError(id + " not deleted after " + wait.toSeconds() + " s: " + last);
     }
 
     private static VolumeView awaitReady(ClusterSharding sharding, String id, Duration wait) throws Exception {
