@@ -318,7 +318,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
             case "remove" -> apply(s, true);
             case "converge" -> converged(s);
             case "finalize" -> finalizeCreate(s);
-            default -> release(s);
+            default -> releaseEverything(s);
         };
         ctx.pipeToSelf(work, (value, failure) -> new StepDone(step, value, failure));
         return Effect().noReply();
@@ -459,10 +459,6 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         State created = s.with(s.phase(), s.choice(), s.endpoints(), s.placement().map(Volume::created), s.attachments(),
                 s.applied(), s.awaiting(), s.error());
         return Leg.all(marks).thenCompose(done -> apply(created, false));
-    }
-
-    private CompletionStage<Object> release(State s) {
-        return releaseEverything(s).thenApply(done -> done);
     }
 
     private CompletionStage<List<Done>> releaseEverything(State s) {

@@ -80,10 +80,6 @@ public final class GuestPair implements AutoCloseable {
         return bootTime;
     }
 
-    public Path dir() {
-        return dir;
-    }
-
     private Process start(String name, String ip, String mac, String netdev, Images images, int disks, int diskMib) throws IOException {
         boolean kvm = Files.isWritable(Path.of("/dev/kvm"));
         List<String> cmd = new ArrayList<>(List.of("qemu-system-x86_64"));

@@ -11,8 +11,6 @@ import java.util.regex.Pattern;
 /** One side of the differential suite: a kernel, raw block I/O on it, and a way back to empty. */
 interface KernelUnderTest {
 
-    String name();
-
     Kernel kernel();
 
     /** The address a connect to this kernel's own nvmet ports uses. */

@@ -26,11 +26,6 @@ final class LinuxUnderTest implements KernelUnderTest {
     }
 
     @Override
-    public String name() {
-        return "linux";
-    }
-
-    @Override
     public Kernel kernel() {
         return kernel;
     }

@@ -28,11 +28,6 @@ final class SimulatedUnderTest implements KernelUnderTest {
     }
 
     @Override
-    public String name() {
-        return "simulated";
-    }
-
-    @Override
     public Kernel kernel() {
         return kernel;
     }
