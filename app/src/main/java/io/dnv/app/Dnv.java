@@ -14,7 +14,17 @@ public final class Dnv implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    private static final String COMMON_POOL_PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
+
     public static void main(String[] args) {
+        // Pekko's Java API hands out Scala futures as CompletionStages that run every thenApply,
+        // thenCompose and whenComplete on the common ForkJoinPool. On a 2-core machine that pool
+        // gets parallelism 1, and then the JDK starts a new thread for every callback: thousands
+        // a second under load, which cut the journal's throughput tenfold. Set before any pool exists.
+        if (System.getProperty(COMMON_POOL_PARALLELISM) == null) {
+            int cores = Runtime.getRuntime().availableProcessors();
+            System.setProperty(COMMON_POOL_PARALLELISM, String.valueOf(Math.max(2, cores - 1)));
+        }
         System.exit(new CommandLine(new Dnv()).execute(args));
     }
 
