@@ -23,12 +23,14 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /**
  * One storage node: its registration, the capacity it owns (every extent of its disk is
@@ -36,6 +38,11 @@ import java.util.TreeMap;
  * groups of its volume port, and the kernel objects every volume needs on it. It pushes the
  * node's whole desired state to the agent, coalesced: after any change at most one push per
  * tick, and again until the agent's heartbeat says it has the newest generation.
+ *
+ * Decisions are written in groups: while one write is on its way, the decisions taken meanwhile
+ * count at once for every later decision (an extent is never handed out twice) and are written
+ * together in the next write; each caller hears back once its decision is written. Under load a
+ * node then writes a few times per round trip to the journal, not once per extent.
  *
  * Heartbeats and what the agent observed live in memory only: they are facts, not decisions.
  */
@@ -46,6 +53,8 @@ public final class StorageNode
     static final Duration PUSH_TICK = Duration.ofMillis(50);
     static final Duration RESEND_AFTER = Duration.ofSeconds(2);
     static final Duration DOWN_AFTER = Duration.ofSeconds(5);
+    /** A progress question unanswered this long is answered "not yet", so the asker asks again. */
+    static final Duration PROGRESS_WAIT = Duration.ofSeconds(2);
     static final int FIRST_ANA_GROUP = 2;
     static final int LAST_ANA_GROUP = 128;
 
@@ -57,8 +66,12 @@ public final class StorageNode
     public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
                             long passGeneration, Set<String> unsettled) implements Command {}
 
-    /** Whether one volume's objects are in place as of {@code generation}, even if others on the node are not yet. */
-    public record GetProgress(String volumeId, long generation, ActorRef<Progress> replyTo) implements Command {}
+    /**
+     * Answered once one volume's objects are in place as of {@code generation} (even if others on
+     * the node are not yet), or once the whole node converged to it when {@code wholeNode}; after
+     * {@link #PROGRESS_WAIT} without that, answered "not yet".
+     */
+    public record AwaitProgress(String volumeId, long generation, boolean wholeNode, ActorRef<Progress> replyTo) implements Command {}
 
     public record Progress(boolean settled) implements CborSerializable {}
 
@@ -80,6 +93,9 @@ public final class StorageNode
     public record GetKernel(ActorRef<ToAgent.KernelReport> replyTo) implements Command {}
 
     private enum PushTick implements Command { INSTANCE }
+
+    /** Writes the decisions taken since the last write, in one write. */
+    private enum WriteDecisions implements Command { INSTANCE }
 
     // replies
 
@@ -152,7 +168,16 @@ public final class StorageNode
     private Instant pushedAt = Instant.EPOCH;
     private ActorRef<ToAgent> sentTo;
     private final Map<String, NodeObjects> sent = new HashMap<>();
-    private final Map<String, Integer> sentDigests = new HashMap<>();
+    private final Map<String, Long> sentVersions = new HashMap<>();
+    private final List<Waiter> waiters = new ArrayList<>();
+    // Decided, not written yet: the events, what to tell their callers once written, and the
+    // journal's state with the events folded in.
+    private final List<Event> unwritten = new ArrayList<>();
+    private final List<Consumer<State>> afterWrite = new ArrayList<>();
+    private State decided;
+    private EventHandler<State, Event> fold;
+
+    private record Waiter(AwaitProgress request, Instant until) {}
 
     private StorageNode(String nodeId, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
         super(PersistenceId.of(ENTITY_TYPE_KEY.name(), nodeId));
@@ -184,7 +209,8 @@ public final class StorageNode
                 .onCommand(SetVolumeObjects.class, this::onSetVolumeObjects)
                 .onCommand(GetNode.class, (s, c) -> Effect().reply(c.replyTo(), view(s)))
                 .onCommand(GetKernel.class, this::onGetKernel)
-                .onCommand(GetProgress.class, (s, c) -> Effect().reply(c.replyTo(), new Progress(settled(s, c))))
+                .onCommand(AwaitProgress.class, this::onAwaitProgress)
+                .onCommand(WriteDecisions.class, (s, c) -> onWriteDecisions())
                 .onCommand(PushTick.class, (s, c) -> onPushTick(s));
         return b.build();
     }
@@ -197,15 +223,15 @@ public final class StorageNode
         failures = List.copyOf(h.failures());
         passGeneration = h.passGeneration();
         unsettled = Set.copyOf(h.unsettled());
+        answerWaiters(s);
         if (!h.info().nodeId().equals(nodeId)) {
             ctx.getLog().error("heartbeat of {} reached the entity of {}; ignored", h.info().nodeId(), nodeId);
-            return Effect().none().thenNoReply();
+            return Effect().noReply();
         }
-        if (s.info().equals(Optional.of(h.info()))) {
-            announce();
-            return Effect().none().thenNoReply();
+        if (decided(s).info().equals(Optional.of(h.info()))) {
+            return afterDecisions(s, st -> announce());
         }
-        return Effect().persist(new Registered(h.info())).thenRun(st -> announce()).thenNoReply();
+        return decide(s, new Registered(h.info()), st -> announce());
     }
 
     /** Once per incarnation: the directory learns of this node even if an earlier announcement was lost. */
@@ -216,10 +242,11 @@ public final class StorageNode
         }
     }
 
-    private ReplyEffect<Event, State> onReserve(State s, Reserve r) {
+    private ReplyEffect<Event, State> onReserve(State journal, Reserve r) {
+        State s = decided(journal);
         Placement.Extent existing = s.extents().get(r.key());
         if (existing != null) {
-            return Effect().reply(r.replyTo(), new Reservation(Optional.of(existing), ""));
+            return afterDecisions(journal, st -> r.replyTo().tell(new Reservation(Optional.of(existing), "")));
         }
         if (s.info().isEmpty() || !s.info().get().roles().contains("disk")) {
             return Effect().reply(r.replyTo(), new Reservation(Optional.empty(), nodeId + " is not a registered disk node"));
@@ -231,70 +258,150 @@ public final class StorageNode
                     nodeId + " has no free extent of " + sectors / 2048 + " MiB (largest free: " + largestFree(s) / 2048 + " MiB)"));
         }
         Placement.Extent extent = new Placement.Extent(nodeId, start.get(), sectors);
-        return Effect().persist(new ExtentReserved(r.key(), extent))
-                .thenReply(r.replyTo(), st -> new Reservation(Optional.of(extent), ""));
+        return decide(journal, new ExtentReserved(r.key(), extent), st -> r.replyTo().tell(new Reservation(Optional.of(extent), "")));
     }
 
-    private ReplyEffect<Event, State> onRelease(State s, Release r) {
-        List<String> held = r.keys().stream().filter(s.extents()::containsKey).toList();
+    private ReplyEffect<Event, State> onRelease(State journal, Release r) {
+        List<String> held = r.keys().stream().filter(decided(journal).extents()::containsKey).toList();
         if (held.isEmpty()) {
-            return Effect().reply(r.replyTo(), Done.getInstance());
+            return afterDecisions(journal, st -> r.replyTo().tell(Done.getInstance()));
         }
-        return Effect().persist(new ExtentsReleased(held)).thenReply(r.replyTo(), st -> Done.getInstance());
+        return decide(journal, new ExtentsReleased(held), st -> r.replyTo().tell(Done.getInstance()));
     }
 
-    private ReplyEffect<Event, State> onAllocateAnaGroup(State s, AllocateAnaGroup a) {
+    private ReplyEffect<Event, State> onAllocateAnaGroup(State journal, AllocateAnaGroup a) {
+        State s = decided(journal);
         AnaSlot existing = s.anaGroups().get(a.volumeId());
         if (existing != null) {
-            return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.of(existing.group()), ""));
+            return afterDecisions(journal, st -> a.replyTo().tell(new AnaGroupReply(Optional.of(existing.group()), "")));
         }
         for (int g = FIRST_ANA_GROUP; g <= LAST_ANA_GROUP; g++) {
             int group = g;
             boolean taken = s.anaGroups().values().stream().anyMatch(slot -> slot.portId() == a.portId() && slot.group() == group);
             if (!taken) {
-                return Effect().persist(new AnaGroupAllocated(a.volumeId(), a.portId(), group))
-                        .thenReply(a.replyTo(), st -> new AnaGroupReply(Optional.of(group), ""));
+                return decide(journal, new AnaGroupAllocated(a.volumeId(), a.portId(), group),
+                        st -> a.replyTo().tell(new AnaGroupReply(Optional.of(group), "")));
             }
         }
         return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.empty(),
                 nodeId + " port " + a.portId() + " has no free ANA group (at most 127 volumes per port)"));
     }
 
-    private ReplyEffect<Event, State> onReleaseAnaGroup(State s, ReleaseAnaGroup r) {
-        if (!s.anaGroups().containsKey(r.volumeId())) {
-            return Effect().reply(r.replyTo(), Done.getInstance());
+    private ReplyEffect<Event, State> onReleaseAnaGroup(State journal, ReleaseAnaGroup r) {
+        if (!decided(journal).anaGroups().containsKey(r.volumeId())) {
+            return afterDecisions(journal, st -> r.replyTo().tell(Done.getInstance()));
         }
-        return Effect().persist(new AnaGroupReleased(r.volumeId())).thenReply(r.replyTo(), st -> Done.getInstance());
+        return decide(journal, new AnaGroupReleased(r.volumeId()), st -> r.replyTo().tell(Done.getInstance()));
     }
 
-    private ReplyEffect<Event, State> onSetVolumeObjects(State s, SetVolumeObjects c) {
+    private ReplyEffect<Event, State> onSetVolumeObjects(State journal, SetVolumeObjects c) {
+        State s = decided(journal);
         boolean remove = c.objects().dmDevices().isEmpty() && c.objects().subsystems().isEmpty()
                 && c.objects().connections().isEmpty() && c.objects().anaGroups().isEmpty();
         NodeObjects current = s.objects().get(c.volumeId());
+        Consumer<State> reply = st -> c.replyTo().tell(new Generation(lastSequenceNumber(ctx)));
         if (remove ? current == null : c.objects().equals(current)) {
-            return Effect().reply(c.replyTo(), new Generation(lastSequenceNumber(ctx)));
+            return afterDecisions(journal, reply);
         }
-        Event e = remove ? new VolumeObjectsRemoved(c.volumeId()) : new VolumeObjectsSet(c.volumeId(), c.objects());
-        return Effect().persist(e).thenReply(c.replyTo(), st -> new Generation(lastSequenceNumber(ctx)));
+        return decide(journal, remove ? new VolumeObjectsRemoved(c.volumeId()) : new VolumeObjectsSet(c.volumeId(), c.objects()), reply);
+    }
+
+    // ---------------------------------------------------------------- group commit
+
+    private State decided(State journal) {
+        return unwritten.isEmpty() ? journal : decided;
+    }
+
+    /** Takes a decision now; it is written with the others of this round, then {@code reply} runs. */
+    private ReplyEffect<Event, State> decide(State journal, Event e, Consumer<State> reply) {
+        if (unwritten.isEmpty()) {
+            ctx.getSelf().tell(WriteDecisions.INSTANCE);
+        }
+        decided = fold().apply(decided(journal), e);
+        unwritten.add(e);
+        afterWrite.add(reply);
+        return Effect().noReply();
+    }
+
+    /** An answer that may rest on decisions not written yet waits for them. */
+    private ReplyEffect<Event, State> afterDecisions(State journal, Consumer<State> reply) {
+        if (unwritten.isEmpty()) {
+            reply.accept(journal);
+        } else {
+            afterWrite.add(reply);
+        }
+        return Effect().noReply();
+    }
+
+    private EventHandler<State, Event> fold() {
+        if (fold == null) {
+            fold = eventHandler();
+        }
+        return fold;
+    }
+
+    private ReplyEffect<Event, State> onWriteDecisions() {
+        if (unwritten.isEmpty()) {
+            return Effect().noReply();
+        }
+        List<Event> events = List.copyOf(unwritten);
+        List<Consumer<State>> replies = List.copyOf(afterWrite);
+        unwritten.clear();
+        afterWrite.clear();
+        decided = null;
+        return Effect().persist(events).thenRun(st -> replies.forEach(r -> r.accept(st))).thenNoReply();
+    }
+
+    // ---------------------------------------------------------------- progress
+
+    private ReplyEffect<Event, State> onAwaitProgress(State s, AwaitProgress p) {
+        if (settled(s, p)) {
+            p.replyTo().tell(new Progress(true));
+        } else {
+            waiters.add(new Waiter(p, Instant.now().plus(PROGRESS_WAIT)));
+        }
+        return Effect().noReply();
+    }
+
+    private void answerWaiters(State s) {
+        waiters.removeIf(w -> {
+            boolean settled = settled(s, w.request());
+            if (settled) {
+                w.request().replyTo().tell(new Progress(true));
+            }
+            return settled;
+        });
+    }
+
+    private void expireWaiters() {
+        Instant now = Instant.now();
+        waiters.removeIf(w -> {
+            boolean expired = now.isAfter(w.until());
+            if (expired) {
+                w.request().replyTo().tell(new Progress(false));
+            }
+            return expired;
+        });
     }
 
     /**
-     * Settled when the agent converged the whole node at that generation, or when its last pass,
-     * at that generation or later, left none of the volume's objects unsettled.
+     * Settled when the agent converged the whole node at that generation, or (unless the whole
+     * node is asked for) when its last pass, at that generation or later, left none of the
+     * volume's objects unsettled.
      */
-    private boolean settled(State s, GetProgress p) {
+    private boolean settled(State s, AwaitProgress p) {
         if (reached >= p.generation()) {
             return true;
         }
         NodeObjects objects = s.objects().get(p.volumeId());
-        if (passGeneration < p.generation() || objects == null) {
+        if (p.wholeNode() || passGeneration < p.generation() || objects == null) {
             return false;
         }
         return objectNames(objects).stream().noneMatch(unsettled::contains);
     }
 
     private static List<String> objectNames(NodeObjects o) {
-        List<String> names = new java.util.ArrayList<>();
+        List<String> names = new ArrayList<>();
         o.dmDevices().forEach(d -> names.add(d.name()));
         o.subsystems().forEach(x -> names.add(x.nqn()));
         o.connections().forEach(c -> names.add(c.key()));
@@ -320,32 +427,34 @@ public final class StorageNode
      * not acknowledged within RESEND_AFTER, or is a new agent, everything is sent again.
      */
     private ReplyEffect<Event, State> onPushTick(State s) {
+        expireWaiters();
         long generation = lastSequenceNumber(ctx);
         if (agent == null || s.info().isEmpty() || agentSeen >= generation) {
-            return Effect().none().thenNoReply();
+            return Effect().noReply();
         }
         boolean newer = pushed < generation;
         boolean lost = Instant.now().isAfter(pushedAt.plus(RESEND_AFTER));
         if (!newer && !lost) {
-            return Effect().none().thenNoReply();
+            return Effect().noReply();
         }
         if (lost || !agent.equals(sentTo)) {
             sent.clear();
         }
         s.objects().forEach((volume, objects) -> {
-            if (!objects.equals(sent.get(volume))) {
-                agent.tell(new ToAgent.PutVolume(volume, objects));
+            NodeObjects before = sent.get(volume);
+            if (objects != before && !objects.equals(before)) {
+                agent.tell(new ToAgent.PutVolume(volume, objects, generation));
                 sent.put(volume, objects);
-                sentDigests.put(volume, ToAgent.digest(objects));
+                sentVersions.put(volume, generation);
             }
         });
         sent.keySet().retainAll(s.objects().keySet());
-        sentDigests.keySet().retainAll(s.objects().keySet());
-        agent.tell(new ToAgent.Sync(generation, s.info().get().endpoints(), new TreeMap<>(sentDigests)));
+        sentVersions.keySet().retainAll(s.objects().keySet());
+        agent.tell(new ToAgent.Sync(generation, s.info().get().endpoints(), new TreeMap<>(sentVersions)));
         sentTo = agent;
         pushed = generation;
         pushedAt = Instant.now();
-        return Effect().none().thenNoReply();
+        return Effect().noReply();
     }
 
     private NodeView view(State s) {

@@ -15,21 +15,19 @@ import java.util.Optional;
  */
 public sealed interface ToAgent extends CborSerializable {
 
-    /** One volume's objects on this node, new or changed. */
-    record PutVolume(String volumeId, NodeObjects objects) implements ToAgent {}
+    /**
+     * One volume's objects on this node, new or changed. {@code version} names this content: the
+     * generation with which the entity first sent it.
+     */
+    record PutVolume(String volumeId, NodeObjects objects, long version) implements ToAgent {}
 
     /**
-     * The generation is complete: exactly these volumes, with these digests. The agent drops
-     * every volume it holds that is not named (that is how a volume leaves a node); if a named
-     * one is missing or differs (a message was lost) it ignores the Sync, and the entity sends
-     * everything again.
+     * The generation is complete: exactly these volumes, in these versions. The agent drops every
+     * volume it holds that is not named (that is how a volume leaves a node); if a named one is
+     * missing or in another version (a message was lost) it ignores the Sync, and the entity
+     * sends everything again.
      */
-    record Sync(long generation, NodeEndpoints endpoints, Map<String, Integer> digests) implements ToAgent {}
-
-    /** A digest of one volume's objects that is the same in every JVM (enum hash codes are not). */
-    static int digest(NodeObjects objects) {
-        return objects.toString().hashCode();
-    }
+    record Sync(long generation, NodeEndpoints endpoints, Map<String, Long> versions) implements ToAgent {}
 
     /** The kernel as the agent last observed it. */
     record GetKernel(ActorRef<KernelReport> replyTo) implements ToAgent {}

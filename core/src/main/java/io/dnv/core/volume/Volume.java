@@ -431,16 +431,10 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
      * next and the agents zero them as they tear the devices down.
      */
     private CompletionStage<Object> converged(State s) {
-        List<String> nodes = List.copyOf(s.awaiting().keySet());
-        if (s.phase() == Phase.DELETING) {
-            return Leg.all(nodes.stream()
-                            .map(id -> sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id).<NodeView>ask(StorageNode.GetNode::new, ASK))
-                            .toList())
-                    .thenApply(views -> views.stream().allMatch(v -> v.reachedGeneration() >= s.awaiting().get(v.id())));
-        }
-        return Leg.all(nodes.stream()
-                        .map(id -> sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id).<StorageNode.Progress>ask(
-                                r -> new StorageNode.GetProgress(volumeId, s.awaiting().get(id), r), ASK))
+        boolean wholeNode = s.phase() == Phase.DELETING;
+        return Leg.all(s.awaiting().entrySet().stream()
+                        .map(e -> sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, e.getKey()).<StorageNode.Progress>ask(
+                                r -> new StorageNode.AwaitProgress(volumeId, e.getValue(), wholeNode, r), ASK))
                         .toList())
                 .thenApply(progress -> progress.stream().allMatch(StorageNode.Progress::settled));
     }

@@ -59,7 +59,7 @@ public final class AgentMember {
                                              ActorRef<ToAgent> inbox, ActorRef<NodeAgent.Status> statuses,
                                              EntityRef<StorageNode.Command> entity) {
         Map<String, NodeObjects> volumes = new HashMap<>();
-        Map<String, Integer> digests = new HashMap<>();
+        Map<String, Long> versions = new HashMap<>();
         return Behaviors.receive(Command.class)
                 .onMessageEquals(Tick.INSTANCE, () -> {
                     agent.tell(new NodeAgent.GetStatus(statuses));
@@ -77,9 +77,9 @@ public final class AgentMember {
                     ToAgent msg = m.message();
                     if (msg instanceof ToAgent.PutVolume put) {
                         volumes.put(put.volumeId(), put.objects());
-                        digests.put(put.volumeId(), ToAgent.digest(put.objects()));
+                        versions.put(put.volumeId(), put.version());
                     } else if (msg instanceof ToAgent.Sync sync) {
-                        applyIfComplete(ctx, agent, volumes, digests, sync);
+                        applyIfComplete(ctx, agent, volumes, versions, sync);
                     } else if (msg instanceof ToAgent.GetKernel get) {
                         ctx.spawnAnonymous(kernelReply(agent, get.replyTo()));
                     }
@@ -90,12 +90,12 @@ public final class AgentMember {
 
     /** Drops the volumes the Sync does not name; hands the agent the generation only if every named one is here as named. */
     private static void applyIfComplete(ActorContext<Command> ctx, ActorRef<NodeAgent.Command> agent, Map<String, NodeObjects> volumes,
-                                        Map<String, Integer> digests, ToAgent.Sync sync) {
-        volumes.keySet().retainAll(sync.digests().keySet());
-        digests.keySet().retainAll(sync.digests().keySet());
-        if (!digests.equals(sync.digests())) {
+                                        Map<String, Long> versions, ToAgent.Sync sync) {
+        volumes.keySet().retainAll(sync.versions().keySet());
+        versions.keySet().retainAll(sync.versions().keySet());
+        if (!versions.equals(sync.versions())) {
             ctx.getLog().warn("generation {} incomplete here ({} volumes held, {} named); waiting for the control plane to resend",
-                    sync.generation(), digests.size(), sync.digests().size());
+                    sync.generation(), versions.size(), sync.versions().size());
             return;
         }
         agent.tell(new NodeAgent.Apply(DesiredNodes.assemble(sync.endpoints(), sync.generation(), volumes.values())));
