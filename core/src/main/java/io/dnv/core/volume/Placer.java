@@ -80,8 +80,17 @@ public final class Placer {
     /** Free space this close counts as equal, so ties are broken by {@link #spread}, not by a few MiB. */
     static final long SPREAD_BYTES = 1L << 30;
 
-    private static int spread(String key, String nodeId) {
-        return (key + "|" + nodeId).hashCode();
+    /**
+     * A per-key order of the nodes. Mixed (murmur3's finalizer): String.hashCode of "key|n1" and
+     * "key|n2" differ by one, so unmixed every key would order the nodes alike.
+     */
+    static int spread(String key, String nodeId) {
+        int h = (key + "|" + nodeId).hashCode();
+        h ^= h >>> 16;
+        h *= 0x85ebca6b;
+        h ^= h >>> 13;
+        h *= 0xc2b2ae35;
+        return h ^ (h >>> 16);
     }
 
     private static boolean has(NodeView n, String role) {

@@ -48,6 +48,22 @@ class PlacerTest {
     }
 
     @Test
+    void createsThatSeeTheSameLoadsSpreadTheirControllersOverEveryNode() {
+        List<NodeView> nodes = new ArrayList<>();
+        for (int i = 1; i <= 6; i++) {
+            nodes.add(node("n" + i, "UP", 64L << 30, Set.of("disk", "ctrl"), Map.of(), 0));
+        }
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 4, 2);
+        Map<String, Integer> active = new java.util.TreeMap<>();
+        for (int v = 0; v < 120; v++) {
+            Placer.Choice c = Placer.choose("bench-" + v, spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
+            active.merge(c.controllers().get(0), 1, Integer::sum);
+        }
+        assertEquals(6, active.size(), "every node is the active controller of some: " + active);
+        active.values().forEach(n -> assertTrue(n >= 10, "120 volumes over 6 nodes, none with fewer than 10: " + active));
+    }
+
+    @Test
     void failureDomainsAreDistinctWhenNodesHaveThem() {
         List<NodeView> nodes = List.of(
                 node("a1", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(Placer.FAILURE_DOMAIN, "rack-a"), 0),
