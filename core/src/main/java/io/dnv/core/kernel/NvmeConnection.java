@@ -8,6 +8,10 @@ public record NvmeConnection(String transport, String address, int serviceId, St
 
     /** What identifies the controller in the kernel: one per target address, subsystem and host NQN. */
     public String key() {
+        return key(transport, address, serviceId, subsystemNqn, hostNqn);
+    }
+
+    static String key(String transport, String address, int serviceId, String subsystemNqn, String hostNqn) {
         return transport + "://" + address + ":" + serviceId + "/" + subsystemNqn + "?" + hostNqn;
     }
 }

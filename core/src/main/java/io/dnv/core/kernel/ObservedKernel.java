@@ -51,7 +51,12 @@ public record ObservedKernel(List<Dm> dmDevices, List<BlockDevice> blockDevices,
      * live, connecting, resetting, deleting.
      */
     public record Controller(String name, String transport, String address, int serviceId, String subsystemNqn,
-                             String hostNqn, int cntlid, String state) {}
+                             String hostNqn, int cntlid, String state) {
+        /** The {@link NvmeConnection#key()} of the connection this controller serves. */
+        public String connectionKey() {
+            return NvmeConnection.key(transport, address, serviceId, subsystemNqn, hostNqn);
+        }
+    }
 
     /** Every dm device, export and import carrying dnv's prefix: what a node still holds of dnv. */
     public List<String> dnvObjects() {

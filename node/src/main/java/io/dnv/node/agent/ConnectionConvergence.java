@@ -36,8 +36,10 @@ final class ConnectionConvergence {
         Set<String> ownHostNqns = new HashSet<>();
         ownHostNqns.add(Names.hostNqn(pass.nodeId()));
         pass.desired.connections().forEach(c -> ownHostNqns.add(c.hostNqn()));
+        Set<String> desiredKeys = new HashSet<>();
+        pass.desired.connections().forEach(c -> desiredKeys.add(c.key()));
         for (ObservedKernel.Controller ctrl : pass.observed.controllers()) {
-            boolean desired = pass.desired.connections().stream().anyMatch(c -> matches(c, ctrl));
+            boolean desired = desiredKeys.contains(ctrl.connectionKey());
             if (!desired && ownHostNqns.contains(ctrl.hostNqn()) && !ctrl.state().equals("deleting")) {
                 pass.mutate("nvme disconnect", ctrl.name() + " (" + ctrl.subsystemNqn() + ")",
                         () -> pass.kernel.nvmeDisconnect(ctrl.name()));
@@ -46,13 +48,6 @@ final class ConnectionConvergence {
     }
 
     private Optional<ObservedKernel.Controller> live(NvmeConnection c) {
-        return pass.observed.controllers().stream()
-                .filter(ctrl -> matches(c, ctrl) && !ctrl.state().equals("deleting")).findFirst();
-    }
-
-    private static boolean matches(NvmeConnection c, ObservedKernel.Controller ctrl) {
-        return c.transport().equals(ctrl.transport()) && c.address().equals(ctrl.address())
-                && c.serviceId() == ctrl.serviceId() && c.subsystemNqn().equals(ctrl.subsystemNqn())
-                && c.hostNqn().equals(ctrl.hostNqn());
+        return pass.controllers(c.key()).stream().filter(ctrl -> !ctrl.state().equals("deleting")).findFirst();
     }
 }

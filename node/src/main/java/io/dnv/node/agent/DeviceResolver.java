@@ -24,7 +24,7 @@ final class DeviceResolver {
             return exists ? Optional.of(dm.path()) : Optional.empty();
         }
         if (ref instanceof DeviceRef.Namespace ns) {
-            return pass.observed.namespace(ns.uuid()).map(ObservedKernel.BlockDevice::path);
+            return pass.namespace(ns.uuid()).map(ObservedKernel.BlockDevice::path);
         }
         if (ref instanceof DeviceRef.Disk disk) {
             return Optional.of(disk.path());
@@ -38,10 +38,9 @@ final class DeviceResolver {
         if (ref instanceof DeviceRef.Dm dm) {
             mm = pass.dm(dm.name()).map(ObservedKernel.Dm::majorMinor);
         } else if (ref instanceof DeviceRef.Namespace ns) {
-            mm = pass.observed.namespace(ns.uuid()).map(ObservedKernel.BlockDevice::majorMinor);
+            mm = pass.namespace(ns.uuid()).map(ObservedKernel.BlockDevice::majorMinor);
         } else if (ref instanceof DeviceRef.Disk disk) {
-            mm = pass.observed.blockDevices().stream().filter(b -> b.path().equals(disk.path()))
-                    .map(ObservedKernel.BlockDevice::majorMinor).findFirst();
+            mm = pass.blockDevice(disk.path()).map(ObservedKernel.BlockDevice::majorMinor);
         } else {
             mm = Optional.of(((DeviceRef.Raw) ref).majorMinor());
         }
@@ -50,7 +49,6 @@ final class DeviceResolver {
 
     /** Whether a major:minor in a live table is a physical disk (not dm, not an NVMe import). */
     boolean isDisk(String majorMinor) {
-        return pass.observed.blockDevices().stream()
-                .anyMatch(b -> b.majorMinor().equals(majorMinor) && b.uuid().isEmpty());
+        return pass.blockDeviceByNumbers(majorMinor).filter(b -> b.uuid().isEmpty()).isPresent();
     }
 }

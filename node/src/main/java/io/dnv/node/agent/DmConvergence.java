@@ -9,10 +9,12 @@ import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
@@ -142,15 +144,18 @@ final class DmConvergence {
         }
         Map<String, String> nameByNumber = new HashMap<>();
         pass.observed.dmDevices().forEach(d -> nameByNumber.put(d.majorMinor(), d.name()));
+        Map<String, List<String>> lower = new HashMap<>();
+        garbage.values().forEach(d -> lower.put(d.name(), tableDevices(d).stream().map(nameByNumber::get).filter(Objects::nonNull).toList()));
         // A device whose removal was refused still maps what is below it: leave those for the next pass.
         List<ObservedKernel.Dm> stuck = new ArrayList<>();
         boolean progress = true;
         while (!garbage.isEmpty() && progress) {
             progress = false;
+            Set<String> mapped = new HashSet<>();
+            garbage.values().forEach(d -> mapped.addAll(lower.get(d.name())));
+            stuck.forEach(d -> mapped.addAll(lower.get(d.name())));
             for (ObservedKernel.Dm d : List.copyOf(garbage.values())) {
-                List<ObservedKernel.Dm> others = new ArrayList<>(garbage.values());
-                others.addAll(stuck);
-                if (mappedByAnother(d, others, nameByNumber)) {
+                if (mapped.contains(d.name())) {
                     continue;
                 }
                 garbage.remove(d.name());
@@ -160,15 +165,6 @@ final class DmConvergence {
                 }
             }
         }
-    }
-
-    private boolean mappedByAnother(ObservedKernel.Dm d, Iterable<ObservedKernel.Dm> remaining, Map<String, String> names) {
-        for (ObservedKernel.Dm upper : remaining) {
-            if (upper != d && tableDevices(upper).stream().anyMatch(mm -> d.name().equals(names.get(mm)))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private boolean zeroIfOnDisk(ObservedKernel.Dm d) {

@@ -196,10 +196,13 @@ final class NvmetConvergence {
     /** ANA groups no export uses any more, and host entries no subsystem allows any more. */
     void removeGarbageGroupsAndHosts() {
         for (NvmetPort want : pass.desired.ports()) {
-            port(want.id()).ifPresent(live -> live.anaGroups().keySet().stream()
-                    .filter(g -> g != 1 && !want.anaGroups().containsKey(g) && !inUse(live, g))
-                    .forEach(g -> pass.mutate("nvmet ana group remove", "port " + want.id() + " ana group " + g,
-                            () -> pass.kernel.nvmetAnaGroupRemove(want.id(), g))));
+            port(want.id()).ifPresent(live -> {
+                Set<Integer> inUse = groupsInUse(live);
+                live.anaGroups().keySet().stream()
+                        .filter(g -> g != 1 && !want.anaGroups().containsKey(g) && !inUse.contains(g))
+                        .forEach(g -> pass.mutate("nvmet ana group remove", "port " + want.id() + " ana group " + g,
+                                () -> pass.kernel.nvmetAnaGroupRemove(want.id(), g)));
+            });
         }
         Set<String> referenced = new HashSet<>();
         pass.observed.subsystems().forEach(s -> referenced.addAll(s.allowedHosts()));
@@ -211,10 +214,11 @@ final class NvmetConvergence {
         }
     }
 
-    private boolean inUse(ObservedKernel.Port port, int group) {
-        return pass.observed.subsystems().stream()
-                .filter(s -> port.subsystems().contains(s.nqn()))
-                .anyMatch(s -> s.namespaces().stream().anyMatch(ns -> ns.anaGroup() == group));
+    /** The ANA groups the namespaces of the port's exports are in. */
+    private Set<Integer> groupsInUse(ObservedKernel.Port port) {
+        Set<Integer> groups = new HashSet<>();
+        port.subsystems().forEach(nqn -> pass.subsystem(nqn).ifPresent(s -> s.namespaces().forEach(ns -> groups.add(ns.anaGroup()))));
+        return groups;
     }
 
     private boolean owns(ObservedKernel.Subsystem s) {
@@ -245,7 +249,7 @@ final class NvmetConvergence {
     }
 
     private Optional<ObservedKernel.Subsystem> subsystem(String nqn) {
-        return pass.observed.subsystems().stream().filter(s -> s.nqn().equals(nqn)).findFirst();
+        return pass.subsystem(nqn);
     }
 
     private static boolean sameListener(NvmetPort want, ObservedKernel.Port live) {

@@ -9,12 +9,11 @@ import io.dnv.core.kernel.ObservedKernel;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.Set;
+import java.util.UUID;
 
 /**
  * The state of one reconcile pass: the kernel as observed at its start, what the pass has
@@ -27,7 +26,14 @@ final class Pass {
     final Kernel kernel;
     final DesiredNode desired;
     ObservedKernel observed;
+    // The observed kernel by the names objects are looked up with: a node holds thousands of
+    // objects, and every pass looks each one up.
     private Map<String, ObservedKernel.Dm> dmByName;
+    private Map<String, ObservedKernel.Subsystem> subsystemByNqn;
+    private Map<UUID, ObservedKernel.BlockDevice> namespaceByUuid;
+    private Map<String, ObservedKernel.BlockDevice> blockByPath;
+    private Map<String, ObservedKernel.BlockDevice> blockByMajorMinor;
+    private Map<String, List<ObservedKernel.Controller>> controllersByConnection;
     final Set<String> createdDm = new HashSet<>();
     final Set<String> blocked = new HashSet<>();
     final List<String> mutations = new ArrayList<>();
@@ -73,11 +79,45 @@ final class Pass {
         observed = kernel.observe();
         dmByName = new HashMap<>();
         observed.dmDevices().forEach(d -> dmByName.put(d.name(), d));
+        subsystemByNqn = new HashMap<>();
+        observed.subsystems().forEach(s -> subsystemByNqn.put(s.nqn(), s));
+        namespaceByUuid = new HashMap<>();
+        blockByPath = new HashMap<>();
+        blockByMajorMinor = new HashMap<>();
+        for (ObservedKernel.BlockDevice b : observed.blockDevices()) {
+            b.uuid().ifPresent(u -> namespaceByUuid.putIfAbsent(u, b));
+            blockByPath.putIfAbsent(b.path(), b);
+            blockByMajorMinor.putIfAbsent(b.majorMinor(), b);
+        }
+        controllersByConnection = new HashMap<>();
+        observed.controllers().forEach(c -> controllersByConnection.computeIfAbsent(c.connectionKey(), k -> new ArrayList<>()).add(c));
     }
 
-    /** A device as observed at the start of the pass (or at the last look), by name in O(1). */
+    /** A device as observed at the start of the pass (or at the last look). */
     Optional<ObservedKernel.Dm> dm(String name) {
         return Optional.ofNullable(dmByName.get(name));
+    }
+
+    Optional<ObservedKernel.Subsystem> subsystem(String nqn) {
+        return Optional.ofNullable(subsystemByNqn.get(nqn));
+    }
+
+    /** The NVMe namespace head (an imported export) with this UUID. */
+    Optional<ObservedKernel.BlockDevice> namespace(UUID uuid) {
+        return Optional.ofNullable(namespaceByUuid.get(uuid));
+    }
+
+    Optional<ObservedKernel.BlockDevice> blockDevice(String path) {
+        return Optional.ofNullable(blockByPath.get(path));
+    }
+
+    Optional<ObservedKernel.BlockDevice> blockDeviceByNumbers(String majorMinor) {
+        return Optional.ofNullable(blockByMajorMinor.get(majorMinor));
+    }
+
+    /** The controllers serving a connection ({@link io.dnv.core.kernel.NvmeConnection#key()}). */
+    List<ObservedKernel.Controller> controllers(String connectionKey) {
+        return controllersByConnection.getOrDefault(connectionKey, List.of());
     }
 
     String nodeId() {
