@@ -27,10 +27,18 @@ public interface BlockDevice {
 
     /** REQ_OP_WRITE_ZEROES: the range reads back as zeroes afterwards. */
     default void writeZeroes(long offset, long length) throws IOException {
-        byte[] zeros = new byte[(int) Math.min(length, 1 << 20)];
+        writeZeroesByWriting(this::write, offset, length);
+    }
+
+    interface Writer {
+        void write(long offset, byte[] buf, int bufOffset, int length) throws IOException;
+    }
+
+    /** Write-zeroes for a device that has nothing better: zeroes written a MiB at a time. */
+    static void writeZeroesByWriting(Writer device, long offset, long length) throws IOException {
         for (long done = 0; done < length; ) {
-            int n = (int) Math.min(zeros.length, length - done);
-            write(offset + done, zeros, 0, n);
+            int n = (int) Math.min(Zeroes.MIB.length, length - done);
+            device.write(offset + done, Zeroes.MIB, 0, n);
             done += n;
         }
     }

@@ -93,6 +93,16 @@ final class DmDevice implements BlockDevice {
         }
     }
 
+    @Override
+    public void writeZeroes(long offset, long length) throws IOException {
+        gate.enter();
+        try {
+            table().writeZeroes(offset, length);
+        } finally {
+            gate.exit();
+        }
+    }
+
     private LoadedTable table() throws IOException {
         LoadedTable t = live;
         if (t == null) {

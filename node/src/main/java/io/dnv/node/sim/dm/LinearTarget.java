@@ -25,6 +25,12 @@ final class LinearTarget implements Target {
         device.write(startBytes + offset, buf, bufOffset, length);
     }
 
+    /** dm-linear passes write-zeroes down, as Linux does. */
+    @Override
+    public void writeZeroes(long offset, long length) throws IOException {
+        device.writeZeroes(startBytes + offset, length);
+    }
+
     @Override
     public String status() {
         return "";

@@ -111,7 +111,18 @@ final class LoadedTable {
         }
     }
 
-    private void check(long offset, int length) throws IOException {
+    void writeZeroes(long offset, long length) throws IOException {
+        check(offset, length);
+        for (long done = 0; done < length; ) {
+            Line l = lineAt(offset + done);
+            long lineStart = l.spec().start() * BlockDevice.SECTOR;
+            long n = Math.min(length - done, lineStart + l.spec().length() * BlockDevice.SECTOR - offset - done);
+            l.target().writeZeroes(offset + done - lineStart, n);
+            done += n;
+        }
+    }
+
+    private void check(long offset, long length) throws IOException {
         if (offset < 0 || length < 0 || offset % BlockDevice.SECTOR != 0 || length % BlockDevice.SECTOR != 0
                 || offset + length > sizeSectors() * BlockDevice.SECTOR) {
             throw new IOException("I/O outside the device or not sector aligned: offset " + offset + " length " + length);

@@ -1,5 +1,7 @@
 package io.dnv.node.sim.dm;
 
+import io.dnv.node.sim.block.BlockDevice;
+
 import java.io.IOException;
 
 /**
@@ -13,6 +15,11 @@ interface Target {
     void read(long offset, byte[] buf, int bufOffset, int length) throws IOException;
 
     void write(long offset, byte[] buf, int bufOffset, int length) throws IOException;
+
+    /** REQ_OP_WRITE_ZEROES; a target that cannot pass it down writes zeroes. */
+    default void writeZeroes(long offset, long length) throws IOException {
+        BlockDevice.writeZeroesByWriting(this::write, offset, length);
+    }
 
     /** The words `dmsetup status` prints after the target type. */
     String status();

@@ -1,0 +1,83 @@
+package io.dnv.node.sim.block;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Write-zeroes skips what was never written, and still leaves every byte of the range zero. */
+class FileDiskTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void zeroingLeavesZeroesWhereverDataWasWritten() throws Exception {
+        Path file = dir.resolve("disk");
+        try (FileDisk disk = new FileDisk(file, 8 << 20)) {
+            disk.write(4096, filled(8192, 1));
+            disk.write(3 << 20, filled(1 << 20, 2));
+            disk.write((3 << 20) + (1 << 20), filled(4096, 3)); // adjacent: merges with the one before
+            disk.writeZeroes(0, 8 << 20);
+            assertArrayEquals(new byte[8 << 20], read(disk, 0, 8 << 20));
+        }
+    }
+
+    @Test
+    void zeroingPartOfAWriteKeepsTheRest() throws Exception {
+        try (FileDisk disk = new FileDisk(dir.resolve("disk"), 1 << 20)) {
+            disk.write(0, filled(16384, 7));
+            disk.writeZeroes(4096, 4096);
+            byte[] back = read(disk, 0, 16384);
+            byte[] expected = filled(16384, 7);
+            Arrays.fill(expected, 4096, 8192, (byte) 0);
+            assertArrayEquals(expected, back);
+        }
+    }
+
+    @Test
+    void aDiskOpenedAgainZeroesWhatItsEarlierLifeWrote() throws Exception {
+        Path file = dir.resolve("disk");
+        try (FileDisk disk = new FileDisk(file, 1 << 20)) {
+            disk.write(512, filled(512, 9));
+        }
+        try (FileDisk again = new FileDisk(file, 1 << 20)) {
+            again.writeZeroes(0, 1 << 20);
+            assertArrayEquals(new byte[1 << 20], read(again, 0, 1 << 20));
+        }
+        assertEquals(1 << 20, Files.size(file));
+    }
+
+    @Test
+    void zeroingTheMiddleOfAWriteThenWritingAroundItKeepsEveryByte() throws Exception {
+        try (FileDisk disk = new FileDisk(dir.resolve("disk"), 1 << 20)) {
+            disk.write(0, filled(65536, 5));
+            disk.writeZeroes(16384, 16384);
+            disk.writeZeroes(16384, 16384);   // zeroes again where it is zero: nothing to do
+            disk.write(20480, filled(4096, 6));
+            disk.writeZeroes(0, 65536);
+            assertArrayEquals(new byte[65536], read(disk, 0, 65536));
+            disk.write(8192, filled(512, 4));
+            byte[] expected = new byte[65536];
+            Arrays.fill(expected, 8192, 8704, (byte) 4);
+            assertArrayEquals(expected, read(disk, 0, 65536));
+        }
+    }
+
+    private static byte[] filled(int length, int value) {
+        byte[] b = new byte[length];
+        Arrays.fill(b, (byte) value);
+        return b;
+    }
+
+    private static byte[] read(FileDisk disk, long offset, int length) throws Exception {
+        byte[] b = new byte[length];
+        disk.read(offset, b);
+        return b;
+    }
+}
