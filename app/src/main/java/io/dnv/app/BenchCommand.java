@@ -26,6 +26,10 @@ public final class BenchCommand {
         @Option(names = "--size-mib", defaultValue = "64", description = "volume size (default ${DEFAULT-VALUE} MiB)")
         int sizeMib;
 
+        @Option(names = "--warmup-volumes", defaultValue = "200",
+                description = "creates (then deletes) before the measured round, so the JVM has compiled its code (default ${DEFAULT-VALUE}; 0: none)")
+        int warmupVolumes;
+
         @Option(names = "--jdbc-url", description = "PostgreSQL URL (default: embedded H2 in a temporary directory)")
         String jdbcUrl;
 
@@ -43,8 +47,11 @@ public final class BenchCommand {
                     + (jdbcUrl == null ? "H2" : "PostgreSQL") + ", " + Runtime.getRuntime().availableProcessors() + " cores");
             try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, 6, 64L << 30, db)) {
                 dev.awaitNodesUp(Duration.ofSeconds(60));
-                new CreateBenchmark("http://127.0.0.1:" + dev.httpPort(), dev.token())
-                        .run(volumes, (long) sizeMib << 20, Duration.ofMinutes(10), BenchCommand::usedHeapAfterGc, System.out);
+                CreateBenchmark bench = new CreateBenchmark("http://127.0.0.1:" + dev.httpPort(), dev.token());
+                if (warmupVolumes > 0) {
+                    bench.warmUp(warmupVolumes, (long) sizeMib << 20, Duration.ofMinutes(10), System.out);
+                }
+                bench.run(volumes, (long) sizeMib << 20, Duration.ofMinutes(10), BenchCommand::usedHeapAfterGc, System.out);
             }
             return 0;
         }

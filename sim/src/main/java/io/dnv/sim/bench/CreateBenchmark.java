@@ -15,12 +15,16 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.IntPredicate;
 import java.util.function.LongSupplier;
 
 /**
  * N concurrent volume creates through the HTTP API, each followed to READY. A create's
  * latency is from the moment its POST was sent to the time the volume's journal recorded
  * BecameReady, so polling does not inflate it. Prints the numbers and one key=value line.
+ *
+ * A warm-up round (the same creates under other names, then deleted) goes first: a controller
+ * runs for months, and the first seconds of a JVM go to compiling its code, not to volumes.
  */
 public final class CreateBenchmark {
 
@@ -32,6 +36,7 @@ public final class CreateBenchmark {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int CREATE_ATTEMPTS = 3;
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final String api;
@@ -42,33 +47,32 @@ public final class CreateBenchmark {
         this.token = token;
     }
 
+    /** Creates {@code volumes} volumes named warmup-N, waits for all to be READY, deletes them and waits until they are gone. */
+    public void warmUp(int volumes, long sizeBytes, Duration timeout, PrintStream out) throws Exception {
+        Instant start = Instant.now();
+        List<Long> latencies = createAll("warmup-", volumes, sizeBytes, timeout);
+        out.printf("warm-up: %d creates, p50 %d ms, p99 %d ms (the JVM compiling as it goes); deleting them%n", volumes,
+                percentile(latencies, 50), percentile(latencies, 99));
+        for (int i = 0; i < volumes; i++) {
+            HttpResponse<String> r = http.send(request("/v1/volumes/warmup-" + i).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 202 && r.statusCode() != 200) {
+                throw new IllegalStateException("delete warmup-" + i + " answered " + r.statusCode() + ": " + r.body());
+            }
+        }
+        awaitAll("warmup-", volumes, timeout, status -> status == 404, "deleted");
+        out.printf("warm-up done in %.1f s%n", Duration.between(start, Instant.now()).toMillis() / 1000.0);
+    }
+
     /** {@code usedHeap} measures the heap of the JVM the cluster runs in (after a GC). */
     public Result run(int volumes, long sizeBytes, Duration timeout, LongSupplier usedHeap, PrintStream out) throws Exception {
         long heapBefore = usedHeap.getAsLong();
-        List<Instant> sent = new ArrayList<>(Collections.nCopies(volumes, Instant.EPOCH));
-        List<CompletableFuture<HttpResponse<String>>> posts = new ArrayList<>();
         Instant start = Instant.now();
-        for (int i = 0; i < volumes; i++) {
-            sent.set(i, Instant.now());
-            posts.add(http.sendAsync(request("/v1/volumes").header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"bench-" + i + "\",\"sizeBytes\":" + sizeBytes + "}")).build(),
-                    HttpResponse.BodyHandlers.ofString()));
-        }
-        for (int i = 0; i < volumes; i++) {
-            HttpResponse<String> r = posts.get(i).get();
-            if (r.statusCode() != 202) {
-                throw new IllegalStateException("create bench-" + i + " answered " + r.statusCode() + ": " + r.body());
-            }
-        }
-        awaitAllReady(volumes, timeout);
-        List<Long> latencies = new ArrayList<>();
+        List<Long> latencies = createAll("bench-", volumes, sizeBytes, timeout);
         Instant lastReady = start;
         for (int i = 0; i < volumes; i++) {
             Instant ready = readyTime("bench-" + i);
-            latencies.add(Duration.between(sent.get(i), ready).toMillis());
             lastReady = ready.isAfter(lastReady) ? ready : lastReady;
         }
-        Collections.sort(latencies);
         double seconds = Duration.between(start, lastReady).toMillis() / 1000.0;
         long heapPerVolume = Math.max(0, usedHeap.getAsLong() - heapBefore) / volumes;
         Result result = new Result(volumes, volumes / seconds, percentile(latencies, 50), percentile(latencies, 99), heapPerVolume);
@@ -80,28 +84,60 @@ public final class CreateBenchmark {
         return result;
     }
 
-    private void awaitAllReady(int volumes, Duration timeout) throws Exception {
+    /** Sends every create at once, waits until all are READY; answers the sorted API → READY latencies. */
+    private List<Long> createAll(String prefix, int volumes, long sizeBytes, Duration timeout) throws Exception {
+        List<Instant> sent = new ArrayList<>(Collections.nCopies(volumes, Instant.EPOCH));
+        List<CompletableFuture<HttpResponse<String>>> posts = new ArrayList<>();
+        for (int i = 0; i < volumes; i++) {
+            sent.set(i, Instant.now());
+            posts.add(create(prefix + i, sizeBytes, CREATE_ATTEMPTS));
+        }
+        for (int i = 0; i < volumes; i++) {
+            HttpResponse<String> r = posts.get(i).get();
+            if (r.statusCode() != 202) {
+                throw new IllegalStateException("create " + prefix + i + " answered " + r.statusCode() + ": " + r.body());
+            }
+        }
+        awaitAll(prefix, volumes, timeout, status -> status == 200, "READY");
+        List<Long> latencies = new ArrayList<>();
+        for (int i = 0; i < volumes; i++) {
+            latencies.add(Duration.between(sent.get(i), readyTime(prefix + i)).toMillis());
+        }
+        Collections.sort(latencies);
+        return latencies;
+    }
+
+    /** A 503 says the cluster did not answer in time; a create is idempotent, so a client sends it again. */
+    private CompletableFuture<HttpResponse<String>> create(String name, long sizeBytes, int attempts) {
+        HttpRequest post = request("/v1/volumes").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + name + "\",\"sizeBytes\":" + sizeBytes + "}")).build();
+        return http.sendAsync(post, HttpResponse.BodyHandlers.ofString()).thenCompose(r -> r.statusCode() == 503 && attempts > 1
+                ? create(name, sizeBytes, attempts - 1) : CompletableFuture.completedFuture(r));
+    }
+
+    /** Waits until every volume answers the HTTP status {@code done} accepts and, when 200, is in {@code state}. */
+    private void awaitAll(String prefix, int volumes, Duration timeout, IntPredicate done, String state) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
-        int ready = 0;
+        int reached = 0;
         while (System.nanoTime() < deadline) {
-            ready = 0;
+            reached = 0;
             for (int i = 0; i < volumes; i++) {
-                JsonNode v = get("/v1/volumes/bench-" + i);
-                String state = v.path("state").asText();
-                if (state.equals("FAILED")) {
-                    throw new IllegalStateException("bench-" + i + " FAILED: " + v.path("error").asText());
+                HttpResponse<String> r = http.send(request("/v1/volumes/" + prefix + i).GET().build(), HttpResponse.BodyHandlers.ofString());
+                JsonNode v = r.statusCode() == 200 ? JSON.readTree(r.body()) : JSON.createObjectNode();
+                if (v.path("state").asText().equals("FAILED")) {
+                    throw new IllegalStateException(prefix + i + " FAILED: " + v.path("error").asText());
                 }
-                if (!state.equals("READY")) {
+                if (!done.test(r.statusCode()) || (r.statusCode() == 200 && !v.path("state").asText().equals(state))) {
                     break;
                 }
-                ready++;
+                reached++;
             }
-            if (ready == volumes) {
+            if (reached == volumes) {
                 return;
             }
             Thread.sleep(200);
         }
-        throw new IllegalStateException("only " + ready + " of " + volumes + " volumes READY after " + timeout.toSeconds() + " s");
+        throw new IllegalStateException("only " + reached + " of " + volumes + " volumes " + state + " after " + timeout.toSeconds() + " s");
     }
 
     private Instant readyTime(String id) throws IOException, InterruptedException {
