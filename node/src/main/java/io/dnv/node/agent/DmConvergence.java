@@ -30,8 +30,10 @@ final class DmConvergence {
 
     private final Pass pass;
     private final DeviceResolver devices;
+    private final MappingCache comparisons;
 
-    DmConvergence(Pass pass, DeviceResolver devices) {
+    DmConvergence(Pass pass, DeviceResolver devices, MappingCache comparisons) {
+        this.comparisons = comparisons;
         this.pass = pass;
         this.devices = devices;
     }
@@ -67,7 +69,7 @@ final class DmConvergence {
             }
             return;
         }
-        if (!sameMapping(d.table(), live.get().table())) {
+        if (!sameMapping(d, live.get().table())) {
             boolean reloaded = pass.mutate("dm load", d.name(), () -> pass.kernel.dmLoad(d.name(), table))
                     && (live.get().suspended() || pass.mutate("dm suspend", d.name(), () -> pass.kernel.dmSuspend(d.name())))
                     && pass.mutate("dm resume", d.name(), () -> pass.kernel.dmResume(d.name()));
@@ -123,13 +125,21 @@ final class DmConvergence {
         }
     }
 
-    private boolean sameMapping(DmTable desired, String liveTable) {
-        try {
-            DmTable wanted = DmTableParser.parse(desired.render(devices::majorMinor));
-            return wanted.sameMapping(DmTableParser.parse(liveTable));
-        } catch (IllegalArgumentException unreadable) {
-            return false;
+    private boolean sameMapping(DmDevice d, String liveTable) {
+        List<String> lower = d.table().devices().stream().map(devices::majorMinor).toList();
+        Optional<Boolean> known = comparisons.get(d.name(), d.table(), liveTable, lower);
+        if (known.isPresent()) {
+            return known.get();
         }
+        boolean same;
+        try {
+            DmTable wanted = DmTableParser.parse(d.table().render(devices::majorMinor));
+            same = wanted.sameMapping(DmTableParser.parse(liveTable));
+        } catch (IllegalArgumentException unreadable) {
+            same = false;
+        }
+        comparisons.put(d.name(), d.table(), liveTable, lower, same);
+        return same;
     }
 
     /** Removes every device of this node that no desired state names, those mapped by others last. */

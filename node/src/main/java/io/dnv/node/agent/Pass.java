@@ -120,6 +120,12 @@ final class Pass {
         return controllersByConnection.getOrDefault(connectionKey, List.of());
     }
 
+    Set<String> desiredDmNames() {
+        Set<String> names = new HashSet<>();
+        desired.dmDevices().forEach(d -> names.add(d.name()));
+        return names;
+    }
+
     String nodeId() {
         return desired.nodeId();
     }

@@ -14,6 +14,7 @@ import io.dnv.node.kernel.Kernel;
 public final class Reconciler {
 
     private final Kernel kernel;
+    private final MappingCache comparisons = new MappingCache();
 
     public Reconciler(Kernel kernel) {
         this.kernel = kernel;
@@ -24,7 +25,7 @@ public final class Reconciler {
         DeviceResolver devices = new DeviceResolver(pass);
         NvmetConvergence nvmet = new NvmetConvergence(pass, devices);
         ConnectionConvergence connections = new ConnectionConvergence(pass);
-        DmConvergence dm = new DmConvergence(pass, devices);
+        DmConvergence dm = new DmConvergence(pass, devices, comparisons);
 
         nvmet.convergePorts();
         if (connections.connect()) {
@@ -42,6 +43,7 @@ public final class Reconciler {
         if (!pass.mutations.isEmpty()) {
             pass.reobserve();
         }
+        comparisons.retainOnly(pass.desiredDmNames());
         return new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled, pass.observed);
     }
 }

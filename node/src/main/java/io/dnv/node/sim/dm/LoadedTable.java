@@ -21,6 +21,7 @@ final class LoadedTable {
     private final List<Line> lines;
     private final Map<DeviceRef, BlockDevices.Entry> devices;
     private final Set<String> held;
+    private String rendered;
 
     private LoadedTable(List<Line> lines, Map<DeviceRef, BlockDevices.Entry> devices) {
         this.lines = List.copyOf(lines);
@@ -74,7 +75,11 @@ final class LoadedTable {
 
     /** `dmsetup table` without the name: devices as major:minor. */
     String table() {
-        return lines.stream().map(l -> l.spec().render(ref -> devices.get(ref).majorMinor())).collect(Collectors.joining("\n"));
+        // The devices a loaded table maps never change, so neither does its text.
+        if (rendered == null) {
+            rendered = lines.stream().map(l -> l.spec().render(ref -> devices.get(ref).majorMinor())).collect(Collectors.joining("\n"));
+        }
+        return rendered;
     }
 
     /** `dmsetup status` without the name. */

@@ -69,6 +69,35 @@ class FileDiskTest {
         }
     }
 
+    @Test
+    void randomWritesAndZeroingsReadBackAsAPlainArrayWould() throws Exception {
+        int size = 4 << 20;
+        byte[] model = new byte[size];
+        java.util.Random random = new java.util.Random(42);
+        try (FileDisk disk = new FileDisk(dir.resolve("disk"), size)) {
+            for (int i = 0; i < 2000; i++) {
+                int offset = random.nextInt(size / 512) * 512;
+                int length = Math.min(size - offset, (1 + random.nextInt(512)) * 512);
+                switch (random.nextInt(3)) {
+                    case 0 -> {
+                        byte[] data = filled(length, 1 + random.nextInt(200));
+                        disk.write(offset, data);
+                        System.arraycopy(data, 0, model, offset, length);
+                    }
+                    case 1 -> {
+                        disk.write(offset, new byte[length]);
+                        Arrays.fill(model, offset, offset + length, (byte) 0);
+                    }
+                    default -> {
+                        disk.writeZeroes(offset, length);
+                        Arrays.fill(model, offset, offset + length, (byte) 0);
+                    }
+                }
+            }
+            assertArrayEquals(model, read(disk, 0, size));
+        }
+    }
+
     private static byte[] filled(int length, int value) {
         byte[] b = new byte[length];
         Arrays.fill(b, (byte) value);
