@@ -30,6 +30,9 @@ public final class BenchCommand {
                 description = "creates (then deletes) before the measured round, so the JVM has compiled its code (default ${DEFAULT-VALUE}; 0: none)")
         int warmupVolumes;
 
+        @Option(names = "--warmup-rounds", defaultValue = "3", description = "warm-up rounds (default ${DEFAULT-VALUE})")
+        int warmupRounds;
+
         @Option(names = "--jdbc-url", description = "PostgreSQL URL (default: embedded H2 in a temporary directory)")
         String jdbcUrl;
 
@@ -44,12 +47,13 @@ public final class BenchCommand {
             Path dir = Files.createTempDirectory("dnv-bench-");
             Database db = jdbcUrl == null ? Database.h2File(dir.resolve("db")) : Database.postgres(jdbcUrl, jdbcUser, jdbcPassword);
             System.out.println("bench create: " + volumes + " volumes of " + sizeMib + " MiB, 6 simulated storage nodes, journal on "
-                    + (jdbcUrl == null ? "H2" : "PostgreSQL") + ", " + Runtime.getRuntime().availableProcessors() + " cores");
+                    + (jdbcUrl == null ? "H2" : "PostgreSQL") + ", " + Runtime.getRuntime().availableProcessors() + " cores, JVM options "
+                    + ManagementFactory.getRuntimeMXBean().getInputArguments());
             try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, 6, 64L << 30, db)) {
                 dev.awaitNodesUp(Duration.ofSeconds(60));
                 CreateBenchmark bench = new CreateBenchmark("http://127.0.0.1:" + dev.httpPort(), dev.token());
-                if (warmupVolumes > 0) {
-                    bench.warmUp(warmupVolumes, (long) sizeMib << 20, Duration.ofMinutes(10), System.out);
+                for (int round = 0; warmupVolumes > 0 && round < warmupRounds; round++) {
+                    bench.warmUp(round + 1, warmupVolumes, (long) sizeMib << 20, Duration.ofMinutes(10), System.out);
                 }
                 bench.run(volumes, (long) sizeMib << 20, Duration.ofMinutes(10), BenchCommand::usedHeapAfterGc, System.out);
             }

@@ -124,6 +124,9 @@ final class Raid1Target implements Target {
     }
 
     private void copy(int from, int to, BitSet which) throws TableError {
+        if (which.isEmpty()) {
+            return;
+        }
         byte[] buf = new byte[COPY_BYTES];
         long lengthBytes = lengthSectors * BlockDevice.SECTOR;
         for (int r = which.nextSetBit(0); r >= 0 && r < regions && alive[to]; r = which.nextSetBit(r + 1)) {
