@@ -49,15 +49,28 @@ public final class BenchCommand {
             System.out.println("bench create: " + volumes + " volumes of " + sizeMib + " MiB, 6 simulated storage nodes, journal on "
                     + (jdbcUrl == null ? "H2" : "PostgreSQL") + ", " + Runtime.getRuntime().availableProcessors() + " cores, JVM options "
                     + ManagementFactory.getRuntimeMXBean().getInputArguments());
-            try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, 6, 64L << 30, db)) {
-                dev.awaitNodesUp(Duration.ofSeconds(60));
-                CreateBenchmark bench = new CreateBenchmark("http://127.0.0.1:" + dev.httpPort(), dev.token());
-                for (int round = 0; warmupVolumes > 0 && round < warmupRounds; round++) {
-                    bench.warmUp(round + 1, warmupVolumes, (long) sizeMib << 20, Duration.ofMinutes(10), System.out);
+            try {
+                try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, 6, 64L << 30, db)) {
+                    dev.awaitNodesUp(Duration.ofSeconds(60));
+                    CreateBenchmark bench = new CreateBenchmark("http://127.0.0.1:" + dev.httpPort(), dev.token());
+                    for (int round = 0; warmupVolumes > 0 && round < warmupRounds; round++) {
+                        bench.warmUp(round + 1, warmupVolumes, (long) sizeMib << 20, Duration.ofMinutes(10), System.out);
+                    }
+                    bench.run(volumes, (long) sizeMib << 20, Duration.ofMinutes(10), BenchCommand::usedHeapAfterGc, System.out);
                 }
-                bench.run(volumes, (long) sizeMib << 20, Duration.ofMinutes(10), BenchCommand::usedHeapAfterGc, System.out);
+            } finally {
+                deleteTree(dir);
             }
             return 0;
+        }
+    }
+
+    /** The simulated disks and the H2 file are the benchmark's own: nothing of it stays behind. */
+    private static void deleteTree(Path dir) throws java.io.IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 
