@@ -237,33 +237,25 @@ class ControllerCrashTest {
     }
 
     private static void awaitGone(ClusterSharding sharding, String id, Duration wait) throws Exception {
-        long deadline = System.nanoTime() + wait.toNanos();
-        String last = "";
-        while (System.nanoTime() < deadline) {
-            try {
-                Volume.Result r = sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, id).<Volume.Result>ask(Volume.Get::new,
-                        Duration.ofSeconds(5)).toCompletableFuture().get();
-                if (r.status() == 404) {
-                    return;
-                }
-                last = r.volume().map(v -> v.state() + "/" + v.step()).orElse(r.problem());
-            } catch (Exception e) {
-                last = e.toString();
-            }
-            Thread.sleep(250);
-        }
-        throw new AssertionError(id + " not deleted after " + wait.toSeconds() + " s: " + last);
+        awaitVolume(sharding, id, wait, r -> r.status() == 404, "deleted");
     }
 
     private static VolumeView awaitReady(ClusterSharding sharding, String id, Duration wait) throws Exception {
+        return awaitVolume(sharding, id, wait, r -> r.volume().isPresent() && r.volume().get().state().equals("READY"), "READY")
+                .volume().orElseThrow();
+    }
+
+    /** Asks the volume until {@code done} holds (a member may be down meanwhile: failed asks are retried). */
+    private static Volume.Result awaitVolume(ClusterSharding sharding, String id, Duration wait,
+                                             java.util.function.Predicate<Volume.Result> done, String what) throws Exception {
         long deadline = System.nanoTime() + wait.toNanos();
         String last = "";
         while (System.nanoTime() < deadline) {
             try {
                 Volume.Result r = sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, id).<Volume.Result>ask(Volume.Get::new,
                         Duration.ofSeconds(5)).toCompletableFuture().get();
-                if (r.volume().isPresent() && r.volume().get().state().equals("READY")) {
-                    return r.volume().get();
+                if (done.test(r)) {
+                    return r;
                 }
                 last = r.volume().map(v -> v.state() + "/" + v.step() + " " + v.error().orElse("")).orElse(r.problem());
             } catch (Exception e) {
@@ -271,6 +263,6 @@ class ControllerCrashTest {
             }
             Thread.sleep(250);
         }
-        throw new AssertionError(id + " not READY after " + wait.toSeconds() + " s: " + last);
+        throw new AssertionError(id + " not " + what + " after " + wait.toSeconds() + " s: " + last);
     }
 }

@@ -144,8 +144,7 @@ final class DmConvergence {
 
     /** Removes every device of this node that no desired state names, those mapped by others last. */
     void removeGarbage() {
-        Set<String> desired = new LinkedHashSet<>();
-        pass.desired.dmDevices().forEach(d -> desired.add(d.name()));
+        Set<String> desired = pass.desiredDmNames();
         Map<String, ObservedKernel.Dm> garbage = new LinkedHashMap<>();
         for (ObservedKernel.Dm d : pass.observed.dmDevices()) {
             if (pass.ownsDm(d.name()) && !desired.contains(d.name())) {

@@ -69,9 +69,7 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
 
     @Override
     public synchronized void writeZeroes(long offset, long length) throws IOException {
-        if (offset < 0 || length < 0 || offset % SECTOR != 0 || length % SECTOR != 0 || offset + length > sizeBytes) {
-            throw new IOException("I/O outside the disk or not sector aligned: offset " + offset + " length " + length);
-        }
+        check(offset, length);
         zeroWritten(offset, offset + length);
     }
 
@@ -134,7 +132,7 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
         written.put(start, end);
     }
 
-    private void check(long offset, int length) throws IOException {
+    private void check(long offset, long length) throws IOException {
         if (offset < 0 || length < 0 || offset % SECTOR != 0 || length % SECTOR != 0 || offset + length > sizeBytes) {
             throw new IOException("I/O outside the disk or not sector aligned: offset " + offset + " length " + length);
         }

@@ -95,34 +95,30 @@ final class LoadedTable {
     }
 
     void read(long offset, byte[] buf, int bufOffset, int length) throws IOException {
-        check(offset, length);
-        for (int done = 0; done < length; ) {
-            Line l = lineAt(offset + done);
-            long lineStart = l.spec().start() * BlockDevice.SECTOR;
-            int n = (int) Math.min(length - done, lineStart + l.spec().length() * BlockDevice.SECTOR - offset - done);
-            l.target().read(offset + done - lineStart, buf, bufOffset + done, n);
-            done += n;
-        }
+        eachLine(offset, length, (target, at, done, n) -> target.read(at, buf, bufOffset + (int) done, (int) n));
     }
 
     void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
-        check(offset, length);
-        for (int done = 0; done < length; ) {
-            Line l = lineAt(offset + done);
-            long lineStart = l.spec().start() * BlockDevice.SECTOR;
-            int n = (int) Math.min(length - done, lineStart + l.spec().length() * BlockDevice.SECTOR - offset - done);
-            l.target().write(offset + done - lineStart, buf, bufOffset + done, n);
-            done += n;
-        }
+        eachLine(offset, length, (target, at, done, n) -> target.write(at, buf, bufOffset + (int) done, (int) n));
     }
 
     void writeZeroes(long offset, long length) throws IOException {
+        eachLine(offset, length, (target, at, done, n) -> target.writeZeroes(at, n));
+    }
+
+    private interface LinePart {
+        /** {@code n} bytes from {@code at} within the line's target, {@code done} bytes into the request. */
+        void io(Target target, long at, long done, long n) throws IOException;
+    }
+
+    /** Splits a request at line boundaries and hands each line its part. */
+    private void eachLine(long offset, long length, LinePart part) throws IOException {
         check(offset, length);
         for (long done = 0; done < length; ) {
             Line l = lineAt(offset + done);
             long lineStart = l.spec().start() * BlockDevice.SECTOR;
             long n = Math.min(length - done, lineStart + l.spec().length() * BlockDevice.SECTOR - offset - done);
-            l.target().writeZeroes(offset + done - lineStart, n);
+            part.io(l.target(), offset + done - lineStart, done, n);
             done += n;
         }
     }
