@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -71,8 +72,10 @@ public final class CreateBenchmark {
     /** {@code usedHeap} measures the heap of the JVM the cluster runs in (after a GC). */
     public Result run(int volumes, long sizeBytes, Duration timeout, LongSupplier usedHeap, PrintStream out) throws Exception {
         long heapBefore = usedHeap.getAsLong();
+        long cpuBefore = processCpuNanos();
         Instant start = Instant.now();
         Round round = createAll("bench-", volumes, sizeBytes, timeout);
+        long cpuNanos = processCpuNanos() - cpuBefore;
         List<Long> latencies = round.toReady();
         double seconds = Duration.between(start, round.lastReady()).toMillis() / 1000.0;
         long heapPerVolume = Math.max(0, usedHeap.getAsLong() - heapBefore) / volumes;
@@ -82,6 +85,8 @@ public final class CreateBenchmark {
                 latencies.get(latencies.size() - 1));
         out.printf("  of which API -> CreateRequested (the volume took the request): p50 %d ms, p99 %d ms%n",
                 percentile(round.toAccepted(), 50), percentile(round.toAccepted(), 99));
+        out.printf("CPU: %.1f ms per create (the whole JVM, this client's polling included, %d cores)%n",
+                cpuNanos / 1e6 / volumes, Runtime.getRuntime().availableProcessors());
         out.printf("heap per volume: %d bytes (whole JVM: controller, 6 agents, simulated kernels)%n", heapPerVolume);
         out.println(result.line());
         return result;
@@ -169,6 +174,11 @@ public final class CreateBenchmark {
 
     private HttpRequest.Builder request(String path) {
         return HttpRequest.newBuilder(URI.create(api + path)).header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(60));
+    }
+
+    /** CPU time of this JVM, all threads (the cluster, and this client). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     static long percentile(List<Long> sorted, int p) {
