@@ -25,7 +25,7 @@ final class ConnectionConvergence {
     boolean connect() {
         boolean connected = false;
         for (NvmeConnection c : pass.desired.connections()) {
-            if (live(c).isEmpty()) {
+            if (pass.focus.includes(c.key()) && live(c).isEmpty()) {
                 connected |= pass.mutate("nvme connect", c.key(), () -> pass.kernel.nvmeConnect(c));
             }
         }

@@ -39,7 +39,13 @@ final class DmConvergence {
     }
 
     void converge() {
-        for (DmDevice d : bottomUp(pass.desired.dmDevices())) {
+        List<DmDevice> inFocus = new ArrayList<>();
+        pass.desired.dmDevices().forEach(d -> {
+            if (pass.focus.includes(d.name())) {
+                inFocus.add(d);
+            }
+        });
+        for (DmDevice d : bottomUp(inFocus)) {
             converge(d);
         }
     }

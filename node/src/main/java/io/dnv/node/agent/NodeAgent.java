@@ -17,7 +17,8 @@ import java.util.Optional;
  * The agent of one storage node: holds the newest desired state it was given and keeps the
  * kernel converged to it. A pass that leaves failures or waits is retried with exponential
  * backoff (and logged every time, with what the kernel said); a converged node is re-checked
- * periodically, so drift is repaired without anyone noticing an event.
+ * whole periodically, so drift is repaired without anyone noticing an event. Other passes look
+ * at what changed since the pass before (see {@link Focus}).
  *
  * Kernel calls block (on Linux they are commands), so spawn it on a blocking dispatcher.
  */
@@ -30,7 +31,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
-    private enum Tick implements Command { INSTANCE }
+    /** A pass for new desired state or a retry, or the periodic resync of everything. */
+    private enum Tick implements Command { CHANGES, RESYNC }
+
+    private static final Object PASS_TIMER = "pass";
 
     /**
      * What the agent reports: the generation it was given, the newest one it converged to, its
@@ -83,7 +87,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         return newReceiveBuilder()
                 .onMessage(Apply.class, this::onApply)
                 .onMessage(GetStatus.class, this::onGetStatus)
-                .onMessageEquals(Tick.INSTANCE, this::onTick)
+                .onMessage(Tick.class, this::onTick)
                 .build();
     }
 
@@ -95,7 +99,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         if (desired == null || apply.desired().generation() > desired.generation()) {
             desired = apply.desired();
             failedPasses = 0;
-            timers.startSingleTimer(Tick.INSTANCE, Tick.INSTANCE, Duration.ZERO);
+            timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, Duration.ZERO);
             listener.ifPresent(l -> l.tell(status()));
         }
         return this;
@@ -111,11 +115,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 Optional.ofNullable(firstPass), Optional.ofNullable(lastPass));
     }
 
-    private Behavior<Command> onTick() {
+    private Behavior<Command> onTick(Tick tick) {
         if (desired == null) {
             return this;
         }
-        lastPass = reconciler.reconcile(desired);
+        lastPass = tick == Tick.RESYNC ? reconciler.reconcile(desired) : reconciler.reconcileChanges(desired);
         if (firstPass == null) {
             firstPass = lastPass;
         }
@@ -126,13 +130,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             }
             reached = desired.generation();
             failedPasses = 0;
-            timers.startSingleTimer(Tick.INSTANCE, Tick.INSTANCE, settings.resync());
+            timers.startSingleTimer(PASS_TIMER, Tick.RESYNC, settings.resync());
         } else {
             failedPasses++;
             Duration backoff = backoff();
             getContext().getLog().warn("node {} generation {} not converged (pass {}), retry in {} ms; failures: {}; waiting: {}",
                     nodeId, desired.generation(), failedPasses, backoff.toMillis(), lastPass.failures(), lastPass.waiting());
-            timers.startSingleTimer(Tick.INSTANCE, Tick.INSTANCE, backoff);
+            timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, backoff);
         }
         listener.ifPresent(l -> l.tell(status()));
         return this;

@@ -59,7 +59,9 @@ final class NvmetConvergence {
 
     void convergeSubsystems() {
         for (NvmetSubsystem want : pass.desired.subsystems()) {
-            converge(want);
+            if (pass.focus.includes(want.nqn())) {
+                converge(want);
+            }
         }
     }
 

@@ -25,6 +25,8 @@ final class Pass {
 
     final Kernel kernel;
     final DesiredNode desired;
+    /** The desired dm devices, exports and imports this pass compares with the kernel. */
+    Focus focus = Focus.EVERYTHING;
     ObservedKernel observed;
     // The observed kernel by the names objects are looked up with: a node holds thousands of
     // objects, and every pass looks each one up.

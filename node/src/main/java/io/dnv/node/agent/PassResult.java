@@ -10,10 +10,11 @@ import java.util.Set;
  * what is still waiting on another node (an export not there yet), and the kernel as seen at
  * the end. Converged means the kernel now holds exactly the desired state; {@code unsettled}
  * names the desired objects that are not there yet, so a volume whose objects are all settled
- * is done even while another volume on the node still waits.
+ * is done even while another volume on the node still waits. {@code whole}: the pass compared
+ * every desired object, not only what changed since the pass before.
  */
 public record PassResult(long generation, List<String> mutations, List<Failure> failures, List<String> waiting,
-                         Set<String> unsettled, ObservedKernel observed) {
+                         Set<String> unsettled, ObservedKernel observed, boolean whole) {
 
     public PassResult {
         mutations = List.copyOf(mutations);

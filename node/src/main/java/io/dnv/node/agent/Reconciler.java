@@ -10,18 +10,33 @@ import io.dnv.node.kernel.Kernel;
  *
  * Order: ports and ANA groups, imports, dm devices bottom-up, exports; then garbage top-down:
  * exports, dm devices (zeroing disk slices), imports, ANA groups and host entries.
+ *
+ * A pass given new desired state may look only at what changed ({@link Focus}); a resync
+ * looks at everything.
  */
 public final class Reconciler {
 
     private final Kernel kernel;
     private final MappingCache comparisons = new MappingCache();
+    private Focus.Previous previous;
 
     public Reconciler(Kernel kernel) {
         this.kernel = kernel;
     }
 
+    /** Compares every desired object with the kernel. */
     public PassResult reconcile(DesiredNode desired) {
+        return reconcile(desired, true);
+    }
+
+    /** Compares what changed since the previous pass, or everything when the kernel changed too. */
+    public PassResult reconcileChanges(DesiredNode desired) {
+        return reconcile(desired, false);
+    }
+
+    private PassResult reconcile(DesiredNode desired, boolean everything) {
         Pass pass = new Pass(kernel, desired);
+        pass.focus = everything ? Focus.EVERYTHING : Focus.since(previous, desired, pass.observed);
         DeviceResolver devices = new DeviceResolver(pass);
         NvmetConvergence nvmet = new NvmetConvergence(pass, devices);
         ConnectionConvergence connections = new ConnectionConvergence(pass);
@@ -44,6 +59,9 @@ public final class Reconciler {
             pass.reobserve();
         }
         comparisons.retainOnly(pass.desiredDmNames());
-        return new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled, pass.observed);
+        PassResult result = new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled,
+                pass.observed, pass.focus.everything());
+        previous = new Focus.Previous(desired, result);
+        return result;
     }
 }

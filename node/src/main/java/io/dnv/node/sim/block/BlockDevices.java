@@ -23,6 +23,7 @@ public final class BlockDevices {
 
     private final Map<String, Entry> byPath = new LinkedHashMap<>();
     private final Map<String, String> aliases = new HashMap<>();
+    private final Map<String, List<String>> aliasesOf = new HashMap<>();
     private final Map<Integer, Integer> nextMinor = new HashMap<>();
 
     public synchronized int allocateMinor(int major) {
@@ -38,10 +39,10 @@ public final class BlockDevices {
         }
         Entry e = new Entry(path, major, minor, device, new ArrayList<>());
         byPath.put(path, e);
-        aliases.put(e.majorMinor(), path);
-        for (String n : otherNames) {
-            aliases.put(n, path);
-        }
+        List<String> names = new ArrayList<>(List.of(otherNames));
+        names.add(e.majorMinor());
+        names.forEach(n -> aliases.put(n, path));
+        aliasesOf.put(path, names);
         return e;
     }
 
@@ -84,7 +85,8 @@ public final class BlockDevices {
             return false;
         }
         byPath.remove(path);
-        aliases.values().removeIf(path::equals);
+        // A name may have been given to a newer device since: only drop those still pointing here.
+        aliasesOf.remove(path).forEach(n -> aliases.remove(n, path));
         return true;
     }
 

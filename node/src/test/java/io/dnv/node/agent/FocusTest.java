@@ -1,0 +1,96 @@
+package io.dnv.node.agent;
+
+import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.kernel.DeviceRef;
+import io.dnv.core.kernel.DmDevice;
+import io.dnv.core.kernel.DmTable;
+import io.dnv.core.kernel.DmTarget;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.node.sim.SimulatedKernel;
+import io.dnv.node.sim.nvme.Fabric;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A pass for new desired state looks at what changed, unless the kernel changed behind it. */
+class FocusTest {
+
+    @TempDir
+    Path dir;
+
+    private SimulatedKernel kernel;
+    private Reconciler reconciler;
+
+    @BeforeEach
+    void start() {
+        kernel = new SimulatedKernel("127.0.4.1", new Fabric()).addDisk("/dev/ram0", dir.resolve("d"), 8L << 20);
+        reconciler = new Reconciler(kernel);
+    }
+
+    @AfterEach
+    void stop() {
+        kernel.shutdown();
+    }
+
+    @Test
+    void aNewDeviceIsCreatedByAPassThatLooksOnlyAtIt() {
+        PassResult first = reconciler.reconcileChanges(desired(1, ld("a", 0)));
+        assertTrue(first.whole(), "nothing to compare with: the first pass looks at everything");
+
+        PassResult second = reconciler.reconcileChanges(desired(2, ld("a", 0), ld("b", 2048)));
+        assertFalse(second.whole());
+        assertEquals(List.of("dm create dnv-n1-ld-b-0-0-0"), second.mutations());
+        assertTrue(second.converged());
+        assertTrue(kernel.observe().dm("dnv-n1-ld-b-0-0-0").isPresent());
+    }
+
+    @Test
+    void aChangedTableIsInFocusAndReloaded() {
+        reconciler.reconcileChanges(desired(1, ld("a", 0)));
+        PassResult moved = reconciler.reconcileChanges(desired(2, ld("a", 4096)));
+        assertFalse(moved.whole());
+        assertEquals(List.of("dm load dnv-n1-ld-a-0-0-0", "dm suspend dnv-n1-ld-a-0-0-0", "dm resume dnv-n1-ld-a-0-0-0"),
+                moved.mutations());
+        assertTrue(kernel.observe().dm("dnv-n1-ld-a-0-0-0").orElseThrow().table().endsWith(" 4096"));
+    }
+
+    @Test
+    void aKernelChangedBehindTheAgentIsComparedWholeAndRepaired() {
+        reconciler.reconcileChanges(desired(1, ld("a", 0), ld("b", 2048)));
+        kernel.dmRemove("dnv-n1-ld-a-0-0-0");
+
+        PassResult repair = reconciler.reconcileChanges(desired(2, ld("a", 0), ld("b", 2048), ld("c", 4096)));
+        assertTrue(repair.whole());
+        assertEquals(List.of("dm create dnv-n1-ld-a-0-0-0", "dm create dnv-n1-ld-c-0-0-0"), repair.mutations());
+    }
+
+    @Test
+    void whatThePreviousPassCouldNotSettleStaysInFocus() {
+        DmDevice lower = ld("a", 0);
+        DmDevice upper = new DmDevice("dnv-n1-r1-a-0-0", DmTable.of(2048, new DmTarget.Linear(lower.ref(), 0)));
+        PassResult waiting = reconciler.reconcileChanges(desired(1, upper));
+        assertFalse(waiting.converged());
+        assertTrue(waiting.unsettled().contains(upper.name()));
+
+        PassResult both = reconciler.reconcileChanges(desired(2, upper, lower));
+        assertFalse(both.whole());
+        assertEquals(List.of("dm create " + lower.name(), "dm create " + upper.name()), both.mutations());
+        assertTrue(both.converged());
+    }
+
+    private static DmDevice ld(String volume, long offset) {
+        return new DmDevice("dnv-n1-ld-" + volume + "-0-0-0", DmTable.of(2048, new DmTarget.Linear(new DeviceRef.Disk("/dev/ram0"), offset)));
+    }
+
+    private static DesiredNode desired(long generation, DmDevice... devices) {
+        return new DesiredNode("n1", generation, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)), List.of(devices), List.of(), List.of());
+    }
+}
