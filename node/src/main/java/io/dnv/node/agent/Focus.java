@@ -12,6 +12,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * The desired dm devices, exports and imports a pass compares with the kernel. Comparing all of
@@ -20,20 +21,23 @@ import java.util.function.Function;
  * previous pass left it, an object that pass settled and that is still wanted exactly as then is
  * still settled: the pass looks at the objects that changed or were not settled. Whenever the
  * kernel differs in anything (another agent, a controller reconnecting, a resync, a hand on the
- * node) or there is no previous pass, it looks at everything. Ports, garbage and ANA groups are
- * always looked at whole.
+ * node) or there is no previous pass, it looks at everything. Ports are always looked at; garbage
+ * only when something could have become garbage: an object or ANA group no longer wanted, or a
+ * kernel that changed.
  */
 final class Focus {
 
-    static final Focus EVERYTHING = new Focus(null);
+    static final Focus EVERYTHING = new Focus(null, true);
 
     /** What the previous pass was given and what it left. */
     record Previous(DesiredNode desired, PassResult result) {}
 
     private final Set<String> names;
+    private final boolean garbage;
 
-    private Focus(Set<String> names) {
+    private Focus(Set<String> names, boolean garbage) {
         this.names = names;
+        this.garbage = garbage;
     }
 
     static Focus since(Previous previous, DesiredNode desired, ObservedKernel observed) {
@@ -44,32 +48,55 @@ final class Focus {
         changed(desired.dmDevices(), previous.desired().dmDevices(), DmDevice::name, names);
         changed(desired.subsystems(), previous.desired().subsystems(), NvmetSubsystem::nqn, names);
         changed(desired.connections(), previous.desired().connections(), NvmeConnection::key, names);
-        return new Focus(names);
+        boolean garbage = !desired.ports().equals(previous.desired().ports())
+                || dropped(previous.desired().dmDevices(), desired.dmDevices())
+                || dropped(previous.desired().subsystems(), desired.subsystems())
+                || dropped(previous.desired().connections(), desired.connections());
+        return new Focus(names, garbage);
     }
 
-    /**
-     * Objects are compared whole (records), so any change of a spec brings it into focus. Most
-     * are the very instances the previous pass was given, which is checked first.
-     */
+    /** Whether an object of {@code before} is not among {@code now}. */
+    private static <T> boolean dropped(List<T> before, List<T> now) {
+        Predicate<T> kept = memberOf(now);
+        return !before.stream().allMatch(kept);
+    }
+
+    /** Objects are compared whole (records), so any change of a spec brings it into focus. */
     private static <T> void changed(List<T> now, List<T> before, Function<T, String> name, Set<String> names) {
-        Set<T> same = Collections.newSetFromMap(new IdentityHashMap<>());
-        same.addAll(before);
-        Set<T> equal = null;
+        Predicate<T> unchanged = memberOf(before);
         for (T object : now) {
-            if (same.contains(object)) {
-                continue;
-            }
-            if (equal == null) {
-                equal = new HashSet<>(before);
-            }
-            if (!equal.contains(object)) {
+            if (!unchanged.test(object)) {
                 names.add(name.apply(object));
             }
         }
     }
 
+    /**
+     * Membership by the same instance (what the agent was handed again mostly is) or, failing
+     * that, by equality, whose hash walks the whole record.
+     */
+    private static <T> Predicate<T> memberOf(List<T> objects) {
+        Set<T> same = Collections.newSetFromMap(new IdentityHashMap<>());
+        same.addAll(objects);
+        Set<T> equal = new HashSet<>();
+        return object -> {
+            if (same.contains(object)) {
+                return true;
+            }
+            if (equal.isEmpty()) {
+                equal.addAll(objects);
+            }
+            return equal.contains(object);
+        };
+    }
+
     boolean includes(String name) {
         return names == null || names.contains(name);
+    }
+
+    /** Whether the pass must look for objects nobody wants any more. */
+    boolean garbage() {
+        return garbage;
     }
 
     boolean everything() {

@@ -36,6 +36,7 @@ final class Pass {
     private Map<String, ObservedKernel.BlockDevice> blockByPath;
     private Map<String, ObservedKernel.BlockDevice> blockByMajorMinor;
     private Map<String, List<ObservedKernel.Controller>> controllersByConnection;
+    private int mutationsObserved;
     final Set<String> createdDm = new HashSet<>();
     final Set<String> blocked = new HashSet<>();
     final List<String> mutations = new ArrayList<>();
@@ -77,7 +78,15 @@ final class Pass {
         unsettled.add(object);
     }
 
+    /** Observes again if this pass changed the kernel since it last looked. */
+    void reobserveIfMutated() {
+        if (mutations.size() > mutationsObserved) {
+            reobserve();
+        }
+    }
+
     void reobserve() {
+        mutationsObserved = mutations.size();
         observed = kernel.observe();
         dmByName = new HashMap<>();
         observed.dmDevices().forEach(d -> dmByName.put(d.name(), d));

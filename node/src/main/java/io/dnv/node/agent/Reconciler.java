@@ -48,17 +48,15 @@ public final class Reconciler {
         }
         dm.converge();
         nvmet.convergeSubsystems();
-        nvmet.removeGarbageSubsystems();
-        dm.removeGarbage();
-        connections.disconnectGarbage();
-        if (!pass.mutations.isEmpty()) {
-            pass.reobserve();
+        if (pass.focus.garbage()) {
+            nvmet.removeGarbageSubsystems();
+            dm.removeGarbage();
+            connections.disconnectGarbage();
+            pass.reobserveIfMutated();
+            nvmet.removeGarbageGroupsAndHosts();
+            comparisons.retainOnly(pass.desiredDmNames());
         }
-        nvmet.removeGarbageGroupsAndHosts();
-        if (!pass.mutations.isEmpty()) {
-            pass.reobserve();
-        }
-        comparisons.retainOnly(pass.desiredDmNames());
+        pass.reobserveIfMutated();
         PassResult result = new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled,
                 pass.observed, pass.focus.everything());
         previous = new Focus.Previous(desired, result);

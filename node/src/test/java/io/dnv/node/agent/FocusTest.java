@@ -63,6 +63,19 @@ class FocusTest {
     }
 
     @Test
+    void aDeviceNoLongerWantedIsRemovedAndZeroedByAFocusedPass() {
+        reconciler.reconcileChanges(desired(1, ld("a", 0), ld("b", 2048)));
+        PassResult removed = reconciler.reconcileChanges(desired(2, ld("a", 0)));
+        assertFalse(removed.whole());
+        assertEquals(List.of("zero 0+1048576 /dev/mapper/dnv-n1-ld-b-0-0-0", "dm remove dnv-n1-ld-b-0-0-0"), removed.mutations());
+        assertTrue(kernel.observe().dm("dnv-n1-ld-b-0-0-0").isEmpty());
+
+        PassResult nothing = reconciler.reconcileChanges(desired(3, ld("a", 0)));
+        assertEquals(List.of(), nothing.mutations());
+        assertTrue(nothing.converged());
+    }
+
+    @Test
     void aKernelChangedBehindTheAgentIsComparedWholeAndRepaired() {
         reconciler.reconcileChanges(desired(1, ld("a", 0), ld("b", 2048)));
         kernel.dmRemove("dnv-n1-ld-a-0-0-0");

@@ -84,10 +84,19 @@ final class LoadedTable {
 
     /** `dmsetup status` without the name. */
     String status() {
-        return lines.stream().map(l -> {
+        // Every observation of the node asks every device: most are one line whose status is fixed.
+        StringBuilder out = new StringBuilder();
+        for (Line l : lines) {
             String s = l.target().status();
-            return l.spec().start() + " " + l.spec().length() + " " + l.spec().target().type() + (s.isEmpty() ? "" : " " + s);
-        }).collect(Collectors.joining("\n"));
+            if (!out.isEmpty()) {
+                out.append('\n');
+            }
+            out.append(l.spec().start()).append(' ').append(l.spec().length()).append(' ').append(l.spec().target().type());
+            if (!s.isEmpty()) {
+                out.append(' ').append(s);
+            }
+        }
+        return out.toString();
     }
 
     String message(long sector, String[] words) throws TableError {
