@@ -41,7 +41,7 @@ final class Focus {
     }
 
     static Focus since(Previous previous, DesiredNode desired, ObservedKernel observed) {
-        if (previous == null || !observed.equals(previous.result().observed())) {
+        if (previous == null || !observed.equals(previous.result().observed()) || !failuresNamedObjects(previous)) {
             return EVERYTHING;
         }
         Set<String> names = new HashSet<>(previous.result().unsettled());
@@ -53,6 +53,24 @@ final class Focus {
                 || dropped(previous.desired().subsystems(), desired.subsystems())
                 || dropped(previous.desired().connections(), desired.connections());
         return new Focus(names, garbage);
+    }
+
+    /**
+     * Every refusal is recorded under the object it concerns, which stays unsettled and so in
+     * focus. A refusal of something that is not a desired dm device, export or import (a host
+     * entry another agent created first, a range to zero) may hold back an object it was done
+     * for: the next pass compares everything.
+     */
+    private static boolean failuresNamedObjects(Previous previous) {
+        if (previous.result().failures().isEmpty()) {
+            return true;
+        }
+        Set<String> objects = new HashSet<>();
+        DesiredNode d = previous.desired();
+        d.dmDevices().forEach(x -> objects.add(x.name()));
+        d.subsystems().forEach(x -> objects.add(x.nqn()));
+        d.connections().forEach(x -> objects.add(x.key()));
+        return previous.result().failures().stream().allMatch(f -> objects.contains(f.object()));
     }
 
     /** Whether an object of {@code before} is not among {@code now}. */

@@ -85,8 +85,13 @@ final class NvmetConvergence {
             pass.mutate("nvmet allow_any_host 0", nqn, () -> pass.kernel.nvmetAllowAnyHost(nqn, false));
         }
         for (String host : want.allowedHosts()) {
-            if (!liveHosts.contains(host) && ensureHost(host)) {
+            if (liveHosts.contains(host)) {
+                continue;
+            }
+            if (ensureHost(host)) {
                 pass.mutate("nvmet allow host " + host, nqn, () -> pass.kernel.nvmetAllowHost(nqn, host));
+            } else {
+                pass.unsettled.add(nqn); // the export does not admit its host yet
             }
         }
         for (String host : liveHosts) {

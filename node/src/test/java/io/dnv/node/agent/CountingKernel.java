@@ -4,20 +4,29 @@ import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.node.kernel.Kernel;
+import io.dnv.node.kernel.KernelException;
 import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** Passes every call to a kernel and counts the ones that change it. */
+/**
+ * Passes every call to a kernel and counts the ones that change it; can refuse the next host
+ * entry as a kernel does when another agent on it created the same entry first.
+ */
 final class CountingKernel implements Kernel {
 
     private final Kernel kernel;
     private final AtomicInteger mutations = new AtomicInteger();
+    private volatile boolean refuseNextHostCreate;
 
     CountingKernel(Kernel kernel) {
         this.kernel = kernel;
+    }
+
+    void refuseNextHostCreate() {
+        refuseNextHostCreate = true;
     }
 
     int mutations() {
@@ -113,6 +122,11 @@ final class CountingKernel implements Kernel {
     @Override
     public void nvmetHostCreate(String hostNqn) {
         count();
+        if (refuseNextHostCreate) {
+            refuseNextHostCreate = false;
+            throw new KernelException(hostNqn, "nvmet host create",
+                    "mkdir: can't create directory '/sys/kernel/config/nvmet/hosts/" + hostNqn + "': File exists");
+        }
         kernel.nvmetHostCreate(hostNqn);
     }
 

@@ -5,7 +5,10 @@ import io.dnv.core.kernel.DeviceRef;
 import io.dnv.core.kernel.DmDevice;
 import io.dnv.core.kernel.DmTable;
 import io.dnv.core.kernel.DmTarget;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.NvmetNamespace;
 import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.kernel.NvmetSubsystem;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
 import org.junit.jupiter.api.AfterEach;
@@ -15,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -27,12 +31,14 @@ class FocusTest {
     Path dir;
 
     private SimulatedKernel kernel;
+    private CountingKernel refusing;
     private Reconciler reconciler;
 
     @BeforeEach
     void start() {
         kernel = new SimulatedKernel("127.0.4.1", new Fabric()).addDisk("/dev/ram0", dir.resolve("d"), 8L << 20);
-        reconciler = new Reconciler(kernel);
+        refusing = new CountingKernel(kernel);
+        reconciler = new Reconciler(refusing);
     }
 
     @AfterEach
@@ -97,6 +103,27 @@ class FocusTest {
         assertFalse(both.whole());
         assertEquals(List.of("dm create " + lower.name(), "dm create " + upper.name()), both.mutations());
         assertTrue(both.converged());
+    }
+
+    @Test
+    void aRefusedHostEntryLeavesItsExportUnsettledAndTheNextPassComparesEverything() {
+        DmDevice ld = ld("a", 0);
+        String nqn = Names.ldNqn("a", 0, 0, 0, "n1");
+        UUID uuid = Names.namespaceUuid(nqn);
+        NvmetSubsystem export = new NvmetSubsystem(nqn, List.of(Names.hostNqn("n2")), 1, 100, Names.serial(nqn),
+                List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), 1)), List.of(1));
+        DesiredNode desired = new DesiredNode("n1", 1, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)), List.of(ld), List.of(export),
+                List.of());
+        refusing.refuseNextHostCreate();
+
+        PassResult refused = reconciler.reconcileChanges(desired);
+        assertFalse(refused.converged());
+        assertTrue(refused.unsettled().contains(nqn), "the export does not admit its host: " + refused.unsettled());
+
+        PassResult retried = reconciler.reconcileChanges(desired);
+        assertTrue(retried.whole(), "a refused host entry is no desired object: look at everything");
+        assertTrue(retried.converged(), retried.failures().toString());
+        assertEquals(List.of(Names.hostNqn("n2")), kernel.observe().subsystems().get(0).allowedHosts());
     }
 
     private static DmDevice ld(String volume, long offset) {
