@@ -25,8 +25,9 @@ final class ConnectionConvergence {
     boolean connect() {
         boolean connected = false;
         for (NvmeConnection c : pass.desired.connections()) {
-            if (pass.focus.includes(c.key()) && live(c).isEmpty()) {
-                connected |= pass.mutate("nvme connect", c.key(), () -> pass.kernel.nvmeConnect(c));
+            String key = c.key();
+            if (pass.focus.includes(key) && live(key).isEmpty()) {
+                connected |= pass.mutate("nvme connect", key, () -> pass.kernel.nvmeConnect(c));
             }
         }
         return connected;
@@ -47,7 +48,7 @@ final class ConnectionConvergence {
         }
     }
 
-    private Optional<ObservedKernel.Controller> live(NvmeConnection c) {
-        return pass.controllers(c.key()).stream().filter(ctrl -> !ctrl.state().equals("deleting")).findFirst();
+    private Optional<ObservedKernel.Controller> live(String connectionKey) {
+        return pass.controllers(connectionKey).stream().filter(ctrl -> !ctrl.state().equals("deleting")).findFirst();
     }
 }

@@ -62,9 +62,13 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
             zeroWritten(offset, offset + length);
             return;
         }
+        writeFile(offset, buf, bufOffset, length);
+        markWritten(offset, offset + length);
+    }
+
+    private void writeFile(long offset, byte[] buf, int bufOffset, int length) throws IOException {
         file.seek(offset);
         file.write(buf, bufOffset, length);
-        markWritten(offset, offset + length);
     }
 
     @Override
@@ -76,15 +80,10 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
     /** Zeroes what was written between start and end; the rest reads as zeroes already. */
     private void zeroWritten(long start, long end) throws IOException {
         Map.Entry<Long, Long> before = written.floorEntry(start);
-        long from = before != null && before.getValue() > start ? before.getKey() : start;
-        for (Map.Entry<Long, Long> w : List.copyOf(written.subMap(from, true, end, false).entrySet())) {
-            long stop = Math.min(w.getValue(), end);
-            for (long at = Math.max(w.getKey(), start); at < stop; ) {
-                int n = (int) Math.min(Zeroes.MIB.length, stop - at);
-                file.seek(at);
-                file.write(Zeroes.MIB, 0, n);
-                at += n;
-            }
+        long first = before != null && before.getValue() > start ? before.getKey() : start;
+        for (Map.Entry<Long, Long> w : List.copyOf(written.subMap(first, true, end, false).entrySet())) {
+            long from = Math.max(w.getKey(), start);
+            BlockDevice.writeZeroesByWriting(this::writeFile, from, Math.min(w.getValue(), end) - from);
         }
         unmarkWritten(start, end);
     }
