@@ -73,9 +73,11 @@ public final class CreateBenchmark {
     public Result run(int volumes, long sizeBytes, Duration timeout, LongSupplier usedHeap, PrintStream out) throws Exception {
         long heapBefore = usedHeap.getAsLong();
         long cpuBefore = processCpuNanos();
+        long allocatedBefore = allocatedBytes();
         Instant start = Instant.now();
         Round round = createAll("bench-", volumes, sizeBytes, timeout);
         long cpuNanos = round.cpuNanosAtReady() - cpuBefore;
+        long allocated = round.allocatedAtReady() - allocatedBefore;
         List<Long> latencies = round.toReady();
         double seconds = Duration.between(start, round.lastReady()).toMillis() / 1000.0;
         long heapPerVolume = Math.max(0, usedHeap.getAsLong() - heapBefore) / volumes;
@@ -87,6 +89,8 @@ public final class CreateBenchmark {
                 percentile(round.toAccepted(), 50), percentile(round.toAccepted(), 99));
         out.printf("CPU: %.1f ms per create (the whole JVM, this client's polling for READY included, %d cores)%n",
                 cpuNanos / 1e6 / volumes, Runtime.getRuntime().availableProcessors());
+        out.printf("allocated: %.2f MB per create (the same JVM; steadier from run to run than CPU time)%n",
+                allocated / 1e6 / volumes);
         out.printf("heap per volume: %d bytes (whole JVM: controller, 6 agents, simulated kernels)%n", heapPerVolume);
         out.println(result.line());
         return result;
@@ -97,7 +101,7 @@ public final class CreateBenchmark {
      * BecameReady, and the JVM's CPU time once every volume was seen READY (before the events
      * are read for the latencies).
      */
-    private record Round(List<Long> toAccepted, List<Long> toReady, Instant lastReady, long cpuNanosAtReady) {}
+    private record Round(List<Long> toAccepted, List<Long> toReady, Instant lastReady, long cpuNanosAtReady, long allocatedAtReady) {}
 
     /** Sends every create at once and waits until all are READY. */
     private Round createAll(String prefix, int volumes, long sizeBytes, Duration timeout) throws Exception {
@@ -115,6 +119,7 @@ public final class CreateBenchmark {
         }
         awaitAll(prefix, volumes, timeout, status -> status == 200, "READY");
         long cpuNanosAtReady = processCpuNanos();
+        long allocatedAtReady = allocatedBytes();
         List<Long> toAccepted = new ArrayList<>();
         List<Long> toReady = new ArrayList<>();
         Instant lastReady = Instant.EPOCH;
@@ -127,7 +132,7 @@ public final class CreateBenchmark {
         }
         Collections.sort(toAccepted);
         Collections.sort(toReady);
-        return new Round(toAccepted, toReady, lastReady, cpuNanosAtReady);
+        return new Round(toAccepted, toReady, lastReady, cpuNanosAtReady, allocatedAtReady);
     }
 
     /** A 503 says the cluster did not answer in time; a create is idempotent, so a client sends it again. */
@@ -184,6 +189,11 @@ public final class CreateBenchmark {
     /** CPU time of this JVM, all threads (the cluster, and this client). */
     private static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    /** Bytes allocated by the JVM's live threads: the same work allocates the same, however fast the CPU is that day. */
+    private static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getTotalThreadAllocatedBytes();
     }
 
     static long percentile(List<Long> sorted, int p) {
