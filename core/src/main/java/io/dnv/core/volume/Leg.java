@@ -27,8 +27,9 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * One leg of a volume (id "&lt;volume&gt;/&lt;leg&gt;"): it owns its raid1 groups — which disk
- * extents hold each side, reserved from the storage nodes under keys of its own, and whether
- * each group is still brand new. The Volume entity orchestrates; the leg keeps its state.
+ * extents hold each side, reserved from the storage nodes under keys of its own. A group is
+ * brand new when placed; the Volume records, in its own placement, when its groups are created
+ * (one fact, one owner). The Volume entity orchestrates; the leg keeps its extents.
  */
 public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Command, Leg.Event, Leg.State> {
 
@@ -39,8 +40,6 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
 
     /** Reserve one LD of {@code ldSectors} on each of {@code sideNodes} for group 0 (idempotent). */
     public record Place(List<String> sideNodes, long ldSectors, ActorRef<Placed> replyTo) implements Command {}
-
-    public record MarkCreated(ActorRef<Done> replyTo) implements Command {}
 
     /** Release every extent (after the kernel objects on them are gone and zeroed). */
     public record Release(ActorRef<Done> replyTo) implements Command {}
@@ -58,8 +57,6 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
     public sealed interface Event extends CborSerializable {}
 
     public record GroupPlaced(Placement.Group group) implements Event {}
-
-    public record GroupsCreated() implements Event {}
 
     public record ExtentsReleased() implements Event {}
 
@@ -111,7 +108,6 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
         return newCommandHandlerWithReplyBuilder().forAnyState()
                 .onCommand(Place.class, this::onPlace)
                 .onCommand(Reserved.class, this::onReserved)
-                .onCommand(MarkCreated.class, this::onMarkCreated)
                 .onCommand(Release.class, this::onRelease)
                 .onCommand(Released.class, this::onReleased)
                 .onCommand(RefusedAndReleased.class, (st, r) -> Effect().reply(r.request().replyTo(),
@@ -157,13 +153,6 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
         List<Placement.Extent> sides = r.results().stream().map(x -> x.extent().orElseThrow()).toList();
         return Effect().persist(new GroupPlaced(new Placement.Group(true, sides)))
                 .thenReply(r.request().replyTo(), st -> new Placed(st.leg(), ""));
-    }
-
-    private ReplyEffect<Event, State> onMarkCreated(State s, MarkCreated m) {
-        if (s.groups().stream().noneMatch(Placement.Group::brandNew)) {
-            return Effect().reply(m.replyTo(), Done.getInstance());
-        }
-        return Effect().persist(new GroupsCreated()).thenReply(m.replyTo(), st -> Done.getInstance());
     }
 
     private ReplyEffect<Event, State> onRelease(State s, Release r) {
@@ -212,8 +201,6 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
                     g.add(e.group());
                     return new State(g, false);
                 })
-                .onEvent(GroupsCreated.class, (s, e) -> new State(
-                        s.groups().stream().map(g -> new Placement.Group(false, g.sides())).toList(), s.released()))
                 .onEvent(ExtentsReleased.class, (s, e) -> new State(s.groups(), true))
                 .build();
     }

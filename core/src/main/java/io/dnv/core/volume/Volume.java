@@ -440,19 +440,14 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     }
 
     /**
-     * The agents built every group: the legs record that they are created and the nodes get the
-     * objects without brand-new preparations, both persisted before the volume says READY, so
-     * no later power cycle can zero a group a host has written to.
+     * The agents built every group: the nodes get the objects without brand-new preparations,
+     * persisted before the volume records its groups created and says READY (one event), so no
+     * later power cycle can zero a group a host has written to.
      */
     private CompletionStage<Object> finalizeCreate(State s) {
-        VolumeSpec spec = s.spec().orElseThrow();
-        List<CompletionStage<Done>> marks = new ArrayList<>();
-        for (int leg = 0; leg < spec.legCount(); leg++) {
-            marks.add(sharding.entityRefFor(Leg.ENTITY_TYPE_KEY, Leg.entityId(volumeId, leg)).ask(Leg.MarkCreated::new, ASK));
-        }
         State created = s.with(s.phase(), s.choice(), s.endpoints(), s.placement().map(Volume::created), s.attachments(),
                 s.applied(), s.awaiting(), s.error());
-        return Leg.all(marks).thenCompose(done -> apply(created, false));
+        return apply(created, false);
     }
 
     private CompletionStage<List<Done>> releaseEverything(State s) {
