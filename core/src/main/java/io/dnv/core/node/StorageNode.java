@@ -24,6 +24,7 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -135,8 +136,9 @@ public final class StorageNode
             return new State(Optional.empty(), Map.of(), Map.of(), Map.of());
         }
 
+        /** The maps are never changed after they are handed in (the fold copies before it changes). */
         State with(Optional<NodeInfo> i, Map<String, Placement.Extent> e, Map<String, AnaSlot> a, Map<String, NodeObjects> o) {
-            return new State(i, Map.copyOf(e), Map.copyOf(a), Map.copyOf(o));
+            return new State(i, e, a, o);
         }
 
         long diskSectors() {
@@ -477,36 +479,28 @@ public final class StorageNode
     public EventHandler<State, Event> eventHandler() {
         return newEventHandlerBuilder().forAnyState()
                 .onEvent(Registered.class, (s, e) -> s.with(Optional.of(e.info()), s.extents(), s.anaGroups(), s.objects()))
-                .onEvent(ExtentReserved.class, (s, e) -> {
-                    Map<String, Placement.Extent> x = new TreeMap<>(s.extents());
-                    x.put(e.key(), e.extent());
-                    return s.with(s.info(), x, s.anaGroups(), s.objects());
-                })
-                .onEvent(ExtentsReleased.class, (s, e) -> {
-                    Map<String, Placement.Extent> x = new TreeMap<>(s.extents());
-                    e.keys().forEach(x::remove);
-                    return s.with(s.info(), x, s.anaGroups(), s.objects());
-                })
-                .onEvent(AnaGroupAllocated.class, (s, e) -> {
-                    Map<String, AnaSlot> a = new HashMap<>(s.anaGroups());
-                    a.put(e.volumeId(), new AnaSlot(e.portId(), e.group()));
-                    return s.with(s.info(), s.extents(), a, s.objects());
-                })
-                .onEvent(AnaGroupReleased.class, (s, e) -> {
-                    Map<String, AnaSlot> a = new HashMap<>(s.anaGroups());
-                    a.remove(e.volumeId());
-                    return s.with(s.info(), s.extents(), a, s.objects());
-                })
-                .onEvent(VolumeObjectsSet.class, (s, e) -> {
-                    Map<String, NodeObjects> o = new TreeMap<>(s.objects());
-                    o.put(e.volumeId(), e.objects());
-                    return s.with(s.info(), s.extents(), s.anaGroups(), o);
-                })
-                .onEvent(VolumeObjectsRemoved.class, (s, e) -> {
-                    Map<String, NodeObjects> o = new TreeMap<>(s.objects());
-                    o.remove(e.volumeId());
-                    return s.with(s.info(), s.extents(), s.anaGroups(), o);
-                })
+                .onEvent(ExtentReserved.class, (s, e) -> s.with(s.info(), with(s.extents(), e.key(), e.extent()), s.anaGroups(), s.objects()))
+                .onEvent(ExtentsReleased.class, (s, e) -> s.with(s.info(), without(s.extents(), e.keys()), s.anaGroups(), s.objects()))
+                .onEvent(AnaGroupAllocated.class, (s, e) -> s.with(s.info(), s.extents(),
+                        with(s.anaGroups(), e.volumeId(), new AnaSlot(e.portId(), e.group())), s.objects()))
+                .onEvent(AnaGroupReleased.class, (s, e) -> s.with(s.info(), s.extents(), without(s.anaGroups(), List.of(e.volumeId())), s.objects()))
+                .onEvent(VolumeObjectsSet.class, (s, e) -> s.with(s.info(), s.extents(), s.anaGroups(), with(s.objects(), e.volumeId(), e.objects())))
+                .onEvent(VolumeObjectsRemoved.class, (s, e) -> s.with(s.info(), s.extents(), s.anaGroups(),
+                        without(s.objects(), List.of(e.volumeId()))))
                 .build();
+    }
+
+    // A node holds thousands of entries and folds every decision twice (when taken and when
+    // written): one hashed copy per event, not a sorted copy and then a hashed one.
+    private static <V> Map<String, V> with(Map<String, V> m, String key, V value) {
+        Map<String, V> copy = new HashMap<>(m);
+        copy.put(key, value);
+        return Collections.unmodifiableMap(copy);
+    }
+
+    private static <V> Map<String, V> without(Map<String, V> m, List<String> keys) {
+        Map<String, V> copy = new HashMap<>(m);
+        keys.forEach(copy::remove);
+        return Collections.unmodifiableMap(copy);
     }
 }

@@ -25,6 +25,8 @@ final class HostController {
     final String name;
     final int instance;
     final NvmeConnection connection;
+    /** The connection's identity, kept because every connect compares it with every controller. */
+    final String key;
     HostSubsystem subsystem;
     State state = State.CONNECTING;
     /** The target's end of the current connection; null while connecting. */
@@ -43,6 +45,7 @@ final class HostController {
         this.name = name;
         this.instance = instance;
         this.connection = connection;
+        this.key = connection.key();
     }
 
     /** A fresh link for the next connect; events from older connections are ignored. */

@@ -70,12 +70,12 @@ public final class NvmeHost {
         try {
             reapDetachedHeads();
             ConnectTimeouts t = c.timeouts();
+            String key = c.key();
             if (t.reconnectDelay() <= 0 || t.keepAlive() < 0) {
-                throw new KernelException(c.key(), "connect", Errno.EINVAL);
+                throw new KernelException(key, "connect", Errno.EINVAL);
             }
-            if (controllers.values().stream().anyMatch(o -> o.state != HostController.State.DELETING
-                    && o.connection.key().equals(c.key()))) {
-                throw new KernelException(c.key(), "connect", Errno.EALREADY);
+            if (controllers.values().stream().anyMatch(o -> o.state != HostController.State.DELETING && o.key.equals(key))) {
+                throw new KernelException(key, "connect", Errno.EALREADY);
             }
             int instance = instances.allocate(0, MAX_INSTANCE).orElseThrow();
             HostController ctrl = new HostController(this, "nvme" + instance, instance, c);
@@ -85,7 +85,7 @@ public final class NvmeHost {
             } catch (ConnectRefused r) {
                 log(ctrl.name, r.hostLogLine);
                 instances.free(instance);
-                throw new KernelException(c.key(), "connect", r.errno);
+                throw new KernelException(key, "connect", r.errno);
             }
             HostSubsystem subsystem = subsystems.get(c.subsystemNqn());
             Optional<HostController> duplicate = subsystem == null ? Optional.empty()
@@ -95,7 +95,7 @@ public final class NvmeHost {
                         + c.subsystemNqn() + ", rejecting");
                 session.disconnect();
                 instances.free(instance);
-                throw new KernelException(c.key(), "connect", Errno.EINVAL);
+                throw new KernelException(key, "connect", Errno.EINVAL);
             }
             if (subsystem == null) {
                 subsystem = new HostSubsystem(c.subsystemNqn(), instance);
