@@ -1,7 +1,6 @@
 package io.dnv.core.kernel;
 
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -26,8 +25,17 @@ public record DmTable(List<DmLine> lines) {
         return lines.stream().map(l -> l.render(device)).collect(Collectors.joining("\n"));
     }
 
+    /** Each device below, once, in table order. An agent asks this of every device it compares, so no streams. */
     public List<DeviceRef> devices() {
-        return new ArrayList<>(new LinkedHashSet<>(lines.stream().flatMap(l -> l.target().devices().stream()).toList()));
+        List<DeviceRef> out = new ArrayList<>();
+        for (DmLine l : lines) {
+            for (DeviceRef d : l.target().devices()) {
+                if (!out.contains(d)) {
+                    out.add(d);
+                }
+            }
+        }
+        return out;
     }
 
     /** Same sectors mapped the same way; creation-time words do not count. */

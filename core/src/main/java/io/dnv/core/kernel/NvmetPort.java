@@ -19,9 +19,10 @@ public record NvmetPort(int id, String transport, String addressFamily, String a
         return new NvmetPort(id, "tcp", "ipv4", address, serviceId, Map.of());
     }
 
-    public NvmetPort withAnaGroup(int group, AnaState state) {
+    /** This port with these groups added (or their states replaced). */
+    public NvmetPort withAnaGroups(Map<Integer, AnaState> groups) {
         Map<Integer, AnaState> g = new TreeMap<>(anaGroups);
-        g.put(group, state);
+        g.putAll(groups);
         return new NvmetPort(id, transport, addressFamily, address, serviceId, g);
     }
 

@@ -1,5 +1,6 @@
 package io.dnv.core.plan;
 
+import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.DmDevice;
 import io.dnv.core.kernel.NvmeConnection;
@@ -9,6 +10,7 @@ import io.dnv.core.node.NodeEndpoints;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,21 +28,25 @@ public final class DesiredNodes {
         Map<String, DmDevice> dm = new LinkedHashMap<>();
         Map<String, NvmetSubsystem> subsystems = new LinkedHashMap<>();
         Map<String, NvmeConnection> connections = new LinkedHashMap<>();
+        // Collected first and added to each port once: a port carries a group per volume.
+        Map<Integer, Map<Integer, AnaState>> groups = new HashMap<>();
         for (NodeObjects v : volumes) {
             for (NodeObjects.AnaGroup g : v.anaGroups()) {
                 NvmetPort p = ports.get(g.portId());
                 if (p == null) {
                     throw new IllegalArgumentException("node " + node.nodeId() + " has no port " + g.portId());
                 }
-                if (p.anaGroups().containsKey(g.group()) && p.anaGroups().get(g.group()) != g.state()) {
+                Map<Integer, AnaState> onPort = groups.computeIfAbsent(p.id(), id -> new HashMap<>(p.anaGroups()));
+                AnaState before = onPort.putIfAbsent(g.group(), g.state());
+                if (before != null && before != g.state()) {
                     throw new IllegalArgumentException("ANA group " + g.group() + " of port " + g.portId() + " claimed twice");
                 }
-                ports.put(p.id(), p.withAnaGroup(g.group(), g.state()));
             }
             v.dmDevices().forEach(d -> putOnce(dm, d.name(), d));
             v.subsystems().forEach(s -> putOnce(subsystems, s.nqn(), s));
             v.connections().forEach(c -> putOnce(connections, c.key(), c));
         }
+        groups.forEach((port, g) -> ports.put(port, ports.get(port).withAnaGroups(g)));
         return new DesiredNode(node.nodeId(), generation, new ArrayList<>(ports.values()), List.copyOf(dm.values()),
                 List.copyOf(subsystems.values()), List.copyOf(connections.values()));
     }

@@ -51,22 +51,20 @@ final class DmConvergence {
     }
 
     private void converge(DmDevice d) {
-        List<String> paths = new ArrayList<>();
-        for (DeviceRef ref : d.table().devices()) {
+        List<DeviceRef> lower = d.table().devices();
+        for (DeviceRef ref : lower) {
             if (ref instanceof DeviceRef.Dm dm && pass.blocked.contains(dm.name())) {
                 block(d, dm.name() + " is not ready");
                 return;
             }
-            Optional<String> path = devices.path(ref);
-            if (path.isEmpty()) {
+            if (devices.path(ref).isEmpty()) {
                 block(d, ref.symbol() + " does not exist yet");
                 return;
             }
-            paths.add(path.get());
         }
-        String table = d.table().render(ref -> devices.path(ref).orElseThrow());
         Optional<ObservedKernel.Dm> live = pass.dm(d.name());
         if (live.isEmpty()) {
+            String table = render(d);
             if (prepare(d) && pass.mutate("dm create", d.name(), () -> pass.kernel.dmCreate(d.name(), table))) {
                 pass.createdDm.add(d.name());
             } else {
@@ -75,7 +73,8 @@ final class DmConvergence {
             }
             return;
         }
-        if (!sameMapping(d, live.get().table())) {
+        if (!sameMapping(d, lower, live.get().table())) {
+            String table = render(d);
             boolean reloaded = pass.mutate("dm load", d.name(), () -> pass.kernel.dmLoad(d.name(), table))
                     && (live.get().suspended() || pass.mutate("dm suspend", d.name(), () -> pass.kernel.dmSuspend(d.name())))
                     && pass.mutate("dm resume", d.name(), () -> pass.kernel.dmResume(d.name()));
@@ -131,8 +130,14 @@ final class DmConvergence {
         }
     }
 
-    private boolean sameMapping(DmDevice d, String liveTable) {
-        List<String> lower = d.table().devices().stream().map(devices::majorMinor).toList();
+    /** The table as the kernel takes it: every device below by its path (each exists, checked before). */
+    private String render(DmDevice d) {
+        return d.table().render(ref -> devices.path(ref).orElseThrow());
+    }
+
+    private boolean sameMapping(DmDevice d, List<DeviceRef> below, String liveTable) {
+        List<String> lower = new ArrayList<>(below.size());
+        below.forEach(ref -> lower.add(devices.majorMinor(ref)));
         Optional<Boolean> known = comparisons.get(d.name(), d.table(), liveTable, lower);
         if (known.isPresent()) {
             return known.get();

@@ -170,9 +170,12 @@ public final class DeviceMapper {
                 seen.add(new Seen(d, d.live(), d.gate.suspended(), devices.openCount(d.path())));
             }
         }
-        return seen.stream().map(s -> new ObservedKernel.Dm(s.dev().name, s.dev().majorMinor(),
-                s.live() == null ? "" : s.live().table(), s.live() == null ? "" : s.live().status(),
-                s.suspended(), s.openCount())).toList();
+        List<ObservedKernel.Dm> out = new ArrayList<>(seen.size());
+        for (Seen s : seen) {
+            out.add(new ObservedKernel.Dm(s.dev().name, s.dev().majorMinor(), s.live() == null ? "" : s.live().table(),
+                    s.live() == null ? "" : s.live().status(), s.suspended(), s.openCount()));
+        }
+        return out;
     }
 
     /**

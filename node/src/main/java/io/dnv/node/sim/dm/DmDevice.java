@@ -13,6 +13,9 @@ final class DmDevice implements BlockDevice {
 
     final String name;
     final int minor;
+    // Every observation of the node names every device by these.
+    private final String path;
+    private final String majorMinor;
     final IoGate gate = new IoGate();
     private volatile LoadedTable live;
     private LoadedTable inactive;
@@ -21,14 +24,16 @@ final class DmDevice implements BlockDevice {
     DmDevice(String name, int minor) {
         this.name = name;
         this.minor = minor;
+        this.path = "/dev/mapper/" + name;
+        this.majorMinor = DeviceMapper.MAJOR + ":" + minor;
     }
 
     String path() {
-        return "/dev/mapper/" + name;
+        return path;
     }
 
     String majorMinor() {
-        return DeviceMapper.MAJOR + ":" + minor;
+        return majorMinor;
     }
 
     String holder() {

@@ -22,6 +22,10 @@ final class LoadedTable {
     private final Map<DeviceRef, BlockDevices.Entry> devices;
     private final Set<String> held;
     private String rendered;
+    /** The last status text and the lines' statuses it was built from (observers may race: one reference). */
+    private volatile Status lastStatus;
+
+    private record Status(String[] ofLines, String text) {}
 
     private LoadedTable(List<Line> lines, Map<DeviceRef, BlockDevices.Entry> devices) {
         this.lines = List.copyOf(lines);
@@ -84,19 +88,31 @@ final class LoadedTable {
 
     /** `dmsetup status` without the name. */
     String status() {
-        // Every observation of the node asks every device: most are one line whose status is fixed.
+        // Every observation of the node asks every device, and most statuses do not change
+        // between two (a linear line has none): the text is built again only when a line's is new.
+        Status last = lastStatus;
+        String[] now = new String[lines.size()];
+        boolean same = last != null;
+        for (int i = 0; i < now.length; i++) {
+            now[i] = lines.get(i).target().status();
+            same = same && now[i].equals(last.ofLines()[i]);
+        }
+        if (same) {
+            return last.text();
+        }
         StringBuilder out = new StringBuilder();
-        for (Line l : lines) {
-            String s = l.target().status();
+        for (int i = 0; i < now.length; i++) {
+            Line l = lines.get(i);
             if (!out.isEmpty()) {
                 out.append('\n');
             }
             out.append(l.spec().start()).append(' ').append(l.spec().length()).append(' ').append(l.spec().target().type());
-            if (!s.isEmpty()) {
-                out.append(' ').append(s);
+            if (!now[i].isEmpty()) {
+                out.append(' ').append(now[i]);
             }
         }
-        return out.toString();
+        lastStatus = new Status(now, out.toString());
+        return lastStatus.text();
     }
 
     String message(long sector, String[] words) throws TableError {
