@@ -48,10 +48,12 @@ final class Focus {
         changed(desired.dmDevices(), previous.desired().dmDevices(), DmDevice::name, names);
         changed(desired.subsystems(), previous.desired().subsystems(), NvmetSubsystem::nqn, names);
         changed(desired.connections(), previous.desired().connections(), NvmeConnection::key, names);
+        // A changed export can leave a host entry nobody is allowed through any more; a changed dm
+        // device or import leaves nothing behind (what it stops naming is dropped by name itself).
         boolean garbage = !desired.ports().equals(previous.desired().ports())
-                || dropped(previous.desired().dmDevices(), desired.dmDevices())
-                || dropped(previous.desired().subsystems(), desired.subsystems())
-                || dropped(previous.desired().connections(), desired.connections());
+                || !previous.desired().subsystems().stream().allMatch(memberOf(desired.subsystems()))
+                || dropped(previous.desired().dmDevices(), desired.dmDevices(), DmDevice::name)
+                || dropped(previous.desired().connections(), desired.connections(), NvmeConnection::key);
         return new Focus(names, garbage);
     }
 
@@ -73,10 +75,16 @@ final class Focus {
         return previous.result().failures().stream().allMatch(f -> objects.contains(f.object()));
     }
 
-    /** Whether an object of {@code before} is not among {@code now}. */
-    private static <T> boolean dropped(List<T> before, List<T> now) {
-        Predicate<T> kept = memberOf(now);
-        return !before.stream().allMatch(kept);
+    /** Whether a name of {@code before} is not among {@code now} (another spec under the name is a change). */
+    private static <T> boolean dropped(List<T> before, List<T> now, Function<T, String> name) {
+        Set<String> kept = new HashSet<>();
+        now.forEach(o -> kept.add(name.apply(o)));
+        for (T o : before) {
+            if (!kept.contains(name.apply(o))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Objects are compared whole (records), so any change of a spec brings it into focus. */

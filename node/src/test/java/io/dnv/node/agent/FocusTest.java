@@ -9,6 +9,7 @@ import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmetNamespace;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.NvmetSubsystem;
+import io.dnv.core.kernel.Preparation;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
 import org.junit.jupiter.api.AfterEach;
@@ -124,6 +125,33 @@ class FocusTest {
         assertTrue(retried.whole(), "a refused host entry is no desired object: look at everything");
         assertTrue(retried.converged(), retried.failures().toString());
         assertEquals(List.of(Names.hostNqn("n2")), kernel.observe().subsystems().get(0).allowedHosts());
+    }
+
+    @Test
+    void garbageIsLookedForOnlyWhenANameOrAnExportIsNoLongerWantedAsItWas() {
+        DmDevice a = ld("a", 0);
+        DmDevice b = ld("b", 2048);
+        DmDevice aCreated = new DmDevice(a.name(), a.table(), List.of(new Preparation.ZeroRange(new DeviceRef.Disk("/dev/ram0"), 0, 512)));
+        PassResult first = reconciler.reconcileChanges(desired(1, a, b));
+        Focus.Previous previous = new Focus.Previous(desired(1, a, b), first);
+
+        assertFalse(Focus.since(previous, desired(2, aCreated, b), first.observed()).garbage(),
+                "a device wanted under its name with another spec is changed, not garbage");
+        assertTrue(Focus.since(previous, desired(2, a), first.observed()).garbage(), "b is no longer wanted");
+
+        NvmetSubsystem export = export(List.of(Names.hostNqn("n2")));
+        DesiredNode exported = new DesiredNode("n1", 3, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)), List.of(a), List.of(export), List.of());
+        PassResult third = reconciler.reconcileChanges(exported);
+        DesiredNode noHost = new DesiredNode("n1", 4, exported.ports(), List.of(a), List.of(export(List.of())), List.of());
+        assertTrue(Focus.since(new Focus.Previous(exported, third), noHost, third.observed()).garbage(),
+                "an export that no longer allows a host may leave its host entry behind");
+    }
+
+    private static NvmetSubsystem export(List<String> hosts) {
+        String nqn = Names.ldNqn("a", 0, 0, 0, "n1");
+        UUID uuid = Names.namespaceUuid(nqn);
+        return new NvmetSubsystem(nqn, hosts, 1, 100, Names.serial(nqn),
+                List.of(new NvmetNamespace(1, new DeviceRef.Dm("dnv-n1-ld-a-0-0-0"), uuid, Names.nguid(uuid), 1)), List.of(1));
     }
 
     private static DmDevice ld(String volume, long offset) {
