@@ -12,11 +12,12 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.SnapshotSelectionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
-import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.Recovery;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -94,9 +95,14 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
         return new State(List.of(), false);
     }
 
+    /**
+     * A leg has a handful of events in its life (a group placed, its extents released), so it
+     * keeps no snapshots and recovery does not look for one: a create starts four legs, and
+     * each look was a query on the journal's database.
+     */
     @Override
-    public RetentionCriteria retentionCriteria() {
-        return RetentionCriteria.snapshotEvery(100, 2);
+    public Recovery recovery() {
+        return Recovery.withSnapshotSelectionCriteria(SnapshotSelectionCriteria.none());
     }
 
     private String key(int group, int side) {
