@@ -55,8 +55,7 @@ public final class Members {
             initEntities(ctx.getSystem());
             ctx.spawn(AgentMember.create(info, kernel, settings), "member");
             return Behaviors.empty();
-        }), SYSTEM, config(host, port, seeds, List.copyOf(info.roles())).withFallback(ConfigFactory.parseResources("storage-node.conf"))
-                .withFallback(base()));
+        }), SYSTEM, config(host, port, seeds, List.copyOf(info.roles())).withFallback(base()));
     }
 
     /** On a control member this hosts the entities; elsewhere it starts the sharding proxies. */
