@@ -2,9 +2,9 @@ package io.dnv.core.volume;
 
 import io.dnv.core.CborSerializable;
 import io.dnv.core.kernel.Names;
+import io.dnv.core.node.NodeDirectory;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.NodeView;
-import io.dnv.core.node.NodeViews;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.plan.Planner;
@@ -38,7 +38,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -354,25 +353,21 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         return (Map<String, Long>) v;
     }
 
-    /** A refusal is decided on fresh views only: nodes may have come up since the shared ones were asked for. */
     private CompletionStage<Object> choose(State s) {
-        NodeViews views = NodeViews.get(ctx.getSystem());
-        return views.recent().thenCompose(nodes -> {
-            Object chosen = choose(s, nodes);
-            return chosen instanceof NodesChosen ? CompletableFuture.completedFuture(chosen) : views.fresh().thenApply(again -> choose(s, again));
-        });
-    }
-
-    /** NodesChosen, or why not. */
-    private Object choose(State s, List<NodeView> nodes) {
         VolumeSpec spec = s.spec().orElseThrow();
-        Placer.Result r = Placer.choose(volumeId, spec, VolumeLayout.of(spec), nodes);
-        if (r.choice().isEmpty()) {
-            return r.refusal();
-        }
-        Map<String, NodeEndpoints> endpoints = new LinkedHashMap<>();
-        nodes.stream().filter(n -> n.info().isPresent()).forEach(n -> endpoints.put(n.id(), n.info().get().endpoints()));
-        return new NodesChosen(r.choice().get(), endpoints);
+        return NodeDirectory.ref(sharding).ask(NodeDirectory.ListNodes::new, ASK)
+                .thenCompose(dir -> Leg.all(dir.nodeIds().stream()
+                        .map(id -> sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id).<NodeView>ask(StorageNode.GetNode::new, ASK))
+                        .toList()))
+                .thenApply(nodes -> {
+                    Placer.Result r = Placer.choose(volumeId, spec, VolumeLayout.of(spec), nodes);
+                    if (r.choice().isEmpty()) {
+                        return r.refusal();
+                    }
+                    Map<String, NodeEndpoints> endpoints = new LinkedHashMap<>();
+                    nodes.stream().filter(n -> n.info().isPresent()).forEach(n -> endpoints.put(n.id(), n.info().get().endpoints()));
+                    return new NodesChosen(r.choice().get(), endpoints);
+                });
     }
 
     /** Legs reserve their extents, controller nodes an ANA group; a refusal gives everything back first. */
@@ -405,7 +400,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                         : Placement.Role.STANDBY, volumePort(s, node), anas.get(slot).group().orElseThrow()));
             }
             return new Reserved(new Placement(controllers, placed.stream().map(p -> p.leg().orElseThrow()).toList()));
-        }).thenCompose(result -> result instanceof Reserved ? CompletableFuture.completedFuture(result)
+        }).thenCompose(result -> result instanceof Reserved ? java.util.concurrent.CompletableFuture.completedFuture(result)
                 : releaseEverything(s).thenApply(done -> result));
     }
 
