@@ -13,7 +13,7 @@ import java.util.Set;
 
 /**
  * Chooses nodes for a new volume from what the storage nodes report: controllers on distinct
- * controller nodes (fewest volumes first), every raid1 side of a group on a distinct disk
+ * controller nodes (least loaded first, within {@link #SPREAD_VOLUMES}), every raid1 side of a group on a distinct disk
  * node (distinct failure domains when nodes carry a "failure-domain" label) with room for
  * an LD, most free space first — only among nodes that are up and whose kernels have what a
  * volume needs ({@link #REQUIRED}). Pure: the extents themselves are reserved by the nodes.
@@ -38,8 +38,11 @@ public final class Placer {
     public static Result choose(String volumeId, VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes) {
         List<NodeView> up = nodes.stream().filter(NodeView::up)
                 .filter(n -> n.info().map(i -> i.capabilities().containsAll(REQUIRED)).orElse(false)).toList();
-        List<NodeView> cns = up.stream().filter(n -> has(n, "ctrl"))
-                .sorted(Comparator.comparingInt(NodeView::volumes).thenComparing(n -> spread(volumeId, n.id()))).toList();
+        List<NodeView> ctrlNodes = up.stream().filter(n -> has(n, "ctrl")).toList();
+        int fewest = ctrlNodes.stream().mapToInt(NodeView::volumes).min().orElse(0);
+        List<NodeView> cns = ctrlNodes.stream()
+                .sorted(Comparator.comparingInt((NodeView n) -> (n.volumes() - fewest) / SPREAD_VOLUMES)
+                        .thenComparing(n -> spread(volumeId, n.id()))).toList();
         if (cns.size() < spec.controllerCount()) {
             return refused("needs " + spec.controllerCount() + " controller nodes that are up, found " + cns.size());
         }
@@ -76,6 +79,14 @@ public final class Placer {
         }
         return new Result(Optional.of(new Choice(controllers, sides)), "");
     }
+
+    /**
+     * Controller nodes within this many volumes of the least loaded count as equally loaded. A
+     * node's count moves only once a volume's objects are applied, so the creates of a burst all
+     * see the same counts: ranked strictly, every one of them chose the node with one volume
+     * fewer, until its volume port ran out of ANA groups and the creates failed.
+     */
+    static final int SPREAD_VOLUMES = 16;
 
     /** Free space this close counts as equal, so ties are broken by {@link #spread}, not by a few MiB. */
     static final long SPREAD_BYTES = 1L << 30;

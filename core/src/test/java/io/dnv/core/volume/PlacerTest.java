@@ -64,6 +64,22 @@ class PlacerTest {
     }
 
     @Test
+    void aBurstThatSeesOneNodeWithAVolumeFewerStillSpreadsItsControllers() {
+        List<NodeView> nodes = new ArrayList<>();
+        for (int i = 1; i <= 6; i++) {
+            nodes.add(node("n" + i, "UP", 64L << 30, Set.of("disk", "ctrl"), Map.of(), i == 5 ? 40 : 41));
+        }
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 4, 2);
+        Map<String, Integer> controllers = new java.util.TreeMap<>();
+        for (int v = 0; v < 200; v++) {
+            Placer.choose("burst-" + v, spec, VolumeLayout.of(spec), nodes).choice().orElseThrow().controllers()
+                    .forEach(n -> controllers.merge(n, 1, Integer::sum));
+        }
+        assertEquals(6, controllers.size(), "every node holds controllers of the burst: " + controllers);
+        controllers.values().forEach(n -> assertTrue(n < 127 - 41, "no volume port runs out of ANA groups: " + controllers));
+    }
+
+    @Test
     void failureDomainsAreDistinctWhenNodesHaveThem() {
         List<NodeView> nodes = List.of(
                 node("a1", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(Placer.FAILURE_DOMAIN, "rack-a"), 0),
