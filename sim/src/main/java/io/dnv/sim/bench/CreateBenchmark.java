@@ -98,8 +98,8 @@ public final class CreateBenchmark {
 
     /**
      * Sorted latencies from the first POST to CreateRequested and to BecameReady, the last
-     * BecameReady, and the JVM's CPU time once every volume was seen READY (before the events
-     * are read for the latencies).
+     * BecameReady, and the JVM's CPU time and allocated bytes once every volume was seen READY
+     * (before the events are read for the latencies).
      */
     private record Round(List<Long> toAccepted, List<Long> toReady, Instant lastReady, long cpuNanosAtReady, long allocatedAtReady) {}
 
