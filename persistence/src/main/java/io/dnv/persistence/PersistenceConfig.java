@@ -54,6 +54,7 @@ public final class PersistenceConfig {
     Vendor vendor = db.vendor();
     return ConfigFactory.parseString(FIXED)
         .withValue(SLICK + ".profile", ConfigValueFactory.fromAnyRef(vendor.slickProfile))
+        .withValue("jdbc-read-journal.dao", ConfigValueFactory.fromAnyRef(vendor.readJournalDao))
         .withValue(SLICK + ".db.driver", ConfigValueFactory.fromAnyRef(vendor.driver))
         .withValue(SLICK + ".db.url", ConfigValueFactory.fromAnyRef(db.url()))
         .withValue(SLICK + ".db.user", ConfigValueFactory.fromAnyRef(db.user()))

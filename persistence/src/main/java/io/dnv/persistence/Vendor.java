@@ -4,13 +4,15 @@ import java.util.Arrays;
 
 /** The two databases dnv runs on, with what Slick, JDBC and pekko-persistence-jdbc call each. */
 enum Vendor {
-  H2("jdbc:h2:", "H2", "org.h2.Driver", "slick.jdbc.H2Profile$", "schema/h2/h2-create-schema.sql"),
+  H2("jdbc:h2:", "H2", "org.h2.Driver", "slick.jdbc.H2Profile$", "schema/h2/h2-create-schema.sql",
+      H2ReadJournalDao.class.getName()),
   POSTGRESQL(
       "jdbc:postgresql:",
       "PostgreSQL",
       "org.postgresql.Driver",
       "slick.jdbc.PostgresProfile$",
-      "schema/postgres/postgres-create-schema.sql");
+      "schema/postgres/postgres-create-schema.sql",
+      "org.apache.pekko.persistence.jdbc.query.dao.DefaultReadJournalDao");
 
   final String urlPrefix;
   final String productName;
@@ -18,13 +20,17 @@ enum Vendor {
   final String slickProfile;
   /** Path of the plugin's own DDL inside the pekko-persistence-jdbc jar. */
   final String journalSchemaResource;
+  /** The read journal's queries: the plugin's, except eventsByTag on H2 (see H2ReadJournalDao). */
+  final String readJournalDao;
 
-  Vendor(String urlPrefix, String productName, String driver, String slickProfile, String journalSchemaResource) {
+  Vendor(String urlPrefix, String productName, String driver, String slickProfile, String journalSchemaResource,
+      String readJournalDao) {
     this.urlPrefix = urlPrefix;
     this.productName = productName;
     this.driver = driver;
     this.slickProfile = slickProfile;
     this.journalSchemaResource = journalSchemaResource;
+    this.readJournalDao = readJournalDao;
   }
 
   static Vendor ofUrl(String url) {

@@ -1,5 +1,6 @@
 package io.dnv.persistence;
 
+import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
@@ -7,7 +8,7 @@ import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 
-/** The smallest entity that exercises journal, snapshot store and recovery. */
+/** The smallest entity that exercises journal, snapshot store, recovery and tags. */
 final class Counter extends EventSourcedBehavior<Counter.Command, Counter.Added, Counter.Total> {
 
   /** Snapshots often enough that recovering 5 events reads a snapshot and then events. */
@@ -23,8 +24,21 @@ final class Counter extends EventSourcedBehavior<Counter.Command, Counter.Added,
 
   record Total(int value) implements CborSerializable {}
 
+  private final PersistenceId id;
+
   Counter(PersistenceId id) {
     super(id);
+    this.id = id;
+  }
+
+  /** Odd amounts carry a tag of their own per counter: a shared database holds other runs' events. */
+  static String oddTag(PersistenceId id) {
+    return "odd-" + id.entityId();
+  }
+
+  @Override
+  public Set<String> tagsFor(Added event) {
+    return event.amount() % 2 == 1 ? Set.of(oddTag(id)) : Set.of();
   }
 
   @Override

@@ -1,0 +1,76 @@
+package io.dnv.persistence;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import org.apache.pekko.persistence.query.EventEnvelope;
+import org.apache.pekko.persistence.query.Offset;
+import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** eventsByTag (what the read side follows) answers the tagged events after an offset, in journal order. */
+abstract class TaggedEventsContract {
+
+  final Database db;
+  final PersistenceId id = PersistenceId.of("Counter", UUID.randomUUID().toString());
+  ActorTestKit kit;
+
+  TaggedEventsContract(Database db) {
+    this.db = db;
+  }
+
+  @BeforeEach
+  void start() {
+    db.migrate();
+    kit = TestSystems.on(db, "tags");
+  }
+
+  @AfterEach
+  void stop() {
+    kit.shutdownTestKit();
+  }
+
+  /** Adds 1, 2, ... up to {@code last} to the counter: the odd amounts are tagged. */
+  void countTo(int last) {
+    TestProbe<Counter.Total> probe = kit.createTestProbe();
+    ActorRef<Counter.Command> counter = kit.spawn(new Counter(id));
+    for (int amount = 1; amount <= last; amount++) {
+      counter.tell(new Counter.Add(amount, probe.ref()));
+    }
+    probe.receiveSeveralMessages(last, Duration.ofSeconds(30));
+  }
+
+  @Test
+  void theTaggedEventsAfterAnOffsetComeInJournalOrder() throws Exception {
+    countTo(10);
+    JdbcReadJournal journal = PersistenceQuery.get(kit.system()).getReadJournalFor(JdbcReadJournal.class,
+        JdbcReadJournal.Identifier());
+
+    List<EventEnvelope> all = tagged(journal, Offset.noOffset());
+    assertEquals(List.of(1, 3, 5, 7, 9), amounts(all));
+    all.forEach(e -> assertEquals(id.id(), e.persistenceId()));
+
+    // the offset is the journal's ordering: the read side resumes after the last one it stored
+    assertEquals(List.of(7, 9), amounts(tagged(journal, all.get(2).offset())));
+    assertEquals(List.of(), amounts(tagged(journal, all.get(4).offset())));
+  }
+
+  private List<EventEnvelope> tagged(JdbcReadJournal journal, Offset after) throws Exception {
+    return journal.currentEventsByTag(Counter.oddTag(id), after).runWith(Sink.seq(), kit.system())
+        .toCompletableFuture().get();
+  }
+
+  private static List<Integer> amounts(List<EventEnvelope> events) {
+    return events.stream().map(e -> ((Counter.Added) e.event()).amount()).toList();
+  }
+}
