@@ -10,10 +10,13 @@ import java.util.Optional;
  * A storage node as the API shows it: registration, capacity (with fragmentation), liveness
  * of its agent and how far its kernel converged.
  *
- * @param state UNREGISTERED, UP (heartbeat within the last few seconds) or DOWN
+ * @param state             UNREGISTERED, UP (heartbeat within the last few seconds) or DOWN
+ * @param volumes           volumes with kernel objects on this node
+ * @param controllerVolumes volumes this node is a controller of: the ANA groups of its volume port
+ *                          handed out, counted from the moment a create reserves one
  */
 public record NodeView(String id, String state, Optional<NodeInfo> info, Optional<Instant> lastHeartbeat,
-                       Capacity capacity, int volumes, long desiredGeneration, long reachedGeneration,
+                       Capacity capacity, int volumes, int controllerVolumes, long desiredGeneration, long reachedGeneration,
                        List<String> failures) implements CborSerializable {
 
     public NodeView {

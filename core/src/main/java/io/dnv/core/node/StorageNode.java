@@ -58,6 +58,8 @@ public final class StorageNode
     static final Duration PROGRESS_WAIT = Duration.ofSeconds(2);
     static final int FIRST_ANA_GROUP = 2;
     static final int LAST_ANA_GROUP = 128;
+    /** How many volumes one volume port can be a controller of. */
+    public static final int ANA_GROUPS_PER_PORT = LAST_ANA_GROUP - FIRST_ANA_GROUP + 1;
 
     // commands
 
@@ -286,7 +288,7 @@ public final class StorageNode
             }
         }
         return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.empty(),
-                nodeId + " port " + a.portId() + " has no free ANA group (at most 127 volumes per port)"));
+                nodeId + " port " + a.portId() + " has no free ANA group (at most " + ANA_GROUPS_PER_PORT + " volumes per port)"));
     }
 
     private ReplyEffect<Event, State> onReleaseAnaGroup(State journal, ReleaseAnaGroup r) {
@@ -468,7 +470,7 @@ public final class StorageNode
         return new NodeView(nodeId, state, s.info(), Optional.ofNullable(lastHeartbeat),
                 new NodeView.Capacity(total * 512, reserved * 512, gaps.stream().mapToLong(Extents.Gap::length).sum() * 512,
                         largestFree(s) * 512, gaps.size()),
-                s.objects().size(), lastSequenceNumber(ctx), reached, failures);
+                s.objects().size(), s.anaGroups().size(), lastSequenceNumber(ctx), reached, failures);
     }
 
     private static long largestFree(State s) {

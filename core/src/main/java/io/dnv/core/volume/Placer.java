@@ -1,6 +1,7 @@
 package io.dnv.core.volume;
 
 import io.dnv.core.node.NodeView;
+import io.dnv.core.node.StorageNode;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -13,7 +14,8 @@ import java.util.Set;
 
 /**
  * Chooses nodes for a new volume from what the storage nodes report: controllers on distinct
- * controller nodes (least loaded first, within {@link #SPREAD_VOLUMES}), every raid1 side of a
+ * controller nodes with a free ANA group (fewest controller volumes first, within
+ * {@link #SPREAD_VOLUMES}), every raid1 side of a
  * group on a distinct disk node (distinct failure domains when nodes carry a "failure-domain"
  * label) with room for an LD, most free space first — only among nodes that are up and whose
  * kernels have what a volume needs ({@link #REQUIRED}). Pure: the extents themselves are
@@ -39,13 +41,15 @@ public final class Placer {
     public static Result choose(String volumeId, VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes) {
         List<NodeView> up = nodes.stream().filter(NodeView::up)
                 .filter(n -> n.info().map(i -> i.capabilities().containsAll(REQUIRED)).orElse(false)).toList();
-        List<NodeView> ctrlNodes = up.stream().filter(n -> has(n, "ctrl")).toList();
-        int fewest = ctrlNodes.stream().mapToInt(NodeView::volumes).min().orElse(0);
+        List<NodeView> ctrlNodes = up.stream()
+                .filter(n -> has(n, "ctrl") && n.controllerVolumes() < StorageNode.ANA_GROUPS_PER_PORT).toList();
+        int fewest = ctrlNodes.stream().mapToInt(NodeView::controllerVolumes).min().orElse(0);
         List<NodeView> cns = ctrlNodes.stream()
-                .sorted(Comparator.comparingInt((NodeView n) -> (n.volumes() - fewest) / SPREAD_VOLUMES)
+                .sorted(Comparator.comparingInt((NodeView n) -> (n.controllerVolumes() - fewest) / SPREAD_VOLUMES)
                         .thenComparing(n -> spread(volumeId, n.id()))).toList();
         if (cns.size() < spec.controllerCount()) {
-            return refused("needs " + spec.controllerCount() + " controller nodes that are up, found " + cns.size());
+            return refused("needs " + spec.controllerCount() + " controller nodes that are up with a free ANA group, found "
+                    + cns.size());
         }
         List<String> controllers = cns.subList(0, spec.controllerCount()).stream().map(NodeView::id).toList();
         long ldBytes = layout.ldSectors() * VolumeLayout.SECTOR;
@@ -83,9 +87,9 @@ public final class Placer {
 
     /**
      * Controller nodes within this many volumes of the least loaded count as equally loaded. A
-     * node's count moves only once a volume's objects are applied, so the creates of a burst all
-     * see the same counts: ranked strictly, every one of them chose the node with one volume
-     * fewer, until its volume port ran out of ANA groups and the creates failed.
+     * node's count moves when a create reserves its ANA group, after it chose: the creates of a
+     * burst all choose on the same counts, and ranked strictly every one of them chose the node
+     * with one volume fewer, until its volume port ran out of ANA groups and the creates failed.
      */
     static final int SPREAD_VOLUMES = 16;
 

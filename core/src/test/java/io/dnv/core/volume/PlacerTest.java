@@ -4,6 +4,7 @@ import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.NodeView;
+import io.dnv.core.node.StorageNode;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -19,12 +20,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PlacerTest {
 
-    static NodeView node(String id, String state, long freeBytes, Set<String> roles, Map<String, String> labels, int volumes) {
+    static NodeView node(String id, String state, long freeBytes, Set<String> roles, Map<String, String> labels,
+                         int controllerVolumes) {
         NodeInfo info = new NodeInfo(new NodeEndpoints(id, "127.0.8.1", Optional.of("/dev/ram0"),
                 Optional.of(NvmetPort.tcp(1, "127.0.8.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.8.1", 4422))),
                 freeBytes, roles, labels, id.startsWith("old") ? Set.of("transport:tcp") : Placer.REQUIRED);
         return new NodeView(id, state, Optional.of(info), Optional.of(Instant.now()),
-                new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1), volumes, 0, 0, List.of());
+                new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1), controllerVolumes, controllerVolumes, 0, 0, List.of());
     }
 
     @Test
@@ -100,6 +102,27 @@ class PlacerTest {
         assertTrue(r.choice().isEmpty());
         assertEquals("needs 2 disk nodes in distinct failure domains with 23 MiB free for group 0 of leg 0, found 1", r.refusal());
         Placer.Result noControllers = Placer.choose("v", new VolumeSpec(64L << 20, 2, 1, 1, 1), VolumeLayout.of(spec), nodes);
-        assertEquals("needs 3 controller nodes that are up, found 2", noControllers.refusal());
+        assertEquals("needs 3 controller nodes that are up with a free ANA group, found 2", noControllers.refusal());
+    }
+
+    /**
+     * A node counts as a controller of a volume from the moment the create reserved its ANA
+     * group: placement skips a node whose volume port has handed out every group, rather than
+     * reserving extents for a create that its ANA group request would then fail.
+     */
+    @Test
+    void aNodeWhoseVolumePortHasNoFreeAnaGroupIsNotChosenAsAController() {
+        List<NodeView> nodes = new ArrayList<>();
+        for (int i = 1; i <= 4; i++) {
+            nodes.add(node("n" + i, "UP", 64L << 30, Set.of("disk", "ctrl"), Map.of(), i == 2 ? StorageNode.ANA_GROUPS_PER_PORT : 126));
+        }
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 4, 2);
+        int sidesOnN2 = 0;
+        for (int v = 0; v < 50; v++) {
+            Placer.Choice c = Placer.choose("v" + v, spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
+            assertEquals(Set.of("n1", "n3", "n4"), Set.copyOf(c.controllers()));
+            sidesOnN2 += (int) c.sides().stream().filter(sides -> sides.contains("n2")).count();
+        }
+        assertTrue(sidesOnN2 > 0, "n2 still takes raid1 sides");
     }
 }
