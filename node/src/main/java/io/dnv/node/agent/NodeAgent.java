@@ -11,7 +11,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 import java.time.Duration;
+import java.util.Collection;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
  * The agent of one storage node: holds the newest desired state it was given and keeps the
@@ -35,6 +37,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private enum Tick implements Command { CHANGES, RESYNC }
 
     private static final Object PASS_TIMER = "pass";
+    /**
+     * A pass that waits on another node (an export not there yet) is the normal course of a
+     * create: a node logs a warning once it failed this many passes in a row on one generation.
+     */
+    static final int WARN_AFTER_PASSES = 3;
+    /** A log line names this many failures and waits; the node's API view has all of them. */
+    static final int LOGGED_ITEMS = 5;
 
     /**
      * What the agent reports: the generation it was given, the newest one it converged to, its
@@ -134,12 +143,23 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         } else {
             failedPasses++;
             Duration backoff = backoff();
-            getContext().getLog().warn("node {} generation {} not converged (pass {}), retry in {} ms; failures: {}; waiting: {}",
-                    nodeId, desired.generation(), failedPasses, backoff.toMillis(), lastPass.failures(), lastPass.waiting());
+            String line = "node {} generation {} not converged (pass {}), retry in {} ms; failures: {}; waiting: {}";
+            Object[] args = {nodeId, desired.generation(), failedPasses, backoff.toMillis(), first(lastPass.failures()),
+                    first(lastPass.waiting())};
+            if (failedPasses >= WARN_AFTER_PASSES) {
+                getContext().getLog().warn(line, args);
+            } else {
+                getContext().getLog().debug(line, args);
+            }
             timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, backoff);
         }
         listener.ifPresent(l -> l.tell(status()));
         return this;
+    }
+
+    private static String first(Collection<?> items) {
+        String named = items.stream().limit(LOGGED_ITEMS).map(Object::toString).collect(Collectors.joining(", ", "[", "]"));
+        return items.size() <= LOGGED_ITEMS ? named : named + " and " + (items.size() - LOGGED_ITEMS) + " more";
     }
 
     private Duration backoff() {
