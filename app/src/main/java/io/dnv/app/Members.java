@@ -51,11 +51,21 @@ public final class Members {
     /** The sharding proxies start before the member, which talks to its entity at once. */
     public static ActorSystem<Void> storageNode(String host, int port, List<String> seeds, NodeInfo info, Kernel kernel,
                                                 NodeAgent.Settings settings) {
+        return storageNode(host, port, seeds, info, kernel, settings, ConfigFactory.empty());
+    }
+
+    /**
+     * {@code overrides} win over everything else. The split-brain resolver decides on whichever
+     * member is the cluster's leader, a storage node's as well: a test that shortens its wait
+     * shortens it on every member.
+     */
+    static ActorSystem<Void> storageNode(String host, int port, List<String> seeds, NodeInfo info, Kernel kernel,
+                                         NodeAgent.Settings settings, Config overrides) {
         return ActorSystem.create(Behaviors.<Void>setup(ctx -> {
             initEntities(ctx.getSystem());
             ctx.spawn(AgentMember.create(info, kernel, settings), "member");
             return Behaviors.empty();
-        }), SYSTEM, config(host, port, seeds, List.copyOf(info.roles())).withFallback(base()));
+        }), SYSTEM, overrides.withFallback(config(host, port, seeds, List.copyOf(info.roles())).withFallback(base())));
     }
 
     /** On a control member this hosts the entities; elsewhere it starts the sharding proxies. */

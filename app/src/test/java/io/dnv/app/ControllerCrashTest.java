@@ -97,7 +97,7 @@ class ControllerCrashTest {
                 NodeInfo info = new NodeInfo(new NodeEndpoints(id, address, Optional.of("/dev/ram0"),
                         Optional.of(NvmetPort.tcp(1, address, 4420)), Optional.of(NvmetPort.tcp(2, address, 4421)),
                         List.of(NvmetPort.tcp(3, address, 4422))), 4L << 30, Set.of("disk", "ctrl"), Map.of(), kernel.capabilities());
-                ActorSystem<Void> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernel, NodeAgent.Settings.DEFAULT);
+                ActorSystem<Void> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernel, NodeAgent.Settings.DEFAULT, TEST);
                 Cluster.get(node).manager().tell(Join.create(seed));
                 systems.add(node);
             }
