@@ -82,6 +82,14 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
     private final String legId;
     private final ActorContext<Command> ctx;
     private final ClusterSharding sharding;
+    /**
+     * In memory: a reservation or release is under way. Place and Release wait for it (stashed),
+     * one attempt at a time: a Place retried while a refused attempt still gives back its keys
+     * reserved the same keys again, then the release freed them under the placed group, and the
+     * disk node handed the extent to another volume (ControllerCrashTest saw one extent in two
+     * volumes).
+     */
+    private boolean attemptInFlight;
 
     private Leg(String legId, ActorContext<Command> ctx) {
         super(PersistenceId.of(ENTITY_TYPE_KEY.name(), legId));
@@ -115,17 +123,20 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
                 .onCommand(Place.class, this::onPlace)
                 .onCommand(Reserved.class, this::onReserved)
                 .onCommand(Release.class, this::onRelease)
-                .onCommand(Released.class, this::onReleased)
-                .onCommand(RefusedAndReleased.class, (st, r) -> Effect().reply(r.request().replyTo(),
-                        new Placed(Optional.empty(), r.refusal())))
+                .onCommand(Released.class, (st, r) -> onReleased(r))
+                .onCommand(RefusedAndReleased.class, (st, r) -> onRefusedAndReleased(r))
                 .onCommand(Get.class, (s, g) -> Effect().reply(g.replyTo(), s))
                 .build();
     }
 
     private ReplyEffect<Event, State> onPlace(State s, Place p) {
+        if (attemptInFlight) {
+            return Effect().stash();
+        }
         if (!s.groups().isEmpty() && !s.released()) {
             return Effect().reply(p.replyTo(), new Placed(s.leg(), ""));
         }
+        attemptInFlight = true;
         List<CompletionStage<StorageNode.Reservation>> asks = new ArrayList<>();
         for (int side = 0; side < p.sideNodes().size(); side++) {
             String k = key(0, side);
@@ -144,41 +155,44 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
             r.results().stream().filter(x -> x.extent().isEmpty()).forEach(x -> refusals.add(x.refusal()));
         }
         if (!refusals.isEmpty()) {
-            // Give back what this attempt got before answering, so a refused leg holds nothing
-            // and a retry on the same node cannot race the release of the same key.
+            // Give back what this attempt got before answering (still under way), so a refused
+            // leg holds nothing.
             String why = String.join("; ", refusals);
             ctx.pipeToSelf(releaseAll(r.request().sideNodes(), 1), (done, failure) -> new RefusedAndReleased(r.request(),
                     failure == null ? why : why + "; releasing failed: " + failure.getMessage()));
             return Effect().noReply();
         }
-        if (!s.groups().isEmpty() && !s.released()) {
-            // A retried Place overtook this one (the caller timed out and asked again): the keys are
-            // the same, so were the extents; the group is placed once.
-            return Effect().reply(r.request().replyTo(), new Placed(s.leg(), ""));
-        }
+        attemptInFlight = false;
         List<Placement.Extent> sides = r.results().stream().map(x -> x.extent().orElseThrow()).toList();
         return Effect().persist(new GroupPlaced(new Placement.Group(true, sides)))
-                .thenReply(r.request().replyTo(), st -> new Placed(st.leg(), ""));
+                .thenReply(r.request().replyTo(), st -> new Placed(st.leg(), "")).thenUnstashAll();
+    }
+
+    private ReplyEffect<Event, State> onRefusedAndReleased(RefusedAndReleased r) {
+        attemptInFlight = false;
+        return Effect().reply(r.request().replyTo(), new Placed(Optional.empty(), r.refusal())).thenUnstashAll();
     }
 
     private ReplyEffect<Event, State> onRelease(State s, Release r) {
+        if (attemptInFlight) {
+            return Effect().stash();
+        }
         if (s.groups().isEmpty() || s.released()) {
             return Effect().reply(r.replyTo(), Done.getInstance());
         }
+        attemptInFlight = true;
         List<String> nodes = s.groups().get(0).sides().stream().map(Placement.Extent::nodeId).toList();
         ctx.pipeToSelf(releaseAll(nodes, s.groups().size()), (done, failure) -> new Released(r.replyTo(), failure));
         return Effect().noReply();
     }
 
-    private ReplyEffect<Event, State> onReleased(State s, Released r) {
+    private ReplyEffect<Event, State> onReleased(Released r) {
+        attemptInFlight = false;
         if (r.failure() != null) {
             ctx.getLog().warn("leg {}: releasing extents failed, the caller retries: {}", legId, r.failure().toString());
-            return Effect().noReply();
+            return Effect().noReply().thenUnstashAll();
         }
-        if (s.released()) {
-            return Effect().reply(r.replyTo(), Done.getInstance());
-        }
-        return Effect().persist(new ExtentsReleased()).thenReply(r.replyTo(), st -> Done.getInstance());
+        return Effect().persist(new ExtentsReleased()).thenReply(r.replyTo(), st -> Done.getInstance()).thenUnstashAll();
     }
 
     private CompletionStage<List<Done>> releaseAll(List<String> sideNodes, int groups) {

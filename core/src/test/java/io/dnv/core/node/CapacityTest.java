@@ -149,4 +149,28 @@ class CapacityTest {
         assertEquals(before, view("n1").capacity().reservedBytes(), "n1's side was released again");
         release("n2", "filler");
     }
+
+    /**
+     * A caller that timed out on a Place asks again, possibly while the first attempt, refused,
+     * still gives its keys back. The retry waits for that release: what it reserves under the
+     * same keys stays reserved, and no other volume is given it.
+     */
+    @Test
+    void aPlaceSentWhileARefusedOneGivesItsExtentsBackKeepsWhatItReserved() {
+        register("n3", 100 * MIB);
+        register("n4", 10 * MIB);
+        register("n5", 100 * MIB);
+        long before = view("n3").capacity().reservedBytes();
+        EntityRef<Leg.Command> leg = sharding.entityRefFor(Leg.ENTITY_TYPE_KEY, "retried/0");
+        TestProbe<Leg.Placed> refused = kit.createTestProbe();
+        TestProbe<Leg.Placed> placed = kit.createTestProbe();
+        leg.tell(new Leg.Place(List.of("n3", "n4"), 20 * MIB / 512, refused.ref()));
+        leg.tell(new Leg.Place(List.of("n3", "n5"), 20 * MIB / 512, placed.ref()));
+        assertTrue(refused.receiveMessage(Duration.ofSeconds(10)).leg().isEmpty(), "n4 has no room for 20 MiB");
+        Placement.Extent onN3 = placed.receiveMessage(Duration.ofSeconds(10)).leg().orElseThrow().groups().get(0).sides().get(0);
+        assertEquals(before + 20 * MIB, view("n3").capacity().reservedBytes(), "n3 still holds the placed side");
+        Placement.Extent next = reserve("n3", "next", 20 * MIB).extent().orElseThrow();
+        assertTrue(next.startSector() >= onN3.startSector() + onN3.lengthSectors()
+                || next.startSector() + next.lengthSectors() <= onN3.startSector(), "no one else gets " + onN3 + ": " + next);
+    }
 }
