@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.regex.Pattern;
 
 /**
  * Table text to typed lines, with the refusals Linux gives for the words themselves. Checks that
@@ -22,6 +23,11 @@ final class TableParser {
     private static final long THIN_BLOCK_MIN = 128;
     private static final long THIN_BLOCK_MAX = 2097152;
     private static final long MAX_THIN_ID = (1L << 24) - 1;
+    // Compiled once: String.split and String.matches compile a regex per call, and every dm
+    // create parses its table.
+    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
+    private static final Pattern MAJOR_MINOR = Pattern.compile("\\d+:\\d+");
+    private static final Pattern DECIMAL = Pattern.compile("\\d{1,18}");
 
     private TableParser() {}
 
@@ -34,7 +40,7 @@ final class TableParser {
             if (t.isEmpty() || t.startsWith("#")) {
                 continue;
             }
-            String[] w = t.split("\\s+");
+            String[] w = WHITESPACE.split(t);
             if (w.length < 3) {
                 throw TableError.dmsetup("Invalid format on line " + (i + 1) + " of table");
             }
@@ -77,7 +83,7 @@ final class TableParser {
     }
 
     static DeviceRef device(String word) {
-        return word.matches("\\d+:\\d+") ? new DeviceRef.Raw(word) : new DeviceRef.Disk(word);
+        return MAJOR_MINOR.matcher(word).matches() ? new DeviceRef.Raw(word) : new DeviceRef.Disk(word);
     }
 
     private static DmTarget linear(List<String> a) throws TableError {
@@ -292,7 +298,7 @@ final class TableParser {
     }
 
     private static long parseOr(String word, long otherwise) {
-        if (!word.matches("\\d{1,18}")) {
+        if (!DECIMAL.matcher(word).matches()) {
             return otherwise;
         }
         try {
