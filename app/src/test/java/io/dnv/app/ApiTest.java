@@ -1,6 +1,12 @@
 package io.dnv.app;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.volume.Volume;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.ShardRegion.CurrentShardRegionState;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
+import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -10,7 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -168,6 +176,43 @@ class ApiTest {
         api.awaitList(items -> !ApiClient.lists(items, "life"), "life gone", Duration.ofSeconds(30));
         assertEquals(404, api.get("/v1/volumes/life/events").status());
         assertEquals(404, api.delete("/v1/volumes/life").status());
+        awaitNoEntity("life");
+    }
+
+    /**
+     * Volume entities are remembered, so a started entity is restarted with its shard and stays
+     * in memory: one for a volume that does not exist (deleted, or a name merely looked up) goes
+     * again at once.
+     */
+    @Test
+    void aNameThatIsOnlyLookedUpLeavesNoEntityBehind() {
+        assertEquals(404, api.get("/v1/volumes/looked-up").status());
+        assertEquals(404, api.delete("/v1/volumes/looked-up").status());
+        awaitNoEntity("looked-up");
+        assertEquals(202, api.post("/v1/volumes", "{\"name\":\"looked-up\",\"sizeBytes\":33554432,\"legsPerController\":2}").status());
+        api.awaitState("looked-up", "READY", Duration.ofSeconds(60));
+        assertTrue(volumeEntities().contains("looked-up"), "a volume that exists is remembered");
+        assertEquals(202, api.delete("/v1/volumes/looked-up").status());
+        api.awaitGone("looked-up", Duration.ofSeconds(60));
+        awaitNoEntity("looked-up");
+    }
+
+    private void awaitNoEntity(String id) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (volumeEntities().contains(id)) {
+            assertTrue(System.nanoTime() < deadline, "the entity of " + id + " is still running");
+            ApiClient.sleep(100);
+        }
+    }
+
+    /** The ids of the Volume entities running on the control member. */
+    private Set<String> volumeEntities() {
+        CurrentShardRegionState state = AskPattern.<ClusterShardingQuery, CurrentShardRegionState>ask(
+                ClusterSharding.get(dev.control).shardState(), r -> new GetShardRegionState(Volume.ENTITY_TYPE_KEY, r),
+                Duration.ofSeconds(10), dev.control.scheduler()).toCompletableFuture().join();
+        Set<String> ids = new HashSet<>();
+        state.getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
+        return ids;
     }
 
     @Test

@@ -79,6 +79,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     private enum Advance implements Command { INSTANCE }
 
+    /** Sharding's stop message, after the volume asked to be passivated. */
+    private enum Stop implements Command { INSTANCE }
+
     private record StepDone(String step, Object value, Throwable failure) implements Command {}
 
     // replies
@@ -169,17 +172,24 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         }
     }
 
-    /** Remembered: a volume with an unfinished step restarts by itself when the member hosting it is lost. */
+    /**
+     * Remembered: a volume with an unfinished step restarts by itself when the member hosting it
+     * is lost. A volume that does not exist (never created, or deleted) asks to be passivated,
+     * which also takes it out of the remembered set: else every name ever created or merely
+     * looked up would stay in memory and restart with its shard, forever.
+     */
     public static void init(ActorSystem<?> system) {
-        ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, c -> create(c.getEntityId())).withRole("control")
+        ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, c -> create(c.getEntityId(), c.getShard()))
+                .withRole("control").withStopMessage(Stop.INSTANCE)
                 .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));
     }
 
-    public static Behavior<Command> create(String volumeId) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Volume(volumeId, ctx, timers)));
+    public static Behavior<Command> create(String volumeId, ActorRef<ClusterSharding.ShardCommand> shard) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new Volume(volumeId, shard, ctx, timers)));
     }
 
     private final String volumeId;
+    private final ActorRef<ClusterSharding.ShardCommand> shard;
     private final ActorContext<Command> ctx;
     private final TimerScheduler<Command> timers;
     private final ClusterSharding sharding;
@@ -188,9 +198,11 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     private final List<Attach> waitingAttaches = new ArrayList<>();
     private final List<Detach> waitingDetaches = new ArrayList<>();
 
-    private Volume(String volumeId, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
+    private Volume(String volumeId, ActorRef<ClusterSharding.ShardCommand> shard, ActorContext<Command> ctx,
+                   TimerScheduler<Command> timers) {
         super(PersistenceId.of(ENTITY_TYPE_KEY.name(), volumeId));
         this.volumeId = volumeId;
+        this.shard = shard;
         this.ctx = ctx;
         this.timers = timers;
         this.sharding = ClusterSharding.get(ctx.getSystem());
@@ -223,10 +235,11 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
         b.forState(s -> s.phase() == Phase.EMPTY || s.phase() == Phase.DELETED)
                 .onCommand(Create.class, this::onCreate)
-                .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
-                .onCommand(Attach.class, (s, c) -> Effect().reply(c.replyTo(), new AttachResult(Optional.empty(), 404, notFound().problem())))
-                .onCommand(Detach.class, (s, c) -> Effect().reply(c.replyTo(), notFound()))
-                .onCommand(Delete.class, (s, c) -> Effect().reply(c.replyTo(), notFound()));
+                .onCommand(Get.class, (s, c) -> absent(c.replyTo(), notFound()))
+                .onCommand(Attach.class, (s, c) -> absent(c.replyTo(), new AttachResult(Optional.empty(), 404, notFound().problem())))
+                .onCommand(Detach.class, (s, c) -> absent(c.replyTo(), notFound()))
+                .onCommand(Delete.class, (s, c) -> absent(c.replyTo(), notFound()))
+                .onCommand(Stop.class, (s, c) -> Effect().stop().thenNoReply());
         b.forState(s -> s.phase() == Phase.CREATING || s.phase() == Phase.READY || s.phase() == Phase.FAILED)
                 .onCommand(Create.class, this::onCreateAgain)
                 .onCommand(Attach.class, this::onAttach)
@@ -239,10 +252,30 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Detach.class, (s, c) -> Effect().reply(c.replyTo(), Result.ok(view(s))))
                 .onCommand(Delete.class, (s, c) -> Effect().reply(c.replyTo(), Result.ok(view(s))));
         b.forAnyState()
+                .onCommand(Stop.class, (s, c) -> stopAndComeBack())
                 .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), Result.ok(view(s))))
                 .onCommand(Advance.class, (s, c) -> advance(s))
                 .onCommand(StepDone.class, this::onStepDone);
         return b.build();
+    }
+
+    /** Answers for a volume that does not exist, then asks to be passivated. */
+    private <R> ReplyEffect<Event, State> absent(ActorRef<R> replyTo, R answer) {
+        return Effect().none().thenRun(st -> passivate()).thenReply(replyTo, st -> answer);
+    }
+
+    private void passivate() {
+        shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+    }
+
+    /**
+     * The volume asked to be passivated while it did not exist, and a Create came in before the
+     * shard's stop: it stops as the shard expects, and wakes itself through the shard, which
+     * starts it again (remembered) to go on with the create.
+     */
+    private ReplyEffect<Event, State> stopAndComeBack() {
+        sharding.entityRefFor(ENTITY_TYPE_KEY, volumeId).tell(Advance.INSTANCE);
+        return Effect().stop().thenNoReply();
     }
 
     private ReplyEffect<Event, State> onCreate(State s, Create c) {
@@ -345,7 +378,13 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
             case "finalize" -> new BecameReady();
             default -> new Deleted();
         };
-        return Effect().persist(e).thenRun(st -> advanceSoon()).thenNoReply();
+        return Effect().persist(e).thenRun(st -> {
+            if (st.phase() == Phase.DELETED) {
+                passivate();
+            } else {
+                advanceSoon();
+            }
+        }).thenNoReply();
     }
 
     @SuppressWarnings("unchecked")
