@@ -2,11 +2,13 @@ package io.dnv.app;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dnv.core.volume.Volume;
+import io.dnv.core.volume.VolumeSpec;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.ShardRegion.CurrentShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
 import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,6 +21,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -195,6 +198,33 @@ class ApiTest {
         assertEquals(202, api.delete("/v1/volumes/looked-up").status());
         api.awaitGone("looked-up", Duration.ofSeconds(60));
         awaitNoEntity("looked-up");
+    }
+
+    /**
+     * A lookup makes the entity ask to be passivated. A Create sent right behind it reaches the
+     * entity before the shard's stop (both wait together while the shard remembers the new
+     * entity): the entity stops anyway, wakes itself through the shard, and the create completes.
+     */
+    @Test
+    void aCreateRightBehindALookupCompletes() {
+        List<String> names = List.of("behind-0", "behind-1", "behind-2");
+        for (String name : names) {
+            EntityRef<Volume.Command> volume = ClusterSharding.get(dev.control).entityRefFor(Volume.ENTITY_TYPE_KEY, name);
+            CompletionStage<Volume.Result> lookup = volume.ask(Volume.Get::new, Duration.ofSeconds(10));
+            CompletionStage<Volume.Result> create = volume.ask(r -> new Volume.Create(name, new VolumeSpec(32L << 20, 1, 1, 2, 2), r),
+                    Duration.ofSeconds(10));
+            assertEquals(404, lookup.toCompletableFuture().join().status());
+            assertEquals(200, create.toCompletableFuture().join().status());
+        }
+        for (String name : names) {
+            api.awaitState(name, "READY", Duration.ofSeconds(90));
+            assertTrue(volumeEntities().contains(name), name + " is remembered");
+            assertEquals(202, api.delete("/v1/volumes/" + name).status());
+        }
+        for (String name : names) {
+            api.awaitGone(name, Duration.ofSeconds(60));
+            awaitNoEntity(name);
+        }
     }
 
     private void awaitNoEntity(String id) {
