@@ -73,7 +73,7 @@ public final class H2ReadJournalDao extends DefaultReadJournalDao {
       long maxOffset, long max) {
     // On the plugin's own database pool and threads, like the query it replaces.
     Future<List<JournalPekkoSerializationRow>> read = run(SimpleJdbcAction.apply(
-        ctx -> rows(ctx.connection(), tag, offset, maxOffset, Math.min(max, Integer.MAX_VALUE))));
+        ctx -> rows(ctx.connection(), tag, offset, maxOffset, correctMaxForH2Driver(max))));
     return org.apache.pekko.stream.javadsl.Source.completionStage(FutureConverters.asJava(read))
         .mapConcat(rows -> rows)
         .map(this::decode)

@@ -15,11 +15,10 @@ import java.util.Set;
 /**
  * Chooses nodes for a new volume from what the storage nodes report: controllers on distinct
  * controller nodes with a free ANA group (fewest controller volumes first, within
- * {@link #SPREAD_VOLUMES}), every raid1 side of a
- * group on a distinct disk node (distinct failure domains when nodes carry a "failure-domain"
- * label) with room for an LD, most free space first — only among nodes that are up and whose
- * kernels have what a volume needs ({@link #REQUIRED}). Pure: the extents themselves are
- * reserved by the nodes.
+ * {@link #SPREAD_VOLUMES}), every raid1 side of a group on a distinct disk node (distinct
+ * failure domains when nodes carry a "failure-domain" label) with room for an LD, most free
+ * space first — only among nodes that are up and whose kernels have what a volume needs
+ * ({@link #REQUIRED}). Pure: the extents themselves are reserved by the nodes.
  */
 public final class Placer {
 

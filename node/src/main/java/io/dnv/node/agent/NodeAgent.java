@@ -9,6 +9,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.slf4j.event.Level;
 
 import java.time.Duration;
 import java.util.Collection;
@@ -143,14 +144,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         } else {
             failedPasses++;
             Duration backoff = backoff();
-            String line = "node {} generation {} not converged (pass {}), retry in {} ms; failures: {}; waiting: {}";
-            Object[] args = {nodeId, desired.generation(), failedPasses, backoff.toMillis(), first(lastPass.failures()),
-                    first(lastPass.waiting())};
-            if (failedPasses >= WARN_AFTER_PASSES) {
-                getContext().getLog().warn(line, args);
-            } else {
-                getContext().getLog().debug(line, args);
-            }
+            // The lists are only named when the level is on: most of these passes log at DEBUG.
+            getContext().getLog().atLevel(failedPasses >= WARN_AFTER_PASSES ? Level.WARN : Level.DEBUG)
+                    .setMessage("node {} generation {} not converged (pass {}), retry in {} ms; failures: {}; waiting: {}")
+                    .addArgument(nodeId).addArgument(desired.generation()).addArgument(failedPasses).addArgument(backoff.toMillis())
+                    .addArgument(() -> first(lastPass.failures())).addArgument(() -> first(lastPass.waiting())).log();
             timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, backoff);
         }
         listener.ifPresent(l -> l.tell(status()));

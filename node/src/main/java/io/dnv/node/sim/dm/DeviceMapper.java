@@ -149,7 +149,7 @@ public final class DeviceMapper {
         synchronized (this) {
             live = find(name, "message").live();
         }
-        String[] words = message.strip().split("\\s+");
+        String[] words = TableParser.WHITESPACE.split(message.strip());
         try {
             if (live == null || sector >= live.sizeSectors()) {
                 throw TableError.of(Errno.EINVAL, "ioctl: Target message sector outside device.");

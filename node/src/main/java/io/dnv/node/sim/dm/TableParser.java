@@ -25,7 +25,7 @@ final class TableParser {
     private static final long MAX_THIN_ID = (1L << 24) - 1;
     // Compiled once: String.split and String.matches compile a regex per call, and every dm
     // create parses its table.
-    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
+    static final Pattern WHITESPACE = Pattern.compile("\\s+");
     private static final Pattern MAJOR_MINOR = Pattern.compile("\\d+:\\d+");
     private static final Pattern DECIMAL = Pattern.compile("\\d{1,18}");
 
