@@ -2,7 +2,7 @@ package io.dnv.persistence;
 
 import org.flywaydb.core.Flyway;
 
-/** Flyway over the project's SQL migrations and the journal schema migration. */
+/** Flyway over the project's SQL migrations and its Java ones (the journal schema, H2's payload columns). */
 final class SchemaMigrations {
 
   /**
@@ -17,7 +17,7 @@ final class SchemaMigrations {
     return Flyway.configure(SchemaMigrations.class.getClassLoader())
         .dataSource(db.url(), db.user(), db.password())
         .locations(SQL_LOCATION)
-        .javaMigrations(new V1__PekkoJournalSchema())
+        .javaMigrations(new V1__PekkoJournalSchema(), new V3__H2PayloadsInRows())
         .load()
         .migrate()
         .migrationsExecuted;

@@ -13,14 +13,33 @@ final class Rows {
 
   /** Identifiers quoted lowercase: H2's tables were created so, and PostgreSQL folds to it. */
   static long count(Database db, String sql, Object... args) {
+    return first(db, sql, r -> r.getLong(1), args);
+  }
+
+  static String string(Database db, String sql, Object... args) {
+    return first(db, sql, r -> r.getString(1), args);
+  }
+
+  static byte[] bytes(Database db, String sql, Object... args) {
+    return first(db, sql, r -> r.getBytes(1), args);
+  }
+
+  private interface Column<T> {
+    T read(ResultSet row) throws SQLException;
+  }
+
+  /** The first column of the first row; a query that finds no row fails. */
+  private static <T> T first(Database db, String sql, Column<T> column, Object... args) {
     try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
         PreparedStatement s = c.prepareStatement(sql)) {
       for (int i = 0; i < args.length; i++) {
         s.setObject(i + 1, args[i]);
       }
       try (ResultSet r = s.executeQuery()) {
-        r.next();
-        return r.getLong(1);
+        if (!r.next()) {
+          throw new IllegalStateException("no row: " + sql);
+        }
+        return column.read(r);
       }
     } catch (SQLException e) {
       throw new IllegalStateException(sql + " on " + db, e);
