@@ -29,6 +29,8 @@ public final class PersistenceConfig {
       # yet) is waited for max-tries x query-delay before it is taken as a rolled-back write and
       # skipped: 50 x 200 ms keeps the default's 10 s, so a slow commit is not skipped sooner.
       jdbc-read-journal {
+        # eventsByTag bounded on both tables (see TaggedEventsDao)
+        dao = "io.dnv.persistence.TaggedEventsDao"
         refresh-interval = 200ms
         journal-sequence-retrieval { query-delay = 200ms, max-tries = 50 }
       }
@@ -54,7 +56,6 @@ public final class PersistenceConfig {
     Vendor vendor = db.vendor();
     return ConfigFactory.parseString(FIXED)
         .withValue(SLICK + ".profile", ConfigValueFactory.fromAnyRef(vendor.slickProfile))
-        .withValue("jdbc-read-journal.dao", ConfigValueFactory.fromAnyRef(vendor.readJournalDao))
         .withValue(SLICK + ".db.driver", ConfigValueFactory.fromAnyRef(vendor.driver))
         .withValue(SLICK + ".db.url", ConfigValueFactory.fromAnyRef(db.url()))
         .withValue(SLICK + ".db.user", ConfigValueFactory.fromAnyRef(db.user()))

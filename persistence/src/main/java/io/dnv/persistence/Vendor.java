@@ -4,15 +4,13 @@ import java.util.Arrays;
 
 /** The two databases dnv runs on, with what Slick, JDBC and pekko-persistence-jdbc call each. */
 enum Vendor {
-  H2("jdbc:h2:", "H2", "org.h2.Driver", "slick.jdbc.H2Profile$", "schema/h2/h2-create-schema.sql",
-      H2ReadJournalDao.class.getName()),
+  H2("jdbc:h2:", "H2", "org.h2.Driver", "slick.jdbc.H2Profile$", "schema/h2/h2-create-schema.sql"),
   POSTGRESQL(
       "jdbc:postgresql:",
       "PostgreSQL",
       "org.postgresql.Driver",
       "slick.jdbc.PostgresProfile$",
-      "schema/postgres/postgres-create-schema.sql",
-      "org.apache.pekko.persistence.jdbc.query.dao.DefaultReadJournalDao");
+      "schema/postgres/postgres-create-schema.sql");
 
   final String urlPrefix;
   final String productName;
@@ -20,17 +18,13 @@ enum Vendor {
   final String slickProfile;
   /** Path of the plugin's own DDL inside the pekko-persistence-jdbc jar. */
   final String journalSchemaResource;
-  /** The read journal's queries: the plugin's, except eventsByTag on H2 (see H2ReadJournalDao). */
-  final String readJournalDao;
 
-  Vendor(String urlPrefix, String productName, String driver, String slickProfile, String journalSchemaResource,
-      String readJournalDao) {
+  Vendor(String urlPrefix, String productName, String driver, String slickProfile, String journalSchemaResource) {
     this.urlPrefix = urlPrefix;
     this.productName = productName;
     this.driver = driver;
     this.slickProfile = slickProfile;
     this.journalSchemaResource = journalSchemaResource;
-    this.readJournalDao = readJournalDao;
   }
 
   static Vendor ofUrl(String url) {

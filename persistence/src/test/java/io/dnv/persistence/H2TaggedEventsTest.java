@@ -1,16 +1,13 @@
 package io.dnv.persistence;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.pekko.persistence.jdbc.config.ReadJournalConfig;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class H2TaggedEventsTest extends TaggedEventsContract {
@@ -19,24 +16,15 @@ class H2TaggedEventsTest extends TaggedEventsContract {
     super(Database.h2File(dataDir));
   }
 
-  /**
-   * The read side polls for the events after its offset several times a second for as long as
-   * the controller runs: the rows H2 looks at must be those after the offset, not every tagged
-   * event ever written (the plugin's own query scans them all, once per poll).
-   */
-  @Test
-  void readingAfterAnOffsetLooksOnlyAtTheRowsAfterIt() throws Exception {
-    countTo(200);
-    long last = Rows.count(db, "select max(\"ordering\") from \"event_journal\"");
-
-    String sql = H2ReadJournalDao.eventsByTagSql(new ReadJournalConfig(kit.system().settings().config().getConfig("jdbc-read-journal")));
+  /** H2 counts the rows each table's scan looked at in its EXPLAIN ANALYZE. */
+  @Override
+  long rowsRead(String sql, Object... parameters) throws SQLException {
     long scanned = 0;
     try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
         PreparedStatement s = c.prepareStatement("EXPLAIN ANALYZE " + sql)) {
-      s.setString(1, Counter.oddTag(id));
-      s.setLong(2, last - 4);
-      s.setLong(3, last);
-      s.setLong(4, 500);
+      for (int i = 0; i < parameters.length; i++) {
+        s.setObject(i + 1, parameters[i]);
+      }
       try (ResultSet r = s.executeQuery()) {
         r.next();
         Matcher m = Pattern.compile("scanCount: (\\d+)").matcher(r.getString(1));
@@ -45,6 +33,6 @@ class H2TaggedEventsTest extends TaggedEventsContract {
         }
       }
     }
-    assertTrue(scanned > 0 && scanned <= 20, "rows looked at for the last 4 events of 200 (100 tagged): " + scanned);
+    return scanned;
   }
 }

@@ -1,12 +1,54 @@
 package io.dnv.persistence;
 
 import io.dnv.persistence.testing.ThrowawayPostgres;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 @ExtendWith(ThrowawayPostgres.class)
 class PostgresTaggedEventsTest extends TaggedEventsContract {
 
+  private static final Pattern ACTUAL_ROWS = Pattern.compile("actual time=[0-9.]+\\.\\.[0-9.]+ rows=(\\d+) loops=(\\d+)");
+
   PostgresTaggedEventsTest(Database db) {
     super(db);
+  }
+
+  /**
+   * The rows every node of the plan returned, summed. The plan is the generic one: a prepared
+   * query (the plugin's are) is planned once for any parameters after a few executions, and it
+   * is that plan which read the tag table from its start.
+   */
+  @Override
+  long rowsRead(String sql, Object... parameters) throws SQLException {
+    StringBuilder numbered = new StringBuilder();
+    int n = 0;
+    for (char ch : sql.toCharArray()) {
+      numbered.append(ch == '?' ? "$" + ++n : String.valueOf(ch));
+    }
+    StringBuilder values = new StringBuilder();
+    for (Object p : parameters) {
+      values.append(values.length() == 0 ? "" : ", ").append(p instanceof String ? "'" + p + "'" : p.toString());
+    }
+    long rows = 0;
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        Statement s = c.createStatement()) {
+      s.execute("SET plan_cache_mode = force_generic_plan");
+      s.execute("PREPARE poll AS " + numbered);
+      try (ResultSet r = s.executeQuery("EXPLAIN (ANALYZE) EXECUTE poll(" + values + ")")) {
+        while (r.next()) {
+          Matcher m = ACTUAL_ROWS.matcher(r.getString(1));
+          if (m.find()) {
+            rows += Long.parseLong(m.group(1)) * Long.parseLong(m.group(2));
+          }
+        }
+      }
+    }
+    return rows;
   }
 }

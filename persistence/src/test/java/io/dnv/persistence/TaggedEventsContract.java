@@ -1,13 +1,16 @@
 package io.dnv.persistence;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.persistence.jdbc.config.ReadJournalConfig;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.Offset;
@@ -64,6 +67,23 @@ abstract class TaggedEventsContract {
     assertEquals(List.of(7, 9), amounts(tagged(journal, all.get(2).offset())));
     assertEquals(List.of(), amounts(tagged(journal, all.get(4).offset())));
   }
+
+  /**
+   * The read side polls for the events after its offset several times a second for as long as
+   * the controller runs: the rows the database looks at must be those after the offset, not
+   * every tagged event ever written (the plugin's own query reads them all, once per poll).
+   */
+  @Test
+  void readingAfterAnOffsetLooksOnlyAtTheRowsAfterIt() throws Exception {
+    countTo(200);
+    long last = Rows.count(db, "select max(\"ordering\") from \"event_journal\"");
+    String sql = TaggedEventsDao.eventsByTagSql(new ReadJournalConfig(kit.system().settings().config().getConfig("jdbc-read-journal")));
+    long read = rowsRead(sql, Counter.oddTag(id), last - 4, last, last - 4, last, 500L);
+    assertTrue(read > 0 && read <= 20, "rows looked at for the last 4 events of 200 (100 tagged): " + read);
+  }
+
+  /** How many rows the database looks at to answer {@code sql}, as its plan for a poll of the read side would. */
+  abstract long rowsRead(String sql, Object... parameters) throws SQLException;
 
   private List<EventEnvelope> tagged(JdbcReadJournal journal, Offset after) throws Exception {
     return journal.currentEventsByTag(Counter.oddTag(id), after).runWith(Sink.seq(), kit.system())
