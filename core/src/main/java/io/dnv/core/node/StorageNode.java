@@ -196,9 +196,14 @@ public final class StorageNode
         return State.empty();
     }
 
+    /**
+     * The state is the node's whole desired state (270-570 KB of CBOR with a few hundred volumes),
+     * and a create writes about fourteen events here: every 200 events was a snapshot per 14
+     * creates. Replaying up to 1000 events of about a kilobyte on recovery costs less than that.
+     */
     @Override
     public RetentionCriteria retentionCriteria() {
-        return RetentionCriteria.snapshotEvery(200, 2);
+        return RetentionCriteria.snapshotEvery(1000, 2);
     }
 
     @Override
