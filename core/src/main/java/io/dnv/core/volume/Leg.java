@@ -47,6 +47,9 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
 
     public record Get(ActorRef<State> replyTo) implements Command {}
 
+    /** Sharding's stop message, after the leg asked to be passivated. */
+    private enum Stop implements Command { INSTANCE }
+
     private record Reserved(Place request, List<StorageNode.Reservation> results, Throwable failure) implements Command {}
 
     private record Released(ActorRef<Done> replyTo, Throwable failure) implements Command {}
@@ -67,19 +70,27 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
         }
     }
 
+    /**
+     * A leg is asked at create and at delete, and idles in between, for the volume's whole life:
+     * once it answered and has no attempt under way it asks its shard to passivate it, and the
+     * next ask starts it again from its few events. Else every live volume kept four idle
+     * entities in memory.
+     */
     public static void init(ActorSystem<?> system) {
-        ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, c -> create(c.getEntityId())).withRole("control"));
+        ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, c -> create(c.getEntityId(), c.getShard()))
+                .withRole("control").withStopMessage(Stop.INSTANCE));
     }
 
     public static String entityId(String volumeId, int leg) {
         return volumeId + "/" + leg;
     }
 
-    public static Behavior<Command> create(String legId) {
-        return Behaviors.setup(ctx -> new Leg(legId, ctx));
+    public static Behavior<Command> create(String legId, ActorRef<ClusterSharding.ShardCommand> shard) {
+        return Behaviors.setup(ctx -> new Leg(legId, shard, ctx));
     }
 
     private final String legId;
+    private final ActorRef<ClusterSharding.ShardCommand> shard;
     private final ActorContext<Command> ctx;
     private final ClusterSharding sharding;
     /**
@@ -91,9 +102,10 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
      */
     private boolean attemptInFlight;
 
-    private Leg(String legId, ActorContext<Command> ctx) {
+    private Leg(String legId, ActorRef<ClusterSharding.ShardCommand> shard, ActorContext<Command> ctx) {
         super(PersistenceId.of(ENTITY_TYPE_KEY.name(), legId));
         this.legId = legId;
+        this.shard = shard;
         this.ctx = ctx;
         this.sharding = ClusterSharding.get(ctx.getSystem());
     }
@@ -125,8 +137,24 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
                 .onCommand(Release.class, this::onRelease)
                 .onCommand(Released.class, (st, r) -> onReleased(r))
                 .onCommand(RefusedAndReleased.class, (st, r) -> onRefusedAndReleased(r))
-                .onCommand(Get.class, (s, g) -> Effect().reply(g.replyTo(), s))
+                .onCommand(Get.class, (s, g) -> Effect().none().thenRun(st -> passivateIfIdle()).thenReply(g.replyTo(), st -> st))
+                .onCommand(Stop.class, (s, c) -> onStop())
                 .build();
+    }
+
+    /**
+     * A Place or Release that reached the leg after it asked to be passivated may have started
+     * an attempt: the stop waits for it (its answer, and a release of what it reserved when
+     * refused, must not be cut off), and the shard starts the leg again for what it buffered.
+     */
+    private ReplyEffect<Event, State> onStop() {
+        return attemptInFlight ? Effect().stash() : Effect().stop().thenNoReply();
+    }
+
+    private void passivateIfIdle() {
+        if (!attemptInFlight) {
+            shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+        }
     }
 
     private ReplyEffect<Event, State> onPlace(State s, Place p) {
@@ -134,7 +162,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
             return Effect().stash();
         }
         if (!s.groups().isEmpty() && !s.released()) {
-            return Effect().reply(p.replyTo(), new Placed(s.leg(), ""));
+            return Effect().none().thenRun(st -> passivateIfIdle()).thenReply(p.replyTo(), st -> new Placed(st.leg(), ""));
         }
         attemptInFlight = true;
         List<CompletionStage<StorageNode.Reservation>> asks = new ArrayList<>();
@@ -164,13 +192,14 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
         }
         attemptInFlight = false;
         List<Placement.Extent> sides = r.results().stream().map(x -> x.extent().orElseThrow()).toList();
-        return Effect().persist(new GroupPlaced(new Placement.Group(true, sides)))
+        return Effect().persist(new GroupPlaced(new Placement.Group(true, sides))).thenRun(st -> passivateIfIdle())
                 .thenReply(r.request().replyTo(), st -> new Placed(st.leg(), "")).thenUnstashAll();
     }
 
     private ReplyEffect<Event, State> onRefusedAndReleased(RefusedAndReleased r) {
         attemptInFlight = false;
-        return Effect().reply(r.request().replyTo(), new Placed(Optional.empty(), r.refusal())).thenUnstashAll();
+        return Effect().none().thenRun(st -> passivateIfIdle())
+                .thenReply(r.request().replyTo(), st -> new Placed(Optional.empty(), r.refusal())).thenUnstashAll();
     }
 
     private ReplyEffect<Event, State> onRelease(State s, Release r) {
@@ -178,7 +207,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
             return Effect().stash();
         }
         if (s.groups().isEmpty() || s.released()) {
-            return Effect().reply(r.replyTo(), Done.getInstance());
+            return Effect().none().thenRun(st -> passivateIfIdle()).thenReply(r.replyTo(), st -> Done.getInstance());
         }
         attemptInFlight = true;
         List<String> nodes = s.groups().get(0).sides().stream().map(Placement.Extent::nodeId).toList();
@@ -192,7 +221,8 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
             ctx.getLog().warn("leg {}: releasing extents failed, the caller retries: {}", legId, r.failure().toString());
             return Effect().noReply().thenUnstashAll();
         }
-        return Effect().persist(new ExtentsReleased()).thenReply(r.replyTo(), st -> Done.getInstance()).thenUnstashAll();
+        return Effect().persist(new ExtentsReleased()).thenRun(st -> passivateIfIdle())
+                .thenReply(r.replyTo(), st -> Done.getInstance()).thenUnstashAll();
     }
 
     private CompletionStage<List<Done>> releaseAll(List<String> sideNodes, int groups) {

@@ -8,6 +8,10 @@ import io.dnv.core.volume.Volume;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.ShardRegion.CurrentShardRegionState;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
+import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -20,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -172,5 +177,37 @@ class CapacityTest {
         Placement.Extent next = reserve("n3", "next", 20 * MIB).extent().orElseThrow();
         assertTrue(next.startSector() >= onN3.startSector() + onN3.lengthSectors()
                 || next.startSector() + next.lengthSectors() <= onN3.startSector(), "no one else gets " + onN3 + ": " + next);
+    }
+
+    /**
+     * A leg idles between a volume's create and its delete: once placed it leaves memory, and a
+     * Release later starts it again from its events and gives back what it holds.
+     */
+    @Test
+    void aPlacedLegLeavesMemoryAndStillReleasesWhatItHolds() {
+        long before = view("n1").capacity().reservedBytes();
+        EntityRef<Leg.Command> leg = sharding.entityRefFor(Leg.ENTITY_TYPE_KEY, "idle/0");
+        TestProbe<Leg.Placed> placed = kit.createTestProbe();
+        leg.tell(new Leg.Place(List.of("n1", "n2"), 10 * MIB / 512, placed.ref()));
+        assertTrue(placed.receiveMessage(Duration.ofSeconds(10)).leg().isPresent());
+        assertEquals(before + 10 * MIB, view("n1").capacity().reservedBytes());
+        kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+            assertTrue(!legEntities().contains("idle/0"), "a placed leg is passivated: " + legEntities());
+            return null;
+        });
+
+        TestProbe<Done> released = kit.createTestProbe();
+        leg.tell(new Leg.Release(released.ref()));
+        released.receiveMessage(Duration.ofSeconds(10));
+        assertEquals(before, view("n1").capacity().reservedBytes(), "the restarted leg released its side on n1");
+    }
+
+    private Set<String> legEntities() {
+        CurrentShardRegionState state = AskPattern.<ClusterShardingQuery, CurrentShardRegionState>ask(
+                sharding.shardState(), r -> new GetShardRegionState(Leg.ENTITY_TYPE_KEY, r),
+                Duration.ofSeconds(10), kit.system().scheduler()).toCompletableFuture().join();
+        Set<String> ids = new HashSet<>();
+        state.getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
+        return ids;
     }
 }
