@@ -1,9 +1,13 @@
 package io.dnv.app;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dnv.node.sim.SimulatedKernel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,6 +46,10 @@ class TwentyVolumesTest {
             new Random(i).nextBytes(p);
             patterns.add(p);
         }
+        ListAppender<ILoggingEvent> regionLog = new ListAppender<>();
+        Logger regions = (Logger) LoggerFactory.getLogger("org.apache.pekko.cluster.sharding.ShardRegion");
+        regions.addAppender(regionLog);
+        regionLog.start();
         try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dataDir, 0, 6, 8L << 30)) {
             dev.awaitNodesUp(Duration.ofSeconds(60));
             ApiClient api = new ApiClient(dev.httpPort(), dev.token());
@@ -57,7 +65,14 @@ class TwentyVolumesTest {
             });
             assertNoExtentSharedByTwoVolumes(api);
             assertPagesWalkTheList(api);
+        } finally {
+            regions.detachAppender(regionLog);
         }
+        // Stopping hands every shard off: a READY volume stops, it does not send itself anything
+        // the shutting-down region would have to hold until its shutdown times out.
+        List<String> buffered = regionLog.list.stream().map(ILoggingEvent::getFormattedMessage)
+                .filter(m -> m.contains("buffered messages")).toList();
+        assertEquals(List.of(), buffered, "the regions held messages while shutting down");
         try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dataDir, 0, 6, 8L << 30)) {
             dev.awaitNodesUp(Duration.ofSeconds(60));
             ApiClient api = new ApiClient(dev.httpPort(), dev.token());

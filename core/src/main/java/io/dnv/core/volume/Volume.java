@@ -195,6 +195,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     private final ClusterSharding sharding;
     // In memory: whether a step is under way, and callers waiting for the kernel to follow.
     private boolean stepInFlight;
+    // In memory: this incarnation asked to be passivated (it did not exist then). Any other stop
+    // is a hand-off (a rebalance, a member leaving).
+    private boolean passivationAsked;
     private final List<Attach> waitingAttaches = new ArrayList<>();
     private final List<Detach> waitingDetaches = new ArrayList<>();
 
@@ -252,7 +255,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Detach.class, (s, c) -> Effect().reply(c.replyTo(), Result.ok(view(s))))
                 .onCommand(Delete.class, (s, c) -> Effect().reply(c.replyTo(), Result.ok(view(s))));
         b.forAnyState()
-                .onCommand(Stop.class, (s, c) -> stopAndComeBack())
+                .onCommand(Stop.class, (s, c) -> passivationAsked ? stopAndComeBack() : Effect().stop().thenNoReply())
                 .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), Result.ok(view(s))))
                 .onCommand(Advance.class, (s, c) -> advance(s))
                 .onCommand(StepDone.class, this::onStepDone);
@@ -265,13 +268,17 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     }
 
     private void passivate() {
+        passivationAsked = true;
         shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
     }
 
     /**
      * The volume asked to be passivated while it did not exist, and a Create came in before the
      * shard's stop: it stops as the shard expects, and wakes itself through the shard, which
-     * starts it again (remembered) to go on with the create.
+     * starts it again (remembered) to go on with the create. A stop it did not ask for is a
+     * hand-off: it just stops, and its new home starts it again because it is remembered. Waking
+     * itself then sent one message per volume into a region that was shutting down, and the
+     * region waited for them until its shutdown timed out.
      */
     private ReplyEffect<Event, State> stopAndComeBack() {
         sharding.entityRefFor(ENTITY_TYPE_KEY, volumeId).tell(Advance.INSTANCE);
