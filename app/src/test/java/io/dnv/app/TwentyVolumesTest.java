@@ -71,7 +71,7 @@ class TwentyVolumesTest {
         // Stopping hands every shard off: a READY volume stops, it does not send itself anything
         // the shutting-down region would have to hold until its shutdown times out.
         List<String> buffered = regionLog.list.stream().map(ILoggingEvent::getFormattedMessage)
-                .filter(m -> m.contains("buffered messages")).toList();
+                .filter(m -> m.contains("Graceful shutdown of shard region timed out")).toList();
         assertEquals(List.of(), buffered, "the regions held messages while shutting down");
         try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dataDir, 0, 6, 8L << 30)) {
             dev.awaitNodesUp(Duration.ofSeconds(60));

@@ -45,14 +45,20 @@ class H2MigrationTest extends MigrationContract {
     byte[] payload = new byte[64 * 1024];
     new Random(3).nextBytes(payload);
     event("Volume|big", 1, payload);
+    List<String> nullable = V3__H2PayloadsInRows.PAYLOADS.stream().map(c -> isNullable(c)).toList();
     assertEquals(1, db.migrate());
     for (List<String> column : V3__H2PayloadsInRows.PAYLOADS) {
       assertEquals("BINARY VARYING", Rows.string(db, "select data_type from information_schema.columns where table_name = '"
           + column.get(0) + "' and column_name = '" + column.get(1) + "'"), column.toString());
     }
-    assertEquals("NO", Rows.string(db, "select is_nullable from information_schema.columns"
-        + " where table_name = 'event_journal' and column_name = 'event_payload'"));
+    assertEquals(nullable, V3__H2PayloadsInRows.PAYLOADS.stream().map(c -> isNullable(c)).toList(), "NOT NULL as before");
+    assertEquals("NO", nullable.get(0), "event_payload is NOT NULL");
     assertArrayEquals(payload, Rows.bytes(db, "select \"event_payload\" from \"event_journal\" where \"persistence_id\" = 'Volume|big'"));
+  }
+
+  private String isNullable(List<String> column) {
+    return Rows.string(db, "select is_nullable from information_schema.columns where table_name = '" + column.get(0)
+        + "' and column_name = '" + column.get(1) + "'");
   }
 
   private void migrateTo(String version) {

@@ -47,7 +47,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
 
     public record Get(ActorRef<State> replyTo) implements Command {}
 
-    /** Sharding's stop message, after the leg asked to be passivated. */
+    /** Sharding's stop message: after the leg asked to be passivated, or when its shard is handed off. */
     private enum Stop implements Command { INSTANCE }
 
     private record Reserved(Place request, List<StorageNode.Reservation> results, Throwable failure) implements Command {}
@@ -219,7 +219,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
         attemptInFlight = false;
         if (r.failure() != null) {
             ctx.getLog().warn("leg {}: releasing extents failed, the caller retries: {}", legId, r.failure().toString());
-            return Effect().noReply().thenUnstashAll();
+            return Effect().none().thenRun(st -> passivateIfIdle()).thenNoReply().thenUnstashAll();
         }
         return Effect().persist(new ExtentsReleased()).thenRun(st -> passivateIfIdle())
                 .thenReply(r.replyTo(), st -> Done.getInstance()).thenUnstashAll();

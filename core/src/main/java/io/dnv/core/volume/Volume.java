@@ -79,7 +79,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     private enum Advance implements Command { INSTANCE }
 
-    /** Sharding's stop message, after the volume asked to be passivated. */
+    /** Sharding's stop message: after the volume asked to be passivated, or when its shard is handed off. */
     private enum Stop implements Command { INSTANCE }
 
     private record StepDone(String step, Object value, Throwable failure) implements Command {}

@@ -31,6 +31,7 @@ import java.util.Optional;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -186,13 +187,14 @@ class CapacityTest {
     @Test
     void aPlacedLegLeavesMemoryAndStillReleasesWhatItHolds() {
         long before = view("n1").capacity().reservedBytes();
+        long beforeN2 = view("n2").capacity().reservedBytes();
         EntityRef<Leg.Command> leg = sharding.entityRefFor(Leg.ENTITY_TYPE_KEY, "idle/0");
         TestProbe<Leg.Placed> placed = kit.createTestProbe();
         leg.tell(new Leg.Place(List.of("n1", "n2"), 10 * MIB / 512, placed.ref()));
         assertTrue(placed.receiveMessage(Duration.ofSeconds(10)).leg().isPresent());
         assertEquals(before + 10 * MIB, view("n1").capacity().reservedBytes());
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
-            assertTrue(!legEntities().contains("idle/0"), "a placed leg is passivated: " + legEntities());
+            assertFalse(legEntities().contains("idle/0"), "a placed leg is passivated: " + legEntities());
             return null;
         });
 
@@ -200,6 +202,7 @@ class CapacityTest {
         leg.tell(new Leg.Release(released.ref()));
         released.receiveMessage(Duration.ofSeconds(10));
         assertEquals(before, view("n1").capacity().reservedBytes(), "the restarted leg released its side on n1");
+        assertEquals(beforeN2, view("n2").capacity().reservedBytes(), "and on n2");
     }
 
     private Set<String> legEntities() {
