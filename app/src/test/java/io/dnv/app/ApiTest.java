@@ -1,12 +1,9 @@
 package io.dnv.app;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.testing.RunningEntities;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeSpec;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.cluster.sharding.ShardRegion.CurrentShardRegionState;
-import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
-import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.junit.jupiter.api.AfterAll;
@@ -18,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
@@ -237,12 +233,7 @@ class ApiTest {
 
     /** The ids of the Volume entities running on the control member. */
     private Set<String> volumeEntities() {
-        CurrentShardRegionState state = AskPattern.<ClusterShardingQuery, CurrentShardRegionState>ask(
-                ClusterSharding.get(dev.control).shardState(), r -> new GetShardRegionState(Volume.ENTITY_TYPE_KEY, r),
-                Duration.ofSeconds(10), dev.control.scheduler()).toCompletableFuture().join();
-        Set<String> ids = new HashSet<>();
-        state.getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
-        return ids;
+        return RunningEntities.ids(dev.control, Volume.ENTITY_TYPE_KEY);
     }
 
     @Test

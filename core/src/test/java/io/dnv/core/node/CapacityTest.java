@@ -2,16 +2,13 @@ package io.dnv.core.node;
 
 import com.typesafe.config.ConfigFactory;
 import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.testing.RunningEntities;
 import io.dnv.core.volume.Leg;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.Volume;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.cluster.sharding.ShardRegion.CurrentShardRegionState;
-import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
-import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -24,7 +21,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -194,7 +190,8 @@ class CapacityTest {
         assertTrue(placed.receiveMessage(Duration.ofSeconds(10)).leg().isPresent());
         assertEquals(before + 10 * MIB, view("n1").capacity().reservedBytes());
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
-            assertFalse(legEntities().contains("idle/0"), "a placed leg is passivated: " + legEntities());
+            Set<String> running = RunningEntities.ids(kit.system(), Leg.ENTITY_TYPE_KEY);
+            assertFalse(running.contains("idle/0"), "a placed leg is passivated: " + running);
             return null;
         });
 
@@ -203,14 +200,5 @@ class CapacityTest {
         released.receiveMessage(Duration.ofSeconds(10));
         assertEquals(before, view("n1").capacity().reservedBytes(), "the restarted leg released its side on n1");
         assertEquals(beforeN2, view("n2").capacity().reservedBytes(), "and on n2");
-    }
-
-    private Set<String> legEntities() {
-        CurrentShardRegionState state = AskPattern.<ClusterShardingQuery, CurrentShardRegionState>ask(
-                sharding.shardState(), r -> new GetShardRegionState(Leg.ENTITY_TYPE_KEY, r),
-                Duration.ofSeconds(10), kit.system().scheduler()).toCompletableFuture().join();
-        Set<String> ids = new HashSet<>();
-        state.getShards().forEach(shard -> ids.addAll(shard.getEntityIds()));
-        return ids;
     }
 }
