@@ -137,7 +137,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
                 .onCommand(Release.class, this::onRelease)
                 .onCommand(Released.class, (st, r) -> onReleased(r))
                 .onCommand(RefusedAndReleased.class, (st, r) -> onRefusedAndReleased(r))
-                .onCommand(Get.class, (s, g) -> Effect().none().thenRun(st -> passivateIfIdle()).thenReply(g.replyTo(), st -> st))
+                .onCommand(Get.class, (s, g) -> answerAndRest(g.replyTo(), s))
                 .onCommand(Stop.class, (s, c) -> onStop())
                 .build();
     }
@@ -151,6 +151,11 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
         return attemptInFlight ? Effect().stash() : Effect().stop().thenNoReply();
     }
 
+    /** Answers without changing anything, then asks to be passivated unless an attempt is under way. */
+    private <R> ReplyEffect<Event, State> answerAndRest(ActorRef<R> replyTo, R answer) {
+        return Effect().none().thenRun(st -> passivateIfIdle()).thenReply(replyTo, st -> answer);
+    }
+
     private void passivateIfIdle() {
         if (!attemptInFlight) {
             shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
@@ -162,7 +167,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
             return Effect().stash();
         }
         if (!s.groups().isEmpty() && !s.released()) {
-            return Effect().none().thenRun(st -> passivateIfIdle()).thenReply(p.replyTo(), st -> new Placed(st.leg(), ""));
+            return answerAndRest(p.replyTo(), new Placed(s.leg(), ""));
         }
         attemptInFlight = true;
         List<CompletionStage<StorageNode.Reservation>> asks = new ArrayList<>();
@@ -198,8 +203,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
 
     private ReplyEffect<Event, State> onRefusedAndReleased(RefusedAndReleased r) {
         attemptInFlight = false;
-        return Effect().none().thenRun(st -> passivateIfIdle())
-                .thenReply(r.request().replyTo(), st -> new Placed(Optional.empty(), r.refusal())).thenUnstashAll();
+        return answerAndRest(r.request().replyTo(), new Placed(Optional.empty(), r.refusal())).thenUnstashAll();
     }
 
     private ReplyEffect<Event, State> onRelease(State s, Release r) {
@@ -207,7 +211,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
             return Effect().stash();
         }
         if (s.groups().isEmpty() || s.released()) {
-            return Effect().none().thenRun(st -> passivateIfIdle()).thenReply(r.replyTo(), st -> Done.getInstance());
+            return answerAndRest(r.replyTo(), Done.getInstance());
         }
         attemptInFlight = true;
         List<String> nodes = s.groups().get(0).sides().stream().map(Placement.Extent::nodeId).toList();
