@@ -24,6 +24,19 @@ final class Rows {
     return first(db, sql, r -> r.getBytes(1), args);
   }
 
+  /** Runs an UPDATE or DELETE; answers the rows it changed. */
+  static int update(Database db, String sql, Object... args) {
+    try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+        PreparedStatement s = c.prepareStatement(sql)) {
+      for (int i = 0; i < args.length; i++) {
+        s.setObject(i + 1, args[i]);
+      }
+      return s.executeUpdate();
+    } catch (SQLException e) {
+      throw new IllegalStateException(sql + " on " + db, e);
+    }
+  }
+
   private interface Column<T> {
     T read(ResultSet row) throws SQLException;
   }

@@ -21,8 +21,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** eventsByTag (what the read side follows) answers the tagged events after an offset, in journal order. */
+/**
+ * eventsByTag (what the read side follows) answers the tagged events after an offset, in journal
+ * order. It reads them in pages of {@code max-buffer-size} events, 3 here, so that the tests page.
+ */
 abstract class TaggedEventsContract {
+
+  static final int PAGE = 3;
 
   final Database db;
   final PersistenceId id = PersistenceId.of("Counter", UUID.randomUUID().toString());
@@ -35,7 +40,7 @@ abstract class TaggedEventsContract {
   @BeforeEach
   void start() {
     db.migrate();
-    kit = TestSystems.on(db, "tags");
+    kit = TestSystems.on(db, "tags", "jdbc-read-journal.max-buffer-size = " + PAGE);
   }
 
   @AfterEach
@@ -66,6 +71,24 @@ abstract class TaggedEventsContract {
     // the offset is the journal's ordering: the read side resumes after the last one it stored
     assertEquals(List.of(7, 9), amounts(tagged(journal, all.get(2).offset())));
     assertEquals(List.of(), amounts(tagged(journal, all.get(4).offset())));
+  }
+
+  /**
+   * A page ends where the last one did, whatever was filtered out: an event marked deleted is
+   * left out and none after it is skipped or repeated, from the start or from an offset.
+   */
+  @Test
+  void pagesLeaveOutDeletedEventsAndSkipNoneAfterThem() throws Exception {
+    countTo(20);
+    assertEquals(1, Rows.update(db, "update \"event_journal\" set \"deleted\" = TRUE where \"persistence_id\" = ? and \"sequence_number\" = 5",
+        id.id()));
+    JdbcReadJournal journal = PersistenceQuery.get(kit.system()).getReadJournalFor(JdbcReadJournal.class,
+        JdbcReadJournal.Identifier());
+
+    List<EventEnvelope> all = tagged(journal, Offset.noOffset());
+    assertEquals(List.of(1, 3, 7, 9, 11, 13, 15, 17, 19), amounts(all));
+    assertEquals(List.of(9, 11, 13, 15, 17, 19), amounts(tagged(journal, all.get(2).offset())));
+    assertEquals(List.of(19), amounts(tagged(journal, all.get(7).offset())));
   }
 
   /**

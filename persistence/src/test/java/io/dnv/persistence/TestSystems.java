@@ -18,7 +18,13 @@ final class TestSystems {
   private TestSystems() {}
 
   static ActorTestKit on(Database db, String name) {
-    Config config = ConfigFactory.parseString(LOCAL).withFallback(PersistenceConfig.of(db));
+    return on(db, name, "");
+  }
+
+  /** With {@code settings} (HOCON) over the defaults. */
+  static ActorTestKit on(Database db, String name, String settings) {
+    Config config = ConfigFactory.parseString(settings).withFallback(ConfigFactory.parseString(LOCAL))
+        .withFallback(PersistenceConfig.of(db));
     return ActorTestKit.create(name, config);
   }
 }
