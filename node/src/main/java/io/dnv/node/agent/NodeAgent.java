@@ -54,12 +54,24 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     public record Status(String nodeId, long desiredGeneration, long reachedGeneration, int failedPasses,
                          Optional<PassResult> firstPass, Optional<PassResult> lastPass) {}
 
-    public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff) {
+    /**
+     * {@code spacing}: a new generation starts a pass at once, or, if a pass started less than
+     * this long ago, once that long has passed. Every pass observes the whole kernel, and during
+     * a burst of creates generations arrive every 50 ms: one pass for the generations of a
+     * spacing costs less than one pass each, and a lone change still passes at once.
+     */
+    public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff, Duration spacing) {
         /**
          * Most unconverged passes wait on another node (an export not there yet), so retry soon;
          * the cap keeps a refusing kernel from being hammered.
          */
-        public static final Settings DEFAULT = new Settings(Duration.ofSeconds(10), Duration.ofMillis(50), Duration.ofSeconds(2));
+        public static final Settings DEFAULT = new Settings(Duration.ofSeconds(10), Duration.ofMillis(50), Duration.ofSeconds(2),
+                Duration.ofMillis(100));
+
+        /** Passes for new generations at once, however recent the last one. */
+        public Settings(Duration resync, Duration firstBackoff, Duration maxBackoff) {
+            this(resync, firstBackoff, maxBackoff, Duration.ZERO);
+        }
     }
 
     private final String nodeId;
@@ -72,6 +84,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private int failedPasses;
     private PassResult firstPass;
     private PassResult lastPass;
+    private long lastPassStarted;
 
     public static Behavior<Command> create(String nodeId, Kernel kernel, Settings settings) {
         return create(nodeId, kernel, settings, Optional.empty());
@@ -90,6 +103,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         this.nodeId = nodeId;
         this.reconciler = new Reconciler(kernel);
         this.settings = settings;
+        this.lastPassStarted = System.nanoTime() - settings.spacing().toNanos();
     }
 
     @Override
@@ -109,7 +123,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         if (desired == null || apply.desired().generation() > desired.generation()) {
             desired = apply.desired();
             failedPasses = 0;
-            timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, Duration.ZERO);
+            timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, untilSpaced());
             listener.ifPresent(l -> l.tell(status()));
         }
         return this;
@@ -129,6 +143,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         if (desired == null) {
             return this;
         }
+        lastPassStarted = System.nanoTime();
         lastPass = tick == Tick.RESYNC ? reconciler.reconcile(desired) : reconciler.reconcileChanges(desired);
         if (firstPass == null) {
             firstPass = lastPass;
@@ -153,6 +168,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         }
         listener.ifPresent(l -> l.tell(status()));
         return this;
+    }
+
+    private Duration untilSpaced() {
+        long sinceLast = System.nanoTime() - lastPassStarted;
+        return Duration.ofNanos(Math.max(0, settings.spacing().toNanos() - sinceLast));
     }
 
     private static String first(Collection<?> items) {

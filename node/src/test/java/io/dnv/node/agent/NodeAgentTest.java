@@ -69,6 +69,58 @@ class NodeAgentTest {
         assertTrue(kernel.observe().dm("dnv-n1-ld-v-0-0-0").isPresent());
     }
 
+    /**
+     * The first generation passes at once; two that arrive within the spacing after it share one
+     * pass, started when the spacing is up, which applies the newer of them.
+     */
+    @Test
+    void generationsArrivingWithinTheSpacingAfterAPassShareTheNextPass() {
+        kernel = new SimulatedKernel("127.0.3.1", new Fabric()).addDisk("/dev/ram0", dir.resolve("d0"), 8L << 20);
+        TestProbe<NodeAgent.Status> statuses = testKit.createTestProbe();
+        Duration spacing = Duration.ofSeconds(3);
+        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", kernel,
+                new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(50), Duration.ofMillis(400), spacing),
+                java.util.Optional.of(statuses.ref())), DispatcherSelector.blocking());
+        List<NvmetPort> ports = List.of(NvmetPort.tcp(1, "127.0.3.1", 4420));
+
+        long sent = System.nanoTime();
+        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 1, ports, lds(1), List.of(), List.of())));
+        assertEquals(1, passedAtLeast(statuses, 1).generation());
+        assertTrue(System.nanoTime() - sent < spacing.toNanos(), "the first generation waited for the spacing");
+
+        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 2, ports, lds(2), List.of(), List.of())));
+        // Long enough for a pass of generation 2 to start if it were not spaced, far within the spacing.
+        sleep(Duration.ofMillis(300));
+        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 3, ports, lds(3), List.of(), List.of())));
+        PassResult next = passedAtLeast(statuses, 2);
+        assertEquals(3, next.generation(), "generation 2 had a pass of its own");
+        assertEquals(List.of("dm create dnv-n1-ld-v-0-0-1", "dm create dnv-n1-ld-v-0-0-2"), next.mutations());
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** One linear LD of 1 MiB per index below {@code count}, side by side on the disk. */
+    private static List<DmDevice> lds(int count) {
+        return java.util.stream.IntStream.range(0, count).mapToObj(i -> new DmDevice("dnv-n1-ld-v-0-0-" + i,
+                DmTable.of(2048, new DmTarget.Linear(new DeviceRef.Disk("/dev/ram0"), i * 2048L)))).toList();
+    }
+
+    /** The first pass the agent reports at {@code generation} or later. */
+    private static PassResult passedAtLeast(TestProbe<NodeAgent.Status> statuses, long generation) {
+        NodeAgent.Status s = statuses.fishForMessage(Duration.ofSeconds(20),
+                st -> st.lastPass().filter(p -> p.generation() >= generation).isPresent()
+                ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+                : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore()).get(0);
+        return s.lastPass().orElseThrow();
+    }
+
     private NodeAgent.Status awaitStatus(ActorRef<NodeAgent.Command> agent, java.util.function.Predicate<NodeAgent.Status> done) {
         TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
@@ -81,12 +133,7 @@ class NodeAgentTest {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("agent never reached the expected status: " + s);
             }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
+            sleep(Duration.ofMillis(20));
         }
     }
 }
