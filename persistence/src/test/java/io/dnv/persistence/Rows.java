@@ -27,14 +27,19 @@ final class Rows {
   /** Runs an UPDATE or DELETE; answers the rows it changed. */
   static int update(Database db, String sql, Object... args) {
     try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
-        PreparedStatement s = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        s.setObject(i + 1, args[i]);
-      }
+        PreparedStatement s = bound(c, sql, args)) {
       return s.executeUpdate();
     } catch (SQLException e) {
       throw new IllegalStateException(sql + " on " + db, e);
     }
+  }
+
+  private static PreparedStatement bound(Connection c, String sql, Object... args) throws SQLException {
+    PreparedStatement s = c.prepareStatement(sql);
+    for (int i = 0; i < args.length; i++) {
+      s.setObject(i + 1, args[i]);
+    }
+    return s;
   }
 
   private interface Column<T> {
@@ -44,10 +49,7 @@ final class Rows {
   /** The first column of the first row; a query that finds no row fails. */
   private static <T> T first(Database db, String sql, Column<T> column, Object... args) {
     try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
-        PreparedStatement s = c.prepareStatement(sql)) {
-      for (int i = 0; i < args.length; i++) {
-        s.setObject(i + 1, args[i]);
-      }
+        PreparedStatement s = bound(c, sql, args)) {
       try (ResultSet r = s.executeQuery()) {
         if (!r.next()) {
           throw new IllegalStateException("no row: " + sql);

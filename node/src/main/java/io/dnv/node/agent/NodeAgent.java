@@ -58,7 +58,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * {@code spacing}: a new generation starts a pass at once, or, if a pass started less than
      * this long ago, once that long has passed. Every pass observes the whole kernel, and during
      * a burst of creates generations arrive every 50 ms: one pass for the generations of a
-     * spacing costs less than one pass each, and a lone change still passes at once.
+     * spacing costs less than one pass each, and a change after a quiet spell still passes at once.
      */
     public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff, Duration spacing) {
         /**

@@ -12,6 +12,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -95,6 +98,32 @@ class NodeAgentTest {
         PassResult next = passedAtLeast(statuses, 2);
         assertEquals(3, next.generation(), "generation 2 had a pass of its own");
         assertEquals(List.of("dm create dnv-n1-ld-v-0-0-1", "dm create dnv-n1-ld-v-0-0-2"), next.mutations());
+    }
+
+    /**
+     * Generations arriving more often than the spacing still get a pass every spacing: the
+     * spacing counts from the last pass, not from the last generation, so a steady stream never
+     * holds passes back for as long as it lasts.
+     */
+    @Test
+    void aSteadyStreamOfGenerationsStillPassesEverySpacing() {
+        kernel = new SimulatedKernel("127.0.3.1", new Fabric()).addDisk("/dev/ram0", dir.resolve("d0"), 8L << 20);
+        Set<Long> passedGenerations = ConcurrentHashMap.newKeySet();
+        ActorRef<NodeAgent.Status> listener = testKit.spawn(Behaviors.receiveMessage(st -> {
+            st.lastPass().ifPresent(p -> passedGenerations.add(p.generation()));
+            return Behaviors.same();
+        }));
+        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", kernel,
+                new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(50), Duration.ofMillis(400), Duration.ofMillis(400)),
+                java.util.Optional.of(listener)), DispatcherSelector.blocking());
+        List<NvmetPort> ports = List.of(NvmetPort.tcp(1, "127.0.3.1", 4420));
+
+        for (long generation = 1; generation <= 20; generation++) {
+            agent.tell(new NodeAgent.Apply(new DesiredNode("n1", generation, ports, lds(1), List.of(), List.of())));
+            sleep(Duration.ofMillis(100));
+        }
+        // 2 s of generations: about five passes 400 ms apart; one (the first) if each generation restarted the spacing.
+        assertTrue(passedGenerations.size() >= 3, "passes during the stream, at generations " + passedGenerations);
     }
 
     private static void sleep(Duration d) {

@@ -7,14 +7,19 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
 
@@ -144,34 +149,43 @@ public final class CreateBenchmark {
 
     /**
      * Waits until every volume of the round is in {@code state} (or, with {@code state} null,
-     * gone). It watches the list, one request for the whole round, because asking each volume
-     * every few hundred milliseconds took a tenth of the CPU the creates are measured on. The
-     * list is the read side and may lag, so the end is confirmed by asking each volume once.
+     * gone). It watches the list, one request per 500 volumes of the cluster, because asking each
+     * volume every few hundred milliseconds took a tenth of the CPU the creates are measured on.
+     * The list is the read side and may lag, so the end is confirmed by asking each volume once.
+     * Other volumes in the list (a reused database may hold some) are not the round's.
      */
     private void awaitAll(String prefix, int volumes, Duration timeout, String state) throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < volumes; i++) {
+            ids.add(prefix + i);
+        }
         long deadline = System.nanoTime() + timeout.toNanos();
-        int reached = 0;
+        int listed = 0;
+        Optional<String> unconfirmed = Optional.empty();
         while (System.nanoTime() < deadline) {
-            reached = listed(prefix, state);
-            if (reached == (state == null ? 0 : volumes) && confirmed(prefix, volumes, state)) {
-                return;
+            listed = listed(new HashSet<>(ids), state);
+            if (listed == (state == null ? 0 : volumes)) {
+                unconfirmed = firstUnconfirmed(ids, state);
+                if (unconfirmed.isEmpty()) {
+                    return;
+                }
             }
             // Each look reads and parses the whole list on the cluster's own cores; when the round
             // ended does not depend on it (latencies are the journal's times).
             Thread.sleep(250);
         }
-        throw new IllegalStateException("only " + (state == null ? volumes - reached : reached) + " of " + volumes + " volumes "
-                + (state == null ? "deleted" : state) + " after " + timeout.toSeconds() + " s");
+        throw new IllegalStateException("after " + timeout.toSeconds() + " s the list shows " + listed + " of " + volumes + " volumes "
+                + (state == null ? "still there" : state) + unconfirmed.map(id -> ", but " + id + " itself does not").orElse(""));
     }
 
-    /** How many volumes of the round the list shows in {@code state}, or at all when {@code state} is null. */
-    private int listed(String prefix, String state) throws Exception {
+    /** How many of {@code ids} the list shows in {@code state}, or at all when {@code state} is null. */
+    private int listed(Set<String> ids, String state) throws Exception {
         int count = 0;
         String page = "";
         do {
-            JsonNode list = get("/v1/volumes?limit=500" + (page.isEmpty() ? "" : "&pageToken=" + page));
+            JsonNode list = get("/v1/volumes?limit=500" + (page.isEmpty() ? "" : "&pageToken=" + URLEncoder.encode(page, StandardCharsets.UTF_8)));
             for (JsonNode v : list.path("items")) {
-                if (!v.path("id").asText().startsWith(prefix)) {
+                if (!ids.contains(v.path("id").asText())) {
                     continue;
                 }
                 if (v.path("state").asText().equals("FAILED")) {
@@ -186,17 +200,17 @@ public final class CreateBenchmark {
         return count;
     }
 
-    /** Whether each volume itself answers {@code state} (or 404 when null). */
-    private boolean confirmed(String prefix, int volumes, String state) throws Exception {
-        for (int i = 0; i < volumes; i++) {
-            HttpResponse<String> r = http.send(request("/v1/volumes/" + prefix + i).GET().build(), HttpResponse.BodyHandlers.ofString());
+    /** The first of {@code ids} that does not itself answer {@code state} (404 when null). */
+    private Optional<String> firstUnconfirmed(List<String> ids, String state) throws Exception {
+        for (String id : ids) {
+            HttpResponse<String> r = http.send(request("/v1/volumes/" + id).GET().build(), HttpResponse.BodyHandlers.ofString());
             boolean done = state == null ? r.statusCode() == 404
                     : r.statusCode() == 200 && JSON.readTree(r.body()).path("state").asText().equals(state);
             if (!done) {
-                return false;
+                return Optional.of(id);
             }
         }
-        return true;
+        return Optional.empty();
     }
 
     private static Instant eventTime(JsonNode events, String id, String type) {
@@ -210,6 +224,9 @@ public final class CreateBenchmark {
 
     private JsonNode get(String path) throws IOException, InterruptedException {
         HttpResponse<String> r = http.send(request(path).GET().build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("GET " + path + " answered " + r.statusCode() + ": " + r.body());
+        }
         return JSON.readTree(r.body());
     }
 
