@@ -21,10 +21,7 @@ class H2TaggedEventsTest extends TaggedEventsContract {
   long rowsRead(String sql, Object... parameters) throws SQLException {
     long scanned = 0;
     try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
-        PreparedStatement s = c.prepareStatement("EXPLAIN ANALYZE " + sql)) {
-      for (int i = 0; i < parameters.length; i++) {
-        s.setObject(i + 1, parameters[i]);
-      }
+        PreparedStatement s = Rows.bound(c, "EXPLAIN ANALYZE " + sql, parameters)) {
       try (ResultSet r = s.executeQuery()) {
         r.next();
         Matcher m = Pattern.compile("scanCount: (\\d+)").matcher(r.getString(1));

@@ -34,7 +34,8 @@ final class Rows {
     }
   }
 
-  private static PreparedStatement bound(Connection c, String sql, Object... args) throws SQLException {
+  /** {@code sql} prepared on {@code c} with {@code args} bound in order. */
+  static PreparedStatement bound(Connection c, String sql, Object... args) throws SQLException {
     PreparedStatement s = c.prepareStatement(sql);
     for (int i = 0; i < args.length; i++) {
       s.setObject(i + 1, args[i]);

@@ -9,6 +9,7 @@ import io.dnv.core.kernel.NvmetPort;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -20,8 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -31,6 +34,8 @@ class NodeAgentTest {
 
     @TempDir
     Path dir;
+
+    private static final List<NvmetPort> PORTS = List.of(NvmetPort.tcp(1, "127.0.3.1", 4420));
 
     private final ActorTestKit testKit = ActorTestKit.create("NodeAgentTest");
     private SimulatedKernel kernel;
@@ -45,13 +50,12 @@ class NodeAgentTest {
 
     @Test
     void aRefusalIsReportedWithObjectOperationAndKernelWordsAndRetriedWithBackoffUntilANewGenerationFixesIt() {
-        kernel = new SimulatedKernel("127.0.3.1", new Fabric()).addDisk("/dev/ram0", dir.resolve("d0"), 8L << 20);
+        kernel = kernelWithOneDisk();
         ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", kernel,
                 new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(50), Duration.ofMillis(400))), DispatcherSelector.blocking());
-        List<NvmetPort> ports = List.of(NvmetPort.tcp(1, "127.0.3.1", 4420));
         DmDevice pastTheEnd = new DmDevice("dnv-n1-ld-v-0-0-0",
                 DmTable.of(4096, new DmTarget.Linear(new DeviceRef.Disk("/dev/ram0"), 16383)));
-        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 1, ports, List.of(pastTheEnd), List.of(), List.of())));
+        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 1, PORTS, List.of(pastTheEnd), List.of(), List.of())));
 
         NodeAgent.Status failing = awaitStatus(agent, s -> s.failedPasses() >= 3);
         assertEquals(-1, failing.reachedGeneration());
@@ -61,13 +65,13 @@ class NodeAgentTest {
         assertTrue(f.message().contains("too small for target"), f.message());
 
         DmDevice fits = new DmDevice("dnv-n1-ld-v-0-0-0", DmTable.of(4096, new DmTarget.Linear(new DeviceRef.Disk("/dev/ram0"), 0)));
-        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 2, ports, List.of(fits), List.of(), List.of())));
+        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 2, PORTS, List.of(fits), List.of(), List.of())));
         NodeAgent.Status ok = awaitStatus(agent, s -> s.reachedGeneration() == 2);
         assertEquals(0, ok.failedPasses());
         assertTrue(kernel.observe().dm("dnv-n1-ld-v-0-0-0").isPresent());
 
         // An older generation arriving late changes nothing.
-        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 1, ports, List.of(), List.of(), List.of())));
+        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 1, PORTS, List.of(), List.of(), List.of())));
         assertEquals(2, awaitStatus(agent, s -> true).desiredGeneration());
         assertTrue(kernel.observe().dm("dnv-n1-ld-v-0-0-0").isPresent());
     }
@@ -78,23 +82,22 @@ class NodeAgentTest {
      */
     @Test
     void generationsArrivingWithinTheSpacingAfterAPassShareTheNextPass() {
-        kernel = new SimulatedKernel("127.0.3.1", new Fabric()).addDisk("/dev/ram0", dir.resolve("d0"), 8L << 20);
+        kernel = kernelWithOneDisk();
         TestProbe<NodeAgent.Status> statuses = testKit.createTestProbe();
         Duration spacing = Duration.ofSeconds(3);
         ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", kernel,
                 new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(50), Duration.ofMillis(400), spacing),
-                java.util.Optional.of(statuses.ref())), DispatcherSelector.blocking());
-        List<NvmetPort> ports = List.of(NvmetPort.tcp(1, "127.0.3.1", 4420));
+                Optional.of(statuses.ref())), DispatcherSelector.blocking());
 
         long sent = System.nanoTime();
-        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 1, ports, lds(1), List.of(), List.of())));
+        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 1, PORTS, lds(1), List.of(), List.of())));
         assertEquals(1, passedAtLeast(statuses, 1).generation());
         assertTrue(System.nanoTime() - sent < spacing.toNanos(), "the first generation waited for the spacing");
 
-        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 2, ports, lds(2), List.of(), List.of())));
+        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 2, PORTS, lds(2), List.of(), List.of())));
         // Long enough for a pass of generation 2 to start if it were not spaced, far within the spacing.
         sleep(Duration.ofMillis(300));
-        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 3, ports, lds(3), List.of(), List.of())));
+        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 3, PORTS, lds(3), List.of(), List.of())));
         PassResult next = passedAtLeast(statuses, 2);
         assertEquals(3, next.generation(), "generation 2 had a pass of its own");
         assertEquals(List.of("dm create dnv-n1-ld-v-0-0-1", "dm create dnv-n1-ld-v-0-0-2"), next.mutations());
@@ -107,7 +110,7 @@ class NodeAgentTest {
      */
     @Test
     void aSteadyStreamOfGenerationsStillPassesEverySpacing() {
-        kernel = new SimulatedKernel("127.0.3.1", new Fabric()).addDisk("/dev/ram0", dir.resolve("d0"), 8L << 20);
+        kernel = kernelWithOneDisk();
         Set<Long> passedGenerations = ConcurrentHashMap.newKeySet();
         ActorRef<NodeAgent.Status> listener = testKit.spawn(Behaviors.receiveMessage(st -> {
             st.lastPass().ifPresent(p -> passedGenerations.add(p.generation()));
@@ -115,15 +118,19 @@ class NodeAgentTest {
         }));
         ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", kernel,
                 new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(50), Duration.ofMillis(400), Duration.ofMillis(400)),
-                java.util.Optional.of(listener)), DispatcherSelector.blocking());
-        List<NvmetPort> ports = List.of(NvmetPort.tcp(1, "127.0.3.1", 4420));
+                Optional.of(listener)), DispatcherSelector.blocking());
 
         for (long generation = 1; generation <= 20; generation++) {
-            agent.tell(new NodeAgent.Apply(new DesiredNode("n1", generation, ports, lds(1), List.of(), List.of())));
+            agent.tell(new NodeAgent.Apply(new DesiredNode("n1", generation, PORTS, lds(1), List.of(), List.of())));
             sleep(Duration.ofMillis(100));
         }
         // 2 s of generations: about five passes 400 ms apart; one (the first) if each generation restarted the spacing.
         assertTrue(passedGenerations.size() >= 3, "passes during the stream, at generations " + passedGenerations);
+    }
+
+    /** A node on 127.0.3.1 with one 8 MiB disk, /dev/ram0. */
+    private SimulatedKernel kernelWithOneDisk() {
+        return new SimulatedKernel("127.0.3.1", new Fabric()).addDisk("/dev/ram0", dir.resolve("d0"), 8L << 20);
     }
 
     private static void sleep(Duration d) {
@@ -137,7 +144,7 @@ class NodeAgentTest {
 
     /** One linear LD of 1 MiB per index below {@code count}, side by side on the disk. */
     private static List<DmDevice> lds(int count) {
-        return java.util.stream.IntStream.range(0, count).mapToObj(i -> new DmDevice("dnv-n1-ld-v-0-0-" + i,
+        return IntStream.range(0, count).mapToObj(i -> new DmDevice("dnv-n1-ld-v-0-0-" + i,
                 DmTable.of(2048, new DmTarget.Linear(new DeviceRef.Disk("/dev/ram0"), i * 2048L)))).toList();
     }
 
@@ -145,8 +152,8 @@ class NodeAgentTest {
     private static PassResult passedAtLeast(TestProbe<NodeAgent.Status> statuses, long generation) {
         NodeAgent.Status s = statuses.fishForMessage(Duration.ofSeconds(20),
                 st -> st.lastPass().filter(p -> p.generation() >= generation).isPresent()
-                ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
-                : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore()).get(0);
+                ? FishingOutcomes.complete()
+                : FishingOutcomes.continueAndIgnore()).get(0);
         return s.lastPass().orElseThrow();
     }
 

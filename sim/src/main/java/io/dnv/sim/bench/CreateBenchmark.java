@@ -159,11 +159,12 @@ public final class CreateBenchmark {
         for (int i = 0; i < volumes; i++) {
             ids.add(prefix + i);
         }
+        Set<String> round = new HashSet<>(ids);
         long deadline = System.nanoTime() + timeout.toNanos();
         int listed = 0;
         Optional<String> unconfirmed = Optional.empty();
         while (System.nanoTime() < deadline) {
-            listed = listed(new HashSet<>(ids), state);
+            listed = listed(round, state);
             if (listed == (state == null ? 0 : volumes)) {
                 unconfirmed = firstUnconfirmed(ids, state);
                 if (unconfirmed.isEmpty()) {
