@@ -38,6 +38,15 @@ public record DmTable(List<DmLine> lines) {
         return out;
     }
 
+    /** The table once its device exists (see {@link DmTarget#created()}). */
+    public DmTable created() {
+        List<DmLine> out = new ArrayList<>(lines.size());
+        for (DmLine l : lines) {
+            out.add(new DmLine(l.start(), l.length(), l.target().created()));
+        }
+        return new DmTable(out);
+    }
+
     /** Same sectors mapped the same way; creation-time words do not count. */
     public boolean sameMapping(DmTable other) {
         if (other.lines.size() != lines.size()) {

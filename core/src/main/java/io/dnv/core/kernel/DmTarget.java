@@ -37,6 +37,11 @@ public sealed interface DmTarget {
         return equals(other);
     }
 
+    /** The target as it is loaded once its device exists: without words only a first load may carry. */
+    default DmTarget created() {
+        return this;
+    }
+
     record Linear(DeviceRef device, long offset) implements DmTarget {
         public String type() {
             return "linear";
@@ -170,6 +175,12 @@ public sealed interface DmTarget {
         @Override
         public boolean sameMapping(DmTarget other) {
             return other instanceof Raid1 r && r.regionSectors == regionSectors && r.sides.equals(sides);
+        }
+
+        /** nosync skips the initial copy, which is only right while the sides hold nothing a host wrote. */
+        @Override
+        public Raid1 created() {
+            return nosync ? new Raid1(regionSectors, false, rebuild, sides) : this;
         }
     }
 

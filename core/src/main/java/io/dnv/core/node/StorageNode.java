@@ -91,6 +91,12 @@ public final class StorageNode
     /** What one volume needs on this node; empty objects remove the volume from the node. */
     public record SetVolumeObjects(String volumeId, NodeObjects objects, ActorRef<Generation> replyTo) implements Command {}
 
+    /**
+     * The volume's groups were created: from now on its objects here carry no brand-new
+     * preparations (answered with the generation that says so; nothing to do is no event).
+     */
+    public record MarkCreated(String volumeId, ActorRef<Generation> replyTo) implements Command {}
+
     public record GetNode(ActorRef<NodeView> replyTo) implements Command {}
 
     public record GetKernel(ActorRef<ToAgent.KernelReport> replyTo) implements Command {}
@@ -126,6 +132,9 @@ public final class StorageNode
     public record VolumeObjectsSet(String volumeId, NodeObjects objects) implements Event {}
 
     public record VolumeObjectsRemoved(String volumeId) implements Event {}
+
+    /** The volume's objects are as {@link NodeObjects#created()} has them: a few bytes, not the objects again. */
+    public record VolumeCreated(String volumeId) implements Event {}
 
     // state
 
@@ -216,6 +225,7 @@ public final class StorageNode
                 .onCommand(AllocateAnaGroup.class, this::onAllocateAnaGroup)
                 .onCommand(ReleaseAnaGroup.class, this::onReleaseAnaGroup)
                 .onCommand(SetVolumeObjects.class, this::onSetVolumeObjects)
+                .onCommand(MarkCreated.class, this::onMarkCreated)
                 .onCommand(GetNode.class, (s, c) -> Effect().reply(c.replyTo(), view(s)))
                 .onCommand(GetKernel.class, this::onGetKernel)
                 .onCommand(AwaitProgress.class, this::onAwaitProgress)
@@ -313,6 +323,15 @@ public final class StorageNode
             return afterDecisions(journal, reply);
         }
         return decide(journal, remove ? new VolumeObjectsRemoved(c.volumeId()) : new VolumeObjectsSet(c.volumeId(), c.objects()), reply);
+    }
+
+    private ReplyEffect<Event, State> onMarkCreated(State journal, MarkCreated c) {
+        NodeObjects current = decided(journal).objects().get(c.volumeId());
+        Consumer<State> reply = st -> c.replyTo().tell(new Generation(lastSequenceNumber(ctx)));
+        if (current == null || current.equals(current.created())) {
+            return afterDecisions(journal, reply);
+        }
+        return decide(journal, new VolumeCreated(c.volumeId()), reply);
     }
 
     // ---------------------------------------------------------------- group commit
@@ -494,6 +513,8 @@ public final class StorageNode
                 .onEvent(VolumeObjectsSet.class, (s, e) -> s.with(s.info(), s.extents(), s.anaGroups(), with(s.objects(), e.volumeId(), e.objects())))
                 .onEvent(VolumeObjectsRemoved.class, (s, e) -> s.with(s.info(), s.extents(), s.anaGroups(),
                         without(s.objects(), List.of(e.volumeId()))))
+                .onEvent(VolumeCreated.class, (s, e) -> !s.objects().containsKey(e.volumeId()) ? s
+                        : s.with(s.info(), s.extents(), s.anaGroups(), with(s.objects(), e.volumeId(), s.objects().get(e.volumeId()).created())))
                 .build();
     }
 

@@ -21,6 +21,14 @@ public record NodeObjects(List<DmDevice> dmDevices, List<NvmetSubsystem> subsyst
         anaGroups = List.copyOf(anaGroups);
     }
 
+    /**
+     * The objects once the volume's groups were created: what {@link Planner} plans for the same
+     * placement with no group brand new (PlannerTest holds the two to each other).
+     */
+    public NodeObjects created() {
+        return new NodeObjects(dmDevices.stream().map(DmDevice::created).toList(), subsystems, connections, anaGroups);
+    }
+
     /** Collects a node's objects while the planner walks the volume. */
     static final class Builder {
         final List<DmDevice> dm = new ArrayList<>();

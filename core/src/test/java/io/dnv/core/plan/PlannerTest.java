@@ -15,6 +15,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -68,6 +69,20 @@ class PlannerTest {
             if (d.table().lines().get(0).target() instanceof DmTarget.Raid1 r) {
                 assertFalse(r.nosync(), d.name());
             }
+        }
+    }
+
+    /** A create's finalize persists NodeObjects.created() of the brand-new objects, not a new plan. */
+    @Test
+    void theCreatedFormOfBrandNewObjectsIsWhatThePlannerPlansOnceCreated() {
+        for (VolumeSpec spec : List.of(new VolumeSpec(64L << 20, 1, 1, 4, 2), new VolumeSpec(64L << 20, 2, 1, 4, 2),
+                new VolumeSpec(64L << 20, 1, 0, 1, 3))) {
+            VolumeLayout layout = VolumeLayout.of(spec);
+            Map<String, NodeObjects> brandNew = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, true), List.of("h1"), nodes);
+            Map<String, NodeObjects> created = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, false), List.of("h1"), nodes);
+            assertNotEquals(created, brandNew, "brand new objects differ from created ones for " + spec);
+            assertEquals(created.keySet(), brandNew.keySet());
+            brandNew.forEach((node, objects) -> assertEquals(created.get(node), objects.created(), node + " of " + spec));
         }
     }
 

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
 import java.util.function.LongSupplier;
 
 /**
@@ -44,7 +45,18 @@ public final class CreateBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int CREATE_ATTEMPTS = 3;
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    /**
+     * HTTP/1.1, as the API's clients speak it: the JDK's default (HTTP/2) offers an h2c upgrade
+     * on every request. One thread runs the client's callbacks; by default it starts a thread per
+     * concurrent exchange, and every one of them competes with the cluster for the same 2 cores.
+     */
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .executor(Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "bench-http-client");
+                t.setDaemon(true);
+                return t;
+            }))
+            .connectTimeout(Duration.ofSeconds(5)).build();
     private final String api;
     private final String token;
 

@@ -2,12 +2,19 @@ package io.dnv.core.node;
 
 import com.typesafe.config.ConfigFactory;
 import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.plan.Fixtures;
+import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.plan.Planner;
 import io.dnv.core.testing.RunningEntities;
 import io.dnv.core.volume.Leg;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.Volume;
+import io.dnv.core.volume.VolumeLayout;
+import io.dnv.core.volume.VolumeSpec;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -25,22 +32,25 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The StorageNode entity owns its disk's capacity: reservations are first-fit, idempotent per
- * key and persisted; a Leg whose sides cannot all be reserved gives back what it got. Real
- * sharding on a one-member cluster, journal in memory.
+ * key and persisted; a Leg whose sides cannot all be reserved gives back what it got. It also
+ * holds what each volume needs on the node and pushes it to the agent. Real sharding on a
+ * one-member cluster, journal in memory.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class CapacityTest {
+class StorageNodeTest {
 
     static final long MIB = 1 << 20;
 
-    private final ActorTestKit kit = ActorTestKit.create("CapacityTest", ConfigFactory.parseString(
+    private final ActorTestKit kit = ActorTestKit.create("StorageNodeTest", ConfigFactory.parseString(
                     "pekko.remote.artery.canonical.port = 0\npekko.cluster.roles = [control]")
             .withFallback(PersistenceTestKitPlugin.getInstance().config())
             .withFallback(PersistenceTestKitSnapshotPlugin.config())
@@ -66,7 +76,7 @@ class CapacityTest {
         kit.shutdownTestKit();
     }
 
-    private void register(String id, long diskBytes) {
+    private TestProbe<ToAgent> register(String id, long diskBytes) {
         TestProbe<ToAgent> agent = kit.createTestProbe();
         NodeInfo info = new NodeInfo(new NodeEndpoints(id, "127.0.9.1", Optional.of("/dev/ram0"),
                 Optional.of(NvmetPort.tcp(1, "127.0.9.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.9.1", 4422))),
@@ -78,6 +88,7 @@ class CapacityTest {
             assertEquals("UP", views.receiveMessage().state());
             return null;
         });
+        return agent;
     }
 
     private EntityRef<StorageNode.Command> node(String id) {
@@ -100,6 +111,42 @@ class CapacityTest {
         TestProbe<Done> p = kit.createTestProbe();
         node(node).tell(new StorageNode.Release(List.of(keys), p.ref()));
         p.receiveMessage(Duration.ofSeconds(10));
+    }
+
+    private long generation(String node, Function<ActorRef<StorageNode.Generation>, StorageNode.Command> command) {
+        TestProbe<StorageNode.Generation> p = kit.createTestProbe();
+        node(node).tell(command.apply(p.ref()));
+        return p.receiveMessage(Duration.ofSeconds(10)).value();
+    }
+
+    private static void pushed(TestProbe<ToAgent> agent, String volume, NodeObjects objects) {
+        agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.PutVolume p && p.volumeId().equals(volume)
+                && p.objects().equals(objects) ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+    }
+
+    /**
+     * A create's finalize: the node drops the volume's brand-new preparations with an event of
+     * its own (the objects are not written again) and pushes the created objects; asked again,
+     * or for a volume it does not hold, it writes nothing.
+     */
+    @Test
+    void aVolumeMarkedCreatedLosesItsPreparationsOnceAndTheAgentIsPushedThat() {
+        TestProbe<ToAgent> agent = register("n6", 100 * MIB);
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 4, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        NodeObjects brandNew = Planner.plan("vc", spec, layout, Fixtures.placement(spec, layout, true), List.of(), Fixtures.sixNodes())
+                .get("n1");
+        assertNotEquals(brandNew, brandNew.created(), "the leg owner's brand-new objects carry preparations");
+        long set = generation("n6", r -> new StorageNode.SetVolumeObjects("vc", brandNew, r));
+        pushed(agent, "vc", brandNew);
+
+        long marked = generation("n6", r -> new StorageNode.MarkCreated("vc", r));
+        assertTrue(marked > set, "marking wrote an event");
+        pushed(agent, "vc", brandNew.created());
+        assertEquals(marked, generation("n6", r -> new StorageNode.MarkCreated("vc", r)), "nothing left to drop");
+        assertEquals(marked, generation("n6", r -> new StorageNode.MarkCreated("unknown", r)), "no objects, nothing to drop");
+        assertEquals(marked, generation("n6", r -> new StorageNode.SetVolumeObjects("vc", brandNew.created(), r)),
+                "the node holds exactly the created objects");
     }
 
     @Test
