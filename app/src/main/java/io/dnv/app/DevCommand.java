@@ -34,7 +34,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The whole system on a laptop: one controller and six simulated storage nodes (each a disk
  * node and a controller node with a 64 GiB sparse disk), every one its own cluster member in
- * this JVM, on an H2 journal under the data directory. Stop it and start it again: that is a
+ * this JVM (their dispatchers share one pool, {@link SharedExecutor}), on an H2 journal under
+ * the data directory. Stop it and start it again: that is a
  * power cycle of every node, and the volumes come back from the metadata on their disks.
  */
 @Command(name = "dev", mixinStandardHelpOptions = true,
@@ -80,7 +81,7 @@ public final class DevCommand implements Callable<Integer> {
             this.dataDir = dataDir;
             this.token = ApiToken.loadOrCreate(dataDir);
             db.migrate();
-            control = Members.control("127.0.0.1", 0, List.of(), db);
+            control = Members.control("127.0.0.1", 0, List.of(), db, Members.LOOPBACK_MANAGEMENT, SharedExecutor.CONFIG);
             Cluster.get(control).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
             managementUrl = PekkoManagement.get(control).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
             Fabric fabric = new Fabric();
@@ -93,7 +94,8 @@ public final class DevCommand implements Callable<Integer> {
                 NodeInfo info = new NodeInfo(new NodeEndpoints(id, address, Optional.of("/dev/ram0"),
                         Optional.of(NvmetPort.tcp(1, address, 4420)), Optional.of(NvmetPort.tcp(2, address, 4421)),
                         List.of(NvmetPort.tcp(3, address, 4422))), diskBytes, Set.of("disk", "ctrl"), Map.of(), kernel.capabilities());
-                ActorSystem<?> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernel, NodeAgent.Settings.DEFAULT);
+                ActorSystem<?> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernel, NodeAgent.Settings.DEFAULT,
+                        SharedExecutor.CONFIG);
                 Cluster.get(node).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
                 nodes.add(node);
             }

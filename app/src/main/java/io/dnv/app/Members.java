@@ -29,8 +29,11 @@ public final class Members {
 
     private Members() {}
 
+    /** Management routes on loopback, on a port of the kernel's choosing. */
+    static final Config LOOPBACK_MANAGEMENT = ConfigFactory.parseString("host = \"127.0.0.1\"\nport = 0");
+
     public static ActorSystem<Void> control(String host, int port, List<String> seeds, Database db) {
-        return control(host, port, seeds, db, ConfigFactory.parseString("host = \"127.0.0.1\"\nport = 0"));
+        return control(host, port, seeds, db, LOOPBACK_MANAGEMENT);
     }
 
     /** {@code management}: host and port of the management routes (cluster members, shards, readiness). */

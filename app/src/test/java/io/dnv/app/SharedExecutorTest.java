@@ -1,0 +1,48 @@
+package io.dnv.app;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The members of a one-JVM simulation run on one pool, and one member stopping leaves it to the others. */
+class SharedExecutorTest {
+
+    private static final Config LOCAL = SharedExecutor.CONFIG.withFallback(ConfigFactory.parseString("pekko.actor.provider = local"))
+            .withFallback(ConfigFactory.load());
+
+    @Test
+    void membersRunOnTheSharedPoolAndOneStoppingLeavesItRunning() throws Exception {
+        ActorSystem<Void> first = ActorSystem.create(Behaviors.empty(), "first", LOCAL);
+        ActorSystem<Void> second = ActorSystem.create(Behaviors.empty(), "second", LOCAL);
+        try {
+            for (ActorSystem<Void> member : List.of(first, second)) {
+                for (DispatcherSelector d : List.of(DispatcherSelector.defaultDispatcher(), DispatcherSelector.fromConfig("pekko.actor.internal-dispatcher"))) {
+                    String thread = threadOf(member, d);
+                    assertTrue(thread.startsWith("dnv-shared-dispatcher-"), member.name() + " ran on " + thread);
+                }
+            }
+            first.terminate();
+            first.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            assertTrue(threadOf(second, DispatcherSelector.defaultDispatcher()).startsWith("dnv-shared-dispatcher-"),
+                    "the pool still runs the other member");
+        } finally {
+            first.terminate();
+            second.terminate();
+        }
+    }
+
+    private static String threadOf(ActorSystem<Void> member, DispatcherSelector dispatcher) throws Exception {
+        CompletableFuture<String> name = new CompletableFuture<>();
+        member.dispatchers().lookup(dispatcher).execute(() -> name.complete(Thread.currentThread().getName()));
+        return name.get(10, TimeUnit.SECONDS);
+    }
+}
