@@ -35,8 +35,8 @@ import java.util.concurrent.TimeUnit;
  * The whole system on a laptop: one controller and six simulated storage nodes (each a disk
  * node and a controller node with a 64 GiB sparse disk), every one its own cluster member in
  * this JVM (their dispatchers share one pool, {@link SharedExecutor}), on an H2 journal under
- * the data directory. Stop it and start it again: that is a
- * power cycle of every node, and the volumes come back from the metadata on their disks.
+ * the data directory. Stop it and start it again: that is a power cycle of every node, and the
+ * volumes come back from the metadata on their disks.
  */
 @Command(name = "dev", mixinStandardHelpOptions = true,
         description = "Run a controller and 6 simulated storage nodes in one JVM, with the HTTP API.")
