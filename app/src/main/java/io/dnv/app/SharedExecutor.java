@@ -6,6 +6,10 @@ import org.apache.pekko.dispatch.DispatcherPrerequisites;
 import org.apache.pekko.dispatch.ExecutorServiceConfigurator;
 import org.apache.pekko.dispatch.ExecutorServiceFactory;
 
+import scala.Function0;
+import scala.concurrent.BlockContext;
+import scala.concurrent.CanAwait;
+
 import java.util.List;
 import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.ForkJoinPool;
@@ -21,6 +25,12 @@ import java.util.concurrent.TimeUnit;
  * Production members run one per JVM and keep Pekko's own pools.
  *
  * A member that terminates shuts down only its view of the pool; the pool lives as long as the JVM.
+ *
+ * <p>Pekko blocks a dispatcher thread in places (a guardian that calls {@code ClusterSharding.init}
+ * waits for the shard region to start). With two threads shared by seven members, two members
+ * starting at once blocked both and nothing was left to start their regions: startup hung until
+ * the 20 s time-out and the member failed. So a worker that blocks says so ({@link Worker}), and the
+ * pool starts a spare thread for as long as it waits, as Pekko's own fork-join pool does.
  */
 public final class SharedExecutor extends ExecutorServiceConfigurator {
 
@@ -31,11 +41,13 @@ public final class SharedExecutor extends ExecutorServiceConfigurator {
             pekko.remote.default-remote-dispatcher.executor = "io.dnv.app.SharedExecutor"
             """);
 
-    private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(2, Runtime.getRuntime().availableProcessors()), pool -> {
-        ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-        t.setName("dnv-shared-dispatcher-" + t.getPoolIndex());
-        return t;
-    }, null, true);
+    private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
+            Worker::new, null, true);
+
+    /** How many threads run when none is blocked. */
+    static int threads() {
+        return POOL.getParallelism();
+    }
 
     public SharedExecutor(Config config, DispatcherPrerequisites prerequisites) {
         super(config, prerequisites);
@@ -79,6 +91,49 @@ public final class SharedExecutor extends ExecutorServiceConfigurator {
         @Override
         public boolean awaitTermination(long timeout, TimeUnit unit) {
             return shutDown;
+        }
+    }
+
+    /** A pool thread whose blocking waits (Scala's {@code Await}, {@code blocking}) let the pool add a spare thread. */
+    static final class Worker extends ForkJoinWorkerThread implements BlockContext {
+
+        Worker(ForkJoinPool pool) {
+            super(pool);
+            setName("dnv-shared-dispatcher-" + getPoolIndex());
+        }
+
+        @Override
+        public <T> T blockOn(Function0<T> thunk, CanAwait permission) {
+            Blocker<T> blocker = new Blocker<>(thunk);
+            try {
+                ForkJoinPool.managedBlock(blocker);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while blocked", e);
+            }
+            return blocker.result;
+        }
+    }
+
+    private static final class Blocker<T> implements ForkJoinPool.ManagedBlocker {
+        private final Function0<T> thunk;
+        private T result;
+        private boolean done;
+
+        Blocker(Function0<T> thunk) {
+            this.thunk = thunk;
+        }
+
+        @Override
+        public boolean block() {
+            result = thunk.apply();
+            done = true;
+            return true;
+        }
+
+        @Override
+        public boolean isReleasable() {
+            return done;
         }
     }
 }

@@ -7,10 +7,18 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
 
+import scala.concurrent.Await;
+import scala.concurrent.Promise;
+import scala.concurrent.duration.Duration;
+
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The members of a one-JVM simulation run on one pool, and one member stopping leaves it to the others. */
@@ -37,6 +45,41 @@ class SharedExecutorTest {
         } finally {
             first.terminate();
             second.terminate();
+        }
+    }
+
+    /**
+     * Every pool thread blocked in Pekko's way (Scala's Await, as ClusterSharding.init waits for its
+     * region) and the task that would release them still runs: the pool adds a spare thread. A plain
+     * pool of two threads hung here, as ./dnv dev did when two members started their entities at once.
+     */
+    @Test
+    void threadsBlockedInAwaitLeaveRoomForTheTaskThatReleasesThem() throws Exception {
+        ActorSystem<Void> member = ActorSystem.create(Behaviors.empty(), "blocking", LOCAL);
+        try {
+            Executor dispatcher = member.dispatchers().lookup(DispatcherSelector.defaultDispatcher());
+            Promise<String> release = Promise.apply();
+            CountDownLatch blocked = new CountDownLatch(SharedExecutor.threads());
+            List<CompletableFuture<String>> waiters = new ArrayList<>();
+            for (int i = 0; i < SharedExecutor.threads(); i++) {
+                CompletableFuture<String> waiter = new CompletableFuture<>();
+                dispatcher.execute(() -> {
+                    blocked.countDown();
+                    try {
+                        waiter.complete(Await.result(release.future(), Duration.create(20, TimeUnit.SECONDS)));
+                    } catch (Exception e) {
+                        waiter.completeExceptionally(e);
+                    }
+                });
+                waiters.add(waiter);
+            }
+            assertTrue(blocked.await(10, TimeUnit.SECONDS), "every pool thread took a waiting task");
+            dispatcher.execute(() -> release.success("released"));
+            for (CompletableFuture<String> waiter : waiters) {
+                assertEquals("released", waiter.get(10, TimeUnit.SECONDS));
+            }
+        } finally {
+            member.terminate();
         }
     }
 
