@@ -19,6 +19,8 @@ import java.util.UUID;
 final class MultipathHead implements BlockDevice {
 
     static final int MAJOR = 259;
+    /** Write Zeroes' block count is a 0's based 16-bit field: at most 65536 blocks of 512 bytes per command. */
+    static final int MAX_WRITE_ZEROES_BYTES = 65536 * SECTOR;
 
     private record Route(HostController controller, NvmetController session) {}
 
@@ -56,15 +58,25 @@ final class MultipathHead implements BlockDevice {
 
     @Override
     public void read(long offset, byte[] buf, int bufOffset, int length) throws IOException {
-        io(false, offset, buf, bufOffset, length);
+        io(IoOp.READ, offset, buf, bufOffset, length);
     }
 
     @Override
     public void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
-        io(true, offset, buf, bufOffset, length);
+        io(IoOp.WRITE, offset, buf, bufOffset, length);
     }
 
-    private void io(boolean write, long offset, byte[] buf, int bufOffset, int length) throws IOException {
+    @Override
+    public void writeZeroes(long offset, long length) throws IOException {
+        // One command per range the NVMe field can say (a 16-bit block count; 512-byte blocks here).
+        for (long done = 0; done < length; ) {
+            int n = (int) Math.min(MAX_WRITE_ZEROES_BYTES, length - done);
+            io(IoOp.WRITE_ZEROES, offset + done, null, 0, n);
+            done += n;
+        }
+    }
+
+    private void io(IoOp op, long offset, byte[] buf, int bufOffset, int length) throws IOException {
         if (offset < 0 || length < 0 || offset % SECTOR != 0 || length % SECTOR != 0
                 || offset + length > sizeSectors * SECTOR) {
             throw new IOException(name() + ": I/O outside the device or not sector aligned: offset " + offset
@@ -73,7 +85,7 @@ final class MultipathHead implements BlockDevice {
         while (true) {
             Route r = awaitRoute();
             try {
-                r.session.io(write, nsid, offset, buf, bufOffset, length);
+                r.session.io(op, nsid, offset, buf, bufOffset, length);
                 return;
             } catch (PathError e) {
                 // A path error is retried (nvme_failover_req); an ANA refusal is seen by the next

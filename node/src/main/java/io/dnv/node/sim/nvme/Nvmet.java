@@ -447,7 +447,7 @@ public final class Nvmet {
     }
 
     /** Checks in nvmet's order: connection, namespace, ANA state, then the device gets the request. */
-    void io(NvmetController c, boolean write, int nsid, long offset, byte[] buf, int bufOffset, int length)
+    void io(NvmetController c, IoOp op, int nsid, long offset, byte[] buf, int bufOffset, int length)
             throws IOException {
         NvmetNamespaceState ns;
         synchronized (this) {
@@ -461,7 +461,7 @@ public final class Nvmet {
                 throw new PathError("ANA state " + ana.configfs() + " on port " + c.portId, false);
             }
         }
-        ns.io(write, offset, buf, bufOffset, length);
+        ns.io(op, offset, buf, bufOffset, length);
     }
 
     synchronized void disconnect(NvmetController c) {

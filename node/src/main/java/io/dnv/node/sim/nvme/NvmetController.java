@@ -44,8 +44,8 @@ final class NvmetController {
         return target.anaStateFor(this, nsid);
     }
 
-    void io(boolean write, int nsid, long offset, byte[] buf, int bufOffset, int length) throws IOException {
-        target.io(this, write, nsid, offset, buf, bufOffset, length);
+    void io(IoOp op, int nsid, long offset, byte[] buf, int bufOffset, int length) throws IOException {
+        target.io(this, op, nsid, offset, buf, bufOffset, length);
     }
 
     /** The host deleted its controller. */

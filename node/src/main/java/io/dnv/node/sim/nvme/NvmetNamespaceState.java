@@ -33,17 +33,17 @@ final class NvmetNamespaceState {
         this.anaGroup = anaGroup;
     }
 
-    void io(boolean write, long offset, byte[] buf, int bufOffset, int length) throws IOException {
+    void io(IoOp op, long offset, byte[] buf, int bufOffset, int length) throws IOException {
         inflight.readLock().lock();
         try {
             BlockDevice d = device;
             if (!enabled || d == null) {
                 throw new IOException("Invalid Namespace or Format (nsid " + nsid + ")");
             }
-            if (write) {
-                d.write(offset, buf, bufOffset, length);
-            } else {
-                d.read(offset, buf, bufOffset, length);
+            switch (op) {
+                case READ -> d.read(offset, buf, bufOffset, length);
+                case WRITE -> d.write(offset, buf, bufOffset, length);
+                case WRITE_ZEROES -> d.writeZeroes(offset, length);
             }
         } finally {
             inflight.readLock().unlock();

@@ -6,11 +6,12 @@ import java.io.IOException;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A small in-memory disk that counts writes, so a test can see which target served an I/O. */
+/** A small in-memory disk that counts writes and write-zeroes, so a test can see which target served an I/O, and how. */
 final class MemDisk implements BlockDevice {
 
     private final byte[] data;
     final AtomicInteger writes = new AtomicInteger();
+    final AtomicInteger zeroings = new AtomicInteger();
 
     MemDisk(int bytes) {
         data = new byte[bytes];
@@ -32,6 +33,13 @@ final class MemDisk implements BlockDevice {
         check(offset, length);
         System.arraycopy(buf, bufOffset, data, (int) offset, length);
         writes.incrementAndGet();
+    }
+
+    @Override
+    public synchronized void writeZeroes(long offset, long length) throws IOException {
+        check(offset, (int) length);
+        Arrays.fill(data, (int) offset, (int) (offset + length), (byte) 0);
+        zeroings.incrementAndGet();
     }
 
     synchronized byte[] bytes(int offset, int length) {

@@ -60,6 +60,19 @@ class MultipathTest {
         assertArrayEquals(data, back);
     }
 
+    /** blkdiscard -z on a namespace: nvme-tcp sends Write Zeroes, and nvmet zeroes its own device; no buffer crosses. */
+    @Test
+    void writeZeroesOnTheHeadReachesTheTargetDeviceAsOneCommand() throws IOException {
+        host.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+        BlockDevice head = head();
+        head.write(0, pattern(16384, 3));
+        head.writeZeroes(4096, 8192);
+        assertEquals(1, activeDisk.writes.get(), "only the pattern was written as data");
+        assertEquals(1, activeDisk.zeroings.get());
+        assertArrayEquals(new byte[8192], activeDisk.bytes(4096, 8192));
+        assertArrayEquals(java.util.Arrays.copyOfRange(pattern(16384, 3), 12288, 16384), activeDisk.bytes(12288, 4096));
+    }
+
     @Test
     void namespaceWhoseOnlyPathsAreInaccessibleHasNoBlockDeviceUntilOneTurnsOptimized() {
         standby.nvmet().anaState(1, 1, AnaState.INACCESSIBLE);
