@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.TreeMap;
 
 /**
@@ -106,7 +107,10 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
                 written.put(end, before.getValue());
             }
         }
-        for (Map.Entry<Long, Long> w : List.copyOf(written.subMap(start, true, end, false).entrySet())) {
+        // A copy of the entries, not the map's own: TreeMap's remove moves a successor's key and
+        // value into the removed node, so a held entry could read its neighbour's end afterwards
+        // (that marked whole extents written, and every zeroing there wrote real zeroes).
+        for (Map.Entry<Long, Long> w : new TreeMap<>(written.subMap(start, true, end, false)).entrySet()) {
             written.remove(w.getKey());
             if (w.getValue() > end) {
                 written.put(end, w.getValue());
@@ -129,6 +133,11 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
             written.remove(next.getKey());
         }
         written.put(start, end);
+    }
+
+    /** Where the file may hold non-zero bytes (start to end, in bytes): what zeroing must write. */
+    synchronized NavigableMap<Long, Long> mayHoldData() {
+        return new TreeMap<>(written);
     }
 
     private void check(long offset, long length) throws IOException {

@@ -69,6 +69,34 @@ class FileDiskTest {
         }
     }
 
+    /**
+     * The disk remembers exactly the sectors whose last write carried data: no fewer (zeroing would
+     * skip old bytes) and no more (zeroing would write zeroes the file never held, as it did when a
+     * removal in the middle of the map stretched a range over the next one's end).
+     */
+    @Test
+    void itRemembersExactlyTheSectorsWhoseLastWriteCarriedData() throws Exception {
+        int sectors = 4096;
+        boolean[] data = new boolean[sectors];
+        java.util.Random random = new java.util.Random(1);
+        try (FileDisk disk = new FileDisk(dir.resolve("disk"), sectors * 512L)) {
+            for (int i = 0; i < 5000; i++) {
+                int first = random.nextInt(sectors);
+                int count = 1 + random.nextInt(Math.min(64, sectors - first));
+                int op = random.nextInt(3);
+                switch (op) {
+                    case 0 -> disk.write(first * 512L, filled(count * 512, 1 + random.nextInt(200)));
+                    case 1 -> disk.write(first * 512L, new byte[count * 512]);
+                    default -> disk.writeZeroes(first * 512L, count * 512L);
+                }
+                Arrays.fill(data, first, first + count, op == 0);
+                boolean[] remembered = new boolean[sectors];
+                disk.mayHoldData().forEach((start, end) -> Arrays.fill(remembered, (int) (start / 512), (int) (end / 512), true));
+                assertArrayEquals(data, remembered, "after operation " + i);
+            }
+        }
+    }
+
     @Test
     void randomWritesAndZeroingsReadBackAsAPlainArrayWould() throws Exception {
         int size = 4 << 20;
