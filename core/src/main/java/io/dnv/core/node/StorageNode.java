@@ -471,7 +471,9 @@ public final class StorageNode
         s.objects().forEach((volume, objects) -> {
             NodeObjects before = sent.get(volume);
             if (objects != before && !objects.equals(before)) {
-                agent.tell(new ToAgent.PutVolume(volume, objects, generation));
+                agent.tell(before != null && objects.equals(before.created())
+                        ? new ToAgent.VolumeCreated(volume, sentVersions.get(volume), generation)
+                        : new ToAgent.PutVolume(volume, objects, generation));
                 sent.put(volume, objects);
                 sentVersions.put(volume, generation);
             }

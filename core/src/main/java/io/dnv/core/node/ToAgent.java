@@ -22,6 +22,13 @@ public sealed interface ToAgent extends CborSerializable {
     record PutVolume(String volumeId, NodeObjects objects, long version) implements ToAgent {}
 
     /**
+     * The volume's objects as sent in {@code fromVersion}, with the brand-new preparations dropped
+     * ({@link NodeObjects#created()}): a create's finalize, told in a few bytes instead of the
+     * objects again. {@code version} names the result.
+     */
+    record VolumeCreated(String volumeId, long fromVersion, long version) implements ToAgent {}
+
+    /**
      * The generation is complete: exactly these volumes, in these versions. The agent drops every
      * volume it holds that is not named (that is how a volume leaves a node); if a named one is
      * missing or in another version (a message was lost) it ignores the Sync, and the entity

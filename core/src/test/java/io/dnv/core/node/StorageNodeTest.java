@@ -119,15 +119,17 @@ class StorageNodeTest {
         return p.receiveMessage(Duration.ofSeconds(10)).value();
     }
 
-    private static void pushed(TestProbe<ToAgent> agent, String volume, NodeObjects objects) {
-        agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.PutVolume p && p.volumeId().equals(volume)
+    private static ToAgent.PutVolume pushed(TestProbe<ToAgent> agent, String volume, NodeObjects objects) {
+        List<ToAgent> fished = agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.PutVolume p && p.volumeId().equals(volume)
                 && p.objects().equals(objects) ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+        return (ToAgent.PutVolume) fished.get(fished.size() - 1);
     }
 
     /**
      * A create's finalize: the node drops the volume's brand-new preparations with an event of
-     * its own (the objects are not written again) and pushes the created objects; asked again,
-     * or for a volume it does not hold, it writes nothing.
+     * its own (the objects are not written again) and tells the agent so in a VolumeCreated
+     * naming the version it had (the objects are not sent again either); asked again, or for a
+     * volume it does not hold, it writes nothing.
      */
     @Test
     void aVolumeMarkedCreatedLosesItsPreparationsOnceAndTheAgentIsPushedThat() {
@@ -138,11 +140,15 @@ class StorageNodeTest {
                 .get("n1");
         assertNotEquals(brandNew, brandNew.created(), "the leg owner's brand-new objects carry preparations");
         long set = generation("n6", r -> new StorageNode.SetVolumeObjects("vc", brandNew, r));
-        pushed(agent, "vc", brandNew);
+        long sentAs = pushed(agent, "vc", brandNew).version();
 
         long marked = generation("n6", r -> new StorageNode.MarkCreated("vc", r));
         assertTrue(marked > set, "marking wrote an event");
-        pushed(agent, "vc", brandNew.created());
+        List<ToAgent> afterMark = agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.Sync s && s.generation() == marked
+                ? FishingOutcomes.complete() : FishingOutcomes.continueAndCollect());
+        assertTrue(afterMark.contains(new ToAgent.VolumeCreated("vc", sentAs, marked)), "told as created: " + afterMark);
+        assertTrue(afterMark.stream().noneMatch(m -> m instanceof ToAgent.PutVolume p && p.volumeId().equals("vc")),
+                "the objects are not sent again: " + afterMark);
         assertEquals(marked, generation("n6", r -> new StorageNode.MarkCreated("vc", r)), "nothing left to drop");
         assertEquals(marked, generation("n6", r -> new StorageNode.MarkCreated("unknown", r)), "no objects, nothing to drop");
         assertEquals(marked, generation("n6", r -> new StorageNode.SetVolumeObjects("vc", brandNew.created(), r)),

@@ -3,8 +3,6 @@ package io.dnv.node.member;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
-import io.dnv.core.plan.DesiredNodes;
-import io.dnv.core.plan.NodeObjects;
 import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.agent.PassResult;
 import io.dnv.node.kernel.Kernel;
@@ -17,9 +15,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -58,8 +54,7 @@ public final class AgentMember {
     private static Behavior<Command> running(ActorContext<Command> ctx, NodeInfo info, ActorRef<NodeAgent.Command> agent,
                                              ActorRef<ToAgent> inbox, ActorRef<NodeAgent.Status> statuses,
                                              EntityRef<StorageNode.Command> entity) {
-        Map<String, NodeObjects> volumes = new HashMap<>();
-        Map<String, Long> versions = new HashMap<>();
+        PushedVolumes pushed = new PushedVolumes();
         return Behaviors.receive(Command.class)
                 .onMessageEquals(Tick.INSTANCE, () -> {
                     agent.tell(new NodeAgent.GetStatus(statuses));
@@ -76,29 +71,19 @@ public final class AgentMember {
                 .onMessage(FromControlPlane.class, m -> {
                     ToAgent msg = m.message();
                     if (msg instanceof ToAgent.PutVolume put) {
-                        volumes.put(put.volumeId(), put.objects());
-                        versions.put(put.volumeId(), put.version());
+                        pushed.put(put);
+                    } else if (msg instanceof ToAgent.VolumeCreated created) {
+                        pushed.created(created);
                     } else if (msg instanceof ToAgent.Sync sync) {
-                        applyIfComplete(ctx, agent, volumes, versions, sync);
+                        pushed.sync(sync).ifPresentOrElse(desired -> agent.tell(new NodeAgent.Apply(desired)), () -> ctx.getLog().warn(
+                                "generation {} incomplete here ({} volumes held, {} named); waiting for the control plane to resend",
+                                sync.generation(), pushed.size(), sync.versions().size()));
                     } else if (msg instanceof ToAgent.GetKernel get) {
                         ctx.spawnAnonymous(kernelReply(agent, get.replyTo()));
                     }
                     return Behaviors.same();
                 })
                 .build();
-    }
-
-    /** Drops the volumes the Sync does not name; hands the agent the generation only if every named one is here as named. */
-    private static void applyIfComplete(ActorContext<Command> ctx, ActorRef<NodeAgent.Command> agent, Map<String, NodeObjects> volumes,
-                                        Map<String, Long> versions, ToAgent.Sync sync) {
-        volumes.keySet().retainAll(sync.versions().keySet());
-        versions.keySet().retainAll(sync.versions().keySet());
-        if (!versions.equals(sync.versions())) {
-            ctx.getLog().warn("generation {} incomplete here ({} volumes held, {} named); waiting for the control plane to resend",
-                    sync.generation(), versions.size(), sync.versions().size());
-            return;
-        }
-        agent.tell(new NodeAgent.Apply(DesiredNodes.assemble(sync.endpoints(), sync.generation(), volumes.values())));
     }
 
     /** Answers with what the agent last observed (its last pass reads the kernel first). */

@@ -1,0 +1,69 @@
+package io.dnv.node.member;
+
+import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.node.ToAgent;
+import io.dnv.core.plan.DesiredNodes;
+import io.dnv.core.plan.Fixtures;
+import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.plan.Planner;
+import io.dnv.core.volume.VolumeLayout;
+import io.dnv.core.volume.VolumeSpec;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+/** A node's pushed desired state: whole volumes, created ones folded in place, and Syncs that must match. */
+class PushedVolumesTest {
+
+    private static final VolumeSpec SPEC = new VolumeSpec(64L << 20, 1, 1, 4, 2);
+    private static final Map<String, NodeEndpoints> NODES = Fixtures.sixNodes();
+    private static final NodeEndpoints N1 = NODES.get("n1");
+    private static final NodeObjects BRAND_NEW = objects("v1", true);
+
+    private static NodeObjects objects(String volume, boolean brandNew) {
+        VolumeLayout layout = VolumeLayout.of(SPEC);
+        return Planner.plan(volume, SPEC, layout, Fixtures.placement(SPEC, layout, brandNew), List.of(), NODES).get("n1");
+    }
+
+    @Test
+    void aVolumeToldCreatedIsAssembledAsThePlannerPlansItOnceCreated() {
+        PushedVolumes pushed = new PushedVolumes();
+        pushed.put(new ToAgent.PutVolume("v1", BRAND_NEW, 3));
+        pushed.created(new ToAgent.VolumeCreated("v1", 3, 7));
+
+        Optional<DesiredNode> desired = pushed.sync(new ToAgent.Sync(7, N1, Map.of("v1", 7L)));
+        assertNotEquals(BRAND_NEW, objects("v1", false), "brand-new objects carry preparations");
+        assertEquals(Optional.of(DesiredNodes.assemble(N1, 7, List.of(objects("v1", false)))), desired);
+    }
+
+    @Test
+    void createdForAVersionThisNodeDoesNotHoldIsIgnoredAndTheSyncWaitsForAResend() {
+        PushedVolumes pushed = new PushedVolumes();
+        pushed.put(new ToAgent.PutVolume("v1", BRAND_NEW, 3));
+        pushed.created(new ToAgent.VolumeCreated("v1", 2, 7));
+        pushed.created(new ToAgent.VolumeCreated("v2", 3, 7));
+
+        assertEquals(Optional.empty(), pushed.sync(new ToAgent.Sync(7, N1, Map.of("v1", 7L))), "v1 is still at version 3 here");
+
+        pushed.put(new ToAgent.PutVolume("v1", objects("v1", false), 7));
+        assertEquals(Optional.of(DesiredNodes.assemble(N1, 7, List.of(objects("v1", false)))),
+                pushed.sync(new ToAgent.Sync(7, N1, Map.of("v1", 7L))));
+    }
+
+    @Test
+    void aSyncDropsTheVolumesItDoesNotName() {
+        PushedVolumes pushed = new PushedVolumes();
+        pushed.put(new ToAgent.PutVolume("v1", BRAND_NEW, 3));
+        pushed.put(new ToAgent.PutVolume("v2", objects("v2", true), 4));
+
+        assertEquals(Optional.of(DesiredNodes.assemble(N1, 5, List.of(objects("v2", true)))),
+                pushed.sync(new ToAgent.Sync(5, N1, Map.of("v2", 4L))));
+        assertEquals(1, pushed.size());
+    }
+}
