@@ -65,9 +65,14 @@ public final class StorageNode
 
     public sealed interface Command extends CborSerializable {}
 
-    /** The agent is alive: who it is, where to push, and how far it got. Registers on first sight. */
+    /**
+     * The agent is alive: who it is, where to push, and how far it got: its last pass was for
+     * {@code passGeneration} and left some object of each of {@code unsettledVolumes} unsettled
+     * (volume ids, not the objects' names: a burst leaves hundreds of names unsettled on a node,
+     * and this is sent after every pass). Registers on first sight.
+     */
     public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
-                            long passGeneration, Set<String> unsettled) implements Command {}
+                            long passGeneration, Set<String> unsettledVolumes) implements Command {}
 
     /**
      * Answered once one volume's objects are in place as of {@code generation} (even if others on
@@ -175,7 +180,7 @@ public final class StorageNode
     private long reached = -1;
     private List<String> failures = List.of();
     private long passGeneration = -1;
-    private Set<String> unsettled = Set.of();
+    private Set<String> unsettledVolumes = Set.of();
     private boolean announced;
     private long pushed = -1;
     private Instant pushedAt = Instant.EPOCH;
@@ -241,7 +246,7 @@ public final class StorageNode
         reached = h.reached();
         failures = List.copyOf(h.failures());
         passGeneration = h.passGeneration();
-        unsettled = Set.copyOf(h.unsettled());
+        unsettledVolumes = Set.copyOf(h.unsettledVolumes());
         answerWaiters(s);
         if (!h.info().nodeId().equals(nodeId)) {
             ctx.getLog().error("heartbeat of {} reached the entity of {}; ignored", h.info().nodeId(), nodeId);
@@ -425,19 +430,7 @@ public final class StorageNode
         if (p.wholeNode() || passGeneration < p.generation() || objects == null) {
             return false;
         }
-        return objectNames(objects).stream().noneMatch(unsettled::contains);
-    }
-
-    private static List<String> objectNames(NodeObjects o) {
-        List<String> names = new ArrayList<>();
-        o.dmDevices().forEach(d -> names.add(d.name()));
-        o.subsystems().forEach(x -> names.add(x.nqn()));
-        o.connections().forEach(c -> names.add(c.key()));
-        o.anaGroups().forEach(g -> {
-            names.add("port " + g.portId());
-            names.add("port " + g.portId() + " ana group " + g.group());
-        });
-        return names;
+        return !unsettledVolumes.contains(p.volumeId());
     }
 
     private ReplyEffect<Event, State> onGetKernel(State s, GetKernel g) {

@@ -29,6 +29,19 @@ public record NodeObjects(List<DmDevice> dmDevices, List<NvmetSubsystem> subsyst
         return new NodeObjects(dmDevices.stream().map(DmDevice::created).toList(), subsystems, connections, anaGroups);
     }
 
+    /** The names an agent's pass gives these objects when it leaves one unsettled. */
+    public List<String> names() {
+        List<String> names = new ArrayList<>();
+        dmDevices.forEach(d -> names.add(d.name()));
+        subsystems.forEach(s -> names.add(s.nqn()));
+        connections.forEach(c -> names.add(c.key()));
+        anaGroups.forEach(g -> {
+            names.add("port " + g.portId());
+            names.add("port " + g.portId() + " ana group " + g.group());
+        });
+        return names;
+    }
+
     /** Collects a node's objects while the planner walks the volume. */
     static final class Builder {
         final List<DmDevice> dm = new ArrayList<>();

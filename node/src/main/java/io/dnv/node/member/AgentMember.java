@@ -17,6 +17,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A storage node's presence in the cluster: runs the node's agent and, every second, tells
@@ -65,7 +66,8 @@ public final class AgentMember {
                             .map(Object::toString).toList();
                     Optional<PassResult> last = s.status().lastPass();
                     entity.tell(new StorageNode.Heartbeat(info, inbox, s.status().desiredGeneration(), s.status().reachedGeneration(),
-                            failures, last.map(PassResult::generation).orElse(-1L), last.map(PassResult::unsettled).orElse(java.util.Set.of())));
+                            failures, last.map(PassResult::generation).orElse(-1L),
+                            pushed.volumesWithAny(last.map(PassResult::unsettled).orElse(Set.of()))));
                     return Behaviors.same();
                 })
                 .onMessage(FromControlPlane.class, m -> {

@@ -6,8 +6,10 @@ import io.dnv.core.plan.DesiredNodes;
 import io.dnv.core.plan.NodeObjects;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * What the control plane has pushed to this node, volume by volume, each in the version it was
@@ -44,6 +46,20 @@ final class PushedVolumes {
             return Optional.empty();
         }
         return Optional.of(DesiredNodes.assemble(sync.endpoints(), sync.generation(), volumes.values()));
+    }
+
+    /** The volumes held here that have an object named in {@code names} (a pass's unsettled objects). */
+    Set<String> volumesWithAny(Set<String> names) {
+        if (names.isEmpty()) {
+            return Set.of();
+        }
+        Set<String> volumeIds = new HashSet<>();
+        volumes.forEach((id, objects) -> {
+            if (objects.names().stream().anyMatch(names::contains)) {
+                volumeIds.add(id);
+            }
+        });
+        return volumeIds;
     }
 
     int size() {

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -54,6 +55,21 @@ class PushedVolumesTest {
         pushed.put(new ToAgent.PutVolume("v1", objects("v1", false), 7));
         assertEquals(Optional.of(DesiredNodes.assemble(N1, 7, List.of(objects("v1", false)))),
                 pushed.sync(new ToAgent.Sync(7, N1, Map.of("v1", 7L))));
+    }
+
+    /** What a heartbeat says instead of the pass's unsettled names: the volumes they belong to. */
+    @Test
+    void unsettledObjectsAreToldAsTheVolumesThatHaveThem() {
+        PushedVolumes pushed = new PushedVolumes();
+        pushed.put(new ToAgent.PutVolume("v1", BRAND_NEW, 3));
+        pushed.put(new ToAgent.PutVolume("v2", objects("v2", true), 4));
+        String v2Device = objects("v2", true).dmDevices().get(0).name();
+        String sharedPort = BRAND_NEW.names().stream().filter(n -> n.startsWith("port ") && !n.contains("ana group")).findFirst().orElseThrow();
+
+        assertEquals(Set.of(), pushed.volumesWithAny(Set.of()));
+        assertEquals(Set.of(), pushed.volumesWithAny(Set.of("dnv-n1-somebody-else")));
+        assertEquals(Set.of("v2"), pushed.volumesWithAny(Set.of(v2Device, "dnv-n1-somebody-else")));
+        assertEquals(Set.of("v1", "v2"), pushed.volumesWithAny(Set.of(sharedPort)), "a volume port is every volume's object on it");
     }
 
     @Test
