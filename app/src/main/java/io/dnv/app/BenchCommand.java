@@ -8,6 +8,11 @@ import picocli.CommandLine.Option;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
@@ -46,6 +51,11 @@ public final class BenchCommand {
         public Integer call() throws Exception {
             Path dir = Files.createTempDirectory("dnv-bench-");
             Database db = jdbcUrl == null ? Database.h2File(dir.resolve("db")) : Database.postgres(jdbcUrl, jdbcUser, jdbcPassword);
+            if (holdsAJournal(db)) {
+                System.err.println("dnv bench: " + db + " already holds a journal; give the benchmark an empty database (its simulated"
+                        + " disks are new, so the volumes there would be rebuilt while it measures, and their names would collide)");
+                return 2;
+            }
             System.out.println("bench create: " + volumes + " volumes of " + sizeMib + " MiB, 6 simulated storage nodes, journal on "
                     + (jdbcUrl == null ? "H2" : "PostgreSQL") + ", " + Runtime.getRuntime().availableProcessors() + " cores, JVM options "
                     + ManagementFactory.getRuntimeMXBean().getInputArguments());
@@ -62,6 +72,18 @@ public final class BenchCommand {
                 deleteTree(dir);
             }
             return 0;
+        }
+    }
+
+    static boolean holdsAJournal(Database db) throws SQLException {
+        try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());
+             ResultSet tables = c.getMetaData().getTables(null, null, "event_journal", null)) {
+            if (!tables.next()) {
+                return false;
+            }
+            try (Statement s = c.createStatement(); ResultSet any = s.executeQuery("SELECT 1 FROM \"event_journal\" LIMIT 1")) {
+                return any.next();
+            }
         }
     }
 
