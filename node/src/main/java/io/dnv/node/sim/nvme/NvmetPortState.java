@@ -4,9 +4,10 @@ import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.ObservedKernel;
 
-import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /** configfs ports/&lt;id&gt;: address, ANA groups, linked subsystems. Guarded by the owning Nvmet. */
@@ -20,7 +21,8 @@ final class NvmetPortState {
     final String addressFamily;
     /** Groups that exist under ana_groups/; group 1 is a default group, there from mkdir on. */
     final Map<Integer, AnaState> groups = new TreeMap<>();
-    final List<String> subsystems = new ArrayList<>();
+    /** In link order; a set because every connect asks it, and a disk port links hundreds. */
+    final Set<String> subsystems = new LinkedHashSet<>();
 
     NvmetPortState(NvmetPort port) {
         this.id = port.id();
