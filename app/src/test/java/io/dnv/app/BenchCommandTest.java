@@ -25,7 +25,8 @@ class BenchCommandTest {
         db.migrate();
         assertFalse(BenchCommand.holdsAJournal(db), "schema, no events");
         try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password()); Statement s = c.createStatement()) {
-            s.executeUpdate("INSERT INTO \"event_journal\" (\"persistence_id\", \"sequence_number\", \"writer\", \"event_ser_id\", \"event_ser_manifest\", \"event_payload\", \"write_timestamp\", \"adapter_manifest\")"
+            s.executeUpdate("INSERT INTO \"event_journal\" (\"persistence_id\", \"sequence_number\", \"writer\", \"event_ser_id\","
+                    + " \"event_ser_manifest\", \"event_payload\", \"write_timestamp\", \"adapter_manifest\")"
                     + " VALUES ('Volume|v1', 1, 'w', 1, '', X'00', 0, '')");
         }
         assertTrue(BenchCommand.holdsAJournal(db));

@@ -68,7 +68,6 @@ final class MultipathHead implements BlockDevice {
 
     @Override
     public void writeZeroes(long offset, long length) throws IOException {
-        // One command per range the NVMe field can say (a 16-bit block count; 512-byte blocks here).
         for (long done = 0; done < length; ) {
             int n = (int) Math.min(MAX_WRITE_ZEROES_BYTES, length - done);
             io(IoOp.WRITE_ZEROES, offset + done, null, 0, n);
