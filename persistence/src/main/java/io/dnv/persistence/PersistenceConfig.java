@@ -22,6 +22,8 @@ public final class PersistenceConfig {
       jdbc-journal.use-shared-db = "slick"
       jdbc-snapshot-store.use-shared-db = "slick"
       jdbc-read-journal.use-shared-db = "slick"
+      # each group of concurrent writes as one batch (see BatchedJournalDao)
+      jdbc-journal.dao = "io.dnv.persistence.BatchedJournalDao"
       # How often a caught-up live query (the read side's eventsByTag) looks for new events,
       # and how often the plugin reads the highest gap-free ordering it may deliver up to: together
       # the lists' lag behind the entities. The defaults (1 s each) are slow for an API; small

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -15,6 +16,7 @@ import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
 import org.apache.pekko.persistence.query.EventEnvelope;
 import org.apache.pekko.persistence.query.Offset;
 import org.apache.pekko.persistence.query.PersistenceQuery;
+import org.apache.pekko.persistence.query.Sequence;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.junit.jupiter.api.AfterEach;
@@ -74,6 +76,40 @@ abstract class TaggedEventsContract {
   }
 
   /**
+   * The journal writes the events of many entities that arrive together as one group, tagged
+   * and untagged mixed: every tag still names its own event, and each entity's events keep the
+   * order of their sequence numbers.
+   */
+  @Test
+  void eventsWrittenTogetherByManyEntitiesKeepTheirOwnTagsAndOrder() throws Exception {
+    List<PersistenceId> ids = new ArrayList<>();
+    TestProbe<Counter.Total> probe = kit.createTestProbe();
+    List<ActorRef<Counter.Command>> counters = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      ids.add(PersistenceId.of("Counter", UUID.randomUUID().toString()));
+      counters.add(kit.spawn(new Counter(ids.get(i))));
+    }
+    for (int amount = 1; amount <= 10; amount++) {
+      for (ActorRef<Counter.Command> counter : counters) {
+        counter.tell(new Counter.Add(amount, probe.ref()));
+      }
+    }
+    probe.receiveSeveralMessages(20 * 10, Duration.ofSeconds(30));
+    JdbcReadJournal journal = PersistenceQuery.get(kit.system()).getReadJournalFor(JdbcReadJournal.class,
+        JdbcReadJournal.Identifier());
+    for (PersistenceId counter : ids) {
+      List<EventEnvelope> tagged = tagged(journal, Counter.oddTag(counter), Offset.noOffset());
+      assertEquals(List.of(1, 3, 5, 7, 9), amounts(tagged));
+      tagged.forEach(e -> assertEquals(counter.id(), e.persistenceId()));
+      List<EventEnvelope> all = journal.currentEventsByPersistenceId(counter.id(), 0, Long.MAX_VALUE)
+          .runWith(Sink.seq(), kit.system()).toCompletableFuture().get();
+      assertEquals(List.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), amounts(all));
+      List<Long> orderings = all.stream().map(e -> ((Sequence) e.offset()).value()).toList();
+      assertEquals(orderings.stream().sorted().toList(), orderings, counter + "'s orderings rise with its sequence numbers");
+    }
+  }
+
+  /**
    * A page ends where the last one did, whatever was filtered out: an event marked deleted is
    * left out and none after it is skipped or repeated, from the start or from an offset.
    */
@@ -109,7 +145,11 @@ abstract class TaggedEventsContract {
   abstract long rowsRead(String sql, Object... parameters) throws SQLException;
 
   private List<EventEnvelope> tagged(JdbcReadJournal journal, Offset after) throws Exception {
-    return journal.currentEventsByTag(Counter.oddTag(id), after).runWith(Sink.seq(), kit.system())
+    return tagged(journal, Counter.oddTag(id), after);
+  }
+
+  private List<EventEnvelope> tagged(JdbcReadJournal journal, String tag, Offset after) throws Exception {
+    return journal.currentEventsByTag(tag, after).runWith(Sink.seq(), kit.system())
         .toCompletableFuture().get();
   }
 
