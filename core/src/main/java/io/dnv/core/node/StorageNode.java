@@ -1,5 +1,7 @@
 package io.dnv.core.node;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.dnv.core.CborSerializable;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Placement;
@@ -24,7 +26,6 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -124,22 +125,43 @@ public final class StorageNode
 
     public sealed interface Event extends CborSerializable {}
 
-    public record Registered(NodeInfo info) implements Event {}
+    /**
+     * One write of the group commit: the decisions taken while the previous write was on its
+     * way, in the order they were taken. Under load a write holds several, and a row per
+     * decision cost the journal (and PostgreSQL) most of its work.
+     */
+    public record Decided(
+            @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
+            @JsonSubTypes({
+                    @JsonSubTypes.Type(value = Registered.class, name = "registered"),
+                    @JsonSubTypes.Type(value = ExtentReserved.class, name = "extent-reserved"),
+                    @JsonSubTypes.Type(value = ExtentsReleased.class, name = "extents-released"),
+                    @JsonSubTypes.Type(value = AnaGroupAllocated.class, name = "ana-group-allocated"),
+                    @JsonSubTypes.Type(value = AnaGroupReleased.class, name = "ana-group-released"),
+                    @JsonSubTypes.Type(value = VolumeObjectsSet.class, name = "volume-objects-set"),
+                    @JsonSubTypes.Type(value = VolumeObjectsRemoved.class, name = "volume-objects-removed"),
+                    @JsonSubTypes.Type(value = VolumeCreated.class, name = "volume-created")})
+            List<Decision> decisions) implements Event {}
 
-    public record ExtentReserved(String key, Placement.Extent extent) implements Event {}
+    /** One decision. Journals written before {@link Decided} hold them as events of their own. */
+    public sealed interface Decision extends Event {}
 
-    public record ExtentsReleased(List<String> keys) implements Event {}
+    public record Registered(NodeInfo info) implements Decision {}
 
-    public record AnaGroupAllocated(String volumeId, int portId, int group) implements Event {}
+    public record ExtentReserved(String key, Placement.Extent extent) implements Decision {}
 
-    public record AnaGroupReleased(String volumeId) implements Event {}
+    public record ExtentsReleased(List<String> keys) implements Decision {}
 
-    public record VolumeObjectsSet(String volumeId, NodeObjects objects) implements Event {}
+    public record AnaGroupAllocated(String volumeId, int portId, int group) implements Decision {}
 
-    public record VolumeObjectsRemoved(String volumeId) implements Event {}
+    public record AnaGroupReleased(String volumeId) implements Decision {}
+
+    public record VolumeObjectsSet(String volumeId, NodeObjects objects) implements Decision {}
+
+    public record VolumeObjectsRemoved(String volumeId) implements Decision {}
 
     /** The volume's objects are as {@link NodeObjects#created()} has them: a few bytes, not the objects again. */
-    public record VolumeCreated(String volumeId) implements Event {}
+    public record VolumeCreated(String volumeId) implements Decision {}
 
     // state
 
@@ -150,11 +172,6 @@ public final class StorageNode
 
         public static State empty() {
             return new State(Optional.empty(), Map.of(), Map.of(), Map.of());
-        }
-
-        /** The maps are never changed after they are handed in (the fold copies before it changes). */
-        State with(Optional<NodeInfo> i, Map<String, Placement.Extent> e, Map<String, AnaSlot> a, Map<String, NodeObjects> o) {
-            return new State(i, e, a, o);
         }
 
         long diskSectors() {
@@ -188,12 +205,11 @@ public final class StorageNode
     private final Map<String, NodeObjects> sent = new HashMap<>();
     private final Map<String, Long> sentVersions = new HashMap<>();
     private final List<Waiter> waiters = new ArrayList<>();
-    // Decided, not written yet: the events, what to tell their callers once written, and the
-    // journal's state with the events folded in.
-    private final List<Event> unwritten = new ArrayList<>();
+    // Decided, not written yet: the decisions, what to tell their callers once written, and the
+    // journal's state with the decisions folded in.
+    private final List<Decision> unwritten = new ArrayList<>();
     private final List<Consumer<State>> afterWrite = new ArrayList<>();
-    private State decided;
-    private EventHandler<State, Event> fold;
+    private StateDraft decided;
 
     private record Waiter(AwaitProgress request, Instant until) {}
 
@@ -212,8 +228,8 @@ public final class StorageNode
 
     /**
      * The state is the node's whole desired state (270-570 KB of CBOR with a few hundred volumes),
-     * and a create writes about fourteen events here: every 200 events was a snapshot per 14
-     * creates. Replaying up to 1000 events of about a kilobyte on recovery costs less than that.
+     * and a burst of creates writes a row here every few creates: every 200 rows was a snapshot
+     * every few seconds. Replaying up to 1000 rows of a few kilobytes on recovery costs less than that.
      */
     @Override
     public RetentionCriteria retentionCriteria() {
@@ -342,16 +358,17 @@ public final class StorageNode
     // ---------------------------------------------------------------- group commit
 
     private State decided(State journal) {
-        return unwritten.isEmpty() ? journal : decided;
+        return unwritten.isEmpty() ? journal : decided.state();
     }
 
     /** Takes a decision now; it is written with the others of this round, then {@code reply} runs. */
-    private ReplyEffect<Event, State> decide(State journal, Event e, Consumer<State> reply) {
+    private ReplyEffect<Event, State> decide(State journal, Decision d, Consumer<State> reply) {
         if (unwritten.isEmpty()) {
             ctx.getSelf().tell(WriteDecisions.INSTANCE);
+            decided = new StateDraft(journal);
         }
-        decided = fold().apply(decided(journal), e);
-        unwritten.add(e);
+        decided.apply(d);
+        unwritten.add(d);
         afterWrite.add(reply);
         return Effect().noReply();
     }
@@ -366,23 +383,16 @@ public final class StorageNode
         return Effect().noReply();
     }
 
-    private EventHandler<State, Event> fold() {
-        if (fold == null) {
-            fold = eventHandler();
-        }
-        return fold;
-    }
-
     private ReplyEffect<Event, State> onWriteDecisions() {
         if (unwritten.isEmpty()) {
             return Effect().noReply();
         }
-        List<Event> events = List.copyOf(unwritten);
+        Decided written = new Decided(List.copyOf(unwritten));
         List<Consumer<State>> replies = List.copyOf(afterWrite);
         unwritten.clear();
         afterWrite.clear();
         decided = null;
-        return Effect().persist(events).thenRun(st -> replies.forEach(r -> r.accept(st))).thenNoReply();
+        return Effect().persist(written).thenRun(st -> replies.forEach(r -> r.accept(st))).thenNoReply();
     }
 
     // ---------------------------------------------------------------- progress
@@ -499,31 +509,8 @@ public final class StorageNode
     @Override
     public EventHandler<State, Event> eventHandler() {
         return newEventHandlerBuilder().forAnyState()
-                .onEvent(Registered.class, (s, e) -> s.with(Optional.of(e.info()), s.extents(), s.anaGroups(), s.objects()))
-                .onEvent(ExtentReserved.class, (s, e) -> s.with(s.info(), with(s.extents(), e.key(), e.extent()), s.anaGroups(), s.objects()))
-                .onEvent(ExtentsReleased.class, (s, e) -> s.with(s.info(), without(s.extents(), e.keys()), s.anaGroups(), s.objects()))
-                .onEvent(AnaGroupAllocated.class, (s, e) -> s.with(s.info(), s.extents(),
-                        with(s.anaGroups(), e.volumeId(), new AnaSlot(e.portId(), e.group())), s.objects()))
-                .onEvent(AnaGroupReleased.class, (s, e) -> s.with(s.info(), s.extents(), without(s.anaGroups(), List.of(e.volumeId())), s.objects()))
-                .onEvent(VolumeObjectsSet.class, (s, e) -> s.with(s.info(), s.extents(), s.anaGroups(), with(s.objects(), e.volumeId(), e.objects())))
-                .onEvent(VolumeObjectsRemoved.class, (s, e) -> s.with(s.info(), s.extents(), s.anaGroups(),
-                        without(s.objects(), List.of(e.volumeId()))))
-                .onEvent(VolumeCreated.class, (s, e) -> !s.objects().containsKey(e.volumeId()) ? s
-                        : s.with(s.info(), s.extents(), s.anaGroups(), with(s.objects(), e.volumeId(), s.objects().get(e.volumeId()).created())))
+                .onEvent(Decided.class, (s, e) -> StateDraft.fold(s, e.decisions()))
+                .onEvent(Decision.class, (s, e) -> StateDraft.fold(s, List.of(e)))
                 .build();
-    }
-
-    // A node holds thousands of entries and folds every decision twice (when taken and when
-    // written): one hashed copy per event, not a sorted copy and then a hashed one.
-    private static <V> Map<String, V> with(Map<String, V> m, String key, V value) {
-        Map<String, V> copy = new HashMap<>(m);
-        copy.put(key, value);
-        return Collections.unmodifiableMap(copy);
-    }
-
-    private static <V> Map<String, V> without(Map<String, V> m, List<String> keys) {
-        Map<String, V> copy = new HashMap<>(m);
-        keys.forEach(copy::remove);
-        return Collections.unmodifiableMap(copy);
     }
 }

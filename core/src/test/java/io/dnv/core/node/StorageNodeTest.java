@@ -21,6 +21,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
+import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -153,6 +154,38 @@ class StorageNodeTest {
         assertEquals(marked, generation("n6", r -> new StorageNode.MarkCreated("unknown", r)), "no objects, nothing to drop");
         assertEquals(marked, generation("n6", r -> new StorageNode.SetVolumeObjects("vc", brandNew.created(), r)),
                 "the node holds exactly the created objects");
+    }
+
+    /**
+     * Decisions taken while a write is on its way go to the journal together, as one row; a
+     * journal from before that, a row per decision, still recovers, and so does a mix.
+     */
+    @Test
+    void decisionsTakenTogetherAreOneJournalRowAndOlderRowsOfOneDecisionStillRecover() {
+        register("n7", 100 * MIB);
+        TestProbe<StorageNode.Reservation> replies = kit.createTestProbe();
+        for (int i = 0; i < 20; i++) {
+            node("n7").tell(new StorageNode.Reserve("burst/" + i, MIB / 512, replies.ref()));
+        }
+        replies.receiveSeveralMessages(20, Duration.ofSeconds(10));
+        List<Object> rows = PersistenceTestKit.create(kit.system()).persistedInStorage("StorageNode|n7");
+        long decisions = rows.stream().mapToLong(e -> e instanceof StorageNode.Decided d ? d.decisions().size() : 1).sum();
+        assertEquals(21, decisions, "registered, then 20 extents: " + rows);
+        assertTrue(rows.size() < decisions, "fewer rows than decisions: " + rows);
+
+        NodeInfo info = view("n1").info().orElseThrow();
+        NodeInfo old = new NodeInfo(new NodeEndpoints("n8", info.endpoints().address(), info.endpoints().diskPath(),
+                info.endpoints().diskPort(), info.endpoints().legPort(), info.endpoints().volumePorts()),
+                100 * MIB, info.roles(), info.labels(), info.capabilities());
+        Placement.Extent a = new Placement.Extent("n8", 2048, 2048);
+        Placement.Extent b = new Placement.Extent("n8", 4096, 2048);
+        PersistenceTestKit.create(kit.system()).persistForRecovery("StorageNode|n8", List.of(
+                new StorageNode.Registered(old),
+                new StorageNode.ExtentReserved("old/a", a),
+                new StorageNode.Decided(List.of(new StorageNode.ExtentReserved("old/b", b),
+                        new StorageNode.ExtentsReleased(List.of("old/a"))))));
+        assertEquals(MIB, view("n8").capacity().reservedBytes(), "b reserved, a released");
+        assertEquals(Optional.of(b), reserve("n8", "old/b", MIB).extent(), "the recovered key keeps its extent");
     }
 
     @Test

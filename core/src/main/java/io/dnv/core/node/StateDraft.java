@@ -1,0 +1,101 @@
+package io.dnv.core.node;
+
+import io.dnv.core.node.StorageNode.AnaSlot;
+import io.dnv.core.node.StorageNode.Decision;
+import io.dnv.core.node.StorageNode.State;
+import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.volume.Placement;
+
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A {@link StorageNode.State} with decisions folded in. A node holds thousands of entries: each
+ * map is copied once, at its first change, however many decisions follow, where a copy per
+ * decision made the fold cost as much as the decisions.
+ */
+final class StateDraft {
+
+    private Optional<NodeInfo> info;
+    private Map<String, Placement.Extent> extents;
+    private Map<String, AnaSlot> anaGroups;
+    private Map<String, NodeObjects> objects;
+    private boolean extentsCopied;
+    private boolean anaGroupsCopied;
+    private boolean objectsCopied;
+
+    StateDraft(State from) {
+        this.info = from.info();
+        this.extents = from.extents();
+        this.anaGroups = from.anaGroups();
+        this.objects = from.objects();
+    }
+
+    /** The pure fold: {@code s} itself is never changed. */
+    static State fold(State s, List<? extends Decision> decisions) {
+        StateDraft draft = new StateDraft(s);
+        decisions.forEach(draft::apply);
+        return draft.state();
+    }
+
+    /**
+     * The state as drafted so far. Its maps are this draft's own: read it before the next
+     * {@link #apply}, never keep it.
+     */
+    State state() {
+        return new State(info, Collections.unmodifiableMap(extents), Collections.unmodifiableMap(anaGroups),
+                Collections.unmodifiableMap(objects));
+    }
+
+    void apply(Decision d) {
+        if (d instanceof StorageNode.Registered r) {
+            info = Optional.of(r.info());
+        } else if (d instanceof StorageNode.ExtentReserved r) {
+            extents().put(r.key(), r.extent());
+        } else if (d instanceof StorageNode.ExtentsReleased r) {
+            r.keys().forEach(extents()::remove);
+        } else if (d instanceof StorageNode.AnaGroupAllocated a) {
+            anaGroups().put(a.volumeId(), new AnaSlot(a.portId(), a.group()));
+        } else if (d instanceof StorageNode.AnaGroupReleased a) {
+            anaGroups().remove(a.volumeId());
+        } else if (d instanceof StorageNode.VolumeObjectsSet o) {
+            objects().put(o.volumeId(), o.objects());
+        } else if (d instanceof StorageNode.VolumeObjectsRemoved o) {
+            objects().remove(o.volumeId());
+        } else if (d instanceof StorageNode.VolumeCreated c) {
+            NodeObjects current = objects.get(c.volumeId());
+            if (current != null) {
+                objects().put(c.volumeId(), current.created());
+            }
+        } else {
+            throw new IllegalArgumentException("no fold for " + d.getClass().getSimpleName());
+        }
+    }
+
+    private Map<String, Placement.Extent> extents() {
+        if (!extentsCopied) {
+            extents = new HashMap<>(extents);
+            extentsCopied = true;
+        }
+        return extents;
+    }
+
+    private Map<String, AnaSlot> anaGroups() {
+        if (!anaGroupsCopied) {
+            anaGroups = new HashMap<>(anaGroups);
+            anaGroupsCopied = true;
+        }
+        return anaGroups;
+    }
+
+    private Map<String, NodeObjects> objects() {
+        if (!objectsCopied) {
+            objects = new HashMap<>(objects);
+            objectsCopied = true;
+        }
+        return objects;
+    }
+}
