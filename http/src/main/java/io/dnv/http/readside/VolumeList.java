@@ -63,18 +63,17 @@ public final class VolumeList {
     /**
      * Writes every change and the offset {@code ordering} in one transaction: after a crash
      * either both are there or neither, and the events after the stored offset are seen again.
+     * Each kind of statement goes as one batch: a burst changes hundreds of volumes per
+     * transaction, and a round trip per row was most of the read side's cost on PostgreSQL.
      */
     void apply(List<Change> changes, long ordering) {
         try (Connection c = pool.getConnection()) {
             c.setAutoCommit(false);
             try {
-                for (Change change : changes) {
-                    if (change.view().isPresent()) {
-                        upsert(c, change.view().get(), ordering);
-                    } else {
-                        delete(c, change.id());
-                    }
-                }
+                List<VolumeView> views = changes.stream().flatMap(ch -> ch.view().stream()).toList();
+                List<String> gone = changes.stream().filter(ch -> ch.view().isEmpty()).map(Change::id).toList();
+                insert(c, update(c, views, ordering), ordering);
+                delete(c, gone);
                 ProjectionOffset.store(c, PROJECTION, ordering);
                 c.commit();
             } catch (SQLException | JsonProcessingException | RuntimeException e) {
@@ -88,37 +87,74 @@ public final class VolumeList {
 
     // Update, else insert: plain SQL both databases take (MERGE and ON CONFLICT differ between
     // them). Only one projection writes, so no other insert can come between the two.
-    private static void upsert(Connection c, VolumeView v, long ordering) throws SQLException, JsonProcessingException {
-        String json = Json.MAPPER.writeValueAsString(v);
+
+    /** Updates the rows of the volumes that have one; answers the views that had none. */
+    private static List<Row> update(Connection c, List<VolumeView> views, long ordering) throws SQLException, JsonProcessingException {
+        List<Row> rows = new ArrayList<>();
+        for (VolumeView v : views) {
+            rows.add(new Row(v, Json.MAPPER.writeValueAsString(v)));
+        }
+        if (rows.isEmpty()) {
+            return rows;
+        }
         Timestamp now = Timestamp.from(Instant.now());
         try (PreparedStatement update = c.prepareStatement(
                 "UPDATE volume_list SET name = ?, state = ?, view_json = ?, ordering = ?, updated_at = ? WHERE id = ?")) {
-            update.setString(1, v.name());
-            update.setString(2, v.state());
-            update.setString(3, json);
-            update.setLong(4, ordering);
-            update.setTimestamp(5, now);
-            update.setString(6, v.id());
-            if (update.executeUpdate() == 1) {
-                return;
+            for (Row r : rows) {
+                update.setString(1, r.view().name());
+                update.setString(2, r.view().state());
+                update.setString(3, r.json());
+                update.setLong(4, ordering);
+                update.setTimestamp(5, now);
+                update.setString(6, r.view().id());
+                update.addBatch();
             }
-        }
-        try (PreparedStatement insert = c.prepareStatement(
-                "INSERT INTO volume_list (id, name, state, view_json, ordering, updated_at) VALUES (?, ?, ?, ?, ?, ?)")) {
-            insert.setString(1, v.id());
-            insert.setString(2, v.name());
-            insert.setString(3, v.state());
-            insert.setString(4, json);
-            insert.setLong(5, ordering);
-            insert.setTimestamp(6, now);
-            insert.executeUpdate();
+            int[] updated = update.executeBatch();
+            List<Row> missing = new ArrayList<>();
+            for (int i = 0; i < updated.length; i++) {
+                // both drivers count the rows each statement of a batch changed
+                if (updated[i] == 0) {
+                    missing.add(rows.get(i));
+                } else if (updated[i] != 1) {
+                    throw new SQLException("updating volume " + rows.get(i).view().id() + " answered a count of " + updated[i]);
+                }
+            }
+            return missing;
         }
     }
 
-    private static void delete(Connection c, String id) throws SQLException {
-        try (PreparedStatement s = c.prepareStatement("DELETE FROM volume_list WHERE id = ?")) {
-            s.setString(1, id);
-            s.executeUpdate();
+    private static void insert(Connection c, List<Row> rows, long ordering) throws SQLException {
+        if (rows.isEmpty()) {
+            return;
+        }
+        Timestamp now = Timestamp.from(Instant.now());
+        try (PreparedStatement insert = c.prepareStatement(
+                "INSERT INTO volume_list (id, name, state, view_json, ordering, updated_at) VALUES (?, ?, ?, ?, ?, ?)")) {
+            for (Row r : rows) {
+                insert.setString(1, r.view().id());
+                insert.setString(2, r.view().name());
+                insert.setString(3, r.view().state());
+                insert.setString(4, r.json());
+                insert.setLong(5, ordering);
+                insert.setTimestamp(6, now);
+                insert.addBatch();
+            }
+            insert.executeBatch();
         }
     }
+
+    private static void delete(Connection c, List<String> ids) throws SQLException {
+        if (ids.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement s = c.prepareStatement("DELETE FROM volume_list WHERE id = ?")) {
+            for (String id : ids) {
+                s.setString(1, id);
+                s.addBatch();
+            }
+            s.executeBatch();
+        }
+    }
+
+    private record Row(VolumeView view, String json) {}
 }
