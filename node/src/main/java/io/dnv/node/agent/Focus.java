@@ -6,13 +6,12 @@ import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetSubsystem;
 import io.dnv.core.kernel.ObservedKernel;
 
-import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
-import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.function.Predicate;
 
 /**
  * The desired dm devices, exports and imports a pass compares with the kernel. Comparing all of
@@ -51,7 +50,7 @@ final class Focus {
         // A changed export can leave a host entry nobody is allowed through any more; a changed dm
         // device or import leaves nothing behind (what it stops naming is dropped by name itself).
         boolean garbage = !desired.ports().equals(previous.desired().ports())
-                || !previous.desired().subsystems().stream().allMatch(memberOf(desired.subsystems()))
+                || !unchanged(previous.desired().subsystems(), desired.subsystems(), NvmetSubsystem::nqn)
                 || dropped(previous.desired().dmDevices(), desired.dmDevices(), DmDevice::name)
                 || dropped(previous.desired().connections(), desired.connections(), NvmeConnection::key);
         return new Focus(names, garbage);
@@ -89,31 +88,38 @@ final class Focus {
 
     /** Objects are compared whole (records), so any change of a spec brings it into focus. */
     private static <T> void changed(List<T> now, List<T> before, Function<T, String> name, Set<String> names) {
-        Predicate<T> unchanged = memberOf(before);
+        Map<String, T> previous = byName(before, name);
         for (T object : now) {
-            if (!unchanged.test(object)) {
-                names.add(name.apply(object));
+            String n = name.apply(object);
+            if (!same(object, previous.get(n))) {
+                names.add(n);
             }
         }
     }
 
+    /** Whether every object of {@code before} is still among {@code now}, exactly as it was. */
+    private static <T> boolean unchanged(List<T> before, List<T> now, Function<T, String> name) {
+        Map<String, T> current = byName(now, name);
+        for (T object : before) {
+            if (!same(object, current.get(name.apply(object)))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
-     * Membership by the same instance (what the agent was handed again mostly is) or, failing
-     * that, by equality, whose hash walks the whole record.
+     * Each object is compared with the one of the same name only: what the agent is handed again
+     * mostly is the same instance, and equality of two records walks them whole.
      */
-    private static <T> Predicate<T> memberOf(List<T> objects) {
-        Set<T> same = Collections.newSetFromMap(new IdentityHashMap<>());
-        same.addAll(objects);
-        Set<T> equal = new HashSet<>();
-        return object -> {
-            if (same.contains(object)) {
-                return true;
-            }
-            if (equal.isEmpty()) {
-                equal.addAll(objects);
-            }
-            return equal.contains(object);
-        };
+    private static <T> boolean same(T object, T other) {
+        return object == other || object.equals(other);
+    }
+
+    private static <T> Map<String, T> byName(List<T> objects, Function<T, String> name) {
+        Map<String, T> byName = new HashMap<>();
+        objects.forEach(o -> byName.put(name.apply(o), o));
+        return byName;
     }
 
     boolean includes(String name) {

@@ -290,8 +290,11 @@ public final class NvmeHost {
     }
 
     private void reapDetachedHeads() {
+        // every connect and every look at the heads comes here: most subsystems have nothing to reap
         for (HostSubsystem s : List.copyOf(subsystems.values())) {
-            reapDetached(s);
+            if (!s.detached.isEmpty()) {
+                reapDetached(s);
+            }
             releaseIfUnused(s);
         }
     }

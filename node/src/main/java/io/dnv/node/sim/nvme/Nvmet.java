@@ -9,6 +9,7 @@ import io.dnv.node.sim.block.BlockDevices;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -42,7 +43,10 @@ public final class Nvmet {
     private final Ida cntlids = new Ida();
 
     private final Map<Integer, NvmetPortState> ports = new TreeMap<>();
+    // Listed in NQN order; looked up, on every I/O's path choice too, by NQN: NQNs share long
+    // prefixes, which made each tree lookup a string comparison of dozens of characters per level.
     private final Map<String, NvmetSubsystemState> subsystems = new TreeMap<>();
+    private final Map<String, NvmetSubsystemState> subsystemsByNqn = new HashMap<>();
     private final Set<String> hosts = new TreeSet<>();
     private final List<NvmetController> controllers = new ArrayList<>();
 
@@ -157,7 +161,7 @@ public final class Nvmet {
     /** mkdir subsystems/&lt;nqn&gt; (attr_allow_any_host reads 0), then the cntlid range and serial; null/empty serial keeps the random one. */
     public synchronized void subsystemCreate(String nqn, int cntlidMin, int cntlidMax, String serial) {
         String object = "subsystems/" + nqn;
-        if (subsystems.containsKey(nqn)) {
+        if (subsystemsByNqn.containsKey(nqn)) {
             throw new KernelException(object, "mkdir", Errno.EEXIST);
         }
         if (nqn.isEmpty() || nqn.length() > NQN_MAX || nqn.equals(DISCOVERY_NQN)) {
@@ -171,7 +175,9 @@ public final class Nvmet {
         if (sn.length() > SERIAL_MAX || !sn.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)) {
             throw new KernelException(object + "/attr_serial", "write", Errno.EINVAL);
         }
-        subsystems.put(nqn, new NvmetSubsystemState(nqn, cntlidMin, cntlidMax, sn));
+        NvmetSubsystemState created = new NvmetSubsystemState(nqn, cntlidMin, cntlidMax, sn);
+        subsystems.put(nqn, created);
+        subsystemsByNqn.put(nqn, created);
     }
 
     /**
@@ -188,6 +194,7 @@ public final class Nvmet {
             throw new KernelException("subsystems/" + nqn, "rmdir", Errno.EBUSY);
         }
         subsystems.remove(nqn);
+        subsystemsByNqn.remove(nqn);
     }
 
     public synchronized void allowAnyHost(String nqn, boolean allow) {
@@ -315,7 +322,7 @@ public final class Nvmet {
             }
             ns.enabled = false;
             if (remove) {
-                subsystems.get(nqn).namespaces.remove(nsid);
+                subsystemsByNqn.get(nqn).namespaces.remove(nsid);
             }
             notifySubsystem(nqn);
         }
@@ -335,7 +342,7 @@ public final class Nvmet {
     public synchronized void link(int portId, String nqn) {
         String object = "ports/" + portId + "/subsystems/" + nqn;
         NvmetPortState p = port(portId, "symlink");
-        if (!subsystems.containsKey(nqn)) {
+        if (!subsystemsByNqn.containsKey(nqn)) {
             throw new KernelException(object, "symlink", Errno.ENOENT);
         }
         if (p.subsystems.contains(nqn)) {
@@ -396,6 +403,7 @@ public final class Nvmet {
         }
         ports.clear();
         subsystems.clear();
+        subsystemsByNqn.clear();
         hosts.clear();
         cntlids.clear();
     }
@@ -412,7 +420,7 @@ public final class Nvmet {
         if (fabric.isCut(hostKernel, kernelName)) {
             throw new ConnectRefused(Errno.ETIMEDOUT, "failed to connect socket: -110");
         }
-        NvmetSubsystemState s = subsystems.get(subsystemNqn);
+        NvmetSubsystemState s = subsystemsByNqn.get(subsystemNqn);
         if (s == null || !p.subsystems.contains(subsystemNqn)) {
             log.log("nvmet: connect request for invalid subsystem " + subsystemNqn + "!");
             throw new ConnectRefused(Errno.EIO, "Connect Invalid Data Parameter, subsysnqn \"" + subsystemNqn + "\"");
@@ -434,7 +442,7 @@ public final class Nvmet {
 
     synchronized List<NvmetController.NamespaceView> namespacesFor(NvmetController c) throws PathError {
         requireAlive(c);
-        return subsystems.get(c.subsystemNqn).namespaces.values().stream()
+        return subsystemsByNqn.get(c.subsystemNqn).namespaces.values().stream()
                 .filter(ns -> ns.enabled)
                 .map(ns -> new NvmetController.NamespaceView(ns.nsid, ns.uuid, ns.device.sizeSectors()))
                 .toList();
@@ -442,7 +450,7 @@ public final class Nvmet {
 
     synchronized AnaState anaStateFor(NvmetController c, int nsid) throws PathError {
         requireAlive(c);
-        NvmetNamespaceState ns = subsystems.get(c.subsystemNqn).namespaces.get(nsid);
+        NvmetNamespaceState ns = subsystemsByNqn.get(c.subsystemNqn).namespaces.get(nsid);
         return ns == null ? AnaState.INACCESSIBLE : ports.get(c.portId).anaState(ns.anaGroup);
     }
 
@@ -452,7 +460,7 @@ public final class Nvmet {
         NvmetNamespaceState ns;
         synchronized (this) {
             requireAlive(c);
-            ns = subsystems.get(c.subsystemNqn).namespaces.get(nsid);
+            ns = subsystemsByNqn.get(c.subsystemNqn).namespaces.get(nsid);
             if (ns == null || !ns.enabled) {
                 throw new IOException("Invalid Namespace or Format (nsid " + nsid + ")");
             }
@@ -507,7 +515,7 @@ public final class Nvmet {
     }
 
     private NvmetSubsystemState subsystem(String nqn, String operation) {
-        NvmetSubsystemState s = subsystems.get(nqn);
+        NvmetSubsystemState s = subsystemsByNqn.get(nqn);
         if (s == null) {
             throw new KernelException("subsystems/" + nqn, operation, Errno.ENOENT);
         }
