@@ -92,6 +92,22 @@ final class Pass {
         observed.dmDevices().forEach(d -> dmByName.put(d.name(), d));
         subsystemByNqn = new HashMap<>();
         observed.subsystems().forEach(s -> subsystemByNqn.put(s.nqn(), s));
+        indexHostSide();
+    }
+
+    /**
+     * Looks again at the host side only, after connecting: what the connects changed, for the
+     * steps that use the new namespaces. The rest is as last looked at; the look at the end of
+     * the pass still reads everything, as the pass's mutations are not counted as seen here.
+     */
+    void reobserveHost() {
+        Kernel.HostSide host = kernel.observeHost();
+        observed = new ObservedKernel(observed.dmDevices(), host.blockDevices(), observed.ports(), observed.subsystems(),
+                observed.hosts(), host.controllers());
+        indexHostSide();
+    }
+
+    private void indexHostSide() {
         namespaceByUuid = new HashMap<>();
         blockByPath = new HashMap<>();
         blockByMajorMinor = new HashMap<>();

@@ -44,7 +44,7 @@ public final class Reconciler {
 
         nvmet.convergePorts();
         if (connections.connect()) {
-            pass.reobserve();
+            pass.reobserveHost();
         }
         dm.converge();
         nvmet.convergeSubsystems();

@@ -5,6 +5,7 @@ import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.ObservedKernel;
 
+import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 
@@ -16,6 +17,18 @@ import java.util.UUID;
 public interface Kernel {
 
     ObservedKernel observe();
+
+    /**
+     * The NVMe host side alone (controllers, and block devices: disks and namespace heads), for a
+     * second look right after connecting: nothing else changes when a host connects, and a node
+     * holds thousands of dm devices. This default reads everything.
+     */
+    default HostSide observeHost() {
+        ObservedKernel all = observe();
+        return new HostSide(all.blockDevices(), all.controllers());
+    }
+
+    record HostSide(List<ObservedKernel.BlockDevice> blockDevices, List<ObservedKernel.Controller> controllers) {}
 
     /**
      * What this kernel can do, for placement: "transport:tcp" (nvmet and nvme host over TCP),

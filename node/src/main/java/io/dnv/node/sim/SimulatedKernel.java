@@ -128,13 +128,22 @@ public final class SimulatedKernel implements Kernel {
 
     @Override
     public synchronized ObservedKernel observe() {
+        return new ObservedKernel(dm.list(), blockDevices(), nvmet.ports(), nvmet.subsystems(), nvmet.hosts(), host.controllers());
+    }
+
+    @Override
+    public synchronized HostSide observeHost() {
+        return new HostSide(blockDevices(), host.controllers());
+    }
+
+    private List<ObservedKernel.BlockDevice> blockDevices() {
         List<ObservedKernel.BlockDevice> block = new ArrayList<>();
         for (Disk d : disks.values()) {
             devices.resolve(d.path()).ifPresent(e -> block.add(new ObservedKernel.BlockDevice(e.path(), e.majorMinor(),
                     e.device().sizeSectors(), Optional.empty())));
         }
         block.addAll(host.namespaceHeads());
-        return new ObservedKernel(dm.list(), block, nvmet.ports(), nvmet.subsystems(), nvmet.hosts(), host.controllers());
+        return block;
     }
 
     /** The simulator has TCP, raid and thin; it has no dm-clone, so no clone or move goes to it. */
