@@ -20,10 +20,30 @@ final class PushedVolumes {
 
     private final Map<String, NodeObjects> volumes = new HashMap<>();
     private final Map<String, Long> versions = new HashMap<>();
+    // Which volumes have an object of each name: every pass's heartbeat asks, and a node holds
+    // thousands of names.
+    private final Map<String, Set<String>> volumesByName = new HashMap<>();
 
     void put(ToAgent.PutVolume put) {
-        volumes.put(put.volumeId(), put.objects());
+        hold(put.volumeId(), put.objects());
         versions.put(put.volumeId(), put.version());
+    }
+
+    private void hold(String volumeId, NodeObjects objects) {
+        NodeObjects before = volumes.put(volumeId, objects);
+        if (before != null) {
+            unindex(volumeId, before);
+        }
+        objects.names().forEach(n -> volumesByName.computeIfAbsent(n, k -> new HashSet<>()).add(volumeId));
+    }
+
+    private void unindex(String volumeId, NodeObjects objects) {
+        for (String n : objects.names()) {
+            Set<String> holders = volumesByName.get(n);
+            if (holders != null && holders.remove(volumeId) && holders.isEmpty()) {
+                volumesByName.remove(n);
+            }
+        }
     }
 
     /**
@@ -33,14 +53,20 @@ final class PushedVolumes {
     void created(ToAgent.VolumeCreated created) {
         Long held = versions.get(created.volumeId());
         if (held != null && held == created.fromVersion()) {
-            volumes.put(created.volumeId(), volumes.get(created.volumeId()).created());
+            hold(created.volumeId(), volumes.get(created.volumeId()).created());
             versions.put(created.volumeId(), created.version());
         }
     }
 
     /** Drops the volumes the Sync does not name; the generation, if every named one is here as named. */
     Optional<DesiredNode> sync(ToAgent.Sync sync) {
-        volumes.keySet().retainAll(sync.versions().keySet());
+        volumes.entrySet().removeIf(v -> {
+            boolean dropped = !sync.versions().containsKey(v.getKey());
+            if (dropped) {
+                unindex(v.getKey(), v.getValue());
+            }
+            return dropped;
+        });
         versions.keySet().retainAll(sync.versions().keySet());
         if (!versions.equals(sync.versions())) {
             return Optional.empty();
@@ -54,11 +80,7 @@ final class PushedVolumes {
             return Set.of();
         }
         Set<String> volumeIds = new HashSet<>();
-        volumes.forEach((id, objects) -> {
-            if (objects.names().stream().anyMatch(names::contains)) {
-                volumeIds.add(id);
-            }
-        });
+        names.forEach(n -> volumeIds.addAll(volumesByName.getOrDefault(n, Set.of())));
         return volumeIds;
     }
 

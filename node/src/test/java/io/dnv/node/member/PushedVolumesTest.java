@@ -81,5 +81,18 @@ class PushedVolumesTest {
         assertEquals(Optional.of(DesiredNodes.assemble(N1, 5, List.of(objects("v2", true)))),
                 pushed.sync(new ToAgent.Sync(5, N1, Map.of("v2", 4L))));
         assertEquals(1, pushed.size());
+        String sharedPort = BRAND_NEW.names().stream().filter(n -> n.startsWith("port ") && !n.contains("ana group")).findFirst().orElseThrow();
+        assertEquals(Set.of("v2"), pushed.volumesWithAny(Set.of(sharedPort)), "v1's objects left with it");
+    }
+
+    /** A volume pushed again holds the new objects' names only. */
+    @Test
+    void aVolumePushedAgainIsToldByItsNewObjectsOnly() {
+        PushedVolumes pushed = new PushedVolumes();
+        pushed.put(new ToAgent.PutVolume("v2", objects("v2", true), 4));
+        String v2Device = objects("v2", true).dmDevices().get(0).name();
+        pushed.put(new ToAgent.PutVolume("v2", BRAND_NEW, 5));
+        assertEquals(Set.of(), pushed.volumesWithAny(Set.of(v2Device)));
+        assertEquals(Set.of("v2"), pushed.volumesWithAny(Set.of(BRAND_NEW.dmDevices().get(0).name())));
     }
 }
