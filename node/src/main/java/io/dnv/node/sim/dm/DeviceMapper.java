@@ -163,17 +163,22 @@ public final class DeviceMapper {
 
     /** `dmsetup table` and `dmsetup status` of every device, as one snapshot. */
     public List<ObservedKernel.Dm> list() {
-        record Seen(DmDevice dev, LoadedTable live, boolean suspended, int openCount) {}
+        record Seen(DmDevice dev, LoadedTable live, boolean suspended) {}
         List<Seen> seen = new ArrayList<>();
+        int[] openCounts;
         synchronized (this) {
+            List<String> paths = new ArrayList<>(byName.size());
             for (DmDevice d : byName.values()) {
-                seen.add(new Seen(d, d.live(), d.gate.suspended(), devices.openCount(d.path())));
+                seen.add(new Seen(d, d.live(), d.gate.suspended()));
+                paths.add(d.path());
             }
+            openCounts = devices.openCounts(paths);
         }
         List<ObservedKernel.Dm> out = new ArrayList<>(seen.size());
-        for (Seen s : seen) {
-            out.add(new ObservedKernel.Dm(s.dev().name, s.dev().majorMinor(), s.live() == null ? "" : s.live().table(),
-                    s.live() == null ? "" : s.live().status(), s.suspended(), s.openCount()));
+        for (int i = 0; i < openCounts.length; i++) {
+            Seen s = seen.get(i);
+            out.add(s.dev().observed(s.live() == null ? "" : s.live().table(), s.live() == null ? "" : s.live().status(),
+                    s.suspended(), openCounts[i]));
         }
         return out;
     }

@@ -1,5 +1,6 @@
 package io.dnv.node.sim.dm;
 
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.block.BlockDevice;
 
 import java.io.IOException;
@@ -20,6 +21,9 @@ final class DmDevice implements BlockDevice {
     private volatile LoadedTable live;
     private LoadedTable inactive;
     private volatile ThinPool pool;
+    // What the last observation saw: handed out again while nothing changed, so the agent's
+    // check that the kernel is as its last pass left it finds the same records, not equal ones.
+    private ObservedKernel.Dm observed;
 
     DmDevice(String name, int minor) {
         this.name = name;
@@ -34,6 +38,18 @@ final class DmDevice implements BlockDevice {
 
     String majorMinor() {
         return majorMinor;
+    }
+
+    /** This device as `dmsetup table`, `status` and `info` show it now. */
+    ObservedKernel.Dm observed(String table, String status, boolean suspended, int openCount) {
+        ObservedKernel.Dm last = observed;
+        if (last != null && last.table().equals(table) && last.status().equals(status) && last.suspended() == suspended
+                && last.openCount() == openCount) {
+            return last;
+        }
+        ObservedKernel.Dm now = new ObservedKernel.Dm(name, majorMinor, table, status, suspended, openCount);
+        observed = now;
+        return now;
     }
 
     String holder() {
