@@ -183,9 +183,10 @@ public final class CreateBenchmark {
                     return;
                 }
             }
-            // Each look reads and parses the whole list on the cluster's own cores; when the round
-            // ended does not depend on it (latencies are the journal's times).
-            Thread.sleep(250);
+            // Each look reads and parses the whole list on the cluster's own cores (at 250 ms, a
+            // thirtieth of a round's CPU); when the round ended does not depend on it (latencies
+            // and the rate are the journal's times).
+            Thread.sleep(500);
         }
         throw new IllegalStateException("after " + timeout.toSeconds() + " s the list shows " + listed + " of " + volumes + " volumes "
                 + (state == null ? "still there" : state) + unconfirmed.map(id -> ", but " + id + " itself does not").orElse(""));
