@@ -28,8 +28,27 @@ final class Focus {
 
     static final Focus EVERYTHING = new Focus(null, true);
 
-    /** What the previous pass was given and what it left. */
-    record Previous(DesiredNode desired, PassResult result) {}
+    /** What the previous pass was given (and its objects by name) and what it left. */
+    record Previous(DesiredNode desired, PassResult result, Named named) {
+        Previous(DesiredNode desired, PassResult result) {
+            this(desired, result, Named.of(desired));
+        }
+    }
+
+    /**
+     * A desired state's dm devices, exports and imports by name. Built once per pass, and kept
+     * as the next pass's previous: a node holds thousands.
+     */
+    record Named(Map<String, DmDevice> dm, Map<String, NvmetSubsystem> subsystems, Map<String, NvmeConnection> connections) {
+        static Named of(DesiredNode d) {
+            return new Named(byName(d.dmDevices(), DmDevice::name), byName(d.subsystems(), NvmetSubsystem::nqn),
+                    byName(d.connections(), NvmeConnection::key));
+        }
+
+        boolean names(String object) {
+            return dm.containsKey(object) || subsystems.containsKey(object) || connections.containsKey(object);
+        }
+    }
 
     private final Set<String> names;
     private final boolean garbage;
@@ -40,19 +59,24 @@ final class Focus {
     }
 
     static Focus since(Previous previous, DesiredNode desired, ObservedKernel observed) {
+        return since(previous, desired, Named.of(desired), observed);
+    }
+
+    static Focus since(Previous previous, DesiredNode desired, Named now, ObservedKernel observed) {
         if (previous == null || !observed.equals(previous.result().observed()) || !failuresNamedObjects(previous)) {
             return EVERYTHING;
         }
+        Named before = previous.named();
         Set<String> names = new HashSet<>(previous.result().unsettled());
-        changed(desired.dmDevices(), previous.desired().dmDevices(), DmDevice::name, names);
-        changed(desired.subsystems(), previous.desired().subsystems(), NvmetSubsystem::nqn, names);
-        changed(desired.connections(), previous.desired().connections(), NvmeConnection::key, names);
+        changed(now.dm(), before.dm(), names);
+        changed(now.subsystems(), before.subsystems(), names);
+        changed(now.connections(), before.connections(), names);
         // A changed export can leave a host entry nobody is allowed through any more; a changed dm
         // device or import leaves nothing behind (what it stops naming is dropped by name itself).
         boolean garbage = !desired.ports().equals(previous.desired().ports())
-                || !unchanged(previous.desired().subsystems(), desired.subsystems(), NvmetSubsystem::nqn)
-                || dropped(previous.desired().dmDevices(), desired.dmDevices(), DmDevice::name)
-                || dropped(previous.desired().connections(), desired.connections(), NvmeConnection::key);
+                || !unchanged(before.subsystems(), now.subsystems())
+                || dropped(before.dm(), now.dm())
+                || dropped(before.connections(), now.connections());
         return new Focus(names, garbage);
     }
 
@@ -63,23 +87,13 @@ final class Focus {
      * for: the next pass compares everything.
      */
     private static boolean failuresNamedObjects(Previous previous) {
-        if (previous.result().failures().isEmpty()) {
-            return true;
-        }
-        Set<String> objects = new HashSet<>();
-        DesiredNode d = previous.desired();
-        d.dmDevices().forEach(x -> objects.add(x.name()));
-        d.subsystems().forEach(x -> objects.add(x.nqn()));
-        d.connections().forEach(x -> objects.add(x.key()));
-        return previous.result().failures().stream().allMatch(f -> objects.contains(f.object()));
+        return previous.result().failures().stream().allMatch(f -> previous.named().names(f.object()));
     }
 
     /** Whether a name of {@code before} is not among {@code now} (another spec under the name is a change). */
-    private static <T> boolean dropped(List<T> before, List<T> now, Function<T, String> name) {
-        Set<String> kept = new HashSet<>();
-        now.forEach(o -> kept.add(name.apply(o)));
-        for (T o : before) {
-            if (!kept.contains(name.apply(o))) {
+    private static boolean dropped(Map<String, ?> before, Map<String, ?> now) {
+        for (String name : before.keySet()) {
+            if (!now.containsKey(name)) {
                 return true;
             }
         }
@@ -87,21 +101,18 @@ final class Focus {
     }
 
     /** Objects are compared whole (records), so any change of a spec brings it into focus. */
-    private static <T> void changed(List<T> now, List<T> before, Function<T, String> name, Set<String> names) {
-        Map<String, T> previous = byName(before, name);
-        for (T object : now) {
-            String n = name.apply(object);
-            if (!same(object, previous.get(n))) {
-                names.add(n);
+    private static <T> void changed(Map<String, T> now, Map<String, T> before, Set<String> names) {
+        now.forEach((name, object) -> {
+            if (!same(object, before.get(name))) {
+                names.add(name);
             }
-        }
+        });
     }
 
     /** Whether every object of {@code before} is still among {@code now}, exactly as it was. */
-    private static <T> boolean unchanged(List<T> before, List<T> now, Function<T, String> name) {
-        Map<String, T> current = byName(now, name);
-        for (T object : before) {
-            if (!same(object, current.get(name.apply(object)))) {
+    private static <T> boolean unchanged(Map<String, T> before, Map<String, T> now) {
+        for (Map.Entry<String, T> e : before.entrySet()) {
+            if (!same(e.getValue(), now.get(e.getKey()))) {
                 return false;
             }
         }

@@ -36,7 +36,8 @@ public final class Reconciler {
 
     private PassResult reconcile(DesiredNode desired, boolean everything) {
         Pass pass = new Pass(kernel, desired);
-        pass.focus = everything ? Focus.EVERYTHING : Focus.since(previous, desired, pass.observed);
+        Focus.Named named = Focus.Named.of(desired);
+        pass.focus = everything ? Focus.EVERYTHING : Focus.since(previous, desired, named, pass.observed);
         DeviceResolver devices = new DeviceResolver(pass);
         NvmetConvergence nvmet = new NvmetConvergence(pass, devices);
         ConnectionConvergence connections = new ConnectionConvergence(pass);
@@ -59,7 +60,7 @@ public final class Reconciler {
         pass.reobserveIfMutated();
         PassResult result = new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled,
                 pass.observed, pass.focus.everything());
-        previous = new Focus.Previous(desired, result);
+        previous = new Focus.Previous(desired, result, named);
         return result;
     }
 }
