@@ -29,11 +29,7 @@ final class Focus {
     static final Focus EVERYTHING = new Focus(null, true);
 
     /** What the previous pass was given (and its objects by name) and what it left. */
-    record Previous(DesiredNode desired, PassResult result, Named named) {
-        Previous(DesiredNode desired, PassResult result) {
-            this(desired, result, Named.of(desired));
-        }
-    }
+    record Previous(DesiredNode desired, PassResult result, Named named) {}
 
     /**
      * A desired state's dm devices, exports and imports by name. Built once per pass, and kept
@@ -56,10 +52,6 @@ final class Focus {
     private Focus(Set<String> names, boolean garbage) {
         this.names = names;
         this.garbage = garbage;
-    }
-
-    static Focus since(Previous previous, DesiredNode desired, ObservedKernel observed) {
-        return since(previous, desired, Named.of(desired), observed);
     }
 
     static Focus since(Previous previous, DesiredNode desired, Named now, ObservedKernel observed) {

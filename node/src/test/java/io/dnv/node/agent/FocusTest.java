@@ -9,6 +9,7 @@ import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmetNamespace;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.NvmetSubsystem;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.kernel.Preparation;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
@@ -133,18 +134,26 @@ class FocusTest {
         DmDevice b = ld("b", 2048);
         DmDevice aCreated = new DmDevice(a.name(), a.table(), List.of(new Preparation.ZeroRange(new DeviceRef.Disk("/dev/ram0"), 0, 512)));
         PassResult first = reconciler.reconcileChanges(desired(1, a, b));
-        Focus.Previous previous = new Focus.Previous(desired(1, a, b), first);
+        Focus.Previous previous = previous(desired(1, a, b), first);
 
-        assertFalse(Focus.since(previous, desired(2, aCreated, b), first.observed()).garbage(),
+        assertFalse(since(previous, desired(2, aCreated, b), first.observed()).garbage(),
                 "a device wanted under its name with another spec is changed, not garbage");
-        assertTrue(Focus.since(previous, desired(2, a), first.observed()).garbage(), "b is no longer wanted");
+        assertTrue(since(previous, desired(2, a), first.observed()).garbage(), "b is no longer wanted");
 
         NvmetSubsystem export = export(List.of(Names.hostNqn("n2")));
         DesiredNode exported = new DesiredNode("n1", 3, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)), List.of(a), List.of(export), List.of());
         PassResult third = reconciler.reconcileChanges(exported);
         DesiredNode noHost = new DesiredNode("n1", 4, exported.ports(), List.of(a), List.of(export(List.of())), List.of());
-        assertTrue(Focus.since(new Focus.Previous(exported, third), noHost, third.observed()).garbage(),
+        assertTrue(since(previous(exported, third), noHost, third.observed()).garbage(),
                 "an export that no longer allows a host may leave its host entry behind");
+    }
+
+    private static Focus.Previous previous(DesiredNode desired, PassResult result) {
+        return new Focus.Previous(desired, result, Focus.Named.of(desired));
+    }
+
+    private static Focus since(Focus.Previous previous, DesiredNode desired, ObservedKernel observed) {
+        return Focus.since(previous, desired, Focus.Named.of(desired), observed);
     }
 
     private static NvmetSubsystem export(List<String> hosts) {
