@@ -1,5 +1,7 @@
 package io.dnv.persistence;
 
+import static io.dnv.persistence.PluginJdbc.quoted;
+
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -21,7 +23,6 @@ import scala.concurrent.ExecutionContext;
 import scala.concurrent.Future;
 import scala.jdk.javaapi.CollectionConverters;
 import scala.runtime.BoxedUnit;
-import slick.dbio.DBIOAction;
 import slick.jdbc.JdbcBackend;
 import slick.jdbc.JdbcProfile;
 import slick.jdbc.SimpleJdbcAction;
@@ -49,7 +50,7 @@ public final class BatchedJournalDao extends DefaultJournalDao {
         j.adapterManifest(), j.eventPayload(), j.eventSerId(), j.eventSerManifest(), j.metaPayload(), j.metaSerId(),
         j.metaSerManifest());
     this.insertEvent = "INSERT INTO " + quoted(config.eventJournalTableConfiguration().tableName())
-        + " (" + String.join(", ", columns.stream().map(BatchedJournalDao::quoted).toList()) + ")"
+        + " (" + String.join(", ", columns.stream().map(PluginJdbc::quoted).toList()) + ")"
         + " VALUES (" + String.join(", ", columns.stream().map(c -> "?").toList()) + ")";
     this.orderingColumn = j.ordering();
     var t = config.eventTagTableConfiguration();
@@ -57,25 +58,15 @@ public final class BatchedJournalDao extends DefaultJournalDao {
         + " (" + quoted(t.columnNames().eventId()) + ", " + quoted(t.columnNames().tag()) + ") VALUES (?, ?)";
   }
 
-  private static String quoted(String name) {
-    return '"' + name + '"';
-  }
-
   @Override
   public Future<BoxedUnit> writeJournalRows(Seq<Tuple2<JournalPekkoSerializationRow, Set<String>>> rows) {
     List<Tuple2<JournalPekkoSerializationRow, Set<String>>> sorted = new ArrayList<>(CollectionConverters.asJava(rows));
     // as the plugin orders a group: by sequence number, so each entity's events get rising orderings
     sorted.sort(Comparator.comparingLong(r -> r._1().sequenceNumber()));
-    return run(SimpleJdbcAction.apply(ctx -> {
+    return PluginJdbc.run(db(), SimpleJdbcAction.apply(ctx -> {
       write(ctx.connection(), sorted);
       return BoxedUnit.UNIT;
     }));
-  }
-
-  /** Slick's run wants an action whose effects are Scala's Nothing, which Java's generics cannot name. */
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private <R> Future<R> run(SimpleJdbcAction<R> action) {
-    return db().run((DBIOAction) action);
   }
 
   private void write(Connection connection, List<Tuple2<JournalPekkoSerializationRow, Set<String>>> rows) {

@@ -1,5 +1,7 @@
 package io.dnv.persistence;
 
+import static io.dnv.persistence.PluginJdbc.quoted;
+
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -24,7 +26,6 @@ import scala.concurrent.ExecutionContext;
 import scala.jdk.javaapi.FutureConverters;
 import scala.util.Try;
 import scala.concurrent.Future;
-import slick.dbio.DBIOAction;
 import slick.jdbc.JdbcBackend;
 import slick.jdbc.JdbcProfile;
 import slick.jdbc.SimpleJdbcAction;
@@ -69,26 +70,16 @@ public final class TaggedEventsDao extends DefaultReadJournalDao {
         + " ORDER BY j." + quoted(j.ordering()) + " LIMIT ?";
   }
 
-  private static String quoted(String name) {
-    return '"' + name + '"';
-  }
-
   @Override
   public Source<Try<Tuple3<PersistentRepr, Set<String>, Object>>, NotUsed> eventsByTag(String tag, long offset,
       long maxOffset, long max) {
     // On the plugin's own database pool and threads, like the query it replaces.
-    Future<List<JournalPekkoSerializationRow>> read = run(SimpleJdbcAction.apply(
+    Future<List<JournalPekkoSerializationRow>> read = PluginJdbc.run(db(), SimpleJdbcAction.apply(
         ctx -> rows(ctx.connection(), tag, offset, maxOffset, correctMaxForH2Driver(max))));
     return org.apache.pekko.stream.javadsl.Source.completionStage(FutureConverters.asJava(read))
         .mapConcat(rows -> rows)
         .map(this::decode)
         .asScala();
-  }
-
-  /** Slick's run wants an action whose effects are Scala's Nothing, which Java's generics cannot name. */
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private <R> Future<R> run(SimpleJdbcAction<R> action) {
-    return db().run((DBIOAction) action);
   }
 
   private List<JournalPekkoSerializationRow> rows(Connection connection, String tag, long offset, long maxOffset,

@@ -19,15 +19,14 @@ import java.util.Optional;
  */
 final class StateDraft {
 
+    private final State from;
     private Optional<NodeInfo> info;
     private Map<String, Placement.Extent> extents;
     private Map<String, AnaSlot> anaGroups;
     private Map<String, NodeObjects> objects;
-    private boolean extentsCopied;
-    private boolean anaGroupsCopied;
-    private boolean objectsCopied;
 
     StateDraft(State from) {
+        this.from = from;
         this.info = from.info();
         this.extents = from.extents();
         this.anaGroups = from.anaGroups();
@@ -76,26 +75,19 @@ final class StateDraft {
     }
 
     private Map<String, Placement.Extent> extents() {
-        if (!extentsCopied) {
-            extents = new HashMap<>(extents);
-            extentsCopied = true;
-        }
-        return extents;
+        return extents = writable(extents, from.extents());
     }
 
     private Map<String, AnaSlot> anaGroups() {
-        if (!anaGroupsCopied) {
-            anaGroups = new HashMap<>(anaGroups);
-            anaGroupsCopied = true;
-        }
-        return anaGroups;
+        return anaGroups = writable(anaGroups, from.anaGroups());
     }
 
     private Map<String, NodeObjects> objects() {
-        if (!objectsCopied) {
-            objects = new HashMap<>(objects);
-            objectsCopied = true;
-        }
-        return objects;
+        return objects = writable(objects, from.objects());
+    }
+
+    /** The draft's own copy of a map, made at its first change: until then it is the state's, never changed. */
+    private static <V> Map<String, V> writable(Map<String, V> drafted, Map<String, V> original) {
+        return drafted == original ? new HashMap<>(original) : drafted;
     }
 }

@@ -26,6 +26,9 @@ class PushedVolumesTest {
     private static final Map<String, NodeEndpoints> NODES = Fixtures.sixNodes();
     private static final NodeEndpoints N1 = NODES.get("n1");
     private static final NodeObjects BRAND_NEW = objects("v1", true);
+    /** The volume port: an object of every volume with a controller on the node. */
+    private static final String SHARED_PORT = BRAND_NEW.names().stream()
+            .filter(n -> n.startsWith("port ") && !n.contains("ana group")).findFirst().orElseThrow();
 
     private static NodeObjects objects(String volume, boolean brandNew) {
         VolumeLayout layout = VolumeLayout.of(SPEC);
@@ -64,12 +67,11 @@ class PushedVolumesTest {
         pushed.put(new ToAgent.PutVolume("v1", BRAND_NEW, 3));
         pushed.put(new ToAgent.PutVolume("v2", objects("v2", true), 4));
         String v2Device = objects("v2", true).dmDevices().get(0).name();
-        String sharedPort = BRAND_NEW.names().stream().filter(n -> n.startsWith("port ") && !n.contains("ana group")).findFirst().orElseThrow();
 
         assertEquals(Set.of(), pushed.volumesWithAny(Set.of()));
         assertEquals(Set.of(), pushed.volumesWithAny(Set.of("dnv-n1-somebody-else")));
         assertEquals(Set.of("v2"), pushed.volumesWithAny(Set.of(v2Device, "dnv-n1-somebody-else")));
-        assertEquals(Set.of("v1", "v2"), pushed.volumesWithAny(Set.of(sharedPort)), "a volume port is every volume's object on it");
+        assertEquals(Set.of("v1", "v2"), pushed.volumesWithAny(Set.of(SHARED_PORT)), "a volume port is every volume's object on it");
     }
 
     @Test
@@ -81,8 +83,7 @@ class PushedVolumesTest {
         assertEquals(Optional.of(DesiredNodes.assemble(N1, 5, List.of(objects("v2", true)))),
                 pushed.sync(new ToAgent.Sync(5, N1, Map.of("v2", 4L))));
         assertEquals(1, pushed.size());
-        String sharedPort = BRAND_NEW.names().stream().filter(n -> n.startsWith("port ") && !n.contains("ana group")).findFirst().orElseThrow();
-        assertEquals(Set.of("v2"), pushed.volumesWithAny(Set.of(sharedPort)), "v1's objects left with it");
+        assertEquals(Set.of("v2"), pushed.volumesWithAny(Set.of(SHARED_PORT)), "v1's objects left with it");
     }
 
     /** A volume pushed again holds the new objects' names only. */

@@ -71,18 +71,21 @@ public final class BlockDevices {
     }
 
     public synchronized int openCount(String path) {
-        Entry e = byPath.get(path);
-        return e == null ? 0 : e.holders().size();
+        return holders(path);
     }
 
     /** {@link #openCount} of each path, under one hold of the lock: an observation asks for thousands. */
     public synchronized int[] openCounts(List<String> paths) {
         int[] counts = new int[paths.size()];
         for (int i = 0; i < counts.length; i++) {
-            Entry e = byPath.get(paths.get(i));
-            counts[i] = e == null ? 0 : e.holders().size();
+            counts[i] = holders(paths.get(i));
         }
         return counts;
+    }
+
+    private int holders(String path) {
+        Entry e = byPath.get(path);
+        return e == null ? 0 : e.holders().size();
     }
 
     /** Removes a device; false (nothing changed) while it is open. */
