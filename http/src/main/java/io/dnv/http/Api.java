@@ -93,7 +93,7 @@ public final class Api extends AllDirectives {
                         })))),
                 pathPrefix(id -> concat(
                         pathEnd(() -> concat(
-                                get(() -> async(() -> cp.get(id).thenApply(Api::result))),
+                                get(() -> async(() -> cp.inspect(id).thenApply(Api::result))),
                                 delete(() -> async(() -> cp.delete(id).thenApply(r -> r.volume().isPresent()
                                         ? HttpResponse.create().withStatus(StatusCodes.ACCEPTED).withEntity(ContentTypes.APPLICATION_JSON,
                                         bytes(r.volume().get())) : problem(resultProblem(r))))))),
@@ -104,7 +104,7 @@ public final class Api extends AllDirectives {
                                 pathEnd(() -> post(() -> jsonBody(body -> {
                                     String host = hostNqn(body);
                                     return cp.attach(id, host).thenApply(a -> a.connect().isPresent() ? json(a.connect().get())
-                                            : problem(Problem.of(a.status(), title(a.status()), a.problem())));
+                                            : problem(Problem.of(a.error().orElseThrow())));
                                 }))),
                                 path(host -> delete(() -> async(() -> {
                                     checkHost(host);
@@ -282,7 +282,7 @@ public final class Api extends AllDirectives {
     }
 
     private static Problem resultProblem(Volume.Result r) {
-        return Problem.of(r.status(), title(r.status()), r.problem());
+        return Problem.of(r.error().orElseThrow());
     }
 
     private static HttpResponse created(VolumeView v) {

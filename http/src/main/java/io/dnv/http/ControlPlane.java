@@ -33,6 +33,8 @@ public final class ControlPlane {
     static final Duration ASK = Duration.ofSeconds(15);
     /** An attach answers once every controller exports to the host, which waits on the agents. */
     static final Duration ATTACH = Duration.ofSeconds(60);
+    /** A node entity that does not answer this fast counts as not knowing the volume in place. */
+    static final Duration STATUS = Duration.ofSeconds(2);
 
     public record Page<T>(List<T> items, Optional<String> nextPageToken) {}
 
@@ -56,6 +58,28 @@ public final class ControlPlane {
 
     CompletionStage<Volume.Result> get(String id) {
         return volume(id).ask(Volume.Get::new, ASK);
+    }
+
+    /**
+     * The volume with what its nodes' agents observed: the entity says what is wanted, only the
+     * agents can say whether the kernels hold it (after a restart a READY volume is not in
+     * place until they re-assembled it).
+     */
+    CompletionStage<Volume.Result> inspect(String id) {
+        return get(id).thenCompose(r -> r.volume().filter(v -> !v.nodes().isEmpty()).map(v -> {
+            List<CompletableFuture<StorageNode.VolumeStatus>> asks = v.nodes().stream()
+                    .map(node -> sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, node).<StorageNode.VolumeStatus>ask(
+                                    reply -> new StorageNode.GetVolumeStatus(id, reply), STATUS)
+                            .exceptionally(t -> new StorageNode.VolumeStatus(node, false, node + ": no answer within "
+                                    + STATUS.toMillis() + " ms"))
+                            .toCompletableFuture()).toList();
+            return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(done -> {
+                List<String> notInPlace = asks.stream().map(CompletableFuture::join).filter(st -> !st.inPlace())
+                        .map(StorageNode.VolumeStatus::why).toList();
+                return new Volume.Result(Optional.of(v.withKernel(new VolumeView.KernelView(notInPlace.isEmpty(), notInPlace))),
+                        Optional.empty());
+            });
+        }).orElseGet(() -> CompletableFuture.completedFuture(r)));
     }
 
     CompletionStage<Volume.Result> delete(String id) {

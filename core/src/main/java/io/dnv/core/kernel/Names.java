@@ -1,6 +1,8 @@
 package io.dnv.core.kernel;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -15,6 +17,9 @@ public final class Names {
     public static final String NQN_PREFIX = "nqn.2024-01.io.dnv:";
     static final int DM_NAME_MAX = 127;
     static final int NQN_MAX = 223;
+    /** Each dm kind and how many numbers (leg, group, side) follow the volume in its names. */
+    private static final Map<String, Integer> DM_KIND_IDS = Map.of("ld", 3, "rm", 3, "rd", 3, "r1", 2, "tmeta", 1,
+            "tdata", 1, "pool", 1, "thin", 1, "legx", 1, "vol", 0);
 
     private Names() {}
 
@@ -24,6 +29,28 @@ public final class Names {
 
     public static boolean ownsDm(String nodeId, String dmName) {
         return dmName.startsWith(dmPrefix(nodeId));
+    }
+
+    /** The volume a dm device of {@code nodeId} belongs to, read back from its name; empty for any other name. */
+    public static Optional<String> volumeOfDm(String nodeId, String dmName) {
+        if (!ownsDm(nodeId, dmName)) {
+            return Optional.empty();
+        }
+        String rest = dmName.substring(dmPrefix(nodeId).length());
+        int dash = rest.indexOf('-');
+        Integer ids = dash < 0 ? null : DM_KIND_IDS.get(rest.substring(0, dash));
+        if (ids == null) {
+            return Optional.empty();
+        }
+        String volume = rest.substring(dash + 1);
+        for (int i = 0; i < ids; i++) {
+            int d = volume.lastIndexOf('-');
+            if (d < 0) {
+                return Optional.empty();
+            }
+            volume = volume.substring(0, d);
+        }
+        return volume.isEmpty() ? Optional.empty() : Optional.of(volume);
     }
 
     public static String hostNqn(String nodeId) {
@@ -108,6 +135,9 @@ public final class Names {
     }
 
     private static String dm(String node, String kind, String vol, int... ids) {
+        if (DM_KIND_IDS.get(kind) != ids.length) {
+            throw new IllegalArgumentException("dm kind " + kind + " takes " + DM_KIND_IDS.get(kind) + " numbers, not " + ids.length);
+        }
         StringBuilder sb = new StringBuilder(dmPrefix(node)).append(kind).append('-').append(vol);
         for (int id : ids) {
             sb.append('-').append(id);

@@ -5,6 +5,7 @@ import io.dnv.core.CborSerializable;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A storage node as the API shows it: registration, capacity (with fragmentation), liveness
@@ -14,13 +15,18 @@ import java.util.Optional;
  * @param volumes           volumes with kernel objects on this node
  * @param controllerVolumes volumes this node is a controller of: the ANA groups of its volume port
  *                          handed out, counted from the moment a create reserves one
+ * @param settling          no heartbeat yet since the control plane started watching the node:
+ *                          DOWN may only mean it has not been heard yet
+ * @param removing          volumes removed from this node whose removal its agent has not yet
+ *                          confirmed; what they reserved stays reserved until then
  */
 public record NodeView(String id, String state, Optional<NodeInfo> info, Optional<Instant> lastHeartbeat,
                        Capacity capacity, int volumes, int controllerVolumes, long desiredGeneration, long reachedGeneration,
-                       List<String> failures) implements CborSerializable {
+                       List<String> failures, boolean settling, Set<String> removing) implements CborSerializable {
 
     public NodeView {
         failures = List.copyOf(failures);
+        removing = Set.copyOf(removing);
     }
 
     public record Capacity(long totalBytes, long reservedBytes, long freeBytes, long largestFreeBytes, int freeExtents)

@@ -24,6 +24,7 @@ final class StateDraft {
     private Map<String, Placement.Extent> extents;
     private Map<String, AnaSlot> anaGroups;
     private Map<String, NodeObjects> objects;
+    private Map<String, StorageNode.Removal> removals;
 
     StateDraft(State from) {
         this.from = from;
@@ -31,6 +32,7 @@ final class StateDraft {
         this.extents = from.extents();
         this.anaGroups = from.anaGroups();
         this.objects = from.objects();
+        this.removals = from.removals();
     }
 
     /** The pure fold: {@code s} itself is never changed. */
@@ -46,7 +48,7 @@ final class StateDraft {
      */
     State state() {
         return new State(info, Collections.unmodifiableMap(extents), Collections.unmodifiableMap(anaGroups),
-                Collections.unmodifiableMap(objects));
+                Collections.unmodifiableMap(objects), Collections.unmodifiableMap(removals));
     }
 
     void apply(Decision d) {
@@ -63,7 +65,20 @@ final class StateDraft {
         } else if (d instanceof StorageNode.VolumeObjectsSet o) {
             objects().put(o.volumeId(), o.objects());
         } else if (d instanceof StorageNode.VolumeObjectsRemoved o) {
-            objects().remove(o.volumeId());
+            if (objects().remove(o.volumeId()) != null) {
+                removals().putIfAbsent(o.volumeId(), StorageNode.Removal.NOTHING_YET);
+            }
+        } else if (d instanceof StorageNode.ReleaseDeferred r) {
+            removals().merge(r.volumeId(), new StorageNode.Removal(r.keys(), r.anaGroup()),
+                    (held, more) -> held.and(more.keys(), more.anaGroup()));
+        } else if (d instanceof StorageNode.RemovalConfirmed c) {
+            StorageNode.Removal removal = removals().remove(c.volumeId());
+            if (removal != null) {
+                removal.keys().forEach(extents()::remove);
+                if (removal.anaGroup()) {
+                    anaGroups().remove(c.volumeId());
+                }
+            }
         } else if (d instanceof StorageNode.VolumeCreated c) {
             NodeObjects current = objects.get(c.volumeId());
             if (current != null) {
@@ -84,6 +99,10 @@ final class StateDraft {
 
     private Map<String, NodeObjects> objects() {
         return objects = writable(objects, from.objects());
+    }
+
+    private Map<String, StorageNode.Removal> removals() {
+        return removals = writable(removals, from.removals());
     }
 
     /** The draft's own copy of a map, made at its first change: until then it is the state's, never changed. */

@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -70,28 +71,41 @@ public final class StorageNode
      * The agent is alive: who it is, where to push, and how far it got: its last pass was for
      * {@code passGeneration} and left some object of each of {@code unsettledVolumes} unsettled
      * (volume ids, not the objects' names: a burst leaves hundreds of names unsettled on a node,
-     * and this is sent after every pass). Registers on first sight.
+     * and this is sent after every pass), and the kernel at its end still held dm devices of
+     * each of {@code leftoverVolumes}, volumes this node is not to hold any more. Registers on
+     * first sight.
      */
     public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
-                            long passGeneration, Set<String> unsettledVolumes) implements Command {}
+                            long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes) implements Command {}
 
     /**
      * Answered once one volume's objects are in place as of {@code generation} (even if others on
-     * the node are not yet), or once the whole node converged to it when {@code wholeNode}; after
-     * {@link #PROGRESS_WAIT} without that, answered "not yet".
+     * the node are not yet); after {@link #PROGRESS_WAIT} without that, answered "not yet" with
+     * what it waits for.
      */
-    public record AwaitProgress(String volumeId, long generation, boolean wholeNode, ActorRef<Progress> replyTo) implements Command {}
+    public record AwaitProgress(String volumeId, long generation, ActorRef<Progress> replyTo) implements Command {}
 
-    public record Progress(boolean settled) implements CborSerializable {}
+    public record Progress(boolean settled, String waitingFor) implements CborSerializable {}
 
-    /** Reserve {@code sectors} under a key (idempotent: the same key gets the same extent). */
-    public record Reserve(String key, long sectors, ActorRef<Reservation> replyTo) implements Command {}
+    /**
+     * Reserve {@code sectors} for {@code volumeId} under a key (idempotent: the same key gets the
+     * same extent). Refused while an earlier volume of that name is still being removed here:
+     * its keys are the same, and its extents are not free yet.
+     */
+    public record Reserve(String volumeId, String key, long sectors, ActorRef<Reservation> replyTo) implements Command {}
 
-    public record Release(List<String> keys, ActorRef<Done> replyTo) implements Command {}
+    /**
+     * Give back {@code volumeId}'s extents under {@code keys}. While the node may still hold the
+     * volume's objects (not removed yet, or removed and not yet confirmed gone by the agent) the
+     * release is recorded and carried out once the agent reports nothing of the volume left:
+     * an extent is never handed out while a kernel may still use it or before it was zeroed.
+     */
+    public record Release(String volumeId, List<String> keys, ActorRef<Done> replyTo) implements Command {}
 
     /** An ANA group of a volume port for one volume (idempotent per volume). */
     public record AllocateAnaGroup(String volumeId, int portId, ActorRef<AnaGroupReply> replyTo) implements Command {}
 
+    /** Like {@link Release}, deferred while the node may still hold the volume's objects. */
     public record ReleaseAnaGroup(String volumeId, ActorRef<Done> replyTo) implements Command {}
 
     /** What one volume needs on this node; empty objects remove the volume from the node. */
@@ -104,6 +118,12 @@ public final class StorageNode
     public record MarkCreated(String volumeId, ActorRef<Generation> replyTo) implements Command {}
 
     public record GetNode(ActorRef<NodeView> replyTo) implements Command {}
+
+    /** Whether the agent has the volume's objects in place now, as its last pass observed them. */
+    public record GetVolumeStatus(String volumeId, ActorRef<VolumeStatus> replyTo) implements Command {}
+
+    /** {@code why}: empty when in place, else what is not (in words for the volume's view). */
+    public record VolumeStatus(String nodeId, boolean inPlace, String why) implements CborSerializable {}
 
     public record GetKernel(ActorRef<ToAgent.KernelReport> replyTo) implements Command {}
 
@@ -140,7 +160,9 @@ public final class StorageNode
                     @JsonSubTypes.Type(value = AnaGroupReleased.class, name = "ana-group-released"),
                     @JsonSubTypes.Type(value = VolumeObjectsSet.class, name = "volume-objects-set"),
                     @JsonSubTypes.Type(value = VolumeObjectsRemoved.class, name = "volume-objects-removed"),
-                    @JsonSubTypes.Type(value = VolumeCreated.class, name = "volume-created")})
+                    @JsonSubTypes.Type(value = VolumeCreated.class, name = "volume-created"),
+                    @JsonSubTypes.Type(value = ReleaseDeferred.class, name = "release-deferred"),
+                    @JsonSubTypes.Type(value = RemovalConfirmed.class, name = "removal-confirmed")})
             List<Decision> decisions) implements Event {}
 
     /** One decision. Journals written before {@link Decided} hold them as events of their own. */
@@ -163,15 +185,46 @@ public final class StorageNode
     /** The volume's objects are as {@link NodeObjects#created()} has them: a few bytes, not the objects again. */
     public record VolumeCreated(String volumeId) implements Decision {}
 
+    /** Released while the volume's objects may still be in the kernel: carried out at {@link RemovalConfirmed}. */
+    public record ReleaseDeferred(String volumeId, List<String> keys, boolean anaGroup) implements Decision {}
+
+    /** The agent reported nothing of the removed volume left in its kernel: what its removal held is free. */
+    public record RemovalConfirmed(String volumeId) implements Decision {}
+
     // state
 
     public record AnaSlot(int portId, int group) implements CborSerializable {}
 
+    /** What a removed volume still holds here until its agent confirms it is gone from the kernel. */
+    public record Removal(List<String> keys, boolean anaGroup) implements CborSerializable {
+        static final Removal NOTHING_YET = new Removal(List.of(), false);
+
+        Removal and(List<String> more, boolean ana) {
+            List<String> all = new ArrayList<>(keys);
+            more.stream().filter(k -> !keys.contains(k)).forEach(all::add);
+            return new Removal(List.copyOf(all), anaGroup || ana);
+        }
+    }
+
+    /**
+     * @param removals volumes removed from this node whose objects the agent has not yet
+     *                 confirmed gone, with what they keep reserved until then (null in
+     *                 snapshots from before: none)
+     */
     public record State(Optional<NodeInfo> info, Map<String, Placement.Extent> extents, Map<String, AnaSlot> anaGroups,
-                        Map<String, NodeObjects> objects) implements CborSerializable {
+                        Map<String, NodeObjects> objects, Map<String, Removal> removals) implements CborSerializable {
+
+        public State {
+            removals = removals == null ? Map.of() : removals;
+        }
 
         public static State empty() {
-            return new State(Optional.empty(), Map.of(), Map.of(), Map.of());
+            return new State(Optional.empty(), Map.of(), Map.of(), Map.of(), Map.of());
+        }
+
+        /** The volume's objects are, or may still be, in this node's kernel. */
+        boolean mayHold(String volumeId) {
+            return objects.containsKey(volumeId) || removals.containsKey(volumeId);
         }
 
         long diskSectors() {
@@ -198,6 +251,14 @@ public final class StorageNode
     private List<String> failures = List.of();
     private long passGeneration = -1;
     private Set<String> unsettledVolumes = Set.of();
+    private Set<String> leftoverVolumes = Set.of();
+    // A removal is confirmed by a pass at this generation or later (the one that wrote it; after
+    // a restart, the first one known to hold it).
+    private final Map<String, Long> removalSeenAt = new HashMap<>();
+    private final Instant startedAt = Instant.now();
+    // The generation that last changed each volume's objects here (after a restart: the first
+    // one known), which a pass must have reached for the volume to be in place.
+    private final Map<String, Long> volumeSetAt = new HashMap<>();
     private boolean announced;
     private long pushed = -1;
     private Instant pushedAt = Instant.EPOCH;
@@ -248,6 +309,7 @@ public final class StorageNode
                 .onCommand(SetVolumeObjects.class, this::onSetVolumeObjects)
                 .onCommand(MarkCreated.class, this::onMarkCreated)
                 .onCommand(GetNode.class, (s, c) -> Effect().reply(c.replyTo(), view(s)))
+                .onCommand(GetVolumeStatus.class, (s, c) -> Effect().reply(c.replyTo(), volumeStatus(s, c.volumeId())))
                 .onCommand(GetKernel.class, this::onGetKernel)
                 .onCommand(AwaitProgress.class, this::onAwaitProgress)
                 .onCommand(WriteDecisions.class, (s, c) -> onWriteDecisions())
@@ -263,15 +325,43 @@ public final class StorageNode
         failures = List.copyOf(h.failures());
         passGeneration = h.passGeneration();
         unsettledVolumes = Set.copyOf(h.unsettledVolumes());
+        leftoverVolumes = Set.copyOf(h.leftoverVolumes());
         answerWaiters(s);
         if (!h.info().nodeId().equals(nodeId)) {
             ctx.getLog().error("heartbeat of {} reached the entity of {}; ignored", h.info().nodeId(), nodeId);
             return Effect().noReply();
         }
-        if (decided(s).info().equals(Optional.of(h.info()))) {
+        List<Decision> decisions = new ArrayList<>();
+        if (!decided(s).info().equals(Optional.of(h.info()))) {
+            decisions.add(new Registered(h.info()));
+        }
+        confirmedRemovals(s).forEach(v -> decisions.add(new RemovalConfirmed(v)));
+        if (decisions.isEmpty()) {
             return afterDecisions(s, st -> announce());
         }
-        return decide(s, new Registered(h.info()), st -> announce());
+        for (int i = 0; i < decisions.size() - 1; i++) {
+            decide(s, decisions.get(i), st -> {});
+        }
+        return decide(s, decisions.get(decisions.size() - 1), st -> announce());
+    }
+
+    /**
+     * Removed volumes the agent's last pass confirmed gone: it ran on a desired state without
+     * them and its kernel held no dm device of theirs at its end (an LD is zeroed before its
+     * device goes, exports go before the devices under them).
+     */
+    private List<String> confirmedRemovals(State journal) {
+        removalSeenAt.keySet().retainAll(journal.removals().keySet());
+        List<String> confirmed = new ArrayList<>();
+        for (String volume : journal.removals().keySet()) {
+            long seenAt = removalSeenAt.computeIfAbsent(volume, v -> lastSequenceNumber(ctx));
+            State decided = decided(journal);
+            if (passGeneration >= seenAt && !leftoverVolumes.contains(volume) && !decided.objects().containsKey(volume)
+                    && decided.removals().containsKey(volume)) {
+                confirmed.add(volume);
+            }
+        }
+        return confirmed;
     }
 
     /** Once per incarnation: the directory learns of this node even if an earlier announcement was lost. */
@@ -284,6 +374,9 @@ public final class StorageNode
 
     private ReplyEffect<Event, State> onReserve(State journal, Reserve r) {
         State s = decided(journal);
+        if (s.removals().containsKey(r.volumeId())) {
+            return Effect().reply(r.replyTo(), new Reservation(Optional.empty(), stillRemoving(r.volumeId())));
+        }
         Placement.Extent existing = s.extents().get(r.key());
         if (existing != null) {
             return afterDecisions(journal, st -> r.replyTo().tell(new Reservation(Optional.of(existing), "")));
@@ -301,16 +394,32 @@ public final class StorageNode
         return decide(journal, new ExtentReserved(r.key(), extent), st -> r.replyTo().tell(new Reservation(Optional.of(extent), "")));
     }
 
+    private String stillRemoving(String volumeId) {
+        return nodeId + " is still removing an earlier volume named " + volumeId + " (its agent has not confirmed it gone)";
+    }
+
     private ReplyEffect<Event, State> onRelease(State journal, Release r) {
-        List<String> held = r.keys().stream().filter(decided(journal).extents()::containsKey).toList();
+        State s = decided(journal);
+        List<String> held = r.keys().stream().filter(s.extents()::containsKey).toList();
+        Consumer<State> done = st -> r.replyTo().tell(Done.getInstance());
         if (held.isEmpty()) {
-            return afterDecisions(journal, st -> r.replyTo().tell(Done.getInstance()));
+            return afterDecisions(journal, done);
         }
-        return decide(journal, new ExtentsReleased(held), st -> r.replyTo().tell(Done.getInstance()));
+        if (!s.mayHold(r.volumeId())) {
+            return decide(journal, new ExtentsReleased(held), done);
+        }
+        Removal removal = s.removals().getOrDefault(r.volumeId(), Removal.NOTHING_YET);
+        if (removal.keys().containsAll(held)) {
+            return afterDecisions(journal, done);
+        }
+        return decide(journal, new ReleaseDeferred(r.volumeId(), held, false), done);
     }
 
     private ReplyEffect<Event, State> onAllocateAnaGroup(State journal, AllocateAnaGroup a) {
         State s = decided(journal);
+        if (s.removals().containsKey(a.volumeId())) {
+            return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.empty(), stillRemoving(a.volumeId())));
+        }
         AnaSlot existing = s.anaGroups().get(a.volumeId());
         if (existing != null) {
             return afterDecisions(journal, st -> a.replyTo().tell(new AnaGroupReply(Optional.of(existing.group()), "")));
@@ -328,22 +437,32 @@ public final class StorageNode
     }
 
     private ReplyEffect<Event, State> onReleaseAnaGroup(State journal, ReleaseAnaGroup r) {
-        if (!decided(journal).anaGroups().containsKey(r.volumeId())) {
-            return afterDecisions(journal, st -> r.replyTo().tell(Done.getInstance()));
+        State s = decided(journal);
+        Consumer<State> done = st -> r.replyTo().tell(Done.getInstance());
+        if (!s.anaGroups().containsKey(r.volumeId())
+                || s.removals().getOrDefault(r.volumeId(), Removal.NOTHING_YET).anaGroup()) {
+            return afterDecisions(journal, done);
         }
-        return decide(journal, new AnaGroupReleased(r.volumeId()), st -> r.replyTo().tell(Done.getInstance()));
+        if (!s.mayHold(r.volumeId())) {
+            return decide(journal, new AnaGroupReleased(r.volumeId()), done);
+        }
+        return decide(journal, new ReleaseDeferred(r.volumeId(), List.of(), true), done);
     }
 
     private ReplyEffect<Event, State> onSetVolumeObjects(State journal, SetVolumeObjects c) {
         State s = decided(journal);
-        boolean remove = c.objects().dmDevices().isEmpty() && c.objects().subsystems().isEmpty()
-                && c.objects().connections().isEmpty() && c.objects().anaGroups().isEmpty();
+        boolean remove = c.objects().isEmpty();
         NodeObjects current = s.objects().get(c.volumeId());
         Consumer<State> reply = st -> c.replyTo().tell(new Generation(lastSequenceNumber(ctx)));
         if (remove ? current == null : c.objects().equals(current)) {
             return afterDecisions(journal, reply);
         }
-        return decide(journal, remove ? new VolumeObjectsRemoved(c.volumeId()) : new VolumeObjectsSet(c.volumeId(), c.objects()), reply);
+        if (remove) {
+            return decide(journal, new VolumeObjectsRemoved(c.volumeId()), reply.andThen(st -> removalSeenAt.put(c.volumeId(),
+                    lastSequenceNumber(ctx))));
+        }
+        return decide(journal, new VolumeObjectsSet(c.volumeId(), c.objects()), reply.andThen(st -> volumeSetAt.put(c.volumeId(),
+                lastSequenceNumber(ctx))));
     }
 
     private ReplyEffect<Event, State> onMarkCreated(State journal, MarkCreated c) {
@@ -399,7 +518,7 @@ public final class StorageNode
 
     private ReplyEffect<Event, State> onAwaitProgress(State s, AwaitProgress p) {
         if (settled(s, p)) {
-            p.replyTo().tell(new Progress(true));
+            p.replyTo().tell(new Progress(true, ""));
         } else {
             waiters.add(new Waiter(p, Instant.now().plus(PROGRESS_WAIT)));
         }
@@ -410,7 +529,7 @@ public final class StorageNode
         waiters.removeIf(w -> {
             boolean settled = settled(s, w.request());
             if (settled) {
-                w.request().replyTo().tell(new Progress(true));
+                w.request().replyTo().tell(new Progress(true, ""));
             }
             return settled;
         });
@@ -421,26 +540,52 @@ public final class StorageNode
         waiters.removeIf(w -> {
             boolean expired = now.isAfter(w.until());
             if (expired) {
-                w.request().replyTo().tell(new Progress(false));
+                w.request().replyTo().tell(new Progress(false, waitingFor(w.request())));
             }
             return expired;
         });
     }
 
     /**
-     * Settled when the agent converged the whole node at that generation, or (unless the whole
-     * node is asked for) when its last pass, at that generation or later, left none of the
-     * volume's objects unsettled.
+     * Settled when the agent converged the whole node at that generation, or when its last pass,
+     * at that generation or later, left none of the volume's objects unsettled.
      */
     private boolean settled(State s, AwaitProgress p) {
         if (reached >= p.generation()) {
             return true;
         }
         NodeObjects objects = s.objects().get(p.volumeId());
-        if (p.wholeNode() || passGeneration < p.generation() || objects == null) {
+        if (passGeneration < p.generation() || objects == null) {
             return false;
         }
         return !unsettledVolumes.contains(p.volumeId());
+    }
+
+    private VolumeStatus volumeStatus(State s, String volumeId) {
+        if (!s.objects().containsKey(volumeId)) {
+            return new VolumeStatus(nodeId, true, "");
+        }
+        long setAt = volumeSetAt.computeIfAbsent(volumeId, v -> lastSequenceNumber(ctx));
+        boolean up = lastHeartbeat != null && !lastHeartbeat.isBefore(Instant.now().minus(DOWN_AFTER));
+        if (up && passGeneration >= setAt && !unsettledVolumes.contains(volumeId)) {
+            return new VolumeStatus(nodeId, true, "");
+        }
+        return new VolumeStatus(nodeId, false, waitingFor(new AwaitProgress(volumeId, setAt, ctx.getSystem().ignoreRef())));
+    }
+
+    /** Why a volume's objects are not in place here yet, in words for the volume's view. */
+    private String waitingFor(AwaitProgress p) {
+        if (lastHeartbeat == null) {
+            return nodeId + ": no heartbeat from its agent yet";
+        }
+        if (lastHeartbeat.isBefore(Instant.now().minus(DOWN_AFTER))) {
+            return nodeId + ": agent silent since " + lastHeartbeat;
+        }
+        if (passGeneration < p.generation()) {
+            return nodeId + ": agent's last pass was at generation " + passGeneration + ", needs " + p.generation();
+        }
+        return nodeId + ": objects not in place yet" + (failures.isEmpty() ? "" : "; kernel refused: "
+                + String.join("; ", failures.subList(0, Math.min(3, failures.size()))));
     }
 
     private ReplyEffect<Event, State> onGetKernel(State s, GetKernel g) {
@@ -496,10 +641,14 @@ public final class StorageNode
         List<Extents.Gap> gaps = Extents.free(total, s.extents().values());
         String state = s.info().isEmpty() ? "UNREGISTERED"
                 : lastHeartbeat != null && lastHeartbeat.isAfter(Instant.now().minus(DOWN_AFTER)) ? "UP" : "DOWN";
+        // Not heard from since this entity started (a control member restarted or took it over):
+        // its DOWN is not news yet.
+        boolean settling = lastHeartbeat == null && startedAt.isAfter(Instant.now().minus(DOWN_AFTER));
         return new NodeView(nodeId, state, s.info(), Optional.ofNullable(lastHeartbeat),
                 new NodeView.Capacity(total * 512, reserved * 512, gaps.stream().mapToLong(Extents.Gap::length).sum() * 512,
                         largestFree(s) * 512, gaps.size()),
-                s.objects().size(), s.anaGroups().size(), lastSequenceNumber(ctx), reached, failures);
+                s.objects().size(), s.anaGroups().size(), lastSequenceNumber(ctx), reached, failures, settling,
+                new TreeSet<>(s.removals().keySet()));
     }
 
     private static long largestFree(State s) {

@@ -14,11 +14,18 @@ public record NodeObjects(List<DmDevice> dmDevices, List<NvmetSubsystem> subsyst
 
     public record AnaGroup(int portId, int group, AnaState state) {}
 
+    /** Nothing: what a node holds of a volume that is being removed from it. */
+    public static final NodeObjects NONE = new NodeObjects(List.of(), List.of(), List.of(), List.of());
+
     public NodeObjects {
         dmDevices = List.copyOf(dmDevices);
         subsystems = List.copyOf(subsystems);
         connections = List.copyOf(connections);
         anaGroups = List.copyOf(anaGroups);
+    }
+
+    public boolean isEmpty() {
+        return dmDevices.isEmpty() && subsystems.isEmpty() && connections.isEmpty() && anaGroups.isEmpty();
     }
 
     /**

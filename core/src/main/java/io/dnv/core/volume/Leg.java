@@ -23,7 +23,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -42,7 +41,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
     /** Reserve one LD of {@code ldSectors} on each of {@code sideNodes} for group 0 (idempotent). */
     public record Place(List<String> sideNodes, long ldSectors, ActorRef<Placed> replyTo) implements Command {}
 
-    /** Release every extent (after the kernel objects on them are gone and zeroed). */
+    /** Release every extent (each disk node frees it once its agent confirmed the volume's objects gone and zeroed). */
     public record Release(ActorRef<Done> replyTo) implements Command {}
 
     public record Get(ActorRef<State> replyTo) implements Command {}
@@ -90,6 +89,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
     }
 
     private final String legId;
+    private final String volumeId;
     private final ActorRef<ClusterSharding.ShardCommand> shard;
     private final ActorContext<Command> ctx;
     private final ClusterSharding sharding;
@@ -105,6 +105,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
     private Leg(String legId, ActorRef<ClusterSharding.ShardCommand> shard, ActorContext<Command> ctx) {
         super(PersistenceId.of(ENTITY_TYPE_KEY.name(), legId));
         this.legId = legId;
+        this.volumeId = legId.substring(0, legId.lastIndexOf('/'));
         this.shard = shard;
         this.ctx = ctx;
         this.sharding = ClusterSharding.get(ctx.getSystem());
@@ -174,7 +175,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
         for (int side = 0; side < p.sideNodes().size(); side++) {
             String k = key(0, side);
             asks.add(sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, p.sideNodes().get(side))
-                    .ask(r -> new StorageNode.Reserve(k, p.ldSectors(), r), ASK));
+                    .ask(r -> new StorageNode.Reserve(volumeId, k, p.ldSectors(), r), ASK));
         }
         ctx.pipeToSelf(all(asks), (results, failure) -> new Reserved(p, results, failure));
         return Effect().noReply();
@@ -237,14 +238,13 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
                 keys.add(key(g, side));
             }
             asks.add(sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, sideNodes.get(side))
-                    .ask(r -> new StorageNode.Release(keys, r), ASK));
+                    .ask(r -> new StorageNode.Release(volumeId, keys, r), ASK));
         }
         return all(asks);
     }
 
-    static <T> CompletionStage<List<T>> all(List<CompletionStage<T>> stages) {
-        CompletableFuture<?>[] fs = stages.stream().map(CompletionStage::toCompletableFuture).toArray(CompletableFuture[]::new);
-        return CompletableFuture.allOf(fs).thenApply(v -> stages.stream().map(st -> st.toCompletableFuture().join()).toList());
+    private static <T> CompletionStage<List<T>> all(List<CompletionStage<T>> stages) {
+        return io.dnv.core.volume.operation.Stages.all(stages);
     }
 
     @Override

@@ -17,8 +17,8 @@ import java.util.Set;
  * controller nodes with a free ANA group (fewest controller volumes first, within
  * {@link #SPREAD_VOLUMES}), every raid1 side of a group on a distinct disk node (distinct
  * failure domains when nodes carry a "failure-domain" label) with room for an LD, most free
- * space first — only among nodes that are up and whose kernels have what a volume needs
- * ({@link #REQUIRED}). Pure: the extents themselves are reserved by the nodes.
+ * space first — only among nodes that are up, not still removing an earlier volume of the
+ * same name, and whose kernels have what a volume needs ({@link #REQUIRED}). Pure: the extents themselves are reserved by the nodes.
  */
 public final class Placer {
 
@@ -38,7 +38,9 @@ public final class Placer {
      * broken by node id alone would send every one of them to the same nodes.
      */
     public static Result choose(String volumeId, VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes) {
-        List<NodeView> up = nodes.stream().filter(NodeView::up)
+        // A node still removing an earlier volume of this name keeps its extents and ANA group
+        // (same keys) until its agent confirms them gone: it cannot take the name again yet.
+        List<NodeView> up = nodes.stream().filter(NodeView::up).filter(n -> !n.removing().contains(volumeId))
                 .filter(n -> n.info().map(i -> i.capabilities().containsAll(REQUIRED)).orElse(false)).toList();
         List<NodeView> ctrlNodes = up.stream()
                 .filter(n -> has(n, "ctrl") && n.controllerVolumes() < StorageNode.ANA_GROUPS_PER_PORT).toList();

@@ -8,11 +8,48 @@ import java.util.Optional;
 
 /**
  * A volume as the API shows it. {@code state} is CREATING, READY, DELETING, FAILED (an open
- * list); {@code step} says what it is doing; {@code sizeBytes} is the size usable now.
+ * list); {@code step} says what it is doing (the running operation's stage, else the state);
+ * {@code operation} details the operation under way; {@code sizeBytes} is the size usable now;
+ * {@code kernel}, when asked for, what the nodes' agents observed of it.
  */
 public record VolumeView(String id, String name, String state, String step, long sizeBytes, VolumeSpec spec,
                          List<Controller> controllers, List<LegView> legs, List<String> attachments, Optional<String> error,
-                         Instant createdAt) implements CborSerializable {
+                         Instant createdAt, Optional<OperationView> operation, Optional<KernelView> kernel) implements CborSerializable {
+
+    /**
+     * What the agents of the volume's nodes observed at their last pass: in place on every node,
+     * or per node what is not yet (right after a restart, until the agents re-assembled it).
+     */
+    public record KernelView(boolean inPlace, List<String> notInPlace) implements CborSerializable {}
+
+    public VolumeView {
+        // Rows the read side wrote before these were recorded.
+        operation = operation == null ? Optional.empty() : operation;
+        kernel = kernel == null ? Optional.empty() : kernel;
+    }
+
+    public VolumeView withKernel(KernelView k) {
+        return new VolumeView(id, name, state, step, sizeBytes, spec, controllers, legs, attachments, error, createdAt, operation,
+                Optional.of(k));
+    }
+
+    /** Every node that holds something of the volume. */
+    public java.util.Set<String> nodes() {
+        java.util.Set<String> n = new java.util.TreeSet<>();
+        controllers.forEach(c -> n.add(c.node()));
+        legs.forEach(l -> l.groups().forEach(g -> g.sides().forEach(x -> n.add(x.node()))));
+        return n;
+    }
+
+    /**
+     * @param attempt     the volume's revision when the stage began
+     * @param stageMillis how long the current stage has been running (on this control member)
+     * @param overdue     past the stage's deadline; the volume keeps trying
+     * @param waitingFor  what the stage waits for (which node, which objects), when it waits
+     * @param lastError   the last failure of the stage's step, when it failed
+     */
+    public record OperationView(String kind, String stage, long attempt, Instant requestedAt, long stageMillis, boolean overdue,
+                                Optional<String> waitingFor, Optional<String> lastError) implements CborSerializable {}
 
     public record Controller(String node, int slot, String role, String anaState, String transport, String address, int port)
             implements CborSerializable {}

@@ -77,12 +77,16 @@ class StorageNodeTest {
         kit.shutdownTestKit();
     }
 
-    private TestProbe<ToAgent> register(String id, long diskBytes) {
-        TestProbe<ToAgent> agent = kit.createTestProbe();
-        NodeInfo info = new NodeInfo(new NodeEndpoints(id, "127.0.9.1", Optional.of("/dev/ram0"),
+    private static NodeInfo info(String id, long diskBytes) {
+        return new NodeInfo(new NodeEndpoints(id, "127.0.9.1", Optional.of("/dev/ram0"),
                 Optional.of(NvmetPort.tcp(1, "127.0.9.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.9.1", 4422))),
                 diskBytes, Set.of("disk", "ctrl"), Map.of(), Set.of("transport:tcp"));
-        node(id).tell(new StorageNode.Heartbeat(info, agent.ref(), -1, -1, List.of(), -1, Set.of()));
+    }
+
+    private TestProbe<ToAgent> register(String id, long diskBytes) {
+        TestProbe<ToAgent> agent = kit.createTestProbe();
+        NodeInfo info = info(id, diskBytes);
+        node(id).tell(new StorageNode.Heartbeat(info, agent.ref(), -1, -1, List.of(), -1, Set.of(), Set.of()));
         TestProbe<NodeView> views = kit.createTestProbe();
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
             node(id).tell(new StorageNode.GetNode(views.ref()));
@@ -98,7 +102,7 @@ class StorageNodeTest {
 
     private StorageNode.Reservation reserve(String node, String key, long bytes) {
         TestProbe<StorageNode.Reservation> p = kit.createTestProbe();
-        node(node).tell(new StorageNode.Reserve(key, bytes / 512, p.ref()));
+        node(node).tell(new StorageNode.Reserve(volumeOf(key), key, bytes / 512, p.ref()));
         return p.receiveMessage(Duration.ofSeconds(10));
     }
 
@@ -110,8 +114,13 @@ class StorageNodeTest {
 
     private void release(String node, String... keys) {
         TestProbe<Done> p = kit.createTestProbe();
-        node(node).tell(new StorageNode.Release(List.of(keys), p.ref()));
+        node(node).tell(new StorageNode.Release(volumeOf(keys[0]), List.of(keys), p.ref()));
         p.receiveMessage(Duration.ofSeconds(10));
+    }
+
+    /** Keys are "volume/leg/group/side", as legs make them. */
+    private static String volumeOf(String key) {
+        return key.contains("/") ? key.substring(0, key.indexOf('/')) : key;
     }
 
     private long generation(String node, Function<ActorRef<StorageNode.Generation>, StorageNode.Command> command) {
@@ -165,7 +174,7 @@ class StorageNodeTest {
         register("n7", 100 * MIB);
         TestProbe<StorageNode.Reservation> replies = kit.createTestProbe();
         for (int i = 0; i < 20; i++) {
-            node("n7").tell(new StorageNode.Reserve("burst/" + i, MIB / 512, replies.ref()));
+            node("n7").tell(new StorageNode.Reserve("burst", "burst/" + i, MIB / 512, replies.ref()));
         }
         replies.receiveSeveralMessages(20, Duration.ofSeconds(10));
         List<Object> rows = PersistenceTestKit.create(kit.system()).persistedInStorage("StorageNode|n7");
@@ -186,6 +195,60 @@ class StorageNodeTest {
                         new StorageNode.ExtentsReleased(List.of("old/a"))))));
         assertEquals(MIB, view("n8").capacity().reservedBytes(), "b reserved, a released");
         assertEquals(Optional.of(b), reserve("n8", "old/b", MIB).extent(), "the recovered key keeps its extent");
+    }
+
+    /**
+     * A removed volume's extents and ANA group stay reserved until the node's agent reports a
+     * pass that ran without the volume and left nothing of it in the kernel: a delete may
+     * release at once (the node may be down), but no other volume gets the extent before its
+     * device was zeroed and removed. Meanwhile the name cannot be placed here again.
+     */
+    @Test
+    void aRemovedVolumeKeepsItsExtentsAndAnaGroupUntilItsAgentConfirmsItGone() {
+        TestProbe<ToAgent> agent = register("n9", 100 * MIB);
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 4, 2);
+        NodeObjects objects = Planner.plan("vr", spec, VolumeLayout.of(spec), Fixtures.placement(spec, VolumeLayout.of(spec), true),
+                List.of(), Fixtures.sixNodes()).get("n1");
+        reserve("n9", "vr/0/0/0", 10 * MIB).extent().orElseThrow();
+        TestProbe<StorageNode.AnaGroupReply> ana = kit.createTestProbe();
+        node("n9").tell(new StorageNode.AllocateAnaGroup("vr", 3, ana.ref()));
+        assertTrue(ana.receiveMessage().group().isPresent());
+        generation("n9", r -> new StorageNode.SetVolumeObjects("vr", objects, r));
+        long removedAt = generation("n9", r -> new StorageNode.SetVolumeObjects("vr", NodeObjects.NONE, r));
+
+        release("n9", "vr/0/0/0");
+        TestProbe<Done> done = kit.createTestProbe();
+        node("n9").tell(new StorageNode.ReleaseAnaGroup("vr", done.ref()));
+        done.receiveMessage();
+        NodeView v = view("n9");
+        assertEquals(10 * MIB, v.capacity().reservedBytes(), "released, but not before the agent confirmed");
+        assertEquals(1, v.controllerVolumes(), "the ANA group too");
+        assertEquals(Set.of("vr"), v.removing());
+        assertTrue(reserve("n9", "vr/0/0/0", 10 * MIB).refusal().contains("still removing"), "the name waits");
+
+        NodeInfo info = info("n9", 100 * MIB);
+        node("n9").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt - 1, Set.of(), Set.of()));
+        node("n9").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt, Set.of(), Set.of("vr")));
+        assertEquals(10 * MIB, view("n9").capacity().reservedBytes(), "an older pass, or devices left, confirm nothing");
+
+        node("n9").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt, Set.of(), Set.of()));
+        kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+            NodeView after = view("n9");
+            assertEquals(0, after.capacity().reservedBytes());
+            assertEquals(0, after.controllerVolumes());
+            assertEquals(Set.of(), after.removing());
+            return null;
+        });
+        assertTrue(reserve("n9", "vr/0/0/0", 10 * MIB).extent().isPresent(), "the name can come back");
+    }
+
+    /** A volume that never had objects on the node holds nothing there: its release is immediate. */
+    @Test
+    void aReleaseOfAVolumeWithoutObjectsHereIsImmediate() {
+        register("n10", 100 * MIB);
+        reserve("n10", "vi/0/0/0", 10 * MIB).extent().orElseThrow();
+        release("n10", "vi/0/0/0");
+        assertEquals(0, view("n10").capacity().reservedBytes());
     }
 
     @Test

@@ -26,7 +26,8 @@ class PlacerTest {
                 Optional.of(NvmetPort.tcp(1, "127.0.8.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.8.1", 4422))),
                 freeBytes, roles, labels, id.startsWith("old") ? Set.of("transport:tcp") : Placer.REQUIRED);
         return new NodeView(id, state, Optional.of(info), Optional.of(Instant.now()),
-                new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1), controllerVolumes, controllerVolumes, 0, 0, List.of());
+                new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1), controllerVolumes, controllerVolumes, 0, 0, List.of(),
+                false, Set.of());
     }
 
     @Test
@@ -47,6 +48,23 @@ class PlacerTest {
             assertTrue(!sides.contains("down"));
             assertTrue(!sides.contains("oldkernel"), "a node without dm-raid and dm-thin-pool gets no side");
         }
+    }
+
+    @Test
+    void aNodeStillRemovingAnEarlierVolumeOfTheSameNameIsNotChosenForIt() {
+        List<NodeView> nodes = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            nodes.add(node("n" + i, "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 0));
+        }
+        NodeView n1 = nodes.get(0);
+        nodes.set(0, new NodeView(n1.id(), n1.state(), n1.info(), n1.lastHeartbeat(), n1.capacity(), 0, 0, 0, 0, List.of(),
+                false, Set.of("v")));
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 1, 2);
+        Placer.Choice c = Placer.choose("v", spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
+        assertTrue(!c.controllers().contains("n1") && !c.sides().get(0).contains("n1"), c.toString());
+        assertTrue(Placer.choose("w", spec, VolumeLayout.of(spec), nodes).choice().isPresent());
+        spec = new VolumeSpec(64L << 20, 1, 1, 1, 3);
+        assertTrue(Placer.choose("v", spec, VolumeLayout.of(spec), nodes).choice().isEmpty(), "three replicas need n1 too");
     }
 
     @Test

@@ -67,7 +67,8 @@ public final class AgentMember {
                     Optional<PassResult> last = s.status().lastPass();
                     entity.tell(new StorageNode.Heartbeat(info, inbox, s.status().desiredGeneration(), s.status().reachedGeneration(),
                             failures, last.map(PassResult::generation).orElse(-1L),
-                            pushed.volumesWithAny(last.map(PassResult::unsettled).orElse(Set.of()))));
+                            pushed.volumesWithAny(last.map(PassResult::unsettled).orElse(Set.of())),
+                            last.map(p -> pushed.leftovers(info.nodeId(), p.observed())).orElse(Set.of())));
                     return Behaviors.same();
                 })
                 .onMessage(FromControlPlane.class, m -> {

@@ -2,6 +2,8 @@ package io.dnv.node.member;
 
 import io.dnv.core.node.ToAgent;
 import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.plan.DesiredNodes;
 import io.dnv.core.plan.NodeObjects;
 
@@ -82,6 +84,18 @@ final class PushedVolumes {
         Set<String> volumeIds = new HashSet<>();
         names.forEach(n -> volumeIds.addAll(volumesByName.getOrDefault(n, Set.of())));
         return volumeIds;
+    }
+
+    /**
+     * Volumes not held here that still have a dm device of {@code nodeId} in {@code observed}:
+     * removals the kernel has not finished (an LD's device goes only after it was zeroed).
+     */
+    Set<String> leftovers(String nodeId, ObservedKernel observed) {
+        Set<String> left = new HashSet<>();
+        for (ObservedKernel.Dm d : observed.dmDevices()) {
+            Names.volumeOfDm(nodeId, d.name()).filter(v -> !volumes.containsKey(v)).ifPresent(left::add);
+        }
+        return left;
     }
 
     int size() {

@@ -96,4 +96,20 @@ class PushedVolumesTest {
         assertEquals(Set.of(), pushed.volumesWithAny(Set.of(v2Device)));
         assertEquals(Set.of("v2"), pushed.volumesWithAny(Set.of(BRAND_NEW.dmDevices().get(0).name())));
     }
+
+    /** What a heartbeat says of removals: volumes not held any more whose dm devices of this node are still in the kernel. */
+    @Test
+    void leftoversAreVolumesNotHeldWithADmDeviceOfThisNodeStillInTheKernel() {
+        PushedVolumes pushed = new PushedVolumes();
+        pushed.put(new ToAgent.PutVolume("v1", BRAND_NEW, 3));
+        io.dnv.core.kernel.ObservedKernel observed = new io.dnv.core.kernel.ObservedKernel(List.of(
+                dm(io.dnv.core.kernel.Names.thin("n1", "v1", 0)), dm(io.dnv.core.kernel.Names.ld("n1", "gone-1", 0, 0, 1)),
+                dm(io.dnv.core.kernel.Names.ld("n2", "other-node", 0, 0, 1)), dm("vg0-root")), List.of(), List.of(), List.of(), List.of(),
+                List.of());
+        assertEquals(Set.of("gone-1"), pushed.leftovers("n1", observed));
+    }
+
+    private static io.dnv.core.kernel.ObservedKernel.Dm dm(String name) {
+        return new io.dnv.core.kernel.ObservedKernel.Dm(name, "253:0", "0 8 zero", "0 8 zero", false, 0);
+    }
 }

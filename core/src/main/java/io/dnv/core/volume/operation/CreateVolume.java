@@ -1,0 +1,183 @@
+package io.dnv.core.volume.operation;
+
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.node.NodeView;
+import io.dnv.core.node.StorageNode;
+import io.dnv.core.volume.Leg;
+import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.Placer;
+import io.dnv.core.volume.Volume;
+import io.dnv.core.volume.VolumeLayout;
+import io.dnv.core.volume.VolumeSpec;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Creating a volume: choose nodes → reserve (legs their extents, controller nodes an ANA group)
+ * → hand every node its objects → wait until every agent has them in place, then mark the
+ * groups created (never zeroed again) → READY. Superseded by a delete at any stage.
+ *
+ * @param awaiting in {@link Stage#CONVERGE}: the generation each node's agent must reach
+ */
+public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<String, Long> awaiting) implements Operation {
+
+    public enum Stage { CHOOSE, RESERVE, APPLY, CONVERGE, FINALIZE }
+
+    /** Concurrent creates can take what a choice counted on; after this many refusals the create fails. */
+    public static final int PLACEMENT_ATTEMPTS = 5;
+    /**
+     * Right after a control member starts, node entities have not heard their agents yet and
+     * look down. A choice that fails while some node is still settling waits this long for
+     * their heartbeats before it counts as a refusal.
+     */
+    static final Duration SETTLE = Duration.ofSeconds(10);
+    static final Duration DEADLINE = Duration.ofSeconds(60);
+    static final int VOLUME_PORT_INDEX = 0;
+
+    public CreateVolume {
+        awaiting = Map.copyOf(awaiting);
+    }
+
+    public static CreateVolume start(Instant requestedAt, long attempt) {
+        return new CreateVolume(Stage.CHOOSE, attempt, requestedAt, Map.of());
+    }
+
+    public CreateVolume at(Stage next, long newAttempt) {
+        return new CreateVolume(next, newAttempt, requestedAt, Map.of());
+    }
+
+    public CreateVolume converging(Map<String, Long> generations, long newAttempt) {
+        return new CreateVolume(Stage.CONVERGE, newAttempt, requestedAt, generations);
+    }
+
+    @Override
+    public String name() {
+        return "create";
+    }
+
+    @Override
+    public String stageName() {
+        return stage.name().toLowerCase();
+    }
+
+    @Override
+    public Duration deadline() {
+        return DEADLINE;
+    }
+
+    @Override
+    public CompletionStage<StepResult> run(Volume.State s, Peers peers) {
+        return switch (stage) {
+            case CHOOSE -> choose(s, peers);
+            case RESERVE -> reserve(s, peers);
+            case APPLY -> Steps.apply(s, peers, Steps.plan(s, s.attachments()));
+            // A create that converged finalizes in the same step, and its BecameReady stands for
+            // the Converged it skips. Interrupted in between, the step runs again: both halves
+            // are idempotent.
+            case CONVERGE -> Steps.converge(s, peers, awaiting).thenCompose(a -> a.settled()
+                    ? markCreated(s, peers) : CompletableFuture.completedFuture(a));
+            case FINALIZE -> markCreated(s, peers);
+        };
+    }
+
+    @Override
+    public Outcome onResult(Volume.State s, StepResult r, Duration stageAge) {
+        return switch (stage) {
+            case CHOOSE -> {
+                if (r instanceof StepResult.Chosen c) {
+                    yield Outcome.persist(new Volume.NodesChosen(c.choice(), c.endpoints()));
+                }
+                if (r instanceof StepResult.Deferred d && stageAge.compareTo(SETTLE) < 0) {
+                    yield new Outcome.Again(Duration.ofMillis(500), d.waitingFor());
+                }
+                yield Outcome.persist(new Volume.CreateFailed(r instanceof StepResult.Deferred d ? d.waitingFor()
+                        : Steps.expect(r, StepResult.Refused.class, this).reason()));
+            }
+            case RESERVE -> {
+                if (r instanceof StepResult.Reserved p) {
+                    yield Outcome.persist(new Volume.Reserved(p.placement()));
+                }
+                String why = Steps.expect(r, StepResult.Refused.class, this).reason();
+                yield Outcome.persist(s.placementAttempts() + 1 < PLACEMENT_ATTEMPTS
+                        ? new Volume.PlacementRefused(why) : new Volume.CreateFailed(why));
+            }
+            case APPLY -> Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations()));
+            case CONVERGE -> r instanceof StepResult.Awaited a
+                    ? Outcome.poll(String.join("; ", a.waitingFor()))
+                    : finalized(r);
+            case FINALIZE -> finalized(r);
+        };
+    }
+
+    private Outcome finalized(StepResult r) {
+        Steps.expect(r, StepResult.Done.class, this);
+        return Outcome.persist(new Volume.BecameReady());
+    }
+
+    private static CompletionStage<StepResult> choose(Volume.State s, Peers peers) {
+        VolumeSpec spec = s.spec().orElseThrow();
+        return peers.nodes().thenApply(nodes -> {
+            Placer.Result r = Placer.choose(s.name(), spec, VolumeLayout.of(spec), nodes);
+            if (r.choice().isEmpty()) {
+                List<String> settling = nodes.stream().filter(NodeView::settling).map(NodeView::id).toList();
+                return settling.isEmpty() ? new StepResult.Refused(r.refusal())
+                        : new StepResult.Deferred(r.refusal() + "; waiting for the first heartbeats of " + String.join(", ", settling));
+            }
+            Map<String, NodeEndpoints> endpoints = new LinkedHashMap<>();
+            nodes.stream().filter(n -> n.info().isPresent()).forEach(n -> endpoints.put(n.id(), n.info().get().endpoints()));
+            return new StepResult.Chosen(r.choice().get(), endpoints);
+        });
+    }
+
+    /** Legs reserve their extents, controller nodes an ANA group; a refusal gives everything back first. */
+    private static CompletionStage<StepResult> reserve(Volume.State s, Peers peers) {
+        VolumeSpec spec = s.spec().orElseThrow();
+        Placer.Choice choice = s.choice().orElseThrow();
+        long ld = VolumeLayout.of(spec).ldSectors();
+        List<CompletionStage<Leg.Placed>> legs = new ArrayList<>();
+        for (int leg = 0; leg < spec.legCount(); leg++) {
+            legs.add(peers.placeLeg(s.name(), leg, choice.sides().get(leg), ld));
+        }
+        List<CompletionStage<StorageNode.AnaGroupReply>> groups = new ArrayList<>();
+        for (String node : choice.controllers()) {
+            groups.add(peers.allocateAnaGroup(node, s.name(), volumePort(s, node)));
+        }
+        return Stages.all(legs).thenCombine(Stages.all(groups), (placed, anas) -> {
+            List<String> refusals = new ArrayList<>();
+            placed.stream().filter(p -> p.leg().isEmpty()).forEach(p -> refusals.add(p.refusal()));
+            anas.stream().filter(a -> a.group().isEmpty()).forEach(a -> refusals.add(a.refusal()));
+            if (!refusals.isEmpty()) {
+                return (StepResult) new StepResult.Refused("could not reserve: " + String.join("; ", refusals));
+            }
+            List<Placement.Controller> controllers = new ArrayList<>();
+            for (int slot = 0; slot < choice.controllers().size(); slot++) {
+                String node = choice.controllers().get(slot);
+                controllers.add(new Placement.Controller(node, slot < spec.activeControllers() ? Placement.Role.ACTIVE
+                        : Placement.Role.STANDBY, volumePort(s, node), anas.get(slot).group().orElseThrow()));
+            }
+            return new StepResult.Reserved(new Placement(controllers, placed.stream().map(p -> p.leg().orElseThrow()).toList()));
+        }).thenCompose(result -> result instanceof StepResult.Reserved ? CompletableFuture.completedFuture(result)
+                : Steps.releaseEverything(s, peers).thenApply(done -> result));
+    }
+
+    /**
+     * The agents built every group: the nodes drop the brand-new preparations (zeroing, nosync,
+     * create_thin) from the volume's objects, persisted before the volume records its groups
+     * created and says READY, so no later power cycle can zero a group a host has written to.
+     */
+    private static CompletionStage<StepResult> markCreated(Volume.State s, Peers peers) {
+        return Stages.all(s.nodes().stream().map(node -> peers.markCreated(node, s.name())).toList())
+                .thenApply(gens -> new StepResult.Done());
+    }
+
+    private static int volumePort(Volume.State s, String node) {
+        return s.endpoints().get(node).volumePorts().get(VOLUME_PORT_INDEX).id();
+    }
+}

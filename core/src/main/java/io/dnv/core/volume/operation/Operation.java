@@ -1,0 +1,45 @@
+package io.dnv.core.volume.operation;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.dnv.core.CborSerializable;
+import io.dnv.core.volume.Volume;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The one operation a volume runs at a time: a kind with its stages. The entity records each
+ * stage before it acts (the event that entered it) and derives what to do from the stage
+ * alone, so any control member resumes it after a crash. {@link #attempt()} is the volume's
+ * revision when the stage began: a step's result is applied only if the stage it was started
+ * for is still the current one.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = CreateVolume.class, name = "create"),
+        @JsonSubTypes.Type(value = ChangeAttachments.class, name = "attachments"),
+        @JsonSubTypes.Type(value = DeleteVolume.class, name = "delete")})
+public sealed interface Operation extends CborSerializable permits CreateVolume, ChangeAttachments, DeleteVolume {
+
+    /** How the API names the operation. */
+    String name();
+
+    /** How the API names the current stage. */
+    String stageName();
+
+    long attempt();
+
+    /** When it was asked for (EPOCH in journals written before operations recorded it). */
+    Instant requestedAt();
+
+    /** How long a stage may take before the volume shows it as overdue (it goes on trying). */
+    Duration deadline();
+
+    /** The current stage's step: one round of asks, answered as a typed result. */
+    CompletionStage<StepResult> run(Volume.State volume, Peers peers);
+
+    /** What the step's result means for the volume, given how long the stage has been running. */
+    Outcome onResult(Volume.State volume, StepResult result, Duration stageAge);
+}

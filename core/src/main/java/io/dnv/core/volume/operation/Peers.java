@@ -1,0 +1,39 @@
+package io.dnv.core.volume.operation;
+
+import io.dnv.core.node.NodeView;
+import io.dnv.core.node.StorageNode;
+import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.volume.Leg;
+import org.apache.pekko.Done;
+
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * What a volume operation asks of the rest of the cluster: the storage nodes and the legs.
+ * Every call is idempotent, so a stage that is retried (after a timeout, or after the control
+ * member running it died) asks again without harm. Production asks the sharded entities
+ * ({@link ShardedPeers}); the operations' unit tests answer by hand, at the moment they choose.
+ */
+public interface Peers {
+
+    /** Every registered node as it reports itself now. */
+    CompletionStage<List<NodeView>> nodes();
+
+    CompletionStage<Leg.Placed> placeLeg(String volumeId, int leg, List<String> sideNodes, long ldSectors);
+
+    CompletionStage<Done> releaseLeg(String volumeId, int leg);
+
+    CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId);
+
+    CompletionStage<Done> releaseAnaGroup(String node, String volumeId);
+
+    /** The node persists the volume's objects (none: remove them); answers the generation that holds them. */
+    CompletionStage<Long> setObjects(String node, String volumeId, NodeObjects objects);
+
+    /** Whether the node's agent has the volume's objects in place as of {@code generation}, and if not, why. */
+    CompletionStage<StorageNode.Progress> progress(String node, String volumeId, long generation);
+
+    /** The node drops the volume's brand-new preparations (zeroing, nosync, create_thin) for good. */
+    CompletionStage<Long> markCreated(String node, String volumeId);
+}

@@ -1,0 +1,78 @@
+package io.dnv.core.volume.operation;
+
+import io.dnv.core.node.NodeDirectory;
+import io.dnv.core.node.NodeView;
+import io.dnv.core.node.StorageNode;
+import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.volume.Leg;
+import org.apache.pekko.Done;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+/** {@link Peers} through cluster sharding: every call one ask of one entity, bounded by {@link #ASK}. */
+public final class ShardedPeers implements Peers {
+
+    static final Duration ASK = Duration.ofSeconds(10);
+
+    private final ClusterSharding sharding;
+
+    public ShardedPeers(ClusterSharding sharding) {
+        this.sharding = sharding;
+    }
+
+    @Override
+    public CompletionStage<List<NodeView>> nodes() {
+        return NodeDirectory.ref(sharding).ask(NodeDirectory.ListNodes::new, ASK)
+                .thenCompose(dir -> Stages.all(dir.nodeIds().stream()
+                        .map(id -> node(id).<NodeView>ask(StorageNode.GetNode::new, ASK)).toList()));
+    }
+
+    @Override
+    public CompletionStage<Leg.Placed> placeLeg(String volumeId, int leg, List<String> sideNodes, long ldSectors) {
+        return leg(volumeId, leg).ask(r -> new Leg.Place(sideNodes, ldSectors, r), ASK);
+    }
+
+    @Override
+    public CompletionStage<Done> releaseLeg(String volumeId, int leg) {
+        return leg(volumeId, leg).ask(Leg.Release::new, ASK);
+    }
+
+    @Override
+    public CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId) {
+        return node(node).ask(r -> new StorageNode.AllocateAnaGroup(volumeId, portId, r), ASK);
+    }
+
+    @Override
+    public CompletionStage<Done> releaseAnaGroup(String node, String volumeId) {
+        return node(node).ask(r -> new StorageNode.ReleaseAnaGroup(volumeId, r), ASK);
+    }
+
+    @Override
+    public CompletionStage<Long> setObjects(String node, String volumeId, NodeObjects objects) {
+        return node(node).<StorageNode.Generation>ask(r -> new StorageNode.SetVolumeObjects(volumeId, objects, r), ASK)
+                .thenApply(StorageNode.Generation::value);
+    }
+
+    @Override
+    public CompletionStage<StorageNode.Progress> progress(String node, String volumeId, long generation) {
+        return node(node).ask(r -> new StorageNode.AwaitProgress(volumeId, generation, r), ASK);
+    }
+
+    @Override
+    public CompletionStage<Long> markCreated(String node, String volumeId) {
+        return node(node).<StorageNode.Generation>ask(r -> new StorageNode.MarkCreated(volumeId, r), ASK)
+                .thenApply(StorageNode.Generation::value);
+    }
+
+    private EntityRef<StorageNode.Command> node(String id) {
+        return sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id);
+    }
+
+    private EntityRef<Leg.Command> leg(String volumeId, int leg) {
+        return sharding.entityRefFor(Leg.ENTITY_TYPE_KEY, Leg.entityId(volumeId, leg));
+    }
+}

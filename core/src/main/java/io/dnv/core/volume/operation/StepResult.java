@@ -1,0 +1,40 @@
+package io.dnv.core.volume.operation;
+
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.Placer;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one step of an operation came back with. The entity hands it, with the attempt it was
+ * started in, to the operation's current stage; a result of another attempt is dropped.
+ */
+public sealed interface StepResult {
+
+    /** Placement found nodes. */
+    record Chosen(Placer.Choice choice, Map<String, NodeEndpoints> endpoints) implements StepResult {}
+
+    /** Nothing fits, or a reservation was refused (everything it got already given back). */
+    record Refused(String reason) implements StepResult {}
+
+    /** Cannot decide yet (for instance, nodes not heard from since a control-plane restart). */
+    record Deferred(String waitingFor) implements StepResult {}
+
+    /** Every leg and controller reserved what the choice named. */
+    record Reserved(Placement placement) implements StepResult {}
+
+    /** Every involved node persisted its objects; each agent must reach its generation. */
+    record Applied(Map<String, Long> generations) implements StepResult {}
+
+    /** What is not in place yet, per node; empty: everything is. */
+    record Awaited(List<String> waitingFor) implements StepResult {
+        public boolean settled() {
+            return waitingFor.isEmpty();
+        }
+    }
+
+    /** The step's asks were all acknowledged. */
+    record Done() implements StepResult {}
+}

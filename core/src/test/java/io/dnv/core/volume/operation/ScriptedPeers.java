@@ -1,0 +1,131 @@
+package io.dnv.core.volume.operation;
+
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.node.NodeInfo;
+import io.dnv.core.node.NodeView;
+import io.dnv.core.node.StorageNode;
+import io.dnv.core.plan.Fixtures;
+import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.volume.Leg;
+import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.Placer;
+import org.apache.pekko.Done;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * The rest of the cluster as a volume operation's test scripts it: six nodes that answer like
+ * storage nodes and legs do, every call recorded in order; calls of a held kind wait until the
+ * test lets them go, so a test can act (delete, attach, restart) while a step is under way.
+ */
+final class ScriptedPeers implements Peers {
+
+    enum Call { NODES, PLACE_LEG, RELEASE_LEG, ALLOCATE_ANA, RELEASE_ANA, SET_OBJECTS, PROGRESS, MARK_CREATED }
+
+    record Recorded(Call call, String node, Object detail) {}
+
+    final List<Recorded> calls = Collections.synchronizedList(new ArrayList<>());
+    private final Set<Call> held = ConcurrentHashMap.newKeySet();
+    private final List<Runnable> waiting = Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, AtomicLong> generations = new ConcurrentHashMap<>();
+    /** While positive, nodes() answers every node DOWN and not heard from yet, as right after a control restart. */
+    volatile int settlingAnswers;
+    volatile boolean noNodes;
+    volatile boolean agentsConverge = true;
+
+    void hold(Call call) {
+        held.add(call);
+    }
+
+    /** Answers every held call of this kind, and those that come later. */
+    void release(Call call) {
+        held.remove(call);
+        List<Runnable> now;
+        synchronized (waiting) {
+            now = List.copyOf(waiting);
+            waiting.clear();
+        }
+        now.forEach(Runnable::run);
+    }
+
+    List<Recorded> calls(Call call) {
+        synchronized (calls) {
+            return calls.stream().filter(c -> c.call() == call).toList();
+        }
+    }
+
+    private <T> CompletionStage<T> answer(Call call, String node, Object detail, Supplier<T> value) {
+        calls.add(new Recorded(call, node, detail));
+        CompletableFuture<T> f = new CompletableFuture<>();
+        if (held.contains(call)) {
+            waiting.add(() -> f.complete(value.get()));
+        } else {
+            f.complete(value.get());
+        }
+        return f;
+    }
+
+    @Override
+    public CompletionStage<List<NodeView>> nodes() {
+        boolean settling = settlingAnswers > 0;
+        if (settling) {
+            settlingAnswers--;
+        }
+        return answer(Call.NODES, "", "", () -> noNodes ? List.of() : Fixtures.sixNodes().values().stream()
+                .map(e -> view(e, settling)).toList());
+    }
+
+    private static NodeView view(NodeEndpoints e, boolean settling) {
+        NodeInfo info = new NodeInfo(e, 1L << 30, Set.of("disk", "ctrl"), Map.of(), Placer.REQUIRED);
+        return new NodeView(e.nodeId(), settling ? "DOWN" : "UP", Optional.of(info), settling ? Optional.empty() : Optional.of(Instant.now()),
+                new NodeView.Capacity(1L << 30, 0, 1L << 30, 1L << 30, 1), 0, 0, 0, 0, List.of(), settling, Set.of());
+    }
+
+    @Override
+    public CompletionStage<Leg.Placed> placeLeg(String volumeId, int leg, List<String> sideNodes, long ldSectors) {
+        return answer(Call.PLACE_LEG, "", leg, () -> new Leg.Placed(Optional.of(new Placement.Leg(List.of(new Placement.Group(true,
+                sideNodes.stream().map(n -> new Placement.Extent(n, leg * ldSectors, ldSectors)).toList())))), ""));
+    }
+
+    @Override
+    public CompletionStage<Done> releaseLeg(String volumeId, int leg) {
+        return answer(Call.RELEASE_LEG, "", leg, Done::getInstance);
+    }
+
+    @Override
+    public CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId) {
+        return answer(Call.ALLOCATE_ANA, node, portId, () -> new StorageNode.AnaGroupReply(Optional.of(2), ""));
+    }
+
+    @Override
+    public CompletionStage<Done> releaseAnaGroup(String node, String volumeId) {
+        return answer(Call.RELEASE_ANA, node, "", Done::getInstance);
+    }
+
+    @Override
+    public CompletionStage<Long> setObjects(String node, String volumeId, NodeObjects objects) {
+        return answer(Call.SET_OBJECTS, node, objects, () -> generations.computeIfAbsent(node, n -> new AtomicLong()).incrementAndGet());
+    }
+
+    @Override
+    public CompletionStage<StorageNode.Progress> progress(String node, String volumeId, long generation) {
+        return answer(Call.PROGRESS, node, generation, () -> agentsConverge ? new StorageNode.Progress(true, "")
+                : new StorageNode.Progress(false, node + ": objects not in place yet"));
+    }
+
+    @Override
+    public CompletionStage<Long> markCreated(String node, String volumeId) {
+        return answer(Call.MARK_CREATED, node, "", () -> generations.computeIfAbsent(node, n -> new AtomicLong()).incrementAndGet());
+    }
+}
