@@ -9,10 +9,9 @@ import io.dnv.node.kernel.Kernel;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.RecipientRef;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 
 import java.time.Duration;
 import java.util.List;
@@ -38,15 +37,15 @@ public final class AgentMember {
 
     private AgentMember() {}
 
-    public static Behavior<Command> create(NodeInfo info, Kernel kernel, NodeAgent.Settings settings) {
+    /** {@code entity}: the node's StorageNode entity (a sharding reference; a probe in tests). */
+    public static Behavior<Command> create(NodeInfo info, Kernel kernel, NodeAgent.Settings settings,
+                                           RecipientRef<StorageNode.Command> entity) {
         return Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
             ActorRef<NodeAgent.Status> statuses = ctx.messageAdapter(NodeAgent.Status.class, AgentStatus::new);
             // Every pass is reported at once: the control plane waits on convergence, not on the next heartbeat.
             ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(info.nodeId(), kernel, settings, Optional.of(statuses)),
                     "agent", DispatcherSelector.blocking());
             ActorRef<ToAgent> inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
-            EntityRef<StorageNode.Command> entity = ClusterSharding.get(ctx.getSystem())
-                    .entityRefFor(StorageNode.ENTITY_TYPE_KEY, info.nodeId());
             timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, HEARTBEAT);
             return running(ctx, info, agent, inbox, statuses, entity);
         }));
@@ -54,7 +53,7 @@ public final class AgentMember {
 
     private static Behavior<Command> running(ActorContext<Command> ctx, NodeInfo info, ActorRef<NodeAgent.Command> agent,
                                              ActorRef<ToAgent> inbox, ActorRef<NodeAgent.Status> statuses,
-                                             EntityRef<StorageNode.Command> entity) {
+                                             RecipientRef<StorageNode.Command> entity) {
         PushedVolumes pushed = new PushedVolumes();
         return Behaviors.receive(Command.class)
                 .onMessageEquals(Tick.INSTANCE, () -> {
