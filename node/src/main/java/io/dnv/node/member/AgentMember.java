@@ -1,5 +1,6 @@
 package io.dnv.node.member;
 
+import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
@@ -29,6 +30,10 @@ import java.util.Set;
  * generation); the member never asks the agent for it. A pass holds the agent for as long as the
  * kernel takes (zeroing a large LD can take a minute), and a heartbeat that waited for the
  * agent would let the node look dead meanwhile.
+ *
+ * Both the member and its agent start again after an exception, with backoff ({@link Restarts}).
+ * A restarted agent holds nothing and says so: the member gives it the last desired state again.
+ * A restarted member holds nothing either: its heartbeat says so, and the entity pushes everything.
  */
 public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
 
@@ -49,23 +54,26 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
     private final PushedVolumes pushed = new PushedVolumes();
     /** What the agent reported last; nothing before its first report. */
     private Optional<NodeAgent.Status> reported = Optional.empty();
+    /** The desired state last given to the agent, for an agent that started again. */
+    private Optional<DesiredNode> applied = Optional.empty();
 
     /** {@code entity}: the node's StorageNode entity (a sharding reference; a probe in tests). */
     public static Behavior<Command> create(NodeInfo info, Kernel kernel, NodeAgent.Settings settings,
                                            RecipientRef<StorageNode.Command> entity) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+        Restarts restarts = new Restarts(info.nodeId());
+        return restarts.supervise("member", Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, HEARTBEAT);
-            return new AgentMember(ctx, info, kernel, settings, entity);
-        }));
+            return new AgentMember(ctx, info, kernel, settings, entity, restarts);
+        })));
     }
 
     private AgentMember(ActorContext<Command> ctx, NodeInfo info, Kernel kernel, NodeAgent.Settings settings,
-                        RecipientRef<StorageNode.Command> entity) {
+                        RecipientRef<StorageNode.Command> entity, Restarts restarts) {
         super(ctx);
         this.info = info;
         this.entity = entity;
         ActorRef<NodeAgent.Status> statuses = ctx.messageAdapter(NodeAgent.Status.class, AgentStatus::new);
-        this.agent = ctx.spawn(NodeAgent.create(info.nodeId(), kernel, settings, Optional.of(statuses)),
+        this.agent = ctx.spawn(restarts.supervise("agent", NodeAgent.create(info.nodeId(), kernel, settings, Optional.of(statuses))),
                 "agent", DispatcherSelector.blocking());
         this.inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
     }
@@ -79,6 +87,9 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 })
                 .onMessage(AgentStatus.class, s -> {
                     reported = Optional.of(s.status());
+                    if (s.status().desiredGeneration() < 0) {
+                        applied.ifPresent(desired -> agent.tell(new NodeAgent.Apply(desired)));
+                    }
                     // Every pass is reported at once: the control plane waits on convergence, not on the next tick.
                     heartbeat();
                     return this;
@@ -101,7 +112,10 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
         } else if (msg instanceof ToAgent.VolumeCreated created) {
             pushed.created(created);
         } else if (msg instanceof ToAgent.Sync sync) {
-            pushed.sync(sync).ifPresentOrElse(desired -> agent.tell(new NodeAgent.Apply(desired)), () -> getContext().getLog().warn(
+            pushed.sync(sync).ifPresentOrElse(desired -> {
+                applied = Optional.of(desired);
+                agent.tell(new NodeAgent.Apply(desired));
+            }, () -> getContext().getLog().warn(
                     "generation {} incomplete here ({} volumes held, {} named); waiting for the control plane to resend",
                     sync.generation(), pushed.size(), sync.versions().size()));
         } else if (msg instanceof ToAgent.GetKernel get) {

@@ -1,10 +1,12 @@
 package io.dnv.node.member;
 
+import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
+import io.dnv.core.plan.NodeObjects;
 import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
@@ -74,6 +76,54 @@ class AgentMemberTest {
 
         release.countDown();
         heartbeat(entity, h -> h.reached() == 1);
+    }
+
+    /**
+     * A pass that throws (the parser met a line it does not know) restarts the agent after a
+     * backoff; its member hands it the desired state again, and once the cause is gone a pass
+     * converges. The member heartbeats all along.
+     */
+    @Test
+    void anAgentWhosePassThrewStartsAgainAndConvergesOnceTheCauseIsGone() {
+        TroubledKernel kernel = new TroubledKernel(simulatedKernel());
+        kernel.fail("observe", new IllegalStateException("dm status line the parser does not know"));
+        TestProbe<StorageNode.Command> entity = testKit.createTestProbe();
+        testKit.spawn(AgentMember.create(INFO, kernel.kernel(), NodeAgent.Settings.DEFAULT, entity.ref()));
+
+        heartbeat(entity, h -> true).agent().tell(new ToAgent.Sync(1, N1, Map.of()));
+        entity.awaitAssert(Duration.ofSeconds(10), () -> {
+            assertTrue(kernel.calls("observe") >= 3, "passes after the first one threw: " + kernel.calls("observe"));
+            return null;
+        });
+        heartbeat(entity, h -> true);
+
+        kernel.heal("observe");
+        heartbeat(entity, h -> h.reached() == 1);
+    }
+
+    /**
+     * Desired state that does not assemble (an ANA group on a port the node does not have)
+     * throws in the member: it starts again after a backoff, heartbeats, and converges to the
+     * next push, which the control plane sends whole to a member that holds nothing.
+     */
+    @Test
+    void aMemberWhosePushDidNotAssembleStartsAgainAndTakesTheNextPush() {
+        TroubledKernel kernel = new TroubledKernel(simulatedKernel());
+        TestProbe<StorageNode.Command> entity = testKit.createTestProbe();
+        testKit.spawn(AgentMember.create(INFO, kernel.kernel(), NodeAgent.Settings.DEFAULT, entity.ref()));
+
+        ActorRef<ToAgent> inbox = heartbeat(entity, h -> true).agent();
+        NodeObjects onMissingPort = new NodeObjects(List.of(), List.of(), List.of(),
+                List.of(new NodeObjects.AnaGroup(9, 2, AnaState.OPTIMIZED)));
+        inbox.tell(new ToAgent.PutVolume("v1", onMissingPort, 1));
+        inbox.tell(new ToAgent.Sync(1, N1, Map.of("v1", 1L)));
+        entity.receiveSeveralMessages(3, Duration.ofSeconds(10));
+
+        NodeObjects nothing = new NodeObjects(List.of(), List.of(), List.of(), List.of());
+        ActorRef<ToAgent> restarted = heartbeat(entity, h -> true).agent();
+        restarted.tell(new ToAgent.PutVolume("v1", nothing, 2));
+        restarted.tell(new ToAgent.Sync(2, N1, Map.of("v1", 2L)));
+        heartbeat(entity, h -> h.reached() == 2);
     }
 
     private SimulatedKernel simulatedKernel() {

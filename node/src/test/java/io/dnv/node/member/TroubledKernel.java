@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Passes every call on to a kernel, except the calls of a method named here: those can be held
@@ -20,6 +21,7 @@ final class TroubledKernel {
     private final Map<String, CountDownLatch> held = new ConcurrentHashMap<>();
     private final Map<String, CountDownLatch> entered = new ConcurrentHashMap<>();
     private final Map<String, RuntimeException> throwing = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
 
     TroubledKernel(Kernel kernel) {
         this.kernel = kernel;
@@ -45,9 +47,15 @@ final class TroubledKernel {
         throwing.remove(method);
     }
 
+    /** How often {@code method} was called, thrown or not. */
+    int calls(String method) {
+        return calls.getOrDefault(method, new AtomicInteger()).get();
+    }
+
     Kernel kernel() {
         return (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(), new Class<?>[] {Kernel.class}, (proxy, method, args) -> {
             String name = method.getName();
+            calls.computeIfAbsent(name, n -> new AtomicInteger()).incrementAndGet();
             RuntimeException failure = throwing.get(name);
             if (failure != null) {
                 throw failure;
