@@ -1,6 +1,7 @@
 package io.dnv.core.node;
 
 import io.dnv.core.CborSerializable;
+import io.dnv.core.JournalFailure;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -48,7 +49,7 @@ public final class NodeDirectory
     }
 
     private NodeDirectory() {
-        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), ID));
+        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), ID), JournalFailure.RESTART);
     }
 
     @Override

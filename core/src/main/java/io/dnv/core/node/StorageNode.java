@@ -3,6 +3,7 @@ package io.dnv.core.node;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.dnv.core.CborSerializable;
+import io.dnv.core.JournalFailure;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Placement;
 import org.apache.pekko.Done;
@@ -16,12 +17,14 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -214,11 +217,18 @@ public final class StorageNode
     private record Waiter(AwaitProgress request, Instant until) {}
 
     private StorageNode(String nodeId, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
-        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), nodeId));
+        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), nodeId), JournalFailure.RESTART);
         this.nodeId = nodeId;
         this.ctx = ctx;
         this.timers = timers;
-        timers.startTimerWithFixedDelay(PushTick.INSTANCE, PUSH_TICK);
+    }
+
+    /** After every recovery: a restart after a journal failure cancelled the timers. */
+    @Override
+    public SignalHandler<State> signalHandler() {
+        return newSignalHandlerBuilder()
+                .onSignal(RecoveryCompleted.instance(), s -> timers.startTimerWithFixedDelay(PushTick.INSTANCE, PUSH_TICK))
+                .build();
     }
 
     @Override

@@ -188,6 +188,31 @@ class StorageNodeTest {
         assertEquals(Optional.of(b), reserve("n8", "old/b", MIB).extent(), "the recovered key keeps its extent");
     }
 
+    /**
+     * A write the journal refused restarts the node from its journal after a backoff: the
+     * decision's caller hears nothing and asks again (as a Volume does after its ask times out),
+     * and the node goes on deciding and pushing to its agent.
+     */
+    @Test
+    void aNodeWhoseWriteFailedStartsAgainAndGoesOnPushing() {
+        TestProbe<ToAgent> agent = register("n9", 100 * MIB);
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 4, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        NodeObjects objects = Planner.plan("vf", spec, layout, Fixtures.placement(spec, layout, true), List.of(), Fixtures.sixNodes())
+                .get("n1");
+        PersistenceTestKit.create(kit.system()).failNextPersisted("StorageNode|n9");
+        TestProbe<StorageNode.Generation> lost = kit.createTestProbe();
+        node("n9").tell(new StorageNode.SetVolumeObjects("vf", objects, lost.ref()));
+        lost.expectNoMessage(Duration.ofMillis(500));
+
+        TestProbe<StorageNode.Generation> asked = kit.createTestProbe();
+        asked.awaitAssert(Duration.ofSeconds(10), () -> {
+            node("n9").tell(new StorageNode.SetVolumeObjects("vf", objects, asked.ref()));
+            return asked.receiveMessage(Duration.ofSeconds(1));
+        });
+        pushed(agent, "vf", objects);
+    }
+
     @Test
     void reservationsAreFirstFitIdempotentPerKeyAndRefusedWhenNothingFits() {
         Placement.Extent a = reserve("n1", "t/a", 10 * MIB).extent().orElseThrow();
