@@ -112,6 +112,9 @@ public final class StorageNode
 
     private enum PushTick implements Command { INSTANCE }
 
+    /** The directory wrote that it lists this node. */
+    private enum Listed implements Command { INSTANCE }
+
     /** Writes the decisions taken since the last write, in one write. */
     private enum WriteDecisions implements Command { INSTANCE }
 
@@ -201,7 +204,7 @@ public final class StorageNode
     private List<String> failures = List.of();
     private long passGeneration = -1;
     private Set<String> unsettledVolumes = Set.of();
-    private boolean announced;
+    private boolean listed;
     private long pushed = -1;
     private Instant pushedAt = Instant.EPOCH;
     private ActorRef<ToAgent> sentTo;
@@ -261,7 +264,11 @@ public final class StorageNode
                 .onCommand(GetKernel.class, this::onGetKernel)
                 .onCommand(AwaitProgress.class, this::onAwaitProgress)
                 .onCommand(WriteDecisions.class, (s, c) -> onWriteDecisions())
-                .onCommand(PushTick.class, (s, c) -> onPushTick(s));
+                .onCommand(PushTick.class, (s, c) -> onPushTick(s))
+                .onCommand(Listed.class, (s, c) -> {
+                    listed = true;
+                    return Effect().noReply();
+                });
         return b.build();
     }
 
@@ -284,11 +291,15 @@ public final class StorageNode
         return decide(s, new Registered(h.info()), st -> announce());
     }
 
-    /** Once per incarnation: the directory learns of this node even if an earlier announcement was lost. */
+    /**
+     * Until the directory answers, every heartbeat asks it again to list this node: an Add or its
+     * answer can be lost (the directory restarting or moving to another member), and a node the
+     * directory does not list is left out of placement.
+     */
     private void announce() {
-        if (!announced) {
-            NodeDirectory.ref(ClusterSharding.get(ctx.getSystem())).tell(new NodeDirectory.Add(nodeId));
-            announced = true;
+        if (!listed) {
+            ActorRef<Done> answer = ctx.messageAdapter(Done.class, done -> Listed.INSTANCE);
+            NodeDirectory.ref(ClusterSharding.get(ctx.getSystem())).tell(new NodeDirectory.Add(nodeId, answer));
         }
     }
 

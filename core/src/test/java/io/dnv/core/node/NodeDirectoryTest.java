@@ -1,6 +1,7 @@
 package io.dnv.core.node;
 
 import com.typesafe.config.ConfigFactory;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -38,11 +39,12 @@ class NodeDirectoryTest {
     void aFailedWriteRestartsTheDirectoryAndTheNextNodesAreListed() {
         PersistenceTestKit.create(kit.system()).failNextPersisted("NodeDirectory|nodes");
         ActorRef<NodeDirectory.Command> directory = kit.spawn(NodeDirectory.create());
-        directory.tell(new NodeDirectory.Add("n1"));
+        TestProbe<Done> written = kit.createTestProbe();
+        directory.tell(new NodeDirectory.Add("n1", written.ref()));
 
         TestProbe<NodeDirectory.State> lists = kit.createTestProbe();
         lists.awaitAssert(Duration.ofSeconds(10), () -> {
-            directory.tell(new NodeDirectory.Add("n2"));
+            directory.tell(new NodeDirectory.Add("n2", written.ref()));
             directory.tell(new NodeDirectory.ListNodes(lists.ref()));
             assertEquals(List.of("n2"), lists.receiveMessage(Duration.ofMillis(500)).nodeIds());
             return null;

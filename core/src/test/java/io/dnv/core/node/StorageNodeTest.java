@@ -79,10 +79,7 @@ class StorageNodeTest {
 
     private TestProbe<ToAgent> register(String id, long diskBytes) {
         TestProbe<ToAgent> agent = kit.createTestProbe();
-        NodeInfo info = new NodeInfo(new NodeEndpoints(id, "127.0.9.1", Optional.of("/dev/ram0"),
-                Optional.of(NvmetPort.tcp(1, "127.0.9.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.9.1", 4422))),
-                diskBytes, Set.of("disk", "ctrl"), Map.of(), Set.of("transport:tcp"));
-        node(id).tell(new StorageNode.Heartbeat(info, agent.ref(), -1, -1, List.of(), -1, Set.of()));
+        heartbeat(id, diskBytes, agent);
         TestProbe<NodeView> views = kit.createTestProbe();
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
             node(id).tell(new StorageNode.GetNode(views.ref()));
@@ -90,6 +87,13 @@ class StorageNodeTest {
             return null;
         });
         return agent;
+    }
+
+    private void heartbeat(String id, long diskBytes, TestProbe<ToAgent> agent) {
+        NodeInfo info = new NodeInfo(new NodeEndpoints(id, "127.0.9.1", Optional.of("/dev/ram0"),
+                Optional.of(NvmetPort.tcp(1, "127.0.9.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.9.1", 4422))),
+                diskBytes, Set.of("disk", "ctrl"), Map.of(), Set.of("transport:tcp"));
+        node(id).tell(new StorageNode.Heartbeat(info, agent.ref(), -1, -1, List.of(), -1, Set.of()));
     }
 
     private EntityRef<StorageNode.Command> node(String id) {
@@ -211,6 +215,23 @@ class StorageNodeTest {
             return asked.receiveMessage(Duration.ofSeconds(1));
         });
         pushed(agent, "vf", objects);
+    }
+
+    /**
+     * The directory can lose a node's Add (here its write fails and it restarts): the node asks
+     * again with every heartbeat until the directory answers, so it does not stay out of placement.
+     */
+    @Test
+    void aNodeWhoseListingWasLostAsksAgainUntilItIsListed() {
+        PersistenceTestKit.create(kit.system()).failNextPersisted("NodeDirectory|nodes");
+        TestProbe<ToAgent> agent = kit.createTestProbe();
+        TestProbe<NodeDirectory.State> lists = kit.createTestProbe();
+        lists.awaitAssert(Duration.ofSeconds(15), () -> {
+            heartbeat("n10", 100 * MIB, agent);
+            NodeDirectory.ref(sharding).tell(new NodeDirectory.ListNodes(lists.ref()));
+            assertTrue(lists.receiveMessage(Duration.ofSeconds(1)).nodeIds().contains("n10"), "n10 listed");
+            return null;
+        });
     }
 
     @Test
