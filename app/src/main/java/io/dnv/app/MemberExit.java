@@ -11,14 +11,15 @@ import java.util.concurrent.ExecutionException;
  * says why the member stopped. A member the cluster removed (the split-brain resolver downed it,
  * or someone else made it leave) cannot come back: only a new process joins again, as a new
  * incarnation. So that exits non-zero, and systemd's {@code Restart=on-failure} starts the
- * process again. Stopped by a signal (systemctl stop, Ctrl-C), it exits 0.
+ * process again. Stopped by a signal (systemctl stop, Ctrl-C), the member leaves, and the JVM,
+ * already exiting, ends with the signal's status whatever the launcher returns.
  *
  * Pekko can exit the JVM itself ({@code coordinated-shutdown.exit-jvm}), but that setting would
  * also end {@code ./dnv dev} and every test JVM whose member is downed; the launcher exits instead.
  */
 final class MemberExit {
 
-    /** Stopped on purpose, by a signal. */
+    /** Stopped on purpose, by a signal (the JVM's shutdown hook ran the member's shutdown). */
     static final int STOPPED = 0;
     /** Any other end: the member's system terminated by itself, or without a coordinated shutdown. */
     static final int FAILED = 1;
