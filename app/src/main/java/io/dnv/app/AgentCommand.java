@@ -68,8 +68,7 @@ public final class AgentCommand implements Callable<Integer> {
         Config cluster = c.getConfig("cluster");
         ActorSystem<Void> system = Members.storageNode(cluster.getString("host"), cluster.getInt("port"),
                 cluster.getStringList("seed-nodes"), info, linux, NodeAgent.Settings.DEFAULT);
-        system.getWhenTerminated().toCompletableFuture().get();
-        return 0;
+        return MemberExit.await(system);
     }
 
     static NodeEndpoints endpoints(Config n, String disk) {

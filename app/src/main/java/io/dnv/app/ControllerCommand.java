@@ -46,7 +46,6 @@ public final class ControllerCommand implements Callable<Integer> {
                 .toCompletableFuture().get(30, TimeUnit.SECONDS);
         log.info("controller up: API on {}:{}, cluster {}:{}", http.getString("host"), http.getInt("port"),
                 cluster.getString("host"), cluster.getInt("port"));
-        system.getWhenTerminated().toCompletableFuture().get();
-        return 0;
+        return MemberExit.await(system);
     }
 }

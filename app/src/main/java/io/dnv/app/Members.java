@@ -14,6 +14,7 @@ import io.dnv.persistence.Database;
 import io.dnv.persistence.PersistenceConfig;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 import java.util.List;
 import java.util.stream.Collectors;
@@ -66,7 +67,8 @@ public final class Members {
                                          NodeAgent.Settings settings, Config overrides) {
         return ActorSystem.create(Behaviors.<Void>setup(ctx -> {
             initEntities(ctx.getSystem());
-            ctx.spawn(AgentMember.create(info, kernel, settings), "member");
+            ctx.spawn(AgentMember.create(info, kernel, settings,
+                    ClusterSharding.get(ctx.getSystem()).entityRefFor(StorageNode.ENTITY_TYPE_KEY, info.nodeId())), "member");
             return Behaviors.empty();
         }), SYSTEM, overrides.withFallback(config(host, port, seeds, List.copyOf(info.roles())).withFallback(base())));
     }

@@ -1,6 +1,8 @@
 package io.dnv.core.node;
 
 import io.dnv.core.CborSerializable;
+import io.dnv.core.JournalFailure;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -25,7 +27,8 @@ public final class NodeDirectory
 
     public sealed interface Command extends CborSerializable {}
 
-    public record Add(String nodeId) implements Command {}
+    /** Lists a node; answered once that is written (at once if it is listed already). */
+    public record Add(String nodeId, ActorRef<Done> replyTo) implements Command {}
 
     public record ListNodes(ActorRef<State> replyTo) implements Command {}
 
@@ -48,7 +51,7 @@ public final class NodeDirectory
     }
 
     private NodeDirectory() {
-        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), ID));
+        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), ID), JournalFailure.RESTART);
     }
 
     @Override
@@ -60,8 +63,8 @@ public final class NodeDirectory
     public CommandHandlerWithReply<Command, Event, State> commandHandler() {
         return newCommandHandlerWithReplyBuilder().forAnyState()
                 .onCommand(Add.class, (s, a) -> s.nodeIds().contains(a.nodeId())
-                        ? Effect().none().thenNoReply()
-                        : Effect().persist(new NodeAdded(a.nodeId())).thenNoReply())
+                        ? Effect().reply(a.replyTo(), Done.getInstance())
+                        : Effect().persist(new NodeAdded(a.nodeId())).thenReply(a.replyTo(), st -> Done.getInstance()))
                 .onCommand(ListNodes.class, (s, l) -> Effect().reply(l.replyTo(), s))
                 .build();
     }

@@ -3,6 +3,7 @@ package io.dnv.core.node;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.dnv.core.CborSerializable;
+import io.dnv.core.JournalFailure;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Placement;
 import org.apache.pekko.Done;
@@ -16,12 +17,14 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -128,6 +131,9 @@ public final class StorageNode
     public record GetKernel(ActorRef<ToAgent.KernelReport> replyTo) implements Command {}
 
     private enum PushTick implements Command { INSTANCE }
+
+    /** The directory wrote that it lists this node. */
+    private enum Listed implements Command { INSTANCE }
 
     /** Writes the decisions taken since the last write, in one write. */
     private enum WriteDecisions implements Command { INSTANCE }
@@ -259,7 +265,7 @@ public final class StorageNode
     // The generation that last changed each volume's objects here (after a restart: the first
     // one known), which a pass must have reached for the volume to be in place.
     private final Map<String, Long> volumeSetAt = new HashMap<>();
-    private boolean announced;
+    private boolean listed;
     private long pushed = -1;
     private Instant pushedAt = Instant.EPOCH;
     private ActorRef<ToAgent> sentTo;
@@ -275,11 +281,18 @@ public final class StorageNode
     private record Waiter(AwaitProgress request, Instant until) {}
 
     private StorageNode(String nodeId, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
-        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), nodeId));
+        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), nodeId), JournalFailure.RESTART);
         this.nodeId = nodeId;
         this.ctx = ctx;
         this.timers = timers;
-        timers.startTimerWithFixedDelay(PushTick.INSTANCE, PUSH_TICK);
+    }
+
+    /** After every recovery: a restart after a journal failure cancelled the timers. */
+    @Override
+    public SignalHandler<State> signalHandler() {
+        return newSignalHandlerBuilder()
+                .onSignal(RecoveryCompleted.instance(), s -> timers.startTimerWithFixedDelay(PushTick.INSTANCE, PUSH_TICK))
+                .build();
     }
 
     @Override
@@ -313,7 +326,11 @@ public final class StorageNode
                 .onCommand(GetKernel.class, this::onGetKernel)
                 .onCommand(AwaitProgress.class, this::onAwaitProgress)
                 .onCommand(WriteDecisions.class, (s, c) -> onWriteDecisions())
-                .onCommand(PushTick.class, (s, c) -> onPushTick(s));
+                .onCommand(PushTick.class, (s, c) -> onPushTick(s))
+                .onCommand(Listed.class, (s, c) -> {
+                    listed = true;
+                    return Effect().noReply();
+                });
         return b.build();
     }
 
@@ -364,11 +381,15 @@ public final class StorageNode
         return confirmed;
     }
 
-    /** Once per incarnation: the directory learns of this node even if an earlier announcement was lost. */
+    /**
+     * Until the directory answers, every heartbeat asks it again to list this node: an Add or its
+     * answer can be lost (the directory restarting or moving to another member), and a node the
+     * directory does not list is left out of placement.
+     */
     private void announce() {
-        if (!announced) {
-            NodeDirectory.ref(ClusterSharding.get(ctx.getSystem())).tell(new NodeDirectory.Add(nodeId));
-            announced = true;
+        if (!listed) {
+            ActorRef<Done> answer = ctx.messageAdapter(Done.class, done -> Listed.INSTANCE);
+            NodeDirectory.ref(ClusterSharding.get(ctx.getSystem())).tell(new NodeDirectory.Add(nodeId, answer));
         }
     }
 

@@ -1,6 +1,7 @@
 package io.dnv.core.volume;
 
 import io.dnv.core.CborSerializable;
+import io.dnv.core.JournalFailure;
 import io.dnv.core.node.StorageNode;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -103,7 +104,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
     private boolean attemptInFlight;
 
     private Leg(String legId, ActorRef<ClusterSharding.ShardCommand> shard, ActorContext<Command> ctx) {
-        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), legId));
+        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), legId), JournalFailure.RESTART);
         this.legId = legId;
         this.volumeId = legId.substring(0, legId.lastIndexOf('/'));
         this.shard = shard;

@@ -2,6 +2,7 @@ package io.dnv.core.volume;
 
 import io.dnv.core.CborSerializable;
 import io.dnv.core.DomainError;
+import io.dnv.core.JournalFailure;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.volume.operation.ChangeAttachments;
 import io.dnv.core.volume.operation.CreateVolume;
@@ -14,7 +15,6 @@ import io.dnv.core.volume.operation.StepResult;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -224,8 +224,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     private Volume(String volumeId, ActorRef<ClusterSharding.ShardCommand> shard, Peers peers, ActorContext<Command> ctx,
                    TimerScheduler<Command> timers) {
-        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), volumeId),
-                SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
+        super(PersistenceId.of(ENTITY_TYPE_KEY.name(), volumeId), JournalFailure.RESTART);
         this.volumeId = volumeId;
         this.shard = shard;
         this.peers = peers;

@@ -77,16 +77,9 @@ class StorageNodeTest {
         kit.shutdownTestKit();
     }
 
-    private static NodeInfo info(String id, long diskBytes) {
-        return new NodeInfo(new NodeEndpoints(id, "127.0.9.1", Optional.of("/dev/ram0"),
-                Optional.of(NvmetPort.tcp(1, "127.0.9.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.9.1", 4422))),
-                diskBytes, Set.of("disk", "ctrl"), Map.of(), Set.of("transport:tcp"));
-    }
-
     private TestProbe<ToAgent> register(String id, long diskBytes) {
         TestProbe<ToAgent> agent = kit.createTestProbe();
-        NodeInfo info = info(id, diskBytes);
-        node(id).tell(new StorageNode.Heartbeat(info, agent.ref(), -1, -1, List.of(), -1, Set.of(), Set.of()));
+        heartbeat(id, diskBytes, agent);
         TestProbe<NodeView> views = kit.createTestProbe();
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
             node(id).tell(new StorageNode.GetNode(views.ref()));
@@ -94,6 +87,16 @@ class StorageNodeTest {
             return null;
         });
         return agent;
+    }
+
+    private static NodeInfo info(String id, long diskBytes) {
+        return new NodeInfo(new NodeEndpoints(id, "127.0.9.1", Optional.of("/dev/ram0"),
+                Optional.of(NvmetPort.tcp(1, "127.0.9.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.9.1", 4422))),
+                diskBytes, Set.of("disk", "ctrl"), Map.of(), Set.of("transport:tcp"));
+    }
+
+    private void heartbeat(String id, long diskBytes, TestProbe<ToAgent> agent) {
+        node(id).tell(new StorageNode.Heartbeat(info(id, diskBytes), agent.ref(), -1, -1, List.of(), -1, Set.of(), Set.of()));
     }
 
     private EntityRef<StorageNode.Command> node(String id) {
@@ -205,50 +208,92 @@ class StorageNodeTest {
      */
     @Test
     void aRemovedVolumeKeepsItsExtentsAndAnaGroupUntilItsAgentConfirmsItGone() {
-        TestProbe<ToAgent> agent = register("n9", 100 * MIB);
+        TestProbe<ToAgent> agent = register("n11", 100 * MIB);
         VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 4, 2);
         NodeObjects objects = Planner.plan("vr", spec, VolumeLayout.of(spec), Fixtures.placement(spec, VolumeLayout.of(spec), true),
                 List.of(), Fixtures.sixNodes()).get("n1");
-        reserve("n9", "vr/0/0/0", 10 * MIB).extent().orElseThrow();
+        reserve("n11", "vr/0/0/0", 10 * MIB).extent().orElseThrow();
         TestProbe<StorageNode.AnaGroupReply> ana = kit.createTestProbe();
-        node("n9").tell(new StorageNode.AllocateAnaGroup("vr", 3, ana.ref()));
+        node("n11").tell(new StorageNode.AllocateAnaGroup("vr", 3, ana.ref()));
         assertTrue(ana.receiveMessage().group().isPresent());
-        generation("n9", r -> new StorageNode.SetVolumeObjects("vr", objects, r));
-        long removedAt = generation("n9", r -> new StorageNode.SetVolumeObjects("vr", NodeObjects.NONE, r));
+        generation("n11", r -> new StorageNode.SetVolumeObjects("vr", objects, r));
+        long removedAt = generation("n11", r -> new StorageNode.SetVolumeObjects("vr", NodeObjects.NONE, r));
 
-        release("n9", "vr/0/0/0");
+        release("n11", "vr/0/0/0");
         TestProbe<Done> done = kit.createTestProbe();
-        node("n9").tell(new StorageNode.ReleaseAnaGroup("vr", done.ref()));
+        node("n11").tell(new StorageNode.ReleaseAnaGroup("vr", done.ref()));
         done.receiveMessage();
-        NodeView v = view("n9");
+        NodeView v = view("n11");
         assertEquals(10 * MIB, v.capacity().reservedBytes(), "released, but not before the agent confirmed");
         assertEquals(1, v.controllerVolumes(), "the ANA group too");
         assertEquals(Set.of("vr"), v.removing());
-        assertTrue(reserve("n9", "vr/0/0/0", 10 * MIB).refusal().contains("still removing"), "the name waits");
+        assertTrue(reserve("n11", "vr/0/0/0", 10 * MIB).refusal().contains("still removing"), "the name waits");
 
-        NodeInfo info = info("n9", 100 * MIB);
-        node("n9").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt - 1, Set.of(), Set.of()));
-        node("n9").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt, Set.of(), Set.of("vr")));
-        assertEquals(10 * MIB, view("n9").capacity().reservedBytes(), "an older pass, or devices left, confirm nothing");
+        NodeInfo info = info("n11", 100 * MIB);
+        node("n11").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt - 1, Set.of(), Set.of()));
+        node("n11").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt, Set.of(), Set.of("vr")));
+        assertEquals(10 * MIB, view("n11").capacity().reservedBytes(), "an older pass, or devices left, confirm nothing");
 
-        node("n9").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt, Set.of(), Set.of()));
+        node("n11").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt, Set.of(), Set.of()));
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
-            NodeView after = view("n9");
+            NodeView after = view("n11");
             assertEquals(0, after.capacity().reservedBytes());
             assertEquals(0, after.controllerVolumes());
             assertEquals(Set.of(), after.removing());
             return null;
         });
-        assertTrue(reserve("n9", "vr/0/0/0", 10 * MIB).extent().isPresent(), "the name can come back");
+        assertTrue(reserve("n11", "vr/0/0/0", 10 * MIB).extent().isPresent(), "the name can come back");
     }
 
     /** A volume that never had objects on the node holds nothing there: its release is immediate. */
     @Test
     void aReleaseOfAVolumeWithoutObjectsHereIsImmediate() {
-        register("n10", 100 * MIB);
-        reserve("n10", "vi/0/0/0", 10 * MIB).extent().orElseThrow();
-        release("n10", "vi/0/0/0");
-        assertEquals(0, view("n10").capacity().reservedBytes());
+        register("n12", 100 * MIB);
+        reserve("n12", "vi/0/0/0", 10 * MIB).extent().orElseThrow();
+        release("n12", "vi/0/0/0");
+        assertEquals(0, view("n12").capacity().reservedBytes());
+    }
+
+    /**
+     * A write the journal refused restarts the node from its journal after a backoff: the
+     * decision's caller hears nothing and asks again (as a Volume does after its ask times out),
+     * and the node goes on deciding and pushing to its agent.
+     */
+    @Test
+    void aNodeWhoseWriteFailedStartsAgainAndGoesOnPushing() {
+        TestProbe<ToAgent> agent = register("n9", 100 * MIB);
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 4, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        NodeObjects objects = Planner.plan("vf", spec, layout, Fixtures.placement(spec, layout, true), List.of(), Fixtures.sixNodes())
+                .get("n1");
+        PersistenceTestKit.create(kit.system()).failNextPersisted("StorageNode|n9");
+        TestProbe<StorageNode.Generation> lost = kit.createTestProbe();
+        node("n9").tell(new StorageNode.SetVolumeObjects("vf", objects, lost.ref()));
+        lost.expectNoMessage(Duration.ofMillis(500));
+
+        TestProbe<StorageNode.Generation> asked = kit.createTestProbe();
+        asked.awaitAssert(Duration.ofSeconds(10), () -> {
+            node("n9").tell(new StorageNode.SetVolumeObjects("vf", objects, asked.ref()));
+            return asked.receiveMessage(Duration.ofSeconds(1));
+        });
+        pushed(agent, "vf", objects);
+    }
+
+    /**
+     * The directory can lose a node's Add (here its write fails and it restarts): the node asks
+     * again with every heartbeat until the directory answers, so it does not stay out of placement.
+     */
+    @Test
+    void aNodeWhoseListingWasLostAsksAgainUntilItIsListed() {
+        PersistenceTestKit.create(kit.system()).failNextPersisted("NodeDirectory|nodes");
+        TestProbe<ToAgent> agent = kit.createTestProbe();
+        TestProbe<NodeDirectory.State> lists = kit.createTestProbe();
+        lists.awaitAssert(Duration.ofSeconds(15), () -> {
+            heartbeat("n10", 100 * MIB, agent);
+            NodeDirectory.ref(sharding).tell(new NodeDirectory.ListNodes(lists.ref()));
+            assertTrue(lists.receiveMessage(Duration.ofSeconds(1)).nodeIds().contains("n10"), "n10 listed");
+            return null;
+        });
     }
 
     @Test

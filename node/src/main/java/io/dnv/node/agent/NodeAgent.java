@@ -90,7 +90,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         return create(nodeId, kernel, settings, Optional.empty());
     }
 
-    /** {@code listener} hears the status after every pass and every new generation, as it happens. */
+    /** {@code listener} hears the status when the agent starts, after every pass and every new generation, as it happens. */
     public static Behavior<Command> create(String nodeId, Kernel kernel, Settings settings, Optional<ActorRef<Status>> listener) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, kernel, settings, listener)));
     }
@@ -104,6 +104,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         this.reconciler = new Reconciler(kernel);
         this.settings = settings;
         this.lastPassStarted = System.nanoTime() - settings.spacing().toNanos();
+        // A (re)started agent holds no desired state: saying so at once gets it handed the state again.
+        listener.ifPresent(l -> l.tell(status()));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.dnv.node.member;
 
+import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
@@ -9,10 +10,11 @@ import io.dnv.node.kernel.Kernel;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.RecipientRef;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.actor.typed.javadsl.Receive;
 
 import java.time.Duration;
 import java.util.List;
@@ -23,8 +25,17 @@ import java.util.Set;
  * A storage node's presence in the cluster: runs the node's agent and, every second, tells
  * the node's StorageNode entity that it is alive, who it is (that is its registration) and how
  * far its kernel converged. Desired state arrives from the entity as pushes.
+ *
+ * A heartbeat carries what the agent last reported (it reports after every pass and every new
+ * generation); the member never asks the agent for it. A pass holds the agent for as long as the
+ * kernel takes (zeroing a large LD can take a minute), and a heartbeat that waited for the
+ * agent would let the node look dead meanwhile.
+ *
+ * Both the member and its agent start again after an exception, with backoff ({@link Restarts}).
+ * A restarted agent holds nothing and says so: the member gives it the last desired state again.
+ * A restarted member holds nothing either: its heartbeat says so, and the entity pushes everything.
  */
-public final class AgentMember {
+public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
 
     public static final Duration HEARTBEAT = Duration.ofSeconds(1);
 
@@ -36,68 +47,82 @@ public final class AgentMember {
 
     private enum Tick implements Command { INSTANCE }
 
-    private AgentMember() {}
+    private final NodeInfo info;
+    private final RecipientRef<StorageNode.Command> entity;
+    private final ActorRef<NodeAgent.Command> agent;
+    private final ActorRef<ToAgent> inbox;
+    private final PushedVolumes pushed = new PushedVolumes();
+    /** What the agent reported last; nothing before its first report. */
+    private Optional<NodeAgent.Status> reported = Optional.empty();
+    /** The desired state last given to the agent, for an agent that started again. */
+    private Optional<DesiredNode> applied = Optional.empty();
 
-    public static Behavior<Command> create(NodeInfo info, Kernel kernel, NodeAgent.Settings settings) {
-        return Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
-            ActorRef<NodeAgent.Status> statuses = ctx.messageAdapter(NodeAgent.Status.class, AgentStatus::new);
-            // Every pass is reported at once: the control plane waits on convergence, not on the next heartbeat.
-            ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(info.nodeId(), kernel, settings, Optional.of(statuses)),
-                    "agent", DispatcherSelector.blocking());
-            ActorRef<ToAgent> inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
-            EntityRef<StorageNode.Command> entity = ClusterSharding.get(ctx.getSystem())
-                    .entityRefFor(StorageNode.ENTITY_TYPE_KEY, info.nodeId());
+    /** {@code entity}: the node's StorageNode entity (a sharding reference; a probe in tests). */
+    public static Behavior<Command> create(NodeInfo info, Kernel kernel, NodeAgent.Settings settings,
+                                           RecipientRef<StorageNode.Command> entity) {
+        Restarts restarts = new Restarts(info.nodeId());
+        return restarts.supervise("member", Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, HEARTBEAT);
-            return running(ctx, info, agent, inbox, statuses, entity);
-        }));
+            return new AgentMember(ctx, info, kernel, settings, entity, restarts);
+        })));
     }
 
-    private static Behavior<Command> running(ActorContext<Command> ctx, NodeInfo info, ActorRef<NodeAgent.Command> agent,
-                                             ActorRef<ToAgent> inbox, ActorRef<NodeAgent.Status> statuses,
-                                             EntityRef<StorageNode.Command> entity) {
-        PushedVolumes pushed = new PushedVolumes();
-        return Behaviors.receive(Command.class)
+    private AgentMember(ActorContext<Command> ctx, NodeInfo info, Kernel kernel, NodeAgent.Settings settings,
+                        RecipientRef<StorageNode.Command> entity, Restarts restarts) {
+        super(ctx);
+        this.info = info;
+        this.entity = entity;
+        ActorRef<NodeAgent.Status> statuses = ctx.messageAdapter(NodeAgent.Status.class, AgentStatus::new);
+        this.agent = ctx.spawn(restarts.supervise("agent", NodeAgent.create(info.nodeId(), kernel, settings, Optional.of(statuses))),
+                "agent", DispatcherSelector.blocking());
+        this.inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
+    }
+
+    @Override
+    public Receive<Command> createReceive() {
+        return newReceiveBuilder()
                 .onMessageEquals(Tick.INSTANCE, () -> {
-                    agent.tell(new NodeAgent.GetStatus(statuses));
-                    return Behaviors.same();
+                    heartbeat();
+                    return this;
                 })
                 .onMessage(AgentStatus.class, s -> {
-                    List<String> failures = s.status().lastPass().map(PassResult::failures).orElse(List.of()).stream()
-                            .map(Object::toString).toList();
-                    Optional<PassResult> last = s.status().lastPass();
-                    entity.tell(new StorageNode.Heartbeat(info, inbox, s.status().desiredGeneration(), s.status().reachedGeneration(),
-                            failures, last.map(PassResult::generation).orElse(-1L),
-                            pushed.volumesWithAny(last.map(PassResult::unsettled).orElse(Set.of())),
-                            last.map(p -> pushed.leftovers(info.nodeId(), p.observed())).orElse(Set.of())));
-                    return Behaviors.same();
-                })
-                .onMessage(FromControlPlane.class, m -> {
-                    ToAgent msg = m.message();
-                    if (msg instanceof ToAgent.PutVolume put) {
-                        pushed.put(put);
-                    } else if (msg instanceof ToAgent.VolumeCreated created) {
-                        pushed.created(created);
-                    } else if (msg instanceof ToAgent.Sync sync) {
-                        pushed.sync(sync).ifPresentOrElse(desired -> agent.tell(new NodeAgent.Apply(desired)), () -> ctx.getLog().warn(
-                                "generation {} incomplete here ({} volumes held, {} named); waiting for the control plane to resend",
-                                sync.generation(), pushed.size(), sync.versions().size()));
-                    } else if (msg instanceof ToAgent.GetKernel get) {
-                        ctx.spawnAnonymous(kernelReply(agent, get.replyTo()));
+                    reported = Optional.of(s.status());
+                    if (s.status().desiredGeneration() < 0) {
+                        applied.ifPresent(desired -> agent.tell(new NodeAgent.Apply(desired)));
                     }
-                    return Behaviors.same();
+                    // Every pass is reported at once: the control plane waits on convergence, not on the next tick.
+                    heartbeat();
+                    return this;
                 })
+                .onMessage(FromControlPlane.class, m -> onPush(m.message()))
                 .build();
     }
 
-    /** Answers with what the agent last observed (its last pass reads the kernel first). */
-    private static Behavior<NodeAgent.Status> kernelReply(ActorRef<NodeAgent.Command> agent, ActorRef<ToAgent.KernelReport> replyTo) {
-        return Behaviors.setup(ctx -> {
-            agent.tell(new NodeAgent.GetStatus(ctx.getSelf()));
-            return Behaviors.receiveMessage(status -> {
-                Optional<PassResult> pass = status.lastPass();
-                replyTo.tell(new ToAgent.KernelReport(pass.map(PassResult::observed)));
-                return Behaviors.stopped();
-            });
-        });
+    private void heartbeat() {
+        Optional<PassResult> last = reported.flatMap(NodeAgent.Status::lastPass);
+        List<String> failures = last.map(PassResult::failures).orElse(List.of()).stream().map(Object::toString).toList();
+        entity.tell(new StorageNode.Heartbeat(info, inbox, reported.map(NodeAgent.Status::desiredGeneration).orElse(-1L),
+                reported.map(NodeAgent.Status::reachedGeneration).orElse(-1L), failures, last.map(PassResult::generation).orElse(-1L),
+                pushed.volumesWithAny(last.map(PassResult::unsettled).orElse(Set.of())),
+                last.map(p -> pushed.leftovers(info.nodeId(), p.observed())).orElse(Set.of())));
+    }
+
+    private Behavior<Command> onPush(ToAgent msg) {
+        if (msg instanceof ToAgent.PutVolume put) {
+            pushed.put(put);
+        } else if (msg instanceof ToAgent.VolumeCreated created) {
+            pushed.created(created);
+        } else if (msg instanceof ToAgent.Sync sync) {
+            pushed.sync(sync).ifPresentOrElse(desired -> {
+                applied = Optional.of(desired);
+                agent.tell(new NodeAgent.Apply(desired));
+            }, () -> getContext().getLog().warn(
+                    "generation {} incomplete here ({} volumes held, {} named); waiting for the control plane to resend",
+                    sync.generation(), pushed.size(), sync.versions().size()));
+        } else if (msg instanceof ToAgent.GetKernel get) {
+            // What the agent's last pass observed: every pass reads the kernel first.
+            get.replyTo().tell(new ToAgent.KernelReport(reported.flatMap(NodeAgent.Status::lastPass).map(PassResult::observed)));
+        }
+        return this;
     }
 }
