@@ -2,6 +2,7 @@ package io.dnv.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.kernel.Nqn;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeView;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -123,9 +124,8 @@ public final class Api extends AllDirectives {
     }
 
     private static void checkHost(String host) {
-        if (!HostNqn.valid(host)) {
-            throw new Problem.Raised(Problem.invalid(java.util.List.of(new Problem.FieldError("hostNqn",
-                    "must be an NVMe host NQN (nqn.yyyy-mm.domain:..., at most 223 bytes)"))));
+        if (!Nqn.valid(host)) {
+            throw new Problem.Raised(Problem.invalid(java.util.List.of(new Problem.FieldError("hostNqn", "must be an NQN: " + Nqn.RULE))));
         }
     }
 

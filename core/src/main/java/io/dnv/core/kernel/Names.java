@@ -14,7 +14,6 @@ public final class Names {
     public static final String DM_PREFIX = "dnv-";
     public static final String NQN_PREFIX = "nqn.2024-01.io.dnv:";
     static final int DM_NAME_MAX = 127;
-    static final int NQN_MAX = 223;
 
     private Names() {}
 
@@ -120,10 +119,6 @@ public final class Names {
     }
 
     private static String nqn(String suffix) {
-        String nqn = NQN_PREFIX + suffix;
-        if (nqn.length() > NQN_MAX) {
-            throw new IllegalArgumentException("NQN over " + NQN_MAX + " bytes: " + nqn);
-        }
-        return nqn;
+        return Nqn.require(NQN_PREFIX + suffix);
     }
 }

@@ -8,6 +8,7 @@ import io.dnv.core.kernel.DmLine;
 import io.dnv.core.kernel.DmTable;
 import io.dnv.core.kernel.DmTarget;
 import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.Nqn;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetNamespace;
 import io.dnv.core.kernel.NvmetPort;
@@ -215,6 +216,8 @@ public final class Planner {
         if (!volumeId.matches(VOLUME_ID_PATTERN)) {
             throw new IllegalArgumentException("volume id must match " + VOLUME_ID_PATTERN + ": " + volumeId);
         }
+        // Each becomes a configfs directory on every controller (hosts/<nqn>, allowed_hosts/<nqn>).
+        attachments.forEach(Nqn::require);
         List<Placement.Controller> cs = placement.controllers();
         if (cs.size() != spec.controllerCount()) {
             throw new IllegalArgumentException("placement has " + cs.size() + " controllers, spec wants " + spec.controllerCount());

@@ -21,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PlannerTest {
 
+    private static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:1f7e0c55-3b7d-4d5e-8f22-9a0b1c2d3e4f";
     private final Map<String, NodeEndpoints> nodes = Fixtures.sixNodes();
 
     @Test
@@ -78,8 +79,8 @@ class PlannerTest {
         for (VolumeSpec spec : List.of(new VolumeSpec(64L << 20, 1, 1, 4, 2), new VolumeSpec(64L << 20, 2, 1, 4, 2),
                 new VolumeSpec(64L << 20, 1, 0, 1, 3))) {
             VolumeLayout layout = VolumeLayout.of(spec);
-            Map<String, NodeObjects> brandNew = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, true), List.of("h1"), nodes);
-            Map<String, NodeObjects> created = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, false), List.of("h1"), nodes);
+            Map<String, NodeObjects> brandNew = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, true), List.of(HOST), nodes);
+            Map<String, NodeObjects> created = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, false), List.of(HOST), nodes);
             assertNotEquals(created, brandNew, "brand new objects differ from created ones for " + spec);
             assertEquals(created.keySet(), brandNew.keySet());
             brandNew.forEach((node, objects) -> assertEquals(created.get(node), objects.created(), node + " of " + spec));
@@ -101,6 +102,22 @@ class PlannerTest {
         });
         assertThrows(IllegalArgumentException.class,
                 () -> Planner.plan("V_bad", spec, layout, Fixtures.placement(spec, layout, true), List.of(), nodes));
+    }
+
+    /**
+     * An attached host's NQN becomes a configfs directory name on every controller: one that
+     * is not an NQN (a '/' makes it a path, a UUID form whose UUID is not one) never reaches an agent.
+     */
+    @Test
+    void attachedHostsMustBeNqnsThatCannotBecomePaths() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 1, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Placement placement = Fixtures.placement(spec, layout, false);
+        for (String host : List.of("nqn.2024-01.a:x/../../../tmp/p", "nqn.2014-08.org.nvmexpress:uuid:not-a-uuid",
+                "nqn.2024-01.io.dnv:a,hostnqn=b", "h1")) {
+            assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, placement, List.of(host), nodes), host);
+        }
+        Planner.plan("v", spec, layout, placement, List.of(HOST), nodes);
     }
 
     @Test

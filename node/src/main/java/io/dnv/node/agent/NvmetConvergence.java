@@ -2,6 +2,7 @@ package io.dnv.node.agent;
 
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.Nqn;
 import io.dnv.core.kernel.NvmetNamespace;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.NvmetSubsystem;
@@ -215,7 +216,8 @@ final class NvmetConvergence {
         pass.observed.subsystems().forEach(s -> referenced.addAll(s.allowedHosts()));
         pass.desired.subsystems().forEach(s -> referenced.addAll(s.allowedHosts()));
         for (String host : pass.observed.hosts()) {
-            if (!referenced.contains(host)) {
+            // An entry that is no NQN was not made by an agent, and the kernel port refuses to name it.
+            if (!referenced.contains(host) && Nqn.valid(host)) {
                 pass.mutate("nvmet host remove", host, () -> pass.kernel.nvmetHostRemove(host));
             }
         }

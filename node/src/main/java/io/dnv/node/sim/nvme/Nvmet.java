@@ -1,6 +1,7 @@
 package io.dnv.node.sim.nvme;
 
 import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.Nqn;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.node.kernel.KernelException;
 import io.dnv.core.kernel.ObservedKernel;
@@ -31,8 +32,6 @@ public final class Nvmet {
 
     private static final Set<String> TRANSPORTS = Set.of("tcp", "rdma", "fc", "loop");
     private static final Set<String> ADDRESS_FAMILIES = Set.of("ipv4", "ipv6", "ib", "fc", "loop");
-    private static final String DISCOVERY_NQN = "nqn.2014-08.org.nvmexpress.discovery";
-    private static final int NQN_MAX = 223;
     private static final int SERIAL_MAX = 20;
 
     private final String kernelName;
@@ -138,9 +137,14 @@ public final class Nvmet {
         notifyPort(p);
     }
 
-    // hosts
+    // hosts (and subsystems): directories named by their NQN. A name that is not an NQN is refused
+    // with EINVAL; Linux 6.1 takes any name without '/' and resolves one with '/' as a path (out of
+    // nvmet with ".."): stricter on purpose, so nobody depends on either.
 
     public synchronized void hostCreate(String hostNqn) {
+        if (!Nqn.valid(hostNqn)) {
+            throw new KernelException("hosts/" + hostNqn, "mkdir", Errno.EINVAL);
+        }
         if (!hosts.add(hostNqn)) {
             throw new KernelException("hosts/" + hostNqn, "mkdir", Errno.EEXIST);
         }
@@ -164,7 +168,8 @@ public final class Nvmet {
         if (subsystemsByNqn.containsKey(nqn)) {
             throw new KernelException(object, "mkdir", Errno.EEXIST);
         }
-        if (nqn.isEmpty() || nqn.length() > NQN_MAX || nqn.equals(DISCOVERY_NQN)) {
+        // Linux refuses the discovery NQN here; it is no NQN of the form Nqn takes either.
+        if (!Nqn.valid(nqn)) {
             throw new KernelException(object, "mkdir", Errno.EINVAL);
         }
         // attr_cntlid_min/max are u16, nonzero, and each store insists min < max.
