@@ -1,5 +1,6 @@
 package io.dnv.core.plan;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.ConnectTimeouts;
 import io.dnv.core.kernel.DeviceRef;
@@ -137,7 +138,7 @@ public final class Planner {
         String nqn = Names.ldNqn(volumeId, leg, group, side, dn.nodeId());
         UUID uuid = Names.namespaceUuid(nqn);
         dnObjects.subsystems.add(new NvmetSubsystem(nqn, List.of(Names.hostNqn(cn)), LD_CNTLID_MIN, CntlidRanges.MAX,
-                Names.serial(nqn), List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), 1)), List.of(port.id())));
+                Names.serial(nqn), List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)), List.of(port.id())));
         objects(cn).connections.add(connection(dn, port, nqn, cn));
         return new DeviceRef.Namespace(uuid);
     }
@@ -160,7 +161,7 @@ public final class Planner {
             }
         }
         objects(cn.nodeId()).subsystems.add(new NvmetSubsystem(nqn, importers, CntlidRanges.min(slot), CntlidRanges.max(slot),
-                Names.serial(nqn), List.of(new NvmetNamespace(1, legExport.ref(), uuid, Names.nguid(uuid), 1)),
+                Names.serial(nqn), List.of(new NvmetNamespace(1, legExport.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)),
                 List.of(port.id())));
     }
 
@@ -231,8 +232,10 @@ public final class Planner {
             if (!controllerNodes.add(cs.get(slot).nodeId())) {
                 throw new IllegalArgumentException("two controllers on node " + cs.get(slot).nodeId());
             }
-            if (cs.get(slot).anaGroup() < 1 || cs.get(slot).anaGroup() > 128) {
-                throw new IllegalArgumentException("ANA group must be 1..128");
+            // Its ANA state is the volume's alone, so never the default group others share.
+            if (!AnaGroups.isCreated(cs.get(slot).anaGroup())) {
+                throw new IllegalArgumentException("controller ANA group must be " + AnaGroups.FIRST_CREATED + ".." + AnaGroups.MAX
+                        + ": " + cs.get(slot).anaGroup());
             }
         }
         if (placement.legs().size() != spec.legCount()) {

@@ -120,6 +120,19 @@ class PlannerTest {
         Planner.plan("v", spec, layout, placement, List.of(HOST), nodes);
     }
 
+    /** Group 1 is every port's default group, shared by whatever else the port exports: a volume gets a group of its own. */
+    @Test
+    void aControllerTakesAnAnaGroupOfItsOwnNotTheDefaultGroup() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 0, 1, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Placement good = Fixtures.placement(spec, layout, false);
+        for (int group : new int[]{0, 1, 129}) {
+            Placement p = new Placement(List.of(new Placement.Controller("n1", Placement.Role.ACTIVE, Fixtures.VOLUME_PORT, group)),
+                    good.legs());
+            assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, p, List.of(), nodes), "group " + group);
+        }
+    }
+
     @Test
     void exportsOfOneVolumeUseDisjointCntlidRangesPerControllerSlot() {
         VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 1, 2);

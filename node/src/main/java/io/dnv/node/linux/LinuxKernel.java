@@ -1,5 +1,6 @@
 package io.dnv.node.linux;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.Nqn;
 import io.dnv.core.kernel.NvmeConnection;
@@ -120,7 +121,7 @@ public final class LinuxKernel implements Kernel {
     public void nvmetPortRemove(int portId) {
         String dir = NVMET + "/ports/" + portId;
         run("port " + portId, "nvmet port remove",
-                "for g in " + dir + "/ana_groups/*; do [ \"${g##*/}\" = 1 ] || rmdir \"$g\"; done\nrmdir " + dir);
+                "for g in " + dir + "/ana_groups/*; do [ \"${g##*/}\" = " + AnaGroups.DEFAULT + " ] || rmdir \"$g\"; done\nrmdir " + dir);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.dnv.node.sim.nvme;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.Nqn;
 import io.dnv.core.kernel.NvmetPort;
@@ -103,7 +104,7 @@ public final class Nvmet {
         if (p.groups.containsKey(group)) {
             throw new KernelException(object, "mkdir", Errno.EEXIST);
         }
-        if (group <= 1 || group > NvmetPortState.MAX_ANA_GROUP) {
+        if (!AnaGroups.isCreated(group)) {
             throw new KernelException(object, "mkdir", Errno.EINVAL);
         }
         p.groups.put(group, p.anaState(group));
@@ -113,7 +114,7 @@ public final class Nvmet {
     public synchronized void anaGroupRemove(int portId, int group) {
         String object = "ports/" + portId + "/ana_groups/" + group;
         NvmetPortState p = port(portId, "rmdir");
-        if (group == 1) {
+        if (group == AnaGroups.DEFAULT) {
             throw new KernelException(object, "rmdir", Errno.EPERM);
         }
         if (!p.groups.containsKey(group)) {
@@ -259,7 +260,7 @@ public final class Nvmet {
         if (devicePath == null || devicePath.isEmpty()) {
             throw new KernelException(object + "/device_path", "write", Errno.EINVAL);
         }
-        if (anaGroup < 1 || anaGroup > NvmetPortState.MAX_ANA_GROUP) {
+        if (!AnaGroups.isGroup(anaGroup)) {
             throw new KernelException(object + "/ana_grpid", "write", Errno.EINVAL);
         }
         String ng = nguid == null ? "00000000-0000-0000-0000-000000000000" : nguid;
