@@ -1,6 +1,7 @@
 package io.dnv.app;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.kernel.Names;
 import io.dnv.core.testing.RunningEntities;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeSpec;
@@ -94,7 +95,7 @@ class ApiTest {
             {"{}", "name"},
             {"{\"sizeBytes\":1048576}", "name"},
             {"{\"name\":\"Bad_Name\",\"sizeBytes\":1048576}", "name"},
-            {"{\"name\":\"" + "a".repeat(64) + "\",\"sizeBytes\":1048576}", "name"},
+            {"{\"name\":\"" + "a".repeat(Names.VOLUME_ID_MAX + 1) + "\",\"sizeBytes\":1048576}", "name"},
             {"{\"name\":\"ok\"}", "sizeBytes"},
             {"{\"name\":\"ok\",\"sizeBytes\":1000}", "sizeBytes"},
             {"{\"name\":\"ok\",\"sizeBytes\":0}", "sizeBytes"},

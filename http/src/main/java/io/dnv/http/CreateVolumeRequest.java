@@ -1,6 +1,7 @@
 package io.dnv.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.kernel.Names;
 import io.dnv.core.volume.VolumeSpec;
 
 import java.util.ArrayList;
@@ -14,7 +15,6 @@ import java.util.Set;
  */
 record CreateVolumeRequest(String name, VolumeSpec spec) {
 
-    static final String NAME_PATTERN = "[a-z0-9][a-z0-9-]{0,62}";
     static final long MIB = 1 << 20;
     /** The largest volume one request may ask for (64 TiB); capacity is checked at placement. */
     static final long MAX_SIZE = 64L << 40;
@@ -35,8 +35,8 @@ record CreateVolumeRequest(String name, VolumeSpec spec) {
         String name = body.hasNonNull("name") && body.get("name").isTextual() ? body.get("name").asText() : null;
         if (name == null) {
             errors.add(new Problem.FieldError("name", "required, a string"));
-        } else if (!name.matches(NAME_PATTERN)) {
-            errors.add(new Problem.FieldError("name", "must match " + NAME_PATTERN));
+        } else if (!Names.isVolumeId(name)) {
+            errors.add(new Problem.FieldError("name", "must match " + Names.VOLUME_ID_PATTERN));
         }
         long size = number(body, "sizeBytes", -1, errors);
         if (body.has("sizeBytes") && size != Long.MIN_VALUE) {

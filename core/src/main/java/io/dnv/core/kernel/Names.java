@@ -2,6 +2,7 @@ package io.dnv.core.kernel;
 
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
+import java.util.regex.Pattern;
 
 /**
  * Every kernel name derived from ids, so an agent finds what it owns by listing the kernel.
@@ -13,9 +14,32 @@ public final class Names {
 
     public static final String DM_PREFIX = "dnv-";
     public static final String NQN_PREFIX = "nqn.2024-01.io.dnv:";
+    /** Linux's DM_NAME_LEN (128) with its terminating NUL. */
     static final int DM_NAME_MAX = 127;
+    /** Node ids lead every dm name, whose parts '-' separates, so an id has no '-'. */
+    public static final String NODE_ID_PATTERN = "[a-z0-9]{1,20}";
+    /**
+     * Volume ids, the names users give volumes, are part of every dm name and NQN of the volume.
+     * The longest of those, an LD's "dnv-&lt;node&gt;-ld-&lt;volume&gt;-&lt;leg&gt;-&lt;group&gt;-&lt;side&gt;",
+     * takes 45 bytes besides the id (node id 20, leg up to 127, group up to 10 digits, side up
+     * to 2), so the 127 bytes of a dm name leave at most 82 (the 223 of an NQN would leave 163).
+     * The limit is the planner's 40, half of that: the planner never planned a longer id, and
+     * a limit can be raised later but never lowered.
+     */
+    public static final int VOLUME_ID_MAX = 40;
+    public static final String VOLUME_ID_PATTERN = "[a-z0-9][a-z0-9-]{0," + (VOLUME_ID_MAX - 1) + "}";
+    private static final Pattern NODE_ID = Pattern.compile(NODE_ID_PATTERN);
+    private static final Pattern VOLUME_ID = Pattern.compile(VOLUME_ID_PATTERN);
 
     private Names() {}
+
+    public static boolean isNodeId(String id) {
+        return id != null && NODE_ID.matcher(id).matches();
+    }
+
+    public static boolean isVolumeId(String id) {
+        return id != null && VOLUME_ID.matcher(id).matches();
+    }
 
     public static String dmPrefix(String nodeId) {
         return DM_PREFIX + nodeId + "-";

@@ -36,7 +36,6 @@ import java.util.UUID;
  */
 public final class Planner {
 
-    public static final String VOLUME_ID_PATTERN = "[a-z0-9][a-z0-9-]{0,39}";
     private static final long RAID_META_BYTES = VolumeLayout.RAID_META_SECTORS * VolumeLayout.SECTOR;
     private static final int THIN_SUPERBLOCK_BYTES = 4096;
     private static final int LD_CNTLID_MIN = 1;
@@ -214,8 +213,8 @@ public final class Planner {
     }
 
     private void validate() {
-        if (!volumeId.matches(VOLUME_ID_PATTERN)) {
-            throw new IllegalArgumentException("volume id must match " + VOLUME_ID_PATTERN + ": " + volumeId);
+        if (!Names.isVolumeId(volumeId)) {
+            throw new IllegalArgumentException("volume id must match " + Names.VOLUME_ID_PATTERN + ": " + volumeId);
         }
         // Each becomes a configfs directory on every controller (hosts/<nqn>, allowed_hosts/<nqn>).
         attachments.forEach(Nqn::require);
