@@ -15,9 +15,6 @@ import java.util.Set;
  */
 record CreateVolumeRequest(String name, VolumeSpec spec) {
 
-    static final long MIB = 1 << 20;
-    /** The largest volume one request may ask for (64 TiB); capacity is checked at placement. */
-    static final long MAX_SIZE = 64L << 40;
     private static final Set<String> FIELDS = Set.of("name", "sizeBytes", "activeControllers", "standbyControllers",
             "legsPerController", "replicas");
 
@@ -40,13 +37,11 @@ record CreateVolumeRequest(String name, VolumeSpec spec) {
         }
         long size = number(body, "sizeBytes", -1, errors);
         if (body.has("sizeBytes") && size != Long.MIN_VALUE) {
-            if (size <= 0 || size % MIB != 0) {
-                errors.add(new Problem.FieldError("sizeBytes", "must be a positive multiple of 1 MiB (1048576)"));
-            } else if (size > MAX_SIZE) {
-                errors.add(new Problem.FieldError("sizeBytes", "must be at most " + MAX_SIZE + " (64 TiB)"));
+            if (!VolumeSpec.isSize(size)) {
+                errors.add(new Problem.FieldError("sizeBytes", "must be " + VolumeSpec.SIZE_RULE));
             }
         } else if (!body.has("sizeBytes")) {
-            errors.add(new Problem.FieldError("sizeBytes", "required, a positive multiple of 1 MiB"));
+            errors.add(new Problem.FieldError("sizeBytes", "required, " + VolumeSpec.SIZE_RULE));
         }
         int active = (int) range(body, "activeControllers", 1, 1, VolumeSpec.MAX_ACTIVE, errors);
         int standby = (int) range(body, "standbyControllers", 1, 0, VolumeSpec.MAX_STANDBY, errors);

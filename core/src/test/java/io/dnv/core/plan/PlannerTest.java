@@ -26,9 +26,10 @@ class PlannerTest {
 
     @Test
     void usableSizeIsRoundedUpToWholeStripesOfAllLegs() {
-        VolumeLayout l = VolumeLayout.of(new VolumeSpec((64L << 20) + 1, 2, 1, 4, 2));
-        assertEquals((64L << 20) + 8 * 16 * 1024, l.usableBytes());
-        assertEquals(l.usableBytes() / 512 / 8, l.legSectors());
+        // 12 legs: 1 MiB is 5 1/3 stripes of 12 chunks of 16 KiB, rounded up to 6
+        VolumeLayout l = VolumeLayout.of(new VolumeSpec(1 << 20, 3, 1, 4, 2));
+        assertEquals(6 * 12 * 16 * 1024, l.usableBytes());
+        assertEquals(l.usableBytes() / 512 / 12, l.legSectors());
         assertEquals(0, l.legSectors() % VolumeLayout.STRIPE_CHUNK_SECTORS);
     }
 
