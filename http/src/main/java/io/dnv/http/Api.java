@@ -214,8 +214,12 @@ public final class Api extends AllDirectives {
         })));
     }
 
+    /** A JSON body: it must say it is one, so a form or text posted by mistake is never read as a request. */
     private Route jsonBody(java.util.function.Function<JsonNode, CompletionStage<HttpResponse>> handler) {
-        return withSizeLimit(JSON_LIMIT, () -> entity(Unmarshaller.entityToByteString(), body -> async(() -> {
+        return extractRequestEntity(entity -> !entity.getContentType().mediaType().equals(MediaTypes.APPLICATION_JSON)
+                ? complete(problem(Problem.of(415, "Unsupported Media Type", "the body must be sent as application/json, not "
+                        + entity.getContentType().mediaType())))
+                : withSizeLimit(JSON_LIMIT, () -> entity(Unmarshaller.entityToByteString(), body -> async(() -> {
             JsonNode json;
             try {
                 json = Json.MAPPER.readTree(body.toArray());
@@ -224,7 +228,7 @@ public final class Api extends AllDirectives {
                         "must be JSON: " + e.getMessage().lines().findFirst().orElse("unreadable")))));
             }
             return handler.apply(json);
-        })));
+        }))));
     }
 
     /** Runs a handler; a Problem it raises (now or in its future) becomes the response. */
@@ -254,6 +258,7 @@ public final class Api extends AllDirectives {
                 .match(Problem.Raised.class, p -> complete(problem(p.problem())))
                 .match(EntityStreamSizeException.class, e -> complete(problem(Problem.of(413, "Payload Too Large",
                         "the body is larger than this route takes"))))
+                .matchAny(t -> complete(failure(t)))
                 .build();
     }
 

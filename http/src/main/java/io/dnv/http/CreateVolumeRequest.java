@@ -7,6 +7,7 @@ import io.dnv.core.volume.VolumeSpec;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
@@ -35,42 +36,49 @@ record CreateVolumeRequest(String name, VolumeSpec spec) {
         } else if (!Names.isVolumeId(name)) {
             errors.add(new Problem.FieldError("name", "must match " + Names.VOLUME_ID_PATTERN));
         }
-        long size = number(body, "sizeBytes", -1, errors);
-        if (body.has("sizeBytes") && size != Long.MIN_VALUE) {
-            if (!VolumeSpec.isSize(size)) {
+        long size = 0;
+        if (!body.has("sizeBytes")) {
+            errors.add(new Problem.FieldError("sizeBytes", "required, " + VolumeSpec.SIZE_RULE));
+        } else {
+            OptionalLong asked = number(body, "sizeBytes", errors);
+            if (asked.isPresent() && !VolumeSpec.isSize(asked.getAsLong())) {
                 errors.add(new Problem.FieldError("sizeBytes", "must be " + VolumeSpec.SIZE_RULE));
             }
-        } else if (!body.has("sizeBytes")) {
-            errors.add(new Problem.FieldError("sizeBytes", "required, " + VolumeSpec.SIZE_RULE));
+            size = asked.orElse(0);
         }
-        int active = (int) range(body, "activeControllers", 1, 1, VolumeSpec.MAX_ACTIVE, errors);
-        int standby = (int) range(body, "standbyControllers", 1, 0, VolumeSpec.MAX_STANDBY, errors);
-        int legs = (int) range(body, "legsPerController", 4, 1, VolumeSpec.MAX_LEGS_PER_CONTROLLER, errors);
-        int replicas = (int) range(body, "replicas", 2, 1, VolumeSpec.MAX_REPLICAS, errors);
+        int active = range(body, "activeControllers", 1, 1, VolumeSpec.MAX_ACTIVE, errors);
+        int standby = range(body, "standbyControllers", 1, 0, VolumeSpec.MAX_STANDBY, errors);
+        int legs = range(body, "legsPerController", 4, 1, VolumeSpec.MAX_LEGS_PER_CONTROLLER, errors);
+        int replicas = range(body, "replicas", 2, 1, VolumeSpec.MAX_REPLICAS, errors);
         if (!errors.isEmpty()) {
             throw new Problem.Raised(Problem.invalid(errors));
         }
         return new CreateVolumeRequest(name, new VolumeSpec(size, active, standby, legs, replicas));
     }
 
-    private static long range(JsonNode body, String field, long dflt, long min, long max, List<Problem.FieldError> errors) {
-        long v = number(body, field, dflt, errors);
-        if (v != Long.MIN_VALUE && (v < min || v > max)) {
-            errors.add(new Problem.FieldError(field, "must be an integer from " + min + " to " + max));
-        }
-        return v == Long.MIN_VALUE ? dflt : v;
-    }
-
-    /** The field as a whole number, the default when absent, Long.MIN_VALUE (and an error) when malformed. */
-    private static long number(JsonNode body, String field, long dflt, List<Problem.FieldError> errors) {
+    /** An optional count from min to max, {@code dflt} when absent. */
+    private static int range(JsonNode body, String field, int dflt, int min, int max, List<Problem.FieldError> errors) {
         if (!body.has(field)) {
             return dflt;
         }
+        OptionalLong v = number(body, field, errors);
+        if (v.isPresent() && (v.getAsLong() < min || v.getAsLong() > max)) {
+            errors.add(new Problem.FieldError(field, "must be an integer from " + min + " to " + max));
+            return dflt;
+        }
+        return (int) v.orElse(dflt);
+    }
+
+    /**
+     * The field as a whole number that fits a long; empty, with an error, when it is anything
+     * else. (No value of a long can stand for "malformed": -9223372036854775808 is a number too.)
+     */
+    private static OptionalLong number(JsonNode body, String field, List<Problem.FieldError> errors) {
         JsonNode n = body.get(field);
         if (!n.isIntegralNumber() || !n.canConvertToLong()) {
             errors.add(new Problem.FieldError(field, "must be a whole number"));
-            return Long.MIN_VALUE;
+            return OptionalLong.empty();
         }
-        return n.asLong();
+        return OptionalLong.of(n.asLong());
     }
 }
