@@ -163,6 +163,7 @@ class ApiTest {
         assertEquals(400, api.get(data + "?offset=0&length=0").status());
         assertEquals(400, api.get(data + "?offset=0").status());
         assertEquals(400, api.get(data + "?offset=33554432&length=512").status(), "past the end");
+        assertEquals(400, api.get(data + "?offset=9223372036854775296&length=512").status(), "offset + length beyond a long");
         assertEquals(400, api.put(data + "?offset=0&length=512", block).status(), "length differs from the body");
         assertEquals(413, api.statusOfPutAskingFirst(data + "?offset=0&length=" + ((16 << 20) + 512), (16 << 20) + 512));
 
