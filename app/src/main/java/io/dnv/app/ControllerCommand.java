@@ -3,12 +3,12 @@ package io.dnv.app;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.dnv.http.Api;
+import io.dnv.http.ApiServer;
 import io.dnv.http.ApiToken;
 import io.dnv.http.ControlPlane;
 import io.dnv.http.readside.ReadSide;
 import io.dnv.persistence.Database;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,8 +41,8 @@ public final class ControllerCommand implements Callable<Integer> {
         PekkoManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
         ApiToken token = ApiToken.loadOrCreate(Path.of(c.getString("data-dir")));
         Config http = c.getConfig("http");
-        Http.get(system).newServerAt(http.getString("host"), http.getInt("port"))
-                .bind(new Api(new ControlPlane(system, ReadSide.start(system, database)), token, Optional.empty()).routes())
+        ApiServer.bind(system, http.getString("host"), http.getInt("port"),
+                        new Api(new ControlPlane(system, ReadSide.start(system, database)), token, Optional.empty()))
                 .toCompletableFuture().get(30, TimeUnit.SECONDS);
         log.info("controller up: API on {}:{}, cluster {}:{}", http.getString("host"), http.getInt("port"),
                 cluster.getString("host"), cluster.getInt("port"));

@@ -4,6 +4,7 @@ import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.http.Api;
+import io.dnv.http.ApiServer;
 import io.dnv.http.ApiToken;
 import io.dnv.http.ControlPlane;
 import io.dnv.http.readside.ReadSide;
@@ -14,7 +15,6 @@ import io.dnv.persistence.Database;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
-import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.management.javadsl.PekkoManagement;
 import picocli.CommandLine.Command;
@@ -101,8 +101,7 @@ public final class DevCommand implements Callable<Integer> {
             }
             hosts = new SimHosts(fabric);
             controlPlane = new ControlPlane(control, ReadSide.start(control, db));
-            http = Http.get(control).newServerAt("127.0.0.1", httpPort)
-                    .bind(new Api(controlPlane, token, Optional.of(hosts)).routes())
+            http = ApiServer.bind(control, "127.0.0.1", httpPort, new Api(controlPlane, token, Optional.of(hosts)))
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
         }
 

@@ -61,7 +61,8 @@ final class SimHosts implements SimulatedHosts, AutoCloseable {
         if (!volume.state().equals("READY")) {
             throw new Problem.Raised(Problem.of(409, "Conflict", "volume " + volume.id() + " is " + volume.state() + ", not READY"));
         }
-        if (offset + length > volume.sizeBytes()) {
+        // Not offset + length: near the top of a long that sum wraps negative and passes.
+        if (offset > volume.sizeBytes() - length) {
             throw new Problem.Raised(Problem.invalid(java.util.List.of(new Problem.FieldError("offset",
                     "offset + length must be at most the volume's size (" + volume.sizeBytes() + " bytes)"))));
         }

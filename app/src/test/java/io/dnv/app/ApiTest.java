@@ -1,6 +1,7 @@
 package io.dnv.app;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.kernel.Names;
 import io.dnv.core.testing.RunningEntities;
 import io.dnv.core.DomainError;
 import io.dnv.core.volume.Volume;
@@ -95,7 +96,7 @@ class ApiTest {
             {"{}", "name"},
             {"{\"sizeBytes\":1048576}", "name"},
             {"{\"name\":\"Bad_Name\",\"sizeBytes\":1048576}", "name"},
-            {"{\"name\":\"" + "a".repeat(64) + "\",\"sizeBytes\":1048576}", "name"},
+            {"{\"name\":\"" + "a".repeat(Names.VOLUME_ID_MAX + 1) + "\",\"sizeBytes\":1048576}", "name"},
             {"{\"name\":\"ok\"}", "sizeBytes"},
             {"{\"name\":\"ok\",\"sizeBytes\":1000}", "sizeBytes"},
             {"{\"name\":\"ok\",\"sizeBytes\":0}", "sizeBytes"},
@@ -163,6 +164,7 @@ class ApiTest {
         assertEquals(400, api.get(data + "?offset=0&length=0").status());
         assertEquals(400, api.get(data + "?offset=0").status());
         assertEquals(400, api.get(data + "?offset=33554432&length=512").status(), "past the end");
+        assertEquals(400, api.get(data + "?offset=9223372036854775296&length=512").status(), "offset + length beyond a long");
         assertEquals(400, api.put(data + "?offset=0&length=512", block).status(), "length differs from the body");
         assertEquals(413, api.statusOfPutAskingFirst(data + "?offset=0&length=" + ((16 << 20) + 512), (16 << 20) + 512));
 

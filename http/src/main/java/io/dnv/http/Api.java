@@ -2,6 +2,7 @@ package io.dnv.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.kernel.Nqn;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeView;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -123,9 +124,8 @@ public final class Api extends AllDirectives {
     }
 
     private static void checkHost(String host) {
-        if (!HostNqn.valid(host)) {
-            throw new Problem.Raised(Problem.invalid(java.util.List.of(new Problem.FieldError("hostNqn",
-                    "must be an NVMe host NQN (nqn.yyyy-mm.domain:..., at most 223 bytes)"))));
+        if (!Nqn.valid(host)) {
+            throw new Problem.Raised(Problem.invalid(java.util.List.of(new Problem.FieldError("hostNqn", "must be an NQN: " + Nqn.RULE))));
         }
     }
 
@@ -214,8 +214,12 @@ public final class Api extends AllDirectives {
         })));
     }
 
+    /** A JSON body: it must say it is one, so a form or text posted by mistake is never read as a request. */
     private Route jsonBody(java.util.function.Function<JsonNode, CompletionStage<HttpResponse>> handler) {
-        return withSizeLimit(JSON_LIMIT, () -> entity(Unmarshaller.entityToByteString(), body -> async(() -> {
+        return extractRequestEntity(entity -> !entity.getContentType().mediaType().equals(MediaTypes.APPLICATION_JSON)
+                ? complete(problem(Problem.of(415, "Unsupported Media Type", "the body must be sent as application/json, not "
+                        + entity.getContentType().mediaType())))
+                : withSizeLimit(JSON_LIMIT, () -> entity(Unmarshaller.entityToByteString(), body -> async(() -> {
             JsonNode json;
             try {
                 json = Json.MAPPER.readTree(body.toArray());
@@ -224,7 +228,7 @@ public final class Api extends AllDirectives {
                         "must be JSON: " + e.getMessage().lines().findFirst().orElse("unreadable")))));
             }
             return handler.apply(json);
-        })));
+        }))));
     }
 
     /** Runs a handler; a Problem it raises (now or in its future) becomes the response. */
@@ -254,6 +258,7 @@ public final class Api extends AllDirectives {
                 .match(Problem.Raised.class, p -> complete(problem(p.problem())))
                 .match(EntityStreamSizeException.class, e -> complete(problem(Problem.of(413, "Payload Too Large",
                         "the body is larger than this route takes"))))
+                .matchAny(t -> complete(failure(t)))
                 .build();
     }
 

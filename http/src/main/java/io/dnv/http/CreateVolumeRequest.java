@@ -1,11 +1,13 @@
 package io.dnv.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.kernel.Names;
 import io.dnv.core.volume.VolumeSpec;
 
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
@@ -14,10 +16,6 @@ import java.util.Set;
  */
 record CreateVolumeRequest(String name, VolumeSpec spec) {
 
-    static final String NAME_PATTERN = "[a-z0-9][a-z0-9-]{0,62}";
-    static final long MIB = 1 << 20;
-    /** The largest volume one request may ask for (64 TiB); capacity is checked at placement. */
-    static final long MAX_SIZE = 64L << 40;
     private static final Set<String> FIELDS = Set.of("name", "sizeBytes", "activeControllers", "standbyControllers",
             "legsPerController", "replicas");
 
@@ -35,47 +33,52 @@ record CreateVolumeRequest(String name, VolumeSpec spec) {
         String name = body.hasNonNull("name") && body.get("name").isTextual() ? body.get("name").asText() : null;
         if (name == null) {
             errors.add(new Problem.FieldError("name", "required, a string"));
-        } else if (!name.matches(NAME_PATTERN)) {
-            errors.add(new Problem.FieldError("name", "must match " + NAME_PATTERN));
+        } else if (!Names.isVolumeId(name)) {
+            errors.add(new Problem.FieldError("name", "must match " + Names.VOLUME_ID_PATTERN));
         }
-        long size = number(body, "sizeBytes", -1, errors);
-        if (body.has("sizeBytes") && size != Long.MIN_VALUE) {
-            if (size <= 0 || size % MIB != 0) {
-                errors.add(new Problem.FieldError("sizeBytes", "must be a positive multiple of 1 MiB (1048576)"));
-            } else if (size > MAX_SIZE) {
-                errors.add(new Problem.FieldError("sizeBytes", "must be at most " + MAX_SIZE + " (64 TiB)"));
+        long size = 0;
+        if (!body.has("sizeBytes")) {
+            errors.add(new Problem.FieldError("sizeBytes", "required, " + VolumeSpec.SIZE_RULE));
+        } else {
+            OptionalLong asked = number(body, "sizeBytes", errors);
+            if (asked.isPresent() && !VolumeSpec.isSize(asked.getAsLong())) {
+                errors.add(new Problem.FieldError("sizeBytes", "must be " + VolumeSpec.SIZE_RULE));
             }
-        } else if (!body.has("sizeBytes")) {
-            errors.add(new Problem.FieldError("sizeBytes", "required, a positive multiple of 1 MiB"));
+            size = asked.orElse(0);
         }
-        int active = (int) range(body, "activeControllers", 1, 1, VolumeSpec.MAX_ACTIVE, errors);
-        int standby = (int) range(body, "standbyControllers", 1, 0, VolumeSpec.MAX_STANDBY, errors);
-        int legs = (int) range(body, "legsPerController", 4, 1, VolumeSpec.MAX_LEGS_PER_CONTROLLER, errors);
-        int replicas = (int) range(body, "replicas", 2, 1, VolumeSpec.MAX_REPLICAS, errors);
+        int active = range(body, "activeControllers", 1, 1, VolumeSpec.MAX_ACTIVE, errors);
+        int standby = range(body, "standbyControllers", 1, 0, VolumeSpec.MAX_STANDBY, errors);
+        int legs = range(body, "legsPerController", 4, 1, VolumeSpec.MAX_LEGS_PER_CONTROLLER, errors);
+        int replicas = range(body, "replicas", 2, 1, VolumeSpec.MAX_REPLICAS, errors);
         if (!errors.isEmpty()) {
             throw new Problem.Raised(Problem.invalid(errors));
         }
         return new CreateVolumeRequest(name, new VolumeSpec(size, active, standby, legs, replicas));
     }
 
-    private static long range(JsonNode body, String field, long dflt, long min, long max, List<Problem.FieldError> errors) {
-        long v = number(body, field, dflt, errors);
-        if (v != Long.MIN_VALUE && (v < min || v > max)) {
-            errors.add(new Problem.FieldError(field, "must be an integer from " + min + " to " + max));
-        }
-        return v == Long.MIN_VALUE ? dflt : v;
-    }
-
-    /** The field as a whole number, the default when absent, Long.MIN_VALUE (and an error) when malformed. */
-    private static long number(JsonNode body, String field, long dflt, List<Problem.FieldError> errors) {
+    /** An optional count from min to max, {@code dflt} when absent. */
+    private static int range(JsonNode body, String field, int dflt, int min, int max, List<Problem.FieldError> errors) {
         if (!body.has(field)) {
             return dflt;
         }
+        OptionalLong v = number(body, field, errors);
+        if (v.isPresent() && (v.getAsLong() < min || v.getAsLong() > max)) {
+            errors.add(new Problem.FieldError(field, "must be an integer from " + min + " to " + max));
+            return dflt;
+        }
+        return (int) v.orElse(dflt);
+    }
+
+    /**
+     * The field as a whole number that fits a long; empty, with an error, when it is anything
+     * else. (No value of a long can stand for "malformed": -9223372036854775808 is a number too.)
+     */
+    private static OptionalLong number(JsonNode body, String field, List<Problem.FieldError> errors) {
         JsonNode n = body.get(field);
         if (!n.isIntegralNumber() || !n.canConvertToLong()) {
             errors.add(new Problem.FieldError(field, "must be a whole number"));
-            return Long.MIN_VALUE;
+            return OptionalLong.empty();
         }
-        return n.asLong();
+        return OptionalLong.of(n.asLong());
     }
 }

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.regex.Pattern;
 
 /**
  * Every kernel name derived from ids, so an agent finds what it owns by listing the kernel.
@@ -15,13 +16,35 @@ public final class Names {
 
     public static final String DM_PREFIX = "dnv-";
     public static final String NQN_PREFIX = "nqn.2024-01.io.dnv:";
+    /** Linux's DM_NAME_LEN (128) with its terminating NUL. */
     static final int DM_NAME_MAX = 127;
-    static final int NQN_MAX = 223;
+    /** Node ids lead every dm name, whose parts '-' separates, so an id has no '-'. */
+    public static final String NODE_ID_PATTERN = "[a-z0-9]{1,20}";
+    /**
+     * Volume ids, the names users give volumes, are part of every dm name and NQN of the volume.
+     * The longest of those, an LD's "dnv-&lt;node&gt;-ld-&lt;volume&gt;-&lt;leg&gt;-&lt;group&gt;-&lt;side&gt;",
+     * takes 45 bytes besides the id (node id 20, leg up to 127, group up to 10 digits, side up
+     * to 2), so the 127 bytes of a dm name leave at most 82 (the 223 of an NQN would leave 163).
+     * The limit is the planner's 40, half of that: the planner never planned a longer id, and
+     * a limit can be raised later but never lowered.
+     */
+    public static final int VOLUME_ID_MAX = 40;
+    public static final String VOLUME_ID_PATTERN = "[a-z0-9][a-z0-9-]{0," + (VOLUME_ID_MAX - 1) + "}";
+    private static final Pattern NODE_ID = Pattern.compile(NODE_ID_PATTERN);
+    private static final Pattern VOLUME_ID = Pattern.compile(VOLUME_ID_PATTERN);
     /** Each dm kind and how many numbers (leg, group, side) follow the volume in its names. */
     private static final Map<String, Integer> DM_KIND_IDS = Map.of("ld", 3, "rm", 3, "rd", 3, "r1", 2, "tmeta", 1,
             "tdata", 1, "pool", 1, "thin", 1, "legx", 1, "vol", 0);
 
     private Names() {}
+
+    public static boolean isNodeId(String id) {
+        return id != null && NODE_ID.matcher(id).matches();
+    }
+
+    public static boolean isVolumeId(String id) {
+        return id != null && VOLUME_ID.matcher(id).matches();
+    }
 
     public static String dmPrefix(String nodeId) {
         return DM_PREFIX + nodeId + "-";
@@ -150,10 +173,6 @@ public final class Names {
     }
 
     private static String nqn(String suffix) {
-        String nqn = NQN_PREFIX + suffix;
-        if (nqn.length() > NQN_MAX) {
-            throw new IllegalArgumentException("NQN over " + NQN_MAX + " bytes: " + nqn);
-        }
-        return nqn;
+        return Nqn.require(NQN_PREFIX + suffix);
     }
 }

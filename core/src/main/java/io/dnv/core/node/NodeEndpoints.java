@@ -1,5 +1,6 @@
 package io.dnv.core.node;
 
+import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmetPort;
 
 import java.util.List;
@@ -14,8 +15,8 @@ public record NodeEndpoints(String nodeId, String address, Optional<String> disk
                             Optional<NvmetPort> legPort, List<NvmetPort> volumePorts) {
 
     public NodeEndpoints {
-        if (!nodeId.matches("[a-z0-9]{1,20}")) {
-            throw new IllegalArgumentException("node id must be 1-20 of [a-z0-9] (dm names use '-' as separator): " + nodeId);
+        if (!Names.isNodeId(nodeId)) {
+            throw new IllegalArgumentException("node id must match " + Names.NODE_ID_PATTERN + " (dm names use '-' as separator): " + nodeId);
         }
         volumePorts = List.copyOf(volumePorts);
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.dnv.core.CborSerializable;
 import io.dnv.core.JournalFailure;
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Placement;
 import org.apache.pekko.Done;
@@ -61,10 +62,6 @@ public final class StorageNode
     static final Duration DOWN_AFTER = Duration.ofSeconds(5);
     /** A progress question unanswered this long is answered "not yet", so the asker asks again. */
     static final Duration PROGRESS_WAIT = Duration.ofSeconds(2);
-    static final int FIRST_ANA_GROUP = 2;
-    static final int LAST_ANA_GROUP = 128;
-    /** How many volumes one volume port can be a controller of. */
-    public static final int ANA_GROUPS_PER_PORT = LAST_ANA_GROUP - FIRST_ANA_GROUP + 1;
 
     // commands
 
@@ -445,7 +442,7 @@ public final class StorageNode
         if (existing != null) {
             return afterDecisions(journal, st -> a.replyTo().tell(new AnaGroupReply(Optional.of(existing.group()), "")));
         }
-        for (int g = FIRST_ANA_GROUP; g <= LAST_ANA_GROUP; g++) {
+        for (int g = AnaGroups.FIRST_CREATED; g <= AnaGroups.MAX; g++) {
             int group = g;
             boolean taken = s.anaGroups().values().stream().anyMatch(slot -> slot.portId() == a.portId() && slot.group() == group);
             if (!taken) {
@@ -454,7 +451,7 @@ public final class StorageNode
             }
         }
         return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.empty(),
-                nodeId + " port " + a.portId() + " has no free ANA group (at most " + ANA_GROUPS_PER_PORT + " volumes per port)"));
+                nodeId + " port " + a.portId() + " has no free ANA group (at most " + AnaGroups.CREATED_PER_PORT + " volumes per port)"));
     }
 
     private ReplyEffect<Event, State> onReleaseAnaGroup(State journal, ReleaseAnaGroup r) {

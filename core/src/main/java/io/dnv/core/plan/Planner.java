@@ -1,5 +1,6 @@
 package io.dnv.core.plan;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.ConnectTimeouts;
 import io.dnv.core.kernel.DeviceRef;
@@ -8,6 +9,7 @@ import io.dnv.core.kernel.DmLine;
 import io.dnv.core.kernel.DmTable;
 import io.dnv.core.kernel.DmTarget;
 import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.Nqn;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetNamespace;
 import io.dnv.core.kernel.NvmetPort;
@@ -34,7 +36,6 @@ import java.util.UUID;
  */
 public final class Planner {
 
-    public static final String VOLUME_ID_PATTERN = "[a-z0-9][a-z0-9-]{0,39}";
     private static final long RAID_META_BYTES = VolumeLayout.RAID_META_SECTORS * VolumeLayout.SECTOR;
     private static final int THIN_SUPERBLOCK_BYTES = 4096;
     private static final int LD_CNTLID_MIN = 1;
@@ -136,7 +137,7 @@ public final class Planner {
         String nqn = Names.ldNqn(volumeId, leg, group, side, dn.nodeId());
         UUID uuid = Names.namespaceUuid(nqn);
         dnObjects.subsystems.add(new NvmetSubsystem(nqn, List.of(Names.hostNqn(cn)), LD_CNTLID_MIN, CntlidRanges.MAX,
-                Names.serial(nqn), List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), 1)), List.of(port.id())));
+                Names.serial(nqn), List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)), List.of(port.id())));
         objects(cn).connections.add(connection(dn, port, nqn, cn));
         return new DeviceRef.Namespace(uuid);
     }
@@ -159,7 +160,7 @@ public final class Planner {
             }
         }
         objects(cn.nodeId()).subsystems.add(new NvmetSubsystem(nqn, importers, CntlidRanges.min(slot), CntlidRanges.max(slot),
-                Names.serial(nqn), List.of(new NvmetNamespace(1, legExport.ref(), uuid, Names.nguid(uuid), 1)),
+                Names.serial(nqn), List.of(new NvmetNamespace(1, legExport.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)),
                 List.of(port.id())));
     }
 
@@ -212,9 +213,11 @@ public final class Planner {
     }
 
     private void validate() {
-        if (!volumeId.matches(VOLUME_ID_PATTERN)) {
-            throw new IllegalArgumentException("volume id must match " + VOLUME_ID_PATTERN + ": " + volumeId);
+        if (!Names.isVolumeId(volumeId)) {
+            throw new IllegalArgumentException("volume id must match " + Names.VOLUME_ID_PATTERN + ": " + volumeId);
         }
+        // Each becomes a configfs directory on every controller (hosts/<nqn>, allowed_hosts/<nqn>).
+        attachments.forEach(Nqn::require);
         List<Placement.Controller> cs = placement.controllers();
         if (cs.size() != spec.controllerCount()) {
             throw new IllegalArgumentException("placement has " + cs.size() + " controllers, spec wants " + spec.controllerCount());
@@ -228,8 +231,10 @@ public final class Planner {
             if (!controllerNodes.add(cs.get(slot).nodeId())) {
                 throw new IllegalArgumentException("two controllers on node " + cs.get(slot).nodeId());
             }
-            if (cs.get(slot).anaGroup() < 1 || cs.get(slot).anaGroup() > 128) {
-                throw new IllegalArgumentException("ANA group must be 1..128");
+            // Its ANA state is the volume's alone, so never the default group others share.
+            if (!AnaGroups.isCreated(cs.get(slot).anaGroup())) {
+                throw new IllegalArgumentException("controller ANA group must be " + AnaGroups.FIRST_CREATED + ".." + AnaGroups.MAX
+                        + ": " + cs.get(slot).anaGroup());
             }
         }
         if (placement.legs().size() != spec.legCount()) {

@@ -1,7 +1,7 @@
 package io.dnv.core.volume;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.node.NodeView;
-import io.dnv.core.node.StorageNode;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -43,7 +43,7 @@ public final class Placer {
         List<NodeView> up = nodes.stream().filter(NodeView::up).filter(n -> !n.removing().contains(volumeId))
                 .filter(n -> n.info().map(i -> i.capabilities().containsAll(REQUIRED)).orElse(false)).toList();
         List<NodeView> ctrlNodes = up.stream()
-                .filter(n -> has(n, "ctrl") && n.controllerVolumes() < StorageNode.ANA_GROUPS_PER_PORT).toList();
+                .filter(n -> has(n, "ctrl") && n.controllerVolumes() < AnaGroups.CREATED_PER_PORT).toList();
         int fewest = ctrlNodes.stream().mapToInt(NodeView::controllerVolumes).min().orElse(0);
         List<NodeView> cns = ctrlNodes.stream()
                 .sorted(Comparator.comparingInt((NodeView n) -> (n.controllerVolumes() - fewest) / SPREAD_VOLUMES)

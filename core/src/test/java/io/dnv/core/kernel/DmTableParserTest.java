@@ -51,4 +51,38 @@ class DmTableParserTest {
         assertThrows(IllegalArgumentException.class, () -> DmTableParser.parse("0 8 linear 1:0"));
         assertThrows(IllegalArgumentException.class, () -> DmTableParser.parse("0 8 linear 1:0 0 extra"));
     }
+
+    /** What dmsetup and Linux's constructors take, the parser reads; Linux's lines, not only dnv's. */
+    @Test
+    void readsWhatLinuxTakesThatDnvDoesNotWrite() {
+        assertEquals(new DmTarget.Error(), DmTableParser.parse("0 8 error words the target ignores").lines().get(0).target());
+        assertEquals(new DmTarget.ThinPool(new DeviceRef.Raw("254:1"), new DeviceRef.Raw("254:2"), 128, 0, false, false),
+                DmTableParser.parse("0 4096 thin-pool 254:1 254:2 128 0").lines().get(0).target(), "the feature count may be left out");
+        assertEquals(new DmTarget.Linear(new DeviceRef.Disk("/dev/ram0"), 0), DmTableParser.parse("# a comment\n0 8 linear /dev/ram0 0\n")
+                .lines().get(0).target(), "a path stays a path; comments and blank lines are skipped");
+    }
+
+    /** The refusal says what Linux says ("linear: Invalid argument count"), so an agent's log reads like dmesg. */
+    @Test
+    void refusesInLinuxsWords() {
+        String[][] cases = {
+            {"0 8 linear 1:0 -1", "linear: Invalid device sector"},
+            {"0 8 linear 1:0 +1", "linear: Invalid device sector"},
+            {"0 8 linear 1:0", "linear: Invalid argument count"},
+            {"0 8 striped 0 32", "striped: Invalid stripe count"},
+            {"0 4096 striped 2 32 1:0 0", "striped: Not enough destinations specified"},
+            {"0 8 raid raid1 9 0 region_size 8 2 1:0 1:1 1:2 1:3", "raid: Cannot understand number of RAID parameters"},
+            {"0 8 raid raid1 3 0 region_size 8 2 1:0 1:1", "raid: Supplied RAID devices does not match the count given"},
+            {"0 8 raid raid1 2 0 colour 2 1:0 1:1 1:2 1:3", "raid: Unable to parse RAID parameter: colour"},
+            {"0 8 raid raid7 1 0 1 - 1:0", "raid: Unrecognised raid_type"},
+            {"0 8 thin-pool 1:0 1:1 1x8 0 0", "thin-pool: Invalid block size"},
+            {"0 8 thin-pool 1:0 1:1 128 0 1 zeroing", "thin-pool: Unrecognised pool feature requested"},
+            {"0 8 thin 1:0 x", "thin: Invalid device id"},
+            {"0 abc linear 1:0 0", "Invalid format on line 1 of table"},
+        };
+        for (String[] c : cases) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DmTableParser.parse(c[0]), c[0]);
+            assertTrue(e.getMessage().startsWith(c[1]), c[0] + " -> " + e.getMessage());
+        }
+    }
 }

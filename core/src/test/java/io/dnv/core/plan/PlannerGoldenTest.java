@@ -38,7 +38,7 @@ class PlannerGoldenTest {
         Map<String, NodeEndpoints> nodes = Fixtures.sixNodes();
         VolumeLayout layout = VolumeLayout.of(spec);
         Map<String, NodeObjects> plan = Planner.plan("vol1", spec, layout, Fixtures.placement(spec, layout, true),
-                List.of("nqn.2014-08.org.nvmexpress:uuid:host-1"), nodes);
+                List.of("nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-000000000001"), nodes);
         StringBuilder actual = new StringBuilder();
         for (NodeEndpoints n : nodes.values()) {
             NodeObjects objects = plan.getOrDefault(n.nodeId(), new NodeObjects(List.of(), List.of(), List.of(), List.of()));

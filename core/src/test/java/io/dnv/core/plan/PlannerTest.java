@@ -21,13 +21,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PlannerTest {
 
+    private static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:1f7e0c55-3b7d-4d5e-8f22-9a0b1c2d3e4f";
     private final Map<String, NodeEndpoints> nodes = Fixtures.sixNodes();
 
     @Test
     void usableSizeIsRoundedUpToWholeStripesOfAllLegs() {
-        VolumeLayout l = VolumeLayout.of(new VolumeSpec((64L << 20) + 1, 2, 1, 4, 2));
-        assertEquals((64L << 20) + 8 * 16 * 1024, l.usableBytes());
-        assertEquals(l.usableBytes() / 512 / 8, l.legSectors());
+        // 12 legs: 1 MiB is 5 1/3 stripes of 12 chunks of 16 KiB, rounded up to 6
+        VolumeLayout l = VolumeLayout.of(new VolumeSpec(1 << 20, 3, 1, 4, 2));
+        assertEquals(6 * 12 * 16 * 1024, l.usableBytes());
+        assertEquals(l.usableBytes() / 512 / 12, l.legSectors());
         assertEquals(0, l.legSectors() % VolumeLayout.STRIPE_CHUNK_SECTORS);
     }
 
@@ -78,8 +80,8 @@ class PlannerTest {
         for (VolumeSpec spec : List.of(new VolumeSpec(64L << 20, 1, 1, 4, 2), new VolumeSpec(64L << 20, 2, 1, 4, 2),
                 new VolumeSpec(64L << 20, 1, 0, 1, 3))) {
             VolumeLayout layout = VolumeLayout.of(spec);
-            Map<String, NodeObjects> brandNew = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, true), List.of("h1"), nodes);
-            Map<String, NodeObjects> created = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, false), List.of("h1"), nodes);
+            Map<String, NodeObjects> brandNew = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, true), List.of(HOST), nodes);
+            Map<String, NodeObjects> created = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, false), List.of(HOST), nodes);
             assertNotEquals(created, brandNew, "brand new objects differ from created ones for " + spec);
             assertEquals(created.keySet(), brandNew.keySet());
             brandNew.forEach((node, objects) -> assertEquals(created.get(node), objects.created(), node + " of " + spec));
@@ -101,6 +103,35 @@ class PlannerTest {
         });
         assertThrows(IllegalArgumentException.class,
                 () -> Planner.plan("V_bad", spec, layout, Fixtures.placement(spec, layout, true), List.of(), nodes));
+    }
+
+    /**
+     * An attached host's NQN becomes a configfs directory name on every controller: one that
+     * is not an NQN (a '/' makes it a path, a UUID form whose UUID is not one) never reaches an agent.
+     */
+    @Test
+    void attachedHostsMustBeNqnsThatCannotBecomePaths() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 1, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Placement placement = Fixtures.placement(spec, layout, false);
+        for (String host : List.of("nqn.2024-01.a:x/../../../tmp/p", "nqn.2014-08.org.nvmexpress:uuid:not-a-uuid",
+                "nqn.2024-01.io.dnv:a,hostnqn=b", "h1")) {
+            assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, placement, List.of(host), nodes), host);
+        }
+        Planner.plan("v", spec, layout, placement, List.of(HOST), nodes);
+    }
+
+    /** Group 1 is every port's default group, shared by whatever else the port exports: a volume gets a group of its own. */
+    @Test
+    void aControllerTakesAnAnaGroupOfItsOwnNotTheDefaultGroup() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 0, 1, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Placement good = Fixtures.placement(spec, layout, false);
+        for (int group : new int[]{0, 1, 129}) {
+            Placement p = new Placement(List.of(new Placement.Controller("n1", Placement.Role.ACTIVE, Fixtures.VOLUME_PORT, group)),
+                    good.legs());
+            assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, p, List.of(), nodes), "group " + group);
+        }
     }
 
     @Test

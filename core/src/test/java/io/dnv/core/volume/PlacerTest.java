@@ -1,10 +1,10 @@
 package io.dnv.core.volume;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.NodeView;
-import io.dnv.core.node.StorageNode;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -132,7 +132,7 @@ class PlacerTest {
     void aNodeWhoseVolumePortHasNoFreeAnaGroupIsNotChosenAsAController() {
         List<NodeView> nodes = new ArrayList<>();
         for (int i = 1; i <= 4; i++) {
-            nodes.add(node("n" + i, "UP", 64L << 30, Set.of("disk", "ctrl"), Map.of(), i == 2 ? StorageNode.ANA_GROUPS_PER_PORT : 126));
+            nodes.add(node("n" + i, "UP", 64L << 30, Set.of("disk", "ctrl"), Map.of(), i == 2 ? AnaGroups.CREATED_PER_PORT : 126));
         }
         VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 4, 2);
         int sidesOnN2 = 0;

@@ -19,11 +19,11 @@ import java.util.concurrent.TimeUnit;
  * here fails placement at once (CreateFailed) and can be deleted, which is all the read side
  * needs to see events.
  */
-final class ControlMember {
+public final class ControlMember {
 
     private ControlMember() {}
 
-    static ActorSystem<Void> start(Database db, String name) {
+    public static ActorSystem<Void> start(Database db, String name) {
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), name, ConfigFactory.parseString("""
                         pekko.remote.artery.canonical.port = 0
                         pekko.cluster.roles = ["control"]
@@ -42,7 +42,7 @@ final class ControlMember {
         return system;
     }
 
-    static void stop(ActorSystem<?> system) throws Exception {
+    public static void stop(ActorSystem<?> system) throws Exception {
         system.terminate();
         system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }

@@ -1,7 +1,9 @@
 package io.dnv.node.agent;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.Nqn;
 import io.dnv.core.kernel.NvmetNamespace;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.NvmetSubsystem;
@@ -43,7 +45,7 @@ final class NvmetConvergence {
                                 + want.address() + ":" + want.serviceId() + "; an address cannot change under live exports");
                 continue;
             }
-            Map<Integer, AnaState> liveGroups = live.map(ObservedKernel.Port::anaGroups).orElse(Map.of(1, AnaState.OPTIMIZED));
+            Map<Integer, AnaState> liveGroups = live.map(ObservedKernel.Port::anaGroups).orElse(Map.of(AnaGroups.DEFAULT, AnaState.OPTIMIZED));
             want.anaGroups().forEach((group, state) -> {
                 String object = "port " + want.id() + " ana group " + group;
                 if (!liveGroups.containsKey(group)
@@ -206,7 +208,7 @@ final class NvmetConvergence {
             port(want.id()).ifPresent(live -> {
                 Set<Integer> inUse = groupsInUse(live);
                 live.anaGroups().keySet().stream()
-                        .filter(g -> g != 1 && !want.anaGroups().containsKey(g) && !inUse.contains(g))
+                        .filter(g -> g != AnaGroups.DEFAULT && !want.anaGroups().containsKey(g) && !inUse.contains(g))
                         .forEach(g -> pass.mutate("nvmet ana group remove", "port " + want.id() + " ana group " + g,
                                 () -> pass.kernel.nvmetAnaGroupRemove(want.id(), g)));
             });
@@ -215,7 +217,8 @@ final class NvmetConvergence {
         pass.observed.subsystems().forEach(s -> referenced.addAll(s.allowedHosts()));
         pass.desired.subsystems().forEach(s -> referenced.addAll(s.allowedHosts()));
         for (String host : pass.observed.hosts()) {
-            if (!referenced.contains(host)) {
+            // An entry that is no NQN was not made by an agent, and the kernel port refuses to name it.
+            if (!referenced.contains(host) && Nqn.valid(host)) {
                 pass.mutate("nvmet host remove", host, () -> pass.kernel.nvmetHostRemove(host));
             }
         }

@@ -1,6 +1,8 @@
 package io.dnv.node.linux;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.Nqn;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.node.kernel.Kernel;
@@ -119,7 +121,7 @@ public final class LinuxKernel implements Kernel {
     public void nvmetPortRemove(int portId) {
         String dir = NVMET + "/ports/" + portId;
         run("port " + portId, "nvmet port remove",
-                "for g in " + dir + "/ana_groups/*; do [ \"${g##*/}\" = 1 ] || rmdir \"$g\"; done\nrmdir " + dir);
+                "for g in " + dir + "/ana_groups/*; do [ \"${g##*/}\" = " + AnaGroups.DEFAULT + " ] || rmdir \"$g\"; done\nrmdir " + dir);
     }
 
     @Override
@@ -140,17 +142,17 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public void nvmetHostCreate(String hostNqn) {
-        run(hostNqn, "nvmet host create", "mkdir " + q(NVMET + "/hosts/" + hostNqn));
+        run(hostNqn, "nvmet host create", "mkdir " + q(hostDir(hostNqn)));
     }
 
     @Override
     public void nvmetHostRemove(String hostNqn) {
-        run(hostNqn, "nvmet host remove", "rmdir " + q(NVMET + "/hosts/" + hostNqn));
+        run(hostNqn, "nvmet host remove", "rmdir " + q(hostDir(hostNqn)));
     }
 
     @Override
     public void nvmetSubsystemCreate(String nqn, int cntlidMin, int cntlidMax, String serial) {
-        String dir = q(NVMET + "/subsystems/" + nqn);
+        String dir = q(subsystemDir(nqn));
         run(nqn, "nvmet subsystem create", "mkdir " + dir + "\n"
                 + "{ echo 0 > " + dir + "/attr_allow_any_host && echo " + cntlidMin + " > " + dir + "/attr_cntlid_min && echo "
                 + cntlidMax + " > " + dir + "/attr_cntlid_max && echo " + q(serial) + " > " + dir + "/attr_serial; } || { rmdir "
@@ -159,29 +161,29 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public void nvmetSubsystemRemove(String nqn) {
-        run(nqn, "nvmet subsystem remove", "rmdir " + q(NVMET + "/subsystems/" + nqn));
+        run(nqn, "nvmet subsystem remove", "rmdir " + q(subsystemDir(nqn)));
     }
 
     @Override
     public void nvmetAllowAnyHost(String nqn, boolean allow) {
         run(nqn, "nvmet allow_any_host " + (allow ? 1 : 0),
-                "echo " + (allow ? 1 : 0) + " > " + q(NVMET + "/subsystems/" + nqn + "/attr_allow_any_host"));
+                "echo " + (allow ? 1 : 0) + " > " + q(subsystemDir(nqn) + "/attr_allow_any_host"));
     }
 
     @Override
     public void nvmetAllowHost(String nqn, String hostNqn) {
-        run(nqn, "nvmet allow host " + hostNqn, "ln -s " + q(NVMET + "/hosts/" + hostNqn) + " "
-                + q(NVMET + "/subsystems/" + nqn + "/allowed_hosts/" + hostNqn));
+        run(nqn, "nvmet allow host " + hostNqn, "ln -s " + q(hostDir(hostNqn)) + " "
+                + q(subsystemDir(nqn) + "/allowed_hosts/" + hostNqn));
     }
 
     @Override
     public void nvmetDisallowHost(String nqn, String hostNqn) {
-        run(nqn, "nvmet disallow host " + hostNqn, "rm " + q(NVMET + "/subsystems/" + nqn + "/allowed_hosts/" + hostNqn));
+        run(nqn, "nvmet disallow host " + hostNqn, "rm " + q(subsystemDir(nqn) + "/allowed_hosts/" + nqn(hostNqn)));
     }
 
     @Override
     public void nvmetNamespaceCreate(String nqn, int nsid, String devicePath, UUID uuid, String nguid, int anaGroup) {
-        String dir = q(NVMET + "/subsystems/" + nqn + "/namespaces/" + nsid);
+        String dir = q(subsystemDir(nqn) + "/namespaces/" + nsid);
         run(nqn + " namespace " + nsid, "nvmet namespace create", "mkdir " + dir + "\n"
                 + "{ printf %s " + q(devicePath) + " > " + dir + "/device_path && echo " + uuid + " > " + dir + "/device_uuid && echo "
                 + nguid + " > " + dir + "/device_nguid && echo " + anaGroup + " > " + dir + "/ana_grpid; } || { rmdir " + dir
@@ -191,28 +193,30 @@ public final class LinuxKernel implements Kernel {
     @Override
     public void nvmetNamespaceEnable(String nqn, int nsid, boolean enable) {
         run(nqn + " namespace " + nsid, "nvmet namespace " + (enable ? "enable" : "disable"),
-                "echo " + (enable ? 1 : 0) + " > " + q(NVMET + "/subsystems/" + nqn + "/namespaces/" + nsid + "/enable"));
+                "echo " + (enable ? 1 : 0) + " > " + q(subsystemDir(nqn) + "/namespaces/" + nsid + "/enable"));
     }
 
     @Override
     public void nvmetNamespaceRemove(String nqn, int nsid) {
-        String dir = q(NVMET + "/subsystems/" + nqn + "/namespaces/" + nsid);
+        String dir = q(subsystemDir(nqn) + "/namespaces/" + nsid);
         run(nqn + " namespace " + nsid, "nvmet namespace remove", "echo 0 > " + dir + "/enable\nrmdir " + dir);
     }
 
     @Override
     public void nvmetLink(int portId, String nqn) {
-        run(nqn, "nvmet link port " + portId, "ln -s " + q(NVMET + "/subsystems/" + nqn) + " "
+        run(nqn, "nvmet link port " + portId, "ln -s " + q(subsystemDir(nqn)) + " "
                 + q(NVMET + "/ports/" + portId + "/subsystems/" + nqn));
     }
 
     @Override
     public void nvmetUnlink(int portId, String nqn) {
-        run(nqn, "nvmet unlink port " + portId, "rm " + q(NVMET + "/ports/" + portId + "/subsystems/" + nqn));
+        run(nqn, "nvmet unlink port " + portId, "rm " + q(NVMET + "/ports/" + portId + "/subsystems/" + nqn(nqn)));
     }
 
     @Override
     public String nvmeConnect(NvmeConnection c) {
+        nqn(c.subsystemNqn());
+        nqn(c.hostNqn());
         String reply = run(c.key(), "nvme connect", "exec 4<>/dev/nvme-fabrics\necho " + q(FabricsOptions.of(c))
                 + " >&4\nread -r r <&4\necho \"$r\"").trim();
         // "instance=3,cntlid=1"
@@ -230,6 +234,27 @@ public final class LinuxKernel implements Kernel {
             throw new KernelException(controller, "nvme disconnect", "not a controller name");
         }
         run(controller, "nvme disconnect", "echo 1 > /sys/class/nvme/" + controller + "/delete_controller");
+    }
+
+    /** configfs nvmet/subsystems/&lt;nqn&gt;: only ever from an NQN, so never a path of its own. */
+    private static String subsystemDir(String nqn) {
+        return NVMET + "/subsystems/" + nqn(nqn);
+    }
+
+    private static String hostDir(String hostNqn) {
+        return NVMET + "/hosts/" + nqn(hostNqn);
+    }
+
+    /**
+     * An NQN about to become a configfs name or a fabrics option, refused before any script is
+     * built: with a '/' it would be a path (".." leaves configfs, and this runs as root), with a
+     * ',' another option.
+     */
+    private static String nqn(String name) {
+        if (!Nqn.valid(name)) {
+            throw new KernelException(String.valueOf(name), "nqn check", "not an NQN (" + Nqn.RULE + "); nothing was run");
+        }
+        return name;
     }
 
     private String run(String object, String operation, String script) {

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 
 /**
  * The device-mapper of one simulated kernel, driven the way dmsetup drives Linux 6.1's: tables
@@ -26,6 +27,7 @@ public final class DeviceMapper {
 
     static final int MAJOR = 254;
     private static final int MAX_NAME_BYTES = 127;
+    private static final Pattern WORDS = Pattern.compile("\\s+");
 
     private final BlockDevices devices;
     private final Map<String, DmDevice> byName = new LinkedHashMap<>();
@@ -149,7 +151,7 @@ public final class DeviceMapper {
         synchronized (this) {
             live = find(name, "message").live();
         }
-        String[] words = TableParser.WHITESPACE.split(message.strip());
+        String[] words = WORDS.split(message.strip());
         try {
             if (live == null || sector >= live.sizeSectors()) {
                 throw TableError.of(Errno.EINVAL, "ioctl: Target message sector outside device.");

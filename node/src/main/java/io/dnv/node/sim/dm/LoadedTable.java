@@ -2,6 +2,7 @@ package io.dnv.node.sim.dm;
 
 import io.dnv.core.kernel.DeviceRef;
 import io.dnv.core.kernel.DmLine;
+import io.dnv.core.kernel.DmTableParser;
 import io.dnv.node.sim.block.BlockDevice;
 import io.dnv.node.sim.block.BlockDevices;
 
@@ -35,12 +36,12 @@ final class LoadedTable {
 
     /** dm_table_create up to dm_table_complete: every line parsed and constructed, then the area checks. */
     static LoadedTable build(String text, DmDevice owner, BlockDevices devices) throws TableError {
-        List<TableParser.RawLine> raw = TableParser.split(text);
+        List<DmTableParser.Line> raw = TableRules.split(text);
         TargetFactory factory = new TargetFactory(owner, devices);
         List<Line> lines = new ArrayList<>();
         long end = 0;
-        for (TableParser.RawLine r : raw) {
-            DmLine line = TableParser.parse(r, end);
+        for (DmTableParser.Line r : raw) {
+            DmLine line = TableRules.line(r, end);
             lines.add(new Line(line, factory.build(line)));
             end = line.start() + line.length();
         }

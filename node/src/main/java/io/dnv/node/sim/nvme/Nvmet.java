@@ -1,6 +1,8 @@
 package io.dnv.node.sim.nvme;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.Nqn;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.node.kernel.KernelException;
 import io.dnv.core.kernel.ObservedKernel;
@@ -31,8 +33,6 @@ public final class Nvmet {
 
     private static final Set<String> TRANSPORTS = Set.of("tcp", "rdma", "fc", "loop");
     private static final Set<String> ADDRESS_FAMILIES = Set.of("ipv4", "ipv6", "ib", "fc", "loop");
-    private static final String DISCOVERY_NQN = "nqn.2014-08.org.nvmexpress.discovery";
-    private static final int NQN_MAX = 223;
     private static final int SERIAL_MAX = 20;
 
     private final String kernelName;
@@ -104,7 +104,7 @@ public final class Nvmet {
         if (p.groups.containsKey(group)) {
             throw new KernelException(object, "mkdir", Errno.EEXIST);
         }
-        if (group <= 1 || group > NvmetPortState.MAX_ANA_GROUP) {
+        if (!AnaGroups.isCreated(group)) {
             throw new KernelException(object, "mkdir", Errno.EINVAL);
         }
         p.groups.put(group, p.anaState(group));
@@ -114,7 +114,7 @@ public final class Nvmet {
     public synchronized void anaGroupRemove(int portId, int group) {
         String object = "ports/" + portId + "/ana_groups/" + group;
         NvmetPortState p = port(portId, "rmdir");
-        if (group == 1) {
+        if (group == AnaGroups.DEFAULT) {
             throw new KernelException(object, "rmdir", Errno.EPERM);
         }
         if (!p.groups.containsKey(group)) {
@@ -138,9 +138,14 @@ public final class Nvmet {
         notifyPort(p);
     }
 
-    // hosts
+    // hosts (and subsystems): directories named by their NQN. A name that is not an NQN is refused
+    // with EINVAL; Linux 6.1 takes any name without '/' and resolves one with '/' as a path (out of
+    // nvmet with ".."): stricter on purpose, so nobody depends on either.
 
     public synchronized void hostCreate(String hostNqn) {
+        if (!Nqn.valid(hostNqn)) {
+            throw new KernelException("hosts/" + hostNqn, "mkdir", Errno.EINVAL);
+        }
         if (!hosts.add(hostNqn)) {
             throw new KernelException("hosts/" + hostNqn, "mkdir", Errno.EEXIST);
         }
@@ -164,7 +169,8 @@ public final class Nvmet {
         if (subsystemsByNqn.containsKey(nqn)) {
             throw new KernelException(object, "mkdir", Errno.EEXIST);
         }
-        if (nqn.isEmpty() || nqn.length() > NQN_MAX || nqn.equals(DISCOVERY_NQN)) {
+        // Linux refuses the discovery NQN here; it is no NQN of the form Nqn takes either.
+        if (!Nqn.valid(nqn)) {
             throw new KernelException(object, "mkdir", Errno.EINVAL);
         }
         // attr_cntlid_min/max are u16, nonzero, and each store insists min < max.
@@ -254,7 +260,7 @@ public final class Nvmet {
         if (devicePath == null || devicePath.isEmpty()) {
             throw new KernelException(object + "/device_path", "write", Errno.EINVAL);
         }
-        if (anaGroup < 1 || anaGroup > NvmetPortState.MAX_ANA_GROUP) {
+        if (!AnaGroups.isGroup(anaGroup)) {
             throw new KernelException(object + "/ana_grpid", "write", Errno.EINVAL);
         }
         String ng = nguid == null ? "00000000-0000-0000-0000-000000000000" : nguid;

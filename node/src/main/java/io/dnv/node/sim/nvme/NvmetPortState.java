@@ -1,5 +1,6 @@
 package io.dnv.node.sim.nvme;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.ObservedKernel;
@@ -13,13 +14,10 @@ import java.util.TreeMap;
 /** configfs ports/&lt;id&gt;: address, ANA groups, linked subsystems. Guarded by the owning Nvmet. */
 final class NvmetPortState {
 
-    /** nvmet's NVMET_MAX_ANAGRPS. */
-    static final int MAX_ANA_GROUP = 128;
-
     final int id;
     final Fabric.Address address;
     final String addressFamily;
-    /** Groups that exist under ana_groups/; group 1 is a default group, there from mkdir on. */
+    /** Groups that exist under ana_groups/; the default group is there from mkdir on. */
     final Map<Integer, AnaState> groups = new TreeMap<>();
     /** In link order; a set because every connect asks it, and a disk port links hundreds. */
     final Set<String> subsystems = new LinkedHashSet<>();
@@ -28,7 +26,7 @@ final class NvmetPortState {
         this.id = port.id();
         this.address = new Fabric.Address(port.transport(), port.address(), port.serviceId());
         this.addressFamily = port.addressFamily();
-        groups.put(1, AnaState.OPTIMIZED);
+        groups.put(AnaGroups.DEFAULT, AnaState.OPTIMIZED);
     }
 
     /**

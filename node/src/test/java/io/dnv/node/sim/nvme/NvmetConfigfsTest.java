@@ -186,6 +186,22 @@ class NvmetConfigfsTest {
         assertEquals(0, dn.devices().openCount("/dev/ld"));
     }
 
+    /**
+     * A subsystem or host NQN is one configfs directory: with a '/' it would be a path (Linux
+     * resolves it, outside nvmet when it climbs with ".."). The simulator refuses every name that
+     * is not an NQN with EINVAL, where Linux 6.1 takes any name without '/', so nobody depends on it.
+     */
+    @Test
+    void namesThatAreNotNqnsAreRefused() {
+        for (String bad : List.of("nqn.2024-01.a:x/../../../tmp/p", "nqn.2014-08.org.nvmexpress:uuid:not-a-uuid", "not-an-nqn",
+                "nqn.2024-01.a:x\u0001", "nqn.2024-01.io.dnv:" + "x".repeat(205))) {
+            refused(Errno.EINVAL, () -> t.subsystemCreate(bad, 1, 99, "sn"));
+            refused(Errno.EINVAL, () -> t.hostCreate(bad));
+        }
+        assertEquals(List.of(), t.subsystems());
+        assertEquals(List.of(), t.hosts());
+    }
+
     @Test
     void cntlidRangeNeedsMinBelowMax() {
         refused(Errno.EINVAL, () -> t.subsystemCreate(LD, 5, 5, "sn"));

@@ -1,0 +1,52 @@
+package io.dnv.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.Nqn;
+import io.dnv.core.volume.VolumeSpec;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The OpenAPI document states the rules core holds, so a client validating against it refuses what the API refuses. */
+class OpenApiTest {
+
+    private final JsonNode schemas = read().path("components").path("schemas");
+
+    @Test
+    void volumeNamesAndSizesAreCoresRules() {
+        JsonNode name = schemas.path("VolumeName");
+        assertEquals("^" + Names.VOLUME_ID_PATTERN + "$", name.path("pattern").asText());
+        assertEquals(Names.VOLUME_ID_MAX, name.path("maxLength").asInt());
+        JsonNode size = schemas.path("CreateVolume").path("properties").path("sizeBytes");
+        assertEquals(VolumeSpec.SIZE_UNIT, size.path("multipleOf").asLong());
+        assertEquals(VolumeSpec.SIZE_UNIT, size.path("minimum").asLong());
+        assertEquals(VolumeSpec.MAX_SIZE_BYTES, size.path("maximum").asLong());
+    }
+
+    @Test
+    void theNqnPatternTakesExactlyWhatNqnTakes() {
+        JsonNode nqn = schemas.path("Nqn");
+        assertEquals(Nqn.MAX_BYTES, nqn.path("maxLength").asInt());
+        Pattern pattern = Pattern.compile(nqn.path("pattern").asText());
+        for (String s : List.of("nqn.2014-08.org.nvmexpress:uuid:1f7e0c55-3b7d-4d5e-8f22-9a0b1c2d3e4f", "nqn.2024-01.io.dnv:vol:v",
+                "nqn.2014-08.org.nvmexpress:uuid:not-a-uuid", "nqn.2024-01.a:x/../p", "nqn.2024-01.a:x,y", "nqn.2024-01.a:x y",
+                "nqn.2024-13.a:x", "nqn.2014-08.org.nvmexpress.discovery", "nqn.1992-05.com.example:h~1")) {
+            assertEquals(Nqn.valid(s), pattern.matcher(s).find(), s);
+        }
+    }
+
+    private static JsonNode read() {
+        try (InputStream in = OpenApiTest.class.getResourceAsStream("/openapi.json")) {
+            return new ObjectMapper().readTree(in);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package io.dnv.node.sim.dm;
+
+import io.dnv.core.kernel.DmLine;
+import io.dnv.core.kernel.DmTableParser;
+import io.dnv.core.kernel.DmTarget;
+
+import java.util.List;
+
+/**
+ * What Linux refuses in a table, line by line, as dm_table_add_target and the targets'
+ * constructors do. The words are read by core's {@link DmTableParser}, the same reader the agent
+ * compares tables with; this class adds what the kernel checks of their meaning (lengths that
+ * split into chunks, region and block sizes, ids in range) and turns every refusal into the
+ * error and log line Linux gives. Checks that need the devices are {@link TargetFactory}'s.
+ */
+final class TableRules {
+
+    private static final long THIN_BLOCK_MIN = 128;
+    private static final long THIN_BLOCK_MAX = 2097152;
+    private static final long MAX_THIN_ID = (1L << 24) - 1;
+
+    private TableRules() {}
+
+    /** dmsetup's own reading of the whole table: refused here, the kernel never sees it. */
+    static List<DmTableParser.Line> split(String table) throws TableError {
+        try {
+            return DmTableParser.split(table);
+        } catch (DmTableParser.Refused r) {
+            throw error(r);
+        }
+    }
+
+    /** dm_table_add_target up to the end of the constructor; {@code end} is where the previous line ended. */
+    static DmLine line(DmTableParser.Line raw, long end) throws TableError {
+        if (raw.length() == 0) {
+            throw TableError.table("zero-length target");
+        }
+        if (!DmTableParser.models(raw.type())) {
+            throw TableError.table(raw.type() + ": unknown target type");
+        }
+        if (raw.start() != end) {
+            throw TableError.target(raw.type(), "Gap in table");
+        }
+        DmTarget target;
+        try {
+            target = DmTableParser.target(raw);
+        } catch (DmTableParser.Refused r) {
+            throw error(r);
+        }
+        return new DmLine(raw.start(), raw.length(), checked(target, raw.length()));
+    }
+
+    private static TableError error(DmTableParser.Refused r) {
+        return switch (r.by()) {
+            case DMSETUP -> TableError.dmsetup(r.reason());
+            case TARGET -> TableError.target(r.type(), r.reason());
+            case MODEL -> TableError.target(r.type(), "dnv simulator: " + r.reason());
+        };
+    }
+
+    /** The target as the kernel builds it (raid1 gets its default region size), or its refusal. */
+    private static DmTarget checked(DmTarget t, long length) throws TableError {
+        if (t instanceof DmTarget.Striped s) {
+            striped(s, length);
+        } else if (t instanceof DmTarget.Raid0 r) {
+            raid0(r, length);
+        } else if (t instanceof DmTarget.Raid1 r) {
+            return raid1(r, length);
+        } else if (t instanceof DmTarget.ThinPool p) {
+            long block = p.blockSectors();
+            if (block < THIN_BLOCK_MIN || block > THIN_BLOCK_MAX || block % THIN_BLOCK_MIN != 0) {
+                throw TableError.target("thin-pool", "Invalid block size");
+            }
+        } else if (t instanceof DmTarget.Thin thin && thin.deviceId() > MAX_THIN_ID) {
+            throw TableError.target("thin", "Invalid device id");
+        }
+        return t;
+    }
+
+    private static void striped(DmTarget.Striped s, long length) throws TableError {
+        long chunk = s.chunkSectors();
+        int stripes = s.stripes().size();
+        // Linux 6.1 takes any chunk; the simulator keeps the planner to the power-of-two chunks raid0 needs too.
+        if (chunk < 8 || Long.bitCount(chunk) != 1) {
+            throw TableError.target("striped", "Invalid chunk_size");
+        }
+        if (length % stripes != 0) {
+            throw TableError.target("striped", "Target length not divisible by number of stripes");
+        }
+        if ((length / stripes) % chunk != 0) {
+            throw TableError.target("striped", "Target length not divisible by chunk size");
+        }
+    }
+
+    private static void raid0(DmTarget.Raid0 r, long length) throws TableError {
+        long chunk = r.chunkSectors();
+        if (Long.bitCount(chunk) != 1) {
+            throw TableError.target("raid", "Chunk size must be a power of 2");
+        }
+        if (chunk < 8) {
+            throw TableError.target("raid", "Chunk size value is too small");
+        }
+        int n = r.legs().size();
+        if (length % n != 0) {
+            throw TableError.target("raid", "Target length not divisible by number of data devices");
+        }
+        if ((length / n) % chunk != 0) {
+            throw TableError.target("raid", "Array size does not match requested target length");
+        }
+    }
+
+    private static DmTarget.Raid1 raid1(DmTarget.Raid1 r, long length) throws TableError {
+        long min = length >> 21;
+        long region = r.regionSectors();
+        if (region == 0) {
+            // dm-raid's default: 4 MiB, or the smallest power of two that keeps the bitmap at 2^21 bits.
+            region = min > (1 << 13) ? Long.highestOneBit(min - 1) << 1 : Math.min(1 << 13, Long.highestOneBit(length));
+        }
+        if (region > length) {
+            throw TableError.target("raid", "Supplied region size is too large");
+        }
+        if (region < min) {
+            throw TableError.target("raid", "Supplied region size is too small");
+        }
+        if (Long.bitCount(region) != 1) {
+            throw TableError.target("raid", "Region size is not a power of 2");
+        }
+        int present = 0;
+        for (DmTarget.Raid1.Side side : r.sides()) {
+            if (side.meta().isPresent() != side.data().isPresent()) {
+                throw TableError.target("raid", "dnv simulator: a raid1 side needs both metadata and data devices");
+            }
+            present += side.meta().isPresent() ? 1 : 0;
+        }
+        if (present == 0) {
+            throw TableError.target("raid", "Insufficient redundancy to activate array");
+        }
+        return new DmTarget.Raid1(region, r.nosync(), r.rebuild(), r.sides());
+    }
+}

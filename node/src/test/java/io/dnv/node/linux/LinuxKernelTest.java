@@ -1,0 +1,59 @@
+package io.dnv.node.linux;
+
+import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.core.kernel.ConnectTimeouts;
+import io.dnv.node.kernel.KernelException;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** What LinuxKernel refuses before it runs anything as root. */
+class LinuxKernelTest {
+
+    private final List<String> scripts = new ArrayList<>();
+    private final LinuxKernel kernel = new LinuxKernel((script, timeout) -> {
+        scripts.add(script);
+        return new CommandRunner.Result(0, "instance=1,cntlid=1\n", "", false);
+    }, Duration.ofSeconds(5), List.of());
+
+    /**
+     * An NQN becomes a configfs path segment (nvmet/hosts/&lt;nqn&gt;): one that is not an NQN,
+     * a '/' above all, would make mkdir create directories elsewhere as root. Nothing runs.
+     */
+    @Test
+    void noConfigfsPathIsBuiltFromANameThatIsNotAnNqn() {
+        String ok = "nqn.2024-01.io.dnv:vol:v";
+        for (String bad : List.of("nqn.2024-01.a:x/../../../tmp/p", "nqn.2014-08.org.nvmexpress:uuid:not-a-uuid", "x")) {
+            List<Runnable> calls = List.of(
+                    () -> kernel.nvmetHostCreate(bad),
+                    () -> kernel.nvmetHostRemove(bad),
+                    () -> kernel.nvmetSubsystemCreate(bad, 1, 99, "sn"),
+                    () -> kernel.nvmetSubsystemRemove(bad),
+                    () -> kernel.nvmetAllowAnyHost(bad, false),
+                    () -> kernel.nvmetAllowHost(ok, bad),
+                    () -> kernel.nvmetAllowHost(bad, ok),
+                    () -> kernel.nvmetDisallowHost(ok, bad),
+                    () -> kernel.nvmetNamespaceCreate(bad, 1, "/dev/x", UUID.randomUUID(), "00", 1),
+                    () -> kernel.nvmetNamespaceEnable(bad, 1, true),
+                    () -> kernel.nvmetNamespaceRemove(bad, 1),
+                    () -> kernel.nvmetLink(1, bad),
+                    () -> kernel.nvmetUnlink(1, bad),
+                    () -> kernel.nvmeConnect(new NvmeConnection("tcp", "10.0.0.1", 4420, bad, ok, UUID.randomUUID(),
+                            ConnectTimeouts.INTERNAL)),
+                    () -> kernel.nvmeConnect(new NvmeConnection("tcp", "10.0.0.1", 4420, ok, bad, UUID.randomUUID(),
+                            ConnectTimeouts.INTERNAL)));
+            for (Runnable call : calls) {
+                assertThrows(KernelException.class, call::run, bad);
+            }
+        }
+        assertEquals(List.of(), scripts);
+        kernel.nvmetHostCreate(ok);
+        assertEquals(1, scripts.size());
+    }
+}
