@@ -47,7 +47,7 @@ public final class GuestPair implements AutoCloseable {
             qemus.add(start(dir, "A", new Nic(ADDRESS_A, "52:54:00:99:00:01", "stream,id=n0,server=on,addr.type=unix,addr.path=" + link),
                     images, disks, diskMib, accel));
             // B connects to A's end of the link, which fails at once unless A already listens.
-            waitFor(link, Duration.ofSeconds(30));
+            waitFor(link, "A", qemus.get(0), Duration.ofSeconds(30));
             qemus.add(start(dir, "B", new Nic(ADDRESS_B, "52:54:00:99:00:02", "stream,id=n0,server=off,addr.type=unix,addr.path=" + link),
                     images, disks, diskMib, accel));
             this.a = connect(dir, "A", qemus.get(0), Duration.ofSeconds(180));
@@ -139,10 +139,15 @@ public final class GuestPair implements AutoCloseable {
         }
     }
 
-    private void waitFor(Path socket, Duration wait) throws IOException {
+    /** Waits for {@code qemu} to create {@code socket}; a QEMU that exits first fails with its last words. */
+    private void waitFor(Path socket, String name, Process qemu, Duration wait) throws IOException {
         long deadline = System.nanoTime() + wait.toNanos();
         while (!Files.exists(socket)) {
-            if (System.nanoTime() > deadline || qemus.stream().anyMatch(p -> !p.isAlive())) {
+            if (!qemu.isAlive()) {
+                throw new IOException(name + ": QEMU exited (status " + qemu.exitValue() + ") before it created " + socket
+                        + "; QEMU said: " + tail(dir.resolve(name + ".qemu.log")));
+            }
+            if (System.nanoTime() > deadline) {
                 throw new IOException("QEMU did not create " + socket + "; see " + dir);
             }
             try {
