@@ -43,28 +43,42 @@ public final class GuestChannel implements CommandRunner, AutoCloseable {
     private final AtomicLong ids = new AtomicLong();
     private final String hello;
 
-    private GuestChannel(String guest, SocketChannel socket) throws IOException {
+    private GuestChannel(String guest, SocketChannel socket, long deadline) throws IOException {
         this.guest = guest;
         this.socket = socket;
         this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(socket), StandardCharsets.US_ASCII));
         this.out = Channels.newOutputStream(socket);
-        String line = in.readLine();
-        if (line == null || !line.startsWith("HELLO ")) {
-            throw new IOException(guest + ": expected HELLO from the guest agent, got " + line);
+        // QEMU accepts the connection whether or not the guest ever opens its port: a guest
+        // stuck in boot would leave this read waiting for ever, so it ends at the deadline.
+        ScheduledFuture<?> guard = WATCHDOG.schedule(this::closeQuietly, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        try {
+            String line = in.readLine();
+            if (line == null || !line.startsWith("HELLO ")) {
+                throw new IOException(guest + ": expected HELLO from the guest agent, got " + line);
+            }
+            this.hello = line;
+        } finally {
+            guard.cancel(false);
         }
-        this.hello = line;
     }
 
-    /** Connects to the guest's socket, waiting for QEMU to create it and the agent to say hello. */
-    public static GuestChannel connect(String guest, Path socketPath, Duration wait) throws IOException {
+    /**
+     * Connects to the guest's socket, waiting for QEMU to create it and the agent to say hello,
+     * and gives up as soon as {@code qemu} exits: a QEMU that aborted will never answer.
+     */
+    public static GuestChannel connect(String guest, Path socketPath, Duration wait, Process qemu) throws IOException {
         long deadline = System.nanoTime() + wait.toNanos();
         IOException last = null;
         while (System.nanoTime() < deadline) {
+            if (!qemu.isAlive()) {
+                throw new IOException(guest + ": QEMU exited (status " + qemu.exitValue() + ") before the guest agent said hello", last);
+            }
+            SocketChannel s = SocketChannel.open(StandardProtocolFamily.UNIX);
             try {
-                SocketChannel s = SocketChannel.open(StandardProtocolFamily.UNIX);
                 s.connect(UnixDomainSocketAddress.of(socketPath));
-                return new GuestChannel(guest, s);
+                return new GuestChannel(guest, s, deadline);
             } catch (IOException e) {
+                s.close();
                 last = e;
                 sleep(100);
             }

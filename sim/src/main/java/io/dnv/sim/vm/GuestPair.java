@@ -40,17 +40,18 @@ public final class GuestPair implements AutoCloseable {
 
     private GuestPair(Path dir, Images images, int disks, int diskMib) throws IOException {
         this.dir = dir;
+        Accelerator accel = Accelerator.choose(images);
         long t0 = System.nanoTime();
         Path link = dir.resolve("link.sock");
         try {
-            qemus.add(start("A", ADDRESS_A, "52:54:00:99:00:01", "stream,id=n0,server=on,addr.type=unix,addr.path=" + link,
-                    images, disks, diskMib));
+            qemus.add(start(dir, "A", new Nic(ADDRESS_A, "52:54:00:99:00:01", "stream,id=n0,server=on,addr.type=unix,addr.path=" + link),
+                    images, disks, diskMib, accel));
             // B connects to A's end of the link, which fails at once unless A already listens.
-            waitFor(link, Duration.ofSeconds(30));
-            qemus.add(start("B", ADDRESS_B, "52:54:00:99:00:02", "stream,id=n0,server=off,addr.type=unix,addr.path=" + link,
-                    images, disks, diskMib));
-            this.a = GuestChannel.connect("A", dir.resolve("A.sock"), Duration.ofSeconds(180));
-            this.b = GuestChannel.connect("B", dir.resolve("B.sock"), Duration.ofSeconds(180));
+            waitFor(link, "A", qemus.get(0), Duration.ofSeconds(30));
+            qemus.add(start(dir, "B", new Nic(ADDRESS_B, "52:54:00:99:00:02", "stream,id=n0,server=off,addr.type=unix,addr.path=" + link),
+                    images, disks, diskMib, accel));
+            this.a = connect(dir, "A", qemus.get(0), Duration.ofSeconds(180));
+            this.b = connect(dir, "B", qemus.get(1), Duration.ofSeconds(180));
         } catch (IOException | RuntimeException e) {
             qemus.forEach(Process::destroyForcibly);
             throw e;
@@ -80,27 +81,73 @@ public final class GuestPair implements AutoCloseable {
         return bootTime;
     }
 
-    private Process start(String name, String ip, String mac, String netdev, Images images, int disks, int diskMib) throws IOException {
-        boolean kvm = Files.isWritable(Path.of("/dev/kvm"));
+    /** A guest's one network card: its address, MAC and QEMU netdev. */
+    record Nic(String ip, String mac, String netdev) {
+    }
+
+    /** Starts one guest's QEMU; its console, QEMU log and command socket go to {@code dir}. No nic: no network. */
+    static Process start(Path dir, String name, Nic nic, Images images, int disks, int diskMib, Accelerator accel) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("qemu-system-x86_64"));
-        cmd.addAll(kvm ? List.of("-accel", "kvm", "-cpu", "host") : List.of("-accel", "tcg,thread=multi", "-cpu", "max"));
+        cmd.addAll(accel.qemuArgs());
         cmd.addAll(List.of("-M", "pc", "-m", String.valueOf(256 + disks * diskMib), "-smp", "1",
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-kernel", images.kernel().toString(), "-initrd", images.initramfs().toString(),
                 "-append", "console=ttyS0,115200 rdinit=/init panic=-1 quiet loglevel=3 mitigations=off dnv.name=" + name
-                        + " dnv.ip=" + ip + "/24 dnv.disks=" + disks + " dnv.disk_mib=" + diskMib + " dnv.timeout=3600",
-                "-serial", "file:" + dir.resolve(name + ".console.log"),
-                "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0,mac=" + mac,
-                "-device", "virtio-serial-pci,id=vser0",
+                        + (nic == null ? "" : " dnv.ip=" + nic.ip() + "/24") + " dnv.disks=" + disks + " dnv.disk_mib=" + diskMib
+                        + " dnv.timeout=3600",
+                "-serial", "file:" + dir.resolve(name + ".console.log")));
+        if (nic != null) {
+            cmd.addAll(List.of("-netdev", nic.netdev(), "-device", "virtio-net-pci,netdev=n0,mac=" + nic.mac()));
+        }
+        cmd.addAll(List.of("-device", "virtio-serial-pci,id=vser0",
                 "-chardev", "socket,id=c0,path=" + dir.resolve(name + ".sock") + ",server=on,wait=off",
                 "-device", "virtserialport,bus=vser0.0,chardev=c0,name=dnv"));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".qemu.log").toFile()).start();
     }
 
-    private void waitFor(Path socket, Duration wait) throws IOException {
+    /** The guest's command channel; when QEMU died first, the error says what QEMU said last. */
+    static GuestChannel connect(Path dir, String name, Process qemu, Duration wait) throws IOException {
+        try {
+            return GuestChannel.connect(name, dir.resolve(name + ".sock"), wait, qemu);
+        } catch (IOException e) {
+            if (qemu.isAlive()) {
+                throw e;
+            }
+            throw new IOException(e.getMessage() + "; QEMU said: " + tail(dir.resolve(name + ".qemu.log")), e);
+        }
+    }
+
+    /** The last lines of a QEMU log on one line ("failed to set MSR 0x10a" and the assertion after it). */
+    private static String tail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
+            return lines.isEmpty() ? "nothing" : String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    /** Waits a little for a QEMU told to power off, then kills it. */
+    static void stop(Process qemu) {
+        try {
+            if (!qemu.waitFor(10, TimeUnit.SECONDS)) {
+                qemu.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            qemu.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits for {@code qemu} to create {@code socket}; a QEMU that exits first fails with its last words. */
+    private void waitFor(Path socket, String name, Process qemu, Duration wait) throws IOException {
         long deadline = System.nanoTime() + wait.toNanos();
         while (!Files.exists(socket)) {
-            if (System.nanoTime() > deadline || qemus.stream().anyMatch(p -> !p.isAlive())) {
+            if (!qemu.isAlive()) {
+                throw new IOException(name + ": QEMU exited (status " + qemu.exitValue() + ") before it created " + socket
+                        + "; QEMU said: " + tail(dir.resolve(name + ".qemu.log")));
+            }
+            if (System.nanoTime() > deadline) {
                 throw new IOException("QEMU did not create " + socket + "; see " + dir);
             }
             try {
@@ -119,15 +166,6 @@ public final class GuestPair implements AutoCloseable {
                 c.powerOff();
             }
         }
-        for (Process p : qemus) {
-            try {
-                if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                    p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                }
-            } catch (InterruptedException e) {
-                p.destroyForcibly();
-                Thread.currentThread().interrupt();
-            }
-        }
+        qemus.forEach(GuestPair::stop);
     }
 }
