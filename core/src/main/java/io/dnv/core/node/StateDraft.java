@@ -71,6 +71,10 @@ final class StateDraft {
         } else if (d instanceof StorageNode.ReleaseDeferred r) {
             removals().merge(r.volumeId(), new StorageNode.Removal(r.keys(), r.anaGroup()),
                     (held, more) -> held.and(more.keys(), more.anaGroup()));
+        } else if (d instanceof StorageNode.OrphanReleased o) {
+            objects().remove(o.volumeId());
+            removals().merge(o.volumeId(), new StorageNode.Removal(o.keys(), o.anaGroup()),
+                    (held, more) -> held.and(more.keys(), more.anaGroup()));
         } else if (d instanceof StorageNode.RemovalConfirmed c) {
             StorageNode.Removal removal = removals().remove(c.volumeId());
             if (removal != null) {

@@ -7,6 +7,7 @@ import io.dnv.core.JournalFailure;
 import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.Volume;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -37,6 +38,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
@@ -62,6 +64,9 @@ public final class StorageNode
     static final Duration DOWN_AFTER = Duration.ofSeconds(5);
     /** A progress question unanswered this long is answered "not yet", so the asker asks again. */
     static final Duration PROGRESS_WAIT = Duration.ofSeconds(2);
+    /** How often the node checks its reservations against the volumes ({@link ReservationAudit}); one period is the grace. */
+    static final Duration AUDIT_EVERY = Duration.ofSeconds(60);
+    static final Duration AUDIT_ASK = Duration.ofSeconds(10);
 
     // commands
 
@@ -129,6 +134,11 @@ public final class StorageNode
 
     private enum PushTick implements Command { INSTANCE }
 
+    /** Checks that every reservation here still belongs to a volume that holds it ({@link ReservationAudit}). */
+    public enum Audit implements Command { NOW }
+
+    private record Audited(Map<String, Boolean> holds) implements Command {}
+
     /** The directory wrote that it lists this node. */
     private enum Listed implements Command { INSTANCE }
 
@@ -165,7 +175,8 @@ public final class StorageNode
                     @JsonSubTypes.Type(value = VolumeObjectsRemoved.class, name = "volume-objects-removed"),
                     @JsonSubTypes.Type(value = VolumeCreated.class, name = "volume-created"),
                     @JsonSubTypes.Type(value = ReleaseDeferred.class, name = "release-deferred"),
-                    @JsonSubTypes.Type(value = RemovalConfirmed.class, name = "removal-confirmed")})
+                    @JsonSubTypes.Type(value = RemovalConfirmed.class, name = "removal-confirmed"),
+                    @JsonSubTypes.Type(value = OrphanReleased.class, name = "orphan-released")})
             List<Decision> decisions) implements Event {}
 
     /** One decision. Journals written before {@link Decided} hold them as events of their own. */
@@ -190,6 +201,12 @@ public final class StorageNode
 
     /** Released while the volume's objects may still be in the kernel: carried out at {@link RemovalConfirmed}. */
     public record ReleaseDeferred(String volumeId, List<String> keys, boolean anaGroup) implements Decision {}
+
+    /**
+     * The audit found {@code volumeId} holding nothing here twice in a row: its objects go and
+     * what it reserved is released as a delete's is, once the agent confirms the objects gone.
+     */
+    public record OrphanReleased(String volumeId, List<String> keys, boolean anaGroup, String reason) implements Decision {}
 
     /** The agent reported nothing of the removed volume left in its kernel: what its removal held is free. */
     public record RemovalConfirmed(String volumeId) implements Decision {}
@@ -262,6 +279,8 @@ public final class StorageNode
     // The generation that last changed each volume's objects here (after a restart: the first
     // one known), which a pass must have reached for the volume to be in place.
     private final Map<String, Long> volumeSetAt = new HashMap<>();
+    private final ReservationAudit audit = new ReservationAudit();
+    private boolean auditing;
     private boolean listed;
     private long pushed = -1;
     private Instant pushedAt = Instant.EPOCH;
@@ -288,7 +307,10 @@ public final class StorageNode
     @Override
     public SignalHandler<State> signalHandler() {
         return newSignalHandlerBuilder()
-                .onSignal(RecoveryCompleted.instance(), s -> timers.startTimerWithFixedDelay(PushTick.INSTANCE, PUSH_TICK))
+                .onSignal(RecoveryCompleted.instance(), s -> {
+                    timers.startTimerWithFixedDelay(PushTick.INSTANCE, PUSH_TICK);
+                    timers.startTimerWithFixedDelay(Audit.NOW, AUDIT_EVERY);
+                })
                 .build();
     }
 
@@ -324,6 +346,8 @@ public final class StorageNode
                 .onCommand(AwaitProgress.class, this::onAwaitProgress)
                 .onCommand(WriteDecisions.class, (s, c) -> onWriteDecisions())
                 .onCommand(PushTick.class, (s, c) -> onPushTick(s))
+                .onCommand(Audit.class, (s, c) -> onAudit(s))
+                .onCommand(Audited.class, this::onAudited)
                 .onCommand(Listed.class, (s, c) -> {
                     listed = true;
                     return Effect().noReply();
@@ -604,6 +628,44 @@ public final class StorageNode
         }
         return nodeId + ": objects not in place yet" + (failures.isEmpty() ? "" : "; kernel refused: "
                 + String.join("; ", failures.subList(0, Math.min(3, failures.size()))));
+    }
+
+    /** Asks every volume with something here whether it still holds it; nothing changes until {@link Audited}. */
+    private ReplyEffect<Event, State> onAudit(State s) {
+        if (auditing) {
+            return Effect().noReply();
+        }
+        List<String> volumes = List.copyOf(ReservationAudit.volumes(decided(s)));
+        if (volumes.isEmpty()) {
+            audit.orphans(Map.of());
+            return Effect().noReply();
+        }
+        auditing = true;
+        ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
+        List<CompletableFuture<Boolean>> asks = volumes.stream().map(v -> sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, v)
+                .<Volume.Holding>ask(r -> new Volume.Holds(nodeId, r), AUDIT_ASK)
+                .thenApply(Volume.Holding::holds).exceptionally(t -> true).toCompletableFuture()).toList();
+        ctx.pipeToSelf(CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)), (done, failure) -> {
+            Map<String, Boolean> holds = new HashMap<>();
+            for (int i = 0; i < volumes.size(); i++) {
+                holds.put(volumes.get(i), asks.get(i).join());
+            }
+            return new Audited(holds);
+        });
+        return Effect().noReply();
+    }
+
+    private ReplyEffect<Event, State> onAudited(State journal, Audited a) {
+        auditing = false;
+        State s = decided(journal);
+        List<String> orphans = audit.orphans(a.holds());
+        for (String v : orphans) {
+            String why = "no volume " + v + " holds it: two audits " + AUDIT_EVERY.toSeconds() + " s apart found it not holding";
+            ctx.getLog().warn("node {}: releasing what {} reserved here ({} extents, ANA group {}): {}", nodeId, v,
+                    ReservationAudit.keysOf(s, v).size(), s.anaGroups().containsKey(v), why);
+            decide(journal, new OrphanReleased(v, ReservationAudit.keysOf(s, v), s.anaGroups().containsKey(v), why), st -> {});
+        }
+        return Effect().noReply();
     }
 
     private ReplyEffect<Event, State> onGetKernel(State s, GetKernel g) {

@@ -79,6 +79,11 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     public record Delete(ActorRef<Result> replyTo) implements Command {}
 
+    /** A storage node's audit: does this volume still hold what it reserved on {@code nodeId}? */
+    public record Holds(String nodeId, ActorRef<Holding> replyTo) implements Command {}
+
+    public record Holding(boolean holds) implements CborSerializable {}
+
     private enum Advance implements Command { INSTANCE }
 
     /** Sharding's stop message: after the volume asked to be passivated, or when its shard is handed off. */
@@ -263,6 +268,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Attach.class, (s, c) -> absent(c.replyTo(), AttachResult.refused(notFound())))
                 .onCommand(Detach.class, (s, c) -> absent(c.replyTo(), Result.refused(notFound())))
                 .onCommand(Delete.class, (s, c) -> absent(c.replyTo(), Result.refused(notFound())))
+                .onCommand(Holds.class, (s, c) -> absent(c.replyTo(), new Holding(false)))
                 .onCommand(Stop.class, (s, c) -> Effect().stop().thenNoReply());
         b.forState(s -> s.phase() == Phase.CREATING)
                 .onCommand(Create.class, this::onCreateAgain)
@@ -288,6 +294,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         b.forAnyState()
                 .onCommand(Stop.class, (s, c) -> passivationAsked ? stopAndComeBack() : Effect().stop().thenNoReply())
                 .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), Result.ok(view(s))))
+                .onCommand(Holds.class, (s, c) -> Effect().reply(c.replyTo(), new Holding(holds(s, c.nodeId()))))
                 .onCommand(Advance.class, (s, c) -> advance(s))
                 .onCommand(StepDone.class, this::onStepDone);
         return b.build();
@@ -369,6 +376,18 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     private ReplyEffect<Event, State> requestDelete(State s, Delete d) {
         return Effect().persist(new DeleteRequested(Instant.now())).thenRun(this::afterEvent)
                 .thenReply(d.replyTo(), st -> Result.ok(view(st)));
+    }
+
+    /**
+     * A FAILED volume gave everything back before it said so; any other existing volume holds
+     * what it reserved on the nodes it chose (a create reserves there from its choice on).
+     */
+    private static boolean holds(State s, String nodeId) {
+        if (s.phase() == Phase.FAILED) {
+            return false;
+        }
+        return s.nodes().contains(nodeId) || s.choice().map(c -> c.controllers().contains(nodeId)
+                || c.sides().stream().anyMatch(sides -> sides.contains(nodeId))).orElse(false);
     }
 
     private DomainError.Conflict busy(State s, String what) {

@@ -245,6 +245,42 @@ class StorageNodeTest {
         assertTrue(reserve("n11", "vr/0/0/0", 10 * MIB).extent().isPresent(), "the name can come back");
     }
 
+    /**
+     * A reservation no volume holds (its release was lost) is found by the audit, and released
+     * only when two audits one period apart agree, and then only once the agent confirms that
+     * nothing of the volume is left in its kernel.
+     */
+    @Test
+    void anOrphanedReservationIsReleasedAfterTwoAuditsAgreeAndTheAgentConfirms() throws InterruptedException {
+        TestProbe<ToAgent> agent = register("n13", 100 * MIB);
+        reserve("n13", "ghost/0/0/0", 10 * MIB).extent().orElseThrow();
+        TestProbe<StorageNode.AnaGroupReply> ana = kit.createTestProbe();
+        node("n13").tell(new StorageNode.AllocateAnaGroup("ghost", 3, ana.ref()));
+        assertTrue(ana.receiveMessage().group().isPresent());
+
+        node("n13").tell(StorageNode.Audit.NOW);
+        Thread.sleep(1000);
+        assertEquals(10 * MIB, view("n13").capacity().reservedBytes(), "one audit is not enough");
+        kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+            node("n13").tell(StorageNode.Audit.NOW);
+            assertEquals(Set.of("ghost"), view("n13").removing());
+            return null;
+        });
+        assertEquals(10 * MIB, view("n13").capacity().reservedBytes(), "not before the agent confirmed");
+        List<Object> rows = PersistenceTestKit.create(kit.system()).persistedInStorage("StorageNode|n13");
+        assertTrue(rows.stream().anyMatch(r -> r instanceof StorageNode.Decided d && d.decisions().stream()
+                .anyMatch(x -> x instanceof StorageNode.OrphanReleased o && o.reason().contains("two audits"))), "an event says why");
+
+        long generation = view("n13").desiredGeneration();
+        node("n13").tell(new StorageNode.Heartbeat(info("n13", 100 * MIB), agent.ref(), generation, -1, List.of(), generation,
+                Set.of(), Set.of()));
+        kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+            assertEquals(0, view("n13").capacity().reservedBytes());
+            assertEquals(0, view("n13").controllerVolumes());
+            return null;
+        });
+    }
+
     /** A volume that never had objects on the node holds nothing there: its release is immediate. */
     @Test
     void aReleaseOfAVolumeWithoutObjectsHereIsImmediate() {

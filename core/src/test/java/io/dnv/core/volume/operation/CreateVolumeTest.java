@@ -155,4 +155,32 @@ class CreateVolumeTest {
             bed.awaitState(st -> st.phase() == Volume.Phase.READY, "READY");
         }
     }
+
+    /** What a storage node's audit asks: a volume holds what it reserved on the nodes it chose, a FAILED one nothing. */
+    @Test
+    void aVolumeHoldsWhatItReservedOnTheNodesItChoseAndAFailedOneNothing() {
+        try (VolumeBed bed = new VolumeBed("v-holds")) {
+            bed.peers.hold(Call.PLACE_LEG);
+            create(bed);
+            bed.awaitCall(Call.PLACE_LEG, 1);
+            java.util.Set<String> chosen = new java.util.TreeSet<>(bed.volume.getState().choice().orElseThrow().controllers());
+            bed.volume.getState().choice().orElseThrow().sides().forEach(chosen::addAll);
+            for (String node : java.util.List.of("n1", "n2", "n3", "n4", "n5", "n6")) {
+                assertEquals(chosen.contains(node), holds(bed, node), node + " while reserving");
+            }
+            bed.peers.release(Call.PLACE_LEG);
+            bed.awaitState(st -> st.phase() == Volume.Phase.READY, "READY");
+            assertTrue(holds(bed, chosen.iterator().next()));
+        }
+        try (VolumeBed bed = new VolumeBed("v-failed")) {
+            bed.peers.noNodes = true;
+            create(bed);
+            bed.awaitState(st -> st.phase() == Volume.Phase.FAILED, "FAILED");
+            assertTrue(!holds(bed, "n1"));
+        }
+    }
+
+    private static boolean holds(VolumeBed bed, String node) {
+        return bed.volume.<Volume.Holding>runCommand(r -> new Volume.Holds(node, r)).reply().holds();
+    }
 }

@@ -50,9 +50,9 @@ final class ScriptedPeers implements Peers {
 
     /** Answers every held call of this kind, and those that come later. */
     void release(Call call) {
-        held.remove(call);
         List<Runnable> now;
         synchronized (waiting) {
+            held.remove(call);
             now = List.copyOf(waiting);
             waiting.clear();
         }
@@ -68,11 +68,15 @@ final class ScriptedPeers implements Peers {
     private <T> CompletionStage<T> answer(Call call, String node, Object detail, Supplier<T> value) {
         calls.add(new Recorded(call, node, detail));
         CompletableFuture<T> f = new CompletableFuture<>();
-        if (held.contains(call)) {
-            waiting.add(() -> f.complete(value.get()));
-        } else {
-            f.complete(value.get());
+        synchronized (waiting) {
+            // Checked and queued under the lock release takes: a call is either held and answered
+            // by the release, or answered now.
+            if (held.contains(call)) {
+                waiting.add(() -> f.complete(value.get()));
+                return f;
+            }
         }
+        f.complete(value.get());
         return f;
     }
 
