@@ -53,9 +53,10 @@ class DeleteTest {
     }
 
     /**
-     * One of the volume's disk nodes is down: the delete still finishes for the user (gone from
-     * the API), while that node keeps the volume's extent reserved, pending, until its agent can
-     * confirm the objects gone; every other node frees everything.
+     * One of the volume's disk nodes is down: the volume's view says its objects are not in place
+     * on that node (its state is still READY, what is wanted); the delete still finishes for the
+     * user (gone from the API), while that node keeps the volume's extent reserved, pending, until
+     * its agent can confirm the objects gone; every other node frees everything.
      */
     @Test
     void aDeleteWithOneOfItsNodesDownFinishesAndTheDownNodeKeepsItsExtentPending() throws Exception {
@@ -76,6 +77,8 @@ class DeleteTest {
                 }
             }
             assertTrue(down != null, "a disk node that is no controller of the volume: " + v);
+            JsonNode inPlace = awaitKernel(api, "nd", true);
+            assertEquals(0, inPlace.path("notInPlace").size(), inPlace.toString());
             dev.nodes.get(Integer.parseInt(down.substring(1)) - 1).terminate();
             String downNode = down;
             api.awaitList(items -> true, "listed", Duration.ofSeconds(5));
@@ -85,6 +88,11 @@ class DeleteTest {
                 ApiClient.sleep(200);
             }
 
+            // READY says what is wanted; whether the kernels hold it only the agents can say.
+            JsonNode notInPlace = awaitKernel(api, "nd", false);
+            assertTrue(notInPlace.path("notInPlace").toString().contains(downNode), notInPlace.toString());
+            assertEquals("READY", api.get("/v1/volumes/nd").json().path("state").asText());
+
             assertEquals(202, api.delete("/v1/volumes/nd").status());
             api.awaitGone("nd", Duration.ofSeconds(30));
             JsonNode pending = api.get("/v1/nodes/" + downNode).json();
@@ -92,6 +100,17 @@ class DeleteTest {
             assertEquals("nd", pending.path("removing").get(0).asText(), pending.toString());
             awaitNothingReserved(api, List.of(downNode));
         }
+    }
+
+    private static JsonNode awaitKernel(ApiClient api, String id, boolean inPlace) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        JsonNode kernel = api.get("/v1/volumes/" + id).json().path("kernel");
+        while (kernel.path("inPlace").asBoolean() != inPlace) {
+            assertTrue(System.nanoTime() < deadline, "kernel.inPlace not " + inPlace + ": " + kernel);
+            ApiClient.sleep(200);
+            kernel = api.get("/v1/volumes/" + id).json().path("kernel");
+        }
+        return kernel;
     }
 
     private static void awaitNothingReserved(ApiClient api, List<String> except) {

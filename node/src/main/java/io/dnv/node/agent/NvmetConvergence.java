@@ -71,6 +71,14 @@ final class NvmetConvergence {
         String nqn = want.nqn();
         Optional<ObservedKernel.Subsystem> live = subsystem(nqn);
         if (live.isEmpty()) {
+            // Created only once every namespace's device exists, so the namespace goes in with it:
+            // an empty, unlinked subsystem names no port or device of this node, and an agent that
+            // cannot tell it made it would never collect it (a delete right behind a create left one).
+            Optional<NvmetNamespace> missing = want.namespaces().stream().filter(ns -> devices.path(ns.device()).isEmpty()).findFirst();
+            if (missing.isPresent()) {
+                pass.waitFor(nqn, "namespace " + missing.get().nsid() + ": " + missing.get().device().symbol() + " does not exist yet");
+                return;
+            }
             if (!pass.mutate("nvmet subsystem create", nqn,
                     () -> pass.kernel.nvmetSubsystemCreate(nqn, want.cntlidMin(), want.cntlidMax(), want.serial()))) {
                 return;
