@@ -173,17 +173,27 @@ public final class DevCommand implements Callable<Integer> {
             } catch (Exception ignored) {
                 // the JVM is going away either way
             }
-            for (ActorSystem<?> n : nodes) {
-                n.terminate();
-            }
-            control.terminate();
+            // Members stopping cut each other's remoting connections, and each member's transport
+            // logs every cut as a warning ("connection has been aborted"), dozens of them after the
+            // last line a user reads. Here the cuts are the stop itself, not news: the transport's
+            // stream log is muted while this system stops (any other warning still shows).
+            ch.qos.logback.classic.Logger transport = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                    "org.apache.pekko.stream.Materializer");
+            ch.qos.logback.classic.Level before = transport.getLevel();
+            transport.setLevel(ch.qos.logback.classic.Level.ERROR);
             try {
-                control.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
                 for (ActorSystem<?> n : nodes) {
-                    n.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+                    n.terminate();
                 }
+                control.terminate();
+                for (ActorSystem<?> m : nodes) {
+                    m.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+                }
+                control.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 System.err.println("dnv dev: not every member stopped cleanly: " + e);
+            } finally {
+                transport.setLevel(before);
             }
             hosts.close();
             kernels.forEach(SimulatedKernel::shutdown);

@@ -2,6 +2,8 @@ package io.dnv.http.readside;
 
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.Cancellable;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.PreRestart;
@@ -35,33 +37,42 @@ final class ProjectionRunner {
             SharedKillSwitch stop = KillSwitches.shared(name);
             CompletionStage<Done> ended = projection.apply(stop).runWith(Sink.ignore(), ctx.getSystem());
             ctx.pipeToSelf(ended, (done, failure) -> new Ended(failure));
+            // A member shutting down stops its entities' regions before its singletons: a stream
+            // still running then asks entities that are gone, fails and restarts, warning about
+            // it. It is drained when the member stops serving, before the regions go.
+            Cancellable drainOnShutdown = CoordinatedShutdown.get(ctx.getSystem()).addCancellableTask(
+                    CoordinatedShutdown.PhaseServiceStop(), "drain-projection-" + name, () -> {
+                        ctx.getSelf().tell(Stop.INSTANCE);
+                        return ended.exceptionally(t -> Done.getInstance());
+                    });
             return Behaviors.receive(Command.class)
                     .onMessage(Stop.class, s -> {
                         stop.shutdown();
-                        return draining(stop);
+                        return draining(stop, drainOnShutdown);
                     })
                     .onMessage(Ended.class, e -> {
                         // the stream restarts itself on failures and runs until stopped: ending
                         // otherwise is a bug, and the supervisor starts it again from the stored offset
                         throw new IllegalStateException("projection " + name + " ended unasked", e.failure());
                     })
-                    .onSignal(PreRestart.class, signal -> shut(stop))
-                    .onSignal(PostStop.class, signal -> shut(stop))
+                    .onSignal(PreRestart.class, signal -> shut(stop, drainOnShutdown))
+                    .onSignal(PostStop.class, signal -> shut(stop, drainOnShutdown))
                     .build();
         });
     }
 
-    private static Behavior<Command> draining(SharedKillSwitch stop) {
+    private static Behavior<Command> draining(SharedKillSwitch stop, Cancellable drainOnShutdown) {
         return Behaviors.receive(Command.class)
                 .onMessage(Ended.class, e -> Behaviors.stopped())
                 .onMessage(Stop.class, s -> Behaviors.same())
-                .onSignal(PostStop.class, signal -> shut(stop))
+                .onSignal(PostStop.class, signal -> shut(stop, drainOnShutdown))
                 .build();
     }
 
     /** Stopped for any other reason (system shutdown, a failure): no stream outlives its actor. */
-    private static Behavior<Command> shut(SharedKillSwitch stop) {
+    private static Behavior<Command> shut(SharedKillSwitch stop, Cancellable drainOnShutdown) {
         stop.shutdown();
+        drainOnShutdown.cancel();
         return Behaviors.same();
     }
 }
