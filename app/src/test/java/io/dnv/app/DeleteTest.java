@@ -1,7 +1,6 @@
 package io.dnv.app;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.dnv.node.sim.SimulatedKernel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,7 +47,7 @@ class DeleteTest {
                 api.awaitGone(name, Duration.ofSeconds(60));
             }
             awaitNothingReserved(api, List.of());
-            awaitNoObjects(dev.kernels);
+            Kernels.awaitNoObjects(dev.kernels, Duration.ofSeconds(60));
         }
     }
 
@@ -132,23 +131,5 @@ class DeleteTest {
             ApiClient.sleep(200);
         }
         throw new AssertionError("still reserved: " + held);
-    }
-
-    private static void awaitNoObjects(List<SimulatedKernel> kernels) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        List<String> left = List.of();
-        while (System.nanoTime() < deadline) {
-            left = new ArrayList<>();
-            for (SimulatedKernel k : kernels) {
-                for (String o : k.observe().dnvObjects()) {
-                    left.add(k.name() + " " + o);
-                }
-            }
-            if (left.isEmpty()) {
-                return;
-            }
-            ApiClient.sleep(200);
-        }
-        throw new AssertionError("objects left: " + left);
     }
 }

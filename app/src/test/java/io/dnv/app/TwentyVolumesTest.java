@@ -4,7 +4,6 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.dnv.node.sim.SimulatedKernel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
@@ -84,7 +83,7 @@ class TwentyVolumesTest {
                 api.awaitGone("v" + i, Duration.ofSeconds(120));
             });
             api.awaitList(items -> items.size() == 0, "no volume listed", Duration.ofSeconds(30));
-            awaitNoPrefix(dev.kernels);
+            Kernels.awaitNoObjects(dev.kernels, Duration.ofSeconds(60));
             // A node frees a deleted volume's extents once its agent reported them gone: a pass after the objects went.
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             for (JsonNode n : api.get("/v1/nodes").json().path("items")) {
@@ -155,24 +154,6 @@ class TwentyVolumesTest {
         assertEquals(3, pages);
         assertEquals(ids.stream().sorted().toList(), ids, "id order");
         assertEquals(VOLUMES, ids.stream().distinct().count(), "every volume exactly once: " + ids);
-    }
-
-    private static void awaitNoPrefix(List<SimulatedKernel> kernels) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        List<String> left = List.of();
-        while (System.nanoTime() < deadline) {
-            left = new ArrayList<>();
-            for (SimulatedKernel k : kernels) {
-                for (String o : k.observe().dnvObjects()) {
-                    left.add(k.name() + " " + o);
-                }
-            }
-            if (left.isEmpty()) {
-                return;
-            }
-            ApiClient.sleep(200);
-        }
-        throw new AssertionError("objects with the prefix left: " + left);
     }
 
     private interface PerVolume {
