@@ -59,6 +59,7 @@ public final class BenchCommand {
             System.out.println("bench create: " + volumes + " volumes of " + sizeMib + " MiB, 6 simulated storage nodes, journal on "
                     + (jdbcUrl == null ? "H2" : "PostgreSQL") + ", " + Runtime.getRuntime().availableProcessors() + " cores, JVM options "
                     + ManagementFactory.getRuntimeMXBean().getInputArguments());
+            CreateBenchmark.Result result;
             try {
                 try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, 6, 64L << 30, db)) {
                     dev.awaitNodesUp(Duration.ofSeconds(60));
@@ -66,11 +67,12 @@ public final class BenchCommand {
                     for (int round = 0; warmupVolumes > 0 && round < warmupRounds; round++) {
                         bench.warmUp(round + 1, warmupVolumes, (long) sizeMib << 20, Duration.ofMinutes(10), System.out);
                     }
-                    bench.run(volumes, (long) sizeMib << 20, Duration.ofMinutes(10), BenchCommand::usedHeapAfterGc, System.out);
+                    result = bench.run(volumes, (long) sizeMib << 20, Duration.ofMinutes(10), BenchCommand::usedHeapAfterGc, System.out);
                 }
             } finally {
                 deleteTree(dir);
             }
+            System.out.println(result.line());
             return 0;
         }
     }
