@@ -86,22 +86,24 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private PassResult lastPass;
     private long lastPassStarted;
 
-    public static Behavior<Command> create(String nodeId, Kernel kernel, Settings settings) {
-        return create(nodeId, kernel, settings, Optional.empty());
+    /** {@code disk}: the physical disk the node's configuration names ({@code NodeEndpoints.diskPath}). */
+    public static Behavior<Command> create(String nodeId, Optional<String> disk, Kernel kernel, Settings settings) {
+        return create(nodeId, disk, kernel, settings, Optional.empty());
     }
 
     /** {@code listener} hears the status after every pass and every new generation, as it happens. */
-    public static Behavior<Command> create(String nodeId, Kernel kernel, Settings settings, Optional<ActorRef<Status>> listener) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, kernel, settings, listener)));
+    public static Behavior<Command> create(String nodeId, Optional<String> disk, Kernel kernel, Settings settings,
+                                           Optional<ActorRef<Status>> listener) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, disk, kernel, settings, listener)));
     }
 
-    private NodeAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, String nodeId, Kernel kernel, Settings settings,
-                      Optional<ActorRef<Status>> listener) {
+    private NodeAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, String nodeId, Optional<String> disk, Kernel kernel,
+                      Settings settings, Optional<ActorRef<Status>> listener) {
         super(ctx);
         this.listener = listener;
         this.timers = timers;
         this.nodeId = nodeId;
-        this.reconciler = new Reconciler(kernel);
+        this.reconciler = new Reconciler(kernel, disk);
         this.settings = settings;
         this.lastPassStarted = System.nanoTime() - settings.spacing().toNanos();
     }

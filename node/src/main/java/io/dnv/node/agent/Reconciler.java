@@ -3,6 +3,8 @@ package io.dnv.node.agent;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.node.kernel.Kernel;
 
+import java.util.Optional;
+
 /**
  * One level-based pass from whatever the kernel holds to the desired state: it reads the
  * kernel first and never trusts memory, so the same pass adopts a node after an agent restart
@@ -17,11 +19,14 @@ import io.dnv.node.kernel.Kernel;
 public final class Reconciler {
 
     private final Kernel kernel;
+    private final Optional<String> disk;
     private final MappingCache comparisons = new MappingCache();
     private Focus.Previous previous;
 
-    public Reconciler(Kernel kernel) {
+    /** {@code disk}: the physical disk the node's configuration names (none on a node without one). */
+    public Reconciler(Kernel kernel, Optional<String> disk) {
         this.kernel = kernel;
+        this.disk = disk;
     }
 
     /** Compares every desired object with the kernel. */
@@ -38,7 +43,7 @@ public final class Reconciler {
         Pass pass = new Pass(kernel, desired);
         Focus.Named named = Focus.Named.of(desired);
         pass.focus = everything ? Focus.EVERYTHING : Focus.since(previous, desired, named, pass.observed);
-        DeviceResolver devices = new DeviceResolver(pass);
+        DeviceResolver devices = new DeviceResolver(pass, disk);
         NvmetConvergence nvmet = new NvmetConvergence(pass, devices);
         ConnectionConvergence connections = new ConnectionConvergence(pass);
         DmConvergence dm = new DmConvergence(pass, devices, comparisons);

@@ -42,7 +42,8 @@ public final class AgentMember {
         return Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
             ActorRef<NodeAgent.Status> statuses = ctx.messageAdapter(NodeAgent.Status.class, AgentStatus::new);
             // Every pass is reported at once: the control plane waits on convergence, not on the next heartbeat.
-            ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(info.nodeId(), kernel, settings, Optional.of(statuses)),
+            ActorRef<NodeAgent.Command> agent = ctx.spawn(NodeAgent.create(info.nodeId(), info.endpoints().diskPath(), kernel, settings,
+                    Optional.of(statuses)),
                     "agent", DispatcherSelector.blocking());
             ActorRef<ToAgent> inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
             EntityRef<StorageNode.Command> entity = ClusterSharding.get(ctx.getSystem())

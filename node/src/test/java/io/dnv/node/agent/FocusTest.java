@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -40,7 +41,7 @@ class FocusTest {
     void start() {
         kernel = new SimulatedKernel("127.0.4.1", new Fabric()).addDisk("/dev/ram0", dir.resolve("d"), 8L << 20);
         refusing = new CountingKernel(kernel);
-        reconciler = new Reconciler(refusing);
+        reconciler = new Reconciler(refusing, Optional.of("/dev/ram0"));
     }
 
     @AfterEach
