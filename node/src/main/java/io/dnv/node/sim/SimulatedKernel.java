@@ -196,12 +196,17 @@ public final class SimulatedKernel implements Kernel {
         return dm.message(name, sector, message);
     }
 
+    /** blkdiscard -z: holds the device open while it zeroes, so the device cannot be removed meanwhile. */
     @Override
     public void zeroOut(String devicePath, long offsetBytes, long lengthBytes) {
-        BlockDevices.Entry e = devices.resolve(devicePath)
-                .orElseThrow(() -> new KernelException(devicePath, "blkdiscard -z", "No such file or directory"));
+        Handle h;
         try {
-            e.device().writeZeroes(offsetBytes, lengthBytes);
+            h = open(devicePath);
+        } catch (KernelException missing) {
+            throw new KernelException(devicePath, "blkdiscard -z", "No such file or directory");
+        }
+        try (h) {
+            h.device.writeZeroes(offsetBytes, lengthBytes);
         } catch (IOException io) {
             throw new KernelException(devicePath, "blkdiscard -z", "Input/output error: " + io.getMessage());
         }
