@@ -4,6 +4,7 @@ import io.dnv.core.kernel.DesiredNode;
 import io.dnv.node.kernel.Kernel;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -11,6 +12,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.slf4j.event.Level;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Optional;
@@ -59,8 +61,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * this long ago, once that long has passed. Every pass observes the whole kernel, and during
      * a burst of creates generations arrive every 50 ms: one pass for the generations of a
      * spacing costs less than one pass each, and a change after a quiet spell still passes at once.
+     * {@code stateDirectory}: where the agent keeps what must outlive it (how far each released
+     * LD is zeroed); without one, a restarted agent zeroes them from the start again.
      */
-    public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff, Duration spacing) {
+    public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff, Duration spacing,
+                           Optional<Path> stateDirectory) {
         /**
          * Most unconverged passes wait on another node (an export not there yet), so retry soon;
          * the cap keeps a refusing kernel from being hammered.
@@ -68,9 +73,17 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         public static final Settings DEFAULT = new Settings(Duration.ofSeconds(10), Duration.ofMillis(50), Duration.ofSeconds(2),
                 Duration.ofMillis(100));
 
+        public Settings(Duration resync, Duration firstBackoff, Duration maxBackoff, Duration spacing) {
+            this(resync, firstBackoff, maxBackoff, spacing, Optional.empty());
+        }
+
         /** Passes for new generations at once, however recent the last one. */
         public Settings(Duration resync, Duration firstBackoff, Duration maxBackoff) {
             this(resync, firstBackoff, maxBackoff, Duration.ZERO);
+        }
+
+        public Settings withStateDirectory(Path directory) {
+            return new Settings(resync, firstBackoff, maxBackoff, spacing, Optional.of(directory));
         }
     }
 
@@ -103,7 +116,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         this.listener = listener;
         this.timers = timers;
         this.nodeId = nodeId;
-        this.reconciler = new Reconciler(kernel, disk);
+        // Zeroing a released LD takes as long as the disk needs: apart from the passes.
+        Zeroing zeroing = new Zeroing(settings.stateDirectory().map(ZeroingFile::new));
+        ctx.spawn(ZeroingWorker.create(kernel, zeroing), "zeroing", DispatcherSelector.blocking());
+        this.reconciler = new Reconciler(kernel, disk, zeroing);
         this.settings = settings;
         this.lastPassStarted = System.nanoTime() - settings.spacing().toNanos();
     }

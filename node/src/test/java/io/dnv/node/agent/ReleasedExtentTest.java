@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** An LD no desired state names leaves its extent holding zeroes only, whatever the disk reports about itself. */
@@ -45,7 +46,8 @@ class ReleasedExtentTest {
     void anLdOverADiskThatReportsAUuidIsZeroedBeforeItGoes() throws Exception {
         kernel = new SimulatedKernel("127.0.5.1", new Fabric())
                 .addNvmeDisk(DISK, dir.resolve("d"), 8L << 20, UUID.fromString("3a6f0c1e-52b4-4d7e-9a1f-0b2c4d6e8f10"));
-        Reconciler reconciler = new Reconciler(kernel, Optional.of(DISK));
+        Zeroing zeroing = new Zeroing(Optional.empty());
+        Reconciler reconciler = new Reconciler(kernel, Optional.of(DISK), zeroing);
         DmDevice ld = new DmDevice("dnv-n1-ld-v-0-0-0",
                 DmTable.of(EXTENT_BYTES / 512, new DmTarget.Linear(new DeviceRef.Disk(DISK), EXTENT_OFFSET / 512)));
         assertTrue(reconciler.reconcile(desired(1, ld)).converged());
@@ -55,6 +57,10 @@ class ReleasedExtentTest {
             h.write(0, tenant);
         }
 
+        assertFalse(reconciler.reconcile(desired(2)).converged(), "the LD went before it was zeroed");
+        while (zeroing.zeroNext(kernel)) {
+            // all of it
+        }
         PassResult released = reconciler.reconcile(desired(2));
         assertTrue(released.converged(), released.toString());
         assertTrue(kernel.observe().dm(ld.name()).isEmpty());
