@@ -39,6 +39,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** A pass for new desired state or a retry, or the periodic resync of everything. */
     private enum Tick implements Command { CHANGES, RESYNC }
 
+    /** A released LD is all zero: nothing in the kernel shows it, so say it, and a pass removes the LD. */
+    private enum Zeroed implements Command { INSTANCE }
+
     private static final Object PASS_TIMER = "pass";
     /**
      * A pass that waits on another node (an export not there yet) is the normal course of a
@@ -119,6 +122,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         // Zeroing a released LD takes as long as the disk needs: apart from the passes.
         Zeroing zeroing = new Zeroing(settings.stateDirectory().map(ZeroingFile::new));
         ctx.spawn(ZeroingWorker.create(kernel, zeroing), "zeroing", DispatcherSelector.blocking());
+        zeroing.onZeroed(() -> ctx.getSelf().tell(Zeroed.INSTANCE));
         this.reconciler = new Reconciler(kernel, disk, zeroing);
         this.settings = settings;
         this.lastPassStarted = System.nanoTime() - settings.spacing().toNanos();
@@ -130,6 +134,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(Apply.class, this::onApply)
                 .onMessage(GetStatus.class, this::onGetStatus)
                 .onMessage(Tick.class, this::onTick)
+                .onMessage(Zeroed.class, z -> passSoon())
                 .build();
     }
 
@@ -185,6 +190,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, backoff);
         }
         listener.ifPresent(l -> l.tell(status()));
+        return this;
+    }
+
+    /** A pass at once (or when the spacing is up), instead of at the retry or resync due. */
+    private Behavior<Command> passSoon() {
+        timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, untilSpaced());
         return this;
     }
 

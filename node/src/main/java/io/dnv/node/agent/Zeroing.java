@@ -48,6 +48,7 @@ final class Zeroing {
     /** What the file held at the start, until the first pass that looked at the garbage. */
     private final Map<String, Job> fromBefore = new LinkedHashMap<>();
     private Runnable onWork = () -> { };
+    private Runnable onZeroed = () -> { };
 
     /** {@code file}: where what is done survives a restart of the agent; without one, a restarted agent zeroes from 0. */
     Zeroing(Optional<ZeroingFile> file) {
@@ -89,6 +90,11 @@ final class Zeroing {
         onWork = wake;
     }
 
+    /** Called (from the worker's thread) when a device is all zero, so a pass can remove it. */
+    synchronized void onZeroed(Runnable zeroed) {
+        onZeroed = zeroed;
+    }
+
     /**
      * Zeroes the next chunk of the first device not all zero yet; false when there is none. A
      * refusal is thrown, and that device waits behind the others. No lock is held while the
@@ -122,8 +128,12 @@ final class Zeroing {
     private synchronized void zeroed(Chunk c) {
         Job j = jobs.get(c.device());
         if (j != null && j.table().equals(c.table()) && j.doneBytes() == c.offsetBytes()) {
-            jobs.put(j.device(), new Job(j.device(), j.table(), j.totalBytes(), c.offsetBytes() + c.lengthBytes()));
+            Job done = new Job(j.device(), j.table(), j.totalBytes(), c.offsetBytes() + c.lengthBytes());
+            jobs.put(j.device(), done);
             save();
+            if (done.progress().done()) {
+                onZeroed.run();
+            }
         }
     }
 

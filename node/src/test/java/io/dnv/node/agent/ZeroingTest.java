@@ -163,6 +163,24 @@ class ZeroingTest {
         assertEquals(List.of(), oldBytes(extentStart, written));
     }
 
+    /** Nothing in the kernel changes when a zeroing ends: the agent is told, and removes the LD before its next retry is due. */
+    @Test
+    void theLdGoesAsSoonAsItsZeroingEnds() {
+        start(1024 * MIB);
+        kernel.zeroAt(512 * MIB, Duration.ofSeconds(60));
+        DmDevice ld = ld("a", 0, 256 * MIB);
+        NodeAgent.Settings slowRetries = new NodeAgent.Settings(Duration.ofSeconds(60), Duration.ofSeconds(20), Duration.ofSeconds(20));
+        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", Optional.of(DISK), kernel, slowRetries), "agent",
+                DispatcherSelector.blocking());
+        apply(agent, 1, ld);
+        awaitStatus(agent, s -> s.reachedGeneration() == 1);
+
+        long released = System.nanoTime();
+        apply(agent, 2);
+        awaitStatus(agent, s -> s.reachedGeneration() == 2);
+        assertTrue(System.nanoTime() - released < Duration.ofSeconds(5).toNanos(), "the LD went at the retry 20 s later");
+    }
+
     /**
      * What an agent recorded is for the device it zeroed: another device under the same name,
      * over another extent, starts at 0 (here with no actors: one pass, one chunk, another pass).
