@@ -66,8 +66,9 @@ public final class AgentCommand implements Callable<Integer> {
                     + "(nvmet, nvmet-tcp, nvme-tcp, dm-raid, dm-thin-pool; see docs/operations.md)", info.nodeId(), missing);
         }
         Config cluster = c.getConfig("cluster");
+        NodeAgent.Settings settings = NodeAgent.Settings.DEFAULT.withStateDirectory(Path.of(n.getString("state-dir")));
         ActorSystem<Void> system = Members.storageNode(cluster.getString("host"), cluster.getInt("port"),
-                cluster.getStringList("seed-nodes"), info, linux, NodeAgent.Settings.DEFAULT);
+                cluster.getStringList("seed-nodes"), info, linux, settings);
         return MemberExit.await(system);
     }
 

@@ -88,14 +88,14 @@ public final class DevCommand implements Callable<Integer> {
             for (int i = 1; i <= nodeCount; i++) {
                 String id = "n" + i;
                 String address = "127.0.1." + i;
-                SimulatedKernel kernel = new SimulatedKernel(address, fabric)
-                        .addDisk("/dev/ram0", dataDir.resolve("nodes").resolve(id).resolve("disk0"), diskBytes);
+                Path nodeDir = dataDir.resolve("nodes").resolve(id);
+                SimulatedKernel kernel = new SimulatedKernel(address, fabric).addDisk("/dev/ram0", nodeDir.resolve("disk0"), diskBytes);
                 kernels.add(kernel);
                 NodeInfo info = new NodeInfo(new NodeEndpoints(id, address, Optional.of("/dev/ram0"),
                         Optional.of(NvmetPort.tcp(1, address, 4420)), Optional.of(NvmetPort.tcp(2, address, 4421)),
                         List.of(NvmetPort.tcp(3, address, 4422))), diskBytes, Set.of("disk", "ctrl"), Map.of(), kernel.capabilities());
-                ActorSystem<?> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernel, NodeAgent.Settings.DEFAULT,
-                        SharedExecutor.CONFIG);
+                ActorSystem<?> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernel,
+                        NodeAgent.Settings.DEFAULT.withStateDirectory(nodeDir.resolve("agent")), SharedExecutor.CONFIG);
                 Cluster.get(node).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
                 nodes.add(node);
             }

@@ -12,9 +12,11 @@ import java.util.Optional;
 final class DeviceResolver {
 
     private final Pass pass;
+    private final Optional<String> disk;
 
-    DeviceResolver(Pass pass) {
+    DeviceResolver(Pass pass, Optional<String> disk) {
         this.pass = pass;
+        this.disk = disk;
     }
 
     /** The path of a device that exists now, or empty when it does not (yet). */
@@ -47,8 +49,12 @@ final class DeviceResolver {
         return mm.orElse("?");
     }
 
-    /** Whether a major:minor in a live table is a physical disk (not dm, not an NVMe import). */
+    /**
+     * Whether a major:minor in a live table is the node's disk. Only the configuration says which
+     * disk that is: Linux shows a UUID for a local NVMe namespace that reports one, just as for an
+     * imported one, so nothing the kernel shows tells a disk from an import.
+     */
     boolean isDisk(String majorMinor) {
-        return pass.blockDeviceByNumbers(majorMinor).filter(b -> b.uuid().isEmpty()).isPresent();
+        return disk.flatMap(pass::blockDevice).map(ObservedKernel.BlockDevice::majorMinor).filter(majorMinor::equals).isPresent();
     }
 }

@@ -6,6 +6,7 @@ import io.dnv.core.kernel.DmTable;
 import io.dnv.core.kernel.DmTableParser;
 import io.dnv.core.kernel.Preparation;
 import io.dnv.core.kernel.ObservedKernel;
+import io.dnv.core.node.ZeroingProgress;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,21 +22,25 @@ import java.util.Set;
 /**
  * Device-mapper devices: created bottom-up (a table can only name devices that exist),
  * reloaded when the live table maps differently, removed top-down when no desired state names
- * them. A device that maps a physical disk is zeroed before it goes, so its extent never shows
- * one volume's bytes to the next.
+ * them. A device that maps the node's disk goes only once all of it is zero, so its extent never
+ * shows one volume's bytes to the next; the {@link Zeroing} zeroes it apart from the passes, and
+ * the device stays (and with it the extent's reservation) until then.
  */
 final class DmConvergence {
 
     private static final String FILE_EXISTS = "File exists";
+    private static final long MIB = 1L << 20;
 
     private final Pass pass;
     private final DeviceResolver devices;
     private final MappingCache comparisons;
+    private final Zeroing zeroing;
 
-    DmConvergence(Pass pass, DeviceResolver devices, MappingCache comparisons) {
+    DmConvergence(Pass pass, DeviceResolver devices, MappingCache comparisons, Zeroing zeroing) {
         this.comparisons = comparisons;
         this.pass = pass;
         this.devices = devices;
+        this.zeroing = zeroing;
     }
 
     void converge() {
@@ -166,6 +171,12 @@ final class DmConvergence {
         pass.observed.dmDevices().forEach(d -> nameByNumber.put(d.majorMinor(), d.name()));
         Map<String, List<String>> lower = new HashMap<>();
         garbage.values().forEach(d -> lower.put(d.name(), tableDevices(d).stream().map(nameByNumber::get).filter(Objects::nonNull).toList()));
+        Set<String> overDisk = new HashSet<>();
+        garbage.values().forEach(d -> {
+            if (tableDevices(d).stream().anyMatch(devices::isDisk)) {
+                overDisk.add(d.name());
+            }
+        });
         // A device whose removal was refused still maps what is below it: leave those for the next pass.
         List<ObservedKernel.Dm> stuck = new ArrayList<>();
         boolean progress = true;
@@ -180,20 +191,26 @@ final class DmConvergence {
                 }
                 garbage.remove(d.name());
                 progress = true;
-                if (!(zeroIfOnDisk(d) && pass.mutate("dm remove", d.name(), () -> pass.kernel.dmRemove(d.name())))) {
+                if (!(mayGo(d, overDisk) && pass.mutate("dm remove", d.name(), () -> pass.kernel.dmRemove(d.name())))) {
                     stuck.add(d);
+                } else {
+                    overDisk.remove(d.name());
                 }
             }
         }
+        zeroing.retainOnly(overDisk);
     }
 
-    private boolean zeroIfOnDisk(ObservedKernel.Dm d) {
-        if (tableDevices(d).stream().noneMatch(devices::isDisk)) {
+    /** Whether the device may go: it does not map the disk, or all of it is zero. */
+    private boolean mayGo(ObservedKernel.Dm d, Set<String> overDisk) {
+        if (!overDisk.contains(d.name())) {
             return true;
         }
-        long bytes = parseOrEmpty(d).sizeSectors() * 512;
-        return pass.mutate("zero 0+" + bytes, "/dev/mapper/" + d.name(),
-                () -> pass.kernel.zeroOut("/dev/mapper/" + d.name(), 0, bytes));
+        ZeroingProgress p = zeroing.zero(d.name(), d.table(), parseOrEmpty(d).sizeSectors() * 512);
+        if (!p.done()) {
+            pass.waitFor(d.name(), "zeroing before it goes, " + p.doneBytes() / MIB + " of " + p.totalBytes() / MIB + " MiB done");
+        }
+        return p.done();
     }
 
     private static List<String> tableDevices(ObservedKernel.Dm d) {

@@ -21,8 +21,8 @@ import java.util.function.Function;
  * still settled: the pass looks at the objects that changed or were not settled. Whenever the
  * kernel differs in anything (another agent, a controller reconnecting, a resync, a hand on the
  * node) or there is no previous pass, it looks at everything. Ports are always looked at; garbage
- * only when something could have become garbage: an object or ANA group no longer wanted, or a
- * kernel that changed.
+ * only when something could have become garbage or garbage was left: an object or ANA group no
+ * longer wanted, a kernel that changed, an LD left in place while it is zeroed.
  */
 final class Focus {
 
@@ -68,8 +68,17 @@ final class Focus {
         boolean garbage = !desired.ports().equals(previous.desired().ports())
                 || !unchanged(before.subsystems(), now.subsystems())
                 || dropped(before.dm(), now.dm())
-                || dropped(before.connections(), now.connections());
+                || dropped(before.connections(), now.connections())
+                || leftGarbage(previous);
         return new Focus(names, garbage);
+    }
+
+    /**
+     * Whether the previous pass left something no desired state names in place: an LD still
+     * being zeroed, which goes once it is all zero, with no change of the kernel to show when.
+     */
+    private static boolean leftGarbage(Previous previous) {
+        return !previous.result().unsettled().stream().allMatch(previous.named()::names);
     }
 
     /**

@@ -4,6 +4,7 @@ import io.dnv.core.kernel.DesiredNode;
 import io.dnv.node.kernel.Kernel;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -11,6 +12,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.slf4j.event.Level;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Optional;
@@ -37,6 +39,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** A pass for new desired state or a retry, or the periodic resync of everything. */
     private enum Tick implements Command { CHANGES, RESYNC }
 
+    /** A released LD is all zero: nothing in the kernel shows it, so say it, and a pass removes the LD. */
+    private enum Zeroed implements Command { INSTANCE }
+
     private static final Object PASS_TIMER = "pass";
     /**
      * A pass that waits on another node (an export not there yet) is the normal course of a
@@ -59,8 +64,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * this long ago, once that long has passed. Every pass observes the whole kernel, and during
      * a burst of creates generations arrive every 50 ms: one pass for the generations of a
      * spacing costs less than one pass each, and a change after a quiet spell still passes at once.
+     * {@code stateDirectory}: where the agent keeps what must outlive it (how far each released
+     * LD is zeroed); without one, a restarted agent zeroes them from the start again.
      */
-    public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff, Duration spacing) {
+    public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff, Duration spacing,
+                           Optional<Path> stateDirectory) {
         /**
          * Most unconverged passes wait on another node (an export not there yet), so retry soon;
          * the cap keeps a refusing kernel from being hammered.
@@ -68,9 +76,17 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         public static final Settings DEFAULT = new Settings(Duration.ofSeconds(10), Duration.ofMillis(50), Duration.ofSeconds(2),
                 Duration.ofMillis(100));
 
+        public Settings(Duration resync, Duration firstBackoff, Duration maxBackoff, Duration spacing) {
+            this(resync, firstBackoff, maxBackoff, spacing, Optional.empty());
+        }
+
         /** Passes for new generations at once, however recent the last one. */
         public Settings(Duration resync, Duration firstBackoff, Duration maxBackoff) {
             this(resync, firstBackoff, maxBackoff, Duration.ZERO);
+        }
+
+        public Settings withStateDirectory(Path directory) {
+            return new Settings(resync, firstBackoff, maxBackoff, spacing, Optional.of(directory));
         }
     }
 
@@ -86,22 +102,28 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private PassResult lastPass;
     private long lastPassStarted;
 
-    public static Behavior<Command> create(String nodeId, Kernel kernel, Settings settings) {
-        return create(nodeId, kernel, settings, Optional.empty());
+    /** {@code disk}: the physical disk the node's configuration names ({@code NodeEndpoints.diskPath}). */
+    public static Behavior<Command> create(String nodeId, Optional<String> disk, Kernel kernel, Settings settings) {
+        return create(nodeId, disk, kernel, settings, Optional.empty());
     }
 
     /** {@code listener} hears the status when the agent starts, after every pass and every new generation, as it happens. */
-    public static Behavior<Command> create(String nodeId, Kernel kernel, Settings settings, Optional<ActorRef<Status>> listener) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, kernel, settings, listener)));
+    public static Behavior<Command> create(String nodeId, Optional<String> disk, Kernel kernel, Settings settings,
+                                           Optional<ActorRef<Status>> listener) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, disk, kernel, settings, listener)));
     }
 
-    private NodeAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, String nodeId, Kernel kernel, Settings settings,
-                      Optional<ActorRef<Status>> listener) {
+    private NodeAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, String nodeId, Optional<String> disk, Kernel kernel,
+                      Settings settings, Optional<ActorRef<Status>> listener) {
         super(ctx);
         this.listener = listener;
         this.timers = timers;
         this.nodeId = nodeId;
-        this.reconciler = new Reconciler(kernel);
+        // Zeroing a released LD takes as long as the disk needs: apart from the passes.
+        Zeroing zeroing = new Zeroing(settings.stateDirectory().map(ZeroingFile::new));
+        ctx.spawn(ZeroingWorker.create(kernel, zeroing), "zeroing", DispatcherSelector.blocking());
+        zeroing.onZeroed(() -> ctx.getSelf().tell(Zeroed.INSTANCE));
+        this.reconciler = new Reconciler(kernel, disk, zeroing);
         this.settings = settings;
         this.lastPassStarted = System.nanoTime() - settings.spacing().toNanos();
         // A (re)started agent holds no desired state: saying so at once gets it handed the state again.
@@ -114,6 +136,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(Apply.class, this::onApply)
                 .onMessage(GetStatus.class, this::onGetStatus)
                 .onMessage(Tick.class, this::onTick)
+                .onMessage(Zeroed.class, z -> passSoon())
                 .build();
     }
 
@@ -169,6 +192,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, backoff);
         }
         listener.ifPresent(l -> l.tell(status()));
+        return this;
+    }
+
+    /** A pass at once (or when the spacing is up), instead of at the retry or resync due. */
+    private Behavior<Command> passSoon() {
+        timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, untilSpaced());
         return this;
     }
 

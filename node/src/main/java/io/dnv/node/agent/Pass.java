@@ -34,7 +34,6 @@ final class Pass {
     private Map<String, ObservedKernel.Subsystem> subsystemByNqn;
     private Map<UUID, ObservedKernel.BlockDevice> namespaceByUuid;
     private Map<String, ObservedKernel.BlockDevice> blockByPath;
-    private Map<String, ObservedKernel.BlockDevice> blockByMajorMinor;
     private Map<String, List<ObservedKernel.Controller>> controllersByConnection;
     private int mutationsObserved;
     final Set<String> createdDm = new HashSet<>();
@@ -110,11 +109,9 @@ final class Pass {
     private void indexHostSide() {
         namespaceByUuid = new HashMap<>();
         blockByPath = new HashMap<>();
-        blockByMajorMinor = new HashMap<>();
         for (ObservedKernel.BlockDevice b : observed.blockDevices()) {
             b.uuid().ifPresent(u -> namespaceByUuid.putIfAbsent(u, b));
             blockByPath.putIfAbsent(b.path(), b);
-            blockByMajorMinor.putIfAbsent(b.majorMinor(), b);
         }
         controllersByConnection = new HashMap<>();
         observed.controllers().forEach(c -> controllersByConnection.computeIfAbsent(c.connectionKey(), k -> new ArrayList<>()).add(c));
@@ -136,10 +133,6 @@ final class Pass {
 
     Optional<ObservedKernel.BlockDevice> blockDevice(String path) {
         return Optional.ofNullable(blockByPath.get(path));
-    }
-
-    Optional<ObservedKernel.BlockDevice> blockDeviceByNumbers(String majorMinor) {
-        return Optional.ofNullable(blockByMajorMinor.get(majorMinor));
     }
 
     /** The controllers serving a connection ({@link io.dnv.core.kernel.NvmeConnection#key()}). */

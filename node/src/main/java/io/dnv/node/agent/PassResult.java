@@ -1,6 +1,7 @@
 package io.dnv.node.agent;
 
 import io.dnv.core.kernel.ObservedKernel;
+import io.dnv.core.node.ZeroingProgress;
 
 import java.util.List;
 import java.util.Set;
@@ -11,16 +12,18 @@ import java.util.Set;
  * the end. Converged means the kernel now holds exactly the desired state; {@code unsettled}
  * names the desired objects that are not there yet, so a volume whose objects are all settled
  * is done even while another volume on the node still waits. {@code whole}: the pass compared
- * every desired object, not only what changed since the pass before.
+ * every desired object, not only what changed since the pass before. {@code zeroing}: how far each
+ * released LD still on the node is zeroed (it goes once done), as of the end of the pass.
  */
 public record PassResult(long generation, List<String> mutations, List<Failure> failures, List<String> waiting,
-                         Set<String> unsettled, ObservedKernel observed, boolean whole) {
+                         Set<String> unsettled, ObservedKernel observed, boolean whole, List<ZeroingProgress> zeroing) {
 
     public PassResult {
         mutations = List.copyOf(mutations);
         failures = List.copyOf(failures);
         waiting = List.copyOf(waiting);
         unsettled = Set.copyOf(unsettled);
+        zeroing = List.copyOf(zeroing);
     }
 
     public boolean converged() {

@@ -3,13 +3,16 @@ package io.dnv.node.agent;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.node.kernel.Kernel;
 
+import java.util.Optional;
+
 /**
  * One level-based pass from whatever the kernel holds to the desired state: it reads the
  * kernel first and never trusts memory, so the same pass adopts a node after an agent restart
  * (zero mutations when nothing changed) and finishes an operation a crash interrupted.
  *
  * Order: ports and ANA groups, imports, dm devices bottom-up, exports; then garbage top-down:
- * exports, dm devices (zeroing disk slices), imports, ANA groups and host entries.
+ * exports, dm devices (those over the disk once {@link Zeroing} zeroed them), imports, ANA
+ * groups and host entries.
  *
  * A pass given new desired state may look only at what changed ({@link Focus}); a resync
  * looks at everything.
@@ -17,11 +20,19 @@ import io.dnv.node.kernel.Kernel;
 public final class Reconciler {
 
     private final Kernel kernel;
+    private final Optional<String> disk;
+    private final Zeroing zeroing;
     private final MappingCache comparisons = new MappingCache();
     private Focus.Previous previous;
 
-    public Reconciler(Kernel kernel) {
+    /**
+     * {@code disk}: the physical disk the node's configuration names (none on a node without one);
+     * {@code zeroing}: where devices over it go to be zeroed before they are removed.
+     */
+    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing) {
         this.kernel = kernel;
+        this.disk = disk;
+        this.zeroing = zeroing;
     }
 
     /** Compares every desired object with the kernel. */
@@ -38,10 +49,10 @@ public final class Reconciler {
         Pass pass = new Pass(kernel, desired);
         Focus.Named named = Focus.Named.of(desired);
         pass.focus = everything ? Focus.EVERYTHING : Focus.since(previous, desired, named, pass.observed);
-        DeviceResolver devices = new DeviceResolver(pass);
+        DeviceResolver devices = new DeviceResolver(pass, disk);
         NvmetConvergence nvmet = new NvmetConvergence(pass, devices);
         ConnectionConvergence connections = new ConnectionConvergence(pass);
-        DmConvergence dm = new DmConvergence(pass, devices, comparisons);
+        DmConvergence dm = new DmConvergence(pass, devices, comparisons, zeroing);
 
         nvmet.convergePorts();
         if (connections.connect()) {
@@ -59,7 +70,7 @@ public final class Reconciler {
         }
         pass.reobserveIfMutated();
         PassResult result = new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled,
-                pass.observed, pass.focus.everything());
+                pass.observed, pass.focus.everything(), zeroing.progress());
         previous = new Focus.Previous(desired, result, named);
         return result;
     }

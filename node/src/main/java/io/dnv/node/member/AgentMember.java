@@ -73,7 +73,8 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
         this.info = info;
         this.entity = entity;
         ActorRef<NodeAgent.Status> statuses = ctx.messageAdapter(NodeAgent.Status.class, AgentStatus::new);
-        this.agent = ctx.spawn(restarts.supervise("agent", NodeAgent.create(info.nodeId(), kernel, settings, Optional.of(statuses))),
+        this.agent = ctx.spawn(restarts.supervise("agent", NodeAgent.create(info.nodeId(), info.endpoints().diskPath(), kernel, settings,
+                Optional.of(statuses))),
                 "agent", DispatcherSelector.blocking());
         this.inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
     }

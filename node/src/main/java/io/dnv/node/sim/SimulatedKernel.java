@@ -34,8 +34,10 @@ public final class SimulatedKernel implements Kernel {
 
     /** Linux's major for RAM disks; the VM test bed uses /dev/ramN as its physical disks. */
     private static final int DISK_MAJOR = 1;
+    /** Linux's major for NVMe namespaces (blkext), local ones as well as imported heads. */
+    private static final int NVME_MAJOR = 259;
 
-    private record Disk(String path, Path file, long sizeBytes) {}
+    private record Disk(String path, Path file, long sizeBytes, Optional<UUID> uuid) {}
 
     private final String name;
     private final Fabric fabric;
@@ -58,8 +60,20 @@ public final class SimulatedKernel implements Kernel {
 
     /** Attaches a physical disk backed by a sparse file (created if missing, kept across power cycles). */
     public synchronized SimulatedKernel addDisk(String path, Path file, long sizeBytes) {
-        Disk d = new Disk(path, file, sizeBytes);
-        disks.put(path, d);
+        return add(new Disk(path, file, sizeBytes, Optional.empty()));
+    }
+
+    /**
+     * Attaches a local NVMe namespace that reports a UUID, as Linux shows one in sysfs for any
+     * namespace that reports a UUID or NGUID (most datacenter SSDs do): a physical disk that
+     * looks like an imported namespace by its UUID.
+     */
+    public synchronized SimulatedKernel addNvmeDisk(String path, Path file, long sizeBytes, UUID uuid) {
+        return add(new Disk(path, file, sizeBytes, Optional.of(uuid)));
+    }
+
+    private SimulatedKernel add(Disk d) {
+        disks.put(d.path(), d);
         attach(d);
         return this;
     }
@@ -140,7 +154,7 @@ public final class SimulatedKernel implements Kernel {
         List<ObservedKernel.BlockDevice> block = new ArrayList<>();
         for (Disk d : disks.values()) {
             devices.resolve(d.path()).ifPresent(e -> block.add(new ObservedKernel.BlockDevice(e.path(), e.majorMinor(),
-                    e.device().sizeSectors(), Optional.empty())));
+                    e.device().sizeSectors(), d.uuid())));
         }
         block.addAll(host.namespaceHeads());
         return block;
@@ -182,12 +196,17 @@ public final class SimulatedKernel implements Kernel {
         return dm.message(name, sector, message);
     }
 
+    /** blkdiscard -z: holds the device open while it zeroes, so the device cannot be removed meanwhile. */
     @Override
     public void zeroOut(String devicePath, long offsetBytes, long lengthBytes) {
-        BlockDevices.Entry e = devices.resolve(devicePath)
-                .orElseThrow(() -> new KernelException(devicePath, "blkdiscard -z", "No such file or directory"));
+        Handle h;
         try {
-            e.device().writeZeroes(offsetBytes, lengthBytes);
+            h = open(devicePath);
+        } catch (KernelException missing) {
+            throw new KernelException(devicePath, "blkdiscard -z", "No such file or directory");
+        }
+        try (h) {
+            h.device.writeZeroes(offsetBytes, lengthBytes);
         } catch (IOException io) {
             throw new KernelException(devicePath, "blkdiscard -z", "Input/output error: " + io.getMessage());
         }
@@ -298,7 +317,8 @@ public final class SimulatedKernel implements Kernel {
     private void attach(Disk d) {
         FileDisk disk = new FileDisk(d.file(), d.sizeBytes());
         openDisks.add(disk);
-        devices.register(d.path(), DISK_MAJOR, devices.allocateMinor(DISK_MAJOR), disk);
+        int major = d.uuid().isPresent() ? NVME_MAJOR : DISK_MAJOR;
+        devices.register(d.path(), major, devices.allocateMinor(major), disk);
     }
 
     private void closeDisks() {

@@ -7,19 +7,38 @@ import io.dnv.node.kernel.Kernel;
 import io.dnv.node.kernel.KernelException;
 import io.dnv.core.kernel.ObservedKernel;
 
+import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * Passes every call to a kernel and counts the ones that change it; can refuse the next host
- * entry as a kernel does when another agent on it created the same entry first.
+ * entry as a kernel does when another agent on it created the same entry first; can make
+ * zeroing cost the time a disk takes, cut off as a command's timeout cuts it off on Linux, and
+ * counts the bytes zeroed.
  */
 final class CountingKernel implements Kernel {
+
+    /** A zeroing is passed on in slices this large, so a cut-off one has zeroed what it reached. */
+    private static final long ZERO_SLICE = 16L << 20;
+
+    /** One zeroOut call as asked for. */
+    record ZeroCall(String device, long offsetBytes, long lengthBytes) {}
 
     private final Kernel kernel;
     private final AtomicInteger mutations = new AtomicInteger();
     private volatile boolean refuseNextHostCreate;
+    /** 0: as fast as the kernel below. */
+    private volatile long zeroBytesPerSecond;
+    private volatile Duration commandTimeout = Duration.ofDays(1);
+    private final AtomicLong zeroedBytes = new AtomicLong();
+    private final List<ZeroCall> zeroCalls = new CopyOnWriteArrayList<>();
+    private volatile Consumer<String> beforeRemove = name -> { };
 
     CountingKernel(Kernel kernel) {
         this.kernel = kernel;
@@ -31,6 +50,31 @@ final class CountingKernel implements Kernel {
 
     int mutations() {
         return mutations.get();
+    }
+
+    /**
+     * From now on zeroing costs a disk's time, at this many bytes per second, and a call that
+     * takes longer than {@code timeout} ends there with what it zeroed so far, refused as
+     * LinuxKernel refuses a command that timed out.
+     */
+    void zeroAt(long bytesPerSecond, Duration timeout) {
+        zeroBytesPerSecond = bytesPerSecond;
+        commandTimeout = timeout;
+    }
+
+    /** Bytes zeroed so far, counted as each slice lands. */
+    long zeroedBytes() {
+        return zeroedBytes.get();
+    }
+
+    /** Every zeroOut call so far, in order. */
+    List<ZeroCall> zeroCalls() {
+        return List.copyOf(zeroCalls);
+    }
+
+    /** Runs before every dm remove is passed on, with the device's name. */
+    void beforeRemove(Consumer<String> check) {
+        beforeRemove = check;
     }
 
     private void count() {
@@ -74,6 +118,7 @@ final class CountingKernel implements Kernel {
     @Override
     public void dmRemove(String name) {
         count();
+        beforeRemove.accept(name);
         kernel.dmRemove(name);
     }
 
@@ -86,7 +131,25 @@ final class CountingKernel implements Kernel {
     @Override
     public void zeroOut(String devicePath, long offsetBytes, long lengthBytes) {
         count();
-        kernel.zeroOut(devicePath, offsetBytes, lengthBytes);
+        zeroCalls.add(new ZeroCall(devicePath, offsetBytes, lengthBytes));
+        long rate = zeroBytesPerSecond;
+        long deadline = System.nanoTime() + commandTimeout.toNanos();
+        long done = 0;
+        try {
+            while (done < lengthBytes) {
+                if (System.nanoTime() > deadline) {
+                    throw new KernelException(devicePath, "zero " + offsetBytes + "+" + lengthBytes, "timed out (it may still complete)");
+                }
+                long slice = Math.min(ZERO_SLICE, lengthBytes - done);
+                Thread.sleep(rate == 0 ? 0 : slice * 1000 / rate);
+                kernel.zeroOut(devicePath, offsetBytes + done, slice);
+                done += slice;
+                zeroedBytes.addAndGet(slice);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KernelException(devicePath, "zero " + offsetBytes + "+" + lengthBytes, "interrupted");
+        }
     }
 
     @Override

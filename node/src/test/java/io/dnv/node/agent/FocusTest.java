@@ -11,6 +11,7 @@ import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.NvmetSubsystem;
 import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.kernel.Preparation;
+import io.dnv.core.node.ZeroingProgress;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
 import org.junit.jupiter.api.AfterEach;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,13 +36,15 @@ class FocusTest {
 
     private SimulatedKernel kernel;
     private CountingKernel refusing;
+    private Zeroing zeroing;
     private Reconciler reconciler;
 
     @BeforeEach
     void start() {
         kernel = new SimulatedKernel("127.0.4.1", new Fabric()).addDisk("/dev/ram0", dir.resolve("d"), 8L << 20);
         refusing = new CountingKernel(kernel);
-        reconciler = new Reconciler(refusing);
+        zeroing = new Zeroing(Optional.empty());
+        reconciler = new Reconciler(refusing, Optional.of("/dev/ram0"), zeroing);
     }
 
     @AfterEach
@@ -71,11 +75,18 @@ class FocusTest {
     }
 
     @Test
-    void aDeviceNoLongerWantedIsRemovedAndZeroedByAFocusedPass() {
+    void aDeviceNoLongerWantedIsZeroedAndThenRemovedByFocusedPasses() {
         reconciler.reconcileChanges(desired(1, ld("a", 0), ld("b", 2048)));
+        PassResult handedOver = reconciler.reconcileChanges(desired(2, ld("a", 0)));
+        assertFalse(handedOver.whole());
+        assertEquals(List.of(), handedOver.mutations());
+        assertEquals(List.of(new ZeroingProgress("dnv-n1-ld-b-0-0-0", 0, 1 << 20)), handedOver.zeroing());
+        assertTrue(zeroing.zeroNext(refusing));
+
         PassResult removed = reconciler.reconcileChanges(desired(2, ld("a", 0)));
         assertFalse(removed.whole());
-        assertEquals(List.of("zero 0+1048576 /dev/mapper/dnv-n1-ld-b-0-0-0", "dm remove dnv-n1-ld-b-0-0-0"), removed.mutations());
+        assertEquals(List.of("dm remove dnv-n1-ld-b-0-0-0"), removed.mutations());
+        assertEquals(List.of(), removed.zeroing());
         assertTrue(kernel.observe().dm("dnv-n1-ld-b-0-0-0").isEmpty());
 
         PassResult nothing = reconciler.reconcileChanges(desired(3, ld("a", 0)));

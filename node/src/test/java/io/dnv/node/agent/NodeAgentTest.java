@@ -51,7 +51,7 @@ class NodeAgentTest {
     @Test
     void aRefusalIsReportedWithObjectOperationAndKernelWordsAndRetriedWithBackoffUntilANewGenerationFixesIt() {
         kernel = kernelWithOneDisk();
-        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", kernel,
+        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", Optional.of("/dev/ram0"), kernel,
                 new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(50), Duration.ofMillis(400))), DispatcherSelector.blocking());
         DmDevice pastTheEnd = new DmDevice("dnv-n1-ld-v-0-0-0",
                 DmTable.of(4096, new DmTarget.Linear(new DeviceRef.Disk("/dev/ram0"), 16383)));
@@ -85,7 +85,7 @@ class NodeAgentTest {
         kernel = kernelWithOneDisk();
         TestProbe<NodeAgent.Status> statuses = testKit.createTestProbe();
         Duration spacing = Duration.ofSeconds(3);
-        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", kernel,
+        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", Optional.of("/dev/ram0"), kernel,
                 new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(50), Duration.ofMillis(400), spacing),
                 Optional.of(statuses.ref())), DispatcherSelector.blocking());
 
@@ -116,7 +116,7 @@ class NodeAgentTest {
             st.lastPass().ifPresent(p -> passedGenerations.add(p.generation()));
             return Behaviors.same();
         }));
-        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", kernel,
+        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", Optional.of("/dev/ram0"), kernel,
                 new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(50), Duration.ofMillis(400), Duration.ofMillis(400)),
                 Optional.of(listener)), DispatcherSelector.blocking());
 

@@ -19,6 +19,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -56,7 +57,7 @@ class ReconcilerTest {
             SimulatedKernel k = new SimulatedKernel(n.address(), fabric)
                     .addDisk(n.diskPath().orElseThrow(), dataDir.resolve(n.nodeId() + ".disk"), DISK_BYTES);
             kernels.add(k);
-            reconcilers.put(n.nodeId(), new Reconciler(k));
+            reconcilers.put(n.nodeId(), new Reconciler(k, n.diskPath(), new Zeroing(Optional.empty())));
         }
         Map<String, DesiredNode> desired = Fixtures.desired(nodes, "vol1", SPEC,
                 Fixtures.placement(SPEC, VolumeLayout.of(SPEC), true), List.of(), 1);

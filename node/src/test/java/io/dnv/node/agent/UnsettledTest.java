@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 
@@ -34,7 +35,8 @@ class UnsettledTest {
             DmDevice waiting = new DmDevice("dnv-n1-rm-b-0-0-0",
                     DmTable.of(2048, new DmTarget.Linear(new DeviceRef.Namespace(UUID.randomUUID()), 0)));
             DmDevice above = new DmDevice("dnv-n1-r1-b-0-0", DmTable.of(2048, new DmTarget.Linear(waiting.ref(), 0)));
-            PassResult pass = new Reconciler(kernel).reconcile(new DesiredNode("n1", 7, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)),
+            Reconciler reconciler = new Reconciler(kernel, Optional.of("/dev/ram0"), new Zeroing(Optional.empty()));
+            PassResult pass = reconciler.reconcile(new DesiredNode("n1", 7, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)),
                     List.of(ready, waiting, above), List.of(), List.of()));
             assertFalse(pass.converged());
             assertEquals(Set.of(waiting.name(), above.name()), pass.unsettled());

@@ -143,7 +143,7 @@ class VolumeOnSixNodesTest {
             CountingKernel kernel = new CountingKernel(kernels.get(node));
             counted.put(node, kernel);
             NodeAgent.Settings fast = new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(20), Duration.ofMillis(500));
-            agents.put(node, testKit.spawn(NodeAgent.create(node, kernel, fast), "agent-" + node + "-" + agentIncarnation,
+            agents.put(node, testKit.spawn(NodeAgent.create(node, nodes.get(node).diskPath(), kernel, fast), "agent-" + node + "-" + agentIncarnation,
                     DispatcherSelector.blocking()));
         }
         return counted;

@@ -205,7 +205,7 @@ class VolumeLifecycleOnLinuxTest {
         incarnation++;
         for (String node : nodes.keySet()) {
             NodeAgent.Settings settings = new NodeAgent.Settings(Duration.ofMinutes(5), Duration.ofMillis(200), Duration.ofSeconds(2));
-            agents.put(node, testKit.spawn(NodeAgent.create(node, kernels.get(node), settings), "agent-" + node + "-" + incarnation,
+            agents.put(node, testKit.spawn(NodeAgent.create(node, nodes.get(node).diskPath(), kernels.get(node), settings), "agent-" + node + "-" + incarnation,
                     DispatcherSelector.blocking()));
         }
     }

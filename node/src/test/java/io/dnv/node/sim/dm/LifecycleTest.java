@@ -1,6 +1,9 @@
 package io.dnv.node.sim.dm;
 
+import io.dnv.node.kernel.KernelException;
+import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.block.BlockDevice;
+import io.dnv.node.sim.nvme.Fabric;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -61,6 +64,27 @@ class LifecycleTest {
         assertContains(k.refused(() -> k.dm.remove("x")).kernelMessage(), "Device or resource busy");
         k.devices.close("/dev/mapper/x", "nvmet:ns1");
         k.dm.remove("x");
+    }
+
+    /** blkdiscard -z holds the device open while it zeroes: a remove meanwhile is refused, as for any holder. */
+    @Test
+    void removeIsRefusedWhileTheDeviceIsBeingZeroed() throws Exception {
+        SimulatedKernel kernel = new SimulatedKernel("127.0.6.1", new Fabric()).addDisk("/dev/ram0", tmp.resolve("z"), 8L << 20);
+        try {
+            kernel.dmCreate("x", "0 4096 linear /dev/ram0 0");
+            kernel.dmSuspend("x");
+            CompletableFuture<Void> zeroing = CompletableFuture.runAsync(() -> kernel.zeroOut("/dev/mapper/x", 0, 4096L * 512));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (kernel.observe().dm("x").orElseThrow().openCount() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertContains(assertThrows(KernelException.class, () -> kernel.dmRemove("x")).kernelMessage(), "Device or resource busy");
+            kernel.dmResume("x");
+            zeroing.get(5, TimeUnit.SECONDS);
+            kernel.dmRemove("x");
+        } finally {
+            kernel.shutdown();
+        }
     }
 
     @Test
