@@ -19,14 +19,17 @@ import java.util.Set;
  *                          DOWN may only mean it has not been heard yet
  * @param removing          volumes removed from this node whose removal its agent has not yet
  *                          confirmed; what they reserved stays reserved until then
+ * @param zeroing           released LDs the agent is still zeroing, with how far it got
  */
 public record NodeView(String id, String state, Optional<NodeInfo> info, Optional<Instant> lastHeartbeat,
                        Capacity capacity, int volumes, int controllerVolumes, long desiredGeneration, long reachedGeneration,
-                       List<String> failures, boolean settling, Set<String> removing) implements CborSerializable {
+                       List<String> failures, boolean settling, Set<String> removing, List<ZeroingProgress> zeroing)
+        implements CborSerializable {
 
     public NodeView {
         failures = List.copyOf(failures);
         removing = Set.copyOf(removing);
+        zeroing = List.copyOf(zeroing);
     }
 
     public record Capacity(long totalBytes, long reservedBytes, long freeBytes, long largestFreeBytes, int freeExtents)

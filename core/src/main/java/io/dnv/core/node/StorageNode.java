@@ -77,11 +77,12 @@ public final class StorageNode
      * {@code passGeneration} and left some object of each of {@code unsettledVolumes} unsettled
      * (volume ids, not the objects' names: a burst leaves hundreds of names unsettled on a node,
      * and this is sent after every pass), and the kernel at its end still held dm devices of
-     * each of {@code leftoverVolumes}, volumes this node is not to hold any more. Registers on
-     * first sight.
+     * each of {@code leftoverVolumes}, volumes this node is not to hold any more; {@code zeroing}
+     * says how far the released LDs still being zeroed are. Registers on first sight.
      */
     public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
-                            long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes) implements Command {}
+                            long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
+                            List<ZeroingProgress> zeroing) implements Command {}
 
     /**
      * Answered once one volume's objects are in place as of {@code generation} (even if others on
@@ -272,6 +273,7 @@ public final class StorageNode
     private long passGeneration = -1;
     private Set<String> unsettledVolumes = Set.of();
     private Set<String> leftoverVolumes = Set.of();
+    private List<ZeroingProgress> zeroing = List.of();
     // A removal is confirmed by a pass at this generation or later (the one that wrote it; after
     // a restart, the first one known to hold it).
     private final Map<String, Long> removalSeenAt = new HashMap<>();
@@ -364,6 +366,7 @@ public final class StorageNode
         passGeneration = h.passGeneration();
         unsettledVolumes = Set.copyOf(h.unsettledVolumes());
         leftoverVolumes = Set.copyOf(h.leftoverVolumes());
+        zeroing = List.copyOf(h.zeroing());
         answerWaiters(s);
         if (!h.info().nodeId().equals(nodeId)) {
             ctx.getLog().error("heartbeat of {} reached the entity of {}; ignored", h.info().nodeId(), nodeId);
@@ -728,7 +731,7 @@ public final class StorageNode
                 new NodeView.Capacity(total * 512, reserved * 512, gaps.stream().mapToLong(Extents.Gap::length).sum() * 512,
                         largestFree(s) * 512, gaps.size()),
                 s.objects().size(), s.anaGroups().size(), lastSequenceNumber(ctx), reached, failures, settling,
-                new TreeSet<>(s.removals().keySet()));
+                new TreeSet<>(s.removals().keySet()), zeroing);
     }
 
     private static long largestFree(State s) {

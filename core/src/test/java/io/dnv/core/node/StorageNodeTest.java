@@ -96,7 +96,7 @@ class StorageNodeTest {
     }
 
     private void heartbeat(String id, long diskBytes, TestProbe<ToAgent> agent) {
-        node(id).tell(new StorageNode.Heartbeat(info(id, diskBytes), agent.ref(), -1, -1, List.of(), -1, Set.of(), Set.of()));
+        node(id).tell(new StorageNode.Heartbeat(info(id, diskBytes), agent.ref(), -1, -1, List.of(), -1, Set.of(), Set.of(), List.of()));
     }
 
     private EntityRef<StorageNode.Command> node(String id) {
@@ -230,11 +230,11 @@ class StorageNodeTest {
         assertTrue(reserve("n11", "vr/0/0/0", 10 * MIB).refusal().contains("still removing"), "the name waits");
 
         NodeInfo info = info("n11", 100 * MIB);
-        node("n11").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt - 1, Set.of(), Set.of()));
-        node("n11").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt, Set.of(), Set.of("vr")));
+        node("n11").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt - 1, Set.of(), Set.of(), List.of()));
+        node("n11").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt, Set.of(), Set.of("vr"), List.of()));
         assertEquals(10 * MIB, view("n11").capacity().reservedBytes(), "an older pass, or devices left, confirm nothing");
 
-        node("n11").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt, Set.of(), Set.of()));
+        node("n11").tell(new StorageNode.Heartbeat(info, agent.ref(), removedAt, -1, List.of(), removedAt, Set.of(), Set.of(), List.of()));
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
             NodeView after = view("n11");
             assertEquals(0, after.capacity().reservedBytes());
@@ -273,12 +273,22 @@ class StorageNodeTest {
 
         long generation = view("n13").desiredGeneration();
         node("n13").tell(new StorageNode.Heartbeat(info("n13", 100 * MIB), agent.ref(), generation, -1, List.of(), generation,
-                Set.of(), Set.of()));
+                Set.of(), Set.of(), List.of()));
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
             assertEquals(0, view("n13").capacity().reservedBytes());
             assertEquals(0, view("n13").controllerVolumes());
             return null;
         });
+    }
+
+    /** What the agent says of its background zeroing shows on the node, as of its last heartbeat. */
+    @Test
+    void zeroingProgressFromTheAgentShowsOnTheNode() {
+        TestProbe<ToAgent> agent = register("n14", 100 * MIB);
+        ZeroingProgress ld = new ZeroingProgress("dnv-n14-ld-z-0-0-0", 1L << 30, 4L << 30);
+        node("n14").tell(new StorageNode.Heartbeat(info("n14", 100 * MIB), agent.ref(), -1, -1, List.of(), -1, Set.of(), Set.of(),
+                List.of(ld)));
+        assertEquals(List.of(ld), view("n14").zeroing());
     }
 
     /** A volume that never had objects on the node holds nothing there: its release is immediate. */

@@ -27,7 +27,7 @@ class PlacerTest {
                 freeBytes, roles, labels, id.startsWith("old") ? Set.of("transport:tcp") : Placer.REQUIRED);
         return new NodeView(id, state, Optional.of(info), Optional.of(Instant.now()),
                 new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1), controllerVolumes, controllerVolumes, 0, 0, List.of(),
-                false, Set.of());
+                false, Set.of(), List.of());
     }
 
     @Test
@@ -58,7 +58,7 @@ class PlacerTest {
         }
         NodeView n1 = nodes.get(0);
         nodes.set(0, new NodeView(n1.id(), n1.state(), n1.info(), n1.lastHeartbeat(), n1.capacity(), 0, 0, 0, 0, List.of(),
-                false, Set.of("v")));
+                false, Set.of("v"), List.of()));
         VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 1, 2);
         Placer.Choice c = Placer.choose("v", spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
         assertTrue(!c.controllers().contains("n1") && !c.sides().get(0).contains("n1"), c.toString());
