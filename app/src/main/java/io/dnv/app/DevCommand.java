@@ -67,6 +67,9 @@ public final class DevCommand implements Callable<Integer> {
 
     /** The running pieces, so tests can start and stop the same system the command runs. */
     public static final class DevSystem implements AutoCloseable {
+        /** Where the remoting transport reports connections cut and associations dropped. */
+        private static final List<String> TRANSPORT_LOGGERS = List.of("org.apache.pekko.stream.Materializer",
+                "org.apache.pekko.remote.artery.Association");
         final Path dataDir;
         final ApiToken token;
         final ActorSystem<Void> control;
@@ -173,14 +176,15 @@ public final class DevCommand implements Callable<Integer> {
             } catch (Exception ignored) {
                 // the JVM is going away either way
             }
-            // Members stopping cut each other's remoting connections, and each member's transport
-            // logs every cut as a warning ("connection has been aborted"), dozens of them after the
-            // last line a user reads. Here the cuts are the stop itself, not news: the transport's
-            // stream log is muted while this system stops (any other warning still shows).
-            ch.qos.logback.classic.Logger transport = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
-                    "org.apache.pekko.stream.Materializer");
-            ch.qos.logback.classic.Level before = transport.getLevel();
-            transport.setLevel(ch.qos.logback.classic.Level.ERROR);
+            // Members stopping together cut each other's remoting connections and drop the system
+            // messages under way between them; each member's transport logs every cut and every
+            // dropped association as a warning, dozens of them after the last line a user reads.
+            // Here they are the stop itself, not news: the transport's loggers are muted while this
+            // system stops (any other warning, a shard hand-off that timed out, still shows).
+            List<ch.qos.logback.classic.Logger> transport = TRANSPORT_LOGGERS.stream()
+                    .map(name -> (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(name)).toList();
+            List<ch.qos.logback.classic.Level> before = transport.stream().map(ch.qos.logback.classic.Logger::getLevel).toList();
+            transport.forEach(l -> l.setLevel(ch.qos.logback.classic.Level.ERROR));
             try {
                 for (ActorSystem<?> n : nodes) {
                     n.terminate();
@@ -193,7 +197,9 @@ public final class DevCommand implements Callable<Integer> {
             } catch (Exception e) {
                 System.err.println("dnv dev: not every member stopped cleanly: " + e);
             } finally {
-                transport.setLevel(before);
+                for (int i = 0; i < transport.size(); i++) {
+                    transport.get(i).setLevel(before.get(i));
+                }
             }
             hosts.close();
             kernels.forEach(SimulatedKernel::shutdown);
