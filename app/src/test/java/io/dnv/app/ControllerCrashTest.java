@@ -175,7 +175,12 @@ class ControllerCrashTest {
                     }
                 }
             }
+            // Each disk node frees a deleted volume's extents once its agent confirmed them gone.
             long afterDeletes = reservedBytes(first, 6);
+            for (long until = System.nanoTime() + Duration.ofSeconds(30).toNanos(); afterDeletes != keptBytes && System.nanoTime() < until; ) {
+                Thread.sleep(200);
+                afterDeletes = reservedBytes(first, 6);
+            }
             assertEquals(keptBytes, afterDeletes, "deleted volumes released exactly what they held");
             ready = kept;
 
