@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
 
@@ -95,9 +96,10 @@ public final class Planner {
                 sides.add(DmTarget.Raid1.Side.of(meta.ref(), data.ref()));
                 zeroMeta.add(new Preparation.ZeroRange(meta.ref(), 0, RAID_META_BYTES));
             }
+            // No region size: the kernel's default (docs/architecture.md, "Leg layout").
             DmDevice raid = new DmDevice(Names.raid1(cn, volumeId, leg, g),
                     DmTable.of(layout.raidDataSectors(),
-                            new DmTarget.Raid1(layout.regionSectors(), group.brandNew(), OptionalInt.empty(), sides)),
+                            new DmTarget.Raid1(OptionalLong.empty(), group.brandNew(), OptionalInt.empty(), sides)),
                     group.brandNew() ? zeroMeta : List.of());
             cnObjects.dm.add(raid);
             raids.add(raid.ref());

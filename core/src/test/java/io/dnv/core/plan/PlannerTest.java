@@ -51,14 +51,21 @@ class PlannerTest {
         assertEquals(6L * 2048, big.thinMetaSectors());
     }
 
+    /** dm-raid picks a raid1 region from the array's length when the table names none (docs/architecture.md). */
     @Test
-    void regionSizeIsAPowerOfTwoWithinTheKernelBounds() {
-        for (long len : new long[]{2048, 45056, 1L << 21, 1L << 31, (1L << 33) + 5}) {
-            long r = VolumeLayout.regionSectors(len);
-            assertEquals(1, Long.bitCount(r), "power of two for " + len);
-            assertTrue(r <= len, "at most len for " + len);
-            assertTrue(r * (1L << 21) >= len, "at least len/2^21 for " + len);
+    void raid1TablesLeaveTheRegionSizeToTheKernel() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 2, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        int raids = 0;
+        for (NodeObjects objects : Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, true), List.of(), nodes).values()) {
+            for (DmDevice d : objects.dmDevices()) {
+                if (d.table().lines().get(0).target() instanceof DmTarget.Raid1 r) {
+                    raids++;
+                    assertFalse(r.args(ref -> "dev").contains("region_size"), d.name() + ": " + r.args(ref -> "dev"));
+                }
+            }
         }
+        assertEquals(spec.legCount(), raids);
     }
 
     @Test
