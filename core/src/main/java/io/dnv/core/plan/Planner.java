@@ -114,9 +114,11 @@ public final class Planner {
         }
         DmDevice thinMeta = new DmDevice(Names.thinMeta(cn, volumeId, leg), new DmTable(meta));
         DmDevice thinData = new DmDevice(Names.thinData(cn, volumeId, leg), new DmTable(data));
+        // error_if_no_space: a write the pool has no block for fails at once instead of waiting up to
+        // dm-thin's 60 s no_space_timeout, longer than the hosts' I/O timeout (docs/kernel-rules.md).
         DmDevice pool = new DmDevice(Names.pool(cn, volumeId, leg),
                 DmTable.of(thinData.table().sizeSectors(), new DmTarget.ThinPool(thinMeta.ref(), thinData.ref(),
-                        VolumeLayout.THIN_BLOCK_SECTORS, layout.lowWaterBlocks(), true, false)),
+                        VolumeLayout.THIN_BLOCK_SECTORS, layout.lowWaterBlocks(), true, true)),
                 poolBrandNew ? List.of(new Preparation.ZeroRange(thinMeta.ref(), 0, THIN_SUPERBLOCK_BYTES)) : List.of());
         DmDevice thin = new DmDevice(Names.thin(cn, volumeId, leg),
                 DmTable.of(layout.legSectors(), new DmTarget.Thin(pool.ref(), 0)),
