@@ -39,7 +39,6 @@ public final class Planner {
 
     private static final long RAID_META_BYTES = VolumeLayout.RAID_META_SECTORS * VolumeLayout.SECTOR;
     private static final int THIN_SUPERBLOCK_BYTES = 4096;
-    private static final int LD_CNTLID_MIN = 1;
 
     private final String volumeId;
     private final VolumeSpec spec;
@@ -140,7 +139,8 @@ public final class Planner {
         dnObjects.dm.add(ld);
         String nqn = Names.ldNqn(volumeId, leg, group, side, dn.nodeId());
         UUID uuid = Names.namespaceUuid(nqn);
-        dnObjects.subsystems.add(new NvmetSubsystem(nqn, List.of(Names.hostNqn(cn)), LD_CNTLID_MIN, CntlidRanges.MAX,
+        CntlidRanges.Range ids = CntlidRanges.ld();
+        dnObjects.subsystems.add(new NvmetSubsystem(nqn, List.of(Names.hostNqn(cn)), ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)), List.of(port.id())));
         objects(cn).connections.add(connection(dn, port, nqn, cn));
         return new DeviceRef.Namespace(uuid);
@@ -163,7 +163,8 @@ public final class Planner {
                 objects(other.nodeId()).connections.add(connection(cn, port, nqn, other.nodeId()));
             }
         }
-        objects(cn.nodeId()).subsystems.add(new NvmetSubsystem(nqn, importers, CntlidRanges.min(slot), CntlidRanges.max(slot),
+        CntlidRanges.Range ids = CntlidRanges.leg(slot);
+        objects(cn.nodeId()).subsystems.add(new NvmetSubsystem(nqn, importers, ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, legExport.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)),
                 List.of(port.id())));
     }
@@ -191,7 +192,8 @@ public final class Planner {
         String nqn = Names.volumeNqn(volumeId);
         UUID uuid = Names.namespaceUuid(nqn);
         node(n).port(c.exportPortId());
-        objects.subsystems.add(new NvmetSubsystem(nqn, attachments, CntlidRanges.min(slot), CntlidRanges.max(slot),
+        CntlidRanges.Range ids = CntlidRanges.volume(slot);
+        objects.subsystems.add(new NvmetSubsystem(nqn, attachments, ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, volume.ref(), uuid, Names.nguid(uuid), c.anaGroup())),
                 List.of(c.exportPortId())));
         objects.ana.add(new NodeObjects.AnaGroup(c.exportPortId(), c.anaGroup(),

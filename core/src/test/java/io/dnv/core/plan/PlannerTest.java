@@ -159,6 +159,42 @@ class PlannerTest {
         }
     }
 
+    /**
+     * Linux 6.1 draws every subsystem's cntlids from one allocator per kernel: the LD and leg
+     * exports of a node must never take ids a volume export of any slot needs.
+     */
+    @Test
+    void ldAndLegExportsDrawFromRangesNoVolumeExportUses() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 2, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Map<String, NodeObjects> plan = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, true), List.of(HOST), nodes);
+        List<CntlidRanges.Range> volumes = new ArrayList<>();
+        List<CntlidRanges.Range> internal = new ArrayList<>();
+        plan.values().forEach(objects -> objects.subsystems().forEach(s -> (s.nqn().equals(Names.volumeNqn("v")) ? volumes : internal)
+                .add(new CntlidRanges.Range(s.cntlidMin(), s.cntlidMax()))));
+        assertEquals(spec.controllerCount(), volumes.size());
+        for (int slot = 0; slot < CntlidRanges.SLOTS; slot++) {
+            CntlidRanges.Range any = CntlidRanges.volume(slot);
+            internal.forEach(r -> assertFalse(r.overlaps(any), r + " overlaps " + any));
+        }
+    }
+
+    @Test
+    void noTwoCntlidRangesOverlapAndAllFitBelowTheReservedIds() {
+        List<CntlidRanges.Range> all = new ArrayList<>(List.of(CntlidRanges.ld()));
+        for (int slot = 0; slot < CntlidRanges.SLOTS; slot++) {
+            all.add(CntlidRanges.volume(slot));
+            all.add(CntlidRanges.leg(slot));
+        }
+        for (int i = 0; i < all.size(); i++) {
+            assertTrue(all.get(i).min() >= 1 && all.get(i).max() <= 0xffef && all.get(i).size() > 1, all.get(i).toString());
+            for (int j = i + 1; j < all.size(); j++) {
+                assertFalse(all.get(i).overlaps(all.get(j)), all.get(i) + " and " + all.get(j));
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> CntlidRanges.volume(CntlidRanges.SLOTS));
+    }
+
     @Test
     void placementsThatBreakTheSpecAreRefused() {
         VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 1, 2);
