@@ -86,7 +86,7 @@ final class SimHosts implements SimulatedHosts, AutoCloseable {
     /** One controller per path, as `nvme connect` per path would make; a refused path says why. */
     private static void connect(SimulatedKernel kernel, String hostNqn, VolumeView volume) {
         String nqn = Names.volumeNqn(volume.id());
-        HostContract c = HostContract.DEFAULT;
+        HostContract c = HostContract.forVolume(volume.spec().activeControllers());
         for (VolumeView.Controller path : volume.controllers()) {
             boolean connected = kernel.observe().controllers().stream().anyMatch(k -> k.subsystemNqn().equals(nqn)
                     && k.address().equals(path.address()) && k.serviceId() == path.port() && !k.state().equals("deleting"));

@@ -154,6 +154,7 @@ class ApiTest {
         assertTrue(connect.path("paths").get(0).path("nvmeConnect").asText().startsWith("nvme connect -t tcp"));
         JsonNode h = connect.path("hostSettings");
         assertTrue(Math.min(h.path("keepAliveTmo").asInt(), h.path("ioTimeout").asInt()) >= 2 * h.path("detectionAndFencingSeconds").asInt());
+        assertEquals("numa", h.path("iopolicy").asText(), "one active controller: the host keeps to its nearest path");
 
         byte[] block = new byte[8192];
         new java.util.Random(7).nextBytes(block);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.Nqn;
+import io.dnv.core.volume.HostContract;
 import io.dnv.core.volume.VolumeSpec;
 import org.junit.jupiter.api.Test;
 
@@ -40,6 +41,14 @@ class OpenApiTest {
                 "nqn.2024-13.a:x", "nqn.2014-08.org.nvmexpress.discovery", "nqn.1992-05.com.example:h~1")) {
             assertEquals(Nqn.valid(s), pattern.matcher(s).find(), s);
         }
+    }
+
+    @Test
+    void theHostSettingsNameTheIopoliciesHostContractGives() {
+        JsonNode iopolicy = schemas.path("ConnectInfo").path("properties").path("hostSettings").path("properties").path("iopolicy");
+        List<String> values = new java.util.ArrayList<>();
+        iopolicy.path("enum").forEach(v -> values.add(v.asText()));
+        assertEquals(HostContract.IOPOLICIES, values);
     }
 
     private static JsonNode read() {

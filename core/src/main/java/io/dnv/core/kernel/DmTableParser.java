@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -197,12 +198,12 @@ public final class DmTableParser {
         return new DmTarget.Raid0(chunk, legs);
     }
 
-    /** dm-raid ignores raid1's chunk size ("Ignoring chunk size parameter for RAID 1"); region 0 means none was given. */
+    /** dm-raid ignores raid1's chunk size ("Ignoring chunk size parameter for RAID 1"); the region size is optional. */
     private static DmTarget raid1(List<String> params, List<String> devWords) {
         int n = devWords.size() / 2;
         boolean nosync = false;
         OptionalInt rebuild = OptionalInt.empty();
-        long region = 0;
+        OptionalLong region = OptionalLong.empty();
         for (int i = 1; i < params.size(); i++) {
             String key = params.get(i);
             switch (key) {
@@ -214,7 +215,7 @@ public final class DmTableParser {
                     }
                     long value = number(params.get(++i), "raid", "Bad numerical argument given in raid params");
                     if (key.equals("region_size")) {
-                        region = value;
+                        region = OptionalLong.of(value);
                     } else if (value >= n || rebuild.isPresent()) {
                         throw refused("raid", "Invalid rebuild index given");
                     } else {

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.function.Function;
 
 /**
@@ -120,9 +121,11 @@ public sealed interface DmTarget {
 
     /**
      * dm-raid raid1 over (metadata, data) pairs. A missing side is an empty Optional pair,
-     * printed `- -`. `nosync` and `rebuild` only matter when the table is loaded.
+     * printed `- -`. `nosync` and `rebuild` only matter when the table is loaded. Without a
+     * region size the kernel picks one (and an existing array keeps the one its bitmap has);
+     * the table then prints none.
      */
-    record Raid1(long regionSectors, boolean nosync, OptionalInt rebuild, List<Side> sides) implements DmTarget {
+    record Raid1(OptionalLong regionSectors, boolean nosync, OptionalInt rebuild, List<Side> sides) implements DmTarget {
         public Raid1 {
             sides = List.copyOf(sides);
         }
@@ -141,7 +144,7 @@ public sealed interface DmTarget {
             return "raid";
         }
 
-        /** Linux counts the chunk size and every option word: 3 plain, 4 with nosync, 5 with rebuild. */
+        /** Linux counts the chunk size and every option word: 1 plain, 2 with nosync, 3 with rebuild, 2 more with region_size. */
         public List<String> args(Function<DeviceRef, String> dev) {
             List<String> opts = new ArrayList<>(List.of("0"));
             if (nosync) {
@@ -151,8 +154,10 @@ public sealed interface DmTarget {
                 opts.add("rebuild");
                 opts.add(Integer.toString(rebuild.getAsInt()));
             }
-            opts.add("region_size");
-            opts.add(Long.toString(regionSectors));
+            regionSectors.ifPresent(r -> {
+                opts.add("region_size");
+                opts.add(Long.toString(r));
+            });
             List<String> a = new ArrayList<>(List.of("raid1", Integer.toString(opts.size())));
             a.addAll(opts);
             a.add(Integer.toString(sides.size()));
@@ -174,7 +179,7 @@ public sealed interface DmTarget {
 
         @Override
         public boolean sameMapping(DmTarget other) {
-            return other instanceof Raid1 r && r.regionSectors == regionSectors && r.sides.equals(sides);
+            return other instanceof Raid1 r && r.regionSectors.equals(regionSectors) && r.sides.equals(sides);
         }
 
         /** nosync skips the initial copy, which is only right while the sides hold nothing a host wrote. */

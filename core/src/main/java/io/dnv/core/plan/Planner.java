@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.UUID;
 
@@ -38,7 +39,6 @@ public final class Planner {
 
     private static final long RAID_META_BYTES = VolumeLayout.RAID_META_SECTORS * VolumeLayout.SECTOR;
     private static final int THIN_SUPERBLOCK_BYTES = 4096;
-    private static final int LD_CNTLID_MIN = 1;
 
     private final String volumeId;
     private final VolumeSpec spec;
@@ -95,9 +95,10 @@ public final class Planner {
                 sides.add(DmTarget.Raid1.Side.of(meta.ref(), data.ref()));
                 zeroMeta.add(new Preparation.ZeroRange(meta.ref(), 0, RAID_META_BYTES));
             }
+            // No region size: the kernel's default (docs/architecture.md, "Leg layout").
             DmDevice raid = new DmDevice(Names.raid1(cn, volumeId, leg, g),
                     DmTable.of(layout.raidDataSectors(),
-                            new DmTarget.Raid1(layout.regionSectors(), group.brandNew(), OptionalInt.empty(), sides)),
+                            new DmTarget.Raid1(OptionalLong.empty(), group.brandNew(), OptionalInt.empty(), sides)),
                     group.brandNew() ? zeroMeta : List.of());
             cnObjects.dm.add(raid);
             raids.add(raid.ref());
@@ -112,9 +113,11 @@ public final class Planner {
         }
         DmDevice thinMeta = new DmDevice(Names.thinMeta(cn, volumeId, leg), new DmTable(meta));
         DmDevice thinData = new DmDevice(Names.thinData(cn, volumeId, leg), new DmTable(data));
+        // error_if_no_space: a write the pool has no block for fails at once instead of waiting up to
+        // dm-thin's 60 s no_space_timeout, longer than the hosts' I/O timeout (docs/kernel-rules.md).
         DmDevice pool = new DmDevice(Names.pool(cn, volumeId, leg),
                 DmTable.of(thinData.table().sizeSectors(), new DmTarget.ThinPool(thinMeta.ref(), thinData.ref(),
-                        VolumeLayout.THIN_BLOCK_SECTORS, layout.lowWaterBlocks(), true, false)),
+                        VolumeLayout.THIN_BLOCK_SECTORS, layout.lowWaterBlocks(), true, true)),
                 poolBrandNew ? List.of(new Preparation.ZeroRange(thinMeta.ref(), 0, THIN_SUPERBLOCK_BYTES)) : List.of());
         DmDevice thin = new DmDevice(Names.thin(cn, volumeId, leg),
                 DmTable.of(layout.legSectors(), new DmTarget.Thin(pool.ref(), 0)),
@@ -136,7 +139,8 @@ public final class Planner {
         dnObjects.dm.add(ld);
         String nqn = Names.ldNqn(volumeId, leg, group, side, dn.nodeId());
         UUID uuid = Names.namespaceUuid(nqn);
-        dnObjects.subsystems.add(new NvmetSubsystem(nqn, List.of(Names.hostNqn(cn)), LD_CNTLID_MIN, CntlidRanges.MAX,
+        CntlidRanges.Range ids = CntlidRanges.ld();
+        dnObjects.subsystems.add(new NvmetSubsystem(nqn, List.of(Names.hostNqn(cn)), ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)), List.of(port.id())));
         objects(cn).connections.add(connection(dn, port, nqn, cn));
         return new DeviceRef.Namespace(uuid);
@@ -159,7 +163,8 @@ public final class Planner {
                 objects(other.nodeId()).connections.add(connection(cn, port, nqn, other.nodeId()));
             }
         }
-        objects(cn.nodeId()).subsystems.add(new NvmetSubsystem(nqn, importers, CntlidRanges.min(slot), CntlidRanges.max(slot),
+        CntlidRanges.Range ids = CntlidRanges.leg(slot);
+        objects(cn.nodeId()).subsystems.add(new NvmetSubsystem(nqn, importers, ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, legExport.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)),
                 List.of(port.id())));
     }
@@ -187,7 +192,8 @@ public final class Planner {
         String nqn = Names.volumeNqn(volumeId);
         UUID uuid = Names.namespaceUuid(nqn);
         node(n).port(c.exportPortId());
-        objects.subsystems.add(new NvmetSubsystem(nqn, attachments, CntlidRanges.min(slot), CntlidRanges.max(slot),
+        CntlidRanges.Range ids = CntlidRanges.volume(slot);
+        objects.subsystems.add(new NvmetSubsystem(nqn, attachments, ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, volume.ref(), uuid, Names.nguid(uuid), c.anaGroup())),
                 List.of(c.exportPortId())));
         objects.ana.add(new NodeObjects.AnaGroup(c.exportPortId(), c.anaGroup(),

@@ -2,23 +2,44 @@ package io.dnv.core.volume;
 
 import io.dnv.core.CborSerializable;
 
+import java.util.List;
+
 /**
  * The host settings the control plane requires of every host it attaches, with the connect
  * information. The earlier of the host's keep-alive and I/O timeout bounds how soon a host
  * retries a write on another path, so it must be at least twice the time the control plane
  * needs to detect a failed controller and fence it: only then can no write issued through the
  * failed controller land after one issued through its successor.
+ *
+ * <p>{@code iopolicy} is the host's native multipath I/O policy for the volume's subsystem
+ * (/sys/class/nvme-subsystem/nvme-subsysN/iopolicy): {@code round-robin} where the volume has
+ * several active controllers, so the host spreads its I/O over all of them (the prototype's
+ * setting, behind the seed's performance table); {@code numa} (Linux's default) otherwise, where
+ * one optimized path is all there is.
  */
 public record HostContract(int keepAliveTmo, int ioTimeout, int ctrlLossTmo, int reconnectDelay, int fastIoFailTmo,
-                           int detectionAndFencingSeconds) implements CborSerializable {
+                           int detectionAndFencingSeconds, String iopolicy) implements CborSerializable {
 
-    /** Detection: the agent's heartbeat is declared lost after 5 s; fencing a node takes about 2 s more. */
-    public static final HostContract DEFAULT = new HostContract(15, 30, 600, 2, -1, 7);
+    public static final String NUMA = "numa";
+    public static final String ROUND_ROBIN = "round-robin";
+    /** The policies Linux 6.1 takes (nvme_iopolicy_names). */
+    public static final List<String> IOPOLICIES = List.of(NUMA, ROUND_ROBIN);
 
     public HostContract {
         if (Math.min(keepAliveTmo, ioTimeout) < 2 * detectionAndFencingSeconds) {
             throw new IllegalArgumentException("host timeouts " + keepAliveTmo + "/" + ioTimeout
                     + " s must be at least twice detection and fencing (" + detectionAndFencingSeconds + " s)");
         }
+        if (!IOPOLICIES.contains(iopolicy)) {
+            throw new IllegalArgumentException("iopolicy must be one of " + IOPOLICIES + ": " + iopolicy);
+        }
+    }
+
+    /**
+     * The settings for a volume with {@code activeControllers} actives. Detection: the agent's
+     * heartbeat is declared lost after 5 s; fencing a node takes about 2 s more.
+     */
+    public static HostContract forVolume(int activeControllers) {
+        return new HostContract(15, 30, 600, 2, -1, 7, activeControllers > 1 ? ROUND_ROBIN : NUMA);
     }
 }

@@ -529,7 +529,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     private ConnectInfo connectInfo(State s, String host) {
         String nqn = io.dnv.core.kernel.Names.volumeNqn(volumeId);
-        HostContract h = HostContract.DEFAULT;
+        HostContract h = HostContract.forVolume(s.spec().orElseThrow().activeControllers());
         List<ConnectInfo.Path> paths = view(s).controllers().stream().map(c -> new ConnectInfo.Path(c.transport(), c.address(),
                 c.port(), c.anaState(), "nvme connect -t " + c.transport() + " -a " + c.address() + " -s " + c.port() + " -n " + nqn
                 + " --hostnqn=" + host + " --hostid=" + io.dnv.core.kernel.Names.hostId(host) + " --keep-alive-tmo=" + h.keepAliveTmo()

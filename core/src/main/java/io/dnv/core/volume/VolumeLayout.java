@@ -10,17 +10,19 @@ package io.dnv.core.volume;
  * @param thinMetaSectors  the first group's thin metadata: ~48 bytes per data block, at least 2 MiB
  * @param raidDataSectors  the raid1 of a group: thin metadata slice followed by the thin data slice
  * @param ldSectors        one logical disk: 1 MiB of raid1 metadata, then the raid1 data
- * @param regionSectors    raid1 region size for a group
  */
 public record VolumeLayout(long usableBytes, long legSectors, long poolDataSectors, long thinMetaSectors,
-                           long raidDataSectors, long ldSectors, long regionSectors, long lowWaterBlocks) {
+                           long raidDataSectors, long ldSectors, long lowWaterBlocks) {
 
     public static final int SECTOR = 512;
     /** raid0 chunk: 16 KiB. */
     public static final int STRIPE_CHUNK_SECTORS = 32;
     /** Thin block: 1 MiB. */
     public static final long THIN_BLOCK_SECTORS = 2048;
-    /** raid1 metadata area at the head of every LD: superblock + bitmap always fit in 1 MiB. */
+    /**
+     * raid1 metadata area at the head of every LD: superblock + bitmap always fit in 1 MiB, as
+     * the kernel's region is at least len/2^21, so the bitmap has at most 2^21 bits (256 KiB).
+     */
     public static final long RAID_META_SECTORS = 2048;
     static final long MIN_THIN_META_SECTORS = 4096;
     static final long MAX_THIN_META_SECTORS = 16L * 1024 * 1024 * 1024 / SECTOR;
@@ -43,29 +45,12 @@ public record VolumeLayout(long usableBytes, long legSectors, long poolDataSecto
         long meta = Math.min(MAX_THIN_META_SECTORS,
                 Math.max(MIN_THIN_META_SECTORS, roundUp(ceilDiv(dataBlocks * THIN_META_BYTES_PER_BLOCK, SECTOR), 2048)));
         long raidData = meta + data;
-        return new VolumeLayout(usable, leg, data, meta, raidData, RAID_META_SECTORS + raidData,
-                regionSectors(raidData), Math.max(1, dataBlocks / 10));
+        return new VolumeLayout(usable, leg, data, meta, raidData, RAID_META_SECTORS + raidData, Math.max(1, dataBlocks / 10));
     }
 
     /** Stripe (and volume) size: every active controller stripes over all A·L legs. */
     public long stripeSectors() {
         return usableBytes / SECTOR;
-    }
-
-    /**
-     * The kernel's rule for a raid1 region: a power of two, at least len/2^21, at most len.
-     * 512 KiB keeps the bitmap small without making a resync after a crash copy much.
-     */
-    public static long regionSectors(long lenSectors) {
-        long region = 1024;
-        long min = ceilDiv(lenSectors, 1L << 21);
-        while (region < min) {
-            region <<= 1;
-        }
-        while (region > lenSectors && region > 1) {
-            region >>= 1;
-        }
-        return region;
     }
 
     static long roundUp(long v, long unit) {

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -36,7 +37,7 @@ class DmTableParserTest {
     @Test
     void raid1ComparesByMappingNotByCreationWords() {
         DmTable created = DmTableParser.parse("0 79872 raid raid1 4 0 nosync region_size 1024 2 254:8 254:9 254:10 254:11");
-        DmTable wanted = DmTable.of(79872, new DmTarget.Raid1(1024, false, OptionalInt.empty(), List.of(
+        DmTable wanted = DmTable.of(79872, new DmTarget.Raid1(OptionalLong.of(1024), false, OptionalInt.empty(), List.of(
                 DmTarget.Raid1.Side.of(new DeviceRef.Raw("254:8"), new DeviceRef.Raw("254:9")),
                 DmTarget.Raid1.Side.of(new DeviceRef.Raw("254:10"), new DeviceRef.Raw("254:11")))));
         assertTrue(created.sameMapping(wanted));

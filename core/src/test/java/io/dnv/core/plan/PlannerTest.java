@@ -51,14 +51,21 @@ class PlannerTest {
         assertEquals(6L * 2048, big.thinMetaSectors());
     }
 
+    /** dm-raid picks a raid1 region from the array's length when the table names none (docs/architecture.md). */
     @Test
-    void regionSizeIsAPowerOfTwoWithinTheKernelBounds() {
-        for (long len : new long[]{2048, 45056, 1L << 21, 1L << 31, (1L << 33) + 5}) {
-            long r = VolumeLayout.regionSectors(len);
-            assertEquals(1, Long.bitCount(r), "power of two for " + len);
-            assertTrue(r <= len, "at most len for " + len);
-            assertTrue(r * (1L << 21) >= len, "at least len/2^21 for " + len);
+    void raid1TablesLeaveTheRegionSizeToTheKernel() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 2, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        int raids = 0;
+        for (NodeObjects objects : Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, true), List.of(), nodes).values()) {
+            for (DmDevice d : objects.dmDevices()) {
+                if (d.table().lines().get(0).target() instanceof DmTarget.Raid1 r) {
+                    raids++;
+                    assertFalse(r.args(ref -> "dev").contains("region_size"), d.name() + ": " + r.args(ref -> "dev"));
+                }
+            }
         }
+        assertEquals(spec.legCount(), raids);
     }
 
     @Test
@@ -150,6 +157,42 @@ class PlannerTest {
                 assertTrue(ranges.get(i)[1] < ranges.get(j)[0] || ranges.get(j)[1] < ranges.get(i)[0]);
             }
         }
+    }
+
+    /**
+     * Linux 6.1 draws every subsystem's cntlids from one allocator per kernel: the LD and leg
+     * exports of a node must never take ids a volume export of any slot needs.
+     */
+    @Test
+    void ldAndLegExportsDrawFromRangesNoVolumeExportUses() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 2, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Map<String, NodeObjects> plan = Planner.plan("v", spec, layout, Fixtures.placement(spec, layout, true), List.of(HOST), nodes);
+        List<CntlidRanges.Range> volumes = new ArrayList<>();
+        List<CntlidRanges.Range> internal = new ArrayList<>();
+        plan.values().forEach(objects -> objects.subsystems().forEach(s -> (s.nqn().equals(Names.volumeNqn("v")) ? volumes : internal)
+                .add(new CntlidRanges.Range(s.cntlidMin(), s.cntlidMax()))));
+        assertEquals(spec.controllerCount(), volumes.size());
+        for (int slot = 0; slot < CntlidRanges.SLOTS; slot++) {
+            CntlidRanges.Range any = CntlidRanges.volume(slot);
+            internal.forEach(r -> assertFalse(r.overlaps(any), r + " overlaps " + any));
+        }
+    }
+
+    @Test
+    void noTwoCntlidRangesOverlapAndAllFitBelowTheReservedIds() {
+        List<CntlidRanges.Range> all = new ArrayList<>(List.of(CntlidRanges.ld()));
+        for (int slot = 0; slot < CntlidRanges.SLOTS; slot++) {
+            all.add(CntlidRanges.volume(slot));
+            all.add(CntlidRanges.leg(slot));
+        }
+        for (int i = 0; i < all.size(); i++) {
+            assertTrue(all.get(i).min() >= 1 && all.get(i).max() <= 0xffef && all.get(i).size() > 1, all.get(i).toString());
+            for (int j = i + 1; j < all.size(); j++) {
+                assertFalse(all.get(i).overlaps(all.get(j)), all.get(i) + " and " + all.get(j));
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> CntlidRanges.volume(CntlidRanges.SLOTS));
     }
 
     @Test

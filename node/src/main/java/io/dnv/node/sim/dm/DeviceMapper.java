@@ -5,6 +5,7 @@ import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.block.BlockDevices;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,9 +33,18 @@ public final class DeviceMapper {
     private final BlockDevices devices;
     private final Map<String, DmDevice> byName = new LinkedHashMap<>();
     private final TreeSet<Integer> freedMinors = new TreeSet<>();
+    private final ThinPoolModule thinPool = new ThinPoolModule();
 
     public DeviceMapper(BlockDevices devices) {
         this.devices = devices;
+    }
+
+    /**
+     * Writes dm_thin_pool's no_space_timeout: how long a pool without error_if_no_space holds a
+     * write that needs a block it does not have (60 s unless set; zero holds it for ever).
+     */
+    public void noSpaceTimeout(Duration timeout) {
+        thinPool.noSpaceTimeout(timeout);
     }
 
     /** dmsetup create: a new device, its table loaded and resumed; nothing remains if any step is refused. */
@@ -48,7 +58,7 @@ public final class DeviceMapper {
         DmDevice dev = new DmDevice(name, minor);
         LoadedTable t;
         try {
-            t = LoadedTable.build(table, dev, devices);
+            t = LoadedTable.build(table, dev, devices, thinPool);
         } catch (TableError e) {
             freedMinors.add(minor);
             throw refused(dev, "create", "reload", e);
@@ -73,7 +83,7 @@ public final class DeviceMapper {
         DmDevice dev = find(name, "load");
         LoadedTable t;
         try {
-            t = LoadedTable.build(table, dev, devices);
+            t = LoadedTable.build(table, dev, devices, thinPool);
         } catch (TableError e) {
             throw refused(dev, "load", "reload", e);
         }

@@ -35,9 +35,9 @@ final class LoadedTable {
     }
 
     /** dm_table_create up to dm_table_complete: every line parsed and constructed, then the area checks. */
-    static LoadedTable build(String text, DmDevice owner, BlockDevices devices) throws TableError {
+    static LoadedTable build(String text, DmDevice owner, BlockDevices devices, ThinPoolModule thinPool) throws TableError {
         List<DmTableParser.Line> raw = TableRules.split(text);
-        TargetFactory factory = new TargetFactory(owner, devices);
+        TargetFactory factory = new TargetFactory(owner, devices, thinPool);
         List<Line> lines = new ArrayList<>();
         long end = 0;
         for (DmTableParser.Line r : raw) {

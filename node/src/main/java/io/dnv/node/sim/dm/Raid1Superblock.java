@@ -52,8 +52,8 @@ final class Raid1Superblock {
         return (bytes + BlockDevice.SECTOR - 1) / BlockDevice.SECTOR * BlockDevice.SECTOR;
     }
 
-    /** Null when the header is all zero: a brand-new member. */
-    static Raid1Superblock read(BlockDevice meta, int regions) throws IOException, TableError {
+    /** Null when the header is all zero: a brand-new member. The bitmap is as long as the header's sizes make it. */
+    static Raid1Superblock read(BlockDevice meta) throws IOException, TableError {
         byte[] header = new byte[HEADER_BYTES];
         meta.read(0, header);
         if (Arrays.equals(header, new byte[HEADER_BYTES])) {
@@ -70,11 +70,14 @@ final class Raid1Superblock {
         long region = b.getLong();
         long array = b.getLong();
         long events = b.getLong();
+        if (region <= 0 || array <= 0 || members <= 0 || members > MAX_MEMBERS) {
+            throw TableError.target("raid", "Failed to load superblocks (a raid1 superblock with impossible sizes)");
+        }
         boolean[] failed = new boolean[members];
         for (int i = 0; i < members && i < MAX_MEMBERS; i++) {
             failed[i] = b.get() != 0;
         }
-        byte[] bitmap = new byte[bitmapBytes(regions)];
+        byte[] bitmap = new byte[bitmapBytes(regions(array, region))];
         meta.read(HEADER_BYTES, bitmap);
         return new Raid1Superblock(array, region, member, members, events, failed, BitSet.valueOf(bitmap));
     }

@@ -22,8 +22,10 @@ final class Raid1Target implements Target {
     private final long lengthSectors;
     private final BlockDevice[] meta;
     private final BlockDevice[] data;
-    private final int regions;
-    private final long regionBytes;
+    /** The region in use: the table's, else the existing bitmap's, else the kernel's default. */
+    private long regionSectors;
+    private int regions;
+    private long regionBytes;
     private final boolean[] alive;
     private final boolean[] inSync;
     private final BitSet dirty = new BitSet();
@@ -35,8 +37,7 @@ final class Raid1Target implements Target {
         this.lengthSectors = lengthSectors;
         this.meta = meta.toArray(new BlockDevice[0]);
         this.data = data.toArray(new BlockDevice[0]);
-        this.regions = Raid1Superblock.regions(lengthSectors, spec.regionSectors());
-        this.regionBytes = spec.regionSectors() * BlockDevice.SECTOR;
+        useRegion(spec.regionSectors().orElse(TableRules.defaultRegionSectors(lengthSectors)));
         this.alive = new boolean[this.meta.length];
         this.inSync = new boolean[this.meta.length];
         for (BlockDevice m : this.meta) {
@@ -44,6 +45,12 @@ final class Raid1Target implements Target {
                 throw TableError.target("raid", "Insufficient metadata device size for " + regions + " regions");
             }
         }
+    }
+
+    private void useRegion(long sectors) {
+        regionSectors = sectors;
+        regions = Raid1Superblock.regions(lengthSectors, sectors);
+        regionBytes = sectors * BlockDevice.SECTOR;
     }
 
     @Override
@@ -55,7 +62,7 @@ final class Raid1Target implements Target {
             inSync[i] = false;
             if (alive[i]) {
                 try {
-                    found[i] = Raid1Superblock.read(meta[i], regions);
+                    found[i] = Raid1Superblock.read(meta[i]);
                 } catch (IOException e) {
                     alive[i] = false;
                 }
@@ -64,16 +71,19 @@ final class Raid1Target implements Target {
         // Linux: "Device i specified for rebuild; clearing superblock".
         spec.rebuild().ifPresent(i -> found[i] = null);
         Raid1Superblock authority = null;
+        for (Raid1Superblock s : found) {
+            if (s != null && (authority == null || s.events > authority.events)) {
+                authority = s;
+            }
+        }
+        // md takes the bitmap's chunk size when the table names no region (dm-raid only resizes to a requested one).
+        if (authority != null && spec.regionSectors().isEmpty()) {
+            useRegion(authority.regionSectors);
+        }
         for (int i = 0; i < n; i++) {
             Raid1Superblock s = found[i];
-            if (s == null) {
-                continue;
-            }
-            if (s.arraySectors != lengthSectors || s.regionSectors != spec.regionSectors() || s.members != n) {
+            if (s != null && (s.arraySectors != lengthSectors || s.regionSectors != regionSectors || s.members != n)) {
                 throw TableError.target("raid", "Failed to load superblocks (member " + i + " belongs to another array layout)");
-            }
-            if (authority == null || s.events > authority.events) {
-                authority = s;
             }
         }
         dirty.clear();
@@ -223,7 +233,7 @@ final class Raid1Target implements Target {
         for (int i = 0; i < failed.length; i++) {
             failed[i] = !alive[i];
         }
-        return new Raid1Superblock(lengthSectors, spec.regionSectors(), member, meta.length, events, failed, dirty);
+        return new Raid1Superblock(lengthSectors, regionSectors, member, meta.length, events, failed, dirty);
     }
 
     private boolean allAlive() {

@@ -5,6 +5,7 @@ import io.dnv.core.kernel.DmTableParser;
 import io.dnv.core.kernel.DmTarget;
 
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * What Linux refuses in a table, line by line, as dm_table_add_target and the targets'
@@ -58,7 +59,7 @@ final class TableRules {
         };
     }
 
-    /** The target as the kernel builds it (raid1 gets its default region size), or its refusal. */
+    /** The target as the kernel builds it (a raid1 region given as 0 becomes the default), or its refusal. */
     private static DmTarget checked(DmTarget t, long length) throws TableError {
         if (t instanceof DmTarget.Striped s) {
             striped(s, length);
@@ -109,21 +110,23 @@ final class TableRules {
         }
     }
 
+    /**
+     * dm-raid's validate_region_size. A region given is checked against the length; one given
+     * as 0 is the default, and the table then prints the region chosen. Without one the kernel
+     * chooses later (an existing array keeps its bitmap's), see {@link #defaultRegionSectors}.
+     */
     private static DmTarget.Raid1 raid1(DmTarget.Raid1 r, long length) throws TableError {
-        long min = length >> 21;
-        long region = r.regionSectors();
-        if (region == 0) {
-            // dm-raid's default: 4 MiB, or the smallest power of two that keeps the bitmap at 2^21 bits.
-            region = min > (1 << 13) ? Long.highestOneBit(min - 1) << 1 : Math.min(1 << 13, Long.highestOneBit(length));
-        }
-        if (region > length) {
-            throw TableError.target("raid", "Supplied region size is too large");
-        }
-        if (region < min) {
-            throw TableError.target("raid", "Supplied region size is too small");
-        }
-        if (Long.bitCount(region) != 1) {
-            throw TableError.target("raid", "Region size is not a power of 2");
+        if (r.regionSectors().isPresent()) {
+            long region = r.regionSectors().getAsLong();
+            if (region == 0) {
+                r = new DmTarget.Raid1(OptionalLong.of(defaultRegionSectors(length)), r.nosync(), r.rebuild(), r.sides());
+            } else if (region > length) {
+                throw TableError.target("raid", "Supplied region size is too large");
+            } else if (region < length >> 21) {
+                throw TableError.target("raid", "Supplied region size is too small");
+            } else if (Long.bitCount(region) != 1) {
+                throw TableError.target("raid", "Region size is not a power of 2");
+            }
         }
         int present = 0;
         for (DmTarget.Raid1.Side side : r.sides()) {
@@ -135,6 +138,17 @@ final class TableRules {
         if (present == 0) {
             throw TableError.target("raid", "Insufficient redundancy to activate array");
         }
-        return new DmTarget.Raid1(region, r.nosync(), r.rebuild(), r.sides());
+        return r;
+    }
+
+    /**
+     * The region dm-raid picks when a table names none (Linux 6.1 drivers/md/dm-raid.c,
+     * validate_region_size): 4 MiB, or for arrays over 8 TiB the power of two at or above
+     * len/2^21 (the bitmap's limit of 2^21 regions). It is not held to the array's length.
+     */
+    static long defaultRegionSectors(long lengthSectors) {
+        long min = lengthSectors >> 21;
+        long fourMiB = 1 << 13;
+        return min > fourMiB ? Long.highestOneBit(min - 1) << 1 : fourMiB;
     }
 }

@@ -21,12 +21,14 @@ final class TargetFactory {
 
     private final DmDevice owner;
     private final BlockDevices devices;
+    private final ThinPoolModule thinPool;
     private final Map<DeviceRef, BlockDevices.Entry> resolved = new LinkedHashMap<>();
     private final List<Area> areas = new ArrayList<>();
 
-    TargetFactory(DmDevice owner, BlockDevices devices) {
+    TargetFactory(DmDevice owner, BlockDevices devices, ThinPoolModule thinPool) {
         this.owner = owner;
         this.devices = devices;
+        this.thinPool = thinPool;
     }
 
     Target build(DmLine line) throws TableError {
@@ -55,7 +57,7 @@ final class TargetFactory {
             BlockDevices.Entry meta = resolve(p.metadata(), "thin-pool", "Error opening metadata block device");
             BlockDevices.Entry data = resolve(p.data(), "thin-pool", "Error getting data device");
             areas.add(new Area(data, 0, len));
-            return new ThinPoolTarget(owner, p, len, meta.device(), data.device());
+            return new ThinPoolTarget(owner, p, len, meta.device(), data.device(), thinPool);
         }
         return thin((DmTarget.Thin) t);
     }

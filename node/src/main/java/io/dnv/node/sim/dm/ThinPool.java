@@ -3,6 +3,7 @@ package io.dnv.node.sim.dm;
 import io.dnv.node.sim.block.BlockDevice;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -14,39 +15,82 @@ import java.util.concurrent.TimeUnit;
  * It outlives table reloads of its dm device, as Linux's pool does, so an extend only rebinds
  * the data device and grows the data size. Metadata changes are durable before the write that
  * caused them returns.
+ *
+ * <p>Running out of data space follows dm-thin's pool modes: the pool turns out_of_data_space
+ * when a write needs a block and none is free (not merely when the last one is taken), and
+ * back to rw when a commit finds a free block again (after a delete, or a reload with a bigger
+ * data device). While out of space a write that needs a block fails at once with ENOSPC under
+ * error_if_no_space; otherwise it is held, and no_space_timeout after the pool ran out the pool
+ * turns error_if_no_space itself and fails what it held.
  */
 final class ThinPool {
-
-    /** dm-thin's no_space_timeout: queued writes fail after 60 s without space. */
-    private static final long NO_SPACE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     final BlockDevice metadataDevice;
     private final ThinPoolMetadata md;
     private final long blockBytes;
+    private final ThinPoolModule module;
     private final Map<Long, Integer> openThins = new HashMap<>();
     private volatile BlockDevice data;
     private boolean skipZeroing;
+    /** The table's feature; {@link #errorIfNoSpace} is what the pool does now (pool->pf). */
+    private boolean tableErrorIfNoSpace;
     private boolean errorIfNoSpace;
+    private boolean outOfDataSpace;
+    /** System.nanoTime() at which held writes fail, while out of data space and queueing; null: never. */
+    private Long noSpaceDeadline;
     private boolean readOnly;
     private boolean closed;
 
-    ThinPool(BlockDevice metadataDevice, ThinPoolMetadata md, long blockSectors) {
+    ThinPool(BlockDevice metadataDevice, ThinPoolMetadata md, long blockSectors, ThinPoolModule module) {
         this.metadataDevice = metadataDevice;
         this.md = md;
         this.blockBytes = blockSectors * BlockDevice.SECTOR;
+        this.module = module;
     }
 
     long blockBytes() {
         return blockBytes;
     }
 
-    /** pool_preresume: the (re)loaded table's data device and features take over; queued writes retry. */
+    /**
+     * pool_preresume: the (re)loaded table's data device and features take over (a timeout's
+     * error_if_no_space too, and the timeout starts again, as the suspend cancelled it), the
+     * data size grows, and held writes retry.
+     */
     synchronized void bind(BlockDevice dataDevice, long dataBlocks, boolean skipZeroing, boolean errorIfNoSpace) throws IOException {
         this.data = dataDevice;
         this.skipZeroing = skipZeroing;
+        this.tableErrorIfNoSpace = errorIfNoSpace;
         this.errorIfNoSpace = errorIfNoSpace;
         md.resize(dataBlocks);
+        if (outOfDataSpace) {
+            startNoSpaceTimeout();
+        }
+        checkForDataSpace();
         notifyAll();
+    }
+
+    /** dm-thin's check_for_data_space at a commit: a free block ends out_of_data_space and the held writes retry. */
+    private void checkForDataSpace() {
+        if (outOfDataSpace && md.free() >= 0) {
+            outOfDataSpace = false;
+            noSpaceDeadline = null;
+            errorIfNoSpace = tableErrorIfNoSpace;
+            notifyAll();
+        }
+    }
+
+    private void startNoSpaceTimeout() {
+        Duration timeout = module.noSpaceTimeout();
+        noSpaceDeadline = errorIfNoSpace || timeout.isZero() ? null : System.nanoTime() + timeout.toNanos();
+    }
+
+    /** do_no_space_timeout: the pool gives up waiting for space and errors from now on. */
+    private void expireNoSpaceTimeout() {
+        if (outOfDataSpace && !errorIfNoSpace && noSpaceDeadline != null && System.nanoTime() - noSpaceDeadline >= 0) {
+            errorIfNoSpace = true;
+            noSpaceDeadline = null;
+        }
     }
 
     /** The pool's dm device is gone: nothing may wait for space any more. */
@@ -100,6 +144,7 @@ final class ThinPool {
                 }
                 default -> throw TableError.of(Errno.EINVAL, "thin: Unrecognised thin pool target message received: " + w[0]);
             }
+            checkForDataSpace();
         } catch (IOException e) {
             readOnly |= e instanceof ThinPoolMetadata.Full;
             throw TableError.of(e instanceof ThinPoolMetadata.Full ? Errno.ENOSPC : Errno.EINVAL,
@@ -172,21 +217,30 @@ final class ThinPool {
         return fresh;
     }
 
+    /** alloc_data_block, and while out of data space handle_unserviceable_bio: fail or hold the write. */
     private long allocate() throws IOException {
-        long deadline = System.nanoTime() + NO_SPACE_TIMEOUT_NANOS;
-        for (long d = md.free(); ; d = md.free()) {
-            if (d >= 0) {
-                return d;
+        while (true) {
+            if (!outOfDataSpace) {
+                long d = md.free();
+                if (d >= 0) {
+                    return d;
+                }
+                outOfDataSpace = true;
+                startNoSpaceTimeout();
             }
+            expireNoSpaceTimeout();
             if (errorIfNoSpace) {
                 throw new IOException("No space left on device (thin-pool out of data space, error_if_no_space)");
             }
-            long left = deadline - System.nanoTime();
-            if (closed || left <= 0) {
-                throw new IOException("Input/output error (thin-pool out of data space)");
+            if (closed) {
+                throw new IOException("Input/output error (thin-pool is gone)");
             }
             try {
-                TimeUnit.NANOSECONDS.timedWait(this, left);
+                if (noSpaceDeadline == null) {
+                    wait();
+                } else {
+                    TimeUnit.NANOSECONDS.timedWait(this, Math.max(1, noSpaceDeadline - System.nanoTime()));
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while the thin-pool is out of data space", e);
@@ -201,10 +255,15 @@ final class ThinPool {
         return md.mappedBlocks(id) * sectorsPerBlock + " " + (highest < 0 ? "-" : Long.toString((highest + 1) * sectorsPerBlock - 1));
     }
 
-    /** As dm-thin prints it; the last field is the metadata low-water mark, min(1024, total/4) blocks. */
+    /**
+     * As dm-thin prints it (it commits first, so a freed block ends out_of_data_space); the last
+     * field is the metadata low-water mark, min(1024, total/4) blocks.
+     */
     synchronized String status() {
+        checkForDataSpace();
+        expireNoSpaceTimeout();
         long total = md.totalMetadataBlocks();
-        String mode = readOnly ? "ro" : md.free() < 0 ? "out_of_data_space" : "rw";
+        String mode = outOfDataSpace ? "out_of_data_space" : readOnly ? "ro" : "rw";
         return "0 " + md.usedMetadataBlocks() + "/" + total + " " + md.usedDataBlocks() + "/" + md.dataBlocks()
                 + " - " + mode + " discard_passdown " + (errorIfNoSpace ? "error" : "queue") + "_if_no_space - "
                 + Math.min(1024, total / 4);

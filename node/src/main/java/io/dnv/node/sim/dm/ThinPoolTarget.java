@@ -17,9 +17,12 @@ final class ThinPoolTarget implements Target {
     private final BlockDevice metadata;
     private final BlockDevice data;
     private final long dataBlocks;
+    private final ThinPoolModule module;
 
-    ThinPoolTarget(DmDevice owner, DmTarget.ThinPool spec, long lengthSectors, BlockDevice metadata, BlockDevice data) throws TableError {
+    ThinPoolTarget(DmDevice owner, DmTarget.ThinPool spec, long lengthSectors, BlockDevice metadata, BlockDevice data,
+                   ThinPoolModule module) throws TableError {
         this.owner = owner;
+        this.module = module;
         this.spec = spec;
         this.metadata = metadata;
         this.data = data;
@@ -53,7 +56,8 @@ final class ThinPoolTarget implements Target {
         try {
             ThinPool pool = owner.pool();
             if (pool == null) {
-                pool = new ThinPool(metadata, ThinPoolMetadata.open(metadata, spec.blockSectors(), dataBlocks), spec.blockSectors());
+                pool = new ThinPool(metadata, ThinPoolMetadata.open(metadata, spec.blockSectors(), dataBlocks), spec.blockSectors(),
+                        module);
                 owner.attachPool(pool);
             }
             pool.bind(data, dataBlocks, spec.skipBlockZeroing(), spec.errorIfNoSpace());

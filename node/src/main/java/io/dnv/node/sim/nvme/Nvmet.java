@@ -436,9 +436,11 @@ public final class Nvmet {
             throw new ConnectRefused(Errno.EIO,
                     "Connect for subsystem " + subsystemNqn + " is not allowed, hostnqn: " + hostNqn);
         }
+        // One IDA for every subsystem of the kernel: a range full of other subsystems' ids is full.
         OptionalInt cntlid = cntlids.allocate(s.cntlidMin, s.cntlidMax);
         if (cntlid.isEmpty()) {
-            throw new ConnectRefused(Errno.EIO, "Connect command failed, error wo/DNR bit: 6");
+            // NVME_SC_CONNECT_CTRL_BUSY; the host's write to /dev/nvme-fabrics returns EIO.
+            throw new ConnectRefused(Errno.EIO, "Connect command failed: controller is busy or not available");
         }
         NvmetController c = new NvmetController(this, cntlid.getAsInt(), portId, subsystemNqn, hostNqn, hostKernel, host);
         controllers.add(c);

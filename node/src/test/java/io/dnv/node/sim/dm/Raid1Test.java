@@ -130,6 +130,33 @@ class Raid1Test {
         assertArrayEquals(data, read(disk(1), DATA, MIB));
     }
 
+    /**
+     * dm-raid's validate_region_size: with no region_size the kernel picks 4 MiB (or the next
+     * power of two above len/2^21 for arrays over 8 TiB) without checking it against the length,
+     * and prints no region_size back.
+     */
+    @Test
+    void withoutRegionSizeTheKernelPicksFourMiBEvenForASmallerArrayAndPrintsNone() throws Exception {
+        k.dm.create("r", "0 4096 raid raid1 2 0 nosync " + sides);
+        assertEquals("0 4096 raid raid1 2 0 nosync 2 " + k.mm("s0-m") + " " + k.mm("s0-d") + " " + k.mm("s1-m") + " "
+                + k.mm("s1-d"), k.table("r"));
+        assertEquals(8192, Raid1Superblock.read(k.dev("s0-m")).regionSectors);
+        byte[] data = pattern(6, MIB);
+        write(k.dev("r"), MIB, data);
+        assertArrayEquals(data, read(disk(1), DATA + MIB, MIB));
+    }
+
+    /** md reads the region (bitmap chunk) of an existing array from its bitmap when the table names none. */
+    @Test
+    void anExistingArrayLoadedWithoutRegionSizeKeepsTheRegionItWasMadeWith() throws Exception {
+        k.dm.create("r", "0 4096 raid raid1 4 0 region_size 512 nosync " + sides);
+        k.dm.suspend("r");
+        k.dm.load("r", "0 4096 raid raid1 1 0 " + sides);
+        k.dm.resume("r");
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.status("r"));
+        assertEquals(512, Raid1Superblock.read(k.dev("s0-m")).regionSectors);
+    }
+
     @Test
     void metadataDeviceThatIsNeitherZeroNorARaid1SuperblockIsRefused() {
         write(disk(0), 0, DmTestBed.filled(0x11, 4096));

@@ -66,6 +66,20 @@ class TablePrintingTest {
         assertEquals("0 79872 raid raid1 2 AA 79872/79872 idle 0 0 -", k.status("dnv-g1-r1"));
     }
 
+    /** raid_status prints region_size only when the table gave one (dm-raid's CTR_FLAG_REGION_SIZE). */
+    @Test
+    void raid1WithoutRegionSizePrintsNone() {
+        k.dm.create("dnv-g3-r1", "0 79872 raid raid1 1 0 " + raid1Sides("g3"));
+        assertEquals("0 79872 raid raid1 1 0 2 " + numbers("g3"), k.table("dnv-g3-r1"));
+    }
+
+    /** A given region_size 0 asks for the kernel's default, and the table prints the region it chose. */
+    @Test
+    void raid1RegionSizeZeroIsTheDefaultPrintedAsChosen() {
+        k.dm.create("dnv-g4-r1", "0 79872 raid raid1 3 0 region_size 0 " + raid1Sides("g4"));
+        assertEquals("0 79872 raid raid1 3 0 region_size 8192 2 " + numbers("g4"), k.table("dnv-g4-r1"));
+    }
+
     @Test
     void raid1RebuildStaysInTheLiveTableUntilTheNextReload() {
         String sides = raid1Sides("g2");

@@ -109,6 +109,16 @@ class TableRulesTest {
                 "raid: Supplied region size is too small (-EINVAL)");
     }
 
+    /** validate_region_size with no region given: 4 MiB up to 8 TiB arrays, then roundup_pow_of_two(len / 2^21). */
+    @Test
+    void raid1DefaultRegionIsFourMiBUntilTheBitmapWouldPassTwoToThe21Regions() {
+        assertEquals(8192, TableRules.defaultRegionSectors(2048));
+        assertEquals(8192, TableRules.defaultRegionSectors(1L << 34));
+        assertEquals(8192, TableRules.defaultRegionSectors((1L << 34) + (1L << 21) - 1));
+        assertEquals(16384, TableRules.defaultRegionSectors((1L << 34) + (1L << 21)));
+        assertEquals(1L << 17, TableRules.defaultRegionSectors(1L << 38));
+    }
+
     @Test
     void stripedAndRaid0LengthMustSplitIntoWholeChunksPerLeg() {
         assertContains(refusal(() -> k.dm.create("s", "0 4095 striped 2 32 /dev/ram0 0 /dev/ram1 0")),

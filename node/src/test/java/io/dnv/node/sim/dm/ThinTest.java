@@ -9,9 +9,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -228,6 +230,53 @@ class ThinTest {
         assertContains(e.getMessage(), "No space left on device");
         assertContains(k.status("pool"), " 2/2 - out_of_data_space discard_passdown error_if_no_space ");
         write(t, 0, filled(3, 512));
+    }
+
+    /**
+     * dm-thin's pool mode turns out_of_data_space only when an allocation fails
+     * (alloc_data_block), and back to rw at the next commit that finds a free block (a delete).
+     */
+    @Test
+    void aFullPoolIsRwUntilAWriteNeedsABlockAndRwAgainOnceADeleteFreesOne() {
+        pool(256, "1 error_if_no_space");
+        BlockDevice t0 = thin(0);
+        write(t0, 0, pattern(1, BLOCK));
+        write(thin(1), 0, pattern(2, BLOCK));
+        assertContains(k.status("pool"), " 2/2 - rw discard_passdown error_if_no_space ");
+        assertThrows(IOException.class, () -> t0.write(BLOCK, new byte[512]));
+        assertContains(k.status("pool"), " 2/2 - out_of_data_space discard_passdown error_if_no_space ");
+        k.dm.remove("t1");
+        k.dm.message("pool", 0, "delete 1");
+        assertContains(k.status("pool"), " 1/2 - rw discard_passdown error_if_no_space ");
+        write(t0, BLOCK, filled(4, 512));
+    }
+
+    /**
+     * queue_if_no_space holds a write that needs a block for at most no_space_timeout (a
+     * dm_thin_pool module parameter, 60 s by default, counted from when the pool ran out);
+     * then the pool turns error_if_no_space itself, the held write fails with ENOSPC and so does
+     * every later one, until a reload with more space brings back the table's setting.
+     */
+    @Test
+    void queueIfNoSpaceHoldsTheWriteForNoSpaceTimeoutThenFailsItAndLaterOnesWithEnospc() throws Exception {
+        k.dm.noSpaceTimeout(Duration.ofMillis(300));
+        pool(256, "0");
+        BlockDevice t = thin(0);
+        write(t, 0, pattern(1, 2 * BLOCK));
+        CompletableFuture<Void> held = CompletableFuture.runAsync(() -> write(t, 2 * BLOCK, new byte[4096]));
+        assertThrows(TimeoutException.class, () -> held.get(100, TimeUnit.MILLISECONDS));
+        assertContains(k.status("pool"), " 2/2 - out_of_data_space discard_passdown queue_if_no_space ");
+        ExecutionException e = assertThrows(ExecutionException.class, () -> held.get(5, TimeUnit.SECONDS));
+        assertContains(e.getCause().getMessage(), "No space left on device");
+        assertContains(k.status("pool"), " 2/2 - out_of_data_space discard_passdown error_if_no_space ");
+        long start = System.nanoTime();
+        assertContains(assertThrows(IOException.class, () -> t.write(3 * BLOCK, new byte[512])).getMessage(), "No space left on device");
+        assertTrue(System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(200), "a later write fails at once");
+        k.dm.suspend("pool");
+        k.dm.load("pool", "0 1024 thin-pool /dev/ram0 /dev/ram1 128 0 0");
+        k.dm.resume("pool");
+        assertContains(k.status("pool"), " 2/8 - rw discard_passdown queue_if_no_space ");
+        write(t, 2 * BLOCK, filled(5, 4096));
     }
 
     @Test

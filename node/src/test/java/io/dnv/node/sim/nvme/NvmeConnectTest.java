@@ -100,6 +100,22 @@ class NvmeConnectTest {
         assertEquals(List.of(100, 1000), cn.host().controllers().stream().map(ObservedKernel.Controller::cntlid).toList());
     }
 
+    /** nvmet_alloc_ctrl: ida_alloc_range fails, NVME_SC_CONNECT_CTRL_BUSY; the host's write returns EIO. */
+    @Test
+    void aConnectWhenTheSubsystemsRangeIsTakenIsRefusedAsControllerBusy() {
+        String ld2 = exportSecondLd();
+        dn.nvmet().subsystemCreate(PREFIX + "narrow", 150, 151, "sn");
+        dn.nvmet().allowAnyHost(PREFIX + "narrow", true);
+        dn.nvmet().link(1, PREFIX + "narrow");
+        cn.host().connect(conn("10.0.0.1", PREFIX + "narrow", CN_A, QUICK));
+        cn.host().connect(conn("10.0.0.1", PREFIX + "narrow", CN_B, QUICK));
+        refused(Errno.EIO, () -> cn.host().connect(conn("10.0.0.1", PREFIX + "narrow", PREFIX + "cn-c", QUICK)));
+        assertTrue(cn.host().dmesg().get(cn.host().dmesg().size() - 1).endsWith(
+                "Connect command failed: controller is busy or not available"), cn.host().dmesg().toString());
+        cn.host().connect(conn("10.0.0.1", ld2, CN_B, QUICK));
+        assertEquals(3, cn.host().controllers().size(), "another subsystem's range still has ids");
+    }
+
     @Test
     void removingTheAllowedHostDoesNotDropItsLiveConnection() throws Exception {
         String c = cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
