@@ -76,9 +76,10 @@ public final class StorageNode
      * The agent is alive: who it is, where to push, and how far it got: its last pass was for
      * {@code passGeneration} and left some object of each of {@code unsettledVolumes} unsettled
      * (volume ids, not the objects' names: a burst leaves hundreds of names unsettled on a node,
-     * and this is sent after every pass), and the kernel at its end still held dm devices of
-     * each of {@code leftoverVolumes}, volumes this node is not to hold any more; {@code zeroing}
-     * says how far the released LDs still being zeroed are. Registers on first sight.
+     * and this is sent after every pass), and at its end the node still held bytes of each of
+     * {@code leftoverVolumes}, volumes it is not to hold any more: dm devices in the kernel, or
+     * released LDs not all zero yet whose devices a power cycle took; {@code zeroing} says how far
+     * the released LDs still being zeroed are. Registers on first sight.
      */
     public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
                             long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
@@ -388,8 +389,9 @@ public final class StorageNode
 
     /**
      * Removed volumes the agent's last pass confirmed gone: it ran on a desired state without
-     * them and its kernel held no dm device of theirs at its end (an LD is zeroed before its
-     * device goes, exports go before the devices under them).
+     * them and its kernel held no dm device of theirs at its end, nor the node an LD of theirs not
+     * all zero (an LD is zeroed before its device goes, or on the disk if a power cycle took the
+     * device; exports go before the devices under them).
      */
     private List<String> confirmedRemovals(State journal) {
         removalSeenAt.keySet().retainAll(journal.removals().keySet());

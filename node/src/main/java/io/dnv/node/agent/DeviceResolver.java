@@ -1,6 +1,9 @@
 package io.dnv.node.agent;
 
 import io.dnv.core.kernel.DeviceRef;
+import io.dnv.core.kernel.DmLine;
+import io.dnv.core.kernel.DmTable;
+import io.dnv.core.kernel.DmTarget;
 import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.Optional;
@@ -47,6 +50,19 @@ final class DeviceResolver {
             mm = Optional.of(((DeviceRef.Raw) ref).majorMinor());
         }
         return mm.orElse("?");
+    }
+
+    /**
+     * The node's disk, by the path its configuration names, if every line of a live table is
+     * linear over it: where the device's bytes lie once the device itself is gone.
+     */
+    Optional<String> diskUnder(DmTable live) {
+        for (DmLine l : live.lines()) {
+            if (!(l.target() instanceof DmTarget.Linear linear && isDisk(linear.device().symbol()))) {
+                return Optional.empty();
+            }
+        }
+        return live.lines().isEmpty() ? Optional.empty() : disk;
     }
 
     /**

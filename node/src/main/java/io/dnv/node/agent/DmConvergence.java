@@ -24,7 +24,8 @@ import java.util.Set;
  * reloaded when the live table maps differently, removed top-down when no desired state names
  * them. A device that maps the node's disk goes only once all of it is zero, so its extent never
  * shows one volume's bytes to the next; the {@link Zeroing} zeroes it apart from the passes, and
- * the device stays (and with it the extent's reservation) until then.
+ * the device stays (and with it the extent's reservation) until then. One lost before it was all
+ * zero (a power cycle) leaves its record, and the rest is zeroed on the disk, a wait meanwhile.
  */
 final class DmConvergence {
 
@@ -198,7 +199,10 @@ final class DmConvergence {
                 }
             }
         }
-        zeroing.retainOnly(overDisk);
+        Set<String> inKernel = new HashSet<>();
+        pass.observed.dmDevices().forEach(d -> inKernel.add(d.name()));
+        zeroing.settle(overDisk, inKernel);
+        zeroing.reportGone(pass::waitFor);
     }
 
     /** Whether the device may go: it does not map the disk, or all of it is zero. */
@@ -206,7 +210,8 @@ final class DmConvergence {
         if (!overDisk.contains(d.name())) {
             return true;
         }
-        ZeroingProgress p = zeroing.zero(d.name(), d.table(), parseOrEmpty(d).sizeSectors() * 512);
+        DmTable table = parseOrEmpty(d);
+        ZeroingProgress p = zeroing.zero(d.name(), d.table(), table.sizeSectors() * 512, devices.diskUnder(table));
         if (!p.done()) {
             pass.waitFor(d.name(), "zeroing before it goes, " + p.doneBytes() / MIB + " of " + p.totalBytes() / MIB + " MiB done");
         }

@@ -65,7 +65,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * a burst of creates generations arrive every 50 ms: one pass for the generations of a
      * spacing costs less than one pass each, and a change after a quiet spell still passes at once.
      * {@code stateDirectory}: where the agent keeps what must outlive it (how far each released
-     * LD is zeroed); without one, a restarted agent zeroes them from the start again.
+     * LD is zeroed); without one, a restarted agent zeroes them from the start again, and not at
+     * all those whose devices went meanwhile (a reboot).
      */
     public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff, Duration spacing,
                            Optional<Path> stateDirectory) {
@@ -120,7 +121,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         this.timers = timers;
         this.nodeId = nodeId;
         // Zeroing a released LD takes as long as the disk needs: apart from the passes.
-        Zeroing zeroing = new Zeroing(settings.stateDirectory().map(ZeroingFile::new));
+        Zeroing zeroing = new Zeroing(settings.stateDirectory().map(ZeroingFile::new), disk);
         ctx.spawn(ZeroingWorker.create(kernel, zeroing), "zeroing", DispatcherSelector.blocking());
         zeroing.onZeroed(() -> ctx.getSelf().tell(Zeroed.INSTANCE));
         this.reconciler = new Reconciler(kernel, disk, zeroing);

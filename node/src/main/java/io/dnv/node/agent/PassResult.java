@@ -13,7 +13,9 @@ import java.util.Set;
  * names the desired objects that are not there yet, so a volume whose objects are all settled
  * is done even while another volume on the node still waits. {@code whole}: the pass compared
  * every desired object, not only what changed since the pass before. {@code zeroing}: how far each
- * released LD still on the node is zeroed (it goes once done), as of the end of the pass.
+ * released LD the node still holds bytes of is zeroed, as of the end of the pass: those whose
+ * device is there (it goes once done) and those whose device went before (a power cycle), zeroed
+ * on the disk; a volume with one is not gone from the node yet.
  */
 public record PassResult(long generation, List<String> mutations, List<Failure> failures, List<String> waiting,
                          Set<String> unsettled, ObservedKernel observed, boolean whole, List<ZeroingProgress> zeroing) {

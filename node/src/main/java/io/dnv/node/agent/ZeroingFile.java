@@ -19,11 +19,13 @@ import static java.nio.file.StandardOpenOption.WRITE;
 
 /**
  * How far each released LD is zeroed, kept in {@code zeroing.json} in the agent's state
- * directory so that a restarted agent goes on from there. Replaced whole on every change
- * (written aside, forced to the disk, renamed over the old one): a crash leaves the old list or
- * the new one, never half of one. Losing it costs only time, as every LD is then zeroed from 0;
- * an old list would be worse (it could give a new device of an old name and table a start that
- * is not zero), so a list that cannot be replaced is removed.
+ * directory so that a restarted agent goes on from there, through the LD's device or, if that
+ * went meanwhile (a reboot), on the disk. Replaced whole on every change (written aside, forced
+ * to the disk, renamed over the old one): a crash leaves the old list or the new one, never half
+ * of one. A list that cannot be replaced is left as it was: {@link Zeroing} then goes on
+ * reporting what it removed since, so what a restarted agent finds there is only behind (zeroed
+ * again), never a range already handed to another volume. Without the list, an LD whose device
+ * is there is zeroed from 0, and one whose device went is not zeroed at all.
  */
 final class ZeroingFile {
 
@@ -43,12 +45,14 @@ final class ZeroingFile {
         try {
             return List.of(JSON.readValue(path.toFile(), Zeroing.Job[].class));
         } catch (IOException e) {
-            log.warn("{} cannot be read; every released LD is zeroed from its start: {}", path, e.toString());
+            log.error("{} cannot be read: released LDs whose devices are there are zeroed from their start, those whose devices"
+                    + " went are not zeroed: {}", path, e.toString());
             return List.of();
         }
     }
 
-    void save(List<Zeroing.Job> jobs) {
+    /** False when the list could not be replaced, and the old one is still there. */
+    boolean save(List<Zeroing.Job> jobs) {
         Path aside = path.resolveSibling(path.getFileName() + ".new");
         try {
             Files.createDirectories(path.getParent());
@@ -57,14 +61,11 @@ final class ZeroingFile {
                 out.force(true);
             }
             Files.move(aside, path, ATOMIC_MOVE, REPLACE_EXISTING);
+            return true;
         } catch (IOException e) {
-            log.error("cannot record zeroing progress in {}; removing it, a restarted agent zeroes from the start: {}", path,
-                    e.toString());
-            try {
-                Files.deleteIfExists(path);
-            } catch (IOException alsoNot) {
-                log.error("cannot remove {}: {}", path, alsoNot.toString());
-            }
+            log.error("cannot record zeroing progress in {}; it stays as it was, and what it holds is reported until it can be"
+                    + " replaced: {}", path, e.toString());
+            return false;
         }
     }
 }

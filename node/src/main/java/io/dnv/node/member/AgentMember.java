@@ -105,7 +105,7 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
         entity.tell(new StorageNode.Heartbeat(info, inbox, reported.map(NodeAgent.Status::desiredGeneration).orElse(-1L),
                 reported.map(NodeAgent.Status::reachedGeneration).orElse(-1L), failures, last.map(PassResult::generation).orElse(-1L),
                 pushed.volumesWithAny(last.map(PassResult::unsettled).orElse(Set.of())),
-                last.map(p -> pushed.leftovers(info.nodeId(), p.observed())).orElse(Set.of()),
+                last.map(p -> pushed.leftovers(info.nodeId(), p.observed(), p.zeroing())).orElse(Set.of()),
                 last.map(PassResult::zeroing).orElse(List.of())));
     }
 

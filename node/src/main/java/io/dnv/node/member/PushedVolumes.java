@@ -4,11 +4,13 @@ import io.dnv.core.node.ToAgent;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.ObservedKernel;
+import io.dnv.core.node.ZeroingProgress;
 import io.dnv.core.plan.DesiredNodes;
 import io.dnv.core.plan.NodeObjects;
 
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -87,13 +89,17 @@ final class PushedVolumes {
     }
 
     /**
-     * Volumes not held here that still have a dm device of {@code nodeId} in {@code observed}:
-     * removals the kernel has not finished (an LD's device goes only after it was zeroed).
+     * Volumes not held here that {@code nodeId} still holds bytes of: a dm device in
+     * {@code observed} (an LD's device goes only after it was zeroed), or a released LD in
+     * {@code zeroing} (its device lost in a power cycle, the rest of its extent not zeroed yet).
      */
-    Set<String> leftovers(String nodeId, ObservedKernel observed) {
+    Set<String> leftovers(String nodeId, ObservedKernel observed, List<ZeroingProgress> zeroing) {
+        Set<String> devices = new HashSet<>();
+        observed.dmDevices().forEach(d -> devices.add(d.name()));
+        zeroing.forEach(z -> devices.add(z.device()));
         Set<String> left = new HashSet<>();
-        for (ObservedKernel.Dm d : observed.dmDevices()) {
-            Names.volumeOfDm(nodeId, d.name()).filter(v -> !volumes.containsKey(v)).ifPresent(left::add);
+        for (String d : devices) {
+            Names.volumeOfDm(nodeId, d).filter(v -> !volumes.containsKey(v)).ifPresent(left::add);
         }
         return left;
     }

@@ -43,7 +43,7 @@ class FocusTest {
     void start() {
         kernel = new SimulatedKernel("127.0.4.1", new Fabric()).addDisk("/dev/ram0", dir.resolve("d"), 8L << 20);
         refusing = new CountingKernel(kernel);
-        zeroing = new Zeroing(Optional.empty());
+        zeroing = new Zeroing(Optional.empty(), Optional.of("/dev/ram0"));
         reconciler = new Reconciler(refusing, Optional.of("/dev/ram0"), zeroing);
     }
 

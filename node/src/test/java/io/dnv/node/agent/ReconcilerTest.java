@@ -57,7 +57,7 @@ class ReconcilerTest {
             SimulatedKernel k = new SimulatedKernel(n.address(), fabric)
                     .addDisk(n.diskPath().orElseThrow(), dataDir.resolve(n.nodeId() + ".disk"), DISK_BYTES);
             kernels.add(k);
-            reconcilers.put(n.nodeId(), new Reconciler(k, n.diskPath(), new Zeroing(Optional.empty())));
+            reconcilers.put(n.nodeId(), new Reconciler(k, n.diskPath(), new Zeroing(Optional.empty(), n.diskPath())));
         }
         Map<String, DesiredNode> desired = Fixtures.desired(nodes, "vol1", SPEC,
                 Fixtures.placement(SPEC, VolumeLayout.of(SPEC), true), List.of(), 1);

@@ -46,7 +46,7 @@ class ReleasedExtentTest {
     void anLdOverADiskThatReportsAUuidIsZeroedBeforeItGoes() throws Exception {
         kernel = new SimulatedKernel("127.0.5.1", new Fabric())
                 .addNvmeDisk(DISK, dir.resolve("d"), 8L << 20, UUID.fromString("3a6f0c1e-52b4-4d7e-9a1f-0b2c4d6e8f10"));
-        Zeroing zeroing = new Zeroing(Optional.empty());
+        Zeroing zeroing = new Zeroing(Optional.empty(), Optional.of(DISK));
         Reconciler reconciler = new Reconciler(kernel, Optional.of(DISK), zeroing);
         DmDevice ld = new DmDevice("dnv-n1-ld-v-0-0-0",
                 DmTable.of(EXTENT_BYTES / 512, new DmTarget.Linear(new DeviceRef.Disk(DISK), EXTENT_OFFSET / 512)));

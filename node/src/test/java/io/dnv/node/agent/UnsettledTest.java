@@ -35,7 +35,8 @@ class UnsettledTest {
             DmDevice waiting = new DmDevice("dnv-n1-rm-b-0-0-0",
                     DmTable.of(2048, new DmTarget.Linear(new DeviceRef.Namespace(UUID.randomUUID()), 0)));
             DmDevice above = new DmDevice("dnv-n1-r1-b-0-0", DmTable.of(2048, new DmTarget.Linear(waiting.ref(), 0)));
-            Reconciler reconciler = new Reconciler(kernel, Optional.of("/dev/ram0"), new Zeroing(Optional.empty()));
+            Optional<String> disk = Optional.of("/dev/ram0");
+            Reconciler reconciler = new Reconciler(kernel, disk, new Zeroing(Optional.empty(), disk));
             PassResult pass = reconciler.reconcile(new DesiredNode("n1", 7, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)),
                     List.of(ready, waiting, above), List.of(), List.of()));
             assertFalse(pass.converged());

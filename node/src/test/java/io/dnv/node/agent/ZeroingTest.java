@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,13 +29,15 @@ import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * Zeroing a released LD takes as long as the disk needs, far longer than a pass may: it runs
  * apart from the passes, goes on where it stopped after the agent restarts, and the LD's device
- * goes only once every byte of its extent is zero.
+ * goes only once every byte of its extent is zero; if a power cycle takes the device first, the
+ * rest of the extent is zeroed on the disk itself.
  */
 class ZeroingTest {
 
@@ -163,6 +166,77 @@ class ZeroingTest {
         assertEquals(List.of(), oldBytes(extentStart, written));
     }
 
+    /**
+     * A node power-cycled (its agent stops, its kernel starts empty over the same disk) in the
+     * middle of zeroing a 1 GiB LD: the LD's device is gone, and the next agent zeroes the rest of
+     * the extent on the disk itself, from where the first had got to. Until every byte is zero
+     * each pass still reports the LD (so its volume stays a leftover and its extent reserved), and
+     * nothing outside the extent is touched.
+     */
+    @Test
+    void aPowerCycleInTheMiddleOfZeroingLeavesTheRestToBeZeroedOnTheDisk() throws Exception {
+        start(2048 * MIB);
+        long extentStart = 512 * MIB;
+        DmDevice ld = ld("a", extentStart, 1024 * MIB);
+        long ldBytes = ld.table().sizeSectors() * 512;
+        ActorRef<NodeAgent.Command> first = startAgent();
+        apply(first, 1, ld);
+        awaitStatus(first, s -> s.reachedGeneration() == 1);
+        long[] written = {0, 300 * MIB, 700 * MIB, 1023 * MIB};
+        byte[] tenant = filled((byte) 0x3c);
+        try (SimulatedKernel.Handle h = simulated.open("/dev/mapper/" + ld.name())) {
+            for (long at : written) {
+                h.write(at, tenant);
+            }
+        }
+        byte[] neighbour = filled((byte) 0x5a);
+        long[] around = {extentStart - MIB, extentStart + ldBytes};
+        try (SimulatedKernel.Handle disk = simulated.open(DISK)) {
+            for (long at : around) {
+                disk.write(at, neighbour);
+            }
+        }
+        kernel.zeroAt(512 * MIB, Duration.ofSeconds(60));
+        apply(first, 2);
+        awaitTrue(() -> kernel.zeroedBytes() >= 300 * MIB, "a third of the LD zeroed");
+        stop(first);
+        long byFirst = kernel.zeroedBytes();
+        assertTrue(byFirst < ldBytes, "the first agent zeroed all of the LD before it stopped");
+        simulated.powerCycle();
+        int firstCalls = kernel.zeroCalls().size();
+
+        ActorRef<NodeAgent.Command> second = startAgent();
+        apply(second, 2);
+        awaitStatus(second, s -> {
+            if (s.lastPass().isEmpty() || reports(s.lastPass().get(), ld.name())) {
+                return false;
+            }
+            assertEquals(List.of(), oldBytes(extentStart, written), "the LD was no longer reported while its extent held old bytes");
+            return true;
+        });
+        assertEquals(new CountingKernel.ZeroCall(DISK, extentStart + byFirst, Zeroing.CHUNK_BYTES), kernel.zeroCalls().get(firstCalls),
+                "the rest was zeroed on the disk, from where the first agent had got to");
+        assertEquals(ldBytes, kernel.zeroedBytes(), "every byte zeroed once across the power cycle");
+        try (SimulatedKernel.Handle disk = simulated.open(DISK)) {
+            for (long at : around) {
+                byte[] buf = new byte[(int) MIB];
+                disk.read(at, buf);
+                assertTrue(Arrays.equals(neighbour, buf), "the disk's bytes at " + at / MIB + " MiB, outside the extent, changed");
+            }
+        }
+    }
+
+    /** Whether a pass still shows the LD: its device in the kernel, or how far its zeroing got. */
+    private static boolean reports(PassResult pass, String device) {
+        return pass.observed().dm(device).isPresent() || pass.zeroing().stream().anyMatch(z -> z.device().equals(device));
+    }
+
+    private static byte[] filled(byte b) {
+        byte[] bytes = new byte[(int) MIB];
+        Arrays.fill(bytes, b);
+        return bytes;
+    }
+
     /** Nothing in the kernel changes when a zeroing ends: the agent is told, and removes the LD before its next retry is due. */
     @Test
     void theLdGoesAsSoonAsItsZeroingEnds() {
@@ -183,13 +257,14 @@ class ZeroingTest {
 
     /**
      * What an agent recorded is for the device it zeroed: another device under the same name,
-     * over another extent, starts at 0 (here with no actors: one pass, one chunk, another pass).
+     * over another extent, starts at 0, and the rest of the extent the old device mapped is zeroed
+     * on the disk (here with no actors: one pass, one chunk, another pass).
      */
     @Test
     void anotherDeviceUnderTheSameNameStartsAtZero() {
         start(1024 * MIB);
         Path state = dir.resolve("agent");
-        Zeroing before = new Zeroing(Optional.of(new ZeroingFile(state)));
+        Zeroing before = new Zeroing(Optional.of(new ZeroingFile(state)), Optional.of(DISK));
         Reconciler first = new Reconciler(kernel, Optional.of(DISK), before);
         DmDevice ld = ld("a", 0, 512 * MIB);
         first.reconcile(desired(1, ld));
@@ -200,8 +275,71 @@ class ZeroingTest {
         // While no agent runs, the device goes and another of its name maps the next extent.
         simulated.dmRemove(ld.name());
         simulated.dmCreate(ld.name(), "0 " + 512 * MIB / 512 + " linear " + DISK + " " + 512 * MIB / 512);
-        Reconciler second = new Reconciler(kernel, Optional.of(DISK), new Zeroing(Optional.of(new ZeroingFile(state))));
-        assertEquals(List.of(new ZeroingProgress(ld.name(), 0, 512 * MIB)), second.reconcile(desired(2)).zeroing());
+        Zeroing after = new Zeroing(Optional.of(new ZeroingFile(state)), Optional.of(DISK));
+        Reconciler second = new Reconciler(kernel, Optional.of(DISK), after);
+        assertEquals(List.of(new ZeroingProgress(ld.name(), 0, 512 * MIB),
+                new ZeroingProgress(ld.name(), Zeroing.CHUNK_BYTES, 512 * MIB)), second.reconcile(desired(2)).zeroing());
+        while (after.zeroNext(kernel)) {
+            // the new device, then the rest of the old extent
+        }
+        assertEquals(List.of(new CountingKernel.ZeroCall("/dev/mapper/" + ld.name(), 0, Zeroing.CHUNK_BYTES),
+                new CountingKernel.ZeroCall("/dev/mapper/" + ld.name(), Zeroing.CHUNK_BYTES, Zeroing.CHUNK_BYTES),
+                new CountingKernel.ZeroCall(DISK, Zeroing.CHUNK_BYTES, Zeroing.CHUNK_BYTES)), kernel.zeroCalls().subList(1, 4));
+    }
+
+    /**
+     * A record whose device went and that does not say on which disk its range lies (written
+     * before records named the disk, or the node's configuration names another disk now) is not
+     * zeroed on a guess: it stays in the file and in every pass's report (so its volume stays a
+     * leftover), named among the waits.
+     */
+    @Test
+    void aRecordThatDoesNotNameTheConfiguredDiskIsKeptAndReportedButNotZeroed() throws IOException {
+        start(1024 * MIB);
+        Path state = dir.resolve("agent");
+        String table = "0 " + 512 * MIB / 512 + " linear 1:0 0";
+        Files.createDirectories(state);
+        Files.writeString(state.resolve("zeroing.json"), "[{\"device\":\"dnv-n1-ld-a-0-0-0\",\"table\":\"" + table
+                + "\",\"totalBytes\":" + 512 * MIB + ",\"doneBytes\":" + Zeroing.CHUNK_BYTES + "},"
+                + "{\"device\":\"dnv-n1-ld-b-0-0-0\",\"table\":\"" + table + "\",\"disk\":\"/dev/nvme9n1\",\"totalBytes\":"
+                + 512 * MIB + ",\"doneBytes\":0}]");
+        Zeroing zeroing = new Zeroing(Optional.of(new ZeroingFile(state)), Optional.of(DISK));
+
+        PassResult pass = new Reconciler(kernel, Optional.of(DISK), zeroing).reconcile(desired(1));
+        List<ZeroingProgress> kept = List.of(new ZeroingProgress("dnv-n1-ld-a-0-0-0", Zeroing.CHUNK_BYTES, 512 * MIB),
+                new ZeroingProgress("dnv-n1-ld-b-0-0-0", 0, 512 * MIB));
+        assertEquals(kept, pass.zeroing());
+        assertEquals(2, pass.waiting().stream().filter(w -> w.contains("does not name the disk")).count(), pass.waiting().toString());
+        assertFalse(zeroing.zeroNext(kernel));
+        assertEquals(List.of(), kernel.zeroCalls());
+        assertEquals(kept, new Zeroing(Optional.of(new ZeroingFile(state)), Optional.of(DISK)).progress(), "the file lost them");
+    }
+
+    /**
+     * A record is forgotten only once the file no longer holds it: while the file cannot be
+     * replaced, a record all zero is still reported (its volume a leftover), since a restarted
+     * agent would find it there and zero its range on the disk, by then maybe another volume's.
+     */
+    @Test
+    void aRecordAllZeroIsReportedUntilTheFileNoLongerHoldsIt() throws IOException {
+        start(1024 * MIB);
+        Path state = dir.resolve("agent");
+        Zeroing zeroing = new Zeroing(Optional.of(new ZeroingFile(state)), Optional.of(DISK));
+        Reconciler reconciler = new Reconciler(kernel, Optional.of(DISK), zeroing);
+        DmDevice ld = ld("a", 0, Zeroing.CHUNK_BYTES);
+        reconciler.reconcile(desired(1, ld));
+        reconciler.reconcile(desired(2));
+        simulated.powerCycle();
+        Path cannotReplace = Files.createDirectories(state.resolve("zeroing.json.new"));
+
+        reconciler.reconcile(desired(2));
+        assertTrue(zeroing.zeroNext(kernel));
+        List<ZeroingProgress> allZero = List.of(new ZeroingProgress(ld.name(), Zeroing.CHUNK_BYTES, Zeroing.CHUNK_BYTES));
+        assertEquals(allZero, reconciler.reconcile(desired(2)).zeroing());
+
+        Files.delete(cannotReplace);
+        assertEquals(List.of(), reconciler.reconcile(desired(2)).zeroing());
+        assertEquals(List.of(), new Zeroing(Optional.of(new ZeroingFile(state)), Optional.of(DISK)).progress());
     }
 
     /** The MiB at each offset of the extent that still holds something other than zeroes, as "at N MiB". */

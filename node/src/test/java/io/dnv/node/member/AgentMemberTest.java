@@ -1,6 +1,11 @@
 package io.dnv.node.member;
 
 import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.DeviceRef;
+import io.dnv.core.kernel.DmDevice;
+import io.dnv.core.kernel.DmTable;
+import io.dnv.core.kernel.DmTarget;
+import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.NodeInfo;
@@ -18,9 +23,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,12 +37,14 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The member's side of a storage node: heartbeats to its entity, whatever its agent is doing. */
 class AgentMemberTest {
 
     private static final String ADDRESS = "127.0.4.1";
+    private static final long MIB = 1L << 20;
     private static final NodeEndpoints N1 = new NodeEndpoints("n1", ADDRESS, Optional.of("/dev/ram0"),
             Optional.of(NvmetPort.tcp(1, ADDRESS, 4420)), Optional.empty(), List.of());
     private static final NodeInfo INFO = new NodeInfo(N1, 8L << 20, Set.of("disk"), Map.of(), Set.of());
@@ -126,8 +136,72 @@ class AgentMemberTest {
         heartbeat(entity, h -> h.reached() == 2);
     }
 
+    /**
+     * A node's kernel power-cycled while its agent zeroes a released LD (1 GiB, 400 ms for each
+     * 256 MiB): the LD's device is gone, but its volume stays among the heartbeat's leftovers, so
+     * the control plane keeps the extent reserved, until every byte of the extent is zero.
+     */
+    @Test
+    void aReleasedLdLostInAPowerCycleStaysALeftoverUntilItsExtentIsZero() throws Exception {
+        long extentStart = 256 * MIB;
+        long ldBytes = 1024 * MIB;
+        TroubledKernel kernel = new TroubledKernel(simulatedKernel(2048 * MIB));
+        TestProbe<StorageNode.Command> entity = testKit.createTestProbe();
+        testKit.spawn(AgentMember.create(INFO, kernel.kernel(), NodeAgent.Settings.DEFAULT.withStateDirectory(dir.resolve("agent")),
+                entity.ref()));
+        DmDevice ld = new DmDevice(Names.ld("n1", "gone", 0, 0, 0),
+                DmTable.of(ldBytes / 512, new DmTarget.Linear(new DeviceRef.Disk("/dev/ram0"), extentStart / 512)));
+        ActorRef<ToAgent> inbox = heartbeat(entity, h -> true).agent();
+        inbox.tell(new ToAgent.PutVolume("gone", new NodeObjects(List.of(ld), List.of(), List.of(), List.of()), 1));
+        inbox.tell(new ToAgent.Sync(1, N1, Map.of("gone", 1L)));
+        heartbeat(entity, h -> h.reached() == 1);
+        long[] written = {0, 600 * MIB, ldBytes - MIB};
+        byte[] tenant = new byte[(int) MIB];
+        Arrays.fill(tenant, (byte) 0x3c);
+        try (SimulatedKernel.Handle h = simulated.open("/dev/mapper/" + ld.name())) {
+            for (long at : written) {
+                h.write(at, tenant);
+            }
+        }
+
+        kernel.slow("zeroOut", Duration.ofMillis(400));
+        inbox.tell(new ToAgent.Sync(2, N1, Map.of()));
+        heartbeat(entity, h -> h.zeroing().stream().anyMatch(z -> z.doneBytes() > 0 && !z.done()));
+        simulated.powerCycle();
+
+        StorageNode.Heartbeat released = heartbeat(entity, h -> {
+            if (h.leftoverVolumes().contains("gone")) {
+                return false;
+            }
+            assertEquals(List.of(), oldBytes(extentStart, written), "no leftover any more while the extent held old bytes");
+            return true;
+        });
+        assertEquals(List.of(), released.zeroing());
+    }
+
+    /** The MiB at each offset of the extent that still holds something other than zeroes, as "at N MiB". */
+    private List<String> oldBytes(long extentStart, long[] offsets) {
+        List<String> old = new ArrayList<>();
+        byte[] buf = new byte[(int) MIB];
+        try (SimulatedKernel.Handle disk = simulated.open("/dev/ram0")) {
+            for (long at : offsets) {
+                disk.read(extentStart + at, buf);
+                if (!Arrays.equals(new byte[(int) MIB], buf)) {
+                    old.add("at " + at / MIB + " MiB");
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return old;
+    }
+
     private SimulatedKernel simulatedKernel() {
-        simulated = new SimulatedKernel(ADDRESS, new Fabric()).addDisk("/dev/ram0", dir.resolve("d0"), 8L << 20);
+        return simulatedKernel(8 * MIB);
+    }
+
+    private SimulatedKernel simulatedKernel(long diskBytes) {
+        simulated = new SimulatedKernel(ADDRESS, new Fabric()).addDisk("/dev/ram0", dir.resolve("d0"), diskBytes);
         return simulated;
     }
 

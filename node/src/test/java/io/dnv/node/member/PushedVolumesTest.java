@@ -3,6 +3,7 @@ package io.dnv.node.member;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.ToAgent;
+import io.dnv.core.node.ZeroingProgress;
 import io.dnv.core.plan.DesiredNodes;
 import io.dnv.core.plan.Fixtures;
 import io.dnv.core.plan.NodeObjects;
@@ -106,7 +107,25 @@ class PushedVolumesTest {
                 dm(io.dnv.core.kernel.Names.thin("n1", "v1", 0)), dm(io.dnv.core.kernel.Names.ld("n1", "gone-1", 0, 0, 1)),
                 dm(io.dnv.core.kernel.Names.ld("n2", "other-node", 0, 0, 1)), dm("vg0-root")), List.of(), List.of(), List.of(), List.of(),
                 List.of());
-        assertEquals(Set.of("gone-1"), pushed.leftovers("n1", observed));
+        assertEquals(Set.of("gone-1"), pushed.leftovers("n1", observed, List.of()));
+    }
+
+    /**
+     * A released LD whose device a power cycle took, not all zero yet, keeps its volume a leftover
+     * as its device did: the control plane must not hand its extent on while old bytes are there.
+     */
+    @Test
+    void leftoversAreAlsoVolumesNotHeldWithAReleasedLdOfThisNodeStillBeingZeroed() {
+        PushedVolumes pushed = new PushedVolumes();
+        pushed.put(new ToAgent.PutVolume("v1", BRAND_NEW, 3));
+        io.dnv.core.kernel.ObservedKernel empty = new io.dnv.core.kernel.ObservedKernel(List.of(), List.of(), List.of(), List.of(),
+                List.of(), List.of());
+        List<ZeroingProgress> zeroing = List.of(
+                new ZeroingProgress(io.dnv.core.kernel.Names.ld("n1", "gone-1", 0, 0, 1), 256L << 20, 1L << 30),
+                new ZeroingProgress(io.dnv.core.kernel.Names.ld("n1", "v1", 0, 0, 1), 0, 1L << 30),
+                new ZeroingProgress(io.dnv.core.kernel.Names.ld("n2", "other-node", 0, 0, 1), 0, 1L << 30));
+        assertEquals(Set.of("gone-1"), pushed.leftovers("n1", empty, zeroing));
+        assertEquals(Set.of(), pushed.leftovers("n1", empty, List.of()));
     }
 
     private static io.dnv.core.kernel.ObservedKernel.Dm dm(String name) {

@@ -4,6 +4,7 @@ import io.dnv.node.kernel.Kernel;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -12,8 +13,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Passes every call on to a kernel, except the calls of a method named here: those can be held
- * (each waits until released, as a zeroing of a large LD or a hung command does) or made to
- * throw (as a parser that meets output it does not know does).
+ * (each waits until released, as a zeroing of a large LD or a hung command does), slowed (each
+ * takes a while first, as a disk does) or made to throw (as a parser that meets output it does
+ * not know does).
  */
 final class TroubledKernel {
 
@@ -22,6 +24,7 @@ final class TroubledKernel {
     private final Map<String, CountDownLatch> entered = new ConcurrentHashMap<>();
     private final Map<String, RuntimeException> throwing = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    private final Map<String, Duration> slowed = new ConcurrentHashMap<>();
 
     TroubledKernel(Kernel kernel) {
         this.kernel = kernel;
@@ -37,6 +40,11 @@ final class TroubledKernel {
 
     CountDownLatch entered(String method) {
         return entered.get(method);
+    }
+
+    /** Every call of {@code method} waits this long before it is passed on. */
+    void slow(String method, Duration each) {
+        slowed.put(method, each);
     }
 
     void fail(String method, RuntimeException failure) {
@@ -59,6 +67,10 @@ final class TroubledKernel {
             RuntimeException failure = throwing.get(name);
             if (failure != null) {
                 throw failure;
+            }
+            Duration slow = slowed.get(name);
+            if (slow != null) {
+                Thread.sleep(slow.toMillis());
             }
             CountDownLatch release = held.get(name);
             if (release != null) {
