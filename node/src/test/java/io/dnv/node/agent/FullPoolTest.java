@@ -118,7 +118,7 @@ class FullPoolTest {
         Map<String, ActorRef<NodeAgent.Command>> agents = new LinkedHashMap<>();
         NodeAgent.Settings fast = new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(20), Duration.ofMillis(500));
         desired.forEach((node, d) -> {
-            agents.put(node, testKit.spawn(NodeAgent.create(node, kernels.get(node), fast), "agent-" + node,
+            agents.put(node, testKit.spawn(NodeAgent.create(node, nodes.get(node).diskPath(), kernels.get(node), fast), "agent-" + node,
                     DispatcherSelector.blocking()));
             agents.get(node).tell(new NodeAgent.Apply(d));
         });
