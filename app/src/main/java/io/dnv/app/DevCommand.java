@@ -186,13 +186,16 @@ public final class DevCommand implements Callable<Integer> {
             List<ch.qos.logback.classic.Level> before = transport.stream().map(ch.qos.logback.classic.Logger::getLevel).toList();
             transport.forEach(l -> l.setLevel(ch.qos.logback.classic.Level.ERROR));
             try {
+                // The storage nodes first, then the control member: a node still heartbeating
+                // while the control member hands its shards off has its messages dropped, and the
+                // region says so.
                 for (ActorSystem<?> n : nodes) {
                     n.terminate();
                 }
-                control.terminate();
                 for (ActorSystem<?> m : nodes) {
                     m.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
                 }
+                control.terminate();
                 control.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
                 System.err.println("dnv dev: not every member stopped cleanly: " + e);
