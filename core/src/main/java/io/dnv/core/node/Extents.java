@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * First-fit allocation over one disk, in 1 MiB-aligned sectors. Fragmentation is reported,
@@ -36,10 +35,6 @@ final class Extents {
             gaps.add(new Gap(at, end - at));
         }
         return gaps;
-    }
-
-    static Optional<Long> firstFit(long diskSectors, Collection<Placement.Extent> reserved, long sectors) {
-        return free(diskSectors, reserved).stream().filter(g -> g.length() >= sectors).map(Gap::start).findFirst();
     }
 
     static long aligned(long sectors) {
