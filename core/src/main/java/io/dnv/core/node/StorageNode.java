@@ -406,7 +406,8 @@ public final class StorageNode
             decisions.add(new Registered(h.info()));
         }
         confirmedRemovals(s).forEach(v -> decisions.add(new RemovalConfirmed(v)));
-        List<DiskRange> cleaned = h.cleaned().stream().filter(r -> DirtyRanges.cleans(decided(s).dirty(), r)).toList();
+        List<DiskRange> dirty = decided(s).dirty();
+        List<DiskRange> cleaned = h.cleaned().stream().filter(r -> DirtyRanges.cleans(dirty, r)).toList();
         if (!cleaned.isEmpty()) {
             decisions.add(new RangesCleaned(cleaned));
         }
@@ -775,9 +776,7 @@ public final class StorageNode
 
     /** What a reservation can get: free, and known to be zero (a dirty range counts as taken until it is cleaned). */
     private static List<Extents.Gap> clean(State s) {
-        List<Placement.Extent> taken = new ArrayList<>(s.extents().values());
-        s.dirty().forEach(d -> taken.add(new Placement.Extent("", d.startSector(), d.sectors())));
-        return Extents.free(s.diskSectors(), taken);
+        return Extents.clean(s.diskSectors(), s.extents().values(), s.dirty());
     }
 
     @Override
