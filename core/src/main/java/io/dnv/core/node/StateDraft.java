@@ -105,7 +105,8 @@ final class StateDraft {
 
     /**
      * A disk registering for the first time may hold anything (what it held before it joined):
-     * all of it is dirty; one that grew, the part it grew by.
+     * all of it is dirty; one that grew, the part it grew by. One that shrank has nothing left
+     * to zero beyond its end.
      */
     private void registered(NodeInfo now) {
         long before = info.map(i -> i.diskBytes() / 512).orElse(0L) / Extents.ALIGN * Extents.ALIGN;
@@ -113,6 +114,8 @@ final class StateDraft {
         info = Optional.of(now);
         if (after > before) {
             dirty(before, after - before);
+        } else if (after < before) {
+            dirty = DirtyRanges.without(dirty, after, before - after);
         }
     }
 
