@@ -125,11 +125,12 @@ public final class DevCommand implements Callable<Integer> {
             return token.value();
         }
 
+        /** Every storage node up, with its disk zeroed where it was not known to be (capacity is offered as it is). */
         public void awaitNodesUp(Duration wait) throws Exception {
             long deadline = System.nanoTime() + wait.toNanos();
             while (System.nanoTime() < deadline) {
                 try {
-                    long up = controlPlane.nodesUp().toCompletableFuture().get(10, TimeUnit.SECONDS);
+                    long up = controlPlane.nodesReady().toCompletableFuture().get(10, TimeUnit.SECONDS);
                     if (up >= nodes.size()) {
                         return;
                     }
@@ -138,7 +139,7 @@ public final class DevCommand implements Callable<Integer> {
                 }
                 Thread.sleep(200);
             }
-            throw new IllegalStateException("storage nodes did not all come up within " + wait.toSeconds() + " s");
+            throw new IllegalStateException("storage nodes did not all come up with their disks zeroed within " + wait.toSeconds() + " s");
         }
 
         String banner() {

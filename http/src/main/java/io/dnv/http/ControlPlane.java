@@ -122,9 +122,13 @@ public final class ControlPlane {
                 dir.nodeIds().stream().filter(id -> after.map(a -> id.compareTo(a) > 0).orElse(true)).toList(), limit, this::node));
     }
 
-    /** How many storage nodes are up now (for start-up banners and tests). */
-    public CompletionStage<Long> nodesUp() {
-        return nodes(Api.MAX_PAGE, Optional.empty()).thenApply(p -> p.items().stream().filter(NodeView::up).count());
+    /**
+     * How many storage nodes are up now with all their free capacity offered, none of it still
+     * being zeroed (for start-up banners and tests: a new disk is offered as its agent zeroes it).
+     */
+    public CompletionStage<Long> nodesReady() {
+        return nodes(Api.MAX_PAGE, Optional.empty()).thenApply(p -> p.items().stream()
+                .filter(n -> n.up() && n.capacity().dirtyBytes() == 0).count());
     }
 
     CompletionStage<Optional<ObservedKernel>> kernel(String nodeId) {

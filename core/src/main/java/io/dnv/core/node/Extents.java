@@ -1,12 +1,12 @@
 package io.dnv.core.node;
 
+import io.dnv.core.kernel.DiskRange;
 import io.dnv.core.volume.Placement;
 
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * First-fit allocation over one disk, in 1 MiB-aligned sectors. Fragmentation is reported,
@@ -20,26 +20,35 @@ final class Extents {
 
     record Gap(long start, long length) {}
 
+    /** What is not reserved: the ranges a freed extent may still be dirty in included. */
     static List<Gap> free(long diskSectors, Collection<Placement.Extent> reserved) {
-        List<Placement.Extent> sorted = new ArrayList<>(reserved);
-        sorted.sort(Comparator.comparingLong(Placement.Extent::startSector));
+        return outside(diskSectors, reserved.stream().map(e -> new Gap(e.startSector(), e.lengthSectors())).toList());
+    }
+
+    /** What a new reservation can get: neither reserved nor dirty (not known to be zero). */
+    static List<Gap> clean(long diskSectors, Collection<Placement.Extent> reserved, List<DiskRange> dirty) {
+        List<Gap> taken = new ArrayList<>();
+        reserved.forEach(e -> taken.add(new Gap(e.startSector(), e.lengthSectors())));
+        dirty.forEach(d -> taken.add(new Gap(d.startSector(), d.sectors())));
+        return outside(diskSectors, taken);
+    }
+
+    private static List<Gap> outside(long diskSectors, List<Gap> taken) {
+        List<Gap> sorted = new ArrayList<>(taken);
+        sorted.sort(Comparator.comparingLong(Gap::start));
         List<Gap> gaps = new ArrayList<>();
         long at = 0;
-        for (Placement.Extent e : sorted) {
-            if (e.startSector() > at) {
-                gaps.add(new Gap(at, e.startSector() - at));
+        for (Gap t : sorted) {
+            if (t.start() > at) {
+                gaps.add(new Gap(at, t.start() - at));
             }
-            at = Math.max(at, e.startSector() + e.lengthSectors());
+            at = Math.max(at, t.start() + t.length());
         }
         long end = diskSectors / ALIGN * ALIGN;
         if (end > at) {
             gaps.add(new Gap(at, end - at));
         }
         return gaps;
-    }
-
-    static Optional<Long> firstFit(long diskSectors, Collection<Placement.Extent> reserved, long sectors) {
-        return free(diskSectors, reserved).stream().filter(g -> g.length() >= sectors).map(Gap::start).findFirst();
     }
 
     static long aligned(long sectors) {

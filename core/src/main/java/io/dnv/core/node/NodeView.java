@@ -32,8 +32,13 @@ public record NodeView(String id, String state, Optional<NodeInfo> info, Optiona
         zeroing = List.copyOf(zeroing);
     }
 
-    public record Capacity(long totalBytes, long reservedBytes, long freeBytes, long largestFreeBytes, int freeExtents)
-            implements CborSerializable {}
+    /**
+     * {@code freeBytes}, {@code largestFreeBytes}, {@code freeExtents}: what a reservation can get,
+     * free and known zero; {@code dirtyBytes}: free but not zeroed yet (the disk as it registered,
+     * extents released since), offered once the agent zeroed it.
+     */
+    public record Capacity(long totalBytes, long reservedBytes, long freeBytes, long largestFreeBytes, int freeExtents,
+                           long dirtyBytes) implements CborSerializable {}
 
     public boolean up() {
         return state.equals("UP");

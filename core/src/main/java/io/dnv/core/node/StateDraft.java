@@ -1,11 +1,13 @@
 package io.dnv.core.node;
 
+import io.dnv.core.kernel.DiskRange;
 import io.dnv.core.node.StorageNode.AnaSlot;
 import io.dnv.core.node.StorageNode.Decision;
 import io.dnv.core.node.StorageNode.State;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Placement;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -25,6 +27,8 @@ final class StateDraft {
     private Map<String, AnaSlot> anaGroups;
     private Map<String, NodeObjects> objects;
     private Map<String, StorageNode.Removal> removals;
+    private List<DiskRange> dirty;
+    private long epochs;
 
     StateDraft(State from) {
         this.from = from;
@@ -33,6 +37,8 @@ final class StateDraft {
         this.anaGroups = from.anaGroups();
         this.objects = from.objects();
         this.removals = from.removals();
+        this.dirty = from.dirty();
+        this.epochs = from.epochs();
     }
 
     /** The pure fold: {@code s} itself is never changed. */
@@ -48,16 +54,18 @@ final class StateDraft {
      */
     State state() {
         return new State(info, Collections.unmodifiableMap(extents), Collections.unmodifiableMap(anaGroups),
-                Collections.unmodifiableMap(objects), Collections.unmodifiableMap(removals));
+                Collections.unmodifiableMap(objects), Collections.unmodifiableMap(removals), dirty, epochs);
     }
 
     void apply(Decision d) {
         if (d instanceof StorageNode.Registered r) {
-            info = Optional.of(r.info());
+            registered(r.info());
         } else if (d instanceof StorageNode.ExtentReserved r) {
             extents().put(r.key(), r.extent());
+            // Reservations come from clean ranges only; in journals from before, from anywhere.
+            dirty = DirtyRanges.without(dirty, r.extent().startSector(), r.extent().lengthSectors());
         } else if (d instanceof StorageNode.ExtentsReleased r) {
-            r.keys().forEach(extents()::remove);
+            r.keys().forEach(this::free);
         } else if (d instanceof StorageNode.AnaGroupAllocated a) {
             anaGroups().put(a.volumeId(), new AnaSlot(a.portId(), a.group()));
         } else if (d instanceof StorageNode.AnaGroupReleased a) {
@@ -78,11 +86,13 @@ final class StateDraft {
         } else if (d instanceof StorageNode.RemovalConfirmed c) {
             StorageNode.Removal removal = removals().remove(c.volumeId());
             if (removal != null) {
-                removal.keys().forEach(extents()::remove);
+                removal.keys().forEach(this::free);
                 if (removal.anaGroup()) {
                     anaGroups().remove(c.volumeId());
                 }
             }
+        } else if (d instanceof StorageNode.RangesCleaned c) {
+            c.ranges().forEach(r -> dirty = DirtyRanges.cleaned(dirty, r));
         } else if (d instanceof StorageNode.VolumeCreated c) {
             NodeObjects current = objects.get(c.volumeId());
             if (current != null) {
@@ -91,6 +101,36 @@ final class StateDraft {
         } else {
             throw new IllegalArgumentException("no fold for " + d.getClass().getSimpleName());
         }
+    }
+
+    /**
+     * A disk registering for the first time may hold anything (what it held before it joined):
+     * all of it is dirty; one that grew, the part it grew by. One that shrank has nothing left
+     * to zero beyond its end.
+     */
+    private void registered(NodeInfo now) {
+        long before = info.map(i -> i.diskBytes() / 512).orElse(0L) / Extents.ALIGN * Extents.ALIGN;
+        long after = now.diskBytes() / 512 / Extents.ALIGN * Extents.ALIGN;
+        info = Optional.of(now);
+        if (after > before) {
+            dirty(before, after - before);
+        } else if (after < before) {
+            dirty = DirtyRanges.without(dirty, after, before - after);
+        }
+    }
+
+    /** A freed extent holds its last tenant's bytes until the agent zeroes it. */
+    private void free(String key) {
+        Placement.Extent e = extents().remove(key);
+        if (e != null) {
+            dirty(e.startSector(), e.lengthSectors());
+        }
+    }
+
+    private void dirty(long start, long sectors) {
+        List<DiskRange> more = new ArrayList<>(dirty);
+        more.add(new DiskRange(start, sectors, ++epochs));
+        dirty = List.copyOf(more);
     }
 
     private Map<String, Placement.Extent> extents() {

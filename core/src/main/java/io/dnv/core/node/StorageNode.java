@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.dnv.core.CborSerializable;
 import io.dnv.core.JournalFailure;
 import io.dnv.core.kernel.AnaGroups;
+import io.dnv.core.kernel.DiskRange;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.Volume;
@@ -79,11 +80,24 @@ public final class StorageNode
      * and this is sent after every pass), and at its end the node still held bytes of each of
      * {@code leftoverVolumes}, volumes it is not to hold any more: dm devices in the kernel, or
      * released LDs not all zero yet whose devices a power cycle took; {@code zeroing} says how far
-     * the released LDs still being zeroed are. Registers on first sight.
+     * the released LDs still being zeroed are; {@code cleaned}: dirty ranges of the disk the agent
+     * zeroed since it was told them. Registers on first sight.
      */
     public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
                             long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
-                            List<ZeroingProgress> zeroing) implements Command {}
+                            List<ZeroingProgress> zeroing, List<DiskRange> cleaned) implements Command {
+
+        public Heartbeat {
+            cleaned = cleaned == null ? List.of() : List.copyOf(cleaned);
+        }
+
+        /** An agent that cleaned nothing since it was told (most tests). */
+        public Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
+                         long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
+                         List<ZeroingProgress> zeroing) {
+            this(info, agent, desiredSeen, reached, failures, passGeneration, unsettledVolumes, leftoverVolumes, zeroing, List.of());
+        }
+    }
 
     /**
      * Answered once one volume's objects are in place as of {@code generation} (even if others on
@@ -178,7 +192,8 @@ public final class StorageNode
                     @JsonSubTypes.Type(value = VolumeCreated.class, name = "volume-created"),
                     @JsonSubTypes.Type(value = ReleaseDeferred.class, name = "release-deferred"),
                     @JsonSubTypes.Type(value = RemovalConfirmed.class, name = "removal-confirmed"),
-                    @JsonSubTypes.Type(value = OrphanReleased.class, name = "orphan-released")})
+                    @JsonSubTypes.Type(value = OrphanReleased.class, name = "orphan-released"),
+                    @JsonSubTypes.Type(value = RangesCleaned.class, name = "ranges-cleaned")})
             List<Decision> decisions) implements Event {}
 
     /** One decision. Journals written before {@link Decided} hold them as events of their own. */
@@ -213,6 +228,9 @@ public final class StorageNode
     /** The agent reported nothing of the removed volume left in its kernel: what its removal held is free. */
     public record RemovalConfirmed(String volumeId) implements Decision {}
 
+    /** The agent zeroed these dirty ranges of the disk (each under the epoch it was told): they may be reserved now. */
+    public record RangesCleaned(List<DiskRange> ranges) implements Decision {}
+
     // state
 
     public record AnaSlot(int portId, int group) implements CborSerializable {}
@@ -232,16 +250,26 @@ public final class StorageNode
      * @param removals volumes removed from this node whose objects the agent has not yet
      *                 confirmed gone, with what they keep reserved until then (null in
      *                 snapshots from before: none)
+     * @param dirty    free ranges of the disk not known to be zero: the whole disk when it
+     *                 registers, every extent once freed, until the agent reports it zeroed; no
+     *                 reservation is taken from them (null in snapshots from before: all that is free)
+     * @param epochs   how many times ranges became dirty: each gets the next number as its epoch
      */
     public record State(Optional<NodeInfo> info, Map<String, Placement.Extent> extents, Map<String, AnaSlot> anaGroups,
-                        Map<String, NodeObjects> objects, Map<String, Removal> removals) implements CborSerializable {
+                        Map<String, NodeObjects> objects, Map<String, Removal> removals, List<DiskRange> dirty, long epochs)
+            implements CborSerializable {
 
         public State {
             removals = removals == null ? Map.of() : removals;
+            if (dirty == null) {
+                // Nothing was known clean before: whatever is free may hold a former tenant's bytes.
+                long disk = info.map(i -> i.diskBytes() / 512).orElse(0L);
+                dirty = Extents.free(disk, extents.values()).stream().map(g -> new DiskRange(g.start(), g.length(), 0)).toList();
+            }
         }
 
         public static State empty() {
-            return new State(Optional.empty(), Map.of(), Map.of(), Map.of(), Map.of());
+            return new State(Optional.empty(), Map.of(), Map.of(), Map.of(), Map.of(), List.of(), 0);
         }
 
         /** The volume's objects are, or may still be, in this node's kernel. */
@@ -378,6 +406,11 @@ public final class StorageNode
             decisions.add(new Registered(h.info()));
         }
         confirmedRemovals(s).forEach(v -> decisions.add(new RemovalConfirmed(v)));
+        List<DiskRange> dirty = decided(s).dirty();
+        List<DiskRange> cleaned = h.cleaned().stream().filter(r -> DirtyRanges.cleans(dirty, r)).toList();
+        if (!cleaned.isEmpty()) {
+            decisions.add(new RangesCleaned(cleaned));
+        }
         if (decisions.isEmpty()) {
             return afterDecisions(s, st -> announce());
         }
@@ -432,10 +465,11 @@ public final class StorageNode
             return Effect().reply(r.replyTo(), new Reservation(Optional.empty(), nodeId + " is not a registered disk node"));
         }
         long sectors = Extents.aligned(r.sectors());
-        Optional<Long> start = Extents.firstFit(s.diskSectors(), s.extents().values(), sectors);
+        Optional<Long> start = clean(s).stream().filter(g -> g.length() >= sectors).map(Extents.Gap::start).findFirst();
         if (start.isEmpty()) {
-            return Effect().reply(r.replyTo(), new Reservation(Optional.empty(),
-                    nodeId + " has no free extent of " + sectors / 2048 + " MiB (largest free: " + largestFree(s) / 2048 + " MiB)"));
+            return Effect().reply(r.replyTo(), new Reservation(Optional.empty(), nodeId + " has no free extent of " + sectors / 2048
+                    + " MiB (largest free: " + largestFree(s) / 2048 + " MiB; " + DirtyRanges.sectors(s.dirty()) / 2048
+                    + " MiB more not zeroed yet)"));
         }
         Placement.Extent extent = new Placement.Extent(nodeId, start.get(), sectors);
         return decide(journal, new ExtentReserved(r.key(), extent), st -> r.replyTo().tell(new Reservation(Optional.of(extent), "")));
@@ -713,7 +747,7 @@ public final class StorageNode
         });
         sent.keySet().retainAll(s.objects().keySet());
         sentVersions.keySet().retainAll(s.objects().keySet());
-        agent.tell(new ToAgent.Sync(generation, s.info().get().endpoints(), new TreeMap<>(sentVersions)));
+        agent.tell(new ToAgent.Sync(generation, s.info().get().endpoints(), new TreeMap<>(sentVersions), s.dirty()));
         sentTo = agent;
         pushed = generation;
         pushedAt = Instant.now();
@@ -723,7 +757,7 @@ public final class StorageNode
     private NodeView view(State s) {
         long total = s.diskSectors();
         long reserved = s.extents().values().stream().mapToLong(Placement.Extent::lengthSectors).sum();
-        List<Extents.Gap> gaps = Extents.free(total, s.extents().values());
+        List<Extents.Gap> gaps = clean(s);
         String state = s.info().isEmpty() ? "UNREGISTERED"
                 : lastHeartbeat != null && lastHeartbeat.isAfter(Instant.now().minus(DOWN_AFTER)) ? "UP" : "DOWN";
         // Not heard from since this entity started (a control member restarted or took it over):
@@ -731,13 +765,18 @@ public final class StorageNode
         boolean settling = lastHeartbeat == null && startedAt.isAfter(Instant.now().minus(DOWN_AFTER));
         return new NodeView(nodeId, state, s.info(), Optional.ofNullable(lastHeartbeat),
                 new NodeView.Capacity(total * 512, reserved * 512, gaps.stream().mapToLong(Extents.Gap::length).sum() * 512,
-                        largestFree(s) * 512, gaps.size()),
+                        largestFree(s) * 512, gaps.size(), DirtyRanges.sectors(s.dirty()) * 512),
                 s.objects().size(), s.anaGroups().size(), lastSequenceNumber(ctx), reached, failures, settling,
                 new TreeSet<>(s.removals().keySet()), zeroing);
     }
 
     private static long largestFree(State s) {
-        return Extents.free(s.diskSectors(), s.extents().values()).stream().mapToLong(Extents.Gap::length).max().orElse(0);
+        return clean(s).stream().mapToLong(Extents.Gap::length).max().orElse(0);
+    }
+
+    /** What a reservation can get: free, and known to be zero (a dirty range counts as taken until it is cleaned). */
+    private static List<Extents.Gap> clean(State s) {
+        return Extents.clean(s.diskSectors(), s.extents().values(), s.dirty());
     }
 
     @Override

@@ -1,10 +1,13 @@
 package io.dnv.core.node;
 
 import io.dnv.core.CborSerializable;
+import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.kernel.DiskRange;
 import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.plan.NodeObjects;
 import org.apache.pekko.actor.typed.ActorRef;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -32,9 +35,20 @@ public sealed interface ToAgent extends CborSerializable {
      * The generation is complete: exactly these volumes, in these versions. The agent drops every
      * volume it holds that is not named (that is how a volume leaves a node); if a named one is
      * missing or in another version (a message was lost) it ignores the Sync, and the entity
-     * sends everything again.
+     * sends everything again. {@code toZero}: the ranges of the disk the node does not know to
+     * be zero (see {@link DesiredNode#toZero()}).
      */
-    record Sync(long generation, NodeEndpoints endpoints, Map<String, Long> versions) implements ToAgent {}
+    record Sync(long generation, NodeEndpoints endpoints, Map<String, Long> versions, List<DiskRange> toZero) implements ToAgent {
+
+        public Sync {
+            toZero = toZero == null ? List.of() : List.copyOf(toZero);
+        }
+
+        /** Nothing to zero (most tests). */
+        public Sync(long generation, NodeEndpoints endpoints, Map<String, Long> versions) {
+            this(generation, endpoints, versions, List.of());
+        }
+    }
 
     /** The kernel as the agent last observed it. */
     record GetKernel(ActorRef<KernelReport> replyTo) implements ToAgent {}

@@ -2,6 +2,7 @@ package io.dnv.core.plan;
 
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.kernel.DiskRange;
 import io.dnv.core.kernel.DmDevice;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetPort;
@@ -21,6 +22,11 @@ public final class DesiredNodes {
     private DesiredNodes() {}
 
     public static DesiredNode assemble(NodeEndpoints node, long generation, Collection<NodeObjects> volumes) {
+        return assemble(node, generation, volumes, List.of());
+    }
+
+    /** {@code toZero}: the ranges of the node's disk to zero, as the node's entity sent them. */
+    public static DesiredNode assemble(NodeEndpoints node, long generation, Collection<NodeObjects> volumes, List<DiskRange> toZero) {
         Map<Integer, NvmetPort> ports = new LinkedHashMap<>();
         for (NvmetPort p : node.ports()) {
             ports.put(p.id(), p);
@@ -48,7 +54,7 @@ public final class DesiredNodes {
         }
         groups.forEach((port, g) -> ports.put(port, ports.get(port).withAnaGroups(g)));
         return new DesiredNode(node.nodeId(), generation, new ArrayList<>(ports.values()), List.copyOf(dm.values()),
-                List.copyOf(subsystems.values()), List.copyOf(connections.values()));
+                List.copyOf(subsystems.values()), List.copyOf(connections.values()), toZero);
     }
 
     private static <T> void putOnce(Map<String, T> map, String key, T value) {

@@ -1,6 +1,7 @@
 package io.dnv.core.node;
 
 import com.typesafe.config.ConfigFactory;
+import io.dnv.core.kernel.DiskRange;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.plan.Fixtures;
 import io.dnv.core.plan.NodeObjects;
@@ -58,6 +59,7 @@ class StorageNodeTest {
             .withFallback(ConfigFactory.parseResources("dnv.conf"))
             .withFallback(ConfigFactory.load()));
     private ClusterSharding sharding;
+    private final Map<String, TestProbe<ToAgent>> agents = new java.util.concurrent.ConcurrentHashMap<>();
 
     @BeforeAll
     void cluster() {
@@ -79,6 +81,7 @@ class StorageNodeTest {
 
     private TestProbe<ToAgent> register(String id, long diskBytes) {
         TestProbe<ToAgent> agent = kit.createTestProbe();
+        agents.put(id, agent);
         heartbeat(id, diskBytes, agent);
         TestProbe<NodeView> views = kit.createTestProbe();
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
@@ -86,7 +89,30 @@ class StorageNodeTest {
             assertEquals("UP", views.receiveMessage().state());
             return null;
         });
+        reportCleaned(id, diskBytes, agent);
         return agent;
+    }
+
+    /** Plays the agent of a registered node zeroing a freed extent, once the node pushed it as dirty. */
+    private void zeroed(String id, Placement.Extent freed) {
+        TestProbe<ToAgent> agent = agents.get(id);
+        List<ToAgent> pushed = agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.Sync s
+                && s.toZero().stream().anyMatch(r -> r.startSector() == freed.startSector() && r.sectors() == freed.lengthSectors())
+                ? FishingOutcomes.complete() : FishingOutcomes.continueAndCollect());
+        cleaned(id, agent, ((ToAgent.Sync) pushed.get(pushed.size() - 1)).toZero());
+    }
+
+    /** Plays the agent zeroing the dirty ranges it was pushed: the whole disk of a new node is offered only then. */
+    private void reportCleaned(String id, long diskBytes, TestProbe<ToAgent> agent) {
+        List<ToAgent> pushed = agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.Sync s && !s.toZero().isEmpty()
+                ? FishingOutcomes.complete() : FishingOutcomes.continueAndCollect());
+        List<DiskRange> dirty = ((ToAgent.Sync) pushed.get(pushed.size() - 1)).toZero();
+        node(id).tell(new StorageNode.Heartbeat(info(id, diskBytes), agent.ref(), -1, -1, List.of(), -1, Set.of(), Set.of(), List.of(),
+                dirty));
+        kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+            assertEquals(0, view(id).capacity().dirtyBytes());
+            return null;
+        });
     }
 
     private static NodeInfo info(String id, long diskBytes) {
@@ -182,7 +208,7 @@ class StorageNodeTest {
         replies.receiveSeveralMessages(20, Duration.ofSeconds(10));
         List<Object> rows = PersistenceTestKit.create(kit.system()).persistedInStorage("StorageNode|n7");
         long decisions = rows.stream().mapToLong(e -> e instanceof StorageNode.Decided d ? d.decisions().size() : 1).sum();
-        assertEquals(21, decisions, "registered, then 20 extents: " + rows);
+        assertEquals(22, decisions, "registered, cleaned, then 20 extents: " + rows);
         assertTrue(rows.size() < decisions, "fewer rows than decisions: " + rows);
 
         NodeInfo info = view("n1").info().orElseThrow();
@@ -291,6 +317,44 @@ class StorageNodeTest {
         assertEquals(List.of(ld), view("n14").zeroing());
     }
 
+    /**
+     * A freed extent holds its last tenant's bytes (a node power-cycled before its agent zeroed
+     * the LD has no record of it): it is offered again only once the agent reports it zeroed
+     * under the epoch it was freed with; a report of the same range from before it was freed
+     * says nothing about it.
+     */
+    @Test
+    void aReleasedExtentIsOfferedAgainOnlyOnceTheAgentZeroedIt() {
+        TestProbe<ToAgent> agent = kit.createTestProbe();
+        heartbeat("n20", 20 * MIB, agent);
+        List<ToAgent> first = agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.Sync s && !s.toZero().isEmpty()
+                ? FishingOutcomes.complete() : FishingOutcomes.continueAndCollect());
+        List<DiskRange> registered = ((ToAgent.Sync) first.get(first.size() - 1)).toZero();
+        assertEquals(20 * MIB, view("n20").capacity().dirtyBytes(), "a new disk is dirty all over");
+        assertTrue(reserve("n20", "old/0/0/0", 20 * MIB).refusal().contains("not zeroed yet"), "nothing offered before it is zeroed");
+
+        cleaned("n20", agent, registered);
+        assertTrue(reserve("n20", "old/0/0/0", 20 * MIB).extent().isPresent());
+        TestProbe<Done> released = kit.createTestProbe();
+        node("n20").tell(new StorageNode.Release("old", List.of("old/0/0/0"), released.ref()));
+        released.receiveMessage(Duration.ofSeconds(10));
+        assertEquals(20 * MIB, view("n20").capacity().dirtyBytes(), "the freed extent is dirty again");
+
+        cleaned("n20", agent, registered);
+        assertTrue(reserve("n20", "new/0/0/0", 20 * MIB).refusal().contains("not zeroed yet"), "a stale report cleans nothing");
+
+        List<ToAgent> again = agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.Sync s && !s.toZero().isEmpty()
+                && !s.toZero().equals(registered) ? FishingOutcomes.complete() : FishingOutcomes.continueAndCollect());
+        cleaned("n20", agent, ((ToAgent.Sync) again.get(again.size() - 1)).toZero());
+        assertTrue(reserve("n20", "new/0/0/0", 20 * MIB).extent().isPresent(), "offered once zeroed");
+    }
+
+    /** The agent's report; what the node decides on it counts for every later command. */
+    private void cleaned(String id, TestProbe<ToAgent> agent, List<DiskRange> ranges) {
+        node(id).tell(new StorageNode.Heartbeat(view(id).info().orElseThrow(), agent.ref(), -1, -1, List.of(), -1, Set.of(), Set.of(),
+                List.of(), ranges));
+    }
+
     /** A volume that never had objects on the node holds nothing there: its release is immediate. */
     @Test
     void aReleaseOfAVolumeWithoutObjectsHereIsImmediate() {
@@ -344,23 +408,26 @@ class StorageNodeTest {
 
     @Test
     void reservationsAreFirstFitIdempotentPerKeyAndRefusedWhenNothingFits() {
-        Placement.Extent a = reserve("n1", "t/a", 10 * MIB).extent().orElseThrow();
+        // A node of its own: a hole another test released here would be dirty, and skipped.
+        register("n21", 100 * MIB);
+        Placement.Extent a = reserve("n21", "t/a", 10 * MIB).extent().orElseThrow();
         assertEquals(0, a.startSector());
-        assertEquals(a, reserve("n1", "t/a", 10 * MIB).extent().orElseThrow(), "the same key gets the same extent");
-        Placement.Extent b = reserve("n1", "t/b", 3 * MIB + 512).extent().orElseThrow();
+        assertEquals(a, reserve("n21", "t/a", 10 * MIB).extent().orElseThrow(), "the same key gets the same extent");
+        Placement.Extent b = reserve("n21", "t/b", 3 * MIB + 512).extent().orElseThrow();
         assertEquals(10 * MIB / 512, b.startSector());
         assertEquals(4 * MIB / 512, b.lengthSectors(), "lengths round up to whole MiB");
-        release("n1", "t/a");
-        Placement.Extent c = reserve("n1", "t/c", 5 * MIB).extent().orElseThrow();
+        release("n21", "t/a");
+        zeroed("n21", a);
+        Placement.Extent c = reserve("n21", "t/c", 5 * MIB).extent().orElseThrow();
         assertEquals(0, c.startSector(), "first fit reuses the released hole");
-        StorageNode.Reservation tooBig = reserve("n1", "t/d", 95 * MIB);
+        StorageNode.Reservation tooBig = reserve("n21", "t/d", 95 * MIB);
         assertTrue(tooBig.extent().isEmpty());
         assertTrue(tooBig.refusal().contains("largest free"), tooBig.refusal());
-        NodeView v = view("n1");
+        NodeView v = view("n21");
         assertEquals(9 * MIB, v.capacity().reservedBytes());
         assertEquals(2, v.capacity().freeExtents(), "the hole after c and the tail are reported apart");
-        release("n1", "t/b", "t/c");
-        assertEquals(0, view("n1").capacity().reservedBytes());
+        release("n21", "t/b", "t/c");
+        assertEquals(0, view("n21").capacity().reservedBytes());
     }
 
     @Test

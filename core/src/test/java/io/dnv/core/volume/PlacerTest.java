@@ -26,7 +26,7 @@ class PlacerTest {
                 Optional.of(NvmetPort.tcp(1, "127.0.8.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.8.1", 4422))),
                 freeBytes, roles, labels, id.startsWith("old") ? Set.of("transport:tcp") : Placer.REQUIRED);
         return new NodeView(id, state, Optional.of(info), Optional.of(Instant.now()),
-                new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1), controllerVolumes, controllerVolumes, 0, 0, List.of(),
+                new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1, 0), controllerVolumes, controllerVolumes, 0, 0, List.of(),
                 false, Set.of(), List.of());
     }
 

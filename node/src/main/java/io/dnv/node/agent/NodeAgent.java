@@ -1,6 +1,7 @@
 package io.dnv.node.agent;
 
 import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.kernel.DiskRange;
 import io.dnv.node.kernel.Kernel;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -15,6 +16,7 @@ import org.slf4j.event.Level;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
@@ -42,6 +44,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** A released LD is all zero: nothing in the kernel shows it, so say it, and a pass removes the LD. */
     private enum Zeroed implements Command { INSTANCE }
 
+    /** A chunk of a dirty range of the disk is zero: worth a report (at most every {@link #CLEANED_REPORTS}), not a pass. */
+    private enum Cleaned implements Command { CHUNK, REPORT }
+
+    private static final Object REPORT_TIMER = "report";
+    /** A disk of sparse never-written ranges is zeroed in moments, chunk after chunk: one report for all of them. */
+    static final Duration CLEANED_REPORTS = Duration.ofMillis(200);
+
     private static final Object PASS_TIMER = "pass";
     /**
      * A pass that waits on another node (an export not there yet) is the normal course of a
@@ -54,10 +63,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /**
      * What the agent reports: the generation it was given, the newest one it converged to, its
      * first pass since it started (the re-adopt of whatever the kernel held) and its last pass
-     * (mutations, failures with the kernel's words, waits, observed kernel).
+     * (mutations, failures with the kernel's words, waits, observed kernel); {@code cleaned}: what
+     * it zeroed of the disk ranges its desired state names ({@link DiskCleaning}).
      */
     public record Status(String nodeId, long desiredGeneration, long reachedGeneration, int failedPasses,
-                         Optional<PassResult> firstPass, Optional<PassResult> lastPass) {}
+                         Optional<PassResult> firstPass, Optional<PassResult> lastPass, List<DiskRange> cleaned) {}
 
     /**
      * {@code spacing}: a new generation starts a pass at once, or, if a pass started less than
@@ -96,6 +106,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final Settings settings;
     private final TimerScheduler<Command> timers;
     private final Optional<ActorRef<Status>> listener;
+    private final DiskCleaning cleaning;
     private DesiredNode desired;
     private long reached = -1;
     private int failedPasses;
@@ -122,8 +133,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         this.nodeId = nodeId;
         // Zeroing a released LD takes as long as the disk needs: apart from the passes.
         Zeroing zeroing = new Zeroing(settings.stateDirectory().map(ZeroingFile::new), disk);
-        ctx.spawn(ZeroingWorker.create(kernel, zeroing), "zeroing", DispatcherSelector.blocking());
+        this.cleaning = new DiskCleaning(disk);
+        ctx.spawn(ZeroingWorker.create(kernel, zeroing, cleaning), "zeroing", DispatcherSelector.blocking());
         zeroing.onZeroed(() -> ctx.getSelf().tell(Zeroed.INSTANCE));
+        cleaning.onCleaned(() -> ctx.getSelf().tell(Cleaned.CHUNK));
         this.reconciler = new Reconciler(kernel, disk, zeroing);
         this.settings = settings;
         this.lastPassStarted = System.nanoTime() - settings.spacing().toNanos();
@@ -138,6 +151,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(GetStatus.class, this::onGetStatus)
                 .onMessage(Tick.class, this::onTick)
                 .onMessage(Zeroed.class, z -> passSoon())
+                .onMessage(Cleaned.class, this::onCleaned)
                 .build();
     }
 
@@ -148,6 +162,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         }
         if (desired == null || apply.desired().generation() > desired.generation()) {
             desired = apply.desired();
+            cleaning.want(desired.toZero());
             failedPasses = 0;
             timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, untilSpaced());
             listener.ifPresent(l -> l.tell(status()));
@@ -162,7 +177,16 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     private Status status() {
         return new Status(nodeId, desired == null ? -1 : desired.generation(), reached, failedPasses,
-                Optional.ofNullable(firstPass), Optional.ofNullable(lastPass));
+                Optional.ofNullable(firstPass), Optional.ofNullable(lastPass), cleaning.cleaned());
+    }
+
+    private Behavior<Command> onCleaned(Cleaned c) {
+        if (c == Cleaned.REPORT) {
+            listener.ifPresent(l -> l.tell(status()));
+        } else if (!timers.isTimerActive(REPORT_TIMER)) {
+            timers.startSingleTimer(REPORT_TIMER, Cleaned.REPORT, CLEANED_REPORTS);
+        }
+        return this;
     }
 
     private Behavior<Command> onTick(Tick tick) {

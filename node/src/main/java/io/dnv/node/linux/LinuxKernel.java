@@ -97,15 +97,22 @@ public final class LinuxKernel implements Kernel {
         return run(name, "dmsetup message " + message, "dmsetup message " + q(name) + " " + sector + " " + q(message));
     }
 
-    /** blkdiscard -z where util-linux has it; dd of zeroes elsewhere (busybox). Never a plain discard. */
+    /**
+     * blkdiscard -z where util-linux has it; dd of zeroes elsewhere (busybox). Never a plain
+     * discard. blkdiscard from util-linux 2.36 on opens the device exclusively unless forced, and
+     * a free range of the disk is zeroed while dm devices over other ranges of it hold the disk:
+     * forced where it knows the option (before 2.36 it neither has it nor opens exclusively).
+     */
     @Override
     public void zeroOut(String devicePath, long offsetBytes, long lengthBytes) {
         String dd = offsetBytes % 4096 == 0 && lengthBytes % 4096 == 0
                 ? "dd if=/dev/zero of=" + q(devicePath) + " bs=4096 seek=" + offsetBytes / 4096 + " count=" + lengthBytes / 4096
                 : "dd if=/dev/zero of=" + q(devicePath) + " bs=512 seek=" + offsetBytes / 512 + " count=" + lengthBytes / 512;
         run(devicePath, "zero " + offsetBytes + "+" + lengthBytes,
-                "if blkdiscard --help 2>&1 | grep -q -- '--zeroout'; then blkdiscard -z -o " + offsetBytes + " -l " + lengthBytes
-                        + " " + q(devicePath) + "; else " + dd + " oflag=direct conv=notrunc 2>/dev/null; fi");
+                "help=$(blkdiscard --help 2>&1 || true)\n"
+                        + "case $help in *--force*) force=-f ;; *) force= ;; esac\n"
+                        + "case $help in *--zeroout*) blkdiscard $force -z -o " + offsetBytes + " -l " + lengthBytes + " "
+                        + q(devicePath) + " ;; *) " + dd + " oflag=direct conv=notrunc 2>/dev/null ;; esac");
     }
 
     @Override

@@ -75,7 +75,7 @@ final class PushedVolumes {
         if (!versions.equals(sync.versions())) {
             return Optional.empty();
         }
-        return Optional.of(DesiredNodes.assemble(sync.endpoints(), sync.generation(), volumes.values()));
+        return Optional.of(DesiredNodes.assemble(sync.endpoints(), sync.generation(), volumes.values(), sync.toZero()));
     }
 
     /** The volumes held here that have an object named in {@code names} (a pass's unsettled objects). */

@@ -82,7 +82,29 @@ public final class CreateBenchmark {
             }
         }
         awaitAll(prefix, volumes, timeout, null);
+        awaitNodesSettled(timeout);
         out.printf("warm-up round %d done in %.1f s%n", round, Duration.between(start, Instant.now()).toMillis() / 1000.0);
+    }
+
+    /**
+     * A deleted volume is gone from the API before its nodes are done with it: the agents zero its
+     * LDs, confirm it gone, and zero its freed extents on the disk again before they are offered.
+     * The measured round starts once that is over, or it would measure the warm-up's tail.
+     */
+    private void awaitNodesSettled(Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            HttpResponse<String> r = http.send(request("/v1/nodes").GET().build(), HttpResponse.BodyHandlers.ofString());
+            boolean settled = r.statusCode() == 200;
+            for (JsonNode n : settled ? JSON.readTree(r.body()).path("items") : JSON.createArrayNode()) {
+                settled &= n.path("removing").isEmpty() && n.path("capacity").path("dirtyBytes").asLong() == 0;
+            }
+            if (settled) {
+                return;
+            }
+            Thread.sleep(500);
+        }
+        throw new IllegalStateException("after " + timeout.toSeconds() + " s the nodes are still removing or zeroing the warm-up's volumes");
     }
 
     /** {@code usedHeap} measures the heap of the JVM the cluster runs in (after a GC). */

@@ -93,7 +93,7 @@ final class ScriptedPeers implements Peers {
     private static NodeView view(NodeEndpoints e, boolean settling) {
         NodeInfo info = new NodeInfo(e, 1L << 30, Set.of("disk", "ctrl"), Map.of(), Placer.REQUIRED);
         return new NodeView(e.nodeId(), settling ? "DOWN" : "UP", Optional.of(info), settling ? Optional.empty() : Optional.of(Instant.now()),
-                new NodeView.Capacity(1L << 30, 0, 1L << 30, 1L << 30, 1), 0, 0, 0, 0, List.of(), settling, Set.of(), List.of());
+                new NodeView.Capacity(1L << 30, 0, 1L << 30, 1L << 30, 1, 0), 0, 0, 0, 0, List.of(), settling, Set.of(), List.of());
     }
 
     @Override
