@@ -146,10 +146,10 @@ public final class SimulatedKernel implements Kernel {
         return block;
     }
 
-    /** The simulator has TCP, raid and thin; it has no dm-clone, so no clone or move goes to it. */
+    /** TCP, raid, thin and clone, as a storage server whose kernel has dm-clone built. */
     @Override
     public Set<String> capabilities() {
-        return Set.of("transport:tcp", "dm-raid", "dm-thin-pool");
+        return Set.of("transport:tcp", "dm-raid", "dm-thin-pool", "dm-clone");
     }
 
     @Override
