@@ -197,6 +197,12 @@ public final class LinuxKernel implements Kernel {
     }
 
     @Override
+    public void nvmetNamespaceRevalidate(String nqn, int nsid) {
+        run(nqn + " namespace " + nsid, "nvmet namespace revalidate_size",
+                "echo 1 > " + q(subsystemDir(nqn) + "/namespaces/" + nsid + "/revalidate_size"));
+    }
+
+    @Override
     public void nvmetNamespaceRemove(String nqn, int nsid) {
         String dir = q(subsystemDir(nqn) + "/namespaces/" + nsid);
         run(nqn + " namespace " + nsid, "nvmet namespace remove", "echo 0 > " + dir + "/enable\nrmdir " + dir);

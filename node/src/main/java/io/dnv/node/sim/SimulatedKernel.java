@@ -264,6 +264,11 @@ public final class SimulatedKernel implements Kernel {
     }
 
     @Override
+    public void nvmetNamespaceRevalidate(String nqn, int nsid) {
+        nvmet.namespaceRevalidate(nqn, nsid);
+    }
+
+    @Override
     public void nvmetNamespaceRemove(String nqn, int nsid) {
         nvmet.namespaceRemove(nqn, nsid);
     }

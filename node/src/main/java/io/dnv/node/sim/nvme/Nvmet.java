@@ -291,6 +291,20 @@ public final class Nvmet {
         }
     }
 
+    /**
+     * Write namespaces/&lt;nsid&gt;/revalidate_size. Hosts are told (an AEN) and read the size again
+     * from the device, which Identify reports live, as nvmet's does since it revalidates there too.
+     */
+    public synchronized void namespaceRevalidate(String nqn, int nsid) {
+        String object = "subsystems/" + nqn + "/namespaces/" + nsid + "/revalidate_size";
+        NvmetNamespaceState ns = namespace(subsystem(nqn, "write"), nsid, "write");
+        if (!ns.enabled) {
+            log.log("nvmet: enable ns before revalidate.");
+            throw new KernelException(object, "write", Errno.EINVAL);
+        }
+        notifySubsystem(nqn);
+    }
+
     /** rmdir namespaces/&lt;nsid&gt;: disables it first if needed, like nvmet does. */
     public void namespaceRemove(String nqn, int nsid) {
         disable(nqn, nsid, true);

@@ -233,4 +233,16 @@ class NvmetConfigfsTest {
         assertEquals(1, cn.host().controllers().stream().filter(c -> c.name().equals(again)).findFirst().orElseThrow().cntlid(),
                 "the freed cntlid 1 is reused by another subsystem");
     }
+
+    /** revalidate_size tells connected hosts to read the size again; nvmet refuses it on a disabled namespace. */
+    @Test
+    void revalidateSizeIsRefusedWhileTheNamespaceIsDisabled() {
+        disk(dn, "ld");
+        t.subsystemCreate(LD, 1, 99, "sn1");
+        t.namespaceCreate(LD, 1, "/dev/ld", NS_UUID, null, 1);
+        refused(Errno.EINVAL, () -> t.namespaceRevalidate(LD, 1));
+        assertTrue(t.dmesg().stream().anyMatch(l -> l.endsWith("nvmet: enable ns before revalidate.")), t.dmesg().toString());
+        t.namespaceEnable(LD, 1, true);
+        t.namespaceRevalidate(LD, 1);
+    }
 }
