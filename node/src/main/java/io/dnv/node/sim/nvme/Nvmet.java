@@ -151,14 +151,15 @@ public final class Nvmet {
         }
     }
 
-    /**
-     * rmdir hosts/&lt;nqn&gt;. configfs lets a symlink target go; the allowed_hosts links that
-     * point at it stay (the item is pinned by them) and keep allowing the host.
-     */
+    /** rmdir hosts/&lt;nqn&gt;: configfs refuses (EBUSY) while an allowed_hosts symlink points at it. */
     public synchronized void hostRemove(String hostNqn) {
-        if (!hosts.remove(hostNqn)) {
+        if (!hosts.contains(hostNqn)) {
             throw new KernelException("hosts/" + hostNqn, "rmdir", Errno.ENOENT);
         }
+        if (subsystems.values().stream().anyMatch(s -> s.allowedHosts.contains(hostNqn))) {
+            throw new KernelException("hosts/" + hostNqn, "rmdir", Errno.EBUSY);
+        }
+        hosts.remove(hostNqn);
     }
 
     // subsystems
@@ -187,17 +188,16 @@ public final class Nvmet {
     }
 
     /**
-     * rmdir subsystems/&lt;nqn&gt;: configfs refuses while namespaces or allowed_hosts links are
-     * inside (ENOTEMPTY). Linux would let it go while a port still links it and keep exporting
-     * the invisible subsystem; the simulation refuses that (EBUSY) so nobody depends on it.
+     * rmdir subsystems/&lt;nqn&gt;: configfs refuses while a port's symlink points at it (EBUSY,
+     * checked first), then while namespaces or allowed_hosts links are inside (ENOTEMPTY).
      */
     public synchronized void subsystemRemove(String nqn) {
         NvmetSubsystemState s = subsystem(nqn, "rmdir");
-        if (!s.namespaces.isEmpty() || !s.allowedHosts.isEmpty()) {
-            throw new KernelException("subsystems/" + nqn, "rmdir", Errno.ENOTEMPTY);
-        }
         if (ports.values().stream().anyMatch(p -> p.subsystems.contains(nqn))) {
             throw new KernelException("subsystems/" + nqn, "rmdir", Errno.EBUSY);
+        }
+        if (!s.namespaces.isEmpty() || !s.allowedHosts.isEmpty()) {
+            throw new KernelException("subsystems/" + nqn, "rmdir", Errno.ENOTEMPTY);
         }
         subsystems.remove(nqn);
         subsystemsByNqn.remove(nqn);
