@@ -490,6 +490,11 @@ public final class Nvmet {
             }
         }
         ns.io(op, offset, buf, bufOffset, length);
+        // A request held below nvmet (a suspended device) completes into a connection that may be
+        // gone by then: the device has it, the host never hears of it and fails it over or fails it.
+        synchronized (this) {
+            requireAlive(c);
+        }
     }
 
     synchronized void disconnect(NvmetController c) {
