@@ -28,6 +28,8 @@ final class ThinPool {
     private boolean skipZeroing;
     private boolean errorIfNoSpace;
     private boolean readOnly;
+    /** A write found no free block: dm-thin's out-of-data-space mode, until a resize brings blocks. */
+    private boolean outOfDataSpace;
     private boolean closed;
 
     ThinPool(BlockDevice metadataDevice, ThinPoolMetadata md, long blockSectors) {
@@ -40,12 +42,18 @@ final class ThinPool {
         return blockBytes;
     }
 
+    synchronized long dataBlocks() {
+        return md.dataBlocks();
+    }
+
     /** pool_preresume: the (re)loaded table's data device and features take over; queued writes retry. */
     synchronized void bind(BlockDevice dataDevice, long dataBlocks, boolean skipZeroing, boolean errorIfNoSpace) throws IOException {
         this.data = dataDevice;
         this.skipZeroing = skipZeroing;
         this.errorIfNoSpace = errorIfNoSpace;
         md.resize(dataBlocks);
+        // "switching pool to write mode" once the data device grew
+        outOfDataSpace &= md.free() < 0;
         notifyAll();
     }
 
@@ -178,6 +186,7 @@ final class ThinPool {
             if (d >= 0) {
                 return d;
             }
+            outOfDataSpace = true;
             if (errorIfNoSpace) {
                 throw new IOException("No space left on device (thin-pool out of data space, error_if_no_space)");
             }
@@ -201,12 +210,16 @@ final class ThinPool {
         return md.mappedBlocks(id) * sectorsPerBlock + " " + (highest < 0 ? "-" : Long.toString((highest + 1) * sectorsPerBlock - 1));
     }
 
-    /** As dm-thin prints it; the last field is the metadata low-water mark, min(1024, total/4) blocks. */
+    /**
+     * As dm-thin prints it; the last field is the metadata low-water mark, min(1024, total/4)
+     * blocks. A full pool stays "rw" until a write needs a block, as Linux's does; discards are
+     * not simulated, so passdown is off, as Linux turns it off over a device without discard.
+     */
     synchronized String status() {
         long total = md.totalMetadataBlocks();
-        String mode = readOnly ? "ro" : md.free() < 0 ? "out_of_data_space" : "rw";
+        String mode = readOnly ? "ro" : outOfDataSpace ? "out_of_data_space" : "rw";
         return "0 " + md.usedMetadataBlocks() + "/" + total + " " + md.usedDataBlocks() + "/" + md.dataBlocks()
-                + " - " + mode + " discard_passdown " + (errorIfNoSpace ? "error" : "queue") + "_if_no_space - "
+                + " - " + mode + " no_discard_passdown " + (errorIfNoSpace ? "error" : "queue") + "_if_no_space - "
                 + Math.min(1024, total / 4);
     }
 }

@@ -224,9 +224,11 @@ class ThinTest {
         pool(256, "1 error_if_no_space");
         BlockDevice t = thin(0);
         write(t, 0, pattern(1, 2 * BLOCK));
+        // full, but no write has needed a block yet
+        assertContains(k.status("pool"), " 2/2 - rw no_discard_passdown error_if_no_space ");
         IOException e = assertThrows(IOException.class, () -> t.write(2 * BLOCK, new byte[512]));
         assertContains(e.getMessage(), "No space left on device");
-        assertContains(k.status("pool"), " 2/2 - out_of_data_space discard_passdown error_if_no_space ");
+        assertContains(k.status("pool"), " 2/2 - out_of_data_space no_discard_passdown error_if_no_space ");
         write(t, 0, filled(3, 512));
     }
 
