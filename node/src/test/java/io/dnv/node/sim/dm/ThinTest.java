@@ -248,15 +248,22 @@ class ThinTest {
         assertContains(k.status("pool"), " 3/8 - rw ");
     }
 
+    /** Linux checks the size in the pool's preresume: the smaller table goes live, the resume fails, the pool stays suspended. */
     @Test
-    void shrinkingThePoolBelowWhatItsMetadataRecordsIsRefused() {
+    void shrinkingThePoolBelowWhatItsMetadataRecordsIsRefusedAtResume() {
         pool(1024, "0");
         k.dm.suspend("pool");
-        assertContains(k.refused(() -> k.dm.load("pool", "0 512 thin-pool /dev/ram0 /dev/ram1 128 0 0")).kernelMessage(),
-                "thin-pool: pool target (4 blocks) too small: expected 8");
         assertContains(k.refused(() -> k.dm.load("pool", "0 1024 thin-pool /dev/ram0 /dev/ram1 256 0 0")).kernelMessage(),
                 "changing the data block size (from 128 to 256) is not supported");
+        k.dm.load("pool", "0 512 thin-pool /dev/ram0 /dev/ram1 128 0 0");
+        assertContains(k.refused(() -> k.dm.resume("pool")).kernelMessage(), "Invalid argument",
+                "thin-pool: pool target (4 blocks) too small: expected 8");
+        assertTrue(k.observe("pool").suspended(), "the pool stays suspended");
+        assertContains(k.table("pool"), "0 512 thin-pool ");
+        assertContains(k.refused(() -> k.dm.resume("pool")).kernelMessage(), "too small: expected 8");
+        k.dm.load("pool", "0 1024 thin-pool /dev/ram0 /dev/ram1 128 0 0");
         k.dm.resume("pool");
+        assertContains(k.status("pool"), " 0/8 - rw ");
     }
 
     @Test
