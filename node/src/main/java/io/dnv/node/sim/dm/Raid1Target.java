@@ -64,14 +64,16 @@ final class Raid1Target implements Target {
         // Linux: "Device i specified for rebuild; clearing superblock".
         spec.rebuild().ifPresent(i -> found[i] = null);
         Raid1Superblock authority = null;
+        long grownFrom = lengthSectors;
         for (int i = 0; i < n; i++) {
             Raid1Superblock s = found[i];
             if (s == null) {
                 continue;
             }
-            if (s.arraySectors != lengthSectors || s.regionSectors != spec.regionSectors() || s.members != n) {
+            if (s.arraySectors > lengthSectors || s.regionSectors != spec.regionSectors() || s.members != n) {
                 throw TableError.target("raid", "Failed to load superblocks (member " + i + " belongs to another array layout)");
             }
+            grownFrom = Math.min(grownFrom, s.arraySectors);
             if (authority == null || s.events > authority.events) {
                 authority = s;
             }
@@ -103,6 +105,10 @@ final class Raid1Target implements Target {
             }
             if (source < 0) {
                 throw TableError.target("raid", "Failed to run raid array (no in-sync member)");
+            }
+            // A larger table over larger sides: md resyncs what lies past the old end ("requested-resync").
+            if (grownFrom < lengthSectors) {
+                dirty.set((int) (grownFrom / spec.regionSectors()), regions);
             }
         }
         BitSet all = new BitSet();
