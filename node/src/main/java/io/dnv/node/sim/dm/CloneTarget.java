@@ -34,6 +34,8 @@ final class CloneTarget implements Target {
     private long threshold;
     private long batchSize;
     private boolean running;
+    /** A copy failed: the worker stopped, and starts again at the next resume or enable_hydration. */
+    private boolean stalled;
     private Thread worker;
 
     CloneTarget(DmTarget.Clone spec, long lengthSectors, BlockDevice metadata, BlockDevice destination, BlockDevice source)
@@ -73,39 +75,27 @@ final class CloneTarget implements Target {
             hydrated.or(md.hydrated());
         }
         running = true;
+        stalled = false;
         wake();
     }
 
-    /** clone_postsuspend: hydration stops, and what is being copied finishes. */
+    /**
+     * clone_postsuspend: hydration stops after the region being copied. Not waited for here: the
+     * device-mapper lock is held, and the copy may wait on a lower device only that lock resumes.
+     */
     @Override
-    public void postsuspend() {
-        stopWorker();
+    public synchronized void postsuspend() {
+        running = false;
     }
 
     @Override
-    public void close() {
-        stopWorker();
-    }
-
-    private void stopWorker() {
-        Thread w;
-        synchronized (this) {
-            running = false;
-            notifyAll();
-            w = worker;
-        }
-        if (w != null && w != Thread.currentThread()) {
-            try {
-                w.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+    public synchronized void close() {
+        running = false;
     }
 
     /** Starts the background copy if it should run and is not running. */
     private void wake() {
-        if (!running || !hydrationEnabled || threshold == 0 || hydrated.cardinality() == regions || worker != null) {
+        if (!running || stalled || !hydrationEnabled || threshold == 0 || hydrated.cardinality() == regions || worker != null) {
             return;
         }
         Thread w = new Thread(this::hydrateInOrder, "dm-clone-hydration");
@@ -131,6 +121,9 @@ final class CloneTarget implements Target {
                     done(r, true);
                 } catch (IOException e) {
                     // dm-clone: "hydration failed"; the region stays where it was, the worker stops
+                    synchronized (this) {
+                        stalled = true;
+                    }
                     done(r, false);
                     return;
                 }
@@ -139,6 +132,8 @@ final class CloneTarget implements Target {
             synchronized (this) {
                 worker = null;
                 notifyAll();
+                // a resume or enable that came while this worker was stopping found it still there
+                wake();
             }
         }
     }
@@ -255,6 +250,7 @@ final class CloneTarget implements Target {
         String m = w[0].toLowerCase(java.util.Locale.ROOT);
         if (m.equals("enable_hydration")) {
             hydrationEnabled = true;
+            stalled = false;
             wake();
             return "";
         }
