@@ -3,6 +3,7 @@ package io.dnv.core.kernel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
@@ -58,7 +59,7 @@ public final class DmTableParser {
         }
     }
 
-    private static final Set<String> TYPES = Set.of("linear", "error", "striped", "raid", "thin-pool", "thin");
+    private static final Set<String> TYPES = Set.of("linear", "error", "striped", "raid", "thin-pool", "thin", "clone");
     private static final Set<String> OTHER_RAID_LEVELS = Set.of("raid4", "raid5_la", "raid5_ra", "raid5_ls", "raid5_rs",
             "raid6_zr", "raid6_nr", "raid6_nc", "raid10");
     private static final int MAX_RAID_DEVICES = 253;
@@ -119,6 +120,7 @@ public final class DmTableParser {
             case "raid" -> raid(a);
             case "thin-pool" -> thinPool(a);
             case "thin" -> thin(a);
+            case "clone" -> clone(a);
             default -> throw new Refused(Refused.By.TARGET, line.type(), "unknown target type");
         };
     }
@@ -264,6 +266,61 @@ public final class DmTableParser {
             throw refused("thin", "Invalid argument count");
         }
         return new DmTarget.Thin(device(a.get(0)), number(a.get(1), "thin", "Invalid device id"));
+    }
+
+    /**
+     * clone_ctr's reading: {@code <metadata> <destination> <source> <region size> [<#features>
+     * <feature>* [<#core args> <key> <value>]*]}. Keywords are case-insensitive, as dm-clone's strcasecmp.
+     */
+    private static DmTarget clone(List<String> a) {
+        if (a.size() < 4) {
+            throw refused("clone", "Invalid number of arguments");
+        }
+        long region = number(a.get(3), "clone", "Invalid region size", 0xffffffffL);
+        int at = 4;
+        boolean noHydration = false;
+        boolean noDiscardPassdown = false;
+        if (at < a.size()) {
+            long n = numberOr(a.get(at++), -1);
+            if (n < 0 || n > 2 || at + n > a.size()) {
+                throw refused("clone", "Invalid number of feature arguments");
+            }
+            for (int i = 0; i < n; i++) {
+                String f = a.get(at++).toLowerCase(Locale.ROOT);
+                switch (f) {
+                    case "no_hydration" -> noHydration = true;
+                    case "no_discard_passdown" -> noDiscardPassdown = true;
+                    default -> throw refused("clone", "Invalid feature argument");
+                }
+            }
+        }
+        OptionalLong threshold = OptionalLong.empty();
+        OptionalLong batch = OptionalLong.empty();
+        if (at < a.size()) {
+            long n = numberOr(a.get(at++), -1);
+            if (n < 0 || n > 4 || at + n > a.size()) {
+                throw refused("clone", "Invalid number of core arguments");
+            }
+            if (n % 2 != 0) {
+                throw refused("clone", "Number of core arguments must be even");
+            }
+            for (int i = 0; i < n; i += 2) {
+                String key = a.get(at++).toLowerCase(Locale.ROOT);
+                String value = a.get(at++);
+                switch (key) {
+                    case "hydration_threshold" -> threshold = OptionalLong.of(
+                            number(value, "clone", "Invalid value for argument `hydration_threshold'", 0xffffffffL));
+                    case "hydration_batch_size" -> batch = OptionalLong.of(
+                            number(value, "clone", "Invalid value for argument `hydration_batch_size'", 0xffffffffL));
+                    default -> throw refused("clone", "Invalid core argument");
+                }
+            }
+        }
+        if (at < a.size()) {
+            throw new Refused(Refused.By.MODEL, "clone", "words after the core arguments are not modelled");
+        }
+        return new DmTarget.Clone(device(a.get(0)), device(a.get(1)), device(a.get(2)), region, noHydration, noDiscardPassdown,
+                threshold, batch);
     }
 
     /** A device as a table names it: major:minor as the kernel prints it, or a path. */

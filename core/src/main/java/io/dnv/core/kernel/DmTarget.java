@@ -23,7 +23,8 @@ import java.util.function.Function;
         @JsonSubTypes.Type(value = DmTarget.Raid0.class, name = "raid0"),
         @JsonSubTypes.Type(value = DmTarget.Raid1.class, name = "raid1"),
         @JsonSubTypes.Type(value = DmTarget.ThinPool.class, name = "thin-pool"),
-        @JsonSubTypes.Type(value = DmTarget.Thin.class, name = "thin")})
+        @JsonSubTypes.Type(value = DmTarget.Thin.class, name = "thin"),
+        @JsonSubTypes.Type(value = DmTarget.Clone.class, name = "clone")})
 public sealed interface DmTarget {
 
     String type();
@@ -226,6 +227,47 @@ public sealed interface DmTarget {
 
         public List<DeviceRef> devices() {
             return List.of(pool);
+        }
+    }
+
+    /**
+     * dm-clone: {@code destination} becomes a copy of {@code source} region by region
+     * (hydration), reads of a region not yet copied go to the source. Linux prints the words
+     * after the devices as they were given; these are rendered in dm-clone's own order (region,
+     * features, core arguments), so a table written from this record prints back the same.
+     */
+    record Clone(DeviceRef metadata, DeviceRef destination, DeviceRef source, long regionSectors, boolean noHydration,
+                 boolean noDiscardPassdown, OptionalLong hydrationThreshold, OptionalLong hydrationBatchSize) implements DmTarget {
+        public String type() {
+            return "clone";
+        }
+
+        public List<String> args(Function<DeviceRef, String> dev) {
+            List<String> a = new ArrayList<>(List.of(dev.apply(metadata), dev.apply(destination), dev.apply(source),
+                    Long.toString(regionSectors)));
+            List<String> features = new ArrayList<>();
+            if (noHydration) {
+                features.add("no_hydration");
+            }
+            if (noDiscardPassdown) {
+                features.add("no_discard_passdown");
+            }
+            List<String> core = new ArrayList<>();
+            hydrationThreshold.ifPresent(v -> core.addAll(List.of("hydration_threshold", Long.toString(v))));
+            hydrationBatchSize.ifPresent(v -> core.addAll(List.of("hydration_batch_size", Long.toString(v))));
+            if (!features.isEmpty() || !core.isEmpty()) {
+                a.add(Integer.toString(features.size()));
+                a.addAll(features);
+            }
+            if (!core.isEmpty()) {
+                a.add(Integer.toString(core.size()));
+                a.addAll(core);
+            }
+            return a;
+        }
+
+        public List<DeviceRef> devices() {
+            return List.of(metadata, destination, source);
         }
     }
 }

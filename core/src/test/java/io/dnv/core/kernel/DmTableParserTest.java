@@ -27,6 +27,9 @@ class DmTableParserTest {
             "0 65536 raid raid0 1 32 2 - 254:28 - 254:30",
             "0 65536 striped 2 32 254:28 0 254:30 0",
             "0 65536 error",
+            "0 16384 clone 254:0 254:1 254:2 1024",
+            "0 16384 clone 254:0 254:1 254:2 1024 1 no_hydration",
+            "0 16384 clone 254:0 254:1 254:2 8 2 no_hydration no_discard_passdown 4 hydration_threshold 2 hydration_batch_size 8",
         };
         for (String p : printed) {
             DmTable t = DmTableParser.parse(p);
@@ -80,6 +83,13 @@ class DmTableParserTest {
             {"0 8 thin-pool 1:0 1:1 128 0 1 zeroing", "thin-pool: Unrecognised pool feature requested"},
             {"0 8 thin 1:0 x", "thin: Invalid device id"},
             {"0 abc linear 1:0 0", "Invalid format on line 1 of table"},
+            {"0 8 clone 1:0 1:1 1:2", "clone: Invalid number of arguments"},
+            {"0 8 clone 1:0 1:1 1:2 x", "clone: Invalid region size"},
+            {"0 8 clone 1:0 1:1 1:2 8 3 no_hydration", "clone: Invalid number of feature arguments"},
+            {"0 8 clone 1:0 1:1 1:2 8 1 hydrate", "clone: Invalid feature argument"},
+            {"0 8 clone 1:0 1:1 1:2 8 0 1 hydration_threshold", "clone: Number of core arguments must be even"},
+            {"0 8 clone 1:0 1:1 1:2 8 0 2 hydration_speed 1", "clone: Invalid core argument"},
+            {"0 8 clone 1:0 1:1 1:2 8 0 2 hydration_threshold -1", "clone: Invalid value for argument `hydration_threshold'"},
         };
         for (String[] c : cases) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DmTableParser.parse(c[0]), c[0]);

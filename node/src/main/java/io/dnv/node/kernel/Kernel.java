@@ -90,6 +90,12 @@ public interface Kernel {
 
     void nvmetNamespaceEnable(String nqn, int nsid, boolean enable);
 
+    /**
+     * Write namespaces/&lt;nsid&gt;/revalidate_size: nvmet reads its device's size again and tells
+     * connected hosts (an extend does this after the device grew). Refused (EINVAL) while disabled.
+     */
+    void nvmetNamespaceRevalidate(String nqn, int nsid);
+
     void nvmetNamespaceRemove(String nqn, int nsid);
 
     void nvmetLink(int portId, String nqn);

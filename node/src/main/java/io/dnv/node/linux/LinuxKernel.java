@@ -188,19 +188,30 @@ public final class LinuxKernel implements Kernel {
         run(nqn, "nvmet disallow host " + hostNqn, "rm " + q(subsystemDir(nqn) + "/allowed_hosts/" + nqn(hostNqn)));
     }
 
+    /**
+     * An existing namespace directory is written again, as the simulator does: nvmet refuses the
+     * writes with EBUSY while it is enabled and takes them while it is disabled. Only a directory
+     * made here is removed when a write is refused.
+     */
     @Override
     public void nvmetNamespaceCreate(String nqn, int nsid, String devicePath, UUID uuid, String nguid, int anaGroup) {
         String dir = q(subsystemDir(nqn) + "/namespaces/" + nsid);
-        run(nqn + " namespace " + nsid, "nvmet namespace create", "mkdir " + dir + "\n"
-                + "{ printf %s " + q(devicePath) + " > " + dir + "/device_path && echo " + uuid + " > " + dir + "/device_uuid && echo "
-                + nguid + " > " + dir + "/device_nguid && echo " + anaGroup + " > " + dir + "/ana_grpid; } || { rmdir " + dir
-                + "; exit 1; }");
+        run(nqn + " namespace " + nsid, "nvmet namespace create", "made=0; [ -d " + dir + " ] || { mkdir " + dir + "; made=1; }\n"
+                + "{ echo " + q(devicePath) + " > " + dir + "/device_path && echo " + uuid + " > " + dir + "/device_uuid && echo "
+                + nguid + " > " + dir + "/device_nguid && echo " + anaGroup + " > " + dir + "/ana_grpid; } || { [ $made = 0 ] || rmdir "
+                + dir + "; exit 1; }");
     }
 
     @Override
     public void nvmetNamespaceEnable(String nqn, int nsid, boolean enable) {
         run(nqn + " namespace " + nsid, "nvmet namespace " + (enable ? "enable" : "disable"),
                 "echo " + (enable ? 1 : 0) + " > " + q(subsystemDir(nqn) + "/namespaces/" + nsid + "/enable"));
+    }
+
+    @Override
+    public void nvmetNamespaceRevalidate(String nqn, int nsid) {
+        run(nqn + " namespace " + nsid, "nvmet namespace revalidate_size",
+                "echo 1 > " + q(subsystemDir(nqn) + "/namespaces/" + nsid + "/revalidate_size"));
     }
 
     @Override

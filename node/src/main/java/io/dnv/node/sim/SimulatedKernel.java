@@ -160,10 +160,10 @@ public final class SimulatedKernel implements Kernel {
         return block;
     }
 
-    /** The simulator has TCP, raid and thin; it has no dm-clone, so no clone or move goes to it. */
+    /** TCP, raid, thin and clone, as a storage server whose kernel has dm-clone built. */
     @Override
     public Set<String> capabilities() {
-        return Set.of("transport:tcp", "dm-raid", "dm-thin-pool");
+        return Set.of("transport:tcp", "dm-raid", "dm-thin-pool", "dm-clone");
     }
 
     @Override
@@ -280,6 +280,11 @@ public final class SimulatedKernel implements Kernel {
     @Override
     public void nvmetNamespaceEnable(String nqn, int nsid, boolean enable) {
         nvmet.namespaceEnable(nqn, nsid, enable);
+    }
+
+    @Override
+    public void nvmetNamespaceRevalidate(String nqn, int nsid) {
+        nvmet.namespaceRevalidate(nqn, nsid);
     }
 
     @Override

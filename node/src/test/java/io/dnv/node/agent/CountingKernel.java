@@ -236,6 +236,12 @@ final class CountingKernel implements Kernel {
     }
 
     @Override
+    public void nvmetNamespaceRevalidate(String nqn, int nsid) {
+        count();
+        kernel.nvmetNamespaceRevalidate(nqn, nsid);
+    }
+
+    @Override
     public void nvmetNamespaceEnable(String nqn, int nsid, boolean enable) {
         count();
         kernel.nvmetNamespaceEnable(nqn, nsid, enable);

@@ -108,7 +108,7 @@ class FullPoolTest {
                 assertInstanceOf(IOException.class, e.getCause());
                 assertTrue(e.getCause().getMessage().contains("No space left on device"), e.getCause().getMessage());
             }
-            assertTrue(status(cn, pool).contains(" 10/10 - out_of_data_space discard_passdown error_if_no_space "), status(cn, pool));
+            assertTrue(status(cn, pool).contains(" 10/10 - out_of_data_space no_discard_passdown error_if_no_space "), status(cn, pool));
             volume.write(0, new byte[4096]);
         }
         host.nvmeDisconnect(controller);

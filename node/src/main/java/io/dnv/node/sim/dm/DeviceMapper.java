@@ -73,6 +73,7 @@ public final class DeviceMapper {
             throw refused(dev, "create", "resume", e);
         }
         dev.live(t);
+        dev.preresumed = true;
         devices.register(dev.path(), MAJOR, minor, dev, "/dev/dm-" + minor);
         byName.put(name, dev);
         dev.gate.resume();
@@ -109,7 +110,12 @@ public final class DeviceMapper {
         }
     }
 
-    /** dmsetup resume: an inactive table replaces the live one (suspending first, as Linux does), then I/O flows. */
+    /**
+     * dmsetup resume: an inactive table replaces the live one (suspending first, as Linux does),
+     * then I/O flows. As in Linux's do_resume, the new table is swapped in before its targets'
+     * preresume runs: when that refuses, the new table stays live and the device suspended, and
+     * the next resume asks the targets again.
+     */
     public void resume(String name) {
         boolean swap;
         synchronized (this) {
@@ -123,13 +129,6 @@ public final class DeviceMapper {
             DmDevice dev = find(name, "resume");
             LoadedTable next = dev.inactive();
             if (next != null) {
-                try {
-                    next.activate();
-                } catch (TableError e) {
-                    next.release(devices, dev.holder());
-                    dev.inactive(null);
-                    throw refused(dev, "resume", "resume", e);
-                }
                 LoadedTable old = dev.live();
                 dev.live(next);
                 dev.inactive(null);
@@ -139,6 +138,15 @@ public final class DeviceMapper {
                 if (!next.hasPool()) {
                     dev.detachPool();
                 }
+                dev.preresumed = false;
+            }
+            if (!dev.preresumed && dev.live() != null) {
+                try {
+                    dev.live().activate();
+                } catch (TableError e) {
+                    throw refused(dev, "resume", "resume", e);
+                }
+                dev.preresumed = true;
             }
             dev.gate.resume();
         }

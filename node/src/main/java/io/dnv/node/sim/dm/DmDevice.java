@@ -20,6 +20,8 @@ final class DmDevice implements BlockDevice {
     final IoGate gate = new IoGate();
     private volatile LoadedTable live;
     private LoadedTable inactive;
+    /** The live table's targets took their preresume; false after one refused it. Guarded by DeviceMapper. */
+    boolean preresumed;
     private volatile ThinPool pool;
     // What the last observation saw: handed out again while nothing changed, so the agent's
     // check that the kernel is as its last pass left it finds the same records, not equal ones.

@@ -80,11 +80,16 @@ final class Raid1Target implements Target {
         if (authority != null && spec.regionSectors().isEmpty()) {
             useRegion(authority.regionSectors);
         }
+        long grownFrom = lengthSectors;
         for (int i = 0; i < n; i++) {
             Raid1Superblock s = found[i];
-            if (s != null && (s.arraySectors != lengthSectors || s.regionSectors != regionSectors || s.members != n)) {
+            if (s == null) {
+                continue;
+            }
+            if (s.arraySectors > lengthSectors || s.regionSectors != regionSectors || s.members != n) {
                 throw TableError.target("raid", "Failed to load superblocks (member " + i + " belongs to another array layout)");
             }
+            grownFrom = Math.min(grownFrom, s.arraySectors);
         }
         dirty.clear();
         int source = -1;
@@ -113,6 +118,10 @@ final class Raid1Target implements Target {
             }
             if (source < 0) {
                 throw TableError.target("raid", "Failed to run raid array (no in-sync member)");
+            }
+            // A larger table over larger sides: md resyncs what lies past the old end ("requested-resync").
+            if (grownFrom < lengthSectors) {
+                dirty.set((int) (grownFrom / regionSectors), regions);
             }
         }
         BitSet all = new BitSet();

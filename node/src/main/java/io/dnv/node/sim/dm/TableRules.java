@@ -19,6 +19,9 @@ final class TableRules {
     private static final long THIN_BLOCK_MIN = 128;
     private static final long THIN_BLOCK_MAX = 2097152;
     private static final long MAX_THIN_ID = (1L << 24) - 1;
+    /** dm-clone's MIN_REGION_SIZE (4 KiB) and MAX_REGION_SIZE (1 GiB), in sectors. */
+    private static final long CLONE_REGION_MIN = 8;
+    private static final long CLONE_REGION_MAX = 2097152;
 
     private TableRules() {}
 
@@ -74,6 +77,13 @@ final class TableRules {
             }
         } else if (t instanceof DmTarget.Thin thin && thin.deviceId() > MAX_THIN_ID) {
             throw TableError.target("thin", "Invalid device id");
+        } else if (t instanceof DmTarget.Clone c) {
+            if (c.regionSectors() < CLONE_REGION_MIN || c.regionSectors() > CLONE_REGION_MAX) {
+                throw TableError.target("clone", "Invalid region size");
+            }
+            if (Long.bitCount(c.regionSectors()) != 1) {
+                throw TableError.target("clone", "Region size is not a power of 2");
+            }
         }
         return t;
     }

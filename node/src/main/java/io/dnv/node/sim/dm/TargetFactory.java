@@ -59,6 +59,12 @@ final class TargetFactory {
             areas.add(new Area(data, 0, len));
             return new ThinPoolTarget(owner, p, len, meta.device(), data.device(), thinPool);
         }
+        if (t instanceof DmTarget.Clone c) {
+            BlockDevices.Entry meta = resolve(c.metadata(), "clone", "Error opening metadata device");
+            BlockDevices.Entry dest = resolve(c.destination(), "clone", "Error opening destination device");
+            BlockDevices.Entry src = resolve(c.source(), "clone", "Error opening source device");
+            return new CloneTarget(c, len, meta.device(), dest.device(), src.device());
+        }
         return thin((DmTarget.Thin) t);
     }
 

@@ -35,10 +35,11 @@ final class ThinPool {
     /** The table's feature; {@link #errorIfNoSpace} is what the pool does now (pool->pf). */
     private boolean tableErrorIfNoSpace;
     private boolean errorIfNoSpace;
-    private boolean outOfDataSpace;
     /** System.nanoTime() at which held writes fail, while out of data space and queueing; null: never. */
     private Long noSpaceDeadline;
     private boolean readOnly;
+    /** A write found no free block: dm-thin's out-of-data-space mode, until a resize brings blocks. */
+    private boolean outOfDataSpace;
     private boolean closed;
 
     ThinPool(BlockDevice metadataDevice, ThinPoolMetadata md, long blockSectors, ThinPoolModule module) {
@@ -50,6 +51,10 @@ final class ThinPool {
 
     long blockBytes() {
         return blockBytes;
+    }
+
+    synchronized long dataBlocks() {
+        return md.dataBlocks();
     }
 
     /**
@@ -257,7 +262,9 @@ final class ThinPool {
 
     /**
      * As dm-thin prints it (it commits first, so a freed block ends out_of_data_space); the last
-     * field is the metadata low-water mark, min(1024, total/4) blocks.
+     * field is the metadata low-water mark, min(1024, total/4) blocks. A full pool stays "rw"
+     * until a write needs a block, as Linux's does; discards are not simulated, so passdown is
+     * off, as Linux turns it off over a device without discard.
      */
     synchronized String status() {
         checkForDataSpace();
@@ -265,7 +272,7 @@ final class ThinPool {
         long total = md.totalMetadataBlocks();
         String mode = outOfDataSpace ? "out_of_data_space" : readOnly ? "ro" : "rw";
         return "0 " + md.usedMetadataBlocks() + "/" + total + " " + md.usedDataBlocks() + "/" + md.dataBlocks()
-                + " - " + mode + " discard_passdown " + (errorIfNoSpace ? "error" : "queue") + "_if_no_space - "
+                + " - " + mode + " no_discard_passdown " + (errorIfNoSpace ? "error" : "queue") + "_if_no_space - "
                 + Math.min(1024, total / 4);
     }
 }

@@ -18,6 +18,7 @@ final class ThinPoolTarget implements Target {
     private final BlockDevice data;
     private final long dataBlocks;
     private final ThinPoolModule module;
+    private final long storedDataBlocks;
 
     ThinPoolTarget(DmDevice owner, DmTarget.ThinPool spec, long lengthSectors, BlockDevice metadata, BlockDevice data,
                    ThinPoolModule module) throws TableError {
@@ -46,13 +47,20 @@ final class ThinPoolTarget implements Target {
             throw TableError.target("thin-pool", "Error creating metadata object (changing the data block size (from "
                     + stored.blockSectors() + " to " + spec.blockSectors() + ") is not supported)");
         }
-        if (stored != null && stored.dataBlocks() > dataBlocks) {
-            throw TableError.target("thin-pool", "pool target (" + dataBlocks + " blocks) too small: expected " + stored.dataBlocks());
-        }
+        this.storedDataBlocks = stored == null ? 0 : stored.dataBlocks();
     }
 
+    /**
+     * pool_preresume: a pool smaller than its metadata records is refused here, not at load (so
+     * the smaller table is live and the device stays suspended, as on Linux).
+     */
     @Override
     public void activate() throws TableError {
+        ThinPool current = owner.pool();
+        long recorded = current != null ? current.dataBlocks() : storedDataBlocks;
+        if (recorded > dataBlocks) {
+            throw TableError.target("thin-pool", "pool target (" + dataBlocks + " blocks) too small: expected " + recorded);
+        }
         try {
             ThinPool pool = owner.pool();
             if (pool == null) {

@@ -99,7 +99,7 @@ final class MultipathHead implements BlockDevice {
         try {
             while (true) {
                 if (detached) {
-                    throw new IOException(name() + ": device removed");
+                    throw new IOException("Input/output error (" + name() + ": device removed)");
                 }
                 Route r = choose();
                 if (r != null) {
@@ -107,7 +107,7 @@ final class MultipathHead implements BlockDevice {
                 }
                 if (!availablePath()) {
                     host.logLine("block " + name() + ": no available path - failing I/O");
-                    throw new IOException(name() + ": no available path");
+                    throw new IOException("Input/output error (" + name() + ": no available path - failing I/O)");
                 }
                 host.changed.await();
             }

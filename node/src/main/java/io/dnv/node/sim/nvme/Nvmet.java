@@ -151,14 +151,15 @@ public final class Nvmet {
         }
     }
 
-    /**
-     * rmdir hosts/&lt;nqn&gt;. configfs lets a symlink target go; the allowed_hosts links that
-     * point at it stay (the item is pinned by them) and keep allowing the host.
-     */
+    /** rmdir hosts/&lt;nqn&gt;: configfs refuses (EBUSY) while an allowed_hosts symlink points at it. */
     public synchronized void hostRemove(String hostNqn) {
-        if (!hosts.remove(hostNqn)) {
+        if (!hosts.contains(hostNqn)) {
             throw new KernelException("hosts/" + hostNqn, "rmdir", Errno.ENOENT);
         }
+        if (subsystems.values().stream().anyMatch(s -> s.allowedHosts.contains(hostNqn))) {
+            throw new KernelException("hosts/" + hostNqn, "rmdir", Errno.EBUSY);
+        }
+        hosts.remove(hostNqn);
     }
 
     // subsystems
@@ -187,17 +188,16 @@ public final class Nvmet {
     }
 
     /**
-     * rmdir subsystems/&lt;nqn&gt;: configfs refuses while namespaces or allowed_hosts links are
-     * inside (ENOTEMPTY). Linux would let it go while a port still links it and keep exporting
-     * the invisible subsystem; the simulation refuses that (EBUSY) so nobody depends on it.
+     * rmdir subsystems/&lt;nqn&gt;: configfs refuses while a port's symlink points at it (EBUSY,
+     * checked first), then while namespaces or allowed_hosts links are inside (ENOTEMPTY).
      */
     public synchronized void subsystemRemove(String nqn) {
         NvmetSubsystemState s = subsystem(nqn, "rmdir");
-        if (!s.namespaces.isEmpty() || !s.allowedHosts.isEmpty()) {
-            throw new KernelException("subsystems/" + nqn, "rmdir", Errno.ENOTEMPTY);
-        }
         if (ports.values().stream().anyMatch(p -> p.subsystems.contains(nqn))) {
             throw new KernelException("subsystems/" + nqn, "rmdir", Errno.EBUSY);
+        }
+        if (!s.namespaces.isEmpty() || !s.allowedHosts.isEmpty()) {
+            throw new KernelException("subsystems/" + nqn, "rmdir", Errno.ENOTEMPTY);
         }
         subsystems.remove(nqn);
         subsystemsByNqn.remove(nqn);
@@ -289,6 +289,20 @@ public final class Nvmet {
         } else {
             disable(nqn, nsid, false);
         }
+    }
+
+    /**
+     * Write namespaces/&lt;nsid&gt;/revalidate_size. Hosts are told (an AEN) and read the size again
+     * from the device, which Identify reports live, as nvmet's does since it revalidates there too.
+     */
+    public synchronized void namespaceRevalidate(String nqn, int nsid) {
+        String object = "subsystems/" + nqn + "/namespaces/" + nsid + "/revalidate_size";
+        NvmetNamespaceState ns = namespace(subsystem(nqn, "write"), nsid, "write");
+        if (!ns.enabled) {
+            log.log("nvmet: enable ns before revalidate.");
+            throw new KernelException(object, "write", Errno.EINVAL);
+        }
+        notifySubsystem(nqn);
     }
 
     /** rmdir namespaces/&lt;nsid&gt;: disables it first if needed, like nvmet does. */
@@ -478,6 +492,11 @@ public final class Nvmet {
             }
         }
         ns.io(op, offset, buf, bufOffset, length);
+        // A request held below nvmet (a suspended device) completes into a connection that may be
+        // gone by then: the device has it, the host never hears of it and fails it over or fails it.
+        synchronized (this) {
+            requireAlive(c);
+        }
     }
 
     synchronized void disconnect(NvmetController c) {

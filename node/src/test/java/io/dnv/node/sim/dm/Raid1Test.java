@@ -157,6 +157,29 @@ class Raid1Test {
         assertEquals(512, Raid1Superblock.read(k.dev("s0-m")).regionSectors);
     }
 
+    /** An extend: the array reloaded larger; what lies past the old end is resynced from side 0, the rest stays. */
+    @Test
+    void arrayReloadedLargerResyncsOnlyTheNewRegions() {
+        k.dm.create("r", "0 2048 raid raid1 4 0 region_size 512 nosync " + sides);
+        byte[] a = pattern(1, 2 * REGION);
+        write(k.dev("r"), 0, a);
+        // a region of side 1 the array never wrote, and side 0's bytes past the old end
+        byte[] junk = DmTestBed.filled(0x5a, REGION);
+        write(disk(1), DATA + 3L * REGION, junk);
+        byte[] old0 = pattern(2, MIB);
+        write(disk(0), DATA + MIB, old0);
+        k.dm.suspend("r");
+        k.dm.load("r", "0 4096 raid raid1 3 0 region_size 512 " + sides);
+        k.dm.resume("r");
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.status("r"));
+        assertArrayEquals(a, read(disk(1), DATA, 2 * REGION));
+        assertArrayEquals(junk, read(disk(1), DATA + 3L * REGION, REGION), "a clean region inside the old end is not copied");
+        assertArrayEquals(old0, read(disk(1), DATA + MIB, MIB), "the new regions come from side 0");
+        k.dm.suspend("r");
+        k.dm.load("r", "0 2048 raid raid1 3 0 region_size 512 " + sides);
+        assertContains(k.refused(() -> k.dm.resume("r")).kernelMessage(), "Failed to load superblocks");
+    }
+
     @Test
     void metadataDeviceThatIsNeitherZeroNorARaid1SuperblockIsRefused() {
         write(disk(0), 0, DmTestBed.filled(0x11, 4096));

@@ -105,7 +105,7 @@ class TablePrintingTest {
                 k.table("dnv-pool0"));
         assertEquals("0 32768 thin " + k.mm("dnv-pool0") + " 0", k.table("dnv-leg0"));
         String pool = k.status("dnv-pool0");
-        assertTrue(pool.matches("0 151552 thin-pool 0 \\d+/1024 0/74 - rw discard_passdown queue_if_no_space - 256"), pool);
+        assertTrue(pool.matches("0 151552 thin-pool 0 \\d+/1024 0/74 - rw no_discard_passdown queue_if_no_space - 256"), pool);
         assertEquals("0 32768 thin 0 -", k.status("dnv-leg0"));
         DmTestBed.write(k.dev("dnv-leg0"), 2048 * 512L, new byte[4096]);
         assertEquals("0 32768 thin 2048 4095", k.status("dnv-leg0"));
@@ -117,7 +117,7 @@ class TablePrintingTest {
         k.dm.create("m", "0 8192 linear /dev/ram0 0");
         k.dm.create("p", "0 65536 thin-pool /dev/mapper/m /dev/nvme1n1 128 0 2 error_if_no_space skip_block_zeroing");
         assertEquals("0 65536 thin-pool " + k.mm("m") + " 259:1 128 0 2 skip_block_zeroing error_if_no_space", k.table("p"));
-        assertTrue(k.status("p").contains(" rw discard_passdown error_if_no_space - "), k.status("p"));
+        assertTrue(k.status("p").contains(" rw no_discard_passdown error_if_no_space - "), k.status("p"));
         k.dm.create("q", "0 65536 thin-pool /dev/nvme2n1 /dev/nvme1n1 128 0");
         assertEquals("0 65536 thin-pool 259:2 259:1 128 0 0", k.table("q"));
     }

@@ -226,9 +226,11 @@ class ThinTest {
         pool(256, "1 error_if_no_space");
         BlockDevice t = thin(0);
         write(t, 0, pattern(1, 2 * BLOCK));
+        // full, but no write has needed a block yet
+        assertContains(k.status("pool"), " 2/2 - rw no_discard_passdown error_if_no_space ");
         IOException e = assertThrows(IOException.class, () -> t.write(2 * BLOCK, new byte[512]));
         assertContains(e.getMessage(), "No space left on device");
-        assertContains(k.status("pool"), " 2/2 - out_of_data_space discard_passdown error_if_no_space ");
+        assertContains(k.status("pool"), " 2/2 - out_of_data_space no_discard_passdown error_if_no_space ");
         write(t, 0, filled(3, 512));
     }
 
@@ -242,12 +244,12 @@ class ThinTest {
         BlockDevice t0 = thin(0);
         write(t0, 0, pattern(1, BLOCK));
         write(thin(1), 0, pattern(2, BLOCK));
-        assertContains(k.status("pool"), " 2/2 - rw discard_passdown error_if_no_space ");
+        assertContains(k.status("pool"), " 2/2 - rw no_discard_passdown error_if_no_space ");
         assertThrows(IOException.class, () -> t0.write(BLOCK, new byte[512]));
-        assertContains(k.status("pool"), " 2/2 - out_of_data_space discard_passdown error_if_no_space ");
+        assertContains(k.status("pool"), " 2/2 - out_of_data_space no_discard_passdown error_if_no_space ");
         k.dm.remove("t1");
         k.dm.message("pool", 0, "delete 1");
-        assertContains(k.status("pool"), " 1/2 - rw discard_passdown error_if_no_space ");
+        assertContains(k.status("pool"), " 1/2 - rw no_discard_passdown error_if_no_space ");
         write(t0, BLOCK, filled(4, 512));
     }
 
@@ -265,17 +267,17 @@ class ThinTest {
         write(t, 0, pattern(1, 2 * BLOCK));
         CompletableFuture<Void> held = CompletableFuture.runAsync(() -> write(t, 2 * BLOCK, new byte[4096]));
         assertThrows(TimeoutException.class, () -> held.get(100, TimeUnit.MILLISECONDS));
-        assertContains(k.status("pool"), " 2/2 - out_of_data_space discard_passdown queue_if_no_space ");
+        assertContains(k.status("pool"), " 2/2 - out_of_data_space no_discard_passdown queue_if_no_space ");
         ExecutionException e = assertThrows(ExecutionException.class, () -> held.get(5, TimeUnit.SECONDS));
         assertContains(e.getCause().getMessage(), "No space left on device");
-        assertContains(k.status("pool"), " 2/2 - out_of_data_space discard_passdown error_if_no_space ");
+        assertContains(k.status("pool"), " 2/2 - out_of_data_space no_discard_passdown error_if_no_space ");
         long start = System.nanoTime();
         assertContains(assertThrows(IOException.class, () -> t.write(3 * BLOCK, new byte[512])).getMessage(), "No space left on device");
         assertTrue(System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(200), "a later write fails at once");
         k.dm.suspend("pool");
         k.dm.load("pool", "0 1024 thin-pool /dev/ram0 /dev/ram1 128 0 0");
         k.dm.resume("pool");
-        assertContains(k.status("pool"), " 2/8 - rw discard_passdown queue_if_no_space ");
+        assertContains(k.status("pool"), " 2/8 - rw no_discard_passdown queue_if_no_space ");
         write(t, 2 * BLOCK, filled(5, 4096));
     }
 
@@ -295,15 +297,22 @@ class ThinTest {
         assertContains(k.status("pool"), " 3/8 - rw ");
     }
 
+    /** Linux checks the size in the pool's preresume: the smaller table goes live, the resume fails, the pool stays suspended. */
     @Test
-    void shrinkingThePoolBelowWhatItsMetadataRecordsIsRefused() {
+    void shrinkingThePoolBelowWhatItsMetadataRecordsIsRefusedAtResume() {
         pool(1024, "0");
         k.dm.suspend("pool");
-        assertContains(k.refused(() -> k.dm.load("pool", "0 512 thin-pool /dev/ram0 /dev/ram1 128 0 0")).kernelMessage(),
-                "thin-pool: pool target (4 blocks) too small: expected 8");
         assertContains(k.refused(() -> k.dm.load("pool", "0 1024 thin-pool /dev/ram0 /dev/ram1 256 0 0")).kernelMessage(),
                 "changing the data block size (from 128 to 256) is not supported");
+        k.dm.load("pool", "0 512 thin-pool /dev/ram0 /dev/ram1 128 0 0");
+        assertContains(k.refused(() -> k.dm.resume("pool")).kernelMessage(), "Invalid argument",
+                "thin-pool: pool target (4 blocks) too small: expected 8");
+        assertTrue(k.observe("pool").suspended(), "the pool stays suspended");
+        assertContains(k.table("pool"), "0 512 thin-pool ");
+        assertContains(k.refused(() -> k.dm.resume("pool")).kernelMessage(), "too small: expected 8");
+        k.dm.load("pool", "0 1024 thin-pool /dev/ram0 /dev/ram1 128 0 0");
         k.dm.resume("pool");
+        assertContains(k.status("pool"), " 0/8 - rw ");
     }
 
     @Test

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -108,6 +109,50 @@ class FailoverTest {
         assertArrayEquals(pattern(4096, 0x5b), ld.bytes(0, 4096));
         assertTrue(dn.nvmet().dmesg().stream().anyMatch(l -> l.endsWith(
                 "connect by host " + CN_A + " for subsystem " + LD + " not allowed")));
+    }
+
+    /**
+     * A write that passed nvmet's checks and waits below it (a suspended LD) lands when it is
+     * released, after the fence dropped F's connection: its completion has nowhere to go, so on F
+     * it fails (after fast_io_fail_tmo), as on Linux, and is never reported written.
+     */
+    @Test
+    void writeHeldBelowNvmetLandsWhenReleasedButFailsOnTheFencedHost() throws Exception {
+        CountDownLatch arrived = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        dn.devices().register("/dev/held", 7, dn.devices().allocateMinor(7), new BlockDevice() {
+            public long sizeSectors() {
+                return ld.sizeSectors();
+            }
+
+            public void read(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+                ld.read(offset, buf, bufOffset, length);
+            }
+
+            public void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+                arrived.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    throw new IOException(e);
+                }
+                ld.write(offset, buf, bufOffset, length);
+            }
+        });
+        String held = PREFIX + "ld-held";
+        export(dn, 2, "10.0.0.2", held, "held", CN_A, 100, 199);
+        cnA.host().connect(conn("10.0.0.2", held, CN_A, new ConnectTimeouts(5, 3, 1, 1)));
+        BlockDevice fHead = head(cnA);
+        CompletableFuture<Void> write = CompletableFuture.runAsync(() -> write(fHead, pattern(4096, 0x0f)));
+        assertTrue(arrived.await(5, TimeUnit.SECONDS));
+
+        dn.nvmet().disallowHost(held, CN_A);
+        dn.nvmet().unlink(2, held);
+        release.countDown();
+
+        ExecutionException e = assertThrows(ExecutionException.class, () -> write.get(10, TimeUnit.SECONDS));
+        assertTrue(e.getCause().getCause().getMessage().startsWith("Input/output error"), e.getCause().getCause().getMessage());
+        assertArrayEquals(pattern(4096, 0x0f), ld.bytes(0, 4096), "the device got the write");
     }
 
     private static BlockDevice head(World.Kernel k) {

@@ -58,13 +58,15 @@ class NvmetConfigfsTest {
     }
 
     @Test
-    void removedHostsEntryStillAllowsThroughItsLink() {
+    void hostsEntryCannotBeRemovedWhileAnAllowedHostsLinkPointsAtIt() {
         t.subsystemCreate(LD, 1, 99, "sn1");
         t.hostCreate(CN_A);
         t.allowHost(LD, CN_A);
+        refused(Errno.EBUSY, () -> t.hostRemove(CN_A));
+        assertEquals(List.of(CN_A), t.hosts());
+        t.disallowHost(LD, CN_A);
         t.hostRemove(CN_A);
         assertEquals(List.of(), t.hosts());
-        assertEquals(List.of(CN_A), t.subsystems().get(0).allowedHosts());
     }
 
     @Test
@@ -169,13 +171,13 @@ class NvmetConfigfsTest {
         disk(dn, "ld");
         export(dn, 1, "10.0.0.1", LD, "ld", CN_A, 1, 99);
         t.anaGroupCreate(1, 2);
-        refused(Errno.ENOTEMPTY, () -> t.subsystemRemove(LD));
+        refused(Errno.EBUSY, () -> t.subsystemRemove(LD));
         refused(Errno.ENOTEMPTY, () -> t.portRemove(1));
+        t.unlink(1, LD);
+        refused(Errno.ENOTEMPTY, () -> t.subsystemRemove(LD));
         t.namespaceRemove(LD, 1);
         refused(Errno.ENOTEMPTY, () -> t.subsystemRemove(LD));
         t.disallowHost(LD, CN_A);
-        refused(Errno.EBUSY, () -> t.subsystemRemove(LD));
-        t.unlink(1, LD);
         refused(Errno.ENOTEMPTY, () -> t.portRemove(1));
         t.anaGroupRemove(1, 2);
         t.portRemove(1);
@@ -232,5 +234,17 @@ class NvmetConfigfsTest {
         String again = cn.host().connect(conn("10.0.0.1", ld2, PREFIX + "cn-x", QUICK));
         assertEquals(1, cn.host().controllers().stream().filter(c -> c.name().equals(again)).findFirst().orElseThrow().cntlid(),
                 "the freed cntlid 1 is reused by another subsystem");
+    }
+
+    /** revalidate_size tells connected hosts to read the size again; nvmet refuses it on a disabled namespace. */
+    @Test
+    void revalidateSizeIsRefusedWhileTheNamespaceIsDisabled() {
+        disk(dn, "ld");
+        t.subsystemCreate(LD, 1, 99, "sn1");
+        t.namespaceCreate(LD, 1, "/dev/ld", NS_UUID, null, 1);
+        refused(Errno.EINVAL, () -> t.namespaceRevalidate(LD, 1));
+        assertTrue(t.dmesg().stream().anyMatch(l -> l.endsWith("nvmet: enable ns before revalidate.")), t.dmesg().toString());
+        t.namespaceEnable(LD, 1, true);
+        t.namespaceRevalidate(LD, 1);
     }
 }

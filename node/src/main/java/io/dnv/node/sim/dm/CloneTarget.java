@@ -1,0 +1,274 @@
+package io.dnv.node.sim.dm;
+
+import io.dnv.core.kernel.DmTarget;
+import io.dnv.node.sim.block.BlockDevice;
+
+import java.io.IOException;
+import java.util.BitSet;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * dm-clone: the destination becomes a copy of the source one region at a time. A read of a
+ * region not yet hydrated goes to the source; a write to one first copies the region (unless it
+ * covers the whole region), then lands on the destination; in the background, regions are copied
+ * in order while hydration is enabled (from resume until postsuspend, like dm-clone's worker).
+ * A region being copied holds the I/O to it until it is done.
+ */
+final class CloneTarget implements Target {
+
+    private static final int COPY_BYTES = 1 << 20;
+
+    private final DmTarget.Clone spec;
+    private final long lengthSectors;
+    private final BlockDevice metadataDevice;
+    private final BlockDevice destination;
+    private final BlockDevice source;
+    private final long regionBytes;
+    private final int regions;
+    private CloneMetadata md;
+    /** In-core state, guarded by this. */
+    private final BitSet hydrated = new BitSet();
+    private final Set<Integer> hydrating = new HashSet<>();
+    private boolean hydrationEnabled;
+    private long threshold;
+    private long batchSize;
+    private boolean running;
+    /** A copy failed: the worker stopped, and starts again at the next resume or enable_hydration. */
+    private boolean stalled;
+    private Thread worker;
+
+    CloneTarget(DmTarget.Clone spec, long lengthSectors, BlockDevice metadata, BlockDevice destination, BlockDevice source)
+            throws TableError {
+        this.spec = spec;
+        this.lengthSectors = lengthSectors;
+        this.metadataDevice = metadata;
+        this.destination = destination;
+        this.source = source;
+        this.regionBytes = spec.regionSectors() * BlockDevice.SECTOR;
+        this.regions = CloneMetadata.regions(lengthSectors, spec.regionSectors());
+        this.hydrationEnabled = !spec.noHydration();
+        this.threshold = spec.hydrationThreshold().orElse(1);
+        this.batchSize = spec.hydrationBatchSize().orElse(1);
+        if (destination.sizeSectors() < lengthSectors) {
+            throw TableError.target("clone", "Device size larger than destination device");
+        }
+        if (source.sizeSectors() < lengthSectors) {
+            throw TableError.target("clone", "Device size larger than source device");
+        }
+        try {
+            CloneMetadata.check(metadata, spec.regionSectors(), lengthSectors);
+        } catch (IOException e) {
+            throw TableError.target("clone", "Failed to load metadata (" + e.getMessage() + ")");
+        }
+    }
+
+    /** Linux opens (and formats) the metadata at load; the simulator at resume, so a refused table writes nothing. */
+    @Override
+    public synchronized void activate() throws TableError {
+        if (md == null) {
+            try {
+                md = CloneMetadata.open(metadataDevice, spec.regionSectors(), lengthSectors);
+            } catch (IOException e) {
+                throw TableError.target("clone", "Failed to load metadata (" + e.getMessage() + ")");
+            }
+            hydrated.or(md.hydrated());
+        }
+        running = true;
+        stalled = false;
+        wake();
+    }
+
+    /**
+     * clone_postsuspend: hydration stops after the region being copied. Not waited for here: the
+     * device-mapper lock is held, and the copy may wait on a lower device only that lock resumes.
+     */
+    @Override
+    public synchronized void postsuspend() {
+        running = false;
+    }
+
+    @Override
+    public synchronized void close() {
+        running = false;
+    }
+
+    /** Starts the background copy if it should run and is not running. */
+    private void wake() {
+        if (!running || stalled || !hydrationEnabled || threshold == 0 || hydrated.cardinality() == regions || worker != null) {
+            return;
+        }
+        Thread w = new Thread(this::hydrateInOrder, "dm-clone-hydration");
+        w.setDaemon(true);
+        worker = w;
+        w.start();
+    }
+
+    private void hydrateInOrder() {
+        try {
+            while (true) {
+                int r;
+                synchronized (this) {
+                    r = nextToHydrate();
+                    if (r < 0) {
+                        return;
+                    }
+                    hydrating.add(r);
+                }
+                try {
+                    copy(r);
+                    md.markHydrated(r);
+                    done(r, true);
+                } catch (IOException e) {
+                    // dm-clone: "hydration failed"; the region stays where it was, the worker stops
+                    synchronized (this) {
+                        stalled = true;
+                    }
+                    done(r, false);
+                    return;
+                }
+            }
+        } finally {
+            synchronized (this) {
+                worker = null;
+                notifyAll();
+                // a resume or enable that came while this worker was stopping found it still there
+                wake();
+            }
+        }
+    }
+
+    private int nextToHydrate() {
+        if (!running || !hydrationEnabled || threshold == 0) {
+            return -1;
+        }
+        for (int r = hydrated.nextClearBit(0); r < regions; r = hydrated.nextClearBit(r + 1)) {
+            if (!hydrating.contains(r)) {
+                return r;
+            }
+        }
+        return -1;
+    }
+
+    private synchronized void done(int r, boolean ok) {
+        hydrating.remove(r);
+        if (ok) {
+            hydrated.set(r);
+        }
+        notifyAll();
+    }
+
+    /** Waits while the region is being copied; true when it is hydrated, else it is now ours to copy (if {@code claim}). */
+    private synchronized boolean settle(int r, boolean claim) throws IOException {
+        while (hydrating.contains(r)) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while a clone region is hydrated", e);
+            }
+        }
+        if (hydrated.get(r)) {
+            return true;
+        }
+        if (claim) {
+            hydrating.add(r);
+        }
+        return false;
+    }
+
+    private void copy(int r) throws IOException {
+        long end = Math.min(lengthSectors * BlockDevice.SECTOR, (r + 1) * regionBytes);
+        byte[] buf = new byte[COPY_BYTES];
+        for (long off = r * regionBytes; off < end; off += COPY_BYTES) {
+            int n = (int) Math.min(COPY_BYTES, end - off);
+            source.read(off, buf, 0, n);
+            destination.write(off, buf, 0, n);
+        }
+    }
+
+    @Override
+    public void read(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+        eachRegion(offset, length, (r, at, done, n) -> {
+            BlockDevice from = settle(r, false) ? destination : source;
+            from.read(at, buf, bufOffset + done, n);
+        });
+    }
+
+    @Override
+    public void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+        eachRegion(offset, length, (r, at, done, n) -> {
+            if (settle(r, true)) {
+                destination.write(at, buf, bufOffset + done, n);
+                return;
+            }
+            boolean ok = false;
+            try {
+                // A write over the whole region needs no copy of it (dm-clone's overwrite).
+                if (at != r * regionBytes || n != Math.min(regionBytes, lengthSectors * BlockDevice.SECTOR - at)) {
+                    copy(r);
+                }
+                destination.write(at, buf, bufOffset + done, n);
+                md.markHydrated(r);
+                ok = true;
+            } finally {
+                done(r, ok);
+            }
+        });
+    }
+
+    private interface RegionPart {
+        void io(int region, long at, int done, int n) throws IOException;
+    }
+
+    private void eachRegion(long offset, int length, RegionPart part) throws IOException {
+        for (int done = 0; done < length; ) {
+            long at = offset + done;
+            int r = (int) (at / regionBytes);
+            int n = (int) Math.min(length - done, (r + 1) * regionBytes - at);
+            part.io(r, at, done, n);
+            done += n;
+        }
+    }
+
+    /**
+     * As dm-clone prints it: metadata block size (8 sectors), used/total metadata blocks (of the
+     * simulator's format), region size, hydrated/total regions, regions being copied, features
+     * as they are now (discards are not simulated, so passdown is off), core arguments, mode.
+     */
+    @Override
+    public synchronized String status() {
+        String features = (hydrationEnabled ? "1" : "2 no_hydration") + " no_discard_passdown";
+        long used = md == null ? 0 : md.usedBlocks();
+        long total = md == null ? metadataDevice.sizeSectors() / 8 : md.totalBlocks();
+        return "8 " + used + "/" + total + " " + spec.regionSectors() + " " + hydrated.cardinality() + "/" + regions + " "
+                + hydrating.size() + " " + features + " 4 hydration_threshold " + threshold + " hydration_batch_size " + batchSize + " rw";
+    }
+
+    @Override
+    public synchronized String message(String[] w) throws TableError {
+        String m = w[0].toLowerCase(java.util.Locale.ROOT);
+        if (m.equals("enable_hydration")) {
+            hydrationEnabled = true;
+            stalled = false;
+            wake();
+            return "";
+        }
+        if (m.equals("disable_hydration")) {
+            hydrationEnabled = false;
+            return "";
+        }
+        if (w.length == 2 && (m.equals("hydration_threshold") || m.equals("hydration_batch_size")) && w[1].matches("\\d{1,10}")
+                && Long.parseLong(w[1]) <= 0xffffffffL) {
+            long v = Long.parseLong(w[1]);
+            if (m.equals("hydration_threshold")) {
+                threshold = v;
+                wake();
+            } else {
+                batchSize = v;
+            }
+            return "";
+        }
+        throw TableError.of(Errno.EINVAL, "clone: Unsupported message `" + w[0] + "'");
+    }
+}
