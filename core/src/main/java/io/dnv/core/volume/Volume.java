@@ -158,7 +158,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         public State {
             endpoints = Map.copyOf(endpoints);
             attachments = List.copyOf(attachments);
-            exported = List.copyOf(exported);
+            // Snapshots from before operations were recorded: the kernels allowed what was wanted.
+            exported = List.copyOf(exported == null ? attachments : exported);
+            operation = operation == null ? Optional.empty() : operation;
         }
 
         static State empty(Phase phase, long revision) {
