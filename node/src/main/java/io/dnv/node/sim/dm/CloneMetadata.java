@@ -100,17 +100,8 @@ final class CloneMetadata {
     private record Header(long regionSectors, long targetSectors) {}
 
     private static Header header(BlockDevice device) throws IOException, TableError {
-        byte[] header = new byte[HEADER_BYTES];
-        device.read(0, header);
-        if (Arrays.equals(header, new byte[HEADER_BYTES])) {
-            return null;
-        }
-        ByteBuffer b = ByteBuffer.wrap(header);
-        byte[] magic = new byte[MAGIC.length];
-        b.get(magic);
-        if (!Arrays.equals(magic, MAGIC)) {
-            throw TableError.target("clone", "Failed to load metadata (Superblock check failed: no clone metadata on a non-zero device)");
-        }
-        return new Header(b.getLong(), b.getLong());
+        ByteBuffer b = MetadataHeader.read(device, HEADER_BYTES, MAGIC, "clone",
+                "Failed to load metadata (Superblock check failed: no clone metadata on a non-zero device)");
+        return b == null ? null : new Header(b.getLong(), b.getLong());
     }
 }

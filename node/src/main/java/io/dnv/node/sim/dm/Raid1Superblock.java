@@ -54,16 +54,10 @@ final class Raid1Superblock {
 
     /** Null when the header is all zero: a brand-new member. The bitmap is as long as the header's sizes make it. */
     static Raid1Superblock read(BlockDevice meta) throws IOException, TableError {
-        byte[] header = new byte[HEADER_BYTES];
-        meta.read(0, header);
-        if (Arrays.equals(header, new byte[HEADER_BYTES])) {
+        ByteBuffer b = MetadataHeader.read(meta, HEADER_BYTES, MAGIC, "raid",
+                "Failed to load superblocks (no raid1 superblock on a non-zero metadata device)");
+        if (b == null) {
             return null;
-        }
-        ByteBuffer b = ByteBuffer.wrap(header);
-        byte[] magic = new byte[MAGIC.length];
-        b.get(magic);
-        if (!Arrays.equals(magic, MAGIC)) {
-            throw TableError.target("raid", "Failed to load superblocks (no raid1 superblock on a non-zero metadata device)");
         }
         int member = b.getInt();
         int members = b.getInt();

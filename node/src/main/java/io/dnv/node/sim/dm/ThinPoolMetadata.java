@@ -67,18 +67,9 @@ final class ThinPoolMetadata {
 
     /** Null when the first 4 KiB are zero: Linux formats such a device as a new pool. */
     static Header peek(BlockDevice device) throws IOException, TableError {
-        byte[] sb = new byte[BLOCK_BYTES];
-        device.read(0, sb);
-        if (Arrays.equals(sb, new byte[BLOCK_BYTES])) {
-            return null;
-        }
-        ByteBuffer b = ByteBuffer.wrap(sb);
-        byte[] magic = new byte[MAGIC.length];
-        b.get(magic);
-        if (!Arrays.equals(magic, MAGIC)) {
-            throw TableError.target("thin-pool", "Error creating metadata object (superblock validation failed: bad magic)");
-        }
-        return new Header(b.getLong(), b.getLong());
+        ByteBuffer b = MetadataHeader.read(device, BLOCK_BYTES, MAGIC, "thin-pool",
+                "Error creating metadata object (superblock validation failed: bad magic)");
+        return b == null ? null : new Header(b.getLong(), b.getLong());
     }
 
     /** Formats a zeroed device or replays an existing one; the caller checked {@link #peek} already. */
