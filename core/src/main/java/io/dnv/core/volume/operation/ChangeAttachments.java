@@ -42,11 +42,6 @@ public record ChangeAttachments(List<String> hosts, Stage stage, long attempt, I
     }
 
     @Override
-    public String stageName() {
-        return stage.name().toLowerCase();
-    }
-
-    @Override
     public Duration deadline() {
         return DEADLINE;
     }

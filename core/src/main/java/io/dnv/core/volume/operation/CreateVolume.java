@@ -63,11 +63,6 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
     }
 
     @Override
-    public String stageName() {
-        return stage.name().toLowerCase();
-    }
-
-    @Override
     public Duration deadline() {
         return DEADLINE;
     }

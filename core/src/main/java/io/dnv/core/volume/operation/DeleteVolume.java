@@ -36,11 +36,6 @@ public record DeleteVolume(Stage stage, long attempt, Instant requestedAt) imple
     }
 
     @Override
-    public String stageName() {
-        return stage.name().toLowerCase();
-    }
-
-    @Override
     public Duration deadline() {
         return DEADLINE;
     }

@@ -26,8 +26,13 @@ public sealed interface Operation extends CborSerializable permits CreateVolume,
     /** How the API names the operation. */
     String name();
 
+    /** The current stage: each operation's own enum. */
+    Enum<?> stage();
+
     /** How the API names the current stage. */
-    String stageName();
+    default String stageName() {
+        return stage().name().toLowerCase();
+    }
 
     long attempt();
 
