@@ -429,9 +429,9 @@ public final class StorageNode
     private List<String> confirmedRemovals(State journal) {
         removalSeenAt.keySet().retainAll(journal.removals().keySet());
         List<String> confirmed = new ArrayList<>();
+        State decided = decided(journal);
         for (String volume : journal.removals().keySet()) {
             long seenAt = removalSeenAt.computeIfAbsent(volume, v -> lastSequenceNumber(ctx));
-            State decided = decided(journal);
             if (passGeneration >= seenAt && !leftoverVolumes.contains(volume) && !decided.objects().containsKey(volume)
                     && decided.removals().containsKey(volume)) {
                 confirmed.add(volume);

@@ -27,6 +27,11 @@ final class PushedVolumes {
     // Which volumes have an object of each name: every pass's heartbeat asks, and a node holds
     // thousands of names.
     private final Map<String, Set<String>> volumesByName = new HashMap<>();
+    // The volumes the last pass's devices name: read from thousands of dm names once per pass,
+    // not again at every heartbeat in between (the same pass is reported once a second).
+    private ObservedKernel namedIn;
+    private List<ZeroingProgress> namedInZeroing;
+    private Set<String> volumesNamed = Set.of();
 
     void put(ToAgent.PutVolume put) {
         hold(put.volumeId(), put.objects());
@@ -94,13 +99,16 @@ final class PushedVolumes {
      * {@code zeroing} (its device lost in a power cycle, the rest of its extent not zeroed yet).
      */
     Set<String> leftovers(String nodeId, ObservedKernel observed, List<ZeroingProgress> zeroing) {
-        Set<String> devices = new HashSet<>();
-        observed.dmDevices().forEach(d -> devices.add(d.name()));
-        zeroing.forEach(z -> devices.add(z.device()));
-        Set<String> left = new HashSet<>();
-        for (String d : devices) {
-            Names.volumeOfDm(nodeId, d).filter(v -> !volumes.containsKey(v)).ifPresent(left::add);
+        if (observed != namedIn || zeroing != namedInZeroing) {
+            Set<String> named = new HashSet<>();
+            observed.dmDevices().forEach(d -> Names.volumeOfDm(nodeId, d.name()).ifPresent(named::add));
+            zeroing.forEach(z -> Names.volumeOfDm(nodeId, z.device()).ifPresent(named::add));
+            namedIn = observed;
+            namedInZeroing = zeroing;
+            volumesNamed = named;
         }
+        Set<String> left = new HashSet<>(volumesNamed);
+        left.removeIf(volumes::containsKey);
         return left;
     }
 
