@@ -465,10 +465,11 @@ public final class StorageNode
             return Effect().reply(r.replyTo(), new Reservation(Optional.empty(), nodeId + " is not a registered disk node"));
         }
         long sectors = Extents.aligned(r.sectors());
-        Optional<Long> start = clean(s).stream().filter(g -> g.length() >= sectors).map(Extents.Gap::start).findFirst();
+        List<Extents.Gap> gaps = clean(s);
+        Optional<Long> start = gaps.stream().filter(g -> g.length() >= sectors).map(Extents.Gap::start).findFirst();
         if (start.isEmpty()) {
             return Effect().reply(r.replyTo(), new Reservation(Optional.empty(), nodeId + " has no free extent of " + sectors / 2048
-                    + " MiB (largest free: " + largestFree(s) / 2048 + " MiB; " + DirtyRanges.sectors(s.dirty()) / 2048
+                    + " MiB (largest free: " + largest(gaps) / 2048 + " MiB; " + DirtyRanges.sectors(s.dirty()) / 2048
                     + " MiB more not zeroed yet)"));
         }
         Placement.Extent extent = new Placement.Extent(nodeId, start.get(), sectors);
@@ -765,13 +766,13 @@ public final class StorageNode
         boolean settling = lastHeartbeat == null && startedAt.isAfter(Instant.now().minus(DOWN_AFTER));
         return new NodeView(nodeId, state, s.info(), Optional.ofNullable(lastHeartbeat),
                 new NodeView.Capacity(total * 512, reserved * 512, gaps.stream().mapToLong(Extents.Gap::length).sum() * 512,
-                        largestFree(s) * 512, gaps.size(), DirtyRanges.sectors(s.dirty()) * 512),
+                        largest(gaps) * 512, gaps.size(), DirtyRanges.sectors(s.dirty()) * 512),
                 s.objects().size(), s.anaGroups().size(), lastSequenceNumber(ctx), reached, failures, settling,
                 new TreeSet<>(s.removals().keySet()), zeroing);
     }
 
-    private static long largestFree(State s) {
-        return clean(s).stream().mapToLong(Extents.Gap::length).max().orElse(0);
+    private static long largest(List<Extents.Gap> gaps) {
+        return gaps.stream().mapToLong(Extents.Gap::length).max().orElse(0);
     }
 
     /** What a reservation can get: free, and known to be zero (a dirty range counts as taken until it is cleaned). */
