@@ -6,6 +6,7 @@ import io.dnv.core.CborSerializable;
 import io.dnv.core.JournalFailure;
 import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.DiskRange;
+import io.dnv.core.kernel.Names;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.Volume;
@@ -81,21 +82,23 @@ public final class StorageNode
      * {@code leftoverVolumes}, volumes it is not to hold any more: dm devices in the kernel, or
      * released LDs not all zero yet whose devices a power cycle took; {@code zeroing} says how far
      * the released LDs still being zeroed are; {@code cleaned}: dirty ranges of the disk the agent
-     * zeroed since it was told them. Registers on first sight.
+     * zeroed since it was told them; {@code degraded}: raid1 groups serving with a side down,
+     * failed or recovering, each line starting with the group's dm name. Registers on first sight.
      */
     public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
                             long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
-                            List<ZeroingProgress> zeroing, List<DiskRange> cleaned) implements Command {
+                            List<ZeroingProgress> zeroing, List<DiskRange> cleaned, List<String> degraded) implements Command {
 
         public Heartbeat {
             cleaned = cleaned == null ? List.of() : List.copyOf(cleaned);
+            degraded = degraded == null ? List.of() : List.copyOf(degraded);
         }
 
         /** An agent that cleaned nothing since it was told (most tests). */
         public Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
                          long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
                          List<ZeroingProgress> zeroing) {
-            this(info, agent, desiredSeen, reached, failures, passGeneration, unsettledVolumes, leftoverVolumes, zeroing, List.of());
+            this(info, agent, desiredSeen, reached, failures, passGeneration, unsettledVolumes, leftoverVolumes, zeroing, List.of(), List.of());
         }
     }
 
@@ -144,7 +147,11 @@ public final class StorageNode
     public record GetVolumeStatus(String volumeId, ActorRef<VolumeStatus> replyTo) implements Command {}
 
     /** {@code why}: empty when in place, else what is not (in words for the volume's view). */
-    public record VolumeStatus(String nodeId, boolean inPlace, String why) implements CborSerializable {}
+    public record VolumeStatus(String nodeId, boolean inPlace, String why, List<String> degraded) implements CborSerializable {
+        public VolumeStatus {
+            degraded = degraded == null ? List.of() : List.copyOf(degraded);
+        }
+    }
 
     public record GetKernel(ActorRef<ToAgent.KernelReport> replyTo) implements Command {}
 
@@ -299,6 +306,7 @@ public final class StorageNode
     private long agentSeen = -1;
     private long reached = -1;
     private List<String> failures = List.of();
+    private List<String> degraded = List.of();
     private long passGeneration = -1;
     private Set<String> unsettledVolumes = Set.of();
     private Set<String> leftoverVolumes = Set.of();
@@ -392,6 +400,7 @@ public final class StorageNode
         agentSeen = h.desiredSeen();
         reached = h.reached();
         failures = List.copyOf(h.failures());
+        degraded = h.degraded();
         passGeneration = h.passGeneration();
         unsettledVolumes = Set.copyOf(h.unsettledVolumes());
         leftoverVolumes = Set.copyOf(h.leftoverVolumes());
@@ -645,14 +654,18 @@ public final class StorageNode
 
     private VolumeStatus volumeStatus(State s, String volumeId) {
         if (!s.objects().containsKey(volumeId)) {
-            return new VolumeStatus(nodeId, true, "");
+            return new VolumeStatus(nodeId, true, "", List.of());
         }
+        List<String> volumeDegraded = degraded.stream()
+                .filter(line -> Names.volumeOfDm(nodeId, line.split("[ :]", 2)[0]).filter(volumeId::equals).isPresent())
+                .map(line -> nodeId + ": " + line).toList();
         long setAt = volumeSetAt.computeIfAbsent(volumeId, v -> lastSequenceNumber(ctx));
         boolean up = lastHeartbeat != null && !lastHeartbeat.isBefore(Instant.now().minus(DOWN_AFTER));
         if (up && passGeneration >= setAt && !unsettledVolumes.contains(volumeId)) {
-            return new VolumeStatus(nodeId, true, "");
+            return new VolumeStatus(nodeId, true, "", volumeDegraded);
         }
-        return new VolumeStatus(nodeId, false, waitingFor(new AwaitProgress(volumeId, setAt, ctx.getSystem().ignoreRef())));
+        return new VolumeStatus(nodeId, false, waitingFor(new AwaitProgress(volumeId, setAt, ctx.getSystem().ignoreRef())),
+                volumeDegraded);
     }
 
     /** Why a volume's objects are not in place here yet, in words for the volume's view. */

@@ -142,7 +142,7 @@ public final class Planner {
         CntlidRanges.Range ids = CntlidRanges.ld();
         dnObjects.subsystems.add(new NvmetSubsystem(nqn, List.of(Names.hostNqn(cn)), ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)), List.of(port.id())));
-        objects(cn).connections.add(connection(dn, port, nqn, cn));
+        objects(cn).connections.add(connection(dn, port, nqn, cn, ConnectTimeouts.DISK));
         return new DeviceRef.Namespace(uuid);
     }
 
@@ -160,7 +160,7 @@ public final class Planner {
         for (Placement.Controller other : placement.actives()) {
             if (other != owner) {
                 importers.add(Names.hostNqn(other.nodeId()));
-                objects(other.nodeId()).connections.add(connection(cn, port, nqn, other.nodeId()));
+                objects(other.nodeId()).connections.add(connection(cn, port, nqn, other.nodeId(), ConnectTimeouts.PEER_LEG));
             }
         }
         CntlidRanges.Range ids = CntlidRanges.leg(slot);
@@ -200,10 +200,10 @@ public final class Planner {
                 c.role() == Placement.Role.ACTIVE ? AnaState.OPTIMIZED : AnaState.INACCESSIBLE));
     }
 
-    private NvmeConnection connection(NodeEndpoints target, NvmetPort port, String nqn, String hostNode) {
+    private NvmeConnection connection(NodeEndpoints target, NvmetPort port, String nqn, String hostNode, ConnectTimeouts timeouts) {
         String hostNqn = Names.hostNqn(hostNode);
         return new NvmeConnection(port.transport(), target.address(), port.serviceId(), nqn, hostNqn,
-                Names.hostId(hostNqn), ConnectTimeouts.INTERNAL);
+                Names.hostId(hostNqn), timeouts);
     }
 
     private NodeObjects.Builder objects(String nodeId) {

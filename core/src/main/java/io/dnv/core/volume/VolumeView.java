@@ -18,9 +18,14 @@ public record VolumeView(String id, String name, String state, String step, long
 
     /**
      * What the agents of the volume's nodes observed at their last pass: in place on every node,
-     * or per node what is not yet (right after a restart, until the agents re-assembled it).
+     * or per node what is not yet (right after a restart, until the agents re-assembled it);
+     * {@code degraded}: raid1 groups of its legs serving with a side down, failed or recovering.
      */
-    public record KernelView(boolean inPlace, List<String> notInPlace) implements CborSerializable {}
+    public record KernelView(boolean inPlace, List<String> notInPlace, List<String> degraded) implements CborSerializable {
+        public KernelView {
+            degraded = degraded == null ? List.of() : List.copyOf(degraded);
+        }
+    }
 
     public VolumeView {
         // Rows the read side wrote before these were recorded.

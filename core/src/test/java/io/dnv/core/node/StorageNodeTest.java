@@ -108,7 +108,7 @@ class StorageNodeTest {
                 ? FishingOutcomes.complete() : FishingOutcomes.continueAndCollect());
         List<DiskRange> dirty = ((ToAgent.Sync) pushed.get(pushed.size() - 1)).toZero();
         node(id).tell(new StorageNode.Heartbeat(info(id, diskBytes), agent.ref(), -1, -1, List.of(), -1, Set.of(), Set.of(), List.of(),
-                dirty));
+                dirty, List.of()));
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
             assertEquals(0, view(id).capacity().dirtyBytes());
             return null;
@@ -352,7 +352,7 @@ class StorageNodeTest {
     /** The agent's report; what the node decides on it counts for every later command. */
     private void cleaned(String id, TestProbe<ToAgent> agent, List<DiskRange> ranges) {
         node(id).tell(new StorageNode.Heartbeat(view(id).info().orElseThrow(), agent.ref(), -1, -1, List.of(), -1, Set.of(), Set.of(),
-                List.of(), ranges));
+                List.of(), ranges, List.of()));
     }
 
     /** A volume that never had objects on the node holds nothing there: its release is immediate. */

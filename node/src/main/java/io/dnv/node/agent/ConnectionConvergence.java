@@ -3,22 +3,30 @@ package io.dnv.node.agent;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.ObservedKernel;
+import io.dnv.node.kernel.KernelException;
 
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
 
 /**
  * NVMe-oF imports: one controller per desired connection. A controller that is reconnecting
- * is left to the kernel (its ctrl_loss_tmo decides); one that is gone is connected again.
+ * is left to the kernel (its ctrl_loss_tmo decides); one that is gone is connected again, unless
+ * its target did not answer lately ({@link Unreachable}). An import that is one side of a raid1
+ * group serving from another side is reported as degraded, not waited for.
  * Imports no desired state names are disconnected after the devices above them are gone.
  */
 final class ConnectionConvergence {
 
     private final Pass pass;
+    private final Unreachable unreachable;
+    private final Raid1Sides raid1Sides;
 
-    ConnectionConvergence(Pass pass) {
+    ConnectionConvergence(Pass pass, Unreachable unreachable, Raid1Sides raid1Sides) {
         this.pass = pass;
+        this.unreachable = unreachable;
+        this.raid1Sides = raid1Sides;
     }
 
     /** Connects what is missing; true when anything was connected (namespaces must be looked up again). */
@@ -27,10 +35,47 @@ final class ConnectionConvergence {
         for (NvmeConnection c : pass.desired.connections()) {
             String key = c.key();
             if (pass.focus.includes(key) && live(key).isEmpty()) {
-                connected |= pass.mutate("nvme connect", key, () -> pass.kernel.nvmeConnect(c));
+                connected |= connect(c);
             }
         }
         return connected;
+    }
+
+    private boolean connect(NvmeConnection c) {
+        String target = Unreachable.target(c);
+        Optional<Duration> wait = unreachable.wait(target);
+        if (wait.isPresent()) {
+            notConnected(c, target + " did not answer lately; next try in " + wait.get().toMillis() + " ms");
+            return false;
+        }
+        pass.mutations.add("nvme connect " + c.key());
+        try {
+            pass.kernel.nvmeConnect(c);
+            unreachable.reached(target);
+            return true;
+        } catch (KernelException e) {
+            if (!Unreachable.isNetworkError(e.kernelMessage())) {
+                pass.fail(c.key(), "nvme connect", e.kernelMessage());
+                return false;
+            }
+            unreachable.failed(target);
+            Optional<String> group = raid1Sides.servingGroupOf(pass, c.key());
+            if (group.isPresent()) {
+                pass.degraded(group.get(), "import from " + target + " not connected: " + e.kernelMessage());
+            } else {
+                pass.fail(c.key(), "nvme connect", e.kernelMessage());
+            }
+            return false;
+        }
+    }
+
+    private void notConnected(NvmeConnection c, String why) {
+        Optional<String> group = raid1Sides.servingGroupOf(pass, c.key());
+        if (group.isPresent()) {
+            pass.degraded(group.get(), "import not connected: " + why);
+        } else {
+            pass.waitFor(c.key(), why);
+        }
     }
 
     void disconnectGarbage() {

@@ -36,12 +36,14 @@ final class DmConvergence {
     private final DeviceResolver devices;
     private final MappingCache comparisons;
     private final Zeroing zeroing;
+    private final Raid1Sides raid1Sides;
 
-    DmConvergence(Pass pass, DeviceResolver devices, MappingCache comparisons, Zeroing zeroing) {
+    DmConvergence(Pass pass, DeviceResolver devices, MappingCache comparisons, Zeroing zeroing, Raid1Sides raid1Sides) {
         this.comparisons = comparisons;
         this.pass = pass;
         this.devices = devices;
         this.zeroing = zeroing;
+        this.raid1Sides = raid1Sides;
     }
 
     void converge() {
@@ -64,6 +66,12 @@ final class DmConvergence {
                 return;
             }
             if (devices.path(ref).isEmpty()) {
+                if (ref instanceof DeviceRef.Namespace && pass.dm(d.name()).isPresent()
+                        && raid1Sides.sideSlices(pass).contains(d.name())) {
+                    // A raid1 side whose import is gone: the group serves from its other side, and
+                    // Raid1Sides reports it and takes the side back when the import returns.
+                    return;
+                }
                 block(d, ref.symbol() + " does not exist yet");
                 return;
             }

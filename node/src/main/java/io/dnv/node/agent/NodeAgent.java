@@ -41,6 +41,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** A pass for new desired state or a retry, or the periodic resync of everything. */
     private enum Tick implements Command { CHANGES, RESYNC }
 
+    /** The {@link SideWatcher} saw an import go down or come back: a change no one pushes. */
+    enum ImportsChanged implements Command { INSTANCE }
+
     /** A released LD is all zero: nothing in the kernel shows it, so say it, and a pass removes the LD. */
     private enum Zeroed implements Command { INSTANCE }
 
@@ -107,6 +110,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final TimerScheduler<Command> timers;
     private final Optional<ActorRef<Status>> listener;
     private final DiskCleaning cleaning;
+    private final ActorRef<SideWatcher.Command> sideWatcher;
     private DesiredNode desired;
     private long reached = -1;
     private int failedPasses;
@@ -138,6 +142,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         zeroing.onZeroed(() -> ctx.getSelf().tell(Zeroed.INSTANCE));
         cleaning.onCleaned(() -> ctx.getSelf().tell(Cleaned.CHUNK));
         this.reconciler = new Reconciler(kernel, disk, zeroing);
+        // Failing a dead disk node's raid1 sides cannot wait for a pass: a pass's look at the
+        // kernel does not answer while the writes it would release are held.
+        this.sideWatcher = ctx.spawn(SideWatcher.create(kernel, ctx.getSelf()), "side-watcher", DispatcherSelector.blocking());
         this.settings = settings;
         this.lastPassStarted = System.nanoTime() - settings.spacing().toNanos();
         // A (re)started agent holds no desired state: saying so at once gets it handed the state again.
@@ -150,6 +157,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(Apply.class, this::onApply)
                 .onMessage(GetStatus.class, this::onGetStatus)
                 .onMessage(Tick.class, this::onTick)
+                .onMessage(ImportsChanged.class, c -> passSoon())
                 .onMessage(Zeroed.class, z -> passSoon())
                 .onMessage(Cleaned.class, this::onCleaned)
                 .build();
@@ -163,6 +171,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         if (desired == null || apply.desired().generation() > desired.generation()) {
             desired = apply.desired();
             cleaning.want(desired.toZero());
+            sideWatcher.tell(new SideWatcher.Desired(desired));
             failedPasses = 0;
             timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, untilSpaced());
             listener.ifPresent(l -> l.tell(status()));
@@ -205,7 +214,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             }
             reached = desired.generation();
             failedPasses = 0;
-            timers.startSingleTimer(PASS_TIMER, Tick.RESYNC, settings.resync());
+            // A raid1 side down or coming back is looked at again soon, and whole: what to do
+            // next depends on time (the grace before failing a side) and on imports out of focus.
+            timers.startSingleTimer(PASS_TIMER, Tick.RESYNC, lastPass.degraded().isEmpty() ? settings.resync() : Raid1Sides.RECHECK);
         } else {
             failedPasses++;
             Duration backoff = backoff();

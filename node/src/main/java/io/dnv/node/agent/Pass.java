@@ -43,6 +43,8 @@ final class Pass {
     final List<String> waiting = new ArrayList<>();
     /** Desired objects this pass could not bring to their desired state, by name (dm name, NQN, connection key, port). */
     final Set<String> unsettled = new HashSet<>();
+    /** Raid1 groups serving with a side down, failed or recovering ({@link Raid1Sides}): not a wait, the truth. */
+    final List<String> degraded = new ArrayList<>();
 
     Pass(Kernel kernel, DesiredNode desired) {
         this.kernel = kernel;
@@ -75,6 +77,10 @@ final class Pass {
     void waitFor(String object, String reason) {
         waiting.add(object + ": " + reason);
         unsettled.add(object);
+    }
+
+    void degraded(String object, String what) {
+        degraded.add(object + ": " + what);
     }
 
     /** Observes again if this pass changed the kernel since it last looked. */

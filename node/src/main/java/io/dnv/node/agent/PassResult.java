@@ -15,10 +15,14 @@ import java.util.Set;
  * every desired object, not only what changed since the pass before. {@code zeroing}: how far each
  * released LD the node still holds bytes of is zeroed, as of the end of the pass: those whose
  * device is there (it goes once done) and those whose device went before (a power cycle), zeroed
- * on the disk; a volume with one is not gone from the node yet.
+ * on the disk; a volume with one is not gone from the node yet. {@code degraded}: raid1 groups
+ * that serve with a side down, failed or recovering, each line starting with the group's dm name;
+ * they do not keep a pass from converging (the node is as right as it can be while a disk node
+ * is away), but the agent looks again soon.
  */
 public record PassResult(long generation, List<String> mutations, List<Failure> failures, List<String> waiting,
-                         Set<String> unsettled, ObservedKernel observed, boolean whole, List<ZeroingProgress> zeroing) {
+                         Set<String> unsettled, ObservedKernel observed, boolean whole, List<ZeroingProgress> zeroing,
+                         List<String> degraded) {
 
     public PassResult {
         mutations = List.copyOf(mutations);
@@ -26,6 +30,7 @@ public record PassResult(long generation, List<String> mutations, List<Failure> 
         waiting = List.copyOf(waiting);
         unsettled = Set.copyOf(unsettled);
         zeroing = List.copyOf(zeroing);
+        degraded = List.copyOf(degraded);
     }
 
     public boolean converged() {

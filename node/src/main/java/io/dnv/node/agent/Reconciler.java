@@ -10,7 +10,9 @@ import java.util.Optional;
  * kernel first and never trusts memory, so the same pass adopts a node after an agent restart
  * (zero mutations when nothing changed) and finishes an operation a crash interrupted.
  *
- * Order: ports and ANA groups, imports, dm devices bottom-up, exports; then garbage top-down:
+ * Order: ports and ANA groups, imports, dm devices bottom-up, raid1 sides whose import came
+ * back ({@link Raid1Sides}; failing those whose import died is {@link SideWatcher}'s), exports;
+ * then garbage top-down:
  * exports, dm devices (those over the disk once {@link Zeroing} zeroed them), imports, ANA
  * groups and host entries.
  *
@@ -23,6 +25,8 @@ public final class Reconciler {
     private final Optional<String> disk;
     private final Zeroing zeroing;
     private final MappingCache comparisons = new MappingCache();
+    private final Raid1Sides raid1Sides = new Raid1Sides();
+    private final Unreachable unreachable = new Unreachable();
     private Focus.Previous previous;
 
     /**
@@ -51,14 +55,15 @@ public final class Reconciler {
         pass.focus = everything ? Focus.EVERYTHING : Focus.since(previous, desired, named, pass.observed);
         DeviceResolver devices = new DeviceResolver(pass, disk);
         NvmetConvergence nvmet = new NvmetConvergence(pass, devices);
-        ConnectionConvergence connections = new ConnectionConvergence(pass);
-        DmConvergence dm = new DmConvergence(pass, devices, comparisons, zeroing);
+        ConnectionConvergence connections = new ConnectionConvergence(pass, unreachable, raid1Sides);
+        DmConvergence dm = new DmConvergence(pass, devices, comparisons, zeroing, raid1Sides);
 
         nvmet.convergePorts();
         if (connections.connect()) {
             pass.reobserveHost();
         }
         dm.converge();
+        raid1Sides.readdAndReport(pass, devices);
         nvmet.convergeSubsystems();
         if (pass.focus.garbage()) {
             nvmet.removeGarbageSubsystems();
@@ -70,7 +75,7 @@ public final class Reconciler {
         }
         pass.reobserveIfMutated();
         PassResult result = new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled,
-                pass.observed, pass.focus.everything(), zeroing.progress());
+                pass.observed, pass.focus.everything(), zeroing.progress(), pass.degraded);
         previous = new Focus.Previous(desired, result, named);
         return result;
     }

@@ -41,6 +41,13 @@ public interface Kernel {
 
     void dmCreate(String name, String table);
 
+    /**
+     * `dmsetup status NAME`: one device's status, asking no other device. `dmsetup status` of
+     * every device does not answer while a thin pool's metadata I/O is held (the pool commits
+     * first), which is exactly when a raid1 side below it has to be looked at.
+     */
+    java.util.Optional<String> dmStatus(String name);
+
     /** Load an inactive table; it goes live at the next resume. */
     void dmLoad(String name, String table);
 

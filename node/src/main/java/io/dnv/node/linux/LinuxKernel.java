@@ -11,6 +11,7 @@ import io.dnv.core.kernel.ObservedKernel;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -46,6 +47,28 @@ public final class LinuxKernel implements Kernel {
             throw new KernelException("kernel", "observe", failure(r));
         }
         return ObservedKernelReader.parse(r.stdout());
+    }
+
+    @Override
+    public HostSide observeHost() {
+        CommandRunner.Result r = runner.run(ObservedKernelReader.hostScript(disks), timeout);
+        if (!r.ok()) {
+            throw new KernelException("kernel", "observe host side", failure(r));
+        }
+        ObservedKernel host = ObservedKernelReader.parse(r.stdout());
+        return new HostSide(host.blockDevices(), host.controllers());
+    }
+
+    @Override
+    public Optional<String> dmStatus(String name) {
+        CommandRunner.Result r = runner.run(PRELUDE + "dmsetup status " + q(name), timeout);
+        if (!r.ok()) {
+            if (r.stderr().contains("No such device")) {
+                return Optional.empty();
+            }
+            throw new KernelException(name, "dmsetup status", failure(r));
+        }
+        return Optional.of(r.stdout().strip());
     }
 
     @Override

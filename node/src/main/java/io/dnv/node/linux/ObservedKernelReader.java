@@ -23,13 +23,13 @@ final class ObservedKernelReader {
     private ObservedKernelReader() {}
 
     static String script(List<String> disks) {
-        StringBuilder sb = new StringBuilder("""
+        return """
                 export DM_DISABLE_UDEV=1
                 C=/sys/kernel/config/nvmet
                 r() { cat "$1" 2>/dev/null | head -n 1; }
                 dmsetup info -c --noheadings --separator '|' -o name,major,minor,suspended,open 2>/dev/null | grep '|' | sed 's/^/I|/'
                 dmsetup table 2>/dev/null | grep ': ' | sed 's/^/T|/'
-                dmsetup status 2>/dev/null | grep ': ' | sed 's/^/S|/'
+                dmsetup status --noflush 2>/dev/null | grep ': ' | sed 's/^/S|/'
                 for p in $C/ports/*; do
                   [ -d "$p" ] || continue; id=${p##*/}
                   echo "P|$id|$(r $p/addr_trtype)|$(r $p/addr_adrfam)|$(r $p/addr_traddr)|$(r $p/addr_trsvcid)"
@@ -45,6 +45,16 @@ final class ObservedKernelReader {
                   done
                 done
                 for h in $C/hosts/*; do [ -d "$h" ] && echo "H|${h##*/}"; done
+                """ + hostScript(disks);
+    }
+
+    /**
+     * The host side alone: controllers, namespace heads and the disks, from sysfs. Nothing here
+     * waits for I/O, so it answers while a thin pool's `dmsetup status` would not.
+     */
+    static String hostScript(List<String> disks) {
+        StringBuilder sb = new StringBuilder("""
+                r() { cat "$1" 2>/dev/null | head -n 1; }
                 for c in /sys/class/nvme/nvme*; do
                   [ -e "$c" ] || continue
                   echo "K|${c##*/}|$(r $c/transport)|$(r $c/address)|$(r $c/subsysnqn)|$(r $c/hostnqn)|$(r $c/cntlid)|$(r $c/state)"

@@ -106,7 +106,8 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 reported.map(NodeAgent.Status::reachedGeneration).orElse(-1L), failures, last.map(PassResult::generation).orElse(-1L),
                 pushed.volumesWithAny(last.map(PassResult::unsettled).orElse(Set.of())),
                 last.map(p -> pushed.leftovers(info.nodeId(), p.observed(), p.zeroing())).orElse(Set.of()),
-                last.map(PassResult::zeroing).orElse(List.of()), reported.map(NodeAgent.Status::cleaned).orElse(List.of())));
+                last.map(PassResult::zeroing).orElse(List.of()), reported.map(NodeAgent.Status::cleaned).orElse(List.of()),
+                last.map(PassResult::degraded).orElse(List.of())));
     }
 
     private Behavior<Command> onPush(ToAgent msg) {

@@ -58,6 +58,11 @@ public final class SimulatedKernel implements Kernel {
         return name;
     }
 
+    /** What the NVMe host side logged (dmesg): connects refused, reconnect attempts, failfast, deletions. */
+    public synchronized List<String> hostLog() {
+        return host.dmesg();
+    }
+
     /** Attaches a physical disk backed by a sparse file (created if missing, kept across power cycles). */
     public synchronized SimulatedKernel addDisk(String path, Path file, long sizeBytes) {
         return add(new Disk(path, file, sizeBytes, Optional.empty()));
@@ -140,14 +145,33 @@ public final class SimulatedKernel implements Kernel {
         }
     }
 
+    // The looks take the kernel's lock only to see which objects are current: a dm status that
+    // waits (a thin pool whose metadata I/O is held) must not hold up a look at the host side.
+
     @Override
-    public synchronized ObservedKernel observe() {
-        return new ObservedKernel(dm.list(), blockDevices(), nvmet.ports(), nvmet.subsystems(), nvmet.hosts(), host.controllers());
+    public ObservedKernel observe() {
+        DeviceMapper d;
+        Nvmet t;
+        synchronized (this) {
+            d = dm;
+            t = nvmet;
+        }
+        HostSide h = observeHost();
+        return new ObservedKernel(d.list(), h.blockDevices(), t.ports(), t.subsystems(), t.hosts(), h.controllers());
     }
 
     @Override
     public synchronized HostSide observeHost() {
         return new HostSide(blockDevices(), host.controllers());
+    }
+
+    @Override
+    public Optional<String> dmStatus(String name) {
+        DeviceMapper d;
+        synchronized (this) {
+            d = dm;
+        }
+        return d.status(name);
     }
 
     private List<ObservedKernel.BlockDevice> blockDevices() {

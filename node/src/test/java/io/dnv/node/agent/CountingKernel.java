@@ -44,6 +44,11 @@ final class CountingKernel implements Kernel {
         this.kernel = kernel;
     }
 
+    @Override
+    public java.util.Optional<String> dmStatus(String name) {
+        return kernel.dmStatus(name);
+    }
+
     void refuseNextHostCreate() {
         refuseNextHostCreate = true;
     }

@@ -45,9 +45,9 @@ class LinuxKernelTest {
                     () -> kernel.nvmetLink(1, bad),
                     () -> kernel.nvmetUnlink(1, bad),
                     () -> kernel.nvmeConnect(new NvmeConnection("tcp", "10.0.0.1", 4420, bad, ok, UUID.randomUUID(),
-                            ConnectTimeouts.INTERNAL)),
+                            ConnectTimeouts.DISK)),
                     () -> kernel.nvmeConnect(new NvmeConnection("tcp", "10.0.0.1", 4420, ok, bad, UUID.randomUUID(),
-                            ConnectTimeouts.INTERNAL)));
+                            ConnectTimeouts.DISK)));
             for (Runnable call : calls) {
                 assertThrows(KernelException.class, call::run, bad);
             }

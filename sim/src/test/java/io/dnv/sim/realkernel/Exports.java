@@ -21,8 +21,11 @@ final class Exports {
     static final String HOST1 = "nqn.2024-01.io.dnv:t:host1";
     static final String HOST2 = "nqn.2024-01.io.dnv:t:host2";
     static final UUID NS_UUID = Names.namespaceUuid(SUB);
-    /** Internal connections' timeouts: keep-alive 5 s, ctrl-loss 10 s, reconnect every 1 s, fail I/O 2 s after a loss. */
-    static final ConnectTimeouts TIMEOUTS = ConnectTimeouts.INTERNAL;
+    /**
+     * Keep-alive 5 s, ctrl-loss 10 s, reconnect every 1 s, fail I/O 2 s after a loss: short, so a
+     * fenced write fails within the cases' deadlines (the product's own are in ConnectTimeouts).
+     */
+    static final ConnectTimeouts TIMEOUTS = new ConnectTimeouts(5, 10, 1, 2);
 
     private Exports() {}
 

@@ -181,6 +181,19 @@ public final class DeviceMapper {
         }
     }
 
+    /** `dmsetup status NAME`: the live table's status, asked outside the lock as list() does; empty when there is no such device. */
+    public java.util.Optional<String> status(String name) {
+        LoadedTable live;
+        synchronized (this) {
+            DmDevice dev = byName.get(name);
+            if (dev == null) {
+                return java.util.Optional.empty();
+            }
+            live = dev.live();
+        }
+        return java.util.Optional.of(live == null ? "" : live.status());
+    }
+
     /** `dmsetup table` and `dmsetup status` of every device, as one snapshot. */
     public List<ObservedKernel.Dm> list() {
         record Seen(DmDevice dev, LoadedTable live, boolean suspended) {}

@@ -167,15 +167,18 @@ final class Raid1Target implements Target {
         }
     }
 
+    // I/O to the sides runs outside the target's lock, as md's does: a side whose path holds its
+    // I/O (an import reconnecting) must not hold up the status, the other side or a failure.
+
     @Override
-    public synchronized void read(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+    public void read(long offset, byte[] buf, int bufOffset, int length) throws IOException {
         for (int i = 0; i < data.length; i++) {
-            if (alive[i] && inSync[i]) {
+            if (readable(i)) {
                 try {
                     data[i].read(offset, buf, bufOffset, length);
                     return;
                 } catch (IOException e) {
-                    fail(i);
+                    failed(i);
                 }
             }
         }
@@ -183,29 +186,35 @@ final class Raid1Target implements Target {
     }
 
     @Override
-    public synchronized void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+    public void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
         int first = (int) (offset / regionBytes);
         int last = (int) ((offset + length - 1) / regionBytes);
-        if (dirty.nextClearBit(first) <= last) {
-            dirty.set(first, last + 1);
-            for (int i = 0; i < meta.length; i++) {
-                if (alive[i]) {
-                    try {
-                        superblock(i).writeBitmap(meta[i], first, last);
-                    } catch (IOException e) {
-                        fail(i);
-                    }
+        Raid1Superblock[] bitmaps = new Raid1Superblock[meta.length];
+        synchronized (this) {
+            if (dirty.nextClearBit(first) <= last) {
+                dirty.set(first, last + 1);
+                for (int i = 0; i < meta.length; i++) {
+                    bitmaps[i] = alive[i] ? superblock(i) : null;
+                }
+            }
+        }
+        for (int i = 0; i < meta.length; i++) {
+            if (bitmaps[i] != null) {
+                try {
+                    bitmaps[i].writeBitmap(meta[i], first, last);
+                } catch (IOException e) {
+                    failed(i);
                 }
             }
         }
         boolean written = false;
         for (int i = 0; i < data.length; i++) {
-            if (alive[i]) {
+            if (isAlive(i)) {
                 try {
                     data[i].write(offset, buf, bufOffset, length);
                     written = true;
                 } catch (IOException e) {
-                    fail(i);
+                    failed(i);
                 }
             }
         }
@@ -214,12 +223,54 @@ final class Raid1Target implements Target {
         }
     }
 
-    /** md: "Disk failure on dm-N, disabling device. Operation continuing on k devices." */
-    private void fail(int side) {
-        alive[side] = false;
-        inSync[side] = false;
-        events++;
-        persistSuperblocks();
+    private synchronized boolean readable(int side) {
+        return alive[side] && inSync[side];
+    }
+
+    private synchronized boolean isAlive(int side) {
+        return alive[side];
+    }
+
+    /**
+     * md: "Disk failure on dm-N, disabling device. Operation continuing on k devices." — except
+     * for the last side in sync: raid1_error keeps it (the array is broken, not shrunk to
+     * nothing), and the I/O that failed on it fails upwards. The other sides' superblocks are
+     * told, outside the lock.
+     */
+    private void failed(int side) {
+        Raid1Superblock[] tell = new Raid1Superblock[meta.length];
+        synchronized (this) {
+            if (!alive[side] || lastInSync(side)) {
+                return;
+            }
+            alive[side] = false;
+            inSync[side] = false;
+            events++;
+            for (int i = 0; i < meta.length; i++) {
+                tell[i] = alive[i] ? superblock(i) : null;
+            }
+        }
+        for (int i = 0; i < meta.length; i++) {
+            if (tell[i] != null) {
+                try {
+                    tell[i].write(meta[i]);
+                } catch (IOException e) {
+                    failed(i);
+                }
+            }
+        }
+    }
+
+    private boolean lastInSync(int side) {
+        if (!alive[side] || !inSync[side]) {
+            return false;
+        }
+        for (int i = 0; i < alive.length; i++) {
+            if (i != side && alive[i] && inSync[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void persistSuperblocks() {
@@ -228,10 +279,12 @@ final class Raid1Target implements Target {
                 try {
                     superblock(i).write(meta[i]);
                 } catch (IOException e) {
-                    alive[i] = false;
-                    inSync[i] = false;
-                    events++;
-                    i = -1;
+                    if (!lastInSync(i)) {
+                        alive[i] = false;
+                        inSync[i] = false;
+                        events++;
+                        i = -1;
+                    }
                 }
             }
         }

@@ -38,6 +38,8 @@ final class ThinPool {
     /** System.nanoTime() at which held writes fail, while out of data space and queueing; null: never. */
     private Long noSpaceDeadline;
     private boolean readOnly;
+    /** A metadata operation failed on an I/O error: dm-thin's needs_check flag. */
+    private boolean needsCheck;
     /** A write found no free block: dm-thin's out-of-data-space mode, until a resize brings blocks. */
     private boolean outOfDataSpace;
     private boolean closed;
@@ -198,12 +200,16 @@ final class ThinPool {
      * a copy of the old block when the old one is shared with a snapshot.
      */
     private synchronized long exclusiveBlock(long id, long block, boolean whole) throws IOException {
-        if (readOnly || closed) {
-            throw new IOException("Input/output error (thin-pool is " + (closed ? "gone" : "read-only") + ")");
+        if (closed) {
+            throw new IOException("Input/output error (thin-pool is gone)");
         }
         long old = md.lookup(id, block);
         if (old >= 0 && !md.shared(old)) {
             return old;
+        }
+        if (readOnly) {
+            // process_bio_read_only: a write that needs a new block (provisioning, breaking sharing) fails.
+            throw new IOException("Input/output error (thin-pool is read-only)");
         }
         long fresh = allocate();
         if (!whole && old >= 0) {
@@ -217,6 +223,12 @@ final class ThinPool {
             md.map(id, block, fresh);
         } catch (ThinPoolMetadata.Full e) {
             readOnly = true;
+            throw e;
+        } catch (IOException e) {
+            // metadata_operation_failed: the transaction is aborted, needs_check set, and the pool
+            // stays read-only until an offline thin_check/thin_repair clears it.
+            readOnly = true;
+            needsCheck = true;
             throw e;
         }
         return fresh;
@@ -272,7 +284,8 @@ final class ThinPool {
         long total = md.totalMetadataBlocks();
         String mode = outOfDataSpace ? "out_of_data_space" : readOnly ? "ro" : "rw";
         return "0 " + md.usedMetadataBlocks() + "/" + total + " " + md.usedDataBlocks() + "/" + md.dataBlocks()
-                + " - " + mode + " no_discard_passdown " + (errorIfNoSpace ? "error" : "queue") + "_if_no_space - "
+                + " - " + mode + " no_discard_passdown " + (errorIfNoSpace ? "error" : "queue") + "_if_no_space "
+                + (needsCheck ? "needs_check " : "- ")
                 + Math.min(1024, total / 4);
     }
 }

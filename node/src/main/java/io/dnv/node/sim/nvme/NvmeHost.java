@@ -28,6 +28,8 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class NvmeHost {
 
     private static final int MAX_INSTANCE = Integer.MAX_VALUE - 1;
+    /** SYN at 0, its retransmission after the 1 s initial RTO, given up 2 s later. */
+    static final long SYN_TIMEOUT_MILLIS = 3000;
 
     private final String kernelName;
     private final BlockDevices devices;
@@ -66,6 +68,7 @@ public final class NvmeHost {
      * live and its namespaces are scanned, or throws with the errno the write would return.
      */
     public String connect(NvmeConnection c) {
+        awaitSynTimeoutIfCut(c);
         lock.lock();
         try {
             reapDetachedHeads();
@@ -110,6 +113,22 @@ public final class NvmeHost {
             return ctrl.name;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * A connect over a cut link gets no answer: nvme-tcp sets TCP_SYNCNT 1, so the socket gives up
+     * after its SYN and one retransmission, about 3 s, and only then does the write fail
+     * (ETIMEDOUT). The writer waits that long; the rest of the host does not.
+     */
+    private void awaitSynTimeoutIfCut(NvmeConnection c) {
+        Optional<Fabric.Listener> l = fabric.lookup(new Fabric.Address(c.transport(), c.address(), c.serviceId()));
+        if (l.isPresent() && fabric.isCut(kernelName, l.get().target().kernelName())) {
+            try {
+                Thread.sleep(SYN_TIMEOUT_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

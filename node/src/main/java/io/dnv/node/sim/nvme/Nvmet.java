@@ -433,12 +433,13 @@ public final class Nvmet {
     /** nvmet_alloc_ctrl: a host's admin-queue connect arriving on a port. */
     synchronized NvmetController accept(int portId, String subsystemNqn, String hostNqn, String hostKernel, HostLink host)
             throws ConnectRefused {
+        // Over a cut link nothing answers, not even a refusal.
+        if (fabric.isCut(hostKernel, kernelName)) {
+            throw new ConnectRefused(Errno.ETIMEDOUT, "failed to connect socket: -110");
+        }
         NvmetPortState p = ports.get(portId);
         if (p == null || !p.listening()) {
             throw new ConnectRefused(Errno.ECONNREFUSED, "failed to connect socket: -111");
-        }
-        if (fabric.isCut(hostKernel, kernelName)) {
-            throw new ConnectRefused(Errno.ETIMEDOUT, "failed to connect socket: -110");
         }
         NvmetSubsystemState s = subsystemsByNqn.get(subsystemNqn);
         if (s == null || !p.subsystems.contains(subsystemNqn)) {

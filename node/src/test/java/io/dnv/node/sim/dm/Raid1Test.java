@@ -79,6 +79,38 @@ class Raid1Test {
     }
 
     @Test
+    void theLastSideInSyncIsNeverMarkedDeadItsFailedWriteFailsUpwards() {
+        k.dm.create("r", "0 4096 raid raid1 4 0 region_size 512 nosync " + sides);
+        breakSide1();
+        write(k.dev("r"), 0, pattern(1, MIB));
+        assertEquals("0 4096 raid raid1 2 AD 4096/4096 idle 0 0 -", k.status("r"));
+        k.dm.suspend("s0-d");
+        k.dm.load("s0-d", "0 4096 error");
+        k.dm.resume("s0-d");
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> k.dev("r").write(MIB, pattern(2, MIB)));
+        assertContains(e.getMessage(), "Input/output error");
+        assertEquals("0 4096 raid raid1 2 AD 4096/4096 idle 0 0 -", k.status("r"), "md keeps its last side");
+    }
+
+    @Test
+    void aSideWhoseIoIsHeldHoldsNeitherTheStatusNorTheOtherSide() throws Exception {
+        k.dm.create("r", "0 4096 raid raid1 4 0 region_size 512 nosync " + sides);
+        byte[] a = pattern(1, MIB);
+        write(k.dev("r"), 0, a);
+        k.dm.suspend("s1-d");   // side 1 holds its I/O, as an import reconnecting does
+        java.util.concurrent.CompletableFuture<Void> held = java.util.concurrent.CompletableFuture.runAsync(
+                () -> write(k.dev("r"), 0, pattern(2, MIB)));
+        Thread.sleep(200);
+        org.junit.jupiter.api.Assertions.assertFalse(held.isDone(), "the write waits for side 1");
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.status("r"));
+        assertArrayEquals(pattern(2, MIB), read(disk(0), DATA, MIB), "side 0 wrote meanwhile");
+        k.dm.resume("s1-d");
+        held.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertArrayEquals(pattern(2, MIB), read(disk(1), DATA, MIB));
+    }
+
+    @Test
     void sideThatComesBackGetsOnlyTheRegionsWrittenWhileItWasDead() {
         k.dm.create("r", "0 4096 raid raid1 4 0 region_size 512 nosync " + sides);
         write(k.dev("r"), 0, pattern(1, 2 * MIB));

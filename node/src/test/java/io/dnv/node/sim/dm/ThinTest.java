@@ -351,6 +351,22 @@ class ThinTest {
     }
 
     @Test
+    void aMetadataWriteThatFailsTurnsThePoolReadOnlyWithNeedsCheck() {
+        k.dm.create("meta", "0 8192 linear /dev/ram0 0");
+        k.dm.create("pool", "0 8192 thin-pool /dev/mapper/meta /dev/ram1 128 0 0");
+        BlockDevice t = thin(0);
+        write(t, 0, pattern(1, BLOCK));
+        k.dm.suspend("meta");
+        k.dm.load("meta", "0 8192 error");   // the metadata device's I/O fails, as both raid1 sides failed would
+        k.dm.resume("meta");
+        assertThrows(IOException.class, () -> t.write(4L * BLOCK, new byte[512]));
+        assertContains(k.status("pool"), " - ro no_discard_passdown queue_if_no_space needs_check ");
+        // A block the thin already owns is still written: read-only mode fails only what needs metadata.
+        write(t, 0, pattern(2, BLOCK));
+        assertArrayEquals(pattern(2, BLOCK), read(t, 0, BLOCK));
+    }
+
+    @Test
     void metadataWhoseFirst4KiBAreNeitherZeroNorAPoolIsRefused() {
         write(k.dev("/dev/ram0"), 0, filled(0x42, 512));
         assertContains(k.refused(() -> pool(8192, "0")).kernelMessage(), "thin-pool: Error creating metadata object");

@@ -100,7 +100,7 @@ class FailoverTest {
 
         dn.nvmet().hostCreate(CN_B);
         dn.nvmet().allowHost(LD, CN_B);
-        cnB.host().connect(conn("10.0.0.1", LD, CN_B, ConnectTimeouts.INTERNAL));
+        cnB.host().connect(conn("10.0.0.1", LD, CN_B, new ConnectTimeouts(5, 10, 1, 2)));
         head(cnB).write(0, pattern(4096, 0x5b));
 
         ExecutionException e = assertThrows(ExecutionException.class, () -> held.get(10, TimeUnit.SECONDS));
