@@ -29,6 +29,11 @@ public record NodeEndpoints(String nodeId, String address, Optional<String> disk
         return all;
     }
 
+    /** The port a controller here exports volumes on: the first (several are for later). */
+    public Optional<NvmetPort> volumePort() {
+        return volumePorts.stream().findFirst();
+    }
+
     public NvmetPort port(int id) {
         return ports().stream().filter(p -> p.id() == id).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("node " + nodeId + " has no port " + id));

@@ -1,5 +1,6 @@
 package io.dnv.core.node;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.DiskRange;
 import io.dnv.core.node.StorageNode.AnaSlot;
 import io.dnv.core.node.StorageNode.Decision;
@@ -67,7 +68,8 @@ final class StateDraft {
         } else if (d instanceof StorageNode.ExtentsReleased r) {
             r.keys().forEach(this::free);
         } else if (d instanceof StorageNode.AnaGroupAllocated a) {
-            anaGroups().put(a.volumeId(), new AnaSlot(a.portId(), a.group()));
+            anaGroups().put(a.volumeId(), new AnaSlot(a.portId(), a.group(),
+                    a.domain() != null ? a.domain() : AnaGroups.legacy(a.volumeId())));
         } else if (d instanceof StorageNode.AnaGroupReleased a) {
             anaGroups().remove(a.volumeId());
         } else if (d instanceof StorageNode.VolumeObjectsSet o) {

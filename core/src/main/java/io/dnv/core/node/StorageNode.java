@@ -33,10 +33,12 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -126,8 +128,12 @@ public final class StorageNode
      */
     public record Release(String volumeId, List<String> keys, ActorRef<Done> replyTo) implements Command {}
 
-    /** An ANA group of a volume port for one volume (idempotent per volume). */
-    public record AllocateAnaGroup(String volumeId, int portId, ActorRef<AnaGroupReply> replyTo) implements Command {}
+    /**
+     * The ANA group of a volume port that the volume's controller here goes in: the group of its
+     * failover domain ({@link AnaGroups#domain}), shared with every other volume of that domain on
+     * the port. Idempotent per volume.
+     */
+    public record AllocateAnaGroup(String volumeId, int portId, String domain, ActorRef<AnaGroupReply> replyTo) implements Command {}
 
     /** Like {@link Release}, deferred while the node may still hold the volume's objects. */
     public record ReleaseAnaGroup(String volumeId, ActorRef<Done> replyTo) implements Command {}
@@ -212,7 +218,8 @@ public final class StorageNode
 
     public record ExtentsReleased(List<String> keys) implements Decision {}
 
-    public record AnaGroupAllocated(String volumeId, int portId, int group) implements Decision {}
+    /** {@code domain}: null in journals from before domains, where every volume had a group of its own. */
+    public record AnaGroupAllocated(String volumeId, int portId, int group, String domain) implements Decision {}
 
     public record AnaGroupReleased(String volumeId) implements Decision {}
 
@@ -240,7 +247,8 @@ public final class StorageNode
 
     // state
 
-    public record AnaSlot(int portId, int group) implements CborSerializable {}
+    /** A volume's place in an ANA group: the group is its domain's on that port. */
+    public record AnaSlot(int portId, int group, String domain) implements CborSerializable {}
 
     /** What a removed volume still holds here until its agent confirms it is gone from the kernel. */
     public record Removal(List<String> keys, boolean anaGroup) implements CborSerializable {
@@ -268,6 +276,13 @@ public final class StorageNode
 
         public State {
             removals = removals == null ? Map.of() : removals;
+            if (anaGroups.values().stream().anyMatch(slot -> slot.domain() == null)) {
+                // A snapshot from before domains: each volume's group was its own.
+                Map<String, AnaSlot> named = new HashMap<>();
+                anaGroups.forEach((v, slot) -> named.put(v, slot.domain() != null ? slot
+                        : new AnaSlot(slot.portId(), slot.group(), AnaGroups.legacy(v))));
+                anaGroups = Map.copyOf(named);
+            }
             if (dirty == null) {
                 // Nothing was known clean before: whatever is free may hold a former tenant's bytes.
                 long disk = info.map(i -> i.diskBytes() / 512).orElse(0L);
@@ -512,19 +527,28 @@ public final class StorageNode
             return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.empty(), stillRemoving(a.volumeId())));
         }
         AnaSlot existing = s.anaGroups().get(a.volumeId());
-        if (existing != null) {
+        if (existing != null && existing.portId() == a.portId() && existing.domain().equals(a.domain())) {
             return afterDecisions(journal, st -> a.replyTo().tell(new AnaGroupReply(Optional.of(existing.group()), "")));
         }
-        for (int g = AnaGroups.FIRST_CREATED; g <= AnaGroups.MAX; g++) {
-            int group = g;
-            boolean taken = s.anaGroups().values().stream().anyMatch(slot -> slot.portId() == a.portId() && slot.group() == group);
-            if (!taken) {
-                return decide(journal, new AnaGroupAllocated(a.volumeId(), a.portId(), group),
-                        st -> a.replyTo().tell(new AnaGroupReply(Optional.of(group), "")));
-            }
+        if (existing != null && s.mayHold(a.volumeId())) {
+            // Its namespace may be in that group now; moving it is a failover's, not a create's.
+            return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.empty(), nodeId + " holds " + a.volumeId()
+                    + " in ANA group " + existing.group() + " (" + existing.domain() + "), not " + a.domain()));
         }
-        return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.empty(),
-                nodeId + " port " + a.portId() + " has no free ANA group (at most " + AnaGroups.CREATED_PER_PORT + " volumes per port)"));
+        // Left by an earlier attempt that chose other nodes (nothing of it in the kernel): replaced.
+        Map<Integer, String> taken = new HashMap<>();
+        s.anaGroups().forEach((v, slot) -> {
+            if (slot.portId() == a.portId() && !v.equals(a.volumeId())) {
+                taken.put(slot.group(), slot.domain());
+            }
+        });
+        OptionalInt group = AnaGroups.groupFor(a.domain(), taken);
+        if (group.isEmpty()) {
+            return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.empty(), nodeId + " port " + a.portId()
+                    + " has no ANA group for " + a.domain() + " (its " + AnaGroups.USABLE_PER_PORT + " groups serve other failover domains)"));
+        }
+        return decide(journal, new AnaGroupAllocated(a.volumeId(), a.portId(), group.getAsInt(), a.domain()),
+                st -> a.replyTo().tell(new AnaGroupReply(Optional.of(group.getAsInt()), "")));
     }
 
     private ReplyEffect<Event, State> onReleaseAnaGroup(State journal, ReleaseAnaGroup r) {
@@ -780,8 +804,18 @@ public final class StorageNode
         return new NodeView(nodeId, state, s.info(), Optional.ofNullable(lastHeartbeat),
                 new NodeView.Capacity(total * 512, reserved * 512, gaps.stream().mapToLong(Extents.Gap::length).sum() * 512,
                         largest(gaps) * 512, gaps.size(), DirtyRanges.sectors(s.dirty()) * 512),
-                s.objects().size(), s.anaGroups().size(), lastSequenceNumber(ctx), reached, failures, settling,
+                s.objects().size(), s.anaGroups().size(), anaGroups(s), lastSequenceNumber(ctx), reached, failures, settling,
                 new TreeSet<>(s.removals().keySet()), zeroing);
+    }
+
+    /** The groups handed out, by port and group, each with its domain and how many volumes are in it. */
+    private static List<NodeView.AnaGroup> anaGroups(State s) {
+        Map<List<Integer>, NodeView.AnaGroup> groups = new TreeMap<>(Comparator.comparing((List<Integer> k) -> k.get(0))
+                .thenComparing(k -> k.get(1)));
+        s.anaGroups().values().forEach(slot -> groups.merge(List.of(slot.portId(), slot.group()),
+                new NodeView.AnaGroup(slot.portId(), slot.group(), slot.domain(), 1),
+                (g, one) -> new NodeView.AnaGroup(g.portId(), g.group(), g.domain(), g.volumes() + 1)));
+        return List.copyOf(groups.values());
     }
 
     private static long largest(List<Extents.Gap> gaps) {

@@ -237,10 +237,11 @@ public final class Planner {
             if (!controllerNodes.add(cs.get(slot).nodeId())) {
                 throw new IllegalArgumentException("two controllers on node " + cs.get(slot).nodeId());
             }
-            // Its ANA state is the volume's alone, so never the default group others share.
-            if (!AnaGroups.isCreated(cs.get(slot).anaGroup())) {
-                throw new IllegalArgumentException("controller ANA group must be " + AnaGroups.FIRST_CREATED + ".." + AnaGroups.MAX
-                        + ": " + cs.get(slot).anaGroup());
+            // Its ANA state is its failover domain's, so never the default group every namespace starts in;
+            // and never 128, which Debian's 6.1 stores as 0 (AnaGroups).
+            if (!AnaGroups.isUsable(cs.get(slot).anaGroup())) {
+                throw new IllegalArgumentException("controller ANA group must be " + AnaGroups.FIRST_CREATED + ".."
+                        + AnaGroups.LAST_USABLE + ": " + cs.get(slot).anaGroup());
             }
         }
         if (placement.legs().size() != spec.legCount()) {

@@ -14,7 +14,8 @@ import java.util.Set;
 
 /**
  * Chooses nodes for a new volume from what the storage nodes report: controllers on distinct
- * controller nodes with a free ANA group (fewest controller volumes first, within
+ * controller nodes whose volume port has a group for the controller's ANA domain, its own or a
+ * free one ({@link AnaGroups#domain}; fewest controller volumes first, within
  * {@link #SPREAD_VOLUMES}), every raid1 side of a group on a distinct disk node (distinct
  * failure domains when nodes carry a "failure-domain" label) with room for an LD, most free
  * space first — only among nodes that are up, not still removing an earlier volume of the
@@ -43,16 +44,24 @@ public final class Placer {
         List<NodeView> up = nodes.stream().filter(NodeView::up).filter(n -> !n.removing().contains(volumeId))
                 .filter(n -> n.info().map(i -> i.capabilities().containsAll(REQUIRED)).orElse(false)).toList();
         List<NodeView> ctrlNodes = up.stream()
-                .filter(n -> has(n, "ctrl") && n.controllerVolumes() < AnaGroups.CREATED_PER_PORT).toList();
+                .filter(n -> has(n, "ctrl") && n.info().flatMap(i -> i.endpoints().volumePort()).isPresent()).toList();
         int fewest = ctrlNodes.stream().mapToInt(NodeView::controllerVolumes).min().orElse(0);
         List<NodeView> cns = ctrlNodes.stream()
                 .sorted(Comparator.comparingInt((NodeView n) -> (n.controllerVolumes() - fewest) / SPREAD_VOLUMES)
                         .thenComparing(n -> spread(volumeId, n.id()))).toList();
-        if (cns.size() < spec.controllerCount()) {
-            return refused("needs " + spec.controllerCount() + " controller nodes that are up with a free ANA group, found "
-                    + cns.size());
+        List<String> controllers = new ArrayList<>();
+        for (int slot = 0; slot < spec.controllerCount(); slot++) {
+            // Actives first: a standby's ANA domain is named by the nodes of the actives.
+            String domain = AnaGroups.domain(slot, spec.activeControllers(), controllers);
+            Optional<NodeView> next = cns.stream().filter(n -> !controllers.contains(n.id()))
+                    .filter(n -> n.hasAnaGroupFor(n.info().orElseThrow().endpoints().volumePort().orElseThrow().id(), domain))
+                    .findFirst();
+            if (next.isEmpty()) {
+                return refused("needs " + spec.controllerCount() + " controller nodes that are up, found " + controllers.size()
+                        + " with an ANA group for their role (" + cns.size() + " up)");
+            }
+            controllers.add(next.get().id());
         }
-        List<String> controllers = cns.subList(0, spec.controllerCount()).stream().map(NodeView::id).toList();
         long ldBytes = layout.ldSectors() * VolumeLayout.SECTOR;
         Map<String, Long> free = new HashMap<>();
         up.stream().filter(n -> has(n, "disk")).forEach(n -> free.put(n.id(), n.capacity().largestFreeBytes()));

@@ -1,6 +1,7 @@
 package io.dnv.core.node;
 
 import com.typesafe.config.ConfigFactory;
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.kernel.DiskRange;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.plan.Fixtures;
@@ -240,7 +241,7 @@ class StorageNodeTest {
                 List.of(), Fixtures.sixNodes()).get("n1");
         reserve("n11", "vr/0/0/0", 10 * MIB).extent().orElseThrow();
         TestProbe<StorageNode.AnaGroupReply> ana = kit.createTestProbe();
-        node("n11").tell(new StorageNode.AllocateAnaGroup("vr", 3, ana.ref()));
+        node("n11").tell(new StorageNode.AllocateAnaGroup("vr", 3, AnaGroups.ACTIVE, ana.ref()));
         assertTrue(ana.receiveMessage().group().isPresent());
         generation("n11", r -> new StorageNode.SetVolumeObjects("vr", objects, r));
         long removedAt = generation("n11", r -> new StorageNode.SetVolumeObjects("vr", NodeObjects.NONE, r));
@@ -281,7 +282,7 @@ class StorageNodeTest {
         TestProbe<ToAgent> agent = register("n13", 100 * MIB);
         reserve("n13", "ghost/0/0/0", 10 * MIB).extent().orElseThrow();
         TestProbe<StorageNode.AnaGroupReply> ana = kit.createTestProbe();
-        node("n13").tell(new StorageNode.AllocateAnaGroup("ghost", 3, ana.ref()));
+        node("n13").tell(new StorageNode.AllocateAnaGroup("ghost", 3, AnaGroups.ACTIVE, ana.ref()));
         assertTrue(ana.receiveMessage().group().isPresent());
 
         node("n13").tell(StorageNode.Audit.NOW);
@@ -431,19 +432,99 @@ class StorageNodeTest {
     }
 
     @Test
-    void anaGroupsArePerVolumeIdempotentAndStartAtTwo() {
+    void anaGroupsArePerFailoverDomainIdempotentAndStartAtTwo() {
+        String standbyOfN9 = AnaGroups.standbyOf(List.of("n9"));
+        assertEquals(Optional.of(2), anaGroup("n2", "va", AnaGroups.ACTIVE));
+        assertEquals(Optional.of(2), anaGroup("n2", "va", AnaGroups.ACTIVE), "asked again");
+        assertEquals(Optional.of(2), anaGroup("n2", "vb", AnaGroups.ACTIVE), "shared by the node's actives");
+        assertEquals(Optional.of(3), anaGroup("n2", "vc", standbyOfN9));
+        assertEquals(Optional.of(3), anaGroup("n2", "vd", standbyOfN9), "shared by the standbys of n9's volumes");
+        assertEquals(List.of(new NodeView.AnaGroup(3, 2, AnaGroups.ACTIVE, 2), new NodeView.AnaGroup(3, 3, standbyOfN9, 2)),
+                view("n2").anaGroups());
+        releaseAnaGroup("n2", "va");
+        assertEquals(Optional.of(4), anaGroup("n2", "ve", AnaGroups.standbyOf(List.of("n8"))), "vb still holds group 2");
+        releaseAnaGroup("n2", "vb");
+        assertEquals(Optional.of(2), anaGroup("n2", "vf", AnaGroups.SPARE), "a group no volume holds is given out again");
+        assertEquals(Optional.of(5), anaGroup("n2", "vb", AnaGroups.ACTIVE));
+        for (String v : List.of("vb", "vc", "vd", "ve", "vf")) {
+            releaseAnaGroup("n2", v);
+        }
+        assertEquals(List.of(), view("n2").anaGroups());
+    }
+
+    /**
+     * The scale limit is gone: one volume port carries thousands of controllers, active and
+     * standby, in a group per failover domain. Asked all at once, as a burst of creates does.
+     */
+    @Test
+    void oneVolumePortCarriesThousandsOfVolumesInAGroupPerFailoverDomain() {
+        register("n30", 100 * MIB);
         TestProbe<StorageNode.AnaGroupReply> p = kit.createTestProbe();
-        node("n2").tell(new StorageNode.AllocateAnaGroup("va", 3, p.ref()));
-        assertEquals(Optional.of(2), p.receiveMessage().group());
-        node("n2").tell(new StorageNode.AllocateAnaGroup("va", 3, p.ref()));
-        assertEquals(Optional.of(2), p.receiveMessage().group());
-        node("n2").tell(new StorageNode.AllocateAnaGroup("vb", 3, p.ref()));
-        assertEquals(Optional.of(3), p.receiveMessage().group());
+        int volumes = 2400;
+        for (int v = 0; v < volumes; v++) {
+            // Half active here, half standby of one of 40 other nodes' volumes.
+            String domain = v % 2 == 0 ? AnaGroups.ACTIVE : AnaGroups.standbyOf(List.of("peer" + v % 40));
+            node("n30").tell(new StorageNode.AllocateAnaGroup("s" + v, 3, domain, p.ref()));
+        }
+        for (int v = 0; v < volumes; v++) {
+            StorageNode.AnaGroupReply r = p.receiveMessage(Duration.ofSeconds(30));
+            assertTrue(r.group().isPresent(), r.refusal());
+        }
+        NodeView n = view("n30");
+        assertEquals(volumes, n.controllerVolumes());
+        assertEquals(1 + 20, n.anaGroups().size(), "the active group and one per peer whose volumes it stands by for");
+        assertEquals(volumes, n.anaGroups().stream().mapToInt(NodeView.AnaGroup::volumes).sum());
+        assertTrue(n.anaGroups().stream().allMatch(g -> AnaGroups.isUsable(g.group())), n.anaGroups().toString());
+    }
+
+    /** A port whose usable groups all serve other domains refuses a new domain, and says so. */
+    @Test
+    void aNewDomainFindsNoGroupOnAPortWhoseGroupsAllServeOthers() {
+        register("n31", 100 * MIB);
+        for (int g = AnaGroups.FIRST_CREATED; g <= AnaGroups.LAST_USABLE; g++) {
+            assertEquals(Optional.of(g), anaGroup("n31", "f" + g, AnaGroups.standbyOf(List.of("peer" + g))));
+        }
+        TestProbe<StorageNode.AnaGroupReply> p = kit.createTestProbe();
+        node("n31").tell(new StorageNode.AllocateAnaGroup("more", 3, AnaGroups.ACTIVE, p.ref()));
+        StorageNode.AnaGroupReply refused = p.receiveMessage();
+        assertTrue(refused.group().isEmpty());
+        assertTrue(refused.refusal().contains("no ANA group for active"), refused.refusal());
+        assertEquals(Optional.of(2), anaGroup("n31", "same", AnaGroups.standbyOf(List.of("peer2"))), "an existing domain still fits");
+    }
+
+    /**
+     * Journals from before domains hold AnaGroupAllocated without one: each such volume keeps
+     * the group it had, alone (its state was its own), and new volumes never join it.
+     */
+    @Test
+    void aGroupFromAJournalBeforeDomainsStaysItsVolumesAlone() throws Exception {
+        org.apache.pekko.serialization.Serialization serialization =
+                org.apache.pekko.serialization.SerializationExtension.get(kit.system());
+        StorageNode.AnaGroupAllocated now = new StorageNode.AnaGroupAllocated("old", 3, 2, AnaGroups.ACTIVE);
+        org.apache.pekko.serialization.Serializer serializer = serialization.findSerializerFor(now);
+        String manifest = org.apache.pekko.serialization.Serializers.manifestFor(serializer, now);
+        byte[] before = new com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper()
+                .writeValueAsBytes(Map.of("volumeId", "old", "portId", 3, "group", 2));
+        StorageNode.AnaGroupAllocated read = (StorageNode.AnaGroupAllocated)
+                serialization.deserialize(before, serializer.identifier(), manifest).get();
+        assertEquals(new StorageNode.AnaGroupAllocated("old", 3, 2, null), read);
+
+        PersistenceTestKit.create(kit.system()).persistForRecovery("StorageNode|n32", List.of(read));
+        assertEquals(List.of(new NodeView.AnaGroup(3, 2, AnaGroups.legacy("old"), 1)), view("n32").anaGroups());
+        assertEquals(Optional.of(3), anaGroup("n32", "new", AnaGroups.ACTIVE));
+        assertEquals(Optional.of(2), anaGroup("n32", "old", AnaGroups.legacy("old")), "the old volume's own, as before");
+    }
+
+    private Optional<Integer> anaGroup(String node, String volume, String domain) {
+        TestProbe<StorageNode.AnaGroupReply> p = kit.createTestProbe();
+        node(node).tell(new StorageNode.AllocateAnaGroup(volume, 3, domain, p.ref()));
+        return p.receiveMessage().group();
+    }
+
+    private void releaseAnaGroup(String node, String volume) {
         TestProbe<Done> done = kit.createTestProbe();
-        node("n2").tell(new StorageNode.ReleaseAnaGroup("va", done.ref()));
+        node(node).tell(new StorageNode.ReleaseAnaGroup(volume, done.ref()));
         done.receiveMessage();
-        node("n2").tell(new StorageNode.AllocateAnaGroup("vc", 3, p.ref()));
-        assertEquals(Optional.of(2), p.receiveMessage().group(), "a released group is given out again");
     }
 
     @Test

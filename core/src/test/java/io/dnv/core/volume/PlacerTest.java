@@ -22,11 +22,16 @@ class PlacerTest {
 
     static NodeView node(String id, String state, long freeBytes, Set<String> roles, Map<String, String> labels,
                          int controllerVolumes) {
+        return node(id, state, freeBytes, roles, labels, controllerVolumes, List.of());
+    }
+
+    static NodeView node(String id, String state, long freeBytes, Set<String> roles, Map<String, String> labels,
+                         int controllerVolumes, List<NodeView.AnaGroup> anaGroups) {
         NodeInfo info = new NodeInfo(new NodeEndpoints(id, "127.0.8.1", Optional.of("/dev/ram0"),
                 Optional.of(NvmetPort.tcp(1, "127.0.8.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.8.1", 4422))),
                 freeBytes, roles, labels, id.startsWith("old") ? Set.of("transport:tcp") : Placer.REQUIRED);
         return new NodeView(id, state, Optional.of(info), Optional.of(Instant.now()),
-                new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1, 0), controllerVolumes, controllerVolumes, 0, 0, List.of(),
+                new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1, 0), controllerVolumes, controllerVolumes, anaGroups, 0, 0, List.of(),
                 false, Set.of(), List.of());
     }
 
@@ -57,7 +62,7 @@ class PlacerTest {
             nodes.add(node("n" + i, "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 0));
         }
         NodeView n1 = nodes.get(0);
-        nodes.set(0, new NodeView(n1.id(), n1.state(), n1.info(), n1.lastHeartbeat(), n1.capacity(), 0, 0, 0, 0, List.of(),
+        nodes.set(0, new NodeView(n1.id(), n1.state(), n1.info(), n1.lastHeartbeat(), n1.capacity(), 0, 0, List.of(), 0, 0, List.of(),
                 false, Set.of("v"), List.of()));
         VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 1, 2);
         Placer.Choice c = Placer.choose("v", spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
@@ -120,27 +125,36 @@ class PlacerTest {
         assertTrue(r.choice().isEmpty());
         assertEquals("needs 2 disk nodes in distinct failure domains with 23 MiB free for group 0 of leg 0, found 1", r.refusal());
         Placer.Result noControllers = Placer.choose("v", new VolumeSpec(64L << 20, 2, 1, 1, 1), VolumeLayout.of(spec), nodes);
-        assertEquals("needs 3 controller nodes that are up with a free ANA group, found 2", noControllers.refusal());
+        assertEquals("needs 3 controller nodes that are up, found 2 with an ANA group for their role (2 up)", noControllers.refusal());
     }
 
     /**
-     * A node counts as a controller of a volume from the moment the create reserved its ANA
-     * group: placement skips a node whose volume port has handed out every group, rather than
-     * reserving extents for a create that its ANA group request would then fail.
+     * Groups are per failover domain, so the count of volumes on a node does not matter: a node
+     * with thousands of controller volumes takes more. What can run out is groups for new
+     * domains: a node whose volume port gave every usable group to other domains is chosen only
+     * where its own domain's group is there already, rather than reserving extents for a create
+     * that its ANA group request would then fail.
      */
     @Test
-    void aNodeWhoseVolumePortHasNoFreeAnaGroupIsNotChosenAsAController() {
-        List<NodeView> nodes = new ArrayList<>();
-        for (int i = 1; i <= 4; i++) {
-            nodes.add(node("n" + i, "UP", 64L << 30, Set.of("disk", "ctrl"), Map.of(), i == 2 ? AnaGroups.CREATED_PER_PORT : 126));
+    void aControllerGoesWhereItsPortHasItsDomainsGroupOrAFreeOne() {
+        List<NodeView.AnaGroup> full = new ArrayList<>();
+        for (int g = AnaGroups.FIRST_CREATED; g <= AnaGroups.LAST_USABLE; g++) {
+            full.add(new NodeView.AnaGroup(3, g, AnaGroups.standbyOf(List.of("x" + g)), 20));
         }
-        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 4, 2);
-        int sidesOnN2 = 0;
+        List<NodeView.AnaGroup> fullWithActive = new ArrayList<>(full);
+        fullWithActive.set(0, new NodeView.AnaGroup(3, AnaGroups.FIRST_CREATED, AnaGroups.ACTIVE, 1500));
+        List<NodeView> nodes = new ArrayList<>();
+        nodes.add(node("n1", "UP", 64L << 30, Set.of("disk", "ctrl"), Map.of(), 0, full));
+        nodes.add(node("n2", "UP", 64L << 30, Set.of("disk", "ctrl"), Map.of(), 0, fullWithActive));
+        nodes.add(node("n3", "UP", 64L << 30, Set.of("disk", "ctrl"), Map.of(), 3000));
+        VolumeSpec spec = new VolumeSpec(64L << 20, 1, 1, 1, 2);
+        int sidesOnN1 = 0;
         for (int v = 0; v < 50; v++) {
             Placer.Choice c = Placer.choose("v" + v, spec, VolumeLayout.of(spec), nodes).choice().orElseThrow();
-            assertEquals(Set.of("n1", "n3", "n4"), Set.copyOf(c.controllers()));
-            sidesOnN2 += (int) c.sides().stream().filter(sides -> sides.contains("n2")).count();
+            assertTrue(!c.controllers().contains("n1"), "n1 has no group for an active, nor for a standby of n2 or n3: " + c);
+            assertEquals(Set.of("n2", "n3"), Set.copyOf(c.controllers()));
+            sidesOnN1 += (int) c.sides().stream().filter(sides -> sides.contains("n1")).count();
         }
-        assertTrue(sidesOnN2 > 0, "n2 still takes raid1 sides");
+        assertTrue(sidesOnN1 > 0, "n1 still takes raid1 sides");
     }
 }

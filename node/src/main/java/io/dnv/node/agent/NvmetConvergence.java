@@ -134,7 +134,11 @@ final class NvmetConvergence {
         }
     }
 
-    /** A namespace's device path and identity cannot change while it is enabled: replace it whole. */
+    /**
+     * A namespace's device path and identity cannot change while it is enabled: replace it whole.
+     * Its ANA group can, and is moved in place: hosts keep the path and learn the group's state
+     * (a failover moves a promoted standby into the node's active group this way).
+     */
     private boolean converge(String nqn, NvmetNamespace want, Optional<ObservedKernel.Namespace> live) {
         Optional<String> path = devices.path(want.device());
         if (path.isEmpty()) {
@@ -158,10 +162,12 @@ final class NvmetConvergence {
         if (live.isPresent()) {
             ObservedKernel.Namespace ns = live.get();
             boolean same = ns.devicePath().equals(path.get()) && ns.uuid().equals(want.uuid())
-                    && ns.nguid().equalsIgnoreCase(want.nguid()) && ns.anaGroup() == want.anaGroup();
+                    && ns.nguid().equalsIgnoreCase(want.nguid());
             if (same) {
-                return ns.enabled() || pass.mutate("nvmet namespace enable", object,
-                        () -> pass.kernel.nvmetNamespaceEnable(nqn, want.nsid(), true));
+                return (ns.anaGroup() == want.anaGroup() || pass.mutate("nvmet namespace ana_grpid " + want.anaGroup(), object,
+                        () -> pass.kernel.nvmetNamespaceAnaGroup(nqn, want.nsid(), want.anaGroup())))
+                        && (ns.enabled() || pass.mutate("nvmet namespace enable", object,
+                        () -> pass.kernel.nvmetNamespaceEnable(nqn, want.nsid(), true)));
             }
             if (!pass.mutate("nvmet namespace remove", object, () -> pass.kernel.nvmetNamespaceRemove(nqn, want.nsid()))) {
                 return false;

@@ -98,6 +98,14 @@ public interface Kernel {
     void nvmetNamespaceEnable(String nqn, int nsid, boolean enable);
 
     /**
+     * Write namespaces/&lt;nsid&gt;/ana_grpid, enabled or not: the namespace moves to that group
+     * and the subsystem's hosts are told (an ANA change AEN), so they see the new group's state
+     * without reconnecting. Refused (EINVAL) outside 1..128; see {@link io.dnv.core.kernel.AnaGroups}
+     * for what 6.1 stores for 128.
+     */
+    void nvmetNamespaceAnaGroup(String nqn, int nsid, int group);
+
+    /**
      * Write namespaces/&lt;nsid&gt;/revalidate_size: nvmet reads its device's size again and tells
      * connected hosts (an extend does this after the device grew). Refused (EINVAL) while disabled.
      */

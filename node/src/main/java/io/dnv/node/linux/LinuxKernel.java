@@ -232,6 +232,12 @@ public final class LinuxKernel implements Kernel {
     }
 
     @Override
+    public void nvmetNamespaceAnaGroup(String nqn, int nsid, int group) {
+        run(nqn + " namespace " + nsid, "nvmet namespace ana_grpid " + group,
+                "echo " + group + " > " + q(subsystemDir(nqn) + "/namespaces/" + nsid + "/ana_grpid"));
+    }
+
+    @Override
     public void nvmetNamespaceRevalidate(String nqn, int nsid) {
         run(nqn + " namespace " + nsid, "nvmet namespace revalidate_size",
                 "echo 1 > " + q(subsystemDir(nqn) + "/namespaces/" + nsid + "/revalidate_size"));

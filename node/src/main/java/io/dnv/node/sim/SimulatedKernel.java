@@ -307,6 +307,11 @@ public final class SimulatedKernel implements Kernel {
     }
 
     @Override
+    public void nvmetNamespaceAnaGroup(String nqn, int nsid, int group) {
+        nvmet.namespaceAnaGroup(nqn, nsid, group);
+    }
+
+    @Override
     public void nvmetNamespaceRevalidate(String nqn, int nsid) {
         nvmet.namespaceRevalidate(nqn, nsid);
     }

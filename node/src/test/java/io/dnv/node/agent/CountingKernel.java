@@ -241,6 +241,12 @@ final class CountingKernel implements Kernel {
     }
 
     @Override
+    public void nvmetNamespaceAnaGroup(String nqn, int nsid, int group) {
+        count();
+        kernel.nvmetNamespaceAnaGroup(nqn, nsid, group);
+    }
+
+    @Override
     public void nvmetNamespaceRevalidate(String nqn, int nsid) {
         count();
         kernel.nvmetNamespaceRevalidate(nqn, nsid);

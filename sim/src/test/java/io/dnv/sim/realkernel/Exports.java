@@ -80,6 +80,23 @@ final class Exports {
         }, Step.Expect.of("yes"));
     }
 
+    /**
+     * Waits (up to 10 s) until the host holds {@code count} namespace heads: a host learns a
+     * path's ANA state from an AEN and the log it then reads, not at once.
+     */
+    static Step awaitHeads(long count) {
+        return new Step("namespace heads within 10 s", k -> {
+            long heads = -1;
+            for (int i = 0; i < 100 && heads != count; i++) {
+                if (i > 0) {
+                    Thread.sleep(100);
+                }
+                heads = k.kernel().observe().blockDevices().stream().filter(b -> b.uuid().isPresent()).count();
+            }
+            return Step.Outcome.of(Long.toString(heads));
+        }, Step.Expect.of(Long.toString(count)));
+    }
+
     /** The size in sectors of the namespace head with {@code uuid}, -1 while there is none. */
     static long headSize(ObservedKernel k, UUID uuid) {
         return k.namespace(uuid).map(ObservedKernel.BlockDevice::sizeSectors).orElse(-1L);

@@ -10,11 +10,15 @@ import static io.dnv.sim.realkernel.Exports.HOST1;
 import static io.dnv.sim.realkernel.Exports.HOST2;
 import static io.dnv.sim.realkernel.Exports.NS_UUID;
 import static io.dnv.sim.realkernel.Exports.SUB;
+import static io.dnv.sim.realkernel.Exports.awaitHeads;
+import static io.dnv.sim.realkernel.Exports.connect;
 import static io.dnv.sim.realkernel.Exports.export;
 import static io.dnv.sim.realkernel.Step.fact;
+import static io.dnv.sim.realkernel.Step.md5;
 import static io.dnv.sim.realkernel.Step.ok;
 import static io.dnv.sim.realkernel.Step.okOn;
 import static io.dnv.sim.realkernel.Step.refused;
+import static io.dnv.sim.realkernel.Step.write;
 
 /** nvmet's configfs: what a subsystem, host entry, namespace, port and ANA group take and refuse. */
 final class NvmetCases {
@@ -56,6 +60,29 @@ final class NvmetCases {
                 refused("EEXIST", "group 1", k -> k.nvmetAnaGroupCreate(1, 1)),
                 refused("EPERM", "remove group 1", k -> k.nvmetAnaGroupRemove(1, 1)),
                 fact("ana groups", "{1=OPTIMIZED, 2=INACCESSIBLE, 128=INACCESSIBLE}", k -> k.ports().get(0).anaGroups())),
+            DifferentialCase.of("a namespace takes ana_grpid 1..128 whether or not a port has the group; Debian's 6.1 stores 128 as 0",
+                ok("subsystem", k -> k.nvmetSubsystemCreate(SUB, 1, 100, "dnvtest0001")),
+                ok("namespace", k -> k.nvmetNamespaceCreate(SUB, 1, "/dev/mapper/dnv-t-none", NS_UUID, Names.nguid(NS_UUID), 1)),
+                refused("EINVAL", "ana_grpid 0", k -> k.nvmetNamespaceAnaGroup(SUB, 1, 0)),
+                refused("EINVAL", "ana_grpid 129", k -> k.nvmetNamespaceAnaGroup(SUB, 1, 129)),
+                ok("ana_grpid 5 (no port has group 5)", k -> k.nvmetNamespaceAnaGroup(SUB, 1, 5)),
+                fact("ana_grpid", 5, k -> k.subsystems().get(0).namespaces().get(0).anaGroup()),
+                ok("ana_grpid 128", k -> k.nvmetNamespaceAnaGroup(SUB, 1, 128)),
+                fact("ana_grpid after writing 128", 0, k -> k.subsystems().get(0).namespaces().get(0).anaGroup())),
+            DifferentialCase.of("a namespace moves to another ANA group while enabled; a connected host follows the new group's state",
+                export(),
+                write("/dev/mapper/dnv-t-a", 0, 1 << 20, 52),
+                ok("group 2", k -> k.nvmetAnaGroupCreate(1, 2)),
+                ok("group 3", k -> k.nvmetAnaGroupCreate(1, 3)),
+                ok("group 3 optimized", k -> k.nvmetAnaState(1, 3, AnaState.OPTIMIZED)),
+                ok("ana_grpid 2 (inaccessible) while enabled", k -> k.nvmetNamespaceAnaGroup(SUB, 1, 2)),
+                connect("connect as host1", SUB, HOST1, Names.hostId(HOST1)),
+                fact("namespace heads (its only path inaccessible)", 0L,
+                        k -> k.blockDevices().stream().filter(b -> b.uuid().isPresent()).count()),
+                ok("ana_grpid 3 (optimized) while enabled", k -> k.nvmetNamespaceAnaGroup(SUB, 1, 3)),
+                fact("ana_grpid", 3, k -> k.subsystems().get(0).namespaces().get(0).anaGroup()),
+                awaitHeads(1),
+                md5(Step.namespace(NS_UUID), 0, 1 << 20, Bytes.written(1 << 20, 52))),
             DifferentialCase.of("configfs keeps what is linked or not empty: a linked subsystem or host entry (EBUSY), a subsystem with namespaces or hosts, a port with links (ENOTEMPTY)",
                 export(),
                 refused("EBUSY", "remove subsystem (linked to the port)", k -> k.nvmetSubsystemRemove(SUB)),

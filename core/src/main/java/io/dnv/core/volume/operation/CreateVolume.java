@@ -1,5 +1,6 @@
 package io.dnv.core.volume.operation;
 
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
@@ -39,7 +40,6 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
      */
     static final Duration SETTLE = Duration.ofSeconds(10);
     static final Duration DEADLINE = Duration.ofSeconds(60);
-    static final int VOLUME_PORT_INDEX = 0;
 
     public CreateVolume {
         awaiting = Map.copyOf(awaiting);
@@ -131,7 +131,10 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
         });
     }
 
-    /** Legs reserve their extents, controller nodes an ANA group; a refusal gives everything back first. */
+    /**
+     * Legs reserve their extents, controller nodes a place in the ANA group of the controller's
+     * failover domain; a refusal gives everything back first.
+     */
     private static CompletionStage<StepResult> reserve(Volume.State s, Peers peers) {
         VolumeSpec spec = s.spec().orElseThrow();
         Placer.Choice choice = s.choice().orElseThrow();
@@ -141,8 +144,10 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
             legs.add(peers.placeLeg(s.name(), leg, choice.sides().get(leg), ld));
         }
         List<CompletionStage<StorageNode.AnaGroupReply>> groups = new ArrayList<>();
-        for (String node : choice.controllers()) {
-            groups.add(peers.allocateAnaGroup(node, s.name(), volumePort(s, node)));
+        for (int slot = 0; slot < choice.controllers().size(); slot++) {
+            String node = choice.controllers().get(slot);
+            String domain = AnaGroups.domain(slot, spec.activeControllers(), choice.controllers());
+            groups.add(peers.allocateAnaGroup(node, s.name(), volumePort(s, node), domain));
         }
         return Stages.all(legs).thenCombine(Stages.all(groups), (placed, anas) -> {
             List<String> refusals = new ArrayList<>();
@@ -173,6 +178,6 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
     }
 
     private static int volumePort(Volume.State s, String node) {
-        return s.endpoints().get(node).volumePorts().get(VOLUME_PORT_INDEX).id();
+        return s.endpoints().get(node).volumePort().orElseThrow().id();
     }
 }

@@ -24,7 +24,8 @@ public interface Peers {
 
     CompletionStage<Done> releaseLeg(String volumeId, int leg);
 
-    CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId);
+    /** The volume's controller on {@code node} takes its place in the group of its ANA domain there. */
+    CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId, String domain);
 
     CompletionStage<Done> releaseAnaGroup(String node, String volumeId);
 

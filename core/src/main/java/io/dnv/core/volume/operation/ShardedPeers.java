@@ -42,8 +42,8 @@ public final class ShardedPeers implements Peers {
     }
 
     @Override
-    public CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId) {
-        return node(node).ask(r -> new StorageNode.AllocateAnaGroup(volumeId, portId, r), ASK);
+    public CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId, String domain) {
+        return node(node).ask(r -> new StorageNode.AllocateAnaGroup(volumeId, portId, domain, r), ASK);
     }
 
     @Override

@@ -93,7 +93,8 @@ final class ScriptedPeers implements Peers {
     private static NodeView view(NodeEndpoints e, boolean settling) {
         NodeInfo info = new NodeInfo(e, 1L << 30, Set.of("disk", "ctrl"), Map.of(), Placer.REQUIRED);
         return new NodeView(e.nodeId(), settling ? "DOWN" : "UP", Optional.of(info), settling ? Optional.empty() : Optional.of(Instant.now()),
-                new NodeView.Capacity(1L << 30, 0, 1L << 30, 1L << 30, 1, 0), 0, 0, 0, 0, List.of(), settling, Set.of(), List.of());
+                new NodeView.Capacity(1L << 30, 0, 1L << 30, 1L << 30, 1, 0), 0, 0, List.of(), 0, 0, List.of(), settling, Set.of(),
+                List.of());
     }
 
     @Override
@@ -108,7 +109,7 @@ final class ScriptedPeers implements Peers {
     }
 
     @Override
-    public CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId) {
+    public CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId, String domain) {
         return answer(Call.ALLOCATE_ANA, node, portId, () -> new StorageNode.AnaGroupReply(Optional.of(2), ""));
     }
 

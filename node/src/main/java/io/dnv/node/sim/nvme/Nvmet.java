@@ -263,18 +263,19 @@ public final class Nvmet {
         if (!AnaGroups.isGroup(anaGroup)) {
             throw new KernelException(object + "/ana_grpid", "write", Errno.EINVAL);
         }
+        int stored = AnaGroups.stored(anaGroup);
         String ng = nguid == null ? "00000000-0000-0000-0000-000000000000" : nguid;
         if (!validNguid(ng)) {
             throw new KernelException(object + "/device_nguid", "write", Errno.EINVAL);
         }
         UUID u = uuid != null ? uuid : existing != null ? existing.uuid : UUID.randomUUID();
         if (existing == null) {
-            s.namespaces.put(nsid, new NvmetNamespaceState(nsid, devicePath, u, ng, anaGroup));
+            s.namespaces.put(nsid, new NvmetNamespaceState(nsid, devicePath, u, ng, stored));
         } else {
             existing.devicePath = devicePath;
             existing.uuid = u;
             existing.nguid = ng;
-            existing.anaGroup = anaGroup;
+            existing.anaGroup = stored;
         }
     }
 
@@ -289,6 +290,20 @@ public final class Nvmet {
         } else {
             disable(nqn, nsid, false);
         }
+    }
+
+    /**
+     * Write namespaces/&lt;nsid&gt;/ana_grpid. Unlike the namespace's other attributes it is taken
+     * while enabled, whether or not any port has the group (nvmet_ns_ana_grpid_store checks the
+     * range only), and every controller of the subsystem, on any port, gets an ANA change AEN.
+     */
+    public synchronized void namespaceAnaGroup(String nqn, int nsid, int group) {
+        NvmetNamespaceState ns = namespace(subsystem(nqn, "write"), nsid, "write");
+        if (!AnaGroups.isGroup(group)) {
+            throw new KernelException("subsystems/" + nqn + "/namespaces/" + nsid + "/ana_grpid", "write", Errno.EINVAL);
+        }
+        ns.anaGroup = AnaGroups.stored(group);
+        notifySubsystem(nqn);
     }
 
     /**

@@ -108,6 +108,23 @@ class NvmetConfigfsTest {
         assertEquals("/dev/b", t.subsystems().get(0).namespaces().get(0).devicePath());
     }
 
+    /** nvmet_ns_ana_grpid_store: range 1..128 only, enabled or not, no port need have the group. */
+    @Test
+    void anaGrpidChangesWhileEnabledAndDebiansKernelStores128AsZero() {
+        disk(dn, "a");
+        t.subsystemCreate(LD, 1, 99, "sn1");
+        t.namespaceCreate(LD, 1, "/dev/a", NS_UUID, null, 1);
+        t.namespaceEnable(LD, 1, true);
+        t.namespaceAnaGroup(LD, 1, 5);
+        assertEquals(5, t.subsystems().get(0).namespaces().get(0).anaGroup());
+        assertTrue(t.subsystems().get(0).namespaces().get(0).enabled());
+        refused(Errno.EINVAL, () -> t.namespaceAnaGroup(LD, 1, 0));
+        refused(Errno.EINVAL, () -> t.namespaceAnaGroup(LD, 1, 129));
+        refused(Errno.ENOENT, () -> t.namespaceAnaGroup(LD, 2, 5));
+        t.namespaceAnaGroup(LD, 1, 128);
+        assertEquals(0, t.subsystems().get(0).namespaces().get(0).anaGroup(), "array_index_nospec(128, 128) is 0");
+    }
+
     @Test
     void namespaceAttributesAreValidated() {
         t.subsystemCreate(LD, 1, 99, "sn1");
