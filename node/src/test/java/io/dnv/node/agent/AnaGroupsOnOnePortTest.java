@@ -141,7 +141,7 @@ class AnaGroupsOnOnePortTest {
     }
 
     private static NvmeConnection connection(int v) {
-        return new NvmeConnection("tcp", "127.0.5.1", 4422, nqn(v), HOST, Names.hostId(HOST), ConnectTimeouts.INTERNAL);
+        return new NvmeConnection("tcp", "127.0.5.1", 4422, nqn(v), HOST, Names.hostId(HOST), new ConnectTimeouts(5, 10, 1, 2));
     }
 
     private long heads() {
