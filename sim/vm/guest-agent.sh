@@ -34,8 +34,13 @@ modprobe brd rd_nr="$DISKS" rd_size=$((DISK_MIB * 1024))
 mount -t configfs configfs /sys/kernel/config
 ip link set lo up
 if [ -n "$IP" ]; then
-  i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  ip addr add "$IP" dev eth0 && ip link set eth0 up
+  # The NIC's driver can take a while under TCG on a busy host: wait for it rather than boot without a network.
+  i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+  if ip addr add "$IP" dev eth0 && ip link set eth0 up; then
+    echo "guest-agent: eth0 up as $IP after $((i / 10)) s"
+  else
+    echo "guest-agent: no network: eth0 did not come up within 60 s"
+  fi
 fi
 # Never outlive the test run that booted us.
 ( sleep "$LIMIT"; echo "guest-agent: $NAME powers off after ${LIMIT}s"; poweroff -f ) &

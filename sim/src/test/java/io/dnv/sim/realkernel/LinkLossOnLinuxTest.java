@@ -99,10 +99,10 @@ class LinkLossOnLinuxTest {
         String device = "/dev/mapper/" + Names.volume("a1", vol);
         run(a, "dd if=/dev/urandom of=/tmp/blip bs=1M count=8 2>/dev/null; rm -f /tmp/blip.rc; dmesg -c > /dev/null\n"
                 + "ip link set eth0 down\n"
-                + "nohup sh -c 'sleep 10; ip link set eth0 up' > /dev/null 2>&1 &\n"
+                + "setsid sh -c 'sleep 10; ip link set eth0 up' < /dev/null > /dev/null 2>&1 &\n"
                 // Blocks the pool has not provisioned: each write also changes the pool's metadata.
-                + "nohup sh -c 'dd if=/tmp/blip of=" + device + " bs=1M count=8 oflag=direct 2> /tmp/blip.err; echo $? > /tmp/blip.rc'"
-                + " > /dev/null 2>&1 &\n");
+                + "setsid sh -c 'dd if=/tmp/blip of=" + device + " bs=1M count=8 oflag=direct 2> /tmp/blip.err; echo $? > /tmp/blip.rc'"
+                + " < /dev/null > /dev/null 2>&1 &\n");
         long t = System.nanoTime();
         String rc = await(a, "/tmp/blip.rc", Duration.ofSeconds(90));
         System.out.printf("TIME a write held through a 10 s outage of the controller node's link finished after %.1f s%n", seconds(t));
@@ -135,8 +135,8 @@ class LinkLossOnLinuxTest {
                 + "dd if=/tmp/dn1 of=" + device + " bs=1M count=8 oflag=direct conv=fsync 2>/dev/null; rm -f /tmp/dn.rc; dmesg -c > /dev/null");
         run(b, "ip link set eth0 down");
         // Timed inside the guest, by its uptime: the command channel adds its own delays.
-        run(a, "nohup sh -c 's=$(cut -d\" \" -f1 /proc/uptime); dd if=/tmp/dn2 of=" + device + " bs=1M count=8 oflag=direct"
-                + " 2> /tmp/dn.err; r=$?; echo $r $s $(cut -d\" \" -f1 /proc/uptime) > /tmp/dn.rc' > /dev/null 2>&1 &");
+        run(a, "setsid sh -c 's=$(cut -d\" \" -f1 /proc/uptime); dd if=/tmp/dn2 of=" + device + " bs=1M count=8 oflag=direct"
+                + " 2> /tmp/dn.err; r=$?; echo $r $s $(cut -d\" \" -f1 /proc/uptime) > /tmp/dn.rc' < /dev/null > /dev/null 2>&1 &");
         String[] rc = await(a, "/tmp/dn.rc", Duration.ofSeconds(90)).split(" ");
         double held = Double.parseDouble(rc[2]) - Double.parseDouble(rc[1]);
         System.out.printf("TIME a write held by a dead disk node's side finished after %.1f s%n", held);
