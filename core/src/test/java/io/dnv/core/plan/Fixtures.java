@@ -49,7 +49,7 @@ public final class Fixtures {
                 sides.add(new Placement.Extent("n" + node, nextFree[node], layout.ldSectors()));
                 nextFree[node] += layout.ldSectors();
             }
-            legs.add(new Placement.Leg(List.of(new Placement.Group(brandNew, sides))));
+            legs.add(new Placement.Leg(List.of(new Placement.Group(brandNew, sides, 0, 0))));
         }
         return new Placement(controllers, legs);
     }

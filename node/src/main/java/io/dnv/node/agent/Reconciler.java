@@ -10,7 +10,8 @@ import java.util.Optional;
  * kernel first and never trusts memory, so the same pass adopts a node after an agent restart
  * (zero mutations when nothing changed) and finishes an operation a crash interrupted.
  *
- * Order: ports and ANA groups, imports, dm devices bottom-up, exports; then garbage top-down:
+ * Order: ports and ANA groups, imports, dm devices bottom-up, exports, the size of exports over
+ * reloaded devices ({@link Revalidation}); then garbage top-down:
  * exports, dm devices (those over the disk once {@link Zeroing} zeroed them), imports, ANA
  * groups and host entries.
  *
@@ -23,6 +24,7 @@ public final class Reconciler {
     private final Optional<String> disk;
     private final Zeroing zeroing;
     private final MappingCache comparisons = new MappingCache();
+    private final Revalidation revalidation = new Revalidation();
     private Focus.Previous previous;
 
     /**
@@ -60,6 +62,7 @@ public final class Reconciler {
         }
         dm.converge();
         nvmet.convergeSubsystems();
+        revalidation.revalidate(pass);
         if (pass.focus.garbage()) {
             nvmet.removeGarbageSubsystems();
             dm.removeGarbage();
