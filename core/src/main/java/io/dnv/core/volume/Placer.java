@@ -72,7 +72,7 @@ public final class Placer {
     }
 
     /** R distinct disk nodes per leg (distinct failure domains when labelled) with room for an LD, most free first. */
-    private static Either sides(String volumeId, VolumeSpec spec, int group, long ldSectors, List<NodeView> up) {
+    private static Sides sides(String volumeId, VolumeSpec spec, int group, long ldSectors, List<NodeView> up) {
         long ldBytes = ldSectors * VolumeLayout.SECTOR;
         Map<String, Long> free = new HashMap<>();
         up.stream().filter(n -> has(n, "disk")).forEach(n -> free.put(n.id(), n.capacity().largestFreeBytes()));
@@ -97,17 +97,17 @@ public final class Placer {
                 }
             }
             if (chosen.size() < spec.replicas()) {
-                return new Either(null, "needs " + spec.replicas() + " disk nodes in distinct failure domains with " + mib(ldBytes)
+                return new Sides(null, "needs " + spec.replicas() + " disk nodes in distinct failure domains with " + mib(ldBytes)
                         + " MiB free for group " + group + " of leg " + leg + ", found " + chosen.size());
             }
             chosen.forEach(id -> free.merge(id, -ldBytes, Long::sum));
             sides.add(List.copyOf(chosen));
         }
-        return new Either(sides, "");
+        return new Sides(sides, "");
     }
 
     /** Sides for every leg, or why not. */
-    private record Either(List<List<String>> sides, String refusal) {
+    private record Sides(List<List<String>> sides, String refusal) {
         Result map(java.util.function.Function<List<List<String>>, Result> f) {
             return sides == null ? refused(refusal) : f.apply(sides);
         }
