@@ -79,8 +79,8 @@ public final class Planner {
         String cn = owner.nodeId();
         NodeObjects.Builder cnObjects = objects(cn);
         List<Placement.Group> groups = placement.legs().get(leg).groups();
-        List<DmLine> meta = new ArrayList<>();
-        List<DmLine> data = new ArrayList<>();
+        List<DmLine> metaSlices = new ArrayList<>();
+        List<DmLine> dataSlices = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
             Placement.Group group = groups.get(g);
             VolumeLayout.GroupSize size = group.size(layout);
@@ -88,14 +88,14 @@ public final class Planner {
             List<Preparation> zeroMeta = new ArrayList<>();
             for (int s = 0; s < group.sides().size(); s++) {
                 DeviceRef ld = logicalDisk(leg, g, s, group.sides().get(s), size.ldSectors(), cn);
-                DmDevice raidMeta = new DmDevice(Names.raidMeta(cn, volumeId, leg, g, s),
+                DmDevice meta = new DmDevice(Names.raidMeta(cn, volumeId, leg, g, s),
                         DmTable.of(VolumeLayout.RAID_META_SECTORS, new DmTarget.Linear(ld, 0)));
-                DmDevice raidData = new DmDevice(Names.raidData(cn, volumeId, leg, g, s),
+                DmDevice data = new DmDevice(Names.raidData(cn, volumeId, leg, g, s),
                         DmTable.of(size.raidDataSectors(), new DmTarget.Linear(ld, VolumeLayout.RAID_META_SECTORS)));
-                cnObjects.dm.add(raidMeta);
-                cnObjects.dm.add(raidData);
-                sides.add(DmTarget.Raid1.Side.of(raidMeta.ref(), raidData.ref()));
-                zeroMeta.add(new Preparation.ZeroRange(raidMeta.ref(), 0, RAID_META_BYTES));
+                cnObjects.dm.add(meta);
+                cnObjects.dm.add(data);
+                sides.add(DmTarget.Raid1.Side.of(meta.ref(), data.ref()));
+                zeroMeta.add(new Preparation.ZeroRange(meta.ref(), 0, RAID_META_BYTES));
             }
             // No region size: the kernel's default (docs/architecture.md, "Leg layout").
             DmDevice raid = new DmDevice(Names.raid1(cn, volumeId, leg, g),
@@ -106,13 +106,13 @@ public final class Planner {
             // A group an extend added joins the pool only once it is created: a host may write
             // into the pool at once, and a brand-new group may still be zeroed and made nosync.
             if (g == 0 || !group.brandNew()) {
-                meta.add(new DmLine(end(meta), size.thinMetaSectors(), new DmTarget.Linear(raid.ref(), 0)));
-                data.add(new DmLine(end(data), size.thinDataSectors(), new DmTarget.Linear(raid.ref(), size.thinMetaSectors())));
+                metaSlices.add(new DmLine(end(metaSlices), size.thinMetaSectors(), new DmTarget.Linear(raid.ref(), 0)));
+                dataSlices.add(new DmLine(end(dataSlices), size.thinDataSectors(), new DmTarget.Linear(raid.ref(), size.thinMetaSectors())));
             }
         }
         boolean poolBrandNew = groups.get(0).brandNew();
-        DmDevice thinMeta = new DmDevice(Names.thinMeta(cn, volumeId, leg), new DmTable(meta));
-        DmDevice thinData = new DmDevice(Names.thinData(cn, volumeId, leg), new DmTable(data));
+        DmDevice thinMeta = new DmDevice(Names.thinMeta(cn, volumeId, leg), new DmTable(metaSlices));
+        DmDevice thinData = new DmDevice(Names.thinData(cn, volumeId, leg), new DmTable(dataSlices));
         long dataBlocks = thinData.table().sizeSectors() / VolumeLayout.THIN_BLOCK_SECTORS;
         // error_if_no_space: a write the pool has no block for fails at once instead of waiting up to
         // dm-thin's 60 s no_space_timeout, longer than the hosts' I/O timeout (docs/kernel-rules.md).
