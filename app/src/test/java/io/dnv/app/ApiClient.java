@@ -56,6 +56,11 @@ final class ApiClient {
                 .POST(HttpRequest.BodyPublishers.ofString(json)), true);
     }
 
+    Reply patch(String path, String json) {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+                .method("PATCH", HttpRequest.BodyPublishers.ofString(json)), true);
+    }
+
     Reply put(String path, byte[] data) {
         return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/octet-stream")
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(data)), true);

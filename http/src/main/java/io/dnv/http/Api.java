@@ -95,9 +95,9 @@ public final class Api extends AllDirectives {
                 pathPrefix(id -> concat(
                         pathEnd(() -> concat(
                                 get(() -> async(() -> cp.inspect(id).thenApply(Api::result))),
-                                delete(() -> async(() -> cp.delete(id).thenApply(r -> r.volume().isPresent()
-                                        ? HttpResponse.create().withStatus(StatusCodes.ACCEPTED).withEntity(ContentTypes.APPLICATION_JSON,
-                                        bytes(r.volume().get())) : problem(resultProblem(r))))))),
+                                patch(() -> jsonBody(body -> cp.extend(id, ExtendVolumeRequest.parse(body))
+                                        .thenApply(Api::accepted))),
+                                delete(() -> async(() -> cp.delete(id).thenApply(Api::accepted))))),
                         path("events", () -> get(() -> async(() -> cp.get(id).thenCompose(r -> r.volume().isEmpty()
                                 ? CompletableFuture.completedFuture(problem(resultProblem(r)))
                                 : cp.events(id).thenApply(Api::json))))),
@@ -280,6 +280,12 @@ public final class Api extends AllDirectives {
         String detail = res.entity() instanceof org.apache.pekko.http.javadsl.model.HttpEntity.Strict s
                 ? s.getData().utf8String() : res.status().reason();
         return problem(Problem.of(status, title(status), detail));
+    }
+
+    /** 202 with the volume: the operation it started (or that was already under way) goes on. */
+    private static HttpResponse accepted(Volume.Result r) {
+        return r.volume().isPresent() ? HttpResponse.create().withStatus(StatusCodes.ACCEPTED)
+                .withEntity(ContentTypes.APPLICATION_JSON, bytes(r.volume().get())) : problem(resultProblem(r));
     }
 
     private static HttpResponse result(Volume.Result r) {

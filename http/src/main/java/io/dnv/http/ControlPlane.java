@@ -87,6 +87,10 @@ public final class ControlPlane {
         return volume(id).ask(Volume.Delete::new, ASK);
     }
 
+    CompletionStage<Volume.Result> extend(String id, long sizeBytes) {
+        return volume(id).ask(r -> new Volume.Extend(sizeBytes, r), ASK);
+    }
+
     CompletionStage<Volume.AttachResult> attach(String id, String host) {
         return volume(id).ask(r -> new Volume.Attach(host, r), ATTACH);
     }

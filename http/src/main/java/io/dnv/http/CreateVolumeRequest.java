@@ -73,7 +73,7 @@ record CreateVolumeRequest(String name, VolumeSpec spec) {
      * The field as a whole number that fits a long; empty, with an error, when it is anything
      * else. (No value of a long can stand for "malformed": -9223372036854775808 is a number too.)
      */
-    private static OptionalLong number(JsonNode body, String field, List<Problem.FieldError> errors) {
+    static OptionalLong number(JsonNode body, String field, List<Problem.FieldError> errors) {
         JsonNode n = body.get(field);
         if (!n.isIntegralNumber() || !n.canConvertToLong()) {
             errors.add(new Problem.FieldError(field, "must be a whole number"));

@@ -45,7 +45,7 @@ class CreateVolumeRequestTest {
         NodeEndpoints n1 = new NodeEndpoints("n1", "10.0.0.1", Optional.of("/dev/ram0"), Optional.of(NvmetPort.tcp(1, "10.0.0.1", 4420)),
                 Optional.of(NvmetPort.tcp(2, "10.0.0.1", 4421)), List.of(NvmetPort.tcp(3, "10.0.0.1", 4422)));
         Placement placement = new Placement(List.of(new Placement.Controller("n1", Placement.Role.ACTIVE, 3, 2)),
-                List.of(new Placement.Leg(List.of(new Placement.Group(true, List.of(new Placement.Extent("n1", 0, layout.ldSectors())))))));
+                List.of(new Placement.Leg(List.of(new Placement.Group(true, List.of(new Placement.Extent("n1", 0, layout.ldSectors())), 0, 0)))));
         try {
             Planner.plan(name, spec, layout, placement, List.of(), Map.of("n1", n1));
             return true;

@@ -32,6 +32,23 @@ class OpenApiTest {
     }
 
     @Test
+    void anExtendTakesASizeByTheSameRuleAsACreate() {
+        JsonNode extend = schemas.path("ExtendVolume");
+        assertEquals(List.of("sizeBytes"), List.copyOf(iterable(extend.path("required"))));
+        assertEquals(schemas.path("CreateVolume").path("properties").path("sizeBytes").path("maximum"),
+                extend.path("properties").path("sizeBytes").path("maximum"));
+        assertEquals(VolumeSpec.SIZE_UNIT, extend.path("properties").path("sizeBytes").path("multipleOf").asLong());
+        assertEquals("#/components/schemas/ExtendVolume", read().path("paths").path("/v1/volumes/{id}").path("patch")
+                .path("requestBody").path("content").path("application/json").path("schema").path("$ref").asText());
+    }
+
+    private static List<String> iterable(JsonNode array) {
+        List<String> values = new java.util.ArrayList<>();
+        array.forEach(v -> values.add(v.asText()));
+        return values;
+    }
+
+    @Test
     void theNqnPatternTakesExactlyWhatNqnTakes() {
         JsonNode nqn = schemas.path("Nqn");
         assertEquals(Nqn.MAX_BYTES, nqn.path("maxLength").asInt());

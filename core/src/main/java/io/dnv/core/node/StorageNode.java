@@ -5,8 +5,10 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.dnv.core.CborSerializable;
 import io.dnv.core.JournalFailure;
 import io.dnv.core.kernel.AnaGroups;
+import io.dnv.core.kernel.DeviceRef;
 import io.dnv.core.kernel.DiskRange;
 import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.DmTarget;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.Volume;
@@ -125,6 +127,7 @@ public final class StorageNode
      * volume's objects (not removed yet, or removed and not yet confirmed gone by the agent) the
      * release is recorded and carried out once the agent reports nothing of the volume left:
      * an extent is never handed out while a kernel may still use it or before it was zeroed.
+     * Extents that none of a live volume's objects here maps are freed at once.
      */
     public record Release(String volumeId, List<String> keys, ActorRef<Done> replyTo) implements Command {}
 
@@ -514,11 +517,25 @@ public final class StorageNode
         if (!s.mayHold(r.volumeId())) {
             return decide(journal, new ExtentsReleased(held), done);
         }
+        // A live volume giving back extents its objects here never mapped (an extend that could
+        // not place every leg): no kernel ever had them, so waiting for the volume's removal would
+        // keep them for the volume's whole life.
+        NodeObjects live = s.removals().containsKey(r.volumeId()) ? null : s.objects().get(r.volumeId());
+        if (live != null && held.stream().noneMatch(k -> maps(live, s.extents().get(k)))) {
+            return decide(journal, new ExtentsReleased(held), done);
+        }
         Removal removal = s.removals().getOrDefault(r.volumeId(), Removal.NOTHING_YET);
         if (removal.keys().containsAll(held)) {
             return afterDecisions(journal, done);
         }
         return decide(journal, new ReleaseDeferred(r.volumeId(), held, false), done);
+    }
+
+    /** Whether an LD of the objects is the extent: a linear over the disk at the extent's start. */
+    private static boolean maps(NodeObjects objects, Placement.Extent extent) {
+        return objects.dmDevices().stream().flatMap(d -> d.table().lines().stream())
+                .anyMatch(l -> l.target() instanceof DmTarget.Linear lin && lin.device() instanceof DeviceRef.Disk
+                        && lin.offset() == extent.startSector());
     }
 
     private ReplyEffect<Event, State> onAllocateAnaGroup(State journal, AllocateAnaGroup a) {

@@ -79,17 +79,19 @@ public final class Planner {
         String cn = owner.nodeId();
         NodeObjects.Builder cnObjects = objects(cn);
         List<Placement.Group> groups = placement.legs().get(leg).groups();
-        List<DeviceRef> raids = new ArrayList<>();
+        List<DmLine> metaSlices = new ArrayList<>();
+        List<DmLine> dataSlices = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
             Placement.Group group = groups.get(g);
+            VolumeLayout.GroupSize size = group.size(layout);
             List<DmTarget.Raid1.Side> sides = new ArrayList<>();
             List<Preparation> zeroMeta = new ArrayList<>();
             for (int s = 0; s < group.sides().size(); s++) {
-                DeviceRef ld = logicalDisk(leg, g, s, group.sides().get(s), cn);
+                DeviceRef ld = logicalDisk(leg, g, s, group.sides().get(s), size.ldSectors(), cn);
                 DmDevice meta = new DmDevice(Names.raidMeta(cn, volumeId, leg, g, s),
                         DmTable.of(VolumeLayout.RAID_META_SECTORS, new DmTarget.Linear(ld, 0)));
                 DmDevice data = new DmDevice(Names.raidData(cn, volumeId, leg, g, s),
-                        DmTable.of(layout.raidDataSectors(), new DmTarget.Linear(ld, VolumeLayout.RAID_META_SECTORS)));
+                        DmTable.of(size.raidDataSectors(), new DmTarget.Linear(ld, VolumeLayout.RAID_META_SECTORS)));
                 cnObjects.dm.add(meta);
                 cnObjects.dm.add(data);
                 sides.add(DmTarget.Raid1.Side.of(meta.ref(), data.ref()));
@@ -97,27 +99,26 @@ public final class Planner {
             }
             // No region size: the kernel's default (docs/architecture.md, "Leg layout").
             DmDevice raid = new DmDevice(Names.raid1(cn, volumeId, leg, g),
-                    DmTable.of(layout.raidDataSectors(),
+                    DmTable.of(size.raidDataSectors(),
                             new DmTarget.Raid1(OptionalLong.empty(), group.brandNew(), OptionalInt.empty(), sides)),
                     group.brandNew() ? zeroMeta : List.of());
             cnObjects.dm.add(raid);
-            raids.add(raid.ref());
+            // A group an extend added joins the pool only once it is created: a host may write
+            // into the pool at once, and a brand-new group may still be zeroed and made nosync.
+            if (g == 0 || !group.brandNew()) {
+                metaSlices.add(new DmLine(end(metaSlices), size.thinMetaSectors(), new DmTarget.Linear(raid.ref(), 0)));
+                dataSlices.add(new DmLine(end(dataSlices), size.thinDataSectors(), new DmTarget.Linear(raid.ref(), size.thinMetaSectors())));
+            }
         }
         boolean poolBrandNew = groups.get(0).brandNew();
-        List<DmLine> meta = new ArrayList<>();
-        List<DmLine> data = new ArrayList<>();
-        for (int g = 0; g < raids.size(); g++) {
-            meta.add(new DmLine(g * layout.thinMetaSectors(), layout.thinMetaSectors(), new DmTarget.Linear(raids.get(g), 0)));
-            data.add(new DmLine(g * layout.poolDataSectors(), layout.poolDataSectors(),
-                    new DmTarget.Linear(raids.get(g), layout.thinMetaSectors())));
-        }
-        DmDevice thinMeta = new DmDevice(Names.thinMeta(cn, volumeId, leg), new DmTable(meta));
-        DmDevice thinData = new DmDevice(Names.thinData(cn, volumeId, leg), new DmTable(data));
+        DmDevice thinMeta = new DmDevice(Names.thinMeta(cn, volumeId, leg), new DmTable(metaSlices));
+        DmDevice thinData = new DmDevice(Names.thinData(cn, volumeId, leg), new DmTable(dataSlices));
+        long dataBlocks = thinData.table().sizeSectors() / VolumeLayout.THIN_BLOCK_SECTORS;
         // error_if_no_space: a write the pool has no block for fails at once instead of waiting up to
         // dm-thin's 60 s no_space_timeout, longer than the hosts' I/O timeout (docs/kernel-rules.md).
         DmDevice pool = new DmDevice(Names.pool(cn, volumeId, leg),
                 DmTable.of(thinData.table().sizeSectors(), new DmTarget.ThinPool(thinMeta.ref(), thinData.ref(),
-                        VolumeLayout.THIN_BLOCK_SECTORS, layout.lowWaterBlocks(), true, true)),
+                        VolumeLayout.THIN_BLOCK_SECTORS, Math.max(1, dataBlocks / 10), true, true)),
                 poolBrandNew ? List.of(new Preparation.ZeroRange(thinMeta.ref(), 0, THIN_SUPERBLOCK_BYTES)) : List.of());
         DmDevice thin = new DmDevice(Names.thin(cn, volumeId, leg),
                 DmTable.of(layout.legSectors(), new DmTarget.Thin(pool.ref(), 0)),
@@ -128,14 +129,18 @@ public final class Planner {
         }
     }
 
+    private static long end(List<DmLine> lines) {
+        return lines.isEmpty() ? 0 : lines.get(lines.size() - 1).start() + lines.get(lines.size() - 1).length();
+    }
+
     /** A slice of a disk node's disk, exported to the controller node that owns the leg, and that node's import of it. */
-    private DeviceRef logicalDisk(int leg, int group, int side, Placement.Extent extent, String cn) {
+    private DeviceRef logicalDisk(int leg, int group, int side, Placement.Extent extent, long ldSectors, String cn) {
         NodeEndpoints dn = node(extent.nodeId());
         String diskPath = dn.diskPath().orElseThrow(() -> new IllegalArgumentException(dn.nodeId() + " has no disk"));
         NvmetPort port = dn.diskPort().orElseThrow(() -> new IllegalArgumentException(dn.nodeId() + " has no disk port"));
         NodeObjects.Builder dnObjects = objects(dn.nodeId());
         DmDevice ld = new DmDevice(Names.ld(dn.nodeId(), volumeId, leg, group, side),
-                DmTable.of(layout.ldSectors(), new DmTarget.Linear(new DeviceRef.Disk(diskPath), extent.startSector())));
+                DmTable.of(ldSectors, new DmTarget.Linear(new DeviceRef.Disk(diskPath), extent.startSector())));
         dnObjects.dm.add(ld);
         String nqn = Names.ldNqn(volumeId, leg, group, side, dn.nodeId());
         UUID uuid = Names.namespaceUuid(nqn);
@@ -260,9 +265,9 @@ public final class Planner {
                     if (!dns.add(e.nodeId())) {
                         throw new IllegalArgumentException("two sides of one raid1 group on node " + e.nodeId());
                     }
-                    if (e.lengthSectors() < layout.ldSectors()) {
+                    if (e.lengthSectors() < g.size(layout).ldSectors()) {
                         throw new IllegalArgumentException("extent of " + e.lengthSectors() + " sectors on " + e.nodeId()
-                                + " is smaller than an LD (" + layout.ldSectors() + ")");
+                                + " is smaller than an LD (" + g.size(layout).ldSectors() + ")");
                     }
                 }
             }

@@ -39,11 +39,21 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
 
     public sealed interface Command extends CborSerializable {}
 
-    /** Reserve one LD of {@code ldSectors} on each of {@code sideNodes} for group 0 (idempotent). */
-    public record Place(List<String> sideNodes, long ldSectors, ActorRef<Placed> replyTo) implements Command {}
+    /**
+     * Reserve one LD of {@code ldSectors} on each of {@code sideNodes} for raid1 group
+     * {@code group}: 0 at create, the next one at an extend. Idempotent: a leg that has the group
+     * answers it; one that lacks an earlier group refuses.
+     */
+    public record Place(int group, List<String> sideNodes, long ldSectors, ActorRef<Placed> replyTo) implements Command {}
 
     /** Release every extent (each disk node frees it once its agent confirmed the volume's objects gone and zeroed). */
     public record Release(ActorRef<Done> replyTo) implements Command {}
+
+    /**
+     * Release the last group, which no node's objects ever named: an extend refused before it
+     * built anything gives its groups back. Done at once when the leg does not have the group.
+     */
+    public record ReleaseGroup(int group, ActorRef<Done> replyTo) implements Command {}
 
     public record Get(ActorRef<State> replyTo) implements Command {}
 
@@ -52,7 +62,8 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
 
     private record Reserved(Place request, List<StorageNode.Reservation> results, Throwable failure) implements Command {}
 
-    private record Released(ActorRef<Done> replyTo, Throwable failure) implements Command {}
+    /** {@code group}: the one group released, or -1 for all of them. */
+    private record Released(int group, ActorRef<Done> replyTo, Throwable failure) implements Command {}
 
     private record RefusedAndReleased(Place request, String refusal) implements Command {}
 
@@ -63,6 +74,9 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
     public record GroupPlaced(Placement.Group group) implements Event {}
 
     public record ExtentsReleased() implements Event {}
+
+    /** The last group's extents were given back (an extend that could not place every leg). */
+    public record GroupReleased(int group) implements Event {}
 
     public record State(List<Placement.Group> groups, boolean released) implements CborSerializable {
         public Optional<Placement.Leg> leg() {
@@ -137,6 +151,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
                 .onCommand(Place.class, this::onPlace)
                 .onCommand(Reserved.class, this::onReserved)
                 .onCommand(Release.class, this::onRelease)
+                .onCommand(ReleaseGroup.class, this::onReleaseGroup)
                 .onCommand(Released.class, (st, r) -> onReleased(r))
                 .onCommand(RefusedAndReleased.class, (st, r) -> onRefusedAndReleased(r))
                 .onCommand(Get.class, (s, g) -> answerAndRest(g.replyTo(), s))
@@ -168,13 +183,18 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
         if (attemptInFlight) {
             return Effect().stash();
         }
-        if (!s.groups().isEmpty() && !s.released()) {
+        List<Placement.Group> groups = s.released() ? List.of() : s.groups();
+        if (groups.size() > p.group()) {
             return answerAndRest(p.replyTo(), new Placed(s.leg(), ""));
+        }
+        if (groups.size() < p.group()) {
+            return answerAndRest(p.replyTo(), new Placed(Optional.empty(), "leg " + legId + " has " + groups.size()
+                    + " groups, cannot place group " + p.group()));
         }
         attemptInFlight = true;
         List<CompletionStage<StorageNode.Reservation>> asks = new ArrayList<>();
         for (int side = 0; side < p.sideNodes().size(); side++) {
-            String k = key(0, side);
+            String k = key(p.group(), side);
             asks.add(sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, p.sideNodes().get(side))
                     .ask(r -> new StorageNode.Reserve(volumeId, k, p.ldSectors(), r), ASK));
         }
@@ -193,13 +213,13 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
             // Give back what this attempt got before answering (still under way), so a refused
             // leg holds nothing.
             String why = String.join("; ", refusals);
-            ctx.pipeToSelf(releaseAll(r.request().sideNodes(), 1), (done, failure) -> new RefusedAndReleased(r.request(),
+            ctx.pipeToSelf(releaseGroup(r.request().group(), r.request().sideNodes()), (done, failure) -> new RefusedAndReleased(r.request(),
                     failure == null ? why : why + "; releasing failed: " + failure.getMessage()));
             return Effect().noReply();
         }
         attemptInFlight = false;
         List<Placement.Extent> sides = r.results().stream().map(x -> x.extent().orElseThrow()).toList();
-        return Effect().persist(new GroupPlaced(new Placement.Group(true, sides))).thenRun(st -> passivateIfIdle())
+        return Effect().persist(new GroupPlaced(Placement.Group.placed(sides))).thenRun(st -> passivateIfIdle())
                 .thenReply(r.request().replyTo(), st -> new Placed(st.leg(), "")).thenUnstashAll();
     }
 
@@ -216,8 +236,29 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
             return answerAndRest(r.replyTo(), Done.getInstance());
         }
         attemptInFlight = true;
-        List<String> nodes = s.groups().get(0).sides().stream().map(Placement.Extent::nodeId).toList();
-        ctx.pipeToSelf(releaseAll(nodes, s.groups().size()), (done, failure) -> new Released(r.replyTo(), failure));
+        List<CompletionStage<List<Done>>> asks = new ArrayList<>();
+        for (int g = 0; g < s.groups().size(); g++) {
+            asks.add(releaseGroup(g, s.groups().get(g).sides().stream().map(Placement.Extent::nodeId).toList()));
+        }
+        ctx.pipeToSelf(all(asks), (done, failure) -> new Released(-1, r.replyTo(), failure));
+        return Effect().noReply();
+    }
+
+    private ReplyEffect<Event, State> onReleaseGroup(State s, ReleaseGroup r) {
+        if (attemptInFlight) {
+            return Effect().stash();
+        }
+        if (s.released() || s.groups().size() <= r.group()) {
+            return answerAndRest(r.replyTo(), Done.getInstance());
+        }
+        if (r.group() != s.groups().size() - 1) {
+            // Keys are named by group index: only the last group can go without renaming the others.
+            ctx.getLog().error("leg {}: asked to release group {} of {}, only the last can go", legId, r.group(), s.groups().size());
+            return answerAndRest(r.replyTo(), Done.getInstance());
+        }
+        attemptInFlight = true;
+        List<String> nodes = s.groups().get(r.group()).sides().stream().map(Placement.Extent::nodeId).toList();
+        ctx.pipeToSelf(releaseGroup(r.group(), nodes), (done, failure) -> new Released(r.group(), r.replyTo(), failure));
         return Effect().noReply();
     }
 
@@ -227,17 +268,16 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
             ctx.getLog().warn("leg {}: releasing extents failed, the caller retries: {}", legId, r.failure().toString());
             return Effect().none().thenRun(st -> passivateIfIdle()).thenNoReply().thenUnstashAll();
         }
-        return Effect().persist(new ExtentsReleased()).thenRun(st -> passivateIfIdle())
+        Event e = r.group() < 0 ? new ExtentsReleased() : new GroupReleased(r.group());
+        return Effect().persist(e).thenRun(st -> passivateIfIdle())
                 .thenReply(r.replyTo(), st -> Done.getInstance()).thenUnstashAll();
     }
 
-    private CompletionStage<List<Done>> releaseAll(List<String> sideNodes, int groups) {
+    /** Each side of one group gives back its key on its own disk node. */
+    private CompletionStage<List<Done>> releaseGroup(int group, List<String> sideNodes) {
         List<CompletionStage<Done>> asks = new ArrayList<>();
         for (int side = 0; side < sideNodes.size(); side++) {
-            List<String> keys = new ArrayList<>();
-            for (int g = 0; g < groups; g++) {
-                keys.add(key(g, side));
-            }
+            List<String> keys = List.of(key(group, side));
             asks.add(sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, sideNodes.get(side))
                     .ask(r -> new StorageNode.Release(volumeId, keys, r), ASK));
         }
@@ -257,6 +297,7 @@ public final class Leg extends EventSourcedBehaviorWithEnforcedReplies<Leg.Comma
                     return new State(g, false);
                 })
                 .onEvent(ExtentsReleased.class, (s, e) -> new State(s.groups(), true))
+                .onEvent(GroupReleased.class, (s, e) -> new State(List.copyOf(s.groups().subList(0, Math.min(e.group(), s.groups().size()))), false))
                 .build();
     }
 }

@@ -29,10 +29,30 @@ public record Placement(List<Controller> controllers, List<Leg> legs) {
     /**
      * One raid1 group of a leg. {@code brandNew} holds until the control plane has persisted
      * that the group was created: until then its metadata may be zeroed and raid1 told nosync.
+     * {@code thinMetaSectors} and {@code thinDataSectors} are its slices of the leg's pool; 0 (a
+     * create's group, and every group of journals from before extends) means the first group of
+     * the volume's spec ({@link VolumeLayout#firstGroup()}). An extend records every group's
+     * sizes before the spec changes.
      */
-    public record Group(boolean brandNew, List<Extent> sides) {
+    public record Group(boolean brandNew, List<Extent> sides, long thinMetaSectors, long thinDataSectors) {
         public Group {
             sides = List.copyOf(sides);
+        }
+
+        public static Group placed(List<Extent> sides) {
+            return new Group(true, sides, 0, 0);
+        }
+
+        public VolumeLayout.GroupSize size(VolumeLayout layout) {
+            return thinDataSectors == 0 ? layout.firstGroup() : new VolumeLayout.GroupSize(thinMetaSectors, thinDataSectors);
+        }
+
+        public Group sized(VolumeLayout.GroupSize size) {
+            return new Group(brandNew, sides, size.thinMetaSectors(), size.thinDataSectors());
+        }
+
+        public Group created() {
+            return new Group(false, sides, thinMetaSectors, thinDataSectors);
         }
     }
 

@@ -41,8 +41,7 @@ public final class Placer {
     public static Result choose(String volumeId, VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes) {
         // A node still removing an earlier volume of this name keeps its extents and ANA group
         // (same keys) until its agent confirms them gone: it cannot take the name again yet.
-        List<NodeView> up = nodes.stream().filter(NodeView::up).filter(n -> !n.removing().contains(volumeId))
-                .filter(n -> n.info().map(i -> i.capabilities().containsAll(REQUIRED)).orElse(false)).toList();
+        List<NodeView> up = able(volumeId, nodes);
         List<NodeView> ctrlNodes = up.stream()
                 .filter(n -> has(n, "ctrl") && n.info().flatMap(i -> i.endpoints().volumePort()).isPresent()).toList();
         int fewest = ctrlNodes.stream().mapToInt(NodeView::controllerVolumes).min().orElse(0);
@@ -62,12 +61,33 @@ public final class Placer {
             }
             controllers.add(next.get().id());
         }
-        long ldBytes = layout.ldSectors() * VolumeLayout.SECTOR;
+        return sides(volumeId, spec, 0, layout.ldSectors(), up)
+                .map(sides -> new Result(Optional.of(new Choice(controllers, sides)), ""));
+    }
+
+    /**
+     * Disk nodes for one more raid1 group of every leg of an existing volume (an extend): the
+     * same rules as a create's first group, among the nodes that are up and able. The result's
+     * choice names no controllers.
+     */
+    public static Result chooseGroup(String volumeId, VolumeSpec spec, int group, long ldSectors, List<NodeView> nodes) {
+        return sides(volumeId, spec, group, ldSectors, able(volumeId, nodes))
+                .map(sides -> new Result(Optional.of(new Choice(List.of(), sides)), ""));
+    }
+
+    private static List<NodeView> able(String volumeId, List<NodeView> nodes) {
+        return nodes.stream().filter(NodeView::up).filter(n -> !n.removing().contains(volumeId))
+                .filter(n -> n.info().map(i -> i.capabilities().containsAll(REQUIRED)).orElse(false)).toList();
+    }
+
+    /** R distinct disk nodes per leg (distinct failure domains when labelled) with room for an LD, most free first. */
+    private static Sides sides(String volumeId, VolumeSpec spec, int group, long ldSectors, List<NodeView> up) {
+        long ldBytes = ldSectors * VolumeLayout.SECTOR;
         Map<String, Long> free = new HashMap<>();
         up.stream().filter(n -> has(n, "disk")).forEach(n -> free.put(n.id(), n.capacity().largestFreeBytes()));
         List<List<String>> sides = new ArrayList<>();
         for (int leg = 0; leg < spec.legCount(); leg++) {
-            String legKey = volumeId + "/" + leg;
+            String legKey = volumeId + "/" + leg + (group == 0 ? "" : "/" + group);
             List<String> chosen = new ArrayList<>();
             Set<String> domains = new HashSet<>();
             List<NodeView> candidates = up.stream().filter(n -> free.containsKey(n.id()))
@@ -86,13 +106,20 @@ public final class Placer {
                 }
             }
             if (chosen.size() < spec.replicas()) {
-                return refused("needs " + spec.replicas() + " disk nodes in distinct failure domains with " + mib(ldBytes)
-                        + " MiB free for group 0 of leg " + leg + ", found " + chosen.size());
+                return new Sides(null, "needs " + spec.replicas() + " disk nodes in distinct failure domains with " + mib(ldBytes)
+                        + " MiB free for group " + group + " of leg " + leg + ", found " + chosen.size());
             }
             chosen.forEach(id -> free.merge(id, -ldBytes, Long::sum));
             sides.add(List.copyOf(chosen));
         }
-        return new Result(Optional.of(new Choice(controllers, sides)), "");
+        return new Sides(sides, "");
+    }
+
+    /** Sides for every leg, or why not. */
+    private record Sides(List<List<String>> sides, String refusal) {
+        Result map(java.util.function.Function<List<List<String>>, Result> f) {
+            return sides == null ? refused(refusal) : f.apply(sides);
+        }
     }
 
     /**

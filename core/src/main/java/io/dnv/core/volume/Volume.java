@@ -7,6 +7,7 @@ import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.volume.operation.ChangeAttachments;
 import io.dnv.core.volume.operation.CreateVolume;
 import io.dnv.core.volume.operation.DeleteVolume;
+import io.dnv.core.volume.operation.ExtendVolume;
 import io.dnv.core.volume.operation.Operation;
 import io.dnv.core.volume.operation.Outcome;
 import io.dnv.core.volume.operation.Peers;
@@ -45,13 +46,13 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * A volume (its id is its name): its desired spec, placement and attachments, plus at most one
- * operation under way ({@link Operation}: create, attachments, delete). The entity persists
+ * operation under way ({@link Operation}: create, attachments, delete, extend). The entity persists
  * each stage of the operation before it acts and derives the next step from the state alone,
  * so after a crash it resumes where it stopped. A step's result is applied only if its stage
  * is still the current one (the attempt matches); anything else is dropped.
  *
- * <p>Conflicts (docs/flows.md): attach and detach requests queue behind each other; a delete
- * supersedes a create at any stage; any other command that collides with the running
+ * <p>Conflicts (docs/flows.md): attach and detach requests queue behind each other and behind an
+ * extend; a delete supersedes a create at any stage; any other command that collides with the running
  * operation is refused with a {@link DomainError.Conflict} naming the operation and its stage.
  */
 public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume.Command, Volume.Event, Volume.State> {
@@ -78,6 +79,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     public record Detach(String hostNqn, ActorRef<Result> replyTo) implements Command {}
 
     public record Delete(ActorRef<Result> replyTo) implements Command {}
+
+    /** Grow to {@code sizeBytes}; asking again for the size reached or being reached answers the volume. */
+    public record Extend(long sizeBytes, ActorRef<Result> replyTo) implements Command {}
 
     /** A storage node's audit: does this volume still hold what it reserved on {@code nodeId}? */
     public record Holds(String nodeId, ActorRef<Holding> replyTo) implements Command {}
@@ -142,6 +146,27 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     public record ObjectsRemoved() implements Event {}
 
     public record Deleted() implements Event {}
+
+    /** An extend from {@code fromBytes} began; every group's pool slices are recorded before any changes. */
+    public record ExtendRequested(long fromBytes, long toBytes, Instant at) implements Event {}
+
+    /** Disk nodes for each leg's new raid1 group (and the endpoints of every node as then known). */
+    public record ExtendNodesChosen(List<List<String>> sides, Map<String, NodeEndpoints> endpoints) implements Event {}
+
+    /** Every leg holds its new group (brand new, not in its pool yet). */
+    public record GroupsReserved(Placement placement) implements Event {}
+
+    /** The agents built the new groups: created from now on, never zeroed again, so they may join the pools. */
+    public record GroupsBuilt() implements Event {}
+
+    /** Every leg's pool and thin device (and its export) has the new size. */
+    public record LegsGrown() implements Event {}
+
+    /** Every stripe and standby has the new size and every export told its hosts: the volume has its new size. */
+    public record Extended() implements Event {}
+
+    /** The extend could not place or reserve its groups (each given back); the volume keeps its size. */
+    public record ExtendFailed(String reason) implements Event {}
 
     // state
 
@@ -272,6 +297,15 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Delete.class, (s, c) -> absent(c.replyTo(), Result.refused(notFound())))
                 .onCommand(Holds.class, (s, c) -> absent(c.replyTo(), new Holding(false)))
                 .onCommand(Stop.class, (s, c) -> Effect().stop().thenNoReply());
+        b.forState(s -> s.phase() == Phase.EMPTY || s.phase() == Phase.DELETED)
+                .onCommand(Extend.class, (s, c) -> absent(c.replyTo(), Result.refused(notFound())));
+        b.forState(s -> s.phase() == Phase.CREATING || s.phase() == Phase.DELETING)
+                .onCommand(Extend.class, (s, c) -> Effect().reply(c.replyTo(), Result.refused(busy(s, "extend"))));
+        b.forState(s -> s.phase() == Phase.FAILED)
+                .onCommand(Extend.class, (s, c) -> Effect().reply(c.replyTo(), Result.refused(DomainError.Conflict.of(
+                        "volume " + volumeId + " FAILED (" + s.error().orElse("") + "); create it again or delete it"))));
+        b.forState(s -> s.phase() == Phase.READY)
+                .onCommand(Extend.class, this::onExtend);
         b.forState(s -> s.phase() == Phase.CREATING)
                 .onCommand(Create.class, this::onCreateAgain)
                 .onCommand(Attach.class, (s, a) -> Effect().reply(a.replyTo(), AttachResult.refused(busy(s, "attach"))))
@@ -339,6 +373,31 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 + " exists with another spec (" + s.spec().map(Object::toString).orElse("?") + ")")));
     }
 
+    /**
+     * Grow only: a size the volume has or is growing to answers the volume; a size that would not
+     * grow it is refused naming the size it has; another operation under way is a conflict.
+     */
+    private ReplyEffect<Event, State> onExtend(State s, Extend e) {
+        VolumeSpec spec = s.spec().orElseThrow();
+        Optional<ExtendVolume> running = s.operation().filter(ExtendVolume.class::isInstance).map(ExtendVolume.class::cast);
+        if (running.map(op -> op.toBytes() == e.sizeBytes()).orElse(spec.sizeBytes() == e.sizeBytes())) {
+            return Effect().reply(e.replyTo(), Result.ok(view(s)));
+        }
+        if (!VolumeSpec.isSize(e.sizeBytes())) {
+            return Effect().reply(e.replyTo(), Result.refused(new DomainError.Invalid("sizeBytes", "must be " + VolumeSpec.SIZE_RULE)));
+        }
+        long usable = VolumeLayout.of(spec).usableBytes();
+        if (e.sizeBytes() <= usable) {
+            return Effect().reply(e.replyTo(), Result.refused(new DomainError.Invalid("sizeBytes", "must be larger than the volume's "
+                    + "size now, " + usable + " bytes: a volume only grows")));
+        }
+        if (s.operation().isPresent()) {
+            return Effect().reply(e.replyTo(), Result.refused(busy(s, "extend")));
+        }
+        return Effect().persist(new ExtendRequested(spec.sizeBytes(), e.sizeBytes(), Instant.now())).thenRun(this::afterEvent)
+                .thenReply(e.replyTo(), st -> Result.ok(view(st)));
+    }
+
     /** Queues behind a running attachment change: the wanted hosts change now, the kernel follows in order. */
     private ReplyEffect<Event, State> onAttach(State s, Attach a) {
         waitingAttaches.add(a);
@@ -389,7 +448,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
             return false;
         }
         return s.nodes().contains(nodeId) || s.choice().map(c -> c.controllers().contains(nodeId)
-                || c.sides().stream().anyMatch(sides -> sides.contains(nodeId))).orElse(false);
+                || c.sides().stream().anyMatch(sides -> sides.contains(nodeId))).orElse(false)
+                || s.operation().filter(ExtendVolume.class::isInstance).map(op -> ((ExtendVolume) op).sides().stream()
+                .anyMatch(sides -> sides.contains(nodeId))).orElse(false);
     }
 
     private DomainError.Conflict busy(State s, String what) {
@@ -586,7 +647,53 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onEvent(DeleteRequested.class, (s, e) -> s.with(Phase.DELETING, Optional.of(DeleteVolume.start(e.at(), s.next()))))
                 .onEvent(ObjectsRemoved.class, (s, e) -> s.with(delete(s).at(DeleteVolume.Stage.RELEASE, s.next())))
                 .onEvent(Deleted.class, (s, e) -> State.empty(Phase.DELETED, s.next()))
+                .onEvent(ExtendRequested.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
+                        s.endpoints(), s.placement().map(p -> sized(p, VolumeLayout.of(s.spec().orElseThrow()))), s.attachments(),
+                        s.exported(), Optional.of(ExtendVolume.start(e.fromBytes(), e.toBytes(),
+                        s.placement().orElseThrow().legs().get(0).groups().size(), e.at(), s.next())), s.error(),
+                        s.placementAttempts(), s.next()))
+                .onEvent(ExtendNodesChosen.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
+                        merged(s.endpoints(), e.endpoints()), s.placement(), s.attachments(), s.exported(),
+                        Optional.of(extend(s).chosen(e.sides(), s.next())), s.error(), s.placementAttempts(), s.next()))
+                .onEvent(GroupsReserved.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
+                        s.endpoints(), Optional.of(e.placement()), s.attachments(), s.exported(),
+                        Optional.of(extend(s).at(ExtendVolume.Stage.BUILD, s.next())), s.error(), s.placementAttempts(), s.next()))
+                .onEvent(GroupsBuilt.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
+                        s.endpoints(), s.placement().map(Volume::created), s.attachments(), s.exported(),
+                        Optional.of(extend(s).at(ExtendVolume.Stage.GROW_LEGS, s.next())), s.error(), s.placementAttempts(), s.next()))
+                .onEvent(LegsGrown.class, (s, e) -> s.with(extend(s).at(ExtendVolume.Stage.GROW_STRIPES, s.next())))
+                .onEvent(Extended.class, (s, e) -> extendEnded(s, Optional.of(ExtendVolume.resized(s.spec().orElseThrow(),
+                        extend(s).toBytes())), Optional.empty()))
+                .onEvent(ExtendFailed.class, (s, e) -> extendEnded(s, s.spec(), Optional.of("extend to " + extend(s).toBytes()
+                        + " bytes failed: " + e.reason())))
                 .build();
+    }
+
+    private static ExtendVolume extend(State s) {
+        return (ExtendVolume) s.operation().orElseThrow();
+    }
+
+    /**
+     * The volume is READY again at {@code spec}'s size. Attach and detach requests that came
+     * meanwhile only changed the wanted hosts: their change starts now.
+     */
+    private static State extendEnded(State s, Optional<VolumeSpec> spec, Optional<String> error) {
+        Optional<Operation> next = s.attachments().equals(s.exported()) ? Optional.empty()
+                : Optional.of(ChangeAttachments.start(s.attachments(), extend(s).requestedAt(), s.next()));
+        return new State(s.phase(), s.name(), spec, s.createdAt(), s.choice(), s.endpoints(), s.placement(), s.attachments(),
+                s.exported(), next, error, s.placementAttempts(), s.next());
+    }
+
+    /** Every group with its pool slices recorded, so a change of the spec's size does not move them. */
+    private static Placement sized(Placement p, VolumeLayout layout) {
+        return new Placement(p.controllers(), p.legs().stream().map(l -> new Placement.Leg(l.groups().stream()
+                .map(g -> g.sized(g.size(layout))).toList())).toList());
+    }
+
+    private static Map<String, NodeEndpoints> merged(Map<String, NodeEndpoints> known, Map<String, NodeEndpoints> more) {
+        Map<String, NodeEndpoints> all = new java.util.HashMap<>(more);
+        all.putAll(known);
+        return all;
     }
 
     private static CreateVolume create(State s) {
@@ -597,7 +704,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         return (DeleteVolume) s.operation().orElseThrow();
     }
 
-    /** Applying is a stage of creates and attachment changes; journals from before held it in deletes too. */
+    /** Applying is a stage of creates, attachment changes and extends; journals from before held it in deletes too. */
     private static Operation objectsApplied(State s, ObjectsApplied e) {
         Operation op = s.operation().orElseThrow();
         if (op instanceof CreateVolume c) {
@@ -605,6 +712,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         }
         if (op instanceof ChangeAttachments a) {
             return a.converging(e.generations(), s.next());
+        }
+        if (op instanceof ExtendVolume x) {
+            return x.converging(e.generations(), s.next());
         }
         return ((DeleteVolume) op).at(DeleteVolume.Stage.RELEASE, s.next());
     }
@@ -631,6 +741,6 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     private static Placement created(Placement p) {
         return new Placement(p.controllers(), p.legs().stream().map(l -> new Placement.Leg(l.groups().stream()
-                .map(g -> new Placement.Group(false, g.sides())).toList())).toList());
+                .map(Placement.Group::created).toList())).toList());
     }
 }

@@ -12,7 +12,7 @@ package io.dnv.core.volume;
  * @param ldSectors        one logical disk: 1 MiB of raid1 metadata, then the raid1 data
  */
 public record VolumeLayout(long usableBytes, long legSectors, long poolDataSectors, long thinMetaSectors,
-                           long raidDataSectors, long ldSectors, long lowWaterBlocks) {
+                           long raidDataSectors, long ldSectors) {
 
     public static final int SECTOR = 512;
     /** raid0 chunk: 16 KiB. */
@@ -42,15 +42,60 @@ public record VolumeLayout(long usableBytes, long legSectors, long poolDataSecto
         long leg = usable / SECTOR / spec.legCount();
         long data = roundUp(ceilDiv(leg * (100 + snapshotReservePercent), 100), THIN_BLOCK_SECTORS);
         long dataBlocks = data / THIN_BLOCK_SECTORS;
-        long meta = Math.min(MAX_THIN_META_SECTORS,
-                Math.max(MIN_THIN_META_SECTORS, roundUp(ceilDiv(dataBlocks * THIN_META_BYTES_PER_BLOCK, SECTOR), 2048)));
+        long meta = thinMetaFor(dataBlocks);
         long raidData = meta + data;
-        return new VolumeLayout(usable, leg, data, meta, raidData, RAID_META_SECTORS + raidData, Math.max(1, dataBlocks / 10));
+        return new VolumeLayout(usable, leg, data, meta, raidData, RAID_META_SECTORS + raidData);
     }
 
     /** Stripe (and volume) size: every active controller stripes over all A·L legs. */
     public long stripeSectors() {
         return usableBytes / SECTOR;
+    }
+
+    /**
+     * These legs under the stripe (the size hosts see) of {@code visible}: an extend grows every
+     * leg first, and the stripes only once every leg they map is there.
+     */
+    public VolumeLayout withStripeOf(VolumeLayout visible) {
+        return new VolumeLayout(visible.usableBytes, legSectors, poolDataSectors, thinMetaSectors, raidDataSectors, ldSectors);
+    }
+
+    /** The first raid1 group of every leg: what a create places. */
+    public GroupSize firstGroup() {
+        return new GroupSize(thinMetaSectors, poolDataSectors);
+    }
+
+    /**
+     * The raid1 group an extend from {@code from} to {@code to} adds to every leg: thin data for
+     * the leg's growth plus its snapshot reserve, in whole blocks, and thin metadata for those
+     * blocks. Added to what the pool had, that is at least what a create of the larger size gets.
+     */
+    public static GroupSize growth(VolumeLayout from, VolumeLayout to, int snapshotReservePercent) {
+        if (to.legSectors <= from.legSectors) {
+            throw new IllegalArgumentException("an extend must grow the leg: " + from.legSectors + " to " + to.legSectors);
+        }
+        long data = roundUp(ceilDiv((to.legSectors - from.legSectors) * (100 + snapshotReservePercent), 100), THIN_BLOCK_SECTORS);
+        return new GroupSize(thinMetaFor(data / THIN_BLOCK_SECTORS), data);
+    }
+
+    public static GroupSize growth(VolumeLayout from, VolumeLayout to) {
+        return growth(from, to, DEFAULT_SNAPSHOT_RESERVE_PERCENT);
+    }
+
+    /** One raid1 group's share of the pool: its thin-metadata slice, then its thin-data slice. */
+    public record GroupSize(long thinMetaSectors, long thinDataSectors) {
+        public long raidDataSectors() {
+            return thinMetaSectors + thinDataSectors;
+        }
+
+        public long ldSectors() {
+            return RAID_META_SECTORS + raidDataSectors();
+        }
+    }
+
+    private static long thinMetaFor(long dataBlocks) {
+        return Math.min(MAX_THIN_META_SECTORS,
+                Math.max(MIN_THIN_META_SECTORS, roundUp(ceilDiv(dataBlocks * THIN_META_BYTES_PER_BLOCK, SECTOR), 2048)));
     }
 
     static long roundUp(long v, long unit) {

@@ -532,7 +532,7 @@ class StorageNodeTest {
         reserve("n2", "filler", 90 * MIB).extent().orElseThrow();
         long before = view("n1").capacity().reservedBytes();
         TestProbe<Leg.Placed> p = kit.createTestProbe();
-        sharding.entityRefFor(Leg.ENTITY_TYPE_KEY, "refused/0").tell(new Leg.Place(List.of("n1", "n2"), 20 * MIB / 512, p.ref()));
+        sharding.entityRefFor(Leg.ENTITY_TYPE_KEY, "refused/0").tell(new Leg.Place(0, List.of("n1", "n2"), 20 * MIB / 512, p.ref()));
         Leg.Placed placed = p.receiveMessage(Duration.ofSeconds(10));
         assertTrue(placed.leg().isEmpty());
         assertTrue(placed.refusal().contains("n2 has no free extent"), placed.refusal());
@@ -554,8 +554,8 @@ class StorageNodeTest {
         EntityRef<Leg.Command> leg = sharding.entityRefFor(Leg.ENTITY_TYPE_KEY, "retried/0");
         TestProbe<Leg.Placed> refused = kit.createTestProbe();
         TestProbe<Leg.Placed> placed = kit.createTestProbe();
-        leg.tell(new Leg.Place(List.of("n3", "n4"), 20 * MIB / 512, refused.ref()));
-        leg.tell(new Leg.Place(List.of("n3", "n5"), 20 * MIB / 512, placed.ref()));
+        leg.tell(new Leg.Place(0, List.of("n3", "n4"), 20 * MIB / 512, refused.ref()));
+        leg.tell(new Leg.Place(0, List.of("n3", "n5"), 20 * MIB / 512, placed.ref()));
         assertTrue(refused.receiveMessage(Duration.ofSeconds(10)).leg().isEmpty(), "n4 has no room for 20 MiB");
         Placement.Extent onN3 = placed.receiveMessage(Duration.ofSeconds(10)).leg().orElseThrow().groups().get(0).sides().get(0);
         assertEquals(before + 20 * MIB, view("n3").capacity().reservedBytes(), "n3 still holds the placed side");
@@ -574,7 +574,7 @@ class StorageNodeTest {
         long beforeN2 = view("n2").capacity().reservedBytes();
         EntityRef<Leg.Command> leg = sharding.entityRefFor(Leg.ENTITY_TYPE_KEY, "idle/0");
         TestProbe<Leg.Placed> placed = kit.createTestProbe();
-        leg.tell(new Leg.Place(List.of("n1", "n2"), 10 * MIB / 512, placed.ref()));
+        leg.tell(new Leg.Place(0, List.of("n1", "n2"), 10 * MIB / 512, placed.ref()));
         assertTrue(placed.receiveMessage(Duration.ofSeconds(10)).leg().isPresent());
         assertEquals(before + 10 * MIB, view("n1").capacity().reservedBytes());
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {

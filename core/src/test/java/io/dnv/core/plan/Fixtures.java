@@ -49,7 +49,7 @@ public final class Fixtures {
                 sides.add(new Placement.Extent("n" + node, nextFree[node], layout.ldSectors()));
                 nextFree[node] += layout.ldSectors();
             }
-            legs.add(new Placement.Leg(List.of(new Placement.Group(brandNew, sides))));
+            legs.add(new Placement.Leg(List.of(new Placement.Group(brandNew, sides, 0, 0))));
         }
         return new Placement(controllers, legs);
     }
@@ -57,7 +57,14 @@ public final class Fixtures {
     /** Every node's desired state with one volume on it (or nothing, on nodes it does not use). */
     public static Map<String, io.dnv.core.kernel.DesiredNode> desired(Map<String, NodeEndpoints> nodes, String volumeId, VolumeSpec spec,
                                                                     Placement placement, List<String> hosts, long generation) {
-        Map<String, NodeObjects> plan = Planner.plan(volumeId, spec, VolumeLayout.of(spec), placement, hosts, nodes);
+        return desired(nodes, volumeId, spec, VolumeLayout.of(spec), placement, hosts, generation);
+    }
+
+    /** The same, with legs and stripes sized by {@code layout} (an extend's stages). */
+    public static Map<String, io.dnv.core.kernel.DesiredNode> desired(Map<String, NodeEndpoints> nodes, String volumeId, VolumeSpec spec,
+                                                                    VolumeLayout layout, Placement placement, List<String> hosts,
+                                                                    long generation) {
+        Map<String, NodeObjects> plan = Planner.plan(volumeId, spec, layout, placement, hosts, nodes);
         Map<String, io.dnv.core.kernel.DesiredNode> desired = new LinkedHashMap<>();
         nodes.values().forEach(n -> desired.put(n.nodeId(), DesiredNodes.assemble(n, generation,
                 plan.containsKey(n.nodeId()) ? List.of(plan.get(n.nodeId())) : List.of())));

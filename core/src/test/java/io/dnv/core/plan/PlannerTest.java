@@ -205,10 +205,10 @@ class PlannerTest {
         assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, sameNodeTwice, List.of(), nodes));
         Placement.Extent e = good.legs().get(0).groups().get(0).sides().get(0);
         Placement sidesOnOneNode = new Placement(good.controllers(),
-                List.of(new Placement.Leg(List.of(new Placement.Group(true, List.of(e, e))))));
+                List.of(new Placement.Leg(List.of(new Placement.Group(true, List.of(e, e), 0, 0)))));
         assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, sidesOnOneNode, List.of(), nodes));
         Placement tooSmall = new Placement(good.controllers(), List.of(new Placement.Leg(List.of(new Placement.Group(true,
-                List.of(new Placement.Extent("n1", 0, 100), new Placement.Extent("n2", 0, 100)))))));
+                List.of(new Placement.Extent("n1", 0, 100), new Placement.Extent("n2", 0, 100)), 0, 0)))));
         assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, tooSmall, List.of(), nodes));
         assertThrows(IllegalArgumentException.class, () -> new VolumeSpec(1 << 20, 0, 1, 1, 2));
     }

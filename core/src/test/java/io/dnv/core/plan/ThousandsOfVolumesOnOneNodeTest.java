@@ -62,7 +62,7 @@ class ThousandsOfVolumesOnOneNodeTest {
             }
             List<Placement.Extent> sides = choice.sides().get(0).stream()
                     .map(n -> new Placement.Extent(n, 0, layout.ldSectors())).toList();
-            Placement placement = new Placement(controllers, List.of(new Placement.Leg(List.of(new Placement.Group(false, sides)))));
+            Placement placement = new Placement(controllers, List.of(new Placement.Leg(List.of(Placement.Group.placed(sides).created()))));
             Planner.plan(id, spec, layout, placement, List.of(), endpoints).forEach((n, o) -> objects.get(n).add(o));
         }
         for (String n : endpoints.keySet()) {

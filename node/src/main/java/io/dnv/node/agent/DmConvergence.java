@@ -92,7 +92,9 @@ final class DmConvergence {
             boolean reloaded = pass.mutate("dm load", d.name(), () -> pass.kernel.dmLoad(d.name(), table))
                     && (live.get().suspended() || pass.mutate("dm suspend", d.name(), () -> pass.kernel.dmSuspend(d.name())))
                     && pass.mutate("dm resume", d.name(), () -> pass.kernel.dmResume(d.name()));
-            if (!reloaded) {
+            if (reloaded) {
+                pass.reloadedDm.add(d.name());
+            } else {
                 pass.blocked.add(d.name());
                 pass.unsettled.add(d.name());
             }

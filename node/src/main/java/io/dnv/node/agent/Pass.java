@@ -37,6 +37,8 @@ final class Pass {
     private Map<String, List<ObservedKernel.Controller>> controllersByConnection;
     private int mutationsObserved;
     final Set<String> createdDm = new HashSet<>();
+    /** dm devices whose table this pass replaced (an export over one must revalidate its size). */
+    final Set<String> reloadedDm = new HashSet<>();
     final Set<String> blocked = new HashSet<>();
     final List<String> mutations = new ArrayList<>();
     final List<Failure> failures = new ArrayList<>();

@@ -11,8 +11,8 @@ import java.util.Optional;
  * (zero mutations when nothing changed) and finishes an operation a crash interrupted.
  *
  * Order: ports and ANA groups, imports, dm devices bottom-up, raid1 sides whose import came
- * back ({@link Raid1Sides}; failing those whose import died is {@link SideWatcher}'s), exports;
- * then garbage top-down:
+ * back ({@link Raid1Sides}; failing those whose import died is {@link SideWatcher}'s), exports,
+ * the size of exports over reloaded devices ({@link Revalidation}); then garbage top-down:
  * exports, dm devices (those over the disk once {@link Zeroing} zeroed them), imports, ANA
  * groups and host entries.
  *
@@ -27,6 +27,7 @@ public final class Reconciler {
     private final MappingCache comparisons = new MappingCache();
     private final Raid1Sides raid1Sides = new Raid1Sides();
     private final Unreachable unreachable = new Unreachable();
+    private final Revalidation revalidation = new Revalidation();
     private Focus.Previous previous;
 
     /**
@@ -65,6 +66,7 @@ public final class Reconciler {
         dm.converge();
         raid1Sides.readdAndReport(pass, devices);
         nvmet.convergeSubsystems();
+        revalidation.revalidate(pass);
         if (pass.focus.garbage()) {
             nvmet.removeGarbageSubsystems();
             dm.removeGarbage();

@@ -37,6 +37,8 @@ final class CountingKernel implements Kernel {
     private volatile long zeroBytesPerSecond;
     private volatile Duration commandTimeout = Duration.ofDays(1);
     private final AtomicLong zeroedBytes = new AtomicLong();
+    /** Operations ("dm create", "dm load", "dm resume", "revalidate") to refuse once, each for an object whose name contains the key. */
+    private final List<String[]> refuseOnce = new CopyOnWriteArrayList<>();
     private final List<ZeroCall> zeroCalls = new CopyOnWriteArrayList<>();
     private volatile Consumer<String> beforeRemove = name -> { };
 
@@ -86,6 +88,28 @@ final class CountingKernel implements Kernel {
         mutations.incrementAndGet();
     }
 
+    /**
+     * The next {@code operation} on an object whose name contains {@code objectKey} is refused,
+     * as a kernel refuses it (EIO), after the kernel below did nothing: a failure injected into
+     * one step of a pass.
+     */
+    void refuseOnce(String operation, String objectKey) {
+        refuseOnce.add(new String[]{operation, objectKey});
+    }
+
+    /** Injected refusals not met yet. */
+    int refusalsLeft() {
+        return refuseOnce.size();
+    }
+
+    private void refuseIfAsked(String operation, String object) {
+        for (String[] r : refuseOnce) {
+            if (r[0].equals(operation) && object.contains(r[1]) && refuseOnce.remove(r)) {
+                throw new KernelException(object, operation, "Input/output error (injected)");
+            }
+        }
+    }
+
     @Override
     public ObservedKernel observe() {
         return kernel.observe();
@@ -99,12 +123,14 @@ final class CountingKernel implements Kernel {
     @Override
     public void dmCreate(String name, String table) {
         count();
+        refuseIfAsked("dm create", name);
         kernel.dmCreate(name, table);
     }
 
     @Override
     public void dmLoad(String name, String table) {
         count();
+        refuseIfAsked("dm load", name);
         kernel.dmLoad(name, table);
     }
 
@@ -117,6 +143,7 @@ final class CountingKernel implements Kernel {
     @Override
     public void dmResume(String name) {
         count();
+        refuseIfAsked("dm resume", name);
         kernel.dmResume(name);
     }
 
@@ -249,6 +276,7 @@ final class CountingKernel implements Kernel {
     @Override
     public void nvmetNamespaceRevalidate(String nqn, int nsid) {
         count();
+        refuseIfAsked("revalidate", nqn);
         kernel.nvmetNamespaceRevalidate(nqn, nsid);
     }
 

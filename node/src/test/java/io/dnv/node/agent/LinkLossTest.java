@@ -71,7 +71,7 @@ class LinkLossTest {
         host = new SimulatedKernel("127.0.2.1", fabric);
         VolumeLayout layout = VolumeLayout.of(SPEC);
         Placement placement = new Placement(List.of(new Placement.Controller("n1", Placement.Role.ACTIVE, Fixtures.VOLUME_PORT, 2)),
-                List.of(new Placement.Leg(List.of(new Placement.Group(true, List.of(
+                List.of(new Placement.Leg(List.of(Placement.Group.placed(List.of(
                         new Placement.Extent("n2", 0, layout.ldSectors()), new Placement.Extent("n3", 0, layout.ldSectors())))))));
         converge(Fixtures.desired(nodes, VOLUME, SPEC, placement, List.of(HOST_NQN), 1));
         NodeEndpoints n1 = nodes.get("n1");

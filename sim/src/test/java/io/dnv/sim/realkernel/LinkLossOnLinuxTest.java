@@ -170,7 +170,7 @@ class LinkLossOnLinuxTest {
         VolumeLayout layout = VolumeLayout.of(SPEC);
         long ld = layout.ldSectors();
         Placement placement = new Placement(List.of(new Placement.Controller("a1", Placement.Role.ACTIVE, 3, 2 + extentIndex)),
-                List.of(new Placement.Leg(List.of(new Placement.Group(true, List.of(
+                List.of(new Placement.Leg(List.of(Placement.Group.placed(List.of(
                         new Placement.Extent(side0, extentIndex * ld, ld), new Placement.Extent(side1, extentIndex * ld, ld)))))));
         Planner.plan(vol, SPEC, layout, placement, List.of(), nodes)
                 .forEach((node, objects) -> volumes.computeIfAbsent(node, n -> new java.util.ArrayList<>()).add(objects));

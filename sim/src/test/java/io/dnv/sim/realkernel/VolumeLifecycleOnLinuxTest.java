@@ -91,9 +91,9 @@ class VolumeLifecycleOnLinuxTest {
                 List.of(new Placement.Controller("a1", Placement.Role.ACTIVE, 3, 2),
                         new Placement.Controller("b1", Placement.Role.STANDBY, 3, 2)),
                 List.of(new Placement.Leg(List.of(new Placement.Group(true,
-                                List.of(new Placement.Extent("a2", 0, ld), new Placement.Extent("b2", 0, ld))))),
+                                List.of(new Placement.Extent("a2", 0, ld), new Placement.Extent("b2", 0, ld)), 0, 0))),
                         new Placement.Leg(List.of(new Placement.Group(true,
-                                List.of(new Placement.Extent("a1", 0, ld), new Placement.Extent("b1", 0, ld)))))));
+                                List.of(new Placement.Extent("a1", 0, ld), new Placement.Extent("b1", 0, ld)), 0, 0)))));
 
         assertEquals(java.util.Set.of("transport:tcp", "dm-raid", "dm-thin-pool", "dm-clone"), kernels.get("a1").capabilities(),
                 "the guest runs Debian's kernel with dm-clone built out of tree");

@@ -141,7 +141,7 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
         long ld = VolumeLayout.of(spec).ldSectors();
         List<CompletionStage<Leg.Placed>> legs = new ArrayList<>();
         for (int leg = 0; leg < spec.legCount(); leg++) {
-            legs.add(peers.placeLeg(s.name(), leg, choice.sides().get(leg), ld));
+            legs.add(peers.placeLeg(s.name(), leg, 0, choice.sides().get(leg), ld));
         }
         List<CompletionStage<StorageNode.AnaGroupReply>> groups = new ArrayList<>();
         for (int slot = 0; slot < choice.controllers().size(); slot++) {

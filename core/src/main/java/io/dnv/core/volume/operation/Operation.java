@@ -20,8 +20,9 @@ import java.util.concurrent.CompletionStage;
 @JsonSubTypes({
         @JsonSubTypes.Type(value = CreateVolume.class, name = "create"),
         @JsonSubTypes.Type(value = ChangeAttachments.class, name = "attachments"),
-        @JsonSubTypes.Type(value = DeleteVolume.class, name = "delete")})
-public sealed interface Operation extends CborSerializable permits CreateVolume, ChangeAttachments, DeleteVolume {
+        @JsonSubTypes.Type(value = DeleteVolume.class, name = "delete"),
+        @JsonSubTypes.Type(value = ExtendVolume.class, name = "extend")})
+public sealed interface Operation extends CborSerializable permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume {
 
     /** How the API names the operation. */
     String name();

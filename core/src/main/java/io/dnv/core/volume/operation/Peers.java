@@ -20,9 +20,13 @@ public interface Peers {
     /** Every registered node as it reports itself now. */
     CompletionStage<List<NodeView>> nodes();
 
-    CompletionStage<Leg.Placed> placeLeg(String volumeId, int leg, List<String> sideNodes, long ldSectors);
+    /** The leg reserves raid1 group {@code group} on {@code sideNodes}: 0 at create, the next one at an extend. */
+    CompletionStage<Leg.Placed> placeLeg(String volumeId, int leg, int group, List<String> sideNodes, long ldSectors);
 
     CompletionStage<Done> releaseLeg(String volumeId, int leg);
+
+    /** The leg gives back its group {@code group} (its last), which no node's objects named yet. */
+    CompletionStage<Done> releaseGroup(String volumeId, int leg, int group);
 
     /** The volume's controller on {@code node} takes its place in the group of its ANA domain there. */
     CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId, String domain);

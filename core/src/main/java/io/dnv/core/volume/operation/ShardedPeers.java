@@ -32,8 +32,13 @@ public final class ShardedPeers implements Peers {
     }
 
     @Override
-    public CompletionStage<Leg.Placed> placeLeg(String volumeId, int leg, List<String> sideNodes, long ldSectors) {
-        return leg(volumeId, leg).ask(r -> new Leg.Place(sideNodes, ldSectors, r), ASK);
+    public CompletionStage<Leg.Placed> placeLeg(String volumeId, int leg, int group, List<String> sideNodes, long ldSectors) {
+        return leg(volumeId, leg).ask(r -> new Leg.Place(group, sideNodes, ldSectors, r), ASK);
+    }
+
+    @Override
+    public CompletionStage<Done> releaseGroup(String volumeId, int leg, int group) {
+        return leg(volumeId, leg).ask(r -> new Leg.ReleaseGroup(group, r), ASK);
     }
 
     @Override

@@ -31,7 +31,7 @@ import java.util.function.Supplier;
  */
 final class ScriptedPeers implements Peers {
 
-    enum Call { NODES, PLACE_LEG, RELEASE_LEG, ALLOCATE_ANA, RELEASE_ANA, SET_OBJECTS, PROGRESS, MARK_CREATED }
+    enum Call { NODES, PLACE_LEG, RELEASE_LEG, RELEASE_GROUP, ALLOCATE_ANA, RELEASE_ANA, SET_OBJECTS, PROGRESS, MARK_CREATED }
 
     record Recorded(Call call, String node, Object detail) {}
 
@@ -39,6 +39,12 @@ final class ScriptedPeers implements Peers {
     private final Set<Call> held = ConcurrentHashMap.newKeySet();
     private final List<Runnable> waiting = Collections.synchronizedList(new ArrayList<>());
     private final Map<String, AtomicLong> generations = new ConcurrentHashMap<>();
+    /** Every leg's groups, as the Leg entities would hold them. */
+    private final Map<Integer, List<Placement.Group>> legs = new ConcurrentHashMap<>();
+    /** How many more calls of a kind fail (an ask that timed out, an entity that crashed). */
+    private final Map<Call, Integer> failing = new ConcurrentHashMap<>();
+    /** A leg that refuses to place a group of this index (no room on its nodes). */
+    volatile int refuseGroup = -1;
     /** While positive, nodes() answers every node DOWN and not heard from yet, as right after a control restart. */
     volatile int settlingAnswers;
     volatile boolean noNodes;
@@ -59,14 +65,43 @@ final class ScriptedPeers implements Peers {
         now.forEach(Runnable::run);
     }
 
+    /** Answers the calls waiting now; later calls of held kinds wait again. */
+    void releaseWaiting() {
+        List<Runnable> now;
+        synchronized (waiting) {
+            now = List.copyOf(waiting);
+            waiting.clear();
+        }
+        now.forEach(Runnable::run);
+    }
+
+    /** How many calls wait for a release (those of a step that was dropped included). */
+    int waitingCount() {
+        return waiting.size();
+    }
+
     List<Recorded> calls(Call call) {
         synchronized (calls) {
             return calls.stream().filter(c -> c.call() == call).toList();
         }
     }
 
+    /** The next {@code n} calls of this kind fail. */
+    void fail(Call call, int n) {
+        failing.put(call, n);
+    }
+
+    /** The groups every leg holds now. */
+    Map<Integer, List<Placement.Group>> legs() {
+        return Map.copyOf(legs);
+    }
+
     private <T> CompletionStage<T> answer(Call call, String node, Object detail, Supplier<T> value) {
         calls.add(new Recorded(call, node, detail));
+        if (failing.getOrDefault(call, 0) > 0) {
+            failing.merge(call, -1, Integer::sum);
+            return CompletableFuture.failedFuture(new java.util.concurrent.TimeoutException("scripted: " + call + " timed out"));
+        }
         CompletableFuture<T> f = new CompletableFuture<>();
         synchronized (waiting) {
             // Checked and queued under the lock release takes: a call is either held and answered
@@ -98,14 +133,39 @@ final class ScriptedPeers implements Peers {
     }
 
     @Override
-    public CompletionStage<Leg.Placed> placeLeg(String volumeId, int leg, List<String> sideNodes, long ldSectors) {
-        return answer(Call.PLACE_LEG, "", leg, () -> new Leg.Placed(Optional.of(new Placement.Leg(List.of(new Placement.Group(true,
-                sideNodes.stream().map(n -> new Placement.Extent(n, leg * ldSectors, ldSectors)).toList())))), ""));
+    public CompletionStage<Leg.Placed> placeLeg(String volumeId, int leg, int group, List<String> sideNodes, long ldSectors) {
+        return answer(Call.PLACE_LEG, "", leg, () -> {
+            if (group == refuseGroup) {
+                return new Leg.Placed(Optional.empty(), "scripted: no room for group " + group + " of leg " + leg);
+            }
+            List<Placement.Group> groups = legs.compute(leg, (k, held) -> {
+                List<Placement.Group> g = new ArrayList<>(held == null ? List.of() : held);
+                if (g.size() == group) {
+                    // Extents that never overlap: leg and group pick a range of their own.
+                    long start = (leg * 16L + group) * (1L << 22);
+                    g.add(Placement.Group.placed(sideNodes.stream().map(n -> new Placement.Extent(n, start, ldSectors)).toList()));
+                }
+                return List.copyOf(g);
+            });
+            return groups.size() > group ? new Leg.Placed(Optional.of(new Placement.Leg(groups)), "")
+                    : new Leg.Placed(Optional.empty(), "leg " + leg + " has " + groups.size() + " groups");
+        });
+    }
+
+    @Override
+    public CompletionStage<Done> releaseGroup(String volumeId, int leg, int group) {
+        return answer(Call.RELEASE_GROUP, "", leg, () -> {
+            legs.computeIfPresent(leg, (k, g) -> g.size() == group + 1 ? List.copyOf(g.subList(0, group)) : g);
+            return Done.getInstance();
+        });
     }
 
     @Override
     public CompletionStage<Done> releaseLeg(String volumeId, int leg) {
-        return answer(Call.RELEASE_LEG, "", leg, Done::getInstance);
+        return answer(Call.RELEASE_LEG, "", leg, () -> {
+            legs.remove(leg);
+            return Done.getInstance();
+        });
     }
 
     @Override
