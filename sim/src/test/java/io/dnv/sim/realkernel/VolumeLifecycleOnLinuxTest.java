@@ -210,11 +210,11 @@ class VolumeLifecycleOnLinuxTest {
         }
     }
 
-    /** The first pass an agent made after it started (its re-adopt). */
+    /** The first pass an agent made after it started (its re-adopt); the answer waits for a pass under way. */
     private PassResult firstPass(String node) {
         TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
         agents.get(node).tell(new NodeAgent.GetStatus(probe.ref()));
-        return probe.receiveMessage().firstPass().orElseThrow();
+        return probe.receiveMessage(Duration.ofSeconds(60)).firstPass().orElseThrow();
     }
 
     private void converge(Map<String, DesiredNode> desired) {
