@@ -17,13 +17,13 @@ public record ConnectTimeouts(int keepAlive, int ctrlLoss, int reconnectDelay, i
     /**
      * A leg owner's imports of its logical disks. A disk node that died is not waited for: the
      * agent fails that side itself once the group's other side is live (node agent's
-     * {@code SideWatcher}), so a raid1 degrades in about keep-alive (3 s, which spots the dead
-     * path) plus the agent's grace (2 s). fast_io_fail only decides what happens when every side
+     * {@code SideWatcher}), so a raid1 degrades in about keep-alive (2 s, which spots the dead
+     * path) plus the agent's grace (4 s). fast_io_fail only decides what happens when every side
      * is gone at once, which is the owner's own link: writes wait up to keep-alive + fast_io_fail
      * and then fail, before any peer holding the same write gives up ({@link #PEER_LEG}'s limit
      * is longer).
      */
-    public static final ConnectTimeouts DISK = new ConnectTimeouts(3, 30, 1, 8);
+    public static final ConnectTimeouts DISK = new ConnectTimeouts(2, 30, 1, 8);
 
     /**
      * Another active's imports of a leg. A held write resumes when the leg's owner comes back or

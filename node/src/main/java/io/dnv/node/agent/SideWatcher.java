@@ -29,7 +29,8 @@ import java.util.Set;
  * outage of this node's own link, which takes every side of every group at once, fails nothing.
  * A disk node that died must not hold its groups' writes that long: once a side's import has not
  * been live for {@link #GRACE} while another side of its group is in sync in md and its import
- * live, the watcher deletes that import's controller. The held writes fail on that side, md marks
+ * live (counted from when another side was live: see {@link #look}), the watcher deletes that
+ * import's controller. The held writes fail on that side, md marks
  * it dead and the group goes on with the other. A side is never failed while no other side is in
  * sync and live: md would keep it as its last one and fail the writes upwards, and the thin pool
  * above would turn read-only until an offline repair.
@@ -42,7 +43,7 @@ import java.util.Set;
 final class SideWatcher {
 
     /** How long a side's import may be down, another side in sync and live, before it is failed. */
-    static final Duration GRACE = Duration.ofSeconds(2);
+    static final Duration GRACE = Duration.ofSeconds(4);
     static final Duration LOOK = Duration.ofSeconds(1);
 
     sealed interface Command permits Desired, Look {}
@@ -121,10 +122,28 @@ final class SideWatcher {
         }
         downSince.keySet().retainAll(groups.sideOf().keySet());
         for (String key : down) {
-            if (now - downSince.get(key) >= GRACE.toNanos()) {
+            if (!partnerLive(key, down)) {
+                // The grace counts only while another side could serve: after an outage of this
+                // node's own link the sides come back one by one, and the last one back is not a
+                // dead disk node for having been down the longest.
+                downSince.put(key, now);
+            } else if (now - downSince.get(key) >= GRACE.toNanos()) {
                 failIfPartnerServes(key, (now - downSince.get(key)) / 1_000_000, controllers.getOrDefault(key, List.of()), down);
             }
         }
+    }
+
+    /** Whether another side of the import's group has a live import (or none: a local side). */
+    private boolean partnerLive(String key, Set<String> down) {
+        int[] at = groups.sideOf().get(key);
+        Raid1Groups.Group g = groups.groups().get(at[0]);
+        for (int o = 0; o < g.sides().size(); o++) {
+            Optional<NvmeConnection> c = g.sides().get(o).connection();
+            if (o != at[1] && !g.sides().get(o).slices().isEmpty() && (c.isEmpty() || !down.contains(c.get().key()))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void failIfPartnerServes(String key, long downMillis, List<ObservedKernel.Controller> held, Set<String> down) {
