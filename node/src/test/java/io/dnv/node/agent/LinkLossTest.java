@@ -194,7 +194,8 @@ class LinkLossTest {
     private List<String> agentDegraded(String node) {
         TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
         agents.get(node).tell(new NodeAgent.GetStatus(probe.ref()));
-        return probe.receiveMessage().lastPass().map(PassResult::degraded).orElse(List.of());
+        // A pass may be in a connect to the unreachable disk node, which waits out its SYN (3 s) as on Linux.
+        return probe.receiveMessage(java.time.Duration.ofSeconds(10)).lastPass().map(PassResult::degraded).orElse(List.of());
     }
 
     private static double seconds(long since) {
