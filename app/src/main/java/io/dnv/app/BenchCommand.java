@@ -1,5 +1,6 @@
 package io.dnv.app;
 
+import io.dnv.node.sim.KernelLatencies;
 import io.dnv.persistence.Database;
 import io.dnv.sim.bench.CreateBenchmark;
 import picocli.CommandLine.Command;
@@ -61,7 +62,9 @@ public final class BenchCommand {
                     + ManagementFactory.getRuntimeMXBean().getInputArguments());
             CreateBenchmark.Result result;
             try {
-                try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, 6, 64L << 30, db)) {
+                // Kernel operations cost what they cost on Linux, so the figures cannot make them look free.
+                System.out.print(KernelLatencies.MEASURED.print());
+                try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, 6, 64L << 30, db, KernelLatencies.MEASURED)) {
                     dev.awaitNodesUp(Duration.ofSeconds(60));
                     CreateBenchmark bench = new CreateBenchmark("http://127.0.0.1:" + dev.httpPort(), dev.token());
                     for (int round = 0; warmupVolumes > 0 && round < warmupRounds; round++) {

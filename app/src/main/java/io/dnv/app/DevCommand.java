@@ -9,7 +9,9 @@ import io.dnv.http.ApiToken;
 import io.dnv.http.ControlPlane;
 import io.dnv.http.readside.ReadSide;
 import io.dnv.node.agent.NodeAgent;
+import io.dnv.node.sim.KernelLatencies;
 import io.dnv.node.sim.SimulatedKernel;
+import io.dnv.node.sim.nvme.NvmeHost;
 import io.dnv.node.sim.nvme.Fabric;
 import io.dnv.persistence.Database;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -53,7 +55,8 @@ public final class DevCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DevSystem dev = DevSystem.start(dataDir.toAbsolutePath(), httpPort, NODES, DISK_BYTES);
+        DevSystem dev = DevSystem.start(dataDir.toAbsolutePath(), httpPort, NODES, DISK_BYTES,
+                Database.h2File(dataDir.toAbsolutePath().resolve("db")), KernelLatencies.MEASURED);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             dev.close();
@@ -80,7 +83,11 @@ public final class DevCommand implements Callable<Integer> {
         final String managementUrl;
         final ControlPlane controlPlane;
 
-        private DevSystem(Path dataDir, int httpPort, int nodeCount, long diskBytes, Database db) throws Exception {
+        final KernelLatencies latencies;
+
+        private DevSystem(Path dataDir, int httpPort, int nodeCount, long diskBytes, Database db, KernelLatencies latencies)
+                throws Exception {
+            this.latencies = latencies;
             this.dataDir = dataDir;
             this.token = ApiToken.loadOrCreate(dataDir);
             db.migrate();
@@ -92,7 +99,7 @@ public final class DevCommand implements Callable<Integer> {
                 String id = "n" + i;
                 String address = "127.0.1." + i;
                 Path nodeDir = dataDir.resolve("nodes").resolve(id);
-                SimulatedKernel kernel = new SimulatedKernel(address, fabric).addDisk("/dev/ram0", nodeDir.resolve("disk0"), diskBytes);
+                SimulatedKernel kernel = new SimulatedKernel(address, fabric, latencies, NvmeHost.DEFAULT_IO_TIMEOUT).addDisk("/dev/ram0", nodeDir.resolve("disk0"), diskBytes);
                 kernels.add(kernel);
                 NodeInfo info = new NodeInfo(new NodeEndpoints(id, address, Optional.of("/dev/ram0"),
                         Optional.of(NvmetPort.tcp(1, address, 4420)), Optional.of(NvmetPort.tcp(2, address, 4421)),
@@ -108,13 +115,15 @@ public final class DevCommand implements Callable<Integer> {
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
         }
 
-        /** On the embedded default: an H2 file under the data directory. */
+        /** On the embedded default (an H2 file under the data directory), kernels that cost no time: tests. */
         public static DevSystem start(Path dataDir, int httpPort, int nodeCount, long diskBytes) throws Exception {
-            return start(dataDir, httpPort, nodeCount, diskBytes, Database.h2File(dataDir.resolve("db")));
+            return start(dataDir, httpPort, nodeCount, diskBytes, Database.h2File(dataDir.resolve("db")), KernelLatencies.NONE);
         }
 
-        public static DevSystem start(Path dataDir, int httpPort, int nodeCount, long diskBytes, Database db) throws Exception {
-            return new DevSystem(dataDir, httpPort, nodeCount, diskBytes, db);
+        /** {@code latencies}: what each simulated kernel operation costs (./dnv dev and the benchmark: measured on Linux). */
+        public static DevSystem start(Path dataDir, int httpPort, int nodeCount, long diskBytes, Database db,
+                                      KernelLatencies latencies) throws Exception {
+            return new DevSystem(dataDir, httpPort, nodeCount, diskBytes, db, latencies);
         }
 
         public int httpPort() {

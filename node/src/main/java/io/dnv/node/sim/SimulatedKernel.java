@@ -17,6 +17,7 @@ import io.dnv.node.sim.nvme.Nvmet;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,6 +42,10 @@ public final class SimulatedKernel implements Kernel {
 
     private final String name;
     private final Fabric fabric;
+    private final KernelLatencies latencies;
+    private final Duration ioTimeout;
+    /** Off: a dead machine. Its peers' connections go silent and every call on it fails. */
+    private volatile boolean on = true;
     private final Map<String, Disk> disks = new LinkedHashMap<>();
     private final List<FileDisk> openDisks = new ArrayList<>();
     private BlockDevices devices;
@@ -48,10 +53,25 @@ public final class SimulatedKernel implements Kernel {
     private Nvmet nvmet;
     private NvmeHost host;
 
+    /** A kernel whose operations cost no time and whose host times I/O out after Linux's default 30 s. */
     public SimulatedKernel(String name, Fabric fabric) {
+        this(name, fabric, KernelLatencies.NONE, NvmeHost.DEFAULT_IO_TIMEOUT);
+    }
+
+    /**
+     * {@code latencies}: what each operation costs ({@link KernelLatencies#MEASURED} for the
+     * benchmark and ./dnv dev); {@code ioTimeout}: nvme_core.io_timeout of its NVMe host.
+     */
+    public SimulatedKernel(String name, Fabric fabric, KernelLatencies latencies, Duration ioTimeout) {
         this.name = name;
         this.fabric = fabric;
+        this.latencies = latencies;
+        this.ioTimeout = ioTimeout;
         boot();
+    }
+
+    public KernelLatencies latencies() {
+        return latencies;
     }
 
     public String name() {
@@ -83,22 +103,66 @@ public final class SimulatedKernel implements Kernel {
         return this;
     }
 
-    /** Every kernel object gone at once, peers see the connections drop; the disks keep their bytes. */
+    /**
+     * A reboot: every kernel object gone at once, the disks keep their bytes. Peers' connections
+     * went silent with the machine and meet an RST once it is back (their next frame reaches a
+     * kernel that has no such connection).
+     */
     public synchronized void powerCycle() {
+        powerOff();
+        powerOn();
+    }
+
+    /**
+     * The machine dies (a crash, a pulled plug): no FIN, no RST; peers notice by their own
+     * keep-alive, connects to it time out, and every call on it fails until {@link #powerOn}.
+     */
+    public synchronized void powerOff() {
+        if (!on) {
+            return;
+        }
+        on = false;
+        fabric.power(name, false);
         dm.powerOff();
         nvmet.powerOff();
         host.powerOff();
         closeDisks();
+    }
+
+    /** Boots an empty kernel over the same disks. */
+    public synchronized void powerOn() {
+        if (on) {
+            return;
+        }
         boot();
         disks.values().forEach(this::attach);
+        on = true;
+        fabric.power(name, true);
+    }
+
+    public boolean isOn() {
+        return on;
     }
 
     /** Powers the kernel off for good (releases the disk files). */
     public synchronized void shutdown() {
-        dm.powerOff();
-        nvmet.powerOff();
-        host.powerOff();
-        closeDisks();
+        powerOff();
+    }
+
+    /**
+     * What the operation costs on Linux, spent by the caller before it happens and outside every
+     * lock: Linux holds no lock of other devices while dmsetup starts, so an operation on one
+     * device never holds up I/O or a status of another. A dead kernel answers nothing.
+     */
+    private void charge(KernelLatencies.Op op, int times) {
+        latencies.spend(op, times);
+        if (!on) {
+            throw new KernelException("kernel " + name, op.label(), "the machine is powered off");
+        }
+    }
+
+    private void charge(KernelLatencies.Op op) {
+        charge(op, 1);
     }
 
     /**
@@ -156,17 +220,26 @@ public final class SimulatedKernel implements Kernel {
             d = dm;
             t = nvmet;
         }
-        HostSide h = observeHost();
-        return new ObservedKernel(d.list(), h.blockDevices(), t.ports(), t.subsystems(), t.hosts(), h.controllers());
+        List<ObservedKernel.Dm> devices = d.list();
+        charge(KernelLatencies.Op.OBSERVE);
+        charge(KernelLatencies.Op.OBSERVE_PER_DEVICE, devices.size());
+        HostSide h = lookAtHost();
+        return new ObservedKernel(devices, h.blockDevices(), t.ports(), t.subsystems(), t.hosts(), h.controllers());
     }
 
     @Override
-    public synchronized HostSide observeHost() {
+    public HostSide observeHost() {
+        charge(KernelLatencies.Op.OBSERVE_HOST);
+        return lookAtHost();
+    }
+
+    private synchronized HostSide lookAtHost() {
         return new HostSide(blockDevices(), host.controllers());
     }
 
     @Override
     public Optional<String> dmStatus(String name) {
+        charge(KernelLatencies.Op.DM_STATUS);
         DeviceMapper d;
         synchronized (this) {
             d = dm;
@@ -192,37 +265,46 @@ public final class SimulatedKernel implements Kernel {
 
     @Override
     public void dmCreate(String name, String table) {
+        charge(KernelLatencies.Op.forCreate(table));
         dm.create(name, table);
     }
 
     @Override
     public void dmLoad(String name, String table) {
+        charge(KernelLatencies.Op.DM_LOAD);
         dm.load(name, table);
     }
 
     @Override
     public void dmSuspend(String name) {
+        charge(KernelLatencies.Op.DM_SUSPEND);
         dm.suspend(name);
     }
 
     @Override
     public void dmResume(String name) {
+        charge(KernelLatencies.Op.DM_RESUME);
         dm.resume(name);
     }
 
     @Override
     public void dmRemove(String name) {
+        charge(KernelLatencies.Op.DM_REMOVE);
         dm.remove(name);
     }
 
     @Override
     public String dmMessage(String name, long sector, String message) {
+        charge(KernelLatencies.Op.DM_MESSAGE);
         return dm.message(name, sector, message);
     }
 
     /** blkdiscard -z: holds the device open while it zeroes, so the device cannot be removed meanwhile. */
     @Override
     public void zeroOut(String devicePath, long offsetBytes, long lengthBytes) {
+        if (!on) {
+            throw new KernelException(devicePath, "blkdiscard -z", "the machine is powered off");
+        }
         Handle h;
         try {
             h = open(devicePath);
@@ -238,106 +320,129 @@ public final class SimulatedKernel implements Kernel {
 
     @Override
     public void nvmetPortCreate(NvmetPort port) {
+        charge(KernelLatencies.Op.CONFIGFS_MKDIR);
         nvmet.portCreate(port);
     }
 
     @Override
     public void nvmetPortRemove(int portId) {
+        charge(KernelLatencies.Op.CONFIGFS_RMDIR);
         nvmet.portRemove(portId);
     }
 
     @Override
     public void nvmetAnaGroupCreate(int portId, int group) {
+        charge(KernelLatencies.Op.CONFIGFS_MKDIR);
         nvmet.anaGroupCreate(portId, group);
     }
 
     @Override
     public void nvmetAnaGroupRemove(int portId, int group) {
+        charge(KernelLatencies.Op.CONFIGFS_RMDIR);
         nvmet.anaGroupRemove(portId, group);
     }
 
     @Override
     public void nvmetAnaState(int portId, int group, AnaState state) {
+        charge(KernelLatencies.Op.CONFIGFS_WRITE);
         nvmet.anaState(portId, group, state);
     }
 
     @Override
     public void nvmetHostCreate(String hostNqn) {
+        charge(KernelLatencies.Op.CONFIGFS_MKDIR);
         nvmet.hostCreate(hostNqn);
     }
 
     @Override
     public void nvmetHostRemove(String hostNqn) {
+        charge(KernelLatencies.Op.CONFIGFS_RMDIR);
         nvmet.hostRemove(hostNqn);
     }
 
     @Override
     public void nvmetSubsystemCreate(String nqn, int cntlidMin, int cntlidMax, String serial) {
+        charge(KernelLatencies.Op.CONFIGFS_MKDIR);
         nvmet.subsystemCreate(nqn, cntlidMin, cntlidMax, serial);
     }
 
     @Override
     public void nvmetSubsystemRemove(String nqn) {
+        charge(KernelLatencies.Op.CONFIGFS_RMDIR);
         nvmet.subsystemRemove(nqn);
     }
 
     @Override
     public void nvmetAllowAnyHost(String nqn, boolean allow) {
+        charge(KernelLatencies.Op.CONFIGFS_WRITE);
         nvmet.allowAnyHost(nqn, allow);
     }
 
     @Override
     public void nvmetAllowHost(String nqn, String hostNqn) {
+        charge(KernelLatencies.Op.CONFIGFS_LINK);
         nvmet.allowHost(nqn, hostNqn);
     }
 
     @Override
     public void nvmetDisallowHost(String nqn, String hostNqn) {
+        charge(KernelLatencies.Op.CONFIGFS_LINK);
         nvmet.disallowHost(nqn, hostNqn);
     }
 
     @Override
     public void nvmetNamespaceCreate(String nqn, int nsid, String devicePath, UUID uuid, String nguid, int anaGroup) {
+        charge(KernelLatencies.Op.CONFIGFS_MKDIR);
         nvmet.namespaceCreate(nqn, nsid, devicePath, uuid, nguid, anaGroup);
     }
 
     @Override
     public void nvmetNamespaceEnable(String nqn, int nsid, boolean enable) {
+        charge(enable ? KernelLatencies.Op.NAMESPACE_ENABLE : KernelLatencies.Op.NAMESPACE_DISABLE);
         nvmet.namespaceEnable(nqn, nsid, enable);
     }
 
     @Override
     public void nvmetNamespaceAnaGroup(String nqn, int nsid, int group) {
+        charge(KernelLatencies.Op.CONFIGFS_WRITE);
         nvmet.namespaceAnaGroup(nqn, nsid, group);
     }
 
     @Override
     public void nvmetNamespaceRevalidate(String nqn, int nsid) {
+        charge(KernelLatencies.Op.CONFIGFS_WRITE);
         nvmet.namespaceRevalidate(nqn, nsid);
     }
 
     @Override
     public void nvmetNamespaceRemove(String nqn, int nsid) {
+        // LinuxKernel disables, then removes the directory, in one script
+        charge(KernelLatencies.Op.NAMESPACE_DISABLE);
+        charge(KernelLatencies.Op.CONFIGFS_RMDIR);
         nvmet.namespaceRemove(nqn, nsid);
     }
 
     @Override
     public void nvmetLink(int portId, String nqn) {
+        charge(KernelLatencies.Op.PORT_LINK);
         nvmet.link(portId, nqn);
     }
 
     @Override
     public void nvmetUnlink(int portId, String nqn) {
+        charge(KernelLatencies.Op.PORT_UNLINK);
         nvmet.unlink(portId, nqn);
     }
 
     @Override
     public String nvmeConnect(NvmeConnection connection) {
+        charge(KernelLatencies.Op.NVME_CONNECT);
         return host.connect(connection);
     }
 
     @Override
     public void nvmeDisconnect(String controller) {
+        charge(KernelLatencies.Op.NVME_DISCONNECT);
         host.disconnect(controller);
     }
 
@@ -345,7 +450,7 @@ public final class SimulatedKernel implements Kernel {
         devices = new BlockDevices();
         dm = new DeviceMapper(devices);
         nvmet = new Nvmet(name, devices, fabric);
-        host = new NvmeHost(name, devices, fabric);
+        host = new NvmeHost(name, devices, fabric, ioTimeout);
     }
 
     private void attach(Disk d) {

@@ -10,6 +10,9 @@ interface HostLink {
     /** Asynchronous event: the namespace list or an ANA state changed. */
     void asyncEvent();
 
-    /** The target dropped the connection (port unlinked, fabric cut, power off). */
+    /** The target dropped the connection (port unlinked, keep-alive expired, power off); its FIN may be lost on a silent link. */
     void connectionLost();
+
+    /** Whether the host still has this connection (it may have torn it down while its FIN was lost). */
+    boolean open();
 }

@@ -12,9 +12,11 @@ import java.util.UUID;
 /**
  * A native-multipath namespace head (/dev/nvmeXnY): one block device over every controller of the
  * subsystem that has the namespace. I/O goes round-robin over live optimized paths, else
- * non-optimized ones; with none usable it is queued for as long as some path may come back
- * (nvme_available_path), and failed otherwise. Guarded by the owning NvmeHost's lock, except
- * that the I/O itself runs outside it.
+ * non-optimized ones, by the ANA states the host last read (never the target's live state); with
+ * none usable it is queued for as long as some path may come back (nvme_available_path), and
+ * failed otherwise. A command that fails on its path (error recovery, an ANA error) is retried
+ * on the next choice. Guarded by the owning NvmeHost's lock, except that the I/O itself runs
+ * outside it.
  */
 final class MultipathHead implements BlockDevice {
 
@@ -84,12 +86,11 @@ final class MultipathHead implements BlockDevice {
         while (true) {
             Route r = awaitRoute();
             try {
-                r.session.io(op, nsid, offset, buf, bufOffset, length);
+                host.execute(r.controller, r.session, nsid, op, offset, buf, bufOffset, length);
                 return;
             } catch (PathError e) {
-                // A path error is retried (nvme_failover_req); an ANA refusal is seen by the next
-                // path choice, which reads the same target state.
-                host.pathFailed(r.controller, r.session, e);
+                // nvme_failover_req: the command goes back to the head and takes the next path.
+                host.pathFailed(r.controller, r.session, nsid, e);
             }
         }
     }
@@ -148,15 +149,11 @@ final class MultipathHead implements BlockDevice {
         return paths.stream().anyMatch(c -> anaState(c) != null && anaState(c).usable());
     }
 
-    /** The path's ANA state as the target reports it now; null when the controller is not live. */
+    /** The path's ANA state as the host last read it; null when the controller is not live or the state is pending. */
     private AnaState anaState(HostController c) {
-        if (c.state != HostController.State.LIVE || c.session == null) {
+        if (c.state != HostController.State.LIVE || c.session == null || c.anaPending.contains(nsid)) {
             return null;
         }
-        try {
-            return c.session.anaState(nsid);
-        } catch (PathError e) {
-            return null;
-        }
+        return c.ana.get(nsid);
     }
 }

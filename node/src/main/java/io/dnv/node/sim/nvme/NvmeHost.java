@@ -6,6 +6,9 @@ import io.dnv.node.kernel.KernelException;
 import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.block.BlockDevices;
 
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -25,11 +28,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * and nvme-tcp behave: connects through the {@link Fabric}, one head per shared namespace
  * registered in this kernel's {@link BlockDevices}, error recovery on real-time timers.
  */
-public final class NvmeHost {
+public final class NvmeHost implements Fabric.Endpoint {
 
     private static final int MAX_INSTANCE = Integer.MAX_VALUE - 1;
     /** SYN at 0, its retransmission after the 1 s initial RTO, given up 2 s later. */
     static final long SYN_TIMEOUT_MILLIS = 3000;
+    /** nvme_core.io_timeout's default. */
+    public static final Duration DEFAULT_IO_TIMEOUT = Duration.ofSeconds(30);
 
     private final String kernelName;
     private final BlockDevices devices;
@@ -43,11 +48,17 @@ public final class NvmeHost {
     private final Ida instances = new Ida();
     private final Map<String, HostController> controllers = new HashMap<>();
     private final Map<String, HostSubsystem> subsystems = new HashMap<>();
+    /** Connections this host closed while their link was silent: the target hears the FIN when the link returns. */
+    private final List<NvmetController> finsHeld = new ArrayList<>();
+    private final long ioTimeoutNanos;
+    private volatile boolean running = true;
 
-    public NvmeHost(String kernelName, BlockDevices devices, Fabric fabric) {
+    /** {@code ioTimeout}: nvme_core.io_timeout, after which an unanswered command starts error recovery. */
+    public NvmeHost(String kernelName, BlockDevices devices, Fabric fabric, Duration ioTimeout) {
         this.kernelName = kernelName;
         this.devices = devices;
         this.fabric = fabric;
+        this.ioTimeoutNanos = ioTimeout.toNanos();
         this.work = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "nvme-wq-" + kernelName);
             t.setDaemon(true);
@@ -56,6 +67,12 @@ public final class NvmeHost {
         work.setRemoveOnCancelPolicy(true);
         work.setKeepAliveTime(1, TimeUnit.SECONDS);
         work.allowCoreThreadTimeOut(true);
+        fabric.register(this);
+    }
+
+    @Override
+    public String kernelName() {
+        return kernelName;
     }
 
     /** This kernel's log (dmesg): why a connect was refused, reconnect attempts, failfast. */
@@ -117,13 +134,13 @@ public final class NvmeHost {
     }
 
     /**
-     * A connect over a cut link gets no answer: nvme-tcp sets TCP_SYNCNT 1, so the socket gives up
-     * after its SYN and one retransmission, about 3 s, and only then does the write fail
-     * (ETIMEDOUT). The writer waits that long; the rest of the host does not.
+     * A connect over a silent link (cut, partitioned, or to a machine that is off) gets no answer:
+     * nvme-tcp sets TCP_SYNCNT 1, so the socket gives up after its SYN and one retransmission,
+     * about 3 s, and only then does the write fail (ETIMEDOUT). The writer waits that long; the
+     * rest of the host does not.
      */
     private void awaitSynTimeoutIfCut(NvmeConnection c) {
-        Optional<Fabric.Listener> l = fabric.lookup(new Fabric.Address(c.transport(), c.address(), c.serviceId()));
-        if (l.isPresent() && fabric.isCut(kernelName, l.get().target().kernelName())) {
+        if (unanswered(c)) {
             try {
                 Thread.sleep(SYN_TIMEOUT_MILLIS);
             } catch (InterruptedException e) {
@@ -162,6 +179,23 @@ public final class NvmeHost {
         }
     }
 
+    /**
+     * /sys/block/nvmeXcYnZ/ana_state: the ANA state of one path as this host last read it (from the
+     * log, after an AEN), or empty when the controller has no such namespace or is not live.
+     */
+    public Optional<String> pathAnaState(String controller, int nsid) {
+        lock.lock();
+        try {
+            HostController c = controllers.get(controller);
+            if (c == null || c.state != HostController.State.LIVE || !c.ana.containsKey(nsid)) {
+                return Optional.empty();
+            }
+            return Optional.of(c.ana.get(nsid).configfs());
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The multipath heads that have a block device: /dev/nvmeXnY, 259:minor, size and the namespace UUID. */
     public List<ObservedKernel.BlockDevice> namespaceHeads() {
         lock.lock();
@@ -183,16 +217,134 @@ public final class NvmeHost {
         }
     }
 
-    /** The kernel goes away: every controller is deleted (targets free their side), queued I/O fails. */
+    /**
+     * The kernel goes away: every controller is deleted, queued I/O fails. Targets free their side
+     * only if the link still carries the FIN: a machine powered off sends none, and its peers'
+     * keep-alive timers notice.
+     */
     public void powerOff() {
+        running = false;
+        fabric.unregister(this);
         lock.lock();
         try {
             for (HostController c : List.copyOf(controllers.values())) {
                 delete(c);
             }
             reapDetachedHeads();
+            finsHeld.clear();
         } finally {
             lock.unlock();
+        }
+        work.shutdownNow();
+    }
+
+    boolean running() {
+        return running;
+    }
+
+    /** The fabric changed: controllers learn what their keep-alive would, held FINs go out. */
+    @Override
+    public void linksChanged() {
+        lock.lock();
+        try {
+            for (HostController c : List.copyOf(controllers.values())) {
+                c.linksChanged();
+            }
+            finsHeld.removeIf(s -> {
+                if (silentTo(s.target.kernelName())) {
+                    return false;
+                }
+                s.disconnect();
+                return true;
+            });
+            pathsChanged();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    boolean silentTo(String kernel) {
+        return fabric.silent(kernelName, kernel);
+    }
+
+    boolean unanswered(NvmeConnection c) {
+        return fabric.unanswered(kernelName, new Fabric.Address(c.transport(), c.address(), c.serviceId()));
+    }
+
+    /** The host closes its end of a connection; the target hears of it when the FIN gets through. */
+    void close(NvmetController s) {
+        if (silentTo(s.target.kernelName())) {
+            finsHeld.add(s);
+        } else {
+            s.disconnect();
+        }
+    }
+
+    /**
+     * One command through one path, as nvme-tcp carries it: sent when the link carries it,
+     * executed by the target (which may hold it below nvmet), completed when the completion gets
+     * back. Error recovery of the controller meanwhile (keep-alive or FIN) aborts it, and so does
+     * this command's own timeout (nvme_tcp_timeout: error recovery, the command fails over); either
+     * way it throws a {@link PathError}, and the head retries it on another path. What the target
+     * executed stays executed.
+     */
+    void execute(HostController c, NvmetController session, int nsid, IoOp op, long offset, byte[] buf, int bufOffset,
+                 int length) throws IOException {
+        long deadline = System.nanoTime() + ioTimeoutNanos;
+        lock.lock();
+        try {
+            awaitLink(c, session, deadline, null);
+        } finally {
+            lock.unlock();
+        }
+        java.util.concurrent.CompletableFuture<Void> done = session.submit(op, nsid, offset, buf, bufOffset, length);
+        done.whenComplete((v, t) -> {
+            lock.lock();
+            try {
+                pathsChanged();
+            } finally {
+                lock.unlock();
+            }
+        });
+        lock.lock();
+        try {
+            awaitLink(c, session, deadline, done);
+            c.lastCompletionNanos = System.nanoTime();
+        } finally {
+            lock.unlock();
+        }
+        try {
+            done.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw e;
+        }
+    }
+
+    /** Waits, under the lock, until the link carries frames (and {@code done} completed, if given). */
+    private void awaitLink(HostController c, NvmetController session, long deadline,
+                           java.util.concurrent.CompletableFuture<Void> done) throws IOException {
+        try {
+            while (true) {
+                if (c.state != HostController.State.LIVE || c.session != session) {
+                    throw new PathError(c.name + ": command aborted by error recovery", true);
+                }
+                if ((done == null || done.isDone()) && !silentTo(session.target.kernelName())) {
+                    return;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    log(c.name, "queue 1: timeout request 0x1 type 4");
+                    c.lost(session);
+                    continue;
+                }
+                changed.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException(c.name + ": interrupted while a command was in flight");
         }
     }
 
@@ -204,12 +356,17 @@ public final class NvmeHost {
         if (l.isEmpty()) {
             throw new ConnectRefused(Errno.ECONNREFUSED, "failed to connect socket: -111");
         }
-        return l.get().target().accept(l.get().portId(), c.subsystemNqn(), c.hostNqn(), kernelName, link);
+        return l.get().target().accept(l.get().portId(), c.subsystemNqn(), c.hostNqn(), kernelName, link,
+                c.timeouts().keepAlive());
     }
 
-    /** Namespace scan after connect, reconnect or an AEN: paths appear and go, heads are added and removed. */
+    /**
+     * Namespace scan and ANA log read after connect, reconnect, an AEN or an ANA error: paths
+     * appear and go, heads are added and removed, and each path's ANA state is what the log says
+     * until the next read. Over a silent link the read waits for the link (redone when it returns).
+     */
     void rescan(HostController c) {
-        if (c.state != HostController.State.LIVE) {
+        if (c.state != HostController.State.LIVE || silentTo(c.targetKernel())) {
             return;
         }
         HostSubsystem s = c.subsystem;
@@ -234,12 +391,15 @@ public final class NvmeHost {
             if (!h.paths.contains(c)) {
                 h.paths.add(c);
             }
+            c.ana.put(v.nsid(), v.anaState());
+            c.anaPending.remove(v.nsid());
             h.sizeSectors = v.sizeSectors();
             seen.add(v.nsid());
         }
         for (MultipathHead h : s.heads.values()) {
             if (!seen.contains(h.nsid)) {
                 h.paths.remove(c);
+                c.ana.remove(h.nsid);
             }
         }
         pruneHeads(s);
@@ -253,14 +413,20 @@ public final class NvmeHost {
         pathsChanged();
     }
 
-    /** Called by I/O (without the lock) that failed on a path. */
-    void pathFailed(HostController c, NvmetController session, PathError e) {
-        if (!e.controllerGone) {
-            return;
-        }
+    /**
+     * Called by I/O (without the lock) that failed on a path: a lost connection starts error
+     * recovery; an ANA error takes the path out of use until the ANA log is read again
+     * (nvme_failover_req sets NVME_NS_ANA_PENDING and queues the ANA work).
+     */
+    void pathFailed(HostController c, NvmetController session, int nsid, PathError e) {
         lock.lock();
         try {
-            c.lost(session);
+            if (e.controllerGone) {
+                c.lost(session);
+            } else if (c.session == session) {
+                c.anaPending.add(nsid);
+                later(() -> rescan(c));
+            }
         } finally {
             lock.unlock();
         }
@@ -274,7 +440,7 @@ public final class NvmeHost {
         c.state = HostController.State.DELETING;
         c.stopTimers();
         if (c.session != null) {
-            c.session.disconnect();
+            close(c.session);
             c.session = null;
         }
         HostSubsystem s = c.subsystem;
@@ -348,11 +514,21 @@ public final class NvmeHost {
 
     /** Runs work on the host's workqueue, under the lock. */
     void later(Runnable r) {
-        work.execute(() -> locked(r));
+        if (running) {
+            try {
+                work.execute(() -> locked(r));
+            } catch (java.util.concurrent.RejectedExecutionException poweredOff) {
+                // the kernel went off meanwhile: nothing of it runs any more
+            }
+        }
     }
 
     ScheduledFuture<?> schedule(Runnable r, int seconds) {
-        return work.schedule(() -> locked(r), seconds, TimeUnit.SECONDS);
+        return scheduleNanos(r, TimeUnit.SECONDS.toNanos(seconds));
+    }
+
+    ScheduledFuture<?> scheduleNanos(Runnable r, long nanos) {
+        return work.schedule(() -> locked(r), Math.max(0, nanos), TimeUnit.NANOSECONDS);
     }
 
     private void locked(Runnable r) {

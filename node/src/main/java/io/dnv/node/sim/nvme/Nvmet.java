@@ -20,7 +20,14 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
@@ -29,7 +36,7 @@ import java.util.function.Predicate;
  * gives, and a refused call changes nothing. Namespaces serve real bytes from devices of this
  * kernel's {@link BlockDevices}.
  */
-public final class Nvmet {
+public final class Nvmet implements Fabric.Endpoint {
 
     private static final Set<String> TRANSPORTS = Set.of("tcp", "rdma", "fc", "loop");
     private static final Set<String> ADDRESS_FAMILIES = Set.of("ipv4", "ipv6", "ib", "fc", "loop");
@@ -50,13 +57,32 @@ public final class Nvmet {
     private final Set<String> hosts = new TreeSet<>();
     private final List<NvmetController> controllers = new ArrayList<>();
 
+    /** nvmet's I/O work: a request held below nvmet (a suspended device) holds one of these, not the host. */
+    private final ExecutorService io;
+    /** nvmet_wq: keep-alive timers. */
+    private final ScheduledThreadPoolExecutor timers;
+
     public Nvmet(String kernelName, BlockDevices devices, Fabric fabric) {
         this.kernelName = kernelName;
         this.devices = devices;
         this.fabric = fabric;
+        this.io = Executors.newCachedThreadPool(daemon("nvmet-io-" + kernelName));
+        this.timers = new ScheduledThreadPoolExecutor(1, daemon("nvmet-wq-" + kernelName));
+        timers.setRemoveOnCancelPolicy(true);
+        timers.setKeepAliveTime(1, TimeUnit.SECONDS);
+        timers.allowCoreThreadTimeOut(true);
         fabric.register(this);
     }
 
+    private static ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    @Override
     public String kernelName() {
         return kernelName;
     }
@@ -419,8 +445,12 @@ public final class Nvmet {
         return List.copyOf(hosts);
     }
 
-    /** The kernel goes away: every connection drops (hosts see the loss), every device is closed, configfs is empty. */
+    /**
+     * The kernel goes away: every connection drops (hosts hear of it only if the fabric still
+     * carries the FIN; a dead machine sends none), every device is closed, configfs is empty.
+     */
     public synchronized void powerOff() {
+        fabric.unregister(this);
         drop(c -> true);
         for (NvmetSubsystemState s : subsystems.values()) {
             for (NvmetNamespaceState ns : s.namespaces.values()) {
@@ -441,15 +471,17 @@ public final class Nvmet {
         subsystemsByNqn.clear();
         hosts.clear();
         cntlids.clear();
+        timers.shutdownNow();
+        io.shutdown();
     }
 
     // the fabric side: connects, I/O, drops
 
     /** nvmet_alloc_ctrl: a host's admin-queue connect arriving on a port. */
-    synchronized NvmetController accept(int portId, String subsystemNqn, String hostNqn, String hostKernel, HostLink host)
-            throws ConnectRefused {
-        // Over a cut link nothing answers, not even a refusal.
-        if (fabric.isCut(hostKernel, kernelName)) {
+    synchronized NvmetController accept(int portId, String subsystemNqn, String hostNqn, String hostKernel, HostLink host,
+                                        int kato) throws ConnectRefused {
+        // Over a silent link nothing answers, not even a refusal.
+        if (fabric.silent(hostKernel, kernelName)) {
             throw new ConnectRefused(Errno.ETIMEDOUT, "failed to connect socket: -110");
         }
         NvmetPortState p = ports.get(portId);
@@ -472,7 +504,7 @@ public final class Nvmet {
             // NVME_SC_CONNECT_CTRL_BUSY; the host's write to /dev/nvme-fabrics returns EIO.
             throw new ConnectRefused(Errno.EIO, "Connect command failed: controller is busy or not available");
         }
-        NvmetController c = new NvmetController(this, cntlid.getAsInt(), portId, subsystemNqn, hostNqn, hostKernel, host);
+        NvmetController c = new NvmetController(this, cntlid.getAsInt(), portId, subsystemNqn, hostNqn, hostKernel, host, kato);
         controllers.add(c);
         log.log("nvmet: creating nvm controller " + c.cntlid + " for subsystem " + subsystemNqn + " for NQN " + hostNqn + ".");
         return c;
@@ -482,18 +514,34 @@ public final class Nvmet {
         requireAlive(c);
         return subsystemsByNqn.get(c.subsystemNqn).namespaces.values().stream()
                 .filter(ns -> ns.enabled)
-                .map(ns -> new NvmetController.NamespaceView(ns.nsid, ns.uuid, ns.device.sizeSectors()))
+                .map(ns -> new NvmetController.NamespaceView(ns.nsid, ns.uuid, ns.device.sizeSectors(),
+                        ports.get(c.portId).anaState(ns.anaGroup)))
                 .toList();
     }
 
-    synchronized AnaState anaStateFor(NvmetController c, int nsid) throws PathError {
-        requireAlive(c);
-        NvmetNamespaceState ns = subsystemsByNqn.get(c.subsystemNqn).namespaces.get(nsid);
-        return ns == null ? AnaState.INACCESSIBLE : ports.get(c.portId).anaState(ns.anaGroup);
+    synchronized boolean alive(NvmetController c) {
+        return c.alive;
+    }
+
+    CompletableFuture<Void> submit(NvmetController c, IoOp op, int nsid, long offset, byte[] buf, int bufOffset, int length) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        try {
+            io.execute(() -> {
+                try {
+                    io(c, op, nsid, offset, buf, bufOffset, length);
+                    done.complete(null);
+                } catch (IOException | RuntimeException e) {
+                    done.completeExceptionally(e);
+                }
+            });
+        } catch (RejectedExecutionException poweredOff) {
+            done.completeExceptionally(new PathError("controller " + c.cntlid + " of " + kernelName + " is gone", true));
+        }
+        return done;
     }
 
     /** Checks in nvmet's order: connection, namespace, ANA state, then the device gets the request. */
-    void io(NvmetController c, IoOp op, int nsid, long offset, byte[] buf, int bufOffset, int length)
+    private void io(NvmetController c, IoOp op, int nsid, long offset, byte[] buf, int bufOffset, int length)
             throws IOException {
         NvmetNamespaceState ns;
         synchronized (this) {
@@ -519,11 +567,45 @@ public final class Nvmet {
         if (controllers.remove(c)) {
             c.alive = false;
             cntlids.free(c.cntlid);
+            if (c.keepAliveExpiry != null) {
+                c.keepAliveExpiry.cancel(false);
+            }
         }
     }
 
-    synchronized void dropConnectionsFrom(String hostKernel) {
-        drop(c -> c.hostKernel.equals(hostKernel));
+    /**
+     * A host gone silent is noticed by nvmet's keep-alive timer only. With traffic based keep-alive
+     * (nvmet sets TBKAS) the timer runs every KATO from the connect and, at each run, either sees
+     * a command arrived since the last run and waits another KATO, or tears the controller down
+     * ({@code nvmet_keep_alive_timer}). A host sends at least a keep-alive every KATO/4, so the run
+     * after the link went still sees traffic and the one after that expires: between one and two
+     * KATO after the silence began. A link that returns before stops the timer only if the host
+     * still has the connection; a host that rebooted meanwhile sends nothing on it again.
+     */
+    @Override
+    public synchronized void linksChanged() {
+        for (NvmetController c : List.copyOf(controllers)) {
+            boolean silent = fabric.silent(c.hostKernel, kernelName);
+            if (silent && c.keepAliveExpiry == null && c.kato > 0) {
+                long period = TimeUnit.SECONDS.toNanos(c.kato);
+                long sinceConnect = System.nanoTime() - c.connectedAtNanos;
+                long nextRun = (sinceConnect / period + 1) * period;
+                c.keepAliveExpiry = timers.schedule(() -> keepAliveExpired(c), nextRun + period - sinceConnect, TimeUnit.NANOSECONDS);
+            } else if (!silent && c.keepAliveExpiry != null && c.host.open()) {
+                c.keepAliveExpiry.cancel(false);
+                c.keepAliveExpiry = null;
+            }
+        }
+    }
+
+    private synchronized void keepAliveExpired(NvmetController c) {
+        if (!c.alive) {
+            return;
+        }
+        log.log("nvmet: ctrl " + c.cntlid + " keep-alive timer (" + c.kato + " seconds) expired!");
+        disconnect(c);
+        // The FIN reaches the host only if the link carries it; otherwise the host meets an RST later.
+        c.host.connectionLost();
     }
 
     private void drop(Predicate<NvmetController> which) {

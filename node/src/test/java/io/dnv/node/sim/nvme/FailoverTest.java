@@ -69,7 +69,8 @@ class FailoverTest {
 
     @Test
     void controllerIsDeletedAfterCtrlLossTmoAndQueuedIoFailsThen() throws Exception {
-        String c = cnA.host().connect(conn("10.0.0.1", LD, CN_A, new ConnectTimeouts(5, 2, 1, -1)));
+        // keep-alive 1 s: the cut is noticed within 1.5 s; one reconnect attempt then waits out its SYN (3 s)
+        String c = cnA.host().connect(conn("10.0.0.1", LD, CN_A, new ConnectTimeouts(1, 1, 1, -1)));
         BlockDevice head = head(cnA);
         w.fabric.cut("cn-a", "dn");
         CompletableFuture<Void> write = CompletableFuture.runAsync(() -> write(head, pattern(4096, 5)));

@@ -84,19 +84,22 @@ class MultipathTest {
 
     @Test
     void ioGoesRoundRobinOverOptimizedPathsAndToNonOptimizedOnlyWithoutThem() throws IOException {
-        host.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
-        host.host().connect(conn("10.0.0.2", LD, CN_A, QUICK));
+        String a = host.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+        String s = host.host().connect(conn("10.0.0.2", LD, CN_A, QUICK));
         BlockDevice head = head();
         head.write(0, pattern(512, 1));
         head.write(0, pattern(512, 2));
         assertEquals(1, activeDisk.writes.get());
         assertEquals(1, standbyDisk.writes.get());
         standby.nvmet().anaState(1, 1, AnaState.NON_OPTIMIZED);
+        // the host uses what it read from the ANA log after the change notice, not the target's live state
+        eventually("the host read the change", () -> host.host().pathAnaState(s, 1).equals(Optional.of("non-optimized")));
         for (int i = 0; i < 4; i++) {
             head.write(0, pattern(512, i));
         }
         assertEquals(5, activeDisk.writes.get());
         active.nvmet().anaState(1, 1, AnaState.INACCESSIBLE);
+        eventually("the host read the change", () -> host.host().pathAnaState(a, 1).equals(Optional.of("inaccessible")));
         head.write(0, pattern(512, 9));
         assertEquals(5, activeDisk.writes.get());
         assertEquals(2, standbyDisk.writes.get());

@@ -1,5 +1,7 @@
 package io.dnv.node.sim.nvme;
 
+import io.dnv.core.kernel.ConnectTimeouts;
+
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.ObservedKernel;
 import org.junit.jupiter.api.BeforeEach;
@@ -134,10 +136,16 @@ class NvmeConnectTest {
     }
 
     @Test
-    void fabricCutDropsConnectionsAndRefusesNewOnesUntilHealed() {
-        String c = cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
+    void fabricCutIsNoticedByKeepAliveAndRefusesNewConnectsUntilHealed() {
+        // keep-alive 2 s: Linux 6.1 with nvmet's TBKAS sends one every 0.5 s and times it out after 2 s
+        String c = cn.host().connect(conn("10.0.0.1", LD, CN_A, new ConnectTimeouts(2, 30, 1, -1)));
+        long cut = System.nanoTime();
         w.fabric.cut("cn", "dn");
+        assertEquals("live", state(cn, c), "a silent link shows nothing at once");
         eventually("controller connecting", () -> state(cn, c).equals("connecting"));
+        double noticed = (System.nanoTime() - cut) / 1e9;
+        assertTrue(noticed >= 2.0 && noticed < 3.5, "noticed after " + noticed + " s, not within KATO..1.5 KATO");
+        assertTrue(cn.host().dmesg().stream().anyMatch(l -> l.endsWith("queue 0: timeout request 0x0 type 4")), cn.host().dmesg().toString());
         World.Kernel other = w.kernel("other");
         dn.nvmet().hostCreate(CN_B);
         dn.nvmet().allowHost(LD, CN_B);
@@ -148,7 +156,7 @@ class NvmeConnectTest {
     }
 
     @Test
-    void targetPowerOffDropsConnectionsAndEmptiesConfigfs() {
+    void targetNvmetPowerOffDropsConnectionsAndEmptiesConfigfs() {
         String c = cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK));
         dn.nvmet().powerOff();
         eventually("controller connecting", () -> state(cn, c).equals("connecting"));

@@ -32,7 +32,7 @@ final class World {
 
     Kernel kernel(String name) {
         BlockDevices d = new BlockDevices();
-        return new Kernel(name, d, new Nvmet(name, d, fabric), new NvmeHost(name, d, fabric));
+        return new Kernel(name, d, new Nvmet(name, d, fabric), new NvmeHost(name, d, fabric, NvmeHost.DEFAULT_IO_TIMEOUT));
     }
 
     /** A 1 MiB disk registered as /dev/&lt;name&gt; in the kernel. */
