@@ -75,6 +75,7 @@ public final class Api extends AllDirectives {
                 pathPrefix(id -> concat(
                         pathEnd(() -> get(() -> async(() -> cp.node(id).thenApply(n -> n.state().equals("UNREGISTERED")
                                 ? problem(Problem.of(404, "Not found", "no storage node " + id)) : json(n))))),
+                        path("health", () -> get(() -> async(() -> cp.health(id).thenApply(Api::json)))),
                         path("kernel", () -> get(() -> async(() -> cp.kernel(id).thenApply(k -> k
                                 .map(Api::json)
                                 .orElseGet(() -> problem(Problem.of(404, "Not found", "no agent of node " + id

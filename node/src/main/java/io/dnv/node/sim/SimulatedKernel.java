@@ -85,9 +85,11 @@ public final class SimulatedKernel implements Kernel {
 
     /** Every kernel object gone at once, peers see the connections drop; the disks keep their bytes. */
     public synchronized void powerCycle() {
-        dm.powerOff();
+        // The network goes first: a host whose request was on its way hears nothing, never an
+        // error from devices already gone (a crash returns no error; the host's timeouts decide).
         nvmet.powerOff();
         host.powerOff();
+        dm.powerOff();
         closeDisks();
         boot();
         disks.values().forEach(this::attach);
@@ -95,9 +97,9 @@ public final class SimulatedKernel implements Kernel {
 
     /** Powers the kernel off for good (releases the disk files). */
     public synchronized void shutdown() {
-        dm.powerOff();
         nvmet.powerOff();
         host.powerOff();
+        dm.powerOff();
         closeDisks();
     }
 
