@@ -1,5 +1,6 @@
 package io.dnv.app;
 
+import io.dnv.core.failover.FailureDetector;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.NodeInfo;
@@ -198,7 +199,9 @@ public final class DevCommand implements Callable<Integer> {
             try {
                 // The storage nodes first, then the control member: a node still heartbeating
                 // while the control member hands its shards off has its messages dropped, and the
-                // region says so.
+                // region says so. The failure detector stops before them: nodes stopped on purpose
+                // have not failed.
+                FailureDetector.stop(control);
                 for (ActorSystem<?> n : nodes) {
                     n.terminate();
                 }

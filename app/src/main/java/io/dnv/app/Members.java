@@ -4,6 +4,9 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.dnv.core.node.NodeDirectory;
 import io.dnv.core.node.NodeInfo;
+import io.dnv.core.failover.FailureDetector;
+import io.dnv.core.failover.NodeHealth;
+import io.dnv.core.failover.Verdict;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.volume.Leg;
 import io.dnv.core.volume.Volume;
@@ -16,6 +19,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -49,7 +53,16 @@ public final class Members {
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), SYSTEM, overrides.withFallback(
                 config(host, port, seeds, List.of("control")).withFallback(mgmt).withFallback(PersistenceConfig.of(db)).withFallback(base())));
         initEntities(system);
+        FailureDetector.start(system, failover(system.settings().config()));
         return system;
+    }
+
+    /** {@code dnv.failover.suspect-after} and {@code dnv.failover.fail-without-witness}, else {@link Verdict.Settings#DEFAULT}. */
+    static Verdict.Settings failover(Config c) {
+        Verdict.Settings d = Verdict.Settings.DEFAULT;
+        return new Verdict.Settings(
+                c.hasPath("dnv.failover.suspect-after") ? c.getDuration("dnv.failover.suspect-after") : d.suspectAfter(),
+                c.hasPath("dnv.failover.fail-without-witness") ? c.getDuration("dnv.failover.fail-without-witness") : d.failWithoutWitness());
     }
 
     /** The sharding proxies start before the member, which talks to its entity at once. */
@@ -67,8 +80,11 @@ public final class Members {
                                          NodeAgent.Settings settings, Config overrides) {
         return ActorSystem.create(Behaviors.<Void>setup(ctx -> {
             initEntities(ctx.getSystem());
+            Config c = ctx.getSystem().settings().config();
+            Duration heartbeat = c.hasPath("dnv.agent.heartbeat-interval") ? c.getDuration("dnv.agent.heartbeat-interval")
+                    : AgentMember.HEARTBEAT;
             ctx.spawn(AgentMember.create(info, kernel, settings,
-                    ClusterSharding.get(ctx.getSystem()).entityRefFor(StorageNode.ENTITY_TYPE_KEY, info.nodeId())), "member");
+                    ClusterSharding.get(ctx.getSystem()).entityRefFor(StorageNode.ENTITY_TYPE_KEY, info.nodeId()), heartbeat), "member");
             return Behaviors.empty();
         }), SYSTEM, overrides.withFallback(config(host, port, seeds, List.copyOf(info.roles())).withFallback(base())));
     }
@@ -76,6 +92,7 @@ public final class Members {
     /** On a control member this hosts the entities; elsewhere it starts the sharding proxies. */
     private static void initEntities(ActorSystem<?> system) {
         StorageNode.init(system);
+        NodeHealth.init(system);
         NodeDirectory.init(system);
         Leg.init(system);
         Volume.init(system);

@@ -79,7 +79,8 @@ final class SimHosts implements SimulatedHosts, AutoCloseable {
         try (SimulatedKernel.Handle h = kernel.open(head)) {
             op.run(h);
         } catch (IOException e) {
-            throw new Problem.Raised(Problem.of(502, "Bad Gateway", "I/O error through the volume: " + e.getMessage()));
+            throw new Problem.Raised(Problem.of(502, "Bad Gateway", "I/O error through the volume: " + e.getMessage()
+                    + " | " + String.join(" | ", kernel.hostLog().subList(Math.max(0, kernel.hostLog().size() - 8), kernel.hostLog().size()))));
         }
     }
 

@@ -43,6 +43,7 @@ public final class Api extends AllDirectives {
     private final ControlPlane cp;
     private final ApiToken token;
     private final Optional<SimulatedHosts> hosts;
+    static final java.time.Duration SIM_IO_TIMEOUT = java.time.Duration.ofSeconds(80);
     private final byte[] openApi;
 
     public Api(ControlPlane cp, ApiToken token, Optional<SimulatedHosts> hosts) {
@@ -75,6 +76,7 @@ public final class Api extends AllDirectives {
                 pathPrefix(id -> concat(
                         pathEnd(() -> get(() -> async(() -> cp.node(id).thenApply(n -> n.state().equals("UNREGISTERED")
                                 ? problem(Problem.of(404, "Not found", "no storage node " + id)) : json(n))))),
+                        path("health", () -> get(() -> async(() -> cp.health(id).thenApply(Api::json)))),
                         path("kernel", () -> get(() -> async(() -> cp.kernel(id).thenApply(k -> k
                                 .map(Api::json)
                                 .orElseGet(() -> problem(Problem.of(404, "Not found", "no agent of node " + id
@@ -136,8 +138,10 @@ public final class Api extends AllDirectives {
             return reject();
         }
         SimulatedHosts h = hosts.get();
+        // A simulated host's I/O takes what a host's takes: held through a failover until the host's
+        // own keep-alive or I/O timeout moves it to another path (HostContract), past the default 20 s.
         return pathPrefix("sim", () -> pathPrefix("hosts", () -> pathPrefix(host -> pathPrefix("volumes", () -> pathPrefix(id ->
-                path("data", () -> parameter("offset", offset -> parameter("length", length -> concat(
+                path("data", () -> withRequestTimeout(SIM_IO_TIMEOUT, () -> parameter("offset", offset -> parameter("length", length -> concat(
                         get(() -> async(() -> {
                             long[] range = range(offset, length);
                             checkHost(host);
@@ -153,7 +157,7 @@ public final class Api extends AllDirectives {
                             }
                             return volumeFor(id).thenCompose(v -> h.write(host, v, range[0], body.toArray()))
                                     .thenApply(done -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
-                        })))))))))))));
+                        }))))))))))))));
     }
 
     private CompletionStage<VolumeView> volumeFor(String id) {

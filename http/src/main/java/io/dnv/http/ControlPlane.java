@@ -2,6 +2,7 @@ package io.dnv.http;
 
 import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.node.NodeDirectory;
+import io.dnv.core.failover.NodeHealth;
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
@@ -116,6 +117,11 @@ public final class ControlPlane {
     CompletionStage<List<JournalEvent>> events(String id) {
         return journal.currentEventsByPersistenceId(Volume.ENTITY_TYPE_KEY.name() + "|" + id, 0L, Long.MAX_VALUE)
                 .map(ControlPlane::event).runWith(Sink.seq(), system).thenApply(List::copyOf);
+    }
+
+    /** The node's health as the control plane decided it, with the evidence and the failover's progress. */
+    CompletionStage<NodeHealth.View> health(String id) {
+        return sharding.entityRefFor(NodeHealth.ENTITY_TYPE_KEY, id).ask(NodeHealth.Get::new, ASK);
     }
 
     CompletionStage<NodeView> node(String id) {

@@ -139,6 +139,14 @@ public final class Names {
         return dm(cn, "vol", vol);
     }
 
+    /**
+     * Whether an export is internal (an LD to its leg owner, a leg to the other actives): a host
+     * taken off one of those is fenced, its connections dropped and its I/O drained.
+     */
+    public static boolean isInternalNqn(String nqn) {
+        return nqn.startsWith(NQN_PREFIX + "ld:") || nqn.startsWith(NQN_PREFIX + "leg:");
+    }
+
     public static String volumeNqn(String vol) {
         return nqn("vol:" + vol);
     }

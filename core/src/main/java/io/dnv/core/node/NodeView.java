@@ -24,11 +24,14 @@ import java.util.Set;
  * @param removing          volumes removed from this node whose removal its agent has not yet
  *                          confirmed; what they reserved stays reserved until then
  * @param zeroing           released LDs the agent is still zeroing, with how far it got
+ * @param imports           the NVMe-oF imports its agent holds, by target address and state
+ *                          (witnesses of other nodes' data paths)
  */
 public record NodeView(String id, String state, Optional<NodeInfo> info, Optional<Instant> lastHeartbeat,
                        Capacity capacity, int volumes, int controllerVolumes, List<AnaGroup> anaGroups,
                        long desiredGeneration, long reachedGeneration,
-                       List<String> failures, boolean settling, Set<String> removing, List<ZeroingProgress> zeroing)
+                       List<String> failures, boolean settling, Set<String> removing, List<ZeroingProgress> zeroing,
+                       Map<String, StorageNode.Imports> imports)
         implements CborSerializable {
 
     public NodeView {
@@ -36,6 +39,15 @@ public record NodeView(String id, String state, Optional<NodeInfo> info, Optiona
         failures = List.copyOf(failures);
         removing = Set.copyOf(removing);
         zeroing = List.copyOf(zeroing);
+        imports = imports == null ? Map.of() : Map.copyOf(imports);
+    }
+
+    public NodeView(String id, String state, Optional<NodeInfo> info, Optional<Instant> lastHeartbeat,
+                    Capacity capacity, int volumes, int controllerVolumes, List<AnaGroup> anaGroups,
+                    long desiredGeneration, long reachedGeneration,
+                    List<String> failures, boolean settling, Set<String> removing, List<ZeroingProgress> zeroing) {
+        this(id, state, info, lastHeartbeat, capacity, volumes, controllerVolumes, anaGroups, desiredGeneration, reachedGeneration,
+                failures, settling, removing, zeroing, Map.of());
     }
 
     /**

@@ -91,18 +91,49 @@ public final class StorageNode
      */
     public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
                             long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
-                            List<ZeroingProgress> zeroing, List<DiskRange> cleaned, List<String> degraded) implements Command {
+                            List<ZeroingProgress> zeroing, List<DiskRange> cleaned, List<String> degraded,
+                            Map<String, Imports> imports) implements Command {
 
         public Heartbeat {
             cleaned = cleaned == null ? List.of() : List.copyOf(cleaned);
             degraded = degraded == null ? List.of() : List.copyOf(degraded);
+            imports = imports == null ? Map.of() : Map.copyOf(imports);
+        }
+
+        public Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
+                         long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
+                         List<ZeroingProgress> zeroing, List<DiskRange> cleaned, List<String> degraded) {
+            this(info, agent, desiredSeen, reached, failures, passGeneration, unsettledVolumes, leftoverVolumes, zeroing, cleaned,
+                    degraded, Map.of());
         }
 
         /** An agent that cleaned nothing since it was told (most tests). */
         public Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
                          long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
                          List<ZeroingProgress> zeroing) {
-            this(info, agent, desiredSeen, reached, failures, passGeneration, unsettledVolumes, leftoverVolumes, zeroing, List.of(), List.of());
+            this(info, agent, desiredSeen, reached, failures, passGeneration, unsettledVolumes, leftoverVolumes, zeroing, List.of(), List.of(),
+                    Map.of());
+        }
+    }
+
+    /**
+     * The NVMe-oF imports a node's agent holds from one target address, by state: {@code live},
+     * or {@code down} (connecting, resetting, deleting). Another node's live import from a node
+     * whose agent went silent is the data path's word that its kernel still serves.
+     */
+    public record Imports(int live, int down) implements CborSerializable {
+
+        /** The agent's controllers by target address, its own address left out. */
+        public static Map<String, Imports> byTarget(List<io.dnv.core.kernel.ObservedKernel.Controller> controllers, String own) {
+            Map<String, int[]> counts = new java.util.TreeMap<>();
+            for (io.dnv.core.kernel.ObservedKernel.Controller c : controllers) {
+                if (!c.address().equals(own)) {
+                    counts.computeIfAbsent(c.address(), a -> new int[2])[c.state().equals("live") ? 0 : 1]++;
+                }
+            }
+            Map<String, Imports> out = new java.util.TreeMap<>();
+            counts.forEach((a, n) -> out.put(a, new Imports(n[0], n[1])));
+            return out;
         }
     }
 
@@ -138,6 +169,13 @@ public final class StorageNode
      */
     public record AllocateAnaGroup(String volumeId, int portId, String domain, ActorRef<AnaGroupReply> replyTo) implements Command {}
 
+    /**
+     * A failover: the volume's controller here changes role (a standby promoted), and its
+     * namespace moves to the group of its new domain while it stays enabled (ana_grpid; hosts
+     * keep the path and learn the group's state). Idempotent: answers the group it is in.
+     */
+    public record MoveAnaGroup(String volumeId, int portId, String domain, ActorRef<AnaGroupReply> replyTo) implements Command {}
+
     /** Like {@link Release}, deferred while the node may still hold the volume's objects. */
     public record ReleaseAnaGroup(String volumeId, ActorRef<Done> replyTo) implements Command {}
 
@@ -151,6 +189,11 @@ public final class StorageNode
     public record MarkCreated(String volumeId, ActorRef<Generation> replyTo) implements Command {}
 
     public record GetNode(ActorRef<NodeView> replyTo) implements Command {}
+
+    /** The volumes with objects on this node: what a failover of the node has to move. */
+    public record GetVolumes(ActorRef<Volumes> replyTo) implements Command {}
+
+    public record Volumes(Set<String> ids) implements CborSerializable {}
 
     /** Whether the agent has the volume's objects in place now, as its last pass observed them. */
     public record GetVolumeStatus(String volumeId, ActorRef<VolumeStatus> replyTo) implements Command {}
@@ -325,6 +368,7 @@ public final class StorageNode
     private long reached = -1;
     private List<String> failures = List.of();
     private List<String> degraded = List.of();
+    private Map<String, Imports> imports = Map.of();
     private long passGeneration = -1;
     private Set<String> unsettledVolumes = Set.of();
     private Set<String> leftoverVolumes = Set.of();
@@ -394,10 +438,12 @@ public final class StorageNode
                 .onCommand(Reserve.class, this::onReserve)
                 .onCommand(Release.class, this::onRelease)
                 .onCommand(AllocateAnaGroup.class, this::onAllocateAnaGroup)
+                .onCommand(MoveAnaGroup.class, this::onMoveAnaGroup)
                 .onCommand(ReleaseAnaGroup.class, this::onReleaseAnaGroup)
                 .onCommand(SetVolumeObjects.class, this::onSetVolumeObjects)
                 .onCommand(MarkCreated.class, this::onMarkCreated)
                 .onCommand(GetNode.class, (s, c) -> Effect().reply(c.replyTo(), view(s)))
+                .onCommand(GetVolumes.class, (s, c) -> Effect().reply(c.replyTo(), new Volumes(new TreeSet<>(decided(s).objects().keySet()))))
                 .onCommand(GetVolumeStatus.class, (s, c) -> Effect().reply(c.replyTo(), volumeStatus(s, c.volumeId())))
                 .onCommand(GetKernel.class, this::onGetKernel)
                 .onCommand(AwaitProgress.class, this::onAwaitProgress)
@@ -419,6 +465,7 @@ public final class StorageNode
         reached = h.reached();
         failures = List.copyOf(h.failures());
         degraded = h.degraded();
+        imports = h.imports();
         passGeneration = h.passGeneration();
         unsettledVolumes = Set.copyOf(h.unsettledVolumes());
         leftoverVolumes = Set.copyOf(h.leftoverVolumes());
@@ -566,6 +613,32 @@ public final class StorageNode
         }
         return decide(journal, new AnaGroupAllocated(a.volumeId(), a.portId(), group.getAsInt(), a.domain()),
                 st -> a.replyTo().tell(new AnaGroupReply(Optional.of(group.getAsInt()), "")));
+    }
+
+    private ReplyEffect<Event, State> onMoveAnaGroup(State journal, MoveAnaGroup m) {
+        State s = decided(journal);
+        AnaSlot existing = s.anaGroups().get(m.volumeId());
+        if (existing != null && existing.portId() == m.portId() && existing.domain().equals(m.domain())) {
+            return afterDecisions(journal, st -> m.replyTo().tell(new AnaGroupReply(Optional.of(existing.group()), "")));
+        }
+        Map<Integer, String> taken = new HashMap<>();
+        s.anaGroups().forEach((v, slot) -> {
+            if (slot.portId() == m.portId() && !v.equals(m.volumeId())) {
+                taken.put(slot.group(), slot.domain());
+            }
+        });
+        if (existing != null && existing.portId() == m.portId()) {
+            // Never the group it is in: that group's state would change under a namespace whose
+            // device may not be in place yet; a move (ana_grpid) waits for the device, a state does not.
+            taken.putIfAbsent(existing.group(), existing.domain());
+        }
+        OptionalInt group = AnaGroups.groupFor(m.domain(), taken);
+        if (group.isEmpty()) {
+            return Effect().reply(m.replyTo(), new AnaGroupReply(Optional.empty(), nodeId + " port " + m.portId()
+                    + " has no ANA group for " + m.domain()));
+        }
+        return decide(journal, new AnaGroupAllocated(m.volumeId(), m.portId(), group.getAsInt(), m.domain()),
+                st -> m.replyTo().tell(new AnaGroupReply(Optional.of(group.getAsInt()), "")));
     }
 
     private ReplyEffect<Event, State> onReleaseAnaGroup(State journal, ReleaseAnaGroup r) {
@@ -822,7 +895,7 @@ public final class StorageNode
                 new NodeView.Capacity(total * 512, reserved * 512, gaps.stream().mapToLong(Extents.Gap::length).sum() * 512,
                         largest(gaps) * 512, gaps.size(), DirtyRanges.sectors(s.dirty()) * 512),
                 s.objects().size(), s.anaGroups().size(), anaGroups(s), lastSequenceNumber(ctx), reached, failures, settling,
-                new TreeSet<>(s.removals().keySet()), zeroing);
+                new TreeSet<>(s.removals().keySet()), zeroing, imports);
     }
 
     /** The groups handed out, by port and group, each with its domain and how many volumes are in it. */

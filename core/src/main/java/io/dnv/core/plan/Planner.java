@@ -76,6 +76,10 @@ public final class Planner {
     /** LDs on the disk nodes, then the leg's device stack on its owner, then its export to the other actives. */
     private void leg(int leg) {
         Placement.Controller owner = placement.owner(leg, spec);
+        if (owner.role() == Placement.Role.FENCED) {
+            fencedLeg(leg, owner);
+            return;
+        }
         String cn = owner.nodeId();
         NodeObjects.Builder cnObjects = objects(cn);
         List<Placement.Group> groups = placement.legs().get(leg).groups();
@@ -87,6 +91,11 @@ public final class Planner {
             List<DmTarget.Raid1.Side> sides = new ArrayList<>();
             List<Preparation> zeroMeta = new ArrayList<>();
             for (int s = 0; s < group.sides().size(); s++) {
+                if (placement.lost().contains(group.sides().get(s).nodeId())) {
+                    // Its disk node failed: md assembles the group without it (`- -`, dead from the start).
+                    sides.add(DmTarget.Raid1.Side.missing());
+                    continue;
+                }
                 DeviceRef ld = logicalDisk(leg, g, s, group.sides().get(s), size.ldSectors(), cn);
                 DmDevice meta = new DmDevice(Names.raidMeta(cn, volumeId, leg, g, s),
                         DmTable.of(VolumeLayout.RAID_META_SECTORS, new DmTarget.Linear(ld, 0)));
@@ -133,7 +142,36 @@ public final class Planner {
         return lines.isEmpty() ? 0 : lines.get(lines.size() - 1).start() + lines.get(lines.size() - 1).length();
     }
 
-    /** A slice of a disk node's disk, exported to the controller node that owns the leg, and that node's import of it. */
+    /**
+     * A leg whose owner's node failed: its LDs stay on their disk nodes with no host allowed (the
+     * agents there fence the owner), nothing is built on the owner, and the other actives keep
+     * their import of the leg: their held writes resume once the successor exports it, a new path
+     * of the same namespace.
+     */
+    private void fencedLeg(int leg, Placement.Controller owner) {
+        List<Placement.Group> groups = placement.legs().get(leg).groups();
+        for (int g = 0; g < groups.size(); g++) {
+            VolumeLayout.GroupSize size = groups.get(g).size(layout);
+            for (int s = 0; s < groups.get(g).sides().size(); s++) {
+                if (!placement.lost().contains(groups.get(g).sides().get(s).nodeId())) {
+                    logicalDisk(leg, g, s, groups.get(g).sides().get(s), size.ldSectors(), null);
+                }
+            }
+        }
+        if (spec.activeControllers() > 1) {
+            NodeEndpoints cn = node(owner.nodeId());
+            NvmetPort port = cn.legPort().orElseThrow(() -> new IllegalArgumentException(cn.nodeId() + " has no leg port"));
+            for (Placement.Controller other : placement.actives()) {
+                objects(other.nodeId()).connections.add(connection(cn, port, Names.legNqn(volumeId, leg), other.nodeId(),
+                        ConnectTimeouts.PEER_LEG));
+            }
+        }
+    }
+
+    /**
+     * A slice of a disk node's disk, exported to the controller node that owns the leg, and that
+     * node's import of it ({@code cn} null: the owner is fenced, nobody is allowed).
+     */
     private DeviceRef logicalDisk(int leg, int group, int side, Placement.Extent extent, long ldSectors, String cn) {
         NodeEndpoints dn = node(extent.nodeId());
         String diskPath = dn.diskPath().orElseThrow(() -> new IllegalArgumentException(dn.nodeId() + " has no disk"));
@@ -145,9 +183,11 @@ public final class Planner {
         String nqn = Names.ldNqn(volumeId, leg, group, side, dn.nodeId());
         UUID uuid = Names.namespaceUuid(nqn);
         CntlidRanges.Range ids = CntlidRanges.ld();
-        dnObjects.subsystems.add(new NvmetSubsystem(nqn, List.of(Names.hostNqn(cn)), ids.min(), ids.max(),
+        dnObjects.subsystems.add(new NvmetSubsystem(nqn, cn == null ? List.of() : List.of(Names.hostNqn(cn)), ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)), List.of(port.id())));
-        objects(cn).connections.add(connection(dn, port, nqn, cn, ConnectTimeouts.DISK));
+        if (cn != null) {
+            objects(cn).connections.add(connection(dn, port, nqn, cn, ConnectTimeouts.DISK));
+        }
         return new DeviceRef.Namespace(uuid);
     }
 
@@ -168,7 +208,7 @@ public final class Planner {
                 objects(other.nodeId()).connections.add(connection(cn, port, nqn, other.nodeId(), ConnectTimeouts.PEER_LEG));
             }
         }
-        CntlidRanges.Range ids = CntlidRanges.leg(slot);
+        CntlidRanges.Range ids = CntlidRanges.leg(owner.idSlot(slot));
         objects(cn.nodeId()).subsystems.add(new NvmetSubsystem(nqn, importers, ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, legExport.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)),
                 List.of(port.id())));
@@ -177,6 +217,9 @@ public final class Planner {
     /** The volume device (stripe on an active, error on a standby) exported to the attached hosts. */
     private void controller(int slot) {
         Placement.Controller c = placement.controllers().get(slot);
+        if (c.role() == Placement.Role.FENCED) {
+            return;   // its node failed: nothing of the volume is wanted there until it is replaced
+        }
         String n = c.nodeId();
         NodeObjects.Builder objects = objects(n);
         DmTarget target;
@@ -197,7 +240,7 @@ public final class Planner {
         String nqn = Names.volumeNqn(volumeId);
         UUID uuid = Names.namespaceUuid(nqn);
         node(n).port(c.exportPortId());
-        CntlidRanges.Range ids = CntlidRanges.volume(slot);
+        CntlidRanges.Range ids = CntlidRanges.volume(c.idSlot(slot));
         objects.subsystems.add(new NvmetSubsystem(nqn, attachments, ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, volume.ref(), uuid, Names.nguid(uuid), c.anaGroup())),
                 List.of(c.exportPortId())));
@@ -230,14 +273,19 @@ public final class Planner {
         // Each becomes a configfs directory on every controller (hosts/<nqn>, allowed_hosts/<nqn>).
         attachments.forEach(Nqn::require);
         List<Placement.Controller> cs = placement.controllers();
-        if (cs.size() != spec.controllerCount()) {
+        // A failover may leave fewer standbys than the spec wants until one is placed; never fewer actives.
+        if (cs.size() > spec.controllerCount() || cs.size() < spec.activeControllers()) {
             throw new IllegalArgumentException("placement has " + cs.size() + " controllers, spec wants " + spec.controllerCount());
         }
         Set<String> controllerNodes = new HashSet<>();
+        Set<Integer> idSlots = new HashSet<>();
         for (int slot = 0; slot < cs.size(); slot++) {
             Placement.Role expected = slot < spec.activeControllers() ? Placement.Role.ACTIVE : Placement.Role.STANDBY;
-            if (cs.get(slot).role() != expected) {
+            if (cs.get(slot).role() != expected && cs.get(slot).role() != Placement.Role.FENCED) {
                 throw new IllegalArgumentException("controller slot " + slot + " must be " + expected);
+            }
+            if (!idSlots.add(cs.get(slot).idSlot(slot))) {
+                throw new IllegalArgumentException("two controllers with cntlid slot " + cs.get(slot).idSlot(slot));
             }
             if (!controllerNodes.add(cs.get(slot).nodeId())) {
                 throw new IllegalArgumentException("two controllers on node " + cs.get(slot).nodeId());

@@ -8,17 +8,49 @@ import java.util.List;
  * owned by active controller i / L. Ports and ANA groups are node resources the control plane
  * allocated; the planner never invents them.
  */
-public record Placement(List<Controller> controllers, List<Leg> legs) {
+public record Placement(List<Controller> controllers, List<Leg> legs, java.util.Set<String> lost) {
 
+    /** {@code lost}: nodes that failed; their raid1 sides are assembled as missing (null in journals from before: none). */
     public Placement {
         controllers = List.copyOf(controllers);
         legs = List.copyOf(legs);
+        lost = lost == null ? java.util.Set.of() : java.util.Set.copyOf(lost);
     }
 
-    public enum Role { ACTIVE, STANDBY }
+    public Placement(List<Controller> controllers, List<Leg> legs) {
+        this(controllers, legs, java.util.Set.of());
+    }
 
-    /** A controller: its node, its role, the port its volume export is linked to and its ANA group there. */
-    public record Controller(String nodeId, Role role, int exportPortId, int anaGroup) {}
+    /** The same placement with {@code nodeId}'s disk lost too. */
+    public Placement losing(String nodeId) {
+        java.util.Set<String> more = new java.util.TreeSet<>(lost);
+        more.add(nodeId);
+        return new Placement(controllers, legs, more);
+    }
+
+    /** FENCED: the controller's node failed; it holds nothing of the volume until a failover replaces it. */
+    public enum Role { ACTIVE, STANDBY, FENCED }
+
+    /**
+     * A controller: its node, its role, the port its volume export is linked to and its ANA group
+     * there. {@code idSlot} picks its exports' cntlid ranges ({@code CntlidRanges}); it stays with
+     * the controller when a failover moves it to another slot, since a range cannot change under
+     * live connections (null: its slot, as every controller had before failovers).
+     */
+    public record Controller(String nodeId, Role role, int exportPortId, int anaGroup, Integer idSlot) {
+
+        public Controller(String nodeId, Role role, int exportPortId, int anaGroup) {
+            this(nodeId, role, exportPortId, anaGroup, null);
+        }
+
+        public int idSlot(int slot) {
+            return idSlot == null ? slot : idSlot;
+        }
+
+        public Controller as(Role newRole, int newAnaGroup, int slotNow) {
+            return new Controller(nodeId, newRole, exportPortId, newAnaGroup, idSlot(slotNow));
+        }
+    }
 
     public record Leg(List<Group> groups) {
         public Leg {

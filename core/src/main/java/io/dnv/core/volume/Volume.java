@@ -8,6 +8,7 @@ import io.dnv.core.volume.operation.ChangeAttachments;
 import io.dnv.core.volume.operation.CreateVolume;
 import io.dnv.core.volume.operation.DeleteVolume;
 import io.dnv.core.volume.operation.ExtendVolume;
+import io.dnv.core.volume.operation.FailOver;
 import io.dnv.core.volume.operation.Operation;
 import io.dnv.core.volume.operation.Outcome;
 import io.dnv.core.volume.operation.Peers;
@@ -83,6 +84,15 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** Grow to {@code sizeBytes}; asking again for the size reached or being reached answers the volume. */
     public record Extend(long sizeBytes, ActorRef<Result> replyTo) implements Command {}
 
+    /**
+     * {@code nodeId} was declared failed (its evidence is the node's): a volume with a controller
+     * there fails over; any other answers that it is not affected.
+     */
+    public record ControllerFailed(String nodeId, ActorRef<FailoverAck> replyTo) implements Command {}
+
+    /** {@code affected}: the volume had a controller on the node and its failover is recorded (or done). */
+    public record FailoverAck(String volumeId, boolean affected) implements CborSerializable {}
+
     /** A storage node's audit: does this volume still hold what it reserved on {@code nodeId}? */
     public record Holds(String nodeId, ActorRef<Holding> replyTo) implements Command {}
 
@@ -141,6 +151,18 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     public record AttachmentsChanged(List<String> attachments, Instant at) implements Event {}
 
     public record DeleteRequested(Instant at) implements Event {}
+
+    /** A controller's node failed: it is FENCED in the placement and the failover starts. */
+    public record FailoverRequested(String nodeId, Instant at) implements Event {}
+
+    /** Every node but the failed one converged to the fenced placement: nothing of the failed node lands any more. */
+    public record Fenced() implements Event {}
+
+    /** The standby taking the failed active's slot, with its place in its node's active ANA group. */
+    public record SuccessorPlaced(Placement placement) implements Event {}
+
+    /** The failover is done ({@code error} empty) or could promote nobody (why); fenced controllers leave the placement. */
+    public record FailedOver(String error, Instant at) implements Event {}
 
     /** No node is to hold anything of the volume any more. */
     public record ObjectsRemoved() implements Event {}
@@ -312,6 +334,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Detach.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))))
                 .onCommand(Delete.class, this::requestDelete);
         b.forState(s -> s.phase() == Phase.READY)
+                .onCommand(ControllerFailed.class, this::onControllerFailed)
                 .onCommand(Create.class, this::onCreateAgain)
                 .onCommand(Attach.class, this::onAttach)
                 .onCommand(Detach.class, this::onDetach)
@@ -328,6 +351,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Detach.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))))
                 .onCommand(Delete.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))));
         b.forAnyState()
+                // A volume being created or deleted with a controller on the failed node is not failed over (docs/failover.md).
+                .onCommand(ControllerFailed.class, (s, c) -> Effect().reply(c.replyTo(), new FailoverAck(volumeId, false)))
                 .onCommand(Stop.class, (s, c) -> passivationAsked ? stopAndComeBack() : Effect().stop().thenNoReply())
                 .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), Result.ok(view(s))))
                 .onCommand(Holds.class, (s, c) -> Effect().reply(c.replyTo(), new Holding(holds(s, c.nodeId()))))
@@ -362,6 +387,23 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         return Effect().persist(new CreateRequested(c.name(), c.spec(), Instant.now()))
                 .thenRun(st -> advanceSoon())
                 .thenReply(c.replyTo(), st -> Result.ok(view(st)));
+    }
+
+    /**
+     * Takes precedence over whatever runs: the running operation is paused inside the failover
+     * and resumed against the new placement. Asked again (the failure's coordinator retries),
+     * it answers what it did.
+     */
+    private ReplyEffect<Event, State> onControllerFailed(State s, ControllerFailed c) {
+        boolean controller = s.placement().map(p -> p.controllers().stream()
+                .anyMatch(x -> x.nodeId().equals(c.nodeId()) && x.role() != Placement.Role.FENCED)).orElse(false);
+        boolean running = s.operation().filter(op -> op instanceof FailOver f && f.failedNode().equals(c.nodeId())).isPresent();
+        if (!controller) {
+            return Effect().reply(c.replyTo(), new FailoverAck(volumeId, running));
+        }
+        ctx.getLog().warn("volume {}: controller on failed node {}: failing over", volumeId, c.nodeId());
+        return Effect().persist(new FailoverRequested(c.nodeId(), Instant.now())).thenRun(this::afterEvent)
+                .thenReply(c.replyTo(), st -> new FailoverAck(volumeId, true));
     }
 
     /** Same name and same spec again is the same volume; another spec under the name is a conflict. */
@@ -647,6 +689,20 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onEvent(DeleteRequested.class, (s, e) -> s.with(Phase.DELETING, Optional.of(DeleteVolume.start(e.at(), s.next()))))
                 .onEvent(ObjectsRemoved.class, (s, e) -> s.with(delete(s).at(DeleteVolume.Stage.RELEASE, s.next())))
                 .onEvent(Deleted.class, (s, e) -> State.empty(Phase.DELETED, s.next()))
+                .onEvent(FailoverRequested.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
+                        s.endpoints(), s.placement().map(p -> fenced(p, e.nodeId())), s.attachments(), s.exported(),
+                        Optional.of(FailOver.start(e.nodeId(), e.at(), s.next(), s.operation())), s.error(), s.placementAttempts(),
+                        s.next()))
+                .onEvent(Fenced.class, (s, e) -> s.with(failover(s).at(FailOver.Stage.PROMOTE, s.next())))
+                .onEvent(SuccessorPlaced.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
+                        s.endpoints(), Optional.of(e.placement()), s.attachments(), s.exported(),
+                        Optional.of(failover(s).at(FailOver.Stage.PROMOTE_APPLY, s.next())), s.error(), s.placementAttempts(),
+                        s.next()))
+                .onEvent(FailedOver.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
+                        s.endpoints(), s.placement().map(Volume::withoutFenced), s.attachments(), s.exported(),
+                        failover(s).paused().map(op -> op.resumed(s.next())).or(() -> s.attachments().equals(s.exported())
+                                ? Optional.empty() : Optional.of(ChangeAttachments.start(s.attachments(), e.at(), s.next()))),
+                        e.error().isEmpty() ? s.error() : Optional.of(e.error()), s.placementAttempts(), s.next()))
                 .onEvent(ExtendRequested.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
                         s.endpoints(), s.placement().map(p -> sized(p, VolumeLayout.of(s.spec().orElseThrow()))), s.attachments(),
                         s.exported(), Optional.of(ExtendVolume.start(e.fromBytes(), e.toBytes(),
@@ -669,6 +725,26 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .build();
     }
 
+    private static FailOver failover(State s) {
+        return (FailOver) s.operation().orElseThrow();
+    }
+
+    /** The controller on the failed node FENCED, in its slot and keeping its cntlid ranges. */
+    private static Placement fenced(Placement p, String nodeId) {
+        List<Placement.Controller> cs = new ArrayList<>(p.controllers());
+        for (int slot = 0; slot < cs.size(); slot++) {
+            Placement.Controller c = cs.get(slot);
+            if (c.nodeId().equals(nodeId)) {
+                cs.set(slot, c.as(Placement.Role.FENCED, c.anaGroup(), slot));
+            }
+        }
+        return new Placement(cs, p.legs(), p.lost()).losing(nodeId);
+    }
+
+    private static Placement withoutFenced(Placement p) {
+        return new Placement(p.controllers().stream().filter(c -> c.role() != Placement.Role.FENCED).toList(), p.legs(), p.lost());
+    }
+
     private static ExtendVolume extend(State s) {
         return (ExtendVolume) s.operation().orElseThrow();
     }
@@ -687,7 +763,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** Every group with its pool slices recorded, so a change of the spec's size does not move them. */
     private static Placement sized(Placement p, VolumeLayout layout) {
         return new Placement(p.controllers(), p.legs().stream().map(l -> new Placement.Leg(l.groups().stream()
-                .map(g -> g.sized(g.size(layout))).toList())).toList());
+                .map(g -> g.sized(g.size(layout))).toList())).toList(), p.lost());
     }
 
     private static Map<String, NodeEndpoints> merged(Map<String, NodeEndpoints> known, Map<String, NodeEndpoints> more) {
@@ -716,6 +792,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         if (op instanceof ExtendVolume x) {
             return x.converging(e.generations(), s.next());
         }
+        if (op instanceof FailOver f) {
+            return f.waiting(e.generations(), s.next());
+        }
         return ((DeleteVolume) op).at(DeleteVolume.Stage.RELEASE, s.next());
     }
 
@@ -741,6 +820,6 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     private static Placement created(Placement p) {
         return new Placement(p.controllers(), p.legs().stream().map(l -> new Placement.Leg(l.groups().stream()
-                .map(Placement.Group::created).toList())).toList());
+                .map(Placement.Group::created).toList())).toList(), p.lost());
     }
 }

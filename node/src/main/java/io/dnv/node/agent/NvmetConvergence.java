@@ -104,10 +104,14 @@ final class NvmetConvergence {
                 pass.unsettled.add(nqn); // the export does not admit its host yet
             }
         }
+        boolean disallowed = false;
         for (String host : liveHosts) {
             if (!want.allowedHosts().contains(host)) {
-                pass.mutate("nvmet disallow host " + host, nqn, () -> pass.kernel.nvmetDisallowHost(nqn, host));
+                disallowed |= pass.mutate("nvmet disallow host " + host, nqn, () -> pass.kernel.nvmetDisallowHost(nqn, host));
             }
+        }
+        if (disallowed && Names.isInternalNqn(nqn) && live.isPresent()) {
+            fence(nqn, live.get());
         }
         List<ObservedKernel.Namespace> liveNamespaces = live.map(ObservedKernel.Subsystem::namespaces).orElse(List.of());
         boolean namespacesReady = true;
@@ -130,6 +134,36 @@ final class NvmetConvergence {
         for (ObservedKernel.Port p : ownPorts()) {
             if (p.subsystems().contains(nqn) && !want.ports().contains(p.id())) {
                 pass.mutate("nvmet unlink port " + p.id(), nqn, () -> pass.kernel.nvmetUnlink(p.id(), nqn));
+            }
+        }
+    }
+
+    /**
+     * A host taken off an internal export (a failed controller's LD, a leg exported to it) must
+     * not write through it again (dataplane.md, "Failover and fencing"). Linux keeps a live
+     * connection when its host leaves the allow-list; unlinking the subsystem from its port drops
+     * every connection (the others reconnect), and a suspend and resume of each namespace's
+     * device waits for I/O already on its way, so nothing of the fenced host lands afterwards.
+     * In that order: suspending first would let the dropped host's held I/O land at the resume.
+     */
+    private void fence(String nqn, ObservedKernel.Subsystem live) {
+        for (ObservedKernel.Port p : ownPorts()) {
+            if (p.subsystems().contains(nqn)) {
+                boolean relinked = pass.mutate("nvmet unlink port " + p.id() + " (fence)", nqn, () -> pass.kernel.nvmetUnlink(p.id(), nqn))
+                        && pass.mutate("nvmet link port " + p.id() + " (fence)", nqn, () -> pass.kernel.nvmetLink(p.id(), nqn));
+                if (!relinked) {
+                    return;
+                }
+            }
+        }
+        for (ObservedKernel.Namespace ns : live.namespaces()) {
+            String dm = ns.devicePath().startsWith("/dev/mapper/") ? ns.devicePath().substring("/dev/mapper/".length()) : null;
+            if (dm != null && pass.dm(dm).isPresent()) {
+                boolean drained = pass.mutate("dm suspend (fence)", dm, () -> pass.kernel.dmSuspend(dm))
+                        && pass.mutate("dm resume (fence)", dm, () -> pass.kernel.dmResume(dm));
+                if (!drained) {
+                    pass.unsettled.add(nqn);
+                }
             }
         }
     }
@@ -164,6 +198,13 @@ final class NvmetConvergence {
             boolean same = ns.devicePath().equals(path.get()) && ns.uuid().equals(want.uuid())
                     && ns.nguid().equalsIgnoreCase(want.nguid());
             if (same) {
+                if (ns.anaGroup() != want.anaGroup() && !deviceInPlace(want)) {
+                    // A promoted standby's namespace joins its optimized group only once its error
+                    // device became the stripe: hosts would read and write the error target.
+                    pass.waitFor(nqn, "namespace " + want.nsid() + " stays in ANA group " + ns.anaGroup() + " until "
+                            + want.device().symbol() + " is in place");
+                    return true;
+                }
                 return (ns.anaGroup() == want.anaGroup() || pass.mutate("nvmet namespace ana_grpid " + want.anaGroup(), object,
                         () -> pass.kernel.nvmetNamespaceAnaGroup(nqn, want.nsid(), want.anaGroup())))
                         && (ns.enabled() || pass.mutate("nvmet namespace enable", object,
@@ -176,6 +217,12 @@ final class NvmetConvergence {
         return pass.mutate("nvmet namespace create", object, () -> pass.kernel.nvmetNamespaceCreate(nqn, want.nsid(),
                 path.get(), want.uuid(), want.nguid(), want.anaGroup()))
                 && pass.mutate("nvmet namespace enable", object, () -> pass.kernel.nvmetNamespaceEnable(nqn, want.nsid(), true));
+    }
+
+    /** Whether this pass left the namespace's device as desired (not blocked below, not refused). */
+    private boolean deviceInPlace(NvmetNamespace want) {
+        return !(want.device() instanceof io.dnv.core.kernel.DeviceRef.Dm dm)
+                || !(pass.blocked.contains(dm.name()) || pass.unsettled.contains(dm.name()));
     }
 
     private boolean ensureHost(String host) {

@@ -62,7 +62,9 @@ final class Raid1Sides {
                 Optional<NvmeConnection> c = g.sides().get(s).connection();
                 String from = c.map(x -> " from " + Unreachable.target(x)).orElse("");
                 boolean importLive = c.isEmpty() || live(pass, c.get().key());
-                if (status.get().dead(s)) {
+                if (status.get().dead(s) && g.sides().get(s).slices().isEmpty()) {
+                    pass.degraded(g.raid().name(), "side " + s + " missing: its disk node failed (a new side must be rebuilt)");
+                } else if (status.get().dead(s)) {
                     if (importLive && g.sides().get(s).slices().stream().allMatch(slice -> present(devices, slice))) {
                         back.add(s);
                     } else {

@@ -18,6 +18,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -37,7 +38,11 @@ import java.util.Set;
  */
 public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
 
-    public static final Duration HEARTBEAT = Duration.ofSeconds(1);
+    /**
+     * How often the member heartbeats (config {@code dnv.agent.heartbeat-interval}): a node is
+     * suspected after a few missed beats, so this bounds how soon a dead node is noticed.
+     */
+    public static final Duration HEARTBEAT = Duration.ofMillis(300);
 
     public sealed interface Command {}
 
@@ -60,9 +65,14 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
     /** {@code entity}: the node's StorageNode entity (a sharding reference; a probe in tests). */
     public static Behavior<Command> create(NodeInfo info, Kernel kernel, NodeAgent.Settings settings,
                                            RecipientRef<StorageNode.Command> entity) {
+        return create(info, kernel, settings, entity, HEARTBEAT);
+    }
+
+    public static Behavior<Command> create(NodeInfo info, Kernel kernel, NodeAgent.Settings settings,
+                                           RecipientRef<StorageNode.Command> entity, Duration heartbeat) {
         Restarts restarts = new Restarts(info.nodeId());
         return restarts.supervise("member", Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-            timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, HEARTBEAT);
+            timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, heartbeat);
             return new AgentMember(ctx, info, kernel, settings, entity, restarts);
         })));
     }
@@ -107,7 +117,8 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 pushed.volumesWithAny(last.map(PassResult::unsettled).orElse(Set.of())),
                 last.map(p -> pushed.leftovers(info.nodeId(), p.observed(), p.zeroing())).orElse(Set.of()),
                 last.map(PassResult::zeroing).orElse(List.of()), reported.map(NodeAgent.Status::cleaned).orElse(List.of()),
-                last.map(PassResult::degraded).orElse(List.of())));
+                last.map(PassResult::degraded).orElse(List.of()),
+                last.map(p -> StorageNode.Imports.byTarget(p.observed().controllers(), info.endpoints().address())).orElse(Map.of())));
     }
 
     private Behavior<Command> onPush(ToAgent msg) {

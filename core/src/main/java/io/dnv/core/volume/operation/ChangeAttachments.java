@@ -42,6 +42,11 @@ public record ChangeAttachments(List<String> hosts, Stage stage, long attempt, I
     }
 
     @Override
+    public Operation resumed(long newAttempt) {
+        return new ChangeAttachments(hosts, Stage.APPLY, newAttempt, requestedAt, Map.of());
+    }
+
+    @Override
     public Duration deadline() {
         return DEADLINE;
     }

@@ -49,6 +49,11 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
         return new CreateVolume(Stage.CHOOSE, attempt, requestedAt, Map.of());
     }
 
+    @Override
+    public Operation resumed(long newAttempt) {
+        return at(stage == Stage.CONVERGE ? Stage.APPLY : stage, newAttempt);
+    }
+
     public CreateVolume at(Stage next, long newAttempt) {
         return new CreateVolume(next, newAttempt, requestedAt, Map.of());
     }

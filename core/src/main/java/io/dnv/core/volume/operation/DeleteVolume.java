@@ -26,6 +26,11 @@ public record DeleteVolume(Stage stage, long attempt, Instant requestedAt) imple
         return new DeleteVolume(Stage.REMOVE, attempt, requestedAt);
     }
 
+    @Override
+    public Operation resumed(long newAttempt) {
+        return at(stage, newAttempt);
+    }
+
     public DeleteVolume at(Stage next, long newAttempt) {
         return new DeleteVolume(next, newAttempt, requestedAt);
     }

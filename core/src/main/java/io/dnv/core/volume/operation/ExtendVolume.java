@@ -61,6 +61,17 @@ public record ExtendVolume(long fromBytes, long toBytes, int group, Stage stage,
         return new ExtendVolume(fromBytes, toBytes, group, Stage.RESERVE, newAttempt, requestedAt, chosenSides, Map.of());
     }
 
+    @Override
+    public Operation resumed(long newAttempt) {
+        Stage again = switch (stage) {
+            case AWAIT_BUILD -> Stage.BUILD;
+            case AWAIT_LEGS -> Stage.GROW_LEGS;
+            case AWAIT_STRIPES -> Stage.GROW_STRIPES;
+            default -> stage;
+        };
+        return at(again, newAttempt);
+    }
+
     public ExtendVolume at(Stage next, long newAttempt) {
         return new ExtendVolume(fromBytes, toBytes, group, next, newAttempt, requestedAt, sides, Map.of());
     }
@@ -191,7 +202,7 @@ public record ExtendVolume(long fromBytes, long toBytes, int group, Stage stage,
                     groups.add(placed.get(leg).leg().orElseThrow().groups().get(group).sized(size));
                     legs.add(new Placement.Leg(groups));
                 }
-                return CompletableFuture.completedFuture(new StepResult.Reserved(new Placement(current.controllers(), legs)));
+                return CompletableFuture.completedFuture(new StepResult.Reserved(new Placement(current.controllers(), legs, current.lost())));
             }
             List<CompletionStage<Done>> releases = new ArrayList<>();
             for (int leg = 0; leg < spec.legCount(); leg++) {

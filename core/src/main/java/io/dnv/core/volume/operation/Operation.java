@@ -21,8 +21,10 @@ import java.util.concurrent.CompletionStage;
         @JsonSubTypes.Type(value = CreateVolume.class, name = "create"),
         @JsonSubTypes.Type(value = ChangeAttachments.class, name = "attachments"),
         @JsonSubTypes.Type(value = DeleteVolume.class, name = "delete"),
-        @JsonSubTypes.Type(value = ExtendVolume.class, name = "extend")})
-public sealed interface Operation extends CborSerializable permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume {
+        @JsonSubTypes.Type(value = ExtendVolume.class, name = "extend"),
+        @JsonSubTypes.Type(value = FailOver.class, name = "failover")})
+public sealed interface Operation extends CborSerializable
+        permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume, FailOver {
 
     /** How the API names the operation. */
     String name();
@@ -42,6 +44,12 @@ public sealed interface Operation extends CborSerializable permits CreateVolume,
 
     /** How long a stage may take before the volume shows it as overdue (it goes on trying). */
     Duration deadline();
+
+    /**
+     * The operation taken up again after a failover paused it, under a new attempt: a stage that
+     * waited for the agents goes back to the stage that applied, since the placement changed.
+     */
+    Operation resumed(long newAttempt);
 
     /** The current stage's step: one round of asks, answered as a typed result. */
     CompletionStage<StepResult> run(Volume.State volume, Peers peers);

@@ -31,6 +31,9 @@ public interface Peers {
     /** The volume's controller on {@code node} takes its place in the group of its ANA domain there. */
     CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId, String domain);
 
+    /** A failover: the volume's controller on {@code node} moves to the group of its new domain there. */
+    CompletionStage<StorageNode.AnaGroupReply> moveAnaGroup(String node, String volumeId, int portId, String domain);
+
     CompletionStage<Done> releaseAnaGroup(String node, String volumeId);
 
     /** The node persists the volume's objects (none: remove them); answers the generation that holds them. */

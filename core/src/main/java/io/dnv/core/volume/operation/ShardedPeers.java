@@ -52,6 +52,11 @@ public final class ShardedPeers implements Peers {
     }
 
     @Override
+    public CompletionStage<StorageNode.AnaGroupReply> moveAnaGroup(String node, String volumeId, int portId, String domain) {
+        return node(node).ask(r -> new StorageNode.MoveAnaGroup(volumeId, portId, domain, r), ASK);
+    }
+
+    @Override
     public CompletionStage<Done> releaseAnaGroup(String node, String volumeId) {
         return node(node).ask(r -> new StorageNode.ReleaseAnaGroup(volumeId, r), ASK);
     }

@@ -174,6 +174,11 @@ final class ScriptedPeers implements Peers {
     }
 
     @Override
+    public CompletionStage<StorageNode.AnaGroupReply> moveAnaGroup(String node, String volumeId, int portId, String domain) {
+        return answer(Call.ALLOCATE_ANA, node, portId, () -> new StorageNode.AnaGroupReply(Optional.of(3), ""));
+    }
+
+    @Override
     public CompletionStage<Done> releaseAnaGroup(String node, String volumeId) {
         return answer(Call.RELEASE_ANA, node, "", Done::getInstance);
     }

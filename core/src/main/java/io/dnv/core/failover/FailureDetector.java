@@ -1,0 +1,93 @@
+package io.dnv.core.failover;
+
+import io.dnv.core.node.NodeView;
+import io.dnv.core.volume.operation.ShardedPeers;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
+import org.apache.pekko.cluster.typed.SingletonActor;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Looks at every storage node every {@link #LOOK} (one per cluster, on a control member) and hands
+ * each node's {@link Verdict} to its {@link NodeHealth}, which decides and records. Holds nothing
+ * that matters: moved to another member, it looks again; a verdict repeated is ignored.
+ */
+public final class FailureDetector {
+
+    static final Duration LOOK = Duration.ofMillis(250);
+    /** A verdict that did not change is handed again this often, in case a NodeHealth lost it. */
+    static final Duration REPEAT = Duration.ofSeconds(5);
+
+    private enum Look { INSTANCE }
+
+    private enum Stop { INSTANCE }
+
+    private record Seen(List<NodeView> nodes) {}
+
+    private FailureDetector() {}
+
+    public static void start(ActorSystem<?> system, Verdict.Settings settings) {
+        singleton(system, settings);
+    }
+
+    /** Stops judging, for a whole system stopping on purpose: its nodes going silent have not failed. */
+    public static void stop(ActorSystem<?> system) {
+        singleton(system, Verdict.Settings.DEFAULT).tell(Stop.INSTANCE);
+    }
+
+    private static ActorRef<Object> singleton(ActorSystem<?> system, Verdict.Settings settings) {
+        return ClusterSingleton.get(system).init(SingletonActor.of(
+                Behaviors.supervise(create(settings)).onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200),
+                        Duration.ofSeconds(10), 0.2)), "failure-detector")
+                .withSettings(ClusterSingletonSettings.create(system).withRole("control")));
+    }
+
+    static Behavior<Object> create(Verdict.Settings settings) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+            ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
+            ShardedPeers peers = new ShardedPeers(sharding);
+            Map<String, Verdict.Kind> told = new HashMap<>();
+            Map<String, Instant> toldAt = new HashMap<>();
+            boolean[] looking = {false};
+            timers.startTimerWithFixedDelay(Look.INSTANCE, LOOK);
+            return Behaviors.receiveMessage(msg -> {
+                if (msg == Stop.INSTANCE) {
+                    return Behaviors.stopped();
+                }
+                if (msg == Look.INSTANCE) {
+                    if (!looking[0]) {
+                        looking[0] = true;
+                        ctx.pipeToSelf(peers.nodes(), (nodes, t) -> new Seen(nodes == null ? null : nodes));
+                    }
+                } else if (msg instanceof Seen seen) {
+                    looking[0] = false;
+                    if (seen.nodes() == null) {
+                        return Behaviors.same();   // a node did not answer in time: look again next tick
+                    }
+                    Instant now = Instant.now();
+                    for (NodeView n : seen.nodes()) {
+                        Verdict v = Verdict.judge(n, seen.nodes(), now, settings);
+                        boolean changed = told.get(n.id()) != v.kind();
+                        if (changed || toldAt.getOrDefault(n.id(), Instant.EPOCH).isBefore(now.minus(REPEAT))) {
+                            told.put(n.id(), v.kind());
+                            toldAt.put(n.id(), now);
+                            sharding.entityRefFor(NodeHealth.ENTITY_TYPE_KEY, n.id()).tell(new NodeHealth.Judge(v));
+                        }
+                    }
+                }
+                return Behaviors.same();
+            });
+        }));
+    }
+}
