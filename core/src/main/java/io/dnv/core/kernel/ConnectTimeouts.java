@@ -23,7 +23,7 @@ public record ConnectTimeouts(int keepAlive, int ctrlLoss, int reconnectDelay, i
      * and then fail, before any peer holding the same write gives up ({@link #PEER_LEG}'s limit
      * is longer).
      */
-    public static final ConnectTimeouts DISK = new ConnectTimeouts(2, 30, 1, 8);
+    public static final ConnectTimeouts DISK = new ConnectTimeouts(2, 30, 1, 10);
 
     /**
      * Another active's imports of a leg. A held write resumes when the leg's owner comes back or
