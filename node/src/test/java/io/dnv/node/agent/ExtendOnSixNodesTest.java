@@ -13,9 +13,6 @@ import io.dnv.core.volume.VolumeSpec;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,7 +53,7 @@ class ExtendOnSixNodesTest {
     private final Fabric fabric = new Fabric();
     private final Map<String, NodeEndpoints> nodes = Fixtures.sixNodes();
     private final Map<String, SimulatedKernel> kernels = new LinkedHashMap<>();
-    private final Map<String, ActorRef<NodeAgent.Command>> agents = new LinkedHashMap<>();
+    private final Agents agents = new Agents(testKit);
     private Map<String, CountingKernel> counted;
 
     @AfterEach
@@ -154,35 +151,17 @@ class ExtendOnSixNodesTest {
     }
 
     private void startAgents() {
-        agents.values().forEach(testKit::stop);
-        agents.clear();
         counted = new LinkedHashMap<>();
+        Map<String, java.util.Optional<String>> disks = new LinkedHashMap<>();
         for (String node : nodes.keySet()) {
-            CountingKernel kernel = new CountingKernel(kernels.get(node));
-            counted.put(node, kernel);
-            NodeAgent.Settings fast = new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(20), Duration.ofMillis(500));
-            agents.put(node, testKit.spawn(NodeAgent.create(node, nodes.get(node).diskPath(), kernel, fast),
-                    "agent-" + node + "-" + UUID.randomUUID(), DispatcherSelector.blocking()));
+            counted.put(node, new CountingKernel(kernels.get(node)));
+            disks.put(node, nodes.get(node).diskPath());
         }
+        agents.start(counted, disks);
     }
 
     private void converge(Map<String, DesiredNode> desired) {
-        desired.forEach((node, d) -> agents.get(node).tell(new NodeAgent.Apply(d)));
-        TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        for (Map.Entry<String, DesiredNode> e : desired.entrySet()) {
-            while (true) {
-                agents.get(e.getKey()).tell(new NodeAgent.GetStatus(probe.ref()));
-                NodeAgent.Status s = probe.receiveMessage();
-                if (s.reachedGeneration() >= e.getValue().generation()) {
-                    break;
-                }
-                if (System.nanoTime() > deadline) {
-                    fail(e.getKey() + " did not converge: " + s.lastPass().map(p -> p.failures() + " " + p.waiting()).orElse("no pass"));
-                }
-                sleep(50);
-            }
-        }
+        agents.converge(desired);
     }
 
     private Map<String, DesiredNode> desired(VolumeLayout layout, Placement placement, long generation) {

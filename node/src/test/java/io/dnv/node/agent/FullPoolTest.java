@@ -12,16 +12,12 @@ import io.dnv.core.volume.VolumeSpec;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,7 +72,13 @@ class FullPoolTest {
         kernels.put("host", host);
         VolumeLayout layout = VolumeLayout.of(SPEC);
         assertEquals(10 * 2048, layout.poolDataSectors());
-        converge(Fixtures.desired(nodes, "full", SPEC, Fixtures.placement(SPEC, layout, true), List.of(HOST_NQN), 1));
+        Agents agents = new Agents(testKit);
+        Map<String, SimulatedKernel> storage = new LinkedHashMap<>(kernels);
+        storage.remove("host");
+        Map<String, java.util.Optional<String>> disks = new LinkedHashMap<>();
+        nodes.forEach((id, n) -> disks.put(id, n.diskPath()));
+        agents.start(storage, disks);
+        agents.converge(Fixtures.desired(nodes, "full", SPEC, Fixtures.placement(SPEC, layout, true), List.of(HOST_NQN), 1));
 
         NodeEndpoints n1 = nodes.get("n1");
         String controller = host.nvmeConnect(new NvmeConnection("tcp", n1.address(), n1.port(Fixtures.VOLUME_PORT).serviceId(),
@@ -112,31 +114,6 @@ class FullPoolTest {
             volume.write(0, new byte[4096]);
         }
         host.nvmeDisconnect(controller);
-    }
-
-    private void converge(Map<String, DesiredNode> desired) throws InterruptedException {
-        Map<String, ActorRef<NodeAgent.Command>> agents = new LinkedHashMap<>();
-        NodeAgent.Settings fast = new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(20), Duration.ofMillis(500));
-        desired.forEach((node, d) -> {
-            agents.put(node, testKit.spawn(NodeAgent.create(node, nodes.get(node).diskPath(), kernels.get(node), fast), "agent-" + node,
-                    DispatcherSelector.blocking()));
-            agents.get(node).tell(new NodeAgent.Apply(d));
-        });
-        TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        for (Map.Entry<String, DesiredNode> e : desired.entrySet()) {
-            while (true) {
-                agents.get(e.getKey()).tell(new NodeAgent.GetStatus(probe.ref()));
-                NodeAgent.Status s = probe.receiveMessage();
-                if (s.reachedGeneration() >= e.getValue().generation()) {
-                    break;
-                }
-                if (System.nanoTime() > deadline) {
-                    fail(e.getKey() + " did not converge: " + s.lastPass().map(p -> p.failures() + " " + p.waiting()).orElse("no pass"));
-                }
-                Thread.sleep(50);
-            }
-        }
     }
 
     private static String status(SimulatedKernel k, String dm) {

@@ -12,9 +12,6 @@ import io.dnv.core.volume.VolumeSpec;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,6 +25,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -57,7 +55,7 @@ class LinkLossTest {
     private final Fabric fabric = new Fabric();
     private final Map<String, NodeEndpoints> nodes = new LinkedHashMap<>();
     private final Map<String, SimulatedKernel> kernels = new LinkedHashMap<>();
-    private final Map<String, ActorRef<NodeAgent.Command>> agents = new LinkedHashMap<>();
+    private final Agents agents = new Agents(testKit);
     private SimulatedKernel host;
     private SimulatedKernel.Handle volume;
 
@@ -73,7 +71,8 @@ class LinkLossTest {
         Placement placement = new Placement(List.of(new Placement.Controller("n1", Placement.Role.ACTIVE, Fixtures.VOLUME_PORT, 2)),
                 List.of(new Placement.Leg(List.of(Placement.Group.placed(List.of(
                         new Placement.Extent("n2", 0, layout.ldSectors()), new Placement.Extent("n3", 0, layout.ldSectors())))))));
-        converge(Fixtures.desired(nodes, VOLUME, SPEC, placement, List.of(HOST_NQN), 1));
+        agents.start(kernels, disks());
+        agents.converge(Fixtures.desired(nodes, VOLUME, SPEC, placement, List.of(HOST_NQN), 1));
         NodeEndpoints n1 = nodes.get("n1");
         host.nvmeConnect(new NvmeConnection("tcp", n1.address(), n1.port(Fixtures.VOLUME_PORT).serviceId(),
                 Names.volumeNqn(VOLUME), HOST_NQN, Names.hostId(HOST_NQN), new ConnectTimeouts(5, 600, 1, -1)));
@@ -194,10 +193,13 @@ class LinkLossTest {
     }
 
     private List<String> agentDegraded(String node) {
-        TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
-        agents.get(node).tell(new NodeAgent.GetStatus(probe.ref()));
-        // A pass may be in a connect to the unreachable disk node, which waits out its SYN (3 s) as on Linux.
-        return probe.receiveMessage(java.time.Duration.ofSeconds(10)).lastPass().map(PassResult::degraded).orElse(List.of());
+        return agents.status(node).lastPass().map(PassResult::degraded).orElse(List.of());
+    }
+
+    private Map<String, Optional<String>> disks() {
+        Map<String, Optional<String>> disks = new LinkedHashMap<>();
+        nodes.forEach((id, n) -> disks.put(id, n.diskPath()));
+        return disks;
     }
 
     private static double seconds(long since) {
@@ -211,30 +213,6 @@ class LinkLossTest {
                 fail("not within 60 s: " + what);
             }
             Thread.sleep(100);
-        }
-    }
-
-    private void converge(Map<String, DesiredNode> desired) throws InterruptedException {
-        NodeAgent.Settings fast = new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(20), Duration.ofMillis(500));
-        desired.forEach((node, d) -> {
-            agents.put(node, testKit.spawn(NodeAgent.create(node, nodes.get(node).diskPath(), kernels.get(node), fast), "agent-" + node,
-                    DispatcherSelector.blocking()));
-            agents.get(node).tell(new NodeAgent.Apply(d));
-        });
-        TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        for (Map.Entry<String, DesiredNode> e : desired.entrySet()) {
-            while (true) {
-                agents.get(e.getKey()).tell(new NodeAgent.GetStatus(probe.ref()));
-                NodeAgent.Status s = probe.receiveMessage();
-                if (s.reachedGeneration() >= e.getValue().generation()) {
-                    break;
-                }
-                if (System.nanoTime() > deadline) {
-                    fail(e.getKey() + " did not converge: " + s.lastPass().map(p -> p.failures() + " " + p.waiting()).orElse("no pass"));
-                }
-                Thread.sleep(50);
-            }
         }
     }
 }

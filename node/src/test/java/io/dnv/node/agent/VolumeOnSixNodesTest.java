@@ -13,15 +13,11 @@ import io.dnv.core.volume.VolumeSpec;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -54,8 +50,7 @@ class VolumeOnSixNodesTest {
     private final Fabric fabric = new Fabric();
     private final Map<String, NodeEndpoints> nodes = Fixtures.sixNodes();
     private final Map<String, SimulatedKernel> kernels = new LinkedHashMap<>();
-    private final Map<String, ActorRef<NodeAgent.Command>> agents = new LinkedHashMap<>();
-    private int agentIncarnation;
+    private final Agents agents = new Agents(testKit);
 
     @AfterEach
     void shutdown() {
@@ -135,37 +130,18 @@ class VolumeOnSixNodesTest {
     }
 
     private Map<String, CountingKernel> startAgents() {
-        agents.values().forEach(testKit::stop);
-        agents.clear();
-        agentIncarnation++;
         Map<String, CountingKernel> counted = new LinkedHashMap<>();
+        Map<String, java.util.Optional<String>> disks = new LinkedHashMap<>();
         for (String node : nodes.keySet()) {
-            CountingKernel kernel = new CountingKernel(kernels.get(node));
-            counted.put(node, kernel);
-            NodeAgent.Settings fast = new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(20), Duration.ofMillis(500));
-            agents.put(node, testKit.spawn(NodeAgent.create(node, nodes.get(node).diskPath(), kernel, fast), "agent-" + node + "-" + agentIncarnation,
-                    DispatcherSelector.blocking()));
+            counted.put(node, new CountingKernel(kernels.get(node)));
+            disks.put(node, nodes.get(node).diskPath());
         }
+        agents.start(counted, disks);
         return counted;
     }
 
     private void converge(Map<String, DesiredNode> desired) {
-        desired.forEach((node, d) -> agents.get(node).tell(new NodeAgent.Apply(d)));
-        TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        for (Map.Entry<String, DesiredNode> e : desired.entrySet()) {
-            while (true) {
-                agents.get(e.getKey()).tell(new NodeAgent.GetStatus(probe.ref()));
-                NodeAgent.Status s = probe.receiveMessage();
-                if (s.reachedGeneration() >= e.getValue().generation()) {
-                    break;
-                }
-                if (System.nanoTime() > deadline) {
-                    fail(e.getKey() + " did not converge: " + s.lastPass().map(p -> p.failures() + " " + p.waiting()).orElse("no pass"));
-                }
-                sleep(50);
-            }
-        }
+        agents.converge(desired);
     }
 
     private Map<String, DesiredNode> desired(String volumeId, VolumeLayout layout, Placement placement, long generation) {

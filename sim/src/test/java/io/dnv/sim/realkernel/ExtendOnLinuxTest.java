@@ -2,21 +2,15 @@ package io.dnv.sim.realkernel;
 
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.Names;
-import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.plan.Fixtures;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
-import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.linux.CommandRunner;
 import io.dnv.node.linux.LinuxKernel;
 import io.dnv.sim.vm.GuestChannel;
 import io.dnv.sim.vm.GuestPair;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -24,10 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -49,35 +41,25 @@ class ExtendOnLinuxTest {
     private static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:3e5f7a9b-1c2d-4e6f-8a0b-c1d2e3f4a5b6";
     private static final VolumeSpec FROM = new VolumeSpec(64L << 20, 1, 1, 2, 2);
     private static final VolumeSpec TO = new VolumeSpec(128L << 20, 1, 1, 2, 2);
-    private static final int DISK_MIB = 128;
     private static final long NEW_GROUPS_START = (64L << 20) / 512;
 
+    private FourServers bed;
     private GuestPair guests;
-    private final ActorTestKit testKit = ActorTestKit.create("ExtendOnLinuxTest");
-    private final Map<String, NodeEndpoints> nodes = new LinkedHashMap<>();
-    private final Map<String, LinuxKernel> kernels = new LinkedHashMap<>();
-    private final Map<String, ActorRef<NodeAgent.Command>> agents = new LinkedHashMap<>();
+    private Map<String, NodeEndpoints> nodes;
+    private Map<String, LinuxKernel> kernels;
 
     @BeforeAll
     void boot() throws Exception {
-        guests = GuestPair.boot(GuestPair.Images.fromSystemProperties(), 2, DISK_MIB);
-        server("a1", GuestPair.ADDRESS_A, guests.a(), "/dev/ram0", 0);
-        server("a2", GuestPair.ADDRESS_A, guests.a(), "/dev/ram1", 10);
-        server("b1", GuestPair.ADDRESS_B, guests.b(), "/dev/ram0", 0);
-        server("b2", GuestPair.ADDRESS_B, guests.b(), "/dev/ram1", 10);
-    }
-
-    private void server(String id, String address, CommandRunner guest, String disk, int offset) {
-        nodes.put(id, new NodeEndpoints(id, address, Optional.of(disk), Optional.of(NvmetPort.tcp(1 + offset, address, 4420 + offset)),
-                Optional.of(NvmetPort.tcp(2 + offset, address, 4421 + offset)), List.of(NvmetPort.tcp(3 + offset, address, 4422 + offset))));
-        kernels.put(id, new LinuxKernel(guest, Duration.ofSeconds(60), List.of(disk)));
+        bed = FourServers.boot("ExtendOnLinuxTest", Duration.ofSeconds(60));
+        guests = bed.guests;
+        nodes = bed.nodes;
+        kernels = bed.kernels;
     }
 
     @AfterAll
     void shutdown() {
-        testKit.shutdownTestKit();
-        if (guests != null) {
-            guests.close();
+        if (bed != null) {
+            bed.close();
         }
     }
 
@@ -193,30 +175,11 @@ class ExtendOnLinuxTest {
     }
 
     private void startAgents() {
-        for (String node : nodes.keySet()) {
-            NodeAgent.Settings settings = new NodeAgent.Settings(Duration.ofMinutes(5), Duration.ofMillis(200), Duration.ofSeconds(2));
-            agents.put(node, testKit.spawn(NodeAgent.create(node, nodes.get(node).diskPath(), kernels.get(node), settings), "agent-" + node,
-                    DispatcherSelector.blocking()));
-        }
+        bed.startAgents();
     }
 
     private void converge(Map<String, DesiredNode> desired) {
-        desired.forEach((node, d) -> agents.get(node).tell(new NodeAgent.Apply(d)));
-        TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
-        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-        for (Map.Entry<String, DesiredNode> e : desired.entrySet()) {
-            while (true) {
-                agents.get(e.getKey()).tell(new NodeAgent.GetStatus(probe.ref()));
-                NodeAgent.Status s = probe.receiveMessage(Duration.ofSeconds(120));
-                if (s.reachedGeneration() >= e.getValue().generation()) {
-                    break;
-                }
-                if (System.nanoTime() > deadline) {
-                    fail(e.getKey() + " did not converge: " + s.lastPass().map(p -> p.failures() + " " + p.waiting()).orElse("no pass"));
-                }
-                sleep(200);
-            }
-        }
+        bed.converge(desired);
     }
 
     private static void sleep(long ms) {

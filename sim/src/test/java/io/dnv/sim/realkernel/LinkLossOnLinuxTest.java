@@ -3,23 +3,14 @@ package io.dnv.sim.realkernel;
 import io.dnv.core.kernel.ConnectTimeouts;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.Names;
-import io.dnv.core.kernel.NvmetPort;
-import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.plan.DesiredNodes;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.plan.Planner;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
-import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.linux.CommandRunner;
-import io.dnv.node.linux.LinuxKernel;
 import io.dnv.sim.vm.GuestChannel;
-import io.dnv.sim.vm.GuestPair;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -30,7 +21,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -49,40 +39,20 @@ class LinkLossOnLinuxTest {
     private static final VolumeSpec SPEC = new VolumeSpec(32L << 20, 1, 0, 1, 2);
     private static final int DISK_MIB = 128;
 
-    private GuestPair guests;
-    private final ActorTestKit testKit = ActorTestKit.create("LinkLossOnLinuxTest");
-    private final Map<String, NodeEndpoints> nodes = new LinkedHashMap<>();
-    private final Map<String, LinuxKernel> kernels = new LinkedHashMap<>();
-    private final Map<String, ActorRef<NodeAgent.Command>> agents = new LinkedHashMap<>();
+    private FourServers bed;
     private final Map<String, List<NodeObjects>> volumes = new LinkedHashMap<>();
     private long generation;
 
     @BeforeAll
     void boot() throws Exception {
-        guests = GuestPair.boot(GuestPair.Images.fromSystemProperties(), 2, DISK_MIB);
-        System.out.printf("TIME boot of both guests %.1f s%n", guests.bootTime().toMillis() / 1000.0);
-        server("a1", GuestPair.ADDRESS_A, guests.a(), "/dev/ram0", 0);
-        server("a2", GuestPair.ADDRESS_A, guests.a(), "/dev/ram1", 10);
-        server("b1", GuestPair.ADDRESS_B, guests.b(), "/dev/ram0", 0);
-        server("b2", GuestPair.ADDRESS_B, guests.b(), "/dev/ram1", 10);
-        NodeAgent.Settings settings = new NodeAgent.Settings(Duration.ofSeconds(10), Duration.ofMillis(100), Duration.ofSeconds(1));
-        for (String node : nodes.keySet()) {
-            agents.put(node, testKit.spawn(NodeAgent.create(node, nodes.get(node).diskPath(), kernels.get(node), settings),
-                    "agent-" + node, DispatcherSelector.blocking()));
-        }
-    }
-
-    private void server(String id, String address, CommandRunner guest, String disk, int offset) {
-        nodes.put(id, new NodeEndpoints(id, address, Optional.of(disk), Optional.of(NvmetPort.tcp(1 + offset, address, 4420 + offset)),
-                Optional.of(NvmetPort.tcp(2 + offset, address, 4421 + offset)), List.of(NvmetPort.tcp(3 + offset, address, 4422 + offset))));
-        kernels.put(id, new LinuxKernel(guest, Duration.ofSeconds(90), List.of(disk)));
+        bed = FourServers.boot("LinkLossOnLinuxTest", Duration.ofSeconds(90));
+        bed.startAgents();
     }
 
     @AfterAll
     void shutdown() {
-        testKit.shutdownTestKit();
-        if (guests != null) {
-            guests.close();
+        if (bed != null) {
+            bed.close();
         }
     }
 
@@ -95,7 +65,7 @@ class LinkLossOnLinuxTest {
     void anOutageOfTheControllerNodesOwnLinkFailsNoSideAndNoWrite() throws Exception {
         String vol = "blip";
         build(vol, "b1", "b2", 0);
-        GuestChannel a = guests.a();
+        GuestChannel a = bed.a();
         String device = "/dev/mapper/" + Names.volume("a1", vol);
         run(a, "dd if=/dev/urandom of=/tmp/blip bs=1M count=8 2>/dev/null; rm -f /tmp/blip.rc; dmesg -c > /dev/null\n"
                 + "ip link set eth0 down\n"
@@ -124,8 +94,8 @@ class LinkLossOnLinuxTest {
     void aDiskNodeThatWentAwayIsFailedByTheAgentAndTakenBackWhole() throws Exception {
         String vol = "dn";
         build(vol, "a2", "b2", 1);
-        GuestChannel a = guests.a();
-        GuestChannel b = guests.b();
+        GuestChannel a = bed.a();
+        GuestChannel b = bed.b();
         String device = "/dev/mapper/" + Names.volume("a1", vol);
         String raidName = Names.raid1("a1", vol, 0, 0);
         // Provisioned first, so the write below changes no pool metadata: a pool commit held by
@@ -166,39 +136,23 @@ class LinkLossOnLinuxTest {
     }
 
     /** A volume on a1 (one active, one leg) whose raid1 sides are on {@code side0} and {@code side1}. */
-    private void build(String vol, String side0, String side1, int extentIndex) throws InterruptedException {
+    private void build(String vol, String side0, String side1, int extentIndex) {
         VolumeLayout layout = VolumeLayout.of(SPEC);
         long ld = layout.ldSectors();
         Placement placement = new Placement(List.of(new Placement.Controller("a1", Placement.Role.ACTIVE, 3, 2 + extentIndex)),
                 List.of(new Placement.Leg(List.of(Placement.Group.placed(List.of(
                         new Placement.Extent(side0, extentIndex * ld, ld), new Placement.Extent(side1, extentIndex * ld, ld)))))));
-        Planner.plan(vol, SPEC, layout, placement, List.of(), nodes)
+        Planner.plan(vol, SPEC, layout, placement, List.of(), bed.nodes)
                 .forEach((node, objects) -> volumes.computeIfAbsent(node, n -> new java.util.ArrayList<>()).add(objects));
         generation++;
         Map<String, DesiredNode> desired = new LinkedHashMap<>();
-        nodes.values().forEach(n -> desired.put(n.nodeId(), DesiredNodes.assemble(n, generation, volumes.getOrDefault(n.nodeId(), List.of()))));
-        desired.forEach((node, d) -> agents.get(node).tell(new NodeAgent.Apply(d)));
-        TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
-        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-        for (String node : desired.keySet()) {
-            while (true) {
-                agents.get(node).tell(new NodeAgent.GetStatus(probe.ref()));
-                NodeAgent.Status s = probe.receiveMessage(Duration.ofSeconds(120));
-                if (s.reachedGeneration() >= generation) {
-                    break;
-                }
-                if (System.nanoTime() > deadline) {
-                    fail(node + " did not converge: " + s.lastPass().map(p -> p.failures() + " " + p.waiting()).orElse("no pass"));
-                }
-                Thread.sleep(200);
-            }
-        }
+        bed.nodes.values().forEach(n -> desired.put(n.nodeId(), DesiredNodes.assemble(n, generation,
+                volumes.getOrDefault(n.nodeId(), List.of()))));
+        bed.converge(desired);
     }
 
     private List<String> degraded(String node) {
-        TestProbe<NodeAgent.Status> probe = testKit.createTestProbe();
-        agents.get(node).tell(new NodeAgent.GetStatus(probe.ref()));
-        return probe.receiveMessage(Duration.ofSeconds(120)).lastPass().map(p -> p.degraded()).orElse(List.of());
+        return bed.status(node).lastPass().map(p -> p.degraded()).orElse(List.of());
     }
 
     /** The first line of a file a background command writes when it is done. */
