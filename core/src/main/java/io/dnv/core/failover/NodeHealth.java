@@ -56,6 +56,9 @@ public final class NodeHealth extends EventSourcedBehaviorWithEnforcedReplies<No
 
     private enum Retell implements Command { INSTANCE }
 
+    /** A volume did not answer in time: the retell timer asks it again, nothing sooner. */
+    private enum Unanswered implements Command { INSTANCE }
+
     public sealed interface Event extends CborSerializable {}
 
     /** Silent agent, data path alive: no failover. */
@@ -123,6 +126,7 @@ public final class NodeHealth extends EventSourcedBehaviorWithEnforcedReplies<No
                 .onCommand(Acked.class, (s, a) -> s.pending().contains(a.volumeId())
                         ? Effect().persist(new VolumeHandled(a.volumeId(), a.affected())).thenNoReply() : Effect().noReply())
                 .onCommand(Retell.class, this::retell)
+                .onCommand(Unanswered.class, (s, u) -> Effect().noReply())
                 .onCommand(Get.class, (s, g) -> Effect().reply(g.replyTo(), new View(nodeId, s.status(), s.since(), s.evidence(),
                         s.pending(), s.failedOver())))
                 .build();
@@ -173,7 +177,7 @@ public final class NodeHealth extends EventSourcedBehaviorWithEnforcedReplies<No
         for (String volumeId : s.pending()) {
             ctx.ask(Volume.FailoverAck.class, sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, volumeId), ASK,
                     reply -> new Volume.ControllerFailed(nodeId, reply),
-                    (ack, t) -> ack == null ? Retell.INSTANCE : new Acked(ack.volumeId(), ack.affected()));
+                    (ack, t) -> ack == null ? Unanswered.INSTANCE : new Acked(ack.volumeId(), ack.affected()));
         }
         return Effect().noReply();
     }
