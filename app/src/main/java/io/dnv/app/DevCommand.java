@@ -79,6 +79,7 @@ public final class DevCommand implements Callable<Integer> {
         final ActorSystem<Void> control;
         final List<ActorSystem<?>> nodes = new ArrayList<>();
         final List<SimulatedKernel> kernels = new ArrayList<>();
+        final List<NodeInfo> infos = new ArrayList<>();
         final SimHosts hosts;
         final ServerBinding http;
         final String managementUrl;
@@ -102,18 +103,25 @@ public final class DevCommand implements Callable<Integer> {
                 Path nodeDir = dataDir.resolve("nodes").resolve(id);
                 SimulatedKernel kernel = new SimulatedKernel(address, fabric, latencies, NvmeHost.DEFAULT_IO_TIMEOUT).addDisk("/dev/ram0", nodeDir.resolve("disk0"), diskBytes);
                 kernels.add(kernel);
-                NodeInfo info = new NodeInfo(new NodeEndpoints(id, address, Optional.of("/dev/ram0"),
+                infos.add(new NodeInfo(new NodeEndpoints(id, address, Optional.of("/dev/ram0"),
                         Optional.of(NvmetPort.tcp(1, address, 4420)), Optional.of(NvmetPort.tcp(2, address, 4421)),
-                        List.of(NvmetPort.tcp(3, address, 4422))), diskBytes, Set.of("disk", "ctrl"), Map.of(), kernel.capabilities());
-                ActorSystem<?> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernel,
-                        NodeAgent.Settings.DEFAULT.withStateDirectory(nodeDir.resolve("agent")), SharedExecutor.CONFIG);
-                Cluster.get(node).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
-                nodes.add(node);
+                        List.of(NvmetPort.tcp(3, address, 4422))), diskBytes, Set.of("disk", "ctrl"), Map.of(), kernel.capabilities()));
+                nodes.add(startMember(i - 1));
             }
             hosts = new SimHosts(fabric);
             controlPlane = new ControlPlane(control, ReadSide.start(control, db));
-            http = ApiServer.bind(control, "127.0.0.1", httpPort, new Api(controlPlane, token, Optional.of(hosts)))
+            http = ApiServer.bind(control, "127.0.0.1", httpPort, new Api(controlPlane, token, Optional.of(hosts), Optional.of(new DevFaults(this))))
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+
+        /** Node {@code index}'s member (its agent) over its kernel, joined to the control member. */
+        ActorSystem<?> startMember(int index) {
+            NodeInfo info = infos.get(index);
+            ActorSystem<?> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernels.get(index),
+                    NodeAgent.Settings.DEFAULT.withStateDirectory(dataDir.resolve("nodes").resolve(info.nodeId()).resolve("agent")),
+                    SharedExecutor.CONFIG);
+            Cluster.get(node).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
+            return node;
         }
 
         /** On the embedded default (an H2 file under the data directory), kernels that cost no time: tests. */

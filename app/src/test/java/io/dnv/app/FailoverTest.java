@@ -55,10 +55,12 @@ class FailoverTest {
         JsonNode volume = api.get("/v1/volumes/fo").json();
         String active = controller(volume, "ACTIVE");
         String standby = controller(volume, "STANDBY");
-        int index = Integer.parseInt(active.substring(1)) - 1;
+        assertEquals(404, api.post("/v1/sim/nodes/nosuch/faults", "{\"kind\":\"crash\"}").status());
+        assertEquals(400, api.post("/v1/sim/nodes/" + active + "/faults", "{\"kind\":\"meteor\"}").status());
         long crashedAt = System.nanoTime();
-        dev.kernels.get(index).shutdown();
-        dev.nodes.get(index).terminate();
+        ApiClient.Reply crash = api.post("/v1/sim/nodes/" + active + "/faults", "{\"kind\":\"crash\"}");
+        assertEquals(202, crash.status(), new String(crash.body()));
+        assertEquals(false, crash.json().path("kernelOn").asBoolean());
 
         // Held by the host (no usable path) until the standby is promoted, then written through it.
         byte[] after = random(2, 1 << 20);
@@ -77,6 +79,16 @@ class FailoverTest {
         assertEquals("FAILED", health.path("status").asText(), health.toString());
         assertTrue(health.path("failedOver").toString().contains("fo"), health.toString());
         assertTrue(health.path("evidence").toString().contains("silent"), health.toString());
+
+        // Back: it is heard from again and gets only what it holds now (no old role).
+        assertEquals(202, api.post("/v1/sim/nodes/" + active + "/faults", "{\"kind\":\"heal\"}").status());
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!api.get("/v1/nodes/" + active + "/health").json().path("status").asText().equals("UP")) {
+            assertTrue(System.nanoTime() < deadline, "not heard from again: " + api.get("/v1/nodes/" + active + "/health").json());
+            Thread.sleep(200);
+        }
+        assertEquals(standby, controller(api.get("/v1/volumes/fo").json(), "ACTIVE"));
+        assertArrayEquals(after, api.get(data + "?offset=" + (4 << 20) + "&length=" + after.length).body());
     }
 
     private JsonNode awaitActive(String node) throws Exception {

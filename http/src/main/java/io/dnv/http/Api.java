@@ -43,13 +43,19 @@ public final class Api extends AllDirectives {
     private final ControlPlane cp;
     private final ApiToken token;
     private final Optional<SimulatedHosts> hosts;
+    private final Optional<SimulatedFaults> faults;
     static final java.time.Duration SIM_IO_TIMEOUT = java.time.Duration.ofSeconds(80);
     private final byte[] openApi;
 
     public Api(ControlPlane cp, ApiToken token, Optional<SimulatedHosts> hosts) {
+        this(cp, token, hosts, Optional.empty());
+    }
+
+    public Api(ControlPlane cp, ApiToken token, Optional<SimulatedHosts> hosts, Optional<SimulatedFaults> faults) {
         this.cp = cp;
         this.token = token;
         this.hosts = hosts;
+        this.faults = faults;
         this.openApi = resource("/openapi.json");
     }
 
@@ -134,6 +140,27 @@ public final class Api extends AllDirectives {
     // ---------------------------------------------------------------- simulated hosts
 
     private Route simRoutes() {
+        return concat(simHostRoutes(), simFaultRoutes());
+    }
+
+    /** POST /v1/sim/nodes/{id}/faults {"kind": ...}: only where the nodes run simulated kernels (else 404). */
+    private Route simFaultRoutes() {
+        if (faults.isEmpty()) {
+            return reject();
+        }
+        return pathPrefix("sim", () -> pathPrefix("nodes", () -> pathPrefix(node -> path("faults", () -> post(() -> jsonBody(body -> {
+            if (body == null || !body.isObject() || body.size() != 1 || !body.path("kind").isTextual()
+                    || !SimulatedFaults.KINDS.contains(body.path("kind").asText())) {
+                throw new Problem.Raised(Problem.invalid(java.util.List.of(new Problem.FieldError("kind",
+                        "the body must be {\"kind\": one of " + SimulatedFaults.KINDS + "} and nothing else"))));
+            }
+            return faults.get().inject(node, body.path("kind").asText()).thenApply(state -> state
+                    .map(st -> json(st).withStatus(StatusCodes.ACCEPTED))
+                    .orElseGet(() -> problem(Problem.of(404, "Not found", "no simulated storage node " + node))));
+        }))))));
+    }
+
+    private Route simHostRoutes() {
         if (hosts.isEmpty()) {
             return reject();
         }
