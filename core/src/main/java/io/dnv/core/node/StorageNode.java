@@ -600,12 +600,7 @@ public final class StorageNode
                     + " in ANA group " + existing.group() + " (" + existing.domain() + "), not " + a.domain()));
         }
         // Left by an earlier attempt that chose other nodes (nothing of it in the kernel): replaced.
-        Map<Integer, String> taken = new HashMap<>();
-        s.anaGroups().forEach((v, slot) -> {
-            if (slot.portId() == a.portId() && !v.equals(a.volumeId())) {
-                taken.put(slot.group(), slot.domain());
-            }
-        });
+        Map<Integer, String> taken = groupsTaken(s, a.portId(), a.volumeId());
         OptionalInt group = AnaGroups.groupFor(a.domain(), taken);
         if (group.isEmpty()) {
             return Effect().reply(a.replyTo(), new AnaGroupReply(Optional.empty(), nodeId + " port " + a.portId()
@@ -621,12 +616,7 @@ public final class StorageNode
         if (existing != null && existing.portId() == m.portId() && existing.domain().equals(m.domain())) {
             return afterDecisions(journal, st -> m.replyTo().tell(new AnaGroupReply(Optional.of(existing.group()), "")));
         }
-        Map<Integer, String> taken = new HashMap<>();
-        s.anaGroups().forEach((v, slot) -> {
-            if (slot.portId() == m.portId() && !v.equals(m.volumeId())) {
-                taken.put(slot.group(), slot.domain());
-            }
-        });
+        Map<Integer, String> taken = groupsTaken(s, m.portId(), m.volumeId());
         if (existing != null && existing.portId() == m.portId()) {
             // Never the group it is in: that group's state would change under a namespace whose
             // device may not be in place yet; a move (ana_grpid) waits for the device, a state does not.
@@ -639,6 +629,17 @@ public final class StorageNode
         }
         return decide(journal, new AnaGroupAllocated(m.volumeId(), m.portId(), group.getAsInt(), m.domain()),
                 st -> m.replyTo().tell(new AnaGroupReply(Optional.of(group.getAsInt()), "")));
+    }
+
+    /** The groups of a port held by volumes other than {@code volumeId}, with their domains. */
+    private static Map<Integer, String> groupsTaken(State s, int portId, String volumeId) {
+        Map<Integer, String> taken = new HashMap<>();
+        s.anaGroups().forEach((v, slot) -> {
+            if (slot.portId() == portId && !v.equals(volumeId)) {
+                taken.put(slot.group(), slot.domain());
+            }
+        });
+        return taken;
     }
 
     private ReplyEffect<Event, State> onReleaseAnaGroup(State journal, ReleaseAnaGroup r) {
