@@ -153,7 +153,8 @@ class ApiTest {
         assertEquals(2, connect.path("paths").size());
         assertTrue(connect.path("paths").get(0).path("nvmeConnect").asText().startsWith("nvme connect -t tcp"));
         JsonNode h = connect.path("hostSettings");
-        assertTrue(Math.min(h.path("keepAliveTmo").asInt(), h.path("ioTimeout").asInt()) >= 2 * h.path("detectionAndFencingSeconds").asInt());
+        assertTrue(h.path("detectionAndFencingMillis").asInt() > 0, h.toString());
+        assertTrue(Math.min(h.path("keepAliveTmo").asInt(), h.path("ioTimeout").asInt()) * 1000 >= 2 * h.path("detectionAndFencingMillis").asInt());
         assertEquals("numa", h.path("iopolicy").asText(), "one active controller: the host keeps to its nearest path");
 
         byte[] block = new byte[8192];

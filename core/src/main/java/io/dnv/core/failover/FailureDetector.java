@@ -20,13 +20,19 @@ import java.util.Map;
 
 /**
  * Looks at every storage node every {@link #LOOK} (one per cluster, on a control member) and hands
- * each node's {@link Verdict} to its {@link NodeHealth}, which decides and records. Holds nothing
- * that matters: moved to another member, it looks again; a verdict repeated is ignored.
+ * each node's {@link Verdict} to its {@link NodeHealth}, which decides and records; from the same
+ * look it keeps every node's witnesses as the registered nodes say ({@link WitnessAssignment}).
+ * Holds nothing that matters: moved to another member, it looks again; a verdict repeated is ignored.
  */
 public final class FailureDetector {
 
-    static final Duration LOOK = Duration.ofMillis(250);
-    /** A verdict that did not change is handed again this often, in case a NodeHealth lost it. */
+    /**
+     * 100 ms: a crash is seen by its witnesses' holders, who report it at once, and everything
+     * between that report and the decision counts against the host's keep-alive (docs/failover.md);
+     * a look asks each node's entity for its view, a small message per node.
+     */
+    static final Duration LOOK = Duration.ofMillis(100);
+    /** A verdict (or witness set) that did not change is handed again this often, in case it was lost. */
     static final Duration REPEAT = Duration.ofSeconds(5);
 
     private enum Look { INSTANCE }
@@ -57,6 +63,7 @@ public final class FailureDetector {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
             ShardedPeers peers = new ShardedPeers(sharding);
+            WitnessAssignment witnesses = new WitnessAssignment(sharding);
             Map<String, Verdict.Kind> told = new HashMap<>();
             Map<String, Instant> toldAt = new HashMap<>();
             boolean[] looking = {false};
@@ -76,6 +83,7 @@ public final class FailureDetector {
                         return Behaviors.same();   // a node did not answer in time: look again next tick
                     }
                     Instant now = Instant.now();
+                    witnesses.update(seen.nodes(), now);
                     for (NodeView n : seen.nodes()) {
                         Verdict v = Verdict.judge(n, seen.nodes(), now, settings);
                         boolean changed = told.get(n.id()) != v.kind();

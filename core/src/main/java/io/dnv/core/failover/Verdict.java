@@ -14,14 +14,19 @@ import java.util.Optional;
  * What the evidence says about one storage node (docs/failover.md, "Detection"): its agent's
  * heartbeats, and the data path as other nodes see it, through the NVMe-oF imports they hold
  * from its address (their agents report each import's state). A crash is silence: peers learn of
- * it only through their own timeouts. So:
+ * it only through their own timeouts, the soonest through their witness imports of it
+ * ({@link io.dnv.core.plan.Witnesses}: a keep-alive of a second, read afresh every 100 ms). So,
+ * counting only what nodes heard from lately say:
  *
  * <ul>
  *   <li>heard from within {@code suspectAfter}: UP;</li>
- *   <li>silent, and some node heard from lately holds a live import from it: its kernel still
- *       serves I/O, only its agent is gone: AGENT_SILENT, no failover (the agent is restarted
- *       and re-adopts);</li>
- *   <li>silent, and every import from it that nodes heard from lately hold is down: FAILED;</li>
+ *   <li>silent, and a witness import of it is live: its kernel still serves I/O, only its agent
+ *       is gone: AGENT_SILENT, no failover (the agent is restarted and re-adopts);</li>
+ *   <li>silent, and every witness import of it is down: FAILED. Its other imports (LDs, legs)
+ *       may still read live then: their keep-alive is longer, and they are as the holder's last
+ *       pass saw them;</li>
+ *   <li>silent, and no witness import of it reported: its other imports decide the same way
+ *       (a live one: AGENT_SILENT; all down: FAILED);</li>
  *   <li>silent, and nobody imports from it: FAILED only after {@code failWithoutWitness}, a
  *       longer silence (nothing tells a crashed kernel from a dead agent then), and only if it
  *       was heard from at all since its entity started;</li>
@@ -34,6 +39,13 @@ public record Verdict(String nodeId, Kind kind, List<String> evidence) implement
 
     public enum Kind { UP, SUSPECT, AGENT_SILENT, FAILED }
 
+    /**
+     * {@code suspectAfter}: 1 s, three heartbeats (300 ms) and some slack for a busy member; a
+     * crash is declared on its witnesses, which take at least that long (keep-alive 1 s), so a
+     * shorter suspicion would decide nothing sooner. {@code failWithoutWitness}: 4 s, for a node
+     * no node heard from lately imports from (a cluster of one or two, or its witnesses failed
+     * with it); long enough for an agent restart, short of the host's I/O timeout.
+     */
     public record Settings(Duration suspectAfter, Duration failWithoutWitness) {
         public static final Settings DEFAULT = new Settings(Duration.ofSeconds(1), Duration.ofSeconds(4));
     }
@@ -55,8 +67,8 @@ public record Verdict(String nodeId, Kind kind, List<String> evidence) implement
         String address = node.info().get().endpoints().address();
         List<String> evidence = new ArrayList<>();
         evidence.add("agent silent for " + silent.toMillis() + " ms" + last.map(t -> " (last heartbeat " + t + ")").orElse(""));
-        int liveWitnesses = 0;
-        int downWitnesses = 0;
+        Seen witnesses = new Seen();
+        Seen others = new Seen();
         for (NodeView other : all) {
             if (other.id().equals(node.id()) || other.lastHeartbeat().isEmpty()
                     || Duration.between(other.lastHeartbeat().get(), now).compareTo(settings.suspectAfter()) >= 0) {
@@ -66,18 +78,26 @@ public record Verdict(String nodeId, Kind kind, List<String> evidence) implement
             if (imports == null) {
                 continue;
             }
-            if (imports.live() > 0) {
-                liveWitnesses++;
-                evidence.add(other.id() + " holds " + imports.live() + " live import(s) from " + address);
-            } else if (imports.down() > 0) {
-                downWitnesses++;
-                evidence.add(other.id() + " sees its " + imports.down() + " import(s) from " + address + " down");
-            }
+            witnesses.add(other.id(), imports.witnessLive(), imports.witnessDown());
+            others.add(other.id(), imports.live() - imports.witnessLive(), imports.down() - imports.witnessDown());
         }
-        if (liveWitnesses > 0) {
+        if (witnesses.live > 0) {
+            witnesses.say(evidence, "witness import", address);
             return new Verdict(node.id(), Kind.AGENT_SILENT, evidence);
         }
-        if (downWitnesses > 0) {
+        if (witnesses.down > 0) {
+            witnesses.say(evidence, "witness import", address);
+            if (others.live > 0) {
+                evidence.add("its other imports (longer keep-alive, as last seen) still read live on " + others.liveHolders.size()
+                        + " node(s): not yet timed out");
+            }
+            return new Verdict(node.id(), Kind.FAILED, evidence);
+        }
+        others.say(evidence, "import", address);
+        if (others.live > 0) {
+            return new Verdict(node.id(), Kind.AGENT_SILENT, evidence);
+        }
+        if (others.down > 0) {
             return new Verdict(node.id(), Kind.FAILED, evidence);
         }
         // Silence alone decides only about a node this control member has heard from: one whose
@@ -87,5 +107,28 @@ public record Verdict(String nodeId, Kind kind, List<String> evidence) implement
             return new Verdict(node.id(), Kind.FAILED, evidence);
         }
         return new Verdict(node.id(), Kind.SUSPECT, evidence);
+    }
+
+    /** What the holders of one kind of import say: who holds live ones, who sees them all down. */
+    private static final class Seen {
+        final List<String> liveHolders = new ArrayList<>();
+        final List<String> downHolders = new ArrayList<>();
+        int live;
+        int down;
+
+        void add(String holder, int liveImports, int downImports) {
+            if (liveImports > 0) {
+                live += liveImports;
+                liveHolders.add(holder + " holds " + liveImports);
+            } else if (downImports > 0) {
+                down += downImports;
+                downHolders.add(holder + " sees its " + downImports);
+            }
+        }
+
+        void say(List<String> evidence, String kind, String address) {
+            liveHolders.forEach(h -> evidence.add(h + " live " + kind + "(s) of " + address));
+            downHolders.forEach(h -> evidence.add(h + " " + kind + "(s) of " + address + " down"));
+        }
     }
 }

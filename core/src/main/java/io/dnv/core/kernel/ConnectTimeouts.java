@@ -2,7 +2,8 @@ package io.dnv.core.kernel;
 
 /**
  * NVMe/TCP host timeouts in seconds, always passed explicitly (Linux defaults: keep-alive 5,
- * ctrl-loss 600, reconnect 10, fast-io-fail off). A negative fastIoFail means off.
+ * ctrl-loss 600, reconnect 10, fast-io-fail off). A negative fastIoFail means off; a negative
+ * ctrlLoss, reconnect for ever (nvmf_parse_options takes it: "will reconnect forever").
  *
  * <p>The two internal kinds (docs/architecture.md, "Internal connections") hold a write for a
  * while when their path goes, instead of failing it at once: a short outage of a controller
@@ -32,6 +33,17 @@ public record ConnectTimeouts(int keepAlive, int ctrlLoss, int reconnectDelay, i
      * the host's own I/O timeout, so the host never retries a write a peer still holds.
      */
     public static final ConnectTimeouts PEER_LEG = new ConnectTimeouts(5, 30, 1, 12);
+
+    /**
+     * A node's imports of its peers' witness exports (docs/failover.md, "Detection"). Keep-alive
+     * 1 s, the shortest Linux takes (whole seconds; 0 sends none): a crashed peer's witness reads
+     * connecting 1 to 1.5 s after its kernel went silent (kernel-rules.md), and that, not the
+     * agent's silence, is what a failure is declared on. Reconnect every second, for ever: the
+     * controller stays (connecting) while the peer is away, so the witness keeps reading "down"
+     * instead of vanishing, and a peer that comes back is live again within a second of its
+     * witness export being back, with no pass of the agent involved. fast_io_fail off: no I/O.
+     */
+    public static final ConnectTimeouts WITNESS = new ConnectTimeouts(1, -1, 1, -1);
 
     /** How long a write may wait on a path that stops answering before it fails: keep-alive detects, then fast_io_fail. */
     public int holdSeconds() {

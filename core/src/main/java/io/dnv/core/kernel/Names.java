@@ -147,6 +147,20 @@ public final class Names {
         return nqn.startsWith(NQN_PREFIX + "ld:") || nqn.startsWith(NQN_PREFIX + "leg:");
     }
 
+    /**
+     * A storage node's witness export: a subsystem with no namespace that a few peers import with
+     * a short keep-alive, so their host-side state of it (live, connecting) is the data path's
+     * word on whether this node's kernel still serves (docs/failover.md, "Detection"). It names
+     * its node: it is that node's kernel that answers, and only that node ever exports it.
+     */
+    public static String witnessNqn(String nodeId) {
+        return nqn("witness:" + nodeId);
+    }
+
+    public static boolean isWitnessNqn(String nqn) {
+        return nqn.startsWith(NQN_PREFIX + "witness:");
+    }
+
     public static String volumeNqn(String vol) {
         return nqn("vol:" + vol);
     }

@@ -34,6 +34,14 @@ public record NodeEndpoints(String nodeId, String address, Optional<String> disk
         return volumePorts.stream().findFirst();
     }
 
+    /**
+     * The port the node's witness export is linked to: its first, an internal one where it has
+     * one (disk, then leg port). Any of its ports answers for its kernel.
+     */
+    public Optional<NvmetPort> witnessPort() {
+        return ports().stream().findFirst();
+    }
+
     public NvmetPort port(int id) {
         return ports().stream().filter(p -> p.id() == id).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("node " + nodeId + " has no port " + id));

@@ -30,6 +30,7 @@ final class StateDraft {
     private Map<String, StorageNode.Removal> removals;
     private List<DiskRange> dirty;
     private long epochs;
+    private NodeObjects witnesses;
 
     StateDraft(State from) {
         this.from = from;
@@ -40,6 +41,7 @@ final class StateDraft {
         this.removals = from.removals();
         this.dirty = from.dirty();
         this.epochs = from.epochs();
+        this.witnesses = from.witnesses();
     }
 
     /** The pure fold: {@code s} itself is never changed. */
@@ -55,7 +57,7 @@ final class StateDraft {
      */
     State state() {
         return new State(info, Collections.unmodifiableMap(extents), Collections.unmodifiableMap(anaGroups),
-                Collections.unmodifiableMap(objects), Collections.unmodifiableMap(removals), dirty, epochs);
+                Collections.unmodifiableMap(objects), Collections.unmodifiableMap(removals), dirty, epochs, witnesses);
     }
 
     void apply(Decision d) {
@@ -95,6 +97,8 @@ final class StateDraft {
             }
         } else if (d instanceof StorageNode.RangesCleaned c) {
             c.ranges().forEach(r -> dirty = DirtyRanges.cleaned(dirty, r));
+        } else if (d instanceof StorageNode.WitnessesSet w) {
+            witnesses = w.objects();
         } else if (d instanceof StorageNode.VolumeCreated c) {
             NodeObjects current = objects.get(c.volumeId());
             if (current != null) {

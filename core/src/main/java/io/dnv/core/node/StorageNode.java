@@ -118,21 +118,34 @@ public final class StorageNode
 
     /**
      * The NVMe-oF imports a node's agent holds from one target address, by state: {@code live},
-     * or {@code down} (connecting, resetting, deleting). Another node's live import from a node
-     * whose agent went silent is the data path's word that its kernel still serves.
+     * or {@code down} (connecting, resetting, deleting); {@code witnessLive} and {@code witnessDown}
+     * of them are imports of the target's witness export ({@link Names#witnessNqn}), read afresh
+     * every fraction of a second and with a keep-alive of a second, where the others are as the
+     * agent's last pass saw them. Another node's live import from a node whose agent went silent is
+     * the data path's word that its kernel still serves.
      */
-    public record Imports(int live, int down) implements CborSerializable {
+    public record Imports(int live, int down, int witnessLive, int witnessDown) implements CborSerializable {
+
+        /** No witness among them. */
+        public Imports(int live, int down) {
+            this(live, down, 0, 0);
+        }
 
         /** The agent's controllers by target address, its own address left out. */
         public static Map<String, Imports> byTarget(List<io.dnv.core.kernel.ObservedKernel.Controller> controllers, String own) {
             Map<String, int[]> counts = new java.util.TreeMap<>();
             for (io.dnv.core.kernel.ObservedKernel.Controller c : controllers) {
                 if (!c.address().equals(own)) {
-                    counts.computeIfAbsent(c.address(), a -> new int[2])[c.state().equals("live") ? 0 : 1]++;
+                    int down = c.state().equals("live") ? 0 : 1;
+                    int[] n = counts.computeIfAbsent(c.address(), a -> new int[4]);
+                    n[down]++;
+                    if (Names.isWitnessNqn(c.subsystemNqn())) {
+                        n[2 + down]++;
+                    }
                 }
             }
             Map<String, Imports> out = new java.util.TreeMap<>();
-            counts.forEach((a, n) -> out.put(a, new Imports(n[0], n[1])));
+            counts.forEach((a, n) -> out.put(a, new Imports(n[0], n[1], n[2], n[3])));
             return out;
         }
     }
@@ -181,6 +194,12 @@ public final class StorageNode
 
     /** What one volume needs on this node; empty objects remove the volume from the node. */
     public record SetVolumeObjects(String volumeId, NodeObjects objects, ActorRef<Generation> replyTo) implements Command {}
+
+    /**
+     * The node's witness objects ({@link io.dnv.core.plan.Witnesses}), as the failure detector
+     * planned them for the nodes registered now; told again from time to time, a repeat is no event.
+     */
+    public record SetWitnesses(NodeObjects objects) implements Command {}
 
     /**
      * The volume's groups were created: from now on its objects here carry no brand-new
@@ -252,7 +271,8 @@ public final class StorageNode
                     @JsonSubTypes.Type(value = ReleaseDeferred.class, name = "release-deferred"),
                     @JsonSubTypes.Type(value = RemovalConfirmed.class, name = "removal-confirmed"),
                     @JsonSubTypes.Type(value = OrphanReleased.class, name = "orphan-released"),
-                    @JsonSubTypes.Type(value = RangesCleaned.class, name = "ranges-cleaned")})
+                    @JsonSubTypes.Type(value = RangesCleaned.class, name = "ranges-cleaned"),
+                    @JsonSubTypes.Type(value = WitnessesSet.class, name = "witnesses-set")})
             List<Decision> decisions) implements Event {}
 
     /** One decision. Journals written before {@link Decided} hold them as events of their own. */
@@ -288,6 +308,9 @@ public final class StorageNode
     /** The agent reported nothing of the removed volume left in its kernel: what its removal held is free. */
     public record RemovalConfirmed(String volumeId) implements Decision {}
 
+    /** The node's witness export and imports are these from now on. */
+    public record WitnessesSet(NodeObjects objects) implements Decision {}
+
     /** The agent zeroed these dirty ranges of the disk (each under the epoch it was told): they may be reserved now. */
     public record RangesCleaned(List<DiskRange> ranges) implements Decision {}
 
@@ -315,13 +338,17 @@ public final class StorageNode
      *                 registers, every extent once freed, until the agent reports it zeroed; no
      *                 reservation is taken from them (null in snapshots from before: all that is free)
      * @param epochs   how many times ranges became dirty: each gets the next number as its epoch
+     * @param witnesses the node's witness export and its imports of its peers' (null in snapshots
+     *                  from before witnesses: none)
      */
     public record State(Optional<NodeInfo> info, Map<String, Placement.Extent> extents, Map<String, AnaSlot> anaGroups,
-                        Map<String, NodeObjects> objects, Map<String, Removal> removals, List<DiskRange> dirty, long epochs)
+                        Map<String, NodeObjects> objects, Map<String, Removal> removals, List<DiskRange> dirty, long epochs,
+                        NodeObjects witnesses)
             implements CborSerializable {
 
         public State {
             removals = removals == null ? Map.of() : removals;
+            witnesses = witnesses == null ? NodeObjects.NONE : witnesses;
             if (anaGroups.values().stream().anyMatch(slot -> slot.domain() == null)) {
                 // A snapshot from before domains: each volume's group was its own.
                 Map<String, AnaSlot> named = new HashMap<>();
@@ -337,7 +364,7 @@ public final class StorageNode
         }
 
         public static State empty() {
-            return new State(Optional.empty(), Map.of(), Map.of(), Map.of(), Map.of(), List.of(), 0);
+            return new State(Optional.empty(), Map.of(), Map.of(), Map.of(), Map.of(), List.of(), 0, NodeObjects.NONE);
         }
 
         /** The volume's objects are, or may still be, in this node's kernel. */
@@ -442,6 +469,8 @@ public final class StorageNode
                 .onCommand(ReleaseAnaGroup.class, this::onReleaseAnaGroup)
                 .onCommand(SetVolumeObjects.class, this::onSetVolumeObjects)
                 .onCommand(MarkCreated.class, this::onMarkCreated)
+                .onCommand(SetWitnesses.class, (s, c) -> c.objects().equals(decided(s).witnesses()) ? Effect().noReply()
+                        : decide(s, new WitnessesSet(c.objects()), st -> {}))
                 .onCommand(GetNode.class, (s, c) -> Effect().reply(c.replyTo(), view(s)))
                 .onCommand(GetVolumes.class, (s, c) -> Effect().reply(c.replyTo(), new Volumes(new TreeSet<>(decided(s).objects().keySet()))))
                 .onCommand(GetVolumeStatus.class, (s, c) -> Effect().reply(c.replyTo(), volumeStatus(s, c.volumeId())))
@@ -876,7 +905,7 @@ public final class StorageNode
         });
         sent.keySet().retainAll(s.objects().keySet());
         sentVersions.keySet().retainAll(s.objects().keySet());
-        agent.tell(new ToAgent.Sync(generation, s.info().get().endpoints(), new TreeMap<>(sentVersions), s.dirty()));
+        agent.tell(new ToAgent.Sync(generation, s.info().get().endpoints(), new TreeMap<>(sentVersions), s.dirty(), s.witnesses()));
         sentTo = agent;
         pushed = generation;
         pushedAt = Instant.now();

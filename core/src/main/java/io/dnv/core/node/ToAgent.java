@@ -36,17 +36,20 @@ public sealed interface ToAgent extends CborSerializable {
      * volume it holds that is not named (that is how a volume leaves a node); if a named one is
      * missing or in another version (a message was lost) it ignores the Sync, and the entity
      * sends everything again. {@code toZero}: the ranges of the disk the node does not know to
-     * be zero (see {@link DesiredNode#toZero()}).
+     * be zero (see {@link DesiredNode#toZero()}). {@code witnesses}: the node's witness export and
+     * its imports of its peers' ({@link io.dnv.core.plan.Witnesses}), a few objects sent whole each time.
      */
-    record Sync(long generation, NodeEndpoints endpoints, Map<String, Long> versions, List<DiskRange> toZero) implements ToAgent {
+    record Sync(long generation, NodeEndpoints endpoints, Map<String, Long> versions, List<DiskRange> toZero,
+                NodeObjects witnesses) implements ToAgent {
 
         public Sync {
             toZero = toZero == null ? List.of() : List.copyOf(toZero);
+            witnesses = witnesses == null ? NodeObjects.NONE : witnesses;
         }
 
-        /** Nothing to zero (most tests). */
+        /** Nothing to zero, no witnesses (most tests). */
         public Sync(long generation, NodeEndpoints endpoints, Map<String, Long> versions) {
-            this(generation, endpoints, versions, List.of());
+            this(generation, endpoints, versions, List.of(), NodeObjects.NONE);
         }
     }
 

@@ -15,6 +15,8 @@ import io.dnv.core.volume.VolumeSpec;
  *       a leg is a second path of the same NQN on the other actives;</li>
  *   <li>LDs (one connection each, from the leg owner) from a range of their own.</li>
  * </ul>
+ * A node's witness export ({@link Witnesses}) draws from the LD range: like an LD's, each of its
+ * connections has its own importer, and there are a few of them per node.
  * No two ranges overlap, so on a node that is a disk node and a controller node at once one
  * kind of export cannot take the ids another needs (thousands of LD connections used to take
  * every id of slot 0's volume exports). Per kernel that allows 2048 host connections to the
@@ -55,6 +57,11 @@ public final class CntlidRanges {
     /** Every LD export: each LD has one importer, so they need no ranges of their own. */
     public static Range ld() {
         return new Range(2 * SLOTS * SLOT_WIDTH + 1, MAX);
+    }
+
+    /** A node's witness export: a few importers, one connection each, as LDs have. */
+    public static Range witness() {
+        return ld();
     }
 
     private static Range slotRange(int firstSlotOfKind, int slot) {

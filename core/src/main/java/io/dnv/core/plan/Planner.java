@@ -248,7 +248,8 @@ public final class Planner {
                 c.role() == Placement.Role.ACTIVE ? AnaState.OPTIMIZED : AnaState.INACCESSIBLE));
     }
 
-    private NvmeConnection connection(NodeEndpoints target, NvmetPort port, String nqn, String hostNode, ConnectTimeouts timeouts) {
+    /** {@code hostNode}'s import of {@code nqn} from {@code target}'s {@code port}, as that node's host NQN. */
+    static NvmeConnection connection(NodeEndpoints target, NvmetPort port, String nqn, String hostNode, ConnectTimeouts timeouts) {
         String hostNqn = Names.hostNqn(hostNode);
         return new NvmeConnection(port.transport(), target.address(), port.serviceId(), nqn, hostNqn,
                 Names.hostId(hostNqn), timeouts);

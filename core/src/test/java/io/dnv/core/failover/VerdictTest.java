@@ -51,6 +51,49 @@ class VerdictTest {
         assertEquals(Verdict.Kind.SUSPECT, Verdict.judge(f, List.of(f, stale), NOW, SETTINGS).kind());
     }
 
+    /**
+     * A live witness import is the kernel's word that it serves, whatever the other imports say:
+     * an LD import that went down is an export of it that changed, not a dead kernel.
+     */
+    @Test
+    void aLiveWitnessMakesASilentAgentNoFailedNodeEvenWithItsOtherImportsDown() {
+        NodeView f = node("f", NOW.minusSeconds(6), Map.of());
+        NodeView w1 = node("w1", NOW.minusMillis(100), Map.of(address("f"), new StorageNode.Imports(1, 3, 1, 0)));
+        NodeView w2 = node("w2", NOW.minusMillis(100), Map.of(address("f"), new StorageNode.Imports(0, 1, 0, 1)));
+        Verdict v = Verdict.judge(f, List.of(f, w1, w2), NOW, SETTINGS);
+        assertEquals(Verdict.Kind.AGENT_SILENT, v.kind());
+        assertTrue(v.evidence().toString().contains("w1 holds 1 live witness import(s) of " + address("f")), v.evidence().toString());
+    }
+
+    /**
+     * Every witness import down decides as soon as the agent is suspected, though an LD import of
+     * it still reads live: its keep-alive is longer, and it is as its holder's last pass saw it.
+     */
+    @Test
+    void everyWitnessDownDecidesBeforeTheSlowerImportsTimeOut() {
+        NodeView f = node("f", NOW.minusMillis(1100), Map.of());
+        NodeView w1 = node("w1", NOW.minusMillis(100), Map.of(address("f"), new StorageNode.Imports(4, 1, 0, 1)));
+        NodeView w2 = node("w2", NOW.minusMillis(250), Map.of(address("f"), new StorageNode.Imports(0, 1, 0, 1)));
+        Verdict v = Verdict.judge(f, List.of(f, w1, w2), NOW, SETTINGS);
+        assertEquals(Verdict.Kind.FAILED, v.kind(), v.evidence().toString());
+        assertTrue(v.evidence().toString().contains("w1 sees its 1 witness import(s) of " + address("f") + " down"), v.evidence().toString());
+        assertTrue(v.evidence().toString().contains("not yet timed out"), v.evidence().toString());
+        // The agent heard from lately: the witnesses are only a link of theirs.
+        NodeView heard = node("f", NOW.minusMillis(600), Map.of());
+        assertEquals(Verdict.Kind.UP, Verdict.judge(heard, List.of(heard, w1, w2), NOW, SETTINGS).kind());
+    }
+
+    /** One witness's holder silent too (it failed with it): the other decides alone; if none is fresh, nothing does yet. */
+    @Test
+    void onlyWitnessesHeardFromLatelyCount() {
+        NodeView f = node("f", NOW.minusMillis(1500), Map.of());
+        NodeView staleLive = node("w1", NOW.minusSeconds(2), Map.of(address("f"), new StorageNode.Imports(1, 0, 1, 0)));
+        NodeView freshDown = node("w2", NOW.minusMillis(100), Map.of(address("f"), new StorageNode.Imports(0, 1, 0, 1)));
+        assertEquals(Verdict.Kind.FAILED, Verdict.judge(f, List.of(f, staleLive, freshDown), NOW, SETTINGS).kind());
+        NodeView staleDown = node("w2", NOW.minusSeconds(2), Map.of(address("f"), new StorageNode.Imports(0, 1, 0, 1)));
+        assertEquals(Verdict.Kind.SUSPECT, Verdict.judge(f, List.of(f, staleLive, staleDown), NOW, SETTINGS).kind());
+    }
+
     @Test
     void silenceAloneDecidesOnlyAfterTheLongerGraceAndOnlyAboutANodeHeardFromBefore() {
         NodeView shortly = node("f", NOW.minusSeconds(2), Map.of());

@@ -22,9 +22,9 @@ class InternalTimeoutsTest {
 
         // A blip the control plane does not call a failure must not fail a write (both raid1
         // sides would fail, and the pool go read-only): the I/O waits at least that long.
-        assertTrue(disk.fastIoFail() >= host.detectionAndFencingSeconds(), "disk imports fail I/O before detection");
+        assertTrue(disk.fastIoFail() * 1000 >= host.detectionAndFencingMillis(), "disk imports fail I/O before detection");
         // A peer's held write resumes on the leg's new owner: it must outlast detection and fencing.
-        assertTrue(peer.fastIoFail() > host.detectionAndFencingSeconds(), "peer imports give up before a failover");
+        assertTrue(peer.fastIoFail() * 1000 > host.detectionAndFencingMillis(), "peer imports give up before a failover");
         // The owner's held write is given up before a peer's copy of the same host write is: the
         // host sees an error only when no copy is held anywhere.
         assertTrue(disk.holdSeconds() < peer.holdSeconds(), "disk imports hold longer than peer imports");

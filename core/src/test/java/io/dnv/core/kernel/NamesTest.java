@@ -46,6 +46,16 @@ class NamesTest {
     }
 
     private static List<String> nqns(String vol) {
-        return List.of(Names.ldNqn(vol, LEG, GROUP, SIDE, NODE), Names.legNqn(vol, LEG), Names.volumeNqn(vol), Names.hostNqn(NODE));
+        return List.of(Names.ldNqn(vol, LEG, GROUP, SIDE, NODE), Names.legNqn(vol, LEG), Names.volumeNqn(vol), Names.hostNqn(NODE),
+                Names.witnessNqn(NODE));
+    }
+
+    @Test
+    void aWitnessExportIsNoInternalExportAndNamesItsNode() {
+        String nqn = Names.witnessNqn("n3");
+        assertTrue(Names.isWitnessNqn(nqn));
+        // Taking a host off it fences nothing: it has no namespace and holds no write.
+        assertTrue(!Names.isInternalNqn(nqn));
+        assertTrue(!Names.isWitnessNqn(Names.legNqn("witness", 0)) && !Names.isWitnessNqn(Names.volumeNqn("witness")));
     }
 }

@@ -7,6 +7,7 @@ import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.plan.Fixtures;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.plan.Planner;
+import io.dnv.core.plan.Witnesses;
 import io.dnv.core.testing.RunningEntities;
 import io.dnv.core.volume.Leg;
 import io.dnv.core.volume.Placement;
@@ -193,6 +194,30 @@ class StorageNodeTest {
         assertEquals(marked, generation("n6", r -> new StorageNode.MarkCreated("unknown", r)), "no objects, nothing to drop");
         assertEquals(marked, generation("n6", r -> new StorageNode.SetVolumeObjects("vc", brandNew.created(), r)),
                 "the node holds exactly the created objects");
+    }
+
+    /**
+     * The node's witness objects, as the failure detector tells them, are part of its desired
+     * state from the generation that set them: every Sync carries them; told the same again (the
+     * detector repeats itself), it writes nothing.
+     */
+    @Test
+    void witnessesAreWrittenOnceAndPushedWithEverySync() {
+        TestProbe<ToAgent> agent = register("n7", 100 * MIB);
+        NodeObjects witnesses = Witnesses.plan(List.of(info("n7", 100 * MIB).endpoints(), Fixtures.sixNodes().get("n1"))).get("n7");
+        assertEquals(1, witnesses.subsystems().size());
+        assertEquals(1, witnesses.connections().size());
+        node("n7").tell(new StorageNode.SetWitnesses(witnesses));
+        List<ToAgent> pushed = agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.Sync s
+                && s.witnesses().equals(witnesses) ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+        long generation = ((ToAgent.Sync) pushed.get(pushed.size() - 1)).generation();
+        assertEquals(generation, view("n7").desiredGeneration());
+        node("n7").tell(new StorageNode.SetWitnesses(witnesses));
+        assertEquals(generation, view("n7").desiredGeneration(), "a repeat is no decision");
+        // Not acknowledged: the whole desired state is sent again, witnesses with it.
+        List<ToAgent> again = agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.Sync s
+                ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+        assertEquals(witnesses, ((ToAgent.Sync) again.get(again.size() - 1)).witnesses());
     }
 
     /**

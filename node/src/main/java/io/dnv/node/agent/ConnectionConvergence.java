@@ -14,7 +14,9 @@ import java.util.Set;
  * NVMe-oF imports: one controller per desired connection. A controller that is reconnecting
  * is left to the kernel (its ctrl_loss_tmo decides); one that is gone is connected again, unless
  * its target did not answer lately ({@link Unreachable}). An import that is one side of a raid1
- * group serving from another side is reported as degraded, not waited for.
+ * group serving from another side is reported as degraded, not waited for; a witness import
+ * ({@link Names#witnessNqn}) whose peer does not answer is neither: the peer being away is what
+ * it would show, and no pass waits on a dead peer (a later pass tries again).
  * Imports no desired state names are disconnected after the devices above them are gone.
  */
 final class ConnectionConvergence {
@@ -59,6 +61,9 @@ final class ConnectionConvergence {
                 return false;
             }
             unreachable.failed(target);
+            if (Names.isWitnessNqn(c.subsystemNqn())) {
+                return false;
+            }
             Optional<String> group = raid1Sides.servingGroupOf(pass, c.key());
             if (group.isPresent()) {
                 pass.degraded(group.get(), "import from " + target + " not connected: " + e.kernelMessage());
@@ -70,6 +75,9 @@ final class ConnectionConvergence {
     }
 
     private void notConnected(NvmeConnection c, String why) {
+        if (Names.isWitnessNqn(c.subsystemNqn())) {
+            return;
+        }
         Optional<String> group = raid1Sides.servingGroupOf(pass, c.key());
         if (group.isPresent()) {
             pass.degraded(group.get(), "import not connected: " + why);

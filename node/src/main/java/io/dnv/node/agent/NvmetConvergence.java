@@ -296,6 +296,9 @@ final class NvmetConvergence {
         if (!s.nqn().startsWith(Names.NQN_PREFIX)) {
             return false;
         }
+        if (s.nqn().equals(Names.witnessNqn(pass.nodeId()))) {
+            return true;   // no namespace names this node, but the NQN does (left unlinked by a crash, say)
+        }
         List<ObservedKernel.Port> linked = pass.observed.ports().stream().filter(p -> p.subsystems().contains(s.nqn())).toList();
         Set<Integer> own = ownPortIds();
         if (!linked.isEmpty() && linked.stream().allMatch(p -> own.contains(p.id()))) {

@@ -31,6 +31,14 @@ public interface Kernel {
     record HostSide(List<ObservedKernel.BlockDevice> blockDevices, List<ObservedKernel.Controller> controllers) {}
 
     /**
+     * The host-side controllers of these names (/sys/class/nvme/&lt;name&gt;) that exist, as
+     * {@link #observeHost} would show them: a look at a few controllers many times a second (the
+     * witness imports), where a node holds thousands of others. A name may have been reused by
+     * another controller since it was learnt: check the connection it serves.
+     */
+    List<ObservedKernel.Controller> observeControllers(java.util.Collection<String> names);
+
+    /**
      * What this kernel can do, for placement: "transport:tcp" (nvmet and nvme host over TCP),
      * "transport:rdma", and the device-mapper targets present ("dm-raid", "dm-thin-pool",
      * "dm-clone" — not built in Debian's kernel).

@@ -60,6 +60,18 @@ public final class LinuxKernel implements Kernel {
     }
 
     @Override
+    public List<ObservedKernel.Controller> observeControllers(java.util.Collection<String> names) {
+        if (names.isEmpty()) {
+            return List.of();
+        }
+        CommandRunner.Result r = runner.run(ObservedKernelReader.controllersScript(names), timeout);
+        if (!r.ok()) {
+            throw new KernelException("kernel", "observe controllers", failure(r));
+        }
+        return ObservedKernelReader.parse(r.stdout()).controllers();
+    }
+
+    @Override
     public Optional<String> dmStatus(String name) {
         CommandRunner.Result r = runner.run(PRELUDE + "dmsetup status " + q(name), timeout);
         if (!r.ok()) {

@@ -53,12 +53,7 @@ final class ObservedKernelReader {
      * waits for I/O, so it answers while a thin pool's `dmsetup status` would not.
      */
     static String hostScript(List<String> disks) {
-        StringBuilder sb = new StringBuilder("""
-                r() { cat "$1" 2>/dev/null | head -n 1; }
-                for c in /sys/class/nvme/nvme*; do
-                  [ -e "$c" ] || continue
-                  echo "K|${c##*/}|$(r $c/transport)|$(r $c/address)|$(r $c/subsysnqn)|$(r $c/hostnqn)|$(r $c/cntlid)|$(r $c/state)"
-                done
+        StringBuilder sb = new StringBuilder(controllers("/sys/class/nvme/nvme*") + """
                 for b in /sys/block/nvme*n*; do
                   [ -e "$b" ] || continue; n=${b##*/}
                   case $n in *c*) continue ;; esac
@@ -71,6 +66,28 @@ final class ObservedKernelReader {
         }
         sb.append("true\n");
         return sb.toString();
+    }
+
+    /** The controllers of these names (nvmeX) that exist, in the lines {@link #hostScript} prints them in. */
+    static String controllersScript(java.util.Collection<String> names) {
+        StringBuilder paths = new StringBuilder();
+        for (String n : names) {
+            if (!n.matches("nvme[0-9]+")) {
+                throw new IllegalArgumentException("not a controller name: " + n);
+            }
+            paths.append(" /sys/class/nvme/").append(n);
+        }
+        return controllers(paths.toString().strip()) + "true\n";
+    }
+
+    private static String controllers(String glob) {
+        return """
+                r() { cat "$1" 2>/dev/null | head -n 1; }
+                for c in %s; do
+                  [ -e "$c" ] || continue
+                  echo "K|${c##*/}|$(r $c/transport)|$(r $c/address)|$(r $c/subsysnqn)|$(r $c/hostnqn)|$(r $c/cntlid)|$(r $c/state)"
+                done
+                """.formatted(glob);
     }
 
     static ObservedKernel parse(String out) {

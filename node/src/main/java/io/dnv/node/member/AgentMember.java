@@ -1,11 +1,14 @@
 package io.dnv.node.member;
 
 import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
 import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.agent.PassResult;
+import io.dnv.node.agent.WitnessWatcher;
 import io.dnv.node.kernel.Kernel;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -17,6 +20,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -28,7 +32,9 @@ import java.util.Set;
  * far its kernel converged. Desired state arrives from the entity as pushes.
  *
  * A heartbeat carries what the agent last reported (it reports after every pass and every new
- * generation); the member never asks the agent for it. A pass holds the agent for as long as the
+ * generation); the member never asks the agent for it. Its witness imports' states are read apart,
+ * every 100 ms, by a {@link WitnessWatcher}, and a change is heartbeaten at once: a peer's crash
+ * shows there first (docs/failover.md, "Detection"). A pass holds the agent for as long as the
  * kernel takes (zeroing a large LD can take a minute), and a heartbeat that waited for the
  * agent would let the node look dead meanwhile.
  *
@@ -50,12 +56,17 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
 
     private record AgentStatus(NodeAgent.Status status) implements Command {}
 
+    private record Witnesses(WitnessWatcher.Seen seen) implements Command {}
+
     private enum Tick implements Command { INSTANCE }
 
     private final NodeInfo info;
     private final RecipientRef<StorageNode.Command> entity;
     private final ActorRef<NodeAgent.Command> agent;
     private final ActorRef<ToAgent> inbox;
+    private final ActorRef<WitnessWatcher.Command> witnessWatcher;
+    /** The witness imports as the watcher last read them; the last pass's view of them is not used. */
+    private List<ObservedKernel.Controller> witnesses = List.of();
     private final PushedVolumes pushed = new PushedVolumes();
     /** What the agent reported last; nothing before its first report. */
     private Optional<NodeAgent.Status> reported = Optional.empty();
@@ -87,6 +98,8 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 Optional.of(statuses))),
                 "agent", DispatcherSelector.blocking());
         this.inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
+        this.witnessWatcher = ctx.spawn(restarts.supervise("witness watcher", WitnessWatcher.create(kernel,
+                ctx.messageAdapter(WitnessWatcher.Seen.class, Witnesses::new))), "witness-watcher", DispatcherSelector.blocking());
     }
 
     @Override
@@ -98,10 +111,17 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 })
                 .onMessage(AgentStatus.class, s -> {
                     reported = Optional.of(s.status());
+                    // Every pass names the witness controllers afresh (a restarted watcher learns them again).
+                    s.status().lastPass().ifPresent(p -> witnessWatcher.tell(new WitnessWatcher.Watch(p.observed().controllers())));
                     if (s.status().desiredGeneration() < 0) {
                         applied.ifPresent(desired -> agent.tell(new NodeAgent.Apply(desired)));
                     }
                     // Every pass is reported at once: the control plane waits on convergence, not on the next tick.
+                    heartbeat();
+                    return this;
+                })
+                .onMessage(Witnesses.class, w -> {
+                    witnesses = w.seen().controllers();
                     heartbeat();
                     return this;
                 })
@@ -118,7 +138,14 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 last.map(p -> pushed.leftovers(info.nodeId(), p.observed(), p.zeroing())).orElse(Set.of()),
                 last.map(PassResult::zeroing).orElse(List.of()), reported.map(NodeAgent.Status::cleaned).orElse(List.of()),
                 last.map(PassResult::degraded).orElse(List.of()),
-                last.map(p -> StorageNode.Imports.byTarget(p.observed().controllers(), info.endpoints().address())).orElse(Map.of())));
+                last.map(p -> StorageNode.Imports.byTarget(imports(p), info.endpoints().address())).orElse(Map.of())));
+    }
+
+    /** The host-side controllers as the last pass saw them, its witness imports as the watcher reads them now. */
+    private List<ObservedKernel.Controller> imports(PassResult pass) {
+        List<ObservedKernel.Controller> all = new ArrayList<>(witnesses);
+        pass.observed().controllers().stream().filter(c -> !Names.isWitnessNqn(c.subsystemNqn())).forEach(all::add);
+        return all;
     }
 
     private Behavior<Command> onPush(ToAgent msg) {

@@ -80,7 +80,9 @@ final class PushedVolumes {
         if (!versions.equals(sync.versions())) {
             return Optional.empty();
         }
-        return Optional.of(DesiredNodes.assemble(sync.endpoints(), sync.generation(), volumes.values(), sync.toZero()));
+        List<NodeObjects> objects = new java.util.ArrayList<>(volumes.values());
+        objects.add(sync.witnesses());
+        return Optional.of(DesiredNodes.assemble(sync.endpoints(), sync.generation(), objects, sync.toZero()));
     }
 
     /** The volumes held here that have an object named in {@code names} (a pass's unsettled objects). */

@@ -116,6 +116,11 @@ final class CountingKernel implements Kernel {
     }
 
     @Override
+    public java.util.List<ObservedKernel.Controller> observeControllers(java.util.Collection<String> names) {
+        return kernel.observeControllers(names);
+    }
+
+    @Override
     public Set<String> capabilities() {
         return kernel.capabilities();
     }

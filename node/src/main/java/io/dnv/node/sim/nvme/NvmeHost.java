@@ -170,13 +170,26 @@ public final class NvmeHost implements Fabric.Endpoint {
         try {
             return controllers.values().stream()
                     .sorted(Comparator.comparingInt(c -> c.instance))
-                    .map(c -> new ObservedKernel.Controller(c.name, c.connection.transport(), c.connection.address(),
-                            c.connection.serviceId(), c.connection.subsystemNqn(), c.connection.hostNqn(), c.cntlid,
-                            c.state.sysfs()))
+                    .map(NvmeHost::sysfs)
                     .toList();
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The controllers of these names that exist, as {@link #controllers()} shows them. */
+    public List<ObservedKernel.Controller> controllers(java.util.Collection<String> names) {
+        lock.lock();
+        try {
+            return names.stream().map(controllers::get).filter(java.util.Objects::nonNull).map(NvmeHost::sysfs).toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static ObservedKernel.Controller sysfs(HostController c) {
+        return new ObservedKernel.Controller(c.name, c.connection.transport(), c.connection.address(),
+                c.connection.serviceId(), c.connection.subsystemNqn(), c.connection.hostNqn(), c.cntlid, c.state.sysfs());
     }
 
     /**

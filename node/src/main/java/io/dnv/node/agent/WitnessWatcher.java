@@ -1,0 +1,99 @@
+package io.dnv.node.agent;
+
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.ObservedKernel;
+import io.dnv.node.kernel.Kernel;
+import io.dnv.node.kernel.KernelException;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Reads the state of the node's witness imports (docs/failover.md, "Detection") every
+ * {@link #LOOK}, apart from the passes, and tells its listener whenever it changed, so the
+ * heartbeat carries a peer's crash within a look of the kernel noticing it (keep-alive 1 s): a
+ * pass may take seconds on a node with thousands of objects, and a converged node passes only
+ * every few seconds. It reads only the controllers the agent's last pass saw serving a witness
+ * import ({@link Kernel#observeControllers}); one whose name now serves another connection, or
+ * that is gone, is left out until a pass names it again. Spawn it on a blocking dispatcher.
+ */
+public final class WitnessWatcher {
+
+    /** 100 ms: a few sysfs files per look; what it adds to a detection is at most this. */
+    public static final Duration LOOK = Duration.ofMillis(100);
+
+    public sealed interface Command permits Watch, Look {}
+
+    /** The witness controllers as the agent's last pass observed them (any others are ignored). */
+    public record Watch(List<ObservedKernel.Controller> controllers) implements Command {
+        public Watch {
+            controllers = controllers.stream().filter(c -> Names.isWitnessNqn(c.subsystemNqn())).toList();
+        }
+    }
+
+    private enum Look implements Command { INSTANCE }
+
+    /** The witness controllers as they are now. */
+    public record Seen(List<ObservedKernel.Controller> controllers) {}
+
+    private final Kernel kernel;
+    private final ActorRef<Seen> listener;
+    private final org.slf4j.Logger log;
+    private List<String> names = List.of();
+    private Set<String> keys = Set.of();
+    /** What the listener was told last; null: nothing yet since the names changed. */
+    private List<ObservedKernel.Controller> told;
+
+    private WitnessWatcher(Kernel kernel, ActorRef<Seen> listener, org.slf4j.Logger log) {
+        this.kernel = kernel;
+        this.listener = listener;
+        this.log = log;
+    }
+
+    public static Behavior<Command> create(Kernel kernel, ActorRef<Seen> listener) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+            timers.startTimerWithFixedDelay(Look.INSTANCE, LOOK);
+            WitnessWatcher w = new WitnessWatcher(kernel, listener, ctx.getLog());
+            return Behaviors.receive(Command.class)
+                    .onMessage(Watch.class, watch -> {
+                        w.watch(watch);
+                        return Behaviors.same();
+                    })
+                    .onMessage(Look.class, look -> {
+                        w.look();
+                        return Behaviors.same();
+                    })
+                    .build();
+        }));
+    }
+
+    private void watch(Watch w) {
+        List<String> now = w.controllers().stream().map(ObservedKernel.Controller::name).sorted().toList();
+        if (!now.equals(names)) {
+            names = now;
+            keys = new HashSet<>();
+            w.controllers().forEach(c -> keys.add(c.connectionKey()));
+            told = null;
+        }
+    }
+
+    private void look() {
+        List<ObservedKernel.Controller> now;
+        try {
+            now = names.isEmpty() ? List.of()
+                    : kernel.observeControllers(names).stream().filter(c -> keys.contains(c.connectionKey())).toList();
+        } catch (KernelException e) {
+            log.warn("witness imports not readable: {}", e.getMessage());
+            return;
+        }
+        if (!now.equals(told)) {
+            told = now;
+            listener.tell(new Seen(now));
+        }
+    }
+}
