@@ -12,6 +12,8 @@ import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
 import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.plan.Witnesses;
+import io.dnv.core.kernel.NvmetSubsystem;
 import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.sim.SimulatedKernel;
 import io.dnv.node.sim.nvme.Fabric;
@@ -177,6 +179,56 @@ class AgentMemberTest {
             return true;
         });
         assertEquals(List.of(), released.zeroing());
+    }
+
+    /**
+     * A peer's kernel powers off: the node's witness import of it (keep-alive 1 s) reads down in
+     * the heartbeat a keep-alive or so later, while the agent's pass is stuck on the kernel (on a
+     * node with thousands of objects a pass takes seconds): the witness watcher reads it apart.
+     */
+    @Test
+    void aPeersCrashShowsInTheHeartbeatThroughItsWitnessWhileAPassIsStuck() throws Exception {
+        String peerAddress = "127.0.4.2";
+        NodeEndpoints n2 = new NodeEndpoints("n2", peerAddress, Optional.empty(), Optional.of(NvmetPort.tcp(1, peerAddress, 4420)),
+                Optional.empty(), List.of());
+        Map<String, NodeObjects> witnesses = Witnesses.plan(List.of(N1, n2));
+        Fabric fabric = new Fabric();
+        simulated = new SimulatedKernel(ADDRESS, fabric).addDisk("/dev/ram0", dir.resolve("d0"), 8 * MIB);
+        SimulatedKernel peer = new SimulatedKernel(peerAddress, fabric);
+        try {
+            // The peer exports its witness as its agent would.
+            NvmetSubsystem export = witnesses.get("n2").subsystems().get(0);
+            peer.nvmetPortCreate(n2.witnessPort().orElseThrow());
+            peer.nvmetSubsystemCreate(export.nqn(), export.cntlidMin(), export.cntlidMax(), export.serial());
+            peer.nvmetHostCreate(Names.hostNqn("n1"));
+            peer.nvmetAllowHost(export.nqn(), Names.hostNqn("n1"));
+            peer.nvmetLink(1, export.nqn());
+
+            TroubledKernel kernel = new TroubledKernel(simulated);
+            TestProbe<StorageNode.Command> entity = testKit.createTestProbe();
+            testKit.spawn(AgentMember.create(INFO, kernel.kernel(), NodeAgent.Settings.DEFAULT, entity.ref()));
+            ActorRef<ToAgent> inbox = heartbeat(entity, h -> true).agent();
+            inbox.tell(new ToAgent.Sync(1, N1, Map.of(), List.of(), witnesses.get("n1")));
+            heartbeat(entity, h -> h.reached() == 1 && witness(h, peerAddress).witnessLive() == 1);
+
+            CountDownLatch release = kernel.hold("observe");
+            held.add(release);
+            inbox.tell(new ToAgent.Sync(2, N1, Map.of(), List.of(), witnesses.get("n1")));
+            assertTrue(kernel.entered("observe").await(10, TimeUnit.SECONDS), "a pass is stuck in its look at the kernel");
+            long off = System.nanoTime();
+            peer.powerOff();
+            StorageNode.Heartbeat down = heartbeat(entity, h -> witness(h, peerAddress).witnessDown() == 1);
+            System.out.printf("TIME peer's kernel off -> its witness import down in the heartbeat %d ms%n",
+                    (System.nanoTime() - off) / 1_000_000);
+            assertEquals(1, down.passGeneration(), "no pass reported meanwhile: the watcher read it");
+            assertEquals(new StorageNode.Imports(0, 1, 0, 1), witness(down, peerAddress));
+        } finally {
+            peer.shutdown();
+        }
+    }
+
+    private static StorageNode.Imports witness(StorageNode.Heartbeat h, String address) {
+        return h.imports().getOrDefault(address, new StorageNode.Imports(0, 0));
     }
 
     /** The MiB at each offset of the extent that still holds something other than zeroes, as "at N MiB". */

@@ -367,6 +367,10 @@ public final class NvmeHost implements Fabric.Endpoint {
         Fabric.Address address = new Fabric.Address(c.transport(), c.address(), c.serviceId());
         Optional<Fabric.Listener> l = fabric.lookup(address);
         if (l.isEmpty()) {
+            // A machine that is off stopped listening, but answers nothing either, not even a refusal.
+            if (unanswered(c)) {
+                throw new ConnectRefused(Errno.ETIMEDOUT, "failed to connect socket: -110");
+            }
             throw new ConnectRefused(Errno.ECONNREFUSED, "failed to connect socket: -111");
         }
         return l.get().target().accept(l.get().portId(), c.subsystemNqn(), c.hostNqn(), kernelName, link,
