@@ -48,6 +48,8 @@ public final class WitnessWatcher {
     private Set<String> keys = Set.of();
     /** What the listener was told last; null: nothing yet since the names changed. */
     private List<ObservedKernel.Controller> told;
+    /** Why the last look failed, logged once (a kernel gone stays gone every 100 ms); null when it did not. */
+    private String unreadable;
 
     private WitnessWatcher(Kernel kernel, ActorRef<Seen> listener, org.slf4j.Logger log) {
         this.kernel = kernel;
@@ -88,9 +90,13 @@ public final class WitnessWatcher {
             now = names.isEmpty() ? List.of()
                     : kernel.observeControllers(names).stream().filter(c -> keys.contains(c.connectionKey())).toList();
         } catch (KernelException e) {
-            log.warn("witness imports not readable: {}", e.getMessage());
+            if (!e.getMessage().equals(unreadable)) {
+                log.warn("witness imports not readable (said once until it changes): {}", e.getMessage());
+            }
+            unreadable = e.getMessage();
             return;
         }
+        unreadable = null;
         if (!now.equals(told)) {
             told = now;
             listener.tell(new Seen(now));
