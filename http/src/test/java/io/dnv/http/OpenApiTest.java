@@ -68,6 +68,16 @@ class OpenApiTest {
         assertEquals(HostContract.IOPOLICIES, values);
     }
 
+    /** The connect information's host settings, as the document names them, are the contract's fields. */
+    @Test
+    void theHostSettingsAreTheHostContractsFields() {
+        List<String> documented = new java.util.ArrayList<>();
+        schemas.path("ConnectInfo").path("properties").path("hostSettings").path("properties").fieldNames()
+                .forEachRemaining(documented::add);
+        assertEquals(java.util.Arrays.stream(HostContract.class.getRecordComponents()).map(java.lang.reflect.RecordComponent::getName)
+                .toList(), documented);
+    }
+
     private static JsonNode read() {
         try (InputStream in = OpenApiTest.class.getResourceAsStream("/openapi.json")) {
             return new ObjectMapper().readTree(in);

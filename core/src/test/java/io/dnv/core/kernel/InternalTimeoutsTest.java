@@ -30,6 +30,13 @@ class InternalTimeoutsTest {
         assertTrue(disk.holdSeconds() < peer.holdSeconds(), "disk imports hold longer than peer imports");
         // The peer ends its hold, with an error, before the host's own I/O timeout retries elsewhere.
         assertTrue(peer.holdSeconds() < host.ioTimeout(), "peer imports hold past the host's I/O timeout");
+        // A crash is declared on the witnesses' word: their keep-alive is the shortest of all
+        // and notices within the budget, and they keep reconnecting while their peer is away.
+        ConnectTimeouts witness = ConnectTimeouts.WITNESS;
+        assertTrue(witness.keepAlive() >= 1 && witness.keepAlive() * 1000 < host.detectionAndFencingMillis(),
+                "witness keep-alive " + witness.keepAlive() + " s");
+        assertTrue(witness.keepAlive() < Math.min(disk.keepAlive(), peer.keepAlive()), "witnesses notice last");
+        assertTrue(witness.ctrlLoss() < 0 && witness.reconnectDelay() == 1, "a witness stops reading down while its peer is away");
         for (ConnectTimeouts t : new ConnectTimeouts[] {disk, peer}) {
             // The kernel keeps reconnecting after it gave up on I/O; the agent reconnects after ctrl_loss.
             assertTrue(t.ctrlLoss() > t.fastIoFail(), "ctrl_loss_tmo before fast_io_fail_tmo");

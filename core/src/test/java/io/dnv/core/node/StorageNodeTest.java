@@ -203,17 +203,17 @@ class StorageNodeTest {
      */
     @Test
     void witnessesAreWrittenOnceAndPushedWithEverySync() {
-        TestProbe<ToAgent> agent = register("n7", 100 * MIB);
-        NodeObjects witnesses = Witnesses.plan(List.of(info("n7", 100 * MIB).endpoints(), Fixtures.sixNodes().get("n1"))).get("n7");
+        TestProbe<ToAgent> agent = register("n40", 100 * MIB);
+        NodeObjects witnesses = Witnesses.plan(List.of(info("n40", 100 * MIB).endpoints(), Fixtures.sixNodes().get("n1"))).get("n40");
         assertEquals(1, witnesses.subsystems().size());
         assertEquals(1, witnesses.connections().size());
-        node("n7").tell(new StorageNode.SetWitnesses(witnesses));
+        node("n40").tell(new StorageNode.SetWitnesses(witnesses));
         List<ToAgent> pushed = agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.Sync s
                 && s.witnesses().equals(witnesses) ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
         long generation = ((ToAgent.Sync) pushed.get(pushed.size() - 1)).generation();
-        assertEquals(generation, view("n7").desiredGeneration());
-        node("n7").tell(new StorageNode.SetWitnesses(witnesses));
-        assertEquals(generation, view("n7").desiredGeneration(), "a repeat is no decision");
+        assertEquals(generation, view("n40").desiredGeneration());
+        node("n40").tell(new StorageNode.SetWitnesses(witnesses));
+        assertEquals(generation, view("n40").desiredGeneration(), "a repeat is no decision");
         // Not acknowledged: the whole desired state is sent again, witnesses with it.
         List<ToAgent> again = agent.fishForMessage(Duration.ofSeconds(10), m -> m instanceof ToAgent.Sync s
                 ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
