@@ -11,14 +11,17 @@ final class Kernels {
 
     private Kernels() {}
 
-    /** Waits until no kernel holds an object with the project's prefix (every agent collected its garbage). */
+    /**
+     * Waits until no kernel holds an object of a volume (every agent collected its garbage); each
+     * node's own witness export and imports stay.
+     */
     static void awaitNoObjects(List<SimulatedKernel> kernels, Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();
         List<String> left = List.of();
         while (System.nanoTime() < deadline) {
             left = new ArrayList<>();
             for (SimulatedKernel k : kernels) {
-                for (String o : k.observe().dnvObjects()) {
+                for (String o : k.observe().volumeObjects()) {
                     left.add(k.name() + " " + o);
                 }
             }

@@ -60,10 +60,22 @@ public record ObservedKernel(List<Dm> dmDevices, List<BlockDevice> blockDevices,
 
     /** Every dm device, export and import carrying dnv's prefix: what a node still holds of dnv. */
     public List<String> dnvObjects() {
+        return objects(nqn -> nqn.startsWith(Names.NQN_PREFIX));
+    }
+
+    /**
+     * {@link #dnvObjects} but the node's witness export and imports (docs/failover.md), which
+     * belong to no volume and stay while the node is in the cluster: what a node holds of volumes.
+     */
+    public List<String> volumeObjects() {
+        return objects(nqn -> nqn.startsWith(Names.NQN_PREFIX) && !Names.isWitnessNqn(nqn));
+    }
+
+    private List<String> objects(java.util.function.Predicate<String> nqns) {
         List<String> found = new java.util.ArrayList<>();
         dmDevices.stream().filter(d -> d.name().startsWith(Names.DM_PREFIX)).forEach(d -> found.add("dm " + d.name()));
-        subsystems.stream().filter(s -> s.nqn().startsWith(Names.NQN_PREFIX)).forEach(s -> found.add("export " + s.nqn()));
-        controllers.stream().filter(c -> c.subsystemNqn().startsWith(Names.NQN_PREFIX))
+        subsystems.stream().filter(s -> nqns.test(s.nqn())).forEach(s -> found.add("export " + s.nqn()));
+        controllers.stream().filter(c -> nqns.test(c.subsystemNqn()))
                 .forEach(c -> found.add("import " + c.subsystemNqn() + " (" + c.name() + ")"));
         return found;
     }
