@@ -71,6 +71,8 @@ public final class DevCommand implements Callable<Integer> {
 
     /** The running pieces, so tests can start and stop the same system the command runs. */
     public static final class DevSystem implements AutoCloseable {
+        /** Every member on the shared pool, with the transport's blackholes a partition uses. */
+        private static final com.typesafe.config.Config MEMBERS = DevFaults.TRANSPORT_TEST_MODE.withFallback(SharedExecutor.CONFIG);
         /** Where the remoting transport reports connections cut and associations dropped. */
         private static final List<String> TRANSPORT_LOGGERS = List.of("org.apache.pekko.stream.Materializer",
                 "org.apache.pekko.remote.artery.Association");
@@ -80,7 +82,11 @@ public final class DevCommand implements Callable<Integer> {
         final List<ActorSystem<?>> nodes = new ArrayList<>();
         final List<SimulatedKernel> kernels = new ArrayList<>();
         final List<NodeInfo> infos = new ArrayList<>();
+        final Fabric fabric = new Fabric();
         final SimHosts hosts;
+        final DevFaults faults = new DevFaults(this);
+        /** Closing on purpose: members that end now are not replaced. */
+        volatile boolean closing;
         final ServerBinding http;
         final String managementUrl;
         final ControlPlane controlPlane;
@@ -93,10 +99,9 @@ public final class DevCommand implements Callable<Integer> {
             this.dataDir = dataDir;
             this.token = ApiToken.loadOrCreate(dataDir);
             db.migrate();
-            control = Members.control("127.0.0.1", 0, List.of(), db, Members.LOOPBACK_MANAGEMENT, SharedExecutor.CONFIG);
+            control = Members.control("127.0.0.1", 0, List.of(), db, Members.LOOPBACK_MANAGEMENT, MEMBERS);
             Cluster.get(control).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
             managementUrl = PekkoManagement.get(control).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
-            Fabric fabric = new Fabric();
             for (int i = 1; i <= nodeCount; i++) {
                 String id = "n" + i;
                 String address = "127.0.1." + i;
@@ -110,16 +115,20 @@ public final class DevCommand implements Callable<Integer> {
             }
             hosts = new SimHosts(fabric);
             controlPlane = new ControlPlane(control, ReadSide.start(control, db));
-            http = ApiServer.bind(control, "127.0.0.1", httpPort, new Api(controlPlane, token, Optional.of(hosts), Optional.of(new DevFaults(this))))
+            http = ApiServer.bind(control, "127.0.0.1", httpPort, new Api(controlPlane, token, Optional.of(hosts), Optional.of(faults)))
                     .toCompletableFuture().get(30, TimeUnit.SECONDS);
         }
 
-        /** Node {@code index}'s member (its agent) over its kernel, joined to the control member. */
+        /**
+         * Node {@code index}'s member (its agent) over its kernel, joined to the control member
+         * (cut off first if the node is partitioned: {@link DevFaults#started}).
+         */
         ActorSystem<?> startMember(int index) {
             NodeInfo info = infos.get(index);
             ActorSystem<?> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernels.get(index),
                     NodeAgent.Settings.DEFAULT.withStateDirectory(dataDir.resolve("nodes").resolve(info.nodeId()).resolve("agent")),
-                    SharedExecutor.CONFIG);
+                    MEMBERS);
+            faults.started(index, node);
             Cluster.get(node).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
             return node;
         }
@@ -204,6 +213,7 @@ public final class DevCommand implements Callable<Integer> {
                     .map(name -> (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(name)).toList();
             List<ch.qos.logback.classic.Level> before = transport.stream().map(ch.qos.logback.classic.Logger::getLevel).toList();
             transport.forEach(l -> l.setLevel(ch.qos.logback.classic.Level.ERROR));
+            closing = true;
             try {
                 // The storage nodes first, then the control member: a node still heartbeating
                 // while the control member hands its shards off has its messages dropped, and the

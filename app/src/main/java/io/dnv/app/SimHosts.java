@@ -126,6 +126,11 @@ final class SimHosts implements SimulatedHosts, AutoCloseable {
         }
     }
 
+    /** The host's kernel, once it read or wrote anything: what it sees of its paths. */
+    Optional<SimulatedKernel> kernel(String hostNqn) {
+        return Optional.ofNullable(kernels.get(hostNqn));
+    }
+
     @Override
     public void close() {
         io.shutdownNow();

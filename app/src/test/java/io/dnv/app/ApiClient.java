@@ -144,6 +144,53 @@ final class ApiClient {
         throw new AssertionError("volume list: " + what + " not within " + wait.toSeconds() + " s; last seen " + items);
     }
 
+    /** Polls a volume until {@code node} is its active controller and no operation runs (a failover done). */
+    JsonNode awaitActive(String id, String node, Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            JsonNode v = get("/v1/volumes/" + id).json();
+            if (node.equals(controller(v, "ACTIVE")) && (v.path("operation").isMissingNode() || v.path("operation").isNull())) {
+                return v;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("volume " + id + " not failed over to " + node + " within " + wait.toSeconds() + " s: " + v);
+            }
+            sleep(200);
+        }
+    }
+
+    /** Polls a node's health until its status is {@code status}. */
+    JsonNode awaitHealth(String node, String status, Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            JsonNode h = get("/v1/nodes/" + node + "/health").json();
+            if (h.path("status").asText().equals(status)) {
+                return h;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("node " + node + " not " + status + " within " + wait.toSeconds() + " s: " + h);
+            }
+            sleep(100);
+        }
+    }
+
+    /** The node of the volume's (first) controller in {@code role}, or "" when it has none. */
+    static String controller(JsonNode volume, String role) {
+        for (JsonNode c : volume.path("controllers")) {
+            if (c.path("role").asText().equals(role)) {
+                return c.path("node").asText();
+            }
+        }
+        return "";
+    }
+
+    /** Bytes a test writes and reads back: the same for the same seed. */
+    static byte[] random(int seed, int length) {
+        byte[] b = new byte[length];
+        new java.util.Random(seed).nextBytes(b);
+        return b;
+    }
+
     /** Whether the list items hold volume {@code id} in {@code state}. */
     static boolean lists(JsonNode items, String id, String state) {
         for (JsonNode v : items) {

@@ -11,9 +11,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
+import static io.dnv.app.ApiClient.controller;
+import static io.dnv.app.ApiClient.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -79,7 +80,7 @@ class FailoverTest {
         double resumed = (System.nanoTime() - crashedAt) / 1e9;
         System.out.printf("TIME crash of the active's node -> the host's write acknowledged through the successor %.1f s%n", resumed);
 
-        JsonNode failedOver = awaitActive(standby);
+        JsonNode failedOver = api.awaitActive("fo", standby, Duration.ofSeconds(60));
         assertNotEquals(active, controller(failedOver, "ACTIVE"));
         ApiClient.Reply read = api.get(data + "?offset=0&length=" + before.length);
         assertEquals(200, read.status(), new String(read.body()) + " " + failedOver);
@@ -270,34 +271,5 @@ class FailoverTest {
             }
         }
         throw new AssertionError("no " + type + " event: " + api.get("/v1/volumes/fo/events").json());
-    }
-
-    private JsonNode awaitActive(String node) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
-            JsonNode v = api.get("/v1/volumes/fo").json();
-            if (node.equals(controller(v, "ACTIVE")) && (v.path("operation").isMissingNode() || v.path("operation").isNull())) {
-                return v;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not failed over to " + node + ": " + v);
-            }
-            Thread.sleep(200);
-        }
-    }
-
-    private static String controller(JsonNode volume, String role) {
-        for (JsonNode c : volume.path("controllers")) {
-            if (c.path("role").asText().equals(role)) {
-                return c.path("node").asText();
-            }
-        }
-        return "";
-    }
-
-    private static byte[] random(int seed, int length) {
-        byte[] b = new byte[length];
-        new Random(seed).nextBytes(b);
-        return b;
     }
 }

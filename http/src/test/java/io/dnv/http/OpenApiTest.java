@@ -78,6 +78,13 @@ class OpenApiTest {
                 .toList(), documented);
     }
 
+    @Test
+    void theFaultKindsAreTheOnesTheSimulatedNodesTake() {
+        JsonNode kind = read().path("paths").path("/v1/sim/nodes/{id}/faults").path("post").path("requestBody").path("content")
+                .path("application/json").path("schema").path("properties").path("kind");
+        assertEquals(SimulatedFaults.KINDS, iterable(kind.path("enum")));
+    }
+
     private static JsonNode read() {
         try (InputStream in = OpenApiTest.class.getResourceAsStream("/openapi.json")) {
             return new ObjectMapper().readTree(in);

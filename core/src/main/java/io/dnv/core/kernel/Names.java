@@ -165,6 +165,11 @@ public final class Names {
         return nqn("vol:" + vol);
     }
 
+    /** Whether an export is a volume's, to its hosts. */
+    public static boolean isVolumeNqn(String nqn) {
+        return nqn.startsWith(NQN_PREFIX + "vol:");
+    }
+
     /** The namespace identity of an export: the same whoever exports it. */
     public static UUID namespaceUuid(String nqn) {
         return UUID.nameUUIDFromBytes(("ns1:" + nqn).getBytes(StandardCharsets.UTF_8));

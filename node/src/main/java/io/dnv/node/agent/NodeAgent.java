@@ -44,6 +44,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** The {@link SideWatcher} saw an import go down or come back: a change no one pushes. */
     enum ImportsChanged implements Command { INSTANCE }
 
+    /**
+     * The {@link SideWatcher} found every import from another node down and turned the volume
+     * ports inaccessible ({@link Isolation}): {@code evidence} says what it saw.
+     */
+    record Isolated(List<String> evidence) implements Command {}
+
     /** A released LD is all zero: nothing in the kernel shows it, so say it, and a pass removes the LD. */
     private enum Zeroed implements Command { INSTANCE }
 
@@ -67,10 +73,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * What the agent reports: the generation it was given, the newest one it converged to, its
      * first pass since it started (the re-adopt of whatever the kernel held) and its last pass
      * (mutations, failures with the kernel's words, waits, observed kernel); {@code cleaned}: what
-     * it zeroed of the disk ranges its desired state names ({@link DiskCleaning}).
+     * it zeroed of the disk ranges its desired state names ({@link DiskCleaning}); {@code isolated}:
+     * the node was cut off and serves as nothing ({@link Isolation}) until it is given desired
+     * state again, which only the control plane may give it.
      */
     public record Status(String nodeId, long desiredGeneration, long reachedGeneration, int failedPasses,
-                         Optional<PassResult> firstPass, Optional<PassResult> lastPass, List<DiskRange> cleaned) {}
+                         Optional<PassResult> firstPass, Optional<PassResult> lastPass, List<DiskRange> cleaned,
+                         boolean isolated) {}
 
     /**
      * {@code spacing}: a new generation starts a pass at once, or, if a pass started less than
@@ -111,6 +120,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private final Optional<ActorRef<Status>> listener;
     private final DiskCleaning cleaning;
     private final ActorRef<SideWatcher.Command> sideWatcher;
+    private final Isolation isolation = new Isolation();
     private DesiredNode desired;
     private long reached = -1;
     private int failedPasses;
@@ -141,10 +151,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         ctx.spawn(ZeroingWorker.create(kernel, zeroing, cleaning), "zeroing", DispatcherSelector.blocking());
         zeroing.onZeroed(() -> ctx.getSelf().tell(Zeroed.INSTANCE));
         cleaning.onCleaned(() -> ctx.getSelf().tell(Cleaned.CHUNK));
-        this.reconciler = new Reconciler(kernel, disk, zeroing);
+        this.reconciler = new Reconciler(kernel, disk, zeroing, isolation);
         // Failing a dead disk node's raid1 sides cannot wait for a pass: a pass's look at the
         // kernel does not answer while the writes it would release are held.
-        this.sideWatcher = ctx.spawn(SideWatcher.create(kernel, ctx.getSelf()), "side-watcher", DispatcherSelector.blocking());
+        this.sideWatcher = ctx.spawn(SideWatcher.create(kernel, ctx.getSelf(), isolation), "side-watcher", DispatcherSelector.blocking());
         this.settings = settings;
         this.lastPassStarted = System.nanoTime() - settings.spacing().toNanos();
         // A (re)started agent holds no desired state: saying so at once gets it handed the state again.
@@ -158,6 +168,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(GetStatus.class, this::onGetStatus)
                 .onMessage(Tick.class, this::onTick)
                 .onMessage(ImportsChanged.class, c -> passSoon())
+                .onMessage(Isolated.class, this::onIsolated)
                 .onMessage(Zeroed.class, z -> passSoon())
                 .onMessage(Cleaned.class, this::onCleaned)
                 .build();
@@ -168,7 +179,16 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             getContext().getLog().error("desired state for node {} sent to the agent of {}; ignored", apply.desired().nodeId(), nodeId);
             return this;
         }
-        if (desired == null || apply.desired().generation() > desired.generation()) {
+        // Cut off, the node takes the desired state it is given next even if it is no newer: only the
+        // control plane gives it one, and that one says what the node is now.
+        boolean isolated = isolation.isolated();
+        if (desired == null || apply.desired().generation() > desired.generation()
+                || isolated && apply.desired().generation() >= desired.generation()) {
+            if (isolated) {
+                isolation.leave();
+                getContext().getLog().warn("node {} given desired state generation {} after it was cut off: its volume ports serve "
+                        + "as that says", nodeId, apply.desired().generation());
+            }
             desired = apply.desired();
             cleaning.want(desired.toZero());
             sideWatcher.tell(new SideWatcher.Desired(desired));
@@ -179,6 +199,19 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         return this;
     }
 
+    /**
+     * The passes go on (imports reconnect, a side whose link returns is taken back), but with the
+     * volume ports inaccessible, and the node says it waits for desired state.
+     */
+    private Behavior<Command> onIsolated(Isolated isolated) {
+        getContext().getLog().warn("node {} cut off ({}): serving nothing until the control plane gives it desired state", nodeId,
+                first(isolated.evidence()));
+        reached = -1;
+        passSoon();
+        listener.ifPresent(l -> l.tell(status()));
+        return this;
+    }
+
     private Behavior<Command> onGetStatus(GetStatus get) {
         get.replyTo().tell(status());
         return this;
@@ -186,7 +219,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     private Status status() {
         return new Status(nodeId, desired == null ? -1 : desired.generation(), reached, failedPasses,
-                Optional.ofNullable(firstPass), Optional.ofNullable(lastPass), cleaning.cleaned());
+                Optional.ofNullable(firstPass), Optional.ofNullable(lastPass), cleaning.cleaned(), isolation.isolated());
     }
 
     private Behavior<Command> onCleaned(Cleaned c) {
@@ -208,11 +241,14 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             firstPass = lastPass;
         }
         if (lastPass.converged()) {
-            if (reached != desired.generation() || !lastPass.mutations().isEmpty()) {
-                getContext().getLog().info("node {} converged to generation {} ({} mutations)", nodeId,
-                        desired.generation(), lastPass.mutations().size());
+            // Cut off, its volume ports are not as the desired state says: it reached nothing.
+            if (!isolation.isolated()) {
+                if (reached != desired.generation() || !lastPass.mutations().isEmpty()) {
+                    getContext().getLog().info("node {} converged to generation {} ({} mutations)", nodeId,
+                            desired.generation(), lastPass.mutations().size());
+                }
+                reached = desired.generation();
             }
-            reached = desired.generation();
             failedPasses = 0;
             // A raid1 side down or coming back is looked at again soon, and whole: what to do
             // next depends on time (the grace before failing a side) and on imports out of focus.

@@ -25,14 +25,22 @@ final class NvmetConvergence {
 
     private final Pass pass;
     private final DeviceResolver devices;
+    private final Isolation isolation;
     private final Set<String> hostsCreated = new HashSet<>();
 
-    NvmetConvergence(Pass pass, DeviceResolver devices) {
+    NvmetConvergence(Pass pass, DeviceResolver devices, Isolation isolation) {
         this.pass = pass;
         this.devices = devices;
+        this.isolation = isolation;
     }
 
+    /**
+     * Ports and their ANA groups. While the node is cut off ({@link Isolation}) every group of a
+     * volume port is inaccessible: asked when the port is compared, not when the pass began, as a
+     * pass may have waited for most of the cut on the writes it holds.
+     */
     void convergePorts() {
+        Set<Integer> volumePorts = Isolation.volumePorts(pass.desired);
         for (NvmetPort want : pass.desired.ports()) {
             Optional<ObservedKernel.Port> live = port(want.id());
             if (live.isEmpty()) {
@@ -46,7 +54,9 @@ final class NvmetConvergence {
                 continue;
             }
             Map<Integer, AnaState> liveGroups = live.map(ObservedKernel.Port::anaGroups).orElse(Map.of(AnaGroups.DEFAULT, AnaState.OPTIMIZED));
-            want.anaGroups().forEach((group, state) -> {
+            boolean inaccessible = volumePorts.contains(want.id()) && isolation.isolated();
+            want.anaGroups().forEach((group, desiredState) -> {
+                AnaState state = inaccessible ? AnaState.INACCESSIBLE : desiredState;
                 String object = "port " + want.id() + " ana group " + group;
                 if (!liveGroups.containsKey(group)
                         && !pass.mutate("nvmet ana group create", object, () -> pass.kernel.nvmetAnaGroupCreate(want.id(), group))) {

@@ -24,6 +24,7 @@ public final class Reconciler {
     private final Kernel kernel;
     private final Optional<String> disk;
     private final Zeroing zeroing;
+    private final Isolation isolation;
     private final MappingCache comparisons = new MappingCache();
     private final Raid1Sides raid1Sides = new Raid1Sides();
     private final Unreachable unreachable = new Unreachable();
@@ -35,9 +36,15 @@ public final class Reconciler {
      * {@code zeroing}: where devices over it go to be zeroed before they are removed.
      */
     Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing) {
+        this(kernel, disk, zeroing, new Isolation());
+    }
+
+    /** {@code isolation}: while the node is cut off, its volume ports' ANA groups stay inaccessible whatever the desired state says. */
+    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, Isolation isolation) {
         this.kernel = kernel;
         this.disk = disk;
         this.zeroing = zeroing;
+        this.isolation = isolation;
     }
 
     /** Compares every desired object with the kernel. */
@@ -55,7 +62,7 @@ public final class Reconciler {
         Focus.Named named = Focus.Named.of(desired);
         pass.focus = everything ? Focus.EVERYTHING : Focus.since(previous, desired, named, pass.observed);
         DeviceResolver devices = new DeviceResolver(pass, disk);
-        NvmetConvergence nvmet = new NvmetConvergence(pass, devices);
+        NvmetConvergence nvmet = new NvmetConvergence(pass, devices, isolation);
         ConnectionConvergence connections = new ConnectionConvergence(pass, unreachable, raid1Sides);
         DmConvergence dm = new DmConvergence(pass, devices, comparisons, zeroing, raid1Sides);
 

@@ -1,7 +1,9 @@
 package io.dnv.node.agent;
 
+import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.kernel.Raid1Status;
 import io.dnv.node.kernel.Kernel;
@@ -35,6 +37,12 @@ import java.util.Set;
  * sync and live: md would keep it as its last one and fail the writes upwards, and the thin pool
  * above would turn read-only until an offline repair.
  *
+ * <p>It also decides when the node is cut off ({@link Isolation}): every import from another node
+ * that the desired state names, live at some look since, is down at once. Then it turns every ANA
+ * group of the volume ports inaccessible itself and tells the agent; from then on it fails no side
+ * until the agent is given desired state again (a side failed now would let writes complete on the
+ * node's own disk alone, and if the node was failed over meanwhile nobody reads that disk again).
+ *
  * <p>It runs apart from the passes, every {@link #LOOK}, and looks only at sysfs and each
  * group's own status: a pass's `dmsetup status` does not answer while a pool's metadata write is
  * held by exactly such a side. It also tells the agent when any import went down or came back,
@@ -56,28 +64,37 @@ final class SideWatcher {
     private final ActorContext<Command> ctx;
     private final Kernel kernel;
     private final ActorRef<NodeAgent.Command> agent;
+    private final Isolation isolation;
     private Raid1Groups groups = new Raid1Groups(List.of(), Map.of());
     private Set<String> imports = Set.of();
+    private DesiredNode desired;
+    /** The imports from other nodes, and whether one of them was live at a look since the desired state came. */
+    private Set<String> remote = Set.of();
+    private boolean remoteSeenLive;
     /** The imports live at the last look. */
     private Set<String> live = Set.of();
     /** Since when (System.nanoTime) each import of a side has not been live. */
     private final Map<String, Long> downSince = new HashMap<>();
 
-    private SideWatcher(ActorContext<Command> ctx, Kernel kernel, ActorRef<NodeAgent.Command> agent) {
+    private SideWatcher(ActorContext<Command> ctx, Kernel kernel, ActorRef<NodeAgent.Command> agent, Isolation isolation) {
         this.ctx = ctx;
         this.kernel = kernel;
         this.agent = agent;
+        this.isolation = isolation;
     }
 
-    static Behavior<Command> create(Kernel kernel, ActorRef<NodeAgent.Command> agent) {
+    static Behavior<Command> create(Kernel kernel, ActorRef<NodeAgent.Command> agent, Isolation isolation) {
         Behavior<Command> watcher = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(Look.INSTANCE, LOOK);
-            SideWatcher w = new SideWatcher(ctx, kernel, agent);
+            SideWatcher w = new SideWatcher(ctx, kernel, agent, isolation);
             return Behaviors.receive(Command.class)
                     .onMessage(Desired.class, d -> {
+                        w.desired = d.desired();
                         w.groups = Raid1Groups.of(d.desired());
                         w.imports = new HashSet<>();
                         d.desired().connections().forEach(c -> w.imports.add(c.key()));
+                        w.remote = Isolation.remoteImports(d.desired());
+                        w.remoteSeenLive = false;
                         return Behaviors.same();
                     })
                     .onMessage(Look.class, l -> {
@@ -111,6 +128,14 @@ final class SideWatcher {
             agent.tell(NodeAgent.ImportsChanged.INSTANCE);
         }
         live = liveNow;
+        if (remote.stream().anyMatch(liveNow::contains)) {
+            remoteSeenLive = true;
+        } else if (remoteSeenLive && !isolation.isolated()) {
+            isolate(controllers);
+        }
+        if (isolation.isolated()) {
+            return;   // no side is failed while the node may have been failed over (see the class comment)
+        }
         Set<String> down = new HashSet<>();
         for (String key : groups.sideOf().keySet()) {
             if (liveNow.contains(key)) {
@@ -131,6 +156,38 @@ final class SideWatcher {
                 failIfPartnerServes(key, (now - downSince.get(key)) / 1_000_000, controllers.getOrDefault(key, List.of()), down);
             }
         }
+    }
+
+    /**
+     * Every import from another node is down: the node may be failed over by now. Its volume
+     * ports' groups turn inaccessible before anything else, here, not in a pass: a pass may be
+     * held up by the writes the cut holds. A group the kernel refuses is logged, and the passes
+     * (which see the isolation too) set it as soon as they run.
+     */
+    private void isolate(Map<String, List<ObservedKernel.Controller>> controllers) {
+        isolation.enter();
+        remoteSeenLive = false;   // a new desired state, or imports live again, before the next isolation
+        List<String> evidence = new ArrayList<>();
+        for (String key : remote) {
+            String states = controllers.getOrDefault(key, List.of()).stream().map(ObservedKernel.Controller::state).toList().toString();
+            evidence.add(key + " " + (states.equals("[]") ? "gone" : states));
+        }
+        Set<Integer> ports = Isolation.volumePorts(desired);
+        for (NvmetPort port : desired.ports()) {
+            if (!ports.contains(port.id())) {
+                continue;
+            }
+            for (int group : port.anaGroups().keySet()) {
+                try {
+                    kernel.nvmetAnaState(port.id(), group, AnaState.INACCESSIBLE);
+                } catch (KernelException e) {
+                    ctx.getLog().warn("isolated: port {} ANA group {} not set inaccessible: {}", port.id(), group, e.getMessage());
+                }
+            }
+        }
+        ctx.getLog().warn("every import from another node is down ({}): the node may have been failed over; its volume ports {} are "
+                + "inaccessible until the control plane gives it its desired state", evidence, ports);
+        agent.tell(new NodeAgent.Isolated(evidence));
     }
 
     /** Whether another side of the import's group has a live import (or none: a local side). */

@@ -41,6 +41,10 @@ import java.util.Set;
  * Both the member and its agent start again after an exception, with backoff ({@link Restarts}).
  * A restarted agent holds nothing and says so: the member gives it the last desired state again.
  * A restarted member holds nothing either: its heartbeat says so, and the entity pushes everything.
+ *
+ * An agent that says its node was cut off (it may have been failed over meanwhile) gets only
+ * desired state the entity sends after that: the member forgets what it applied before, and its
+ * heartbeat says the agent holds nothing, so the entity sends everything again once it hears it.
  */
 public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
 
@@ -113,7 +117,9 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                     reported = Optional.of(s.status());
                     // Every pass names the witness controllers afresh (a restarted watcher learns them again).
                     s.status().lastPass().ifPresent(p -> witnessWatcher.tell(new WitnessWatcher.Watch(p.observed().controllers())));
-                    if (s.status().desiredGeneration() < 0) {
+                    if (s.status().isolated()) {
+                        applied = Optional.empty();
+                    } else if (s.status().desiredGeneration() < 0) {
                         applied.ifPresent(desired -> agent.tell(new NodeAgent.Apply(desired)));
                     }
                     // Every pass is reported at once: the control plane waits on convergence, not on the next tick.
@@ -132,8 +138,9 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
     private void heartbeat() {
         Optional<PassResult> last = reported.flatMap(NodeAgent.Status::lastPass);
         List<String> failures = last.map(PassResult::failures).orElse(List.of()).stream().map(Object::toString).toList();
-        entity.tell(new StorageNode.Heartbeat(info, inbox, reported.map(NodeAgent.Status::desiredGeneration).orElse(-1L),
-                reported.map(NodeAgent.Status::reachedGeneration).orElse(-1L), failures, last.map(PassResult::generation).orElse(-1L),
+        Optional<NodeAgent.Status> holding = reported.filter(s -> !s.isolated());
+        entity.tell(new StorageNode.Heartbeat(info, inbox, holding.map(NodeAgent.Status::desiredGeneration).orElse(-1L),
+                holding.map(NodeAgent.Status::reachedGeneration).orElse(-1L), failures, last.map(PassResult::generation).orElse(-1L),
                 pushed.volumesWithAny(last.map(PassResult::unsettled).orElse(Set.of())),
                 last.map(p -> pushed.leftovers(info.nodeId(), p.observed(), p.zeroing())).orElse(Set.of()),
                 last.map(PassResult::zeroing).orElse(List.of()), reported.map(NodeAgent.Status::cleaned).orElse(List.of()),

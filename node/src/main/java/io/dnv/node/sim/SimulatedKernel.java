@@ -83,6 +83,16 @@ public final class SimulatedKernel implements Kernel {
         return host.dmesg();
     }
 
+    /** What nvmet logged (dmesg): connects it refused and why, keep-alive timers that expired. */
+    public synchronized List<String> targetLog() {
+        return nvmet.dmesg();
+    }
+
+    /** /sys/block/nvmeXcYnZ/ana_state: one path's ANA state as this host last read it; empty when the controller is not live. */
+    public synchronized Optional<String> pathAnaState(String controller, int nsid) {
+        return host.pathAnaState(controller, nsid);
+    }
+
     /** Attaches a physical disk backed by a sparse file (created if missing, kept across power cycles). */
     public synchronized SimulatedKernel addDisk(String path, Path file, long sizeBytes) {
         return add(new Disk(path, file, sizeBytes, Optional.empty()));

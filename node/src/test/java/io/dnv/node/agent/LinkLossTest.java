@@ -1,5 +1,6 @@
 package io.dnv.node.agent;
 
+import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.ConnectTimeouts;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.Names;
@@ -26,8 +27,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -38,8 +42,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * A volume on controller node n1 whose one raid1 group has its sides on disk nodes n2 and n3,
- * and links that go: n1's own (both sides at once) must fail nothing; a disk node's must degrade
- * the group within seconds, and the side must come back whole when the link does.
+ * and links that go: n1's own (both sides at once) must fail nothing, and leaves n1 serving
+ * nothing until it is given its desired state again (it may have been failed over meanwhile); a
+ * disk node's must degrade the group within seconds, and the side must come back whole when the
+ * link does.
  */
 class LinkLossTest {
 
@@ -58,6 +64,7 @@ class LinkLossTest {
     private final Agents agents = new Agents(testKit);
     private SimulatedKernel host;
     private SimulatedKernel.Handle volume;
+    private Map<String, DesiredNode> desired;
 
     @BeforeEach
     void volumeOnN1WithSidesOnN2AndN3() throws Exception {
@@ -72,7 +79,8 @@ class LinkLossTest {
                 List.of(new Placement.Leg(List.of(Placement.Group.placed(List.of(
                         new Placement.Extent("n2", 0, layout.ldSectors()), new Placement.Extent("n3", 0, layout.ldSectors())))))));
         agents.start(kernels, disks());
-        agents.converge(Fixtures.desired(nodes, VOLUME, SPEC, placement, List.of(HOST_NQN), 1));
+        desired = Fixtures.desired(nodes, VOLUME, SPEC, placement, List.of(HOST_NQN), 1);
+        agents.converge(desired);
         NodeEndpoints n1 = nodes.get("n1");
         host.nvmeConnect(new NvmeConnection("tcp", n1.address(), n1.port(Fixtures.VOLUME_PORT).serviceId(),
                 Names.volumeNqn(VOLUME), HOST_NQN, Names.hostId(HOST_NQN), new ConnectTimeouts(5, 600, 1, -1)));
@@ -95,14 +103,18 @@ class LinkLossTest {
     void anOutageOfTheControllerNodesOwnLinkFailsNoSideAndNoWrite() throws Exception {
         // Writers keep going through the outage, each to its own MiB, to blocks the pool has not
         // provisioned yet: each write also changes the pool's metadata on the raid1.
+        // All four under way at once (a thread each): the ones a writer sends once n1 is cut off and
+        // has its volume port inaccessible wait at the host for n1's desired state, given below.
         List<CompletableFuture<Void>> writes = new ArrayList<>();
+        ExecutorService writers = Executors.newFixedThreadPool(4);
         fabric.cut("127.0.1.1", "127.0.1.2");
         fabric.cut("127.0.1.1", "127.0.1.3");
         long cutAt = System.nanoTime();
         for (int i = 0; i < 4; i++) {
             int n = i;
-            writes.add(CompletableFuture.runAsync(() -> write(n * MIB, pattern(MIB, n + 1))));
+            writes.add(CompletableFuture.runAsync(() -> write(n * MIB, pattern(MIB, n + 1)), writers));
         }
+        writers.shutdown();
         // Longer than the old internal fast_io_fail (2 s), and than the agent's grace for failing a side.
         Thread.sleep(5000);
         assertTrue(writes.stream().noneMatch(CompletableFuture::isDone), "a write finished while no side was reachable");
@@ -113,6 +125,13 @@ class LinkLossTest {
         fabric.heal("127.0.1.1", "127.0.1.2");
         CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
         System.out.printf("TIME writes held through a %.1f s outage of the controller node's link completed%n", seconds(cutAt));
+
+        // Cut off from every node it imports from, n1 turned its volume port inaccessible, and its
+        // links returning change nothing of that: only desired state given anew does (the control plane's).
+        assertTrue(agents.status("n1").isolated(), "n1 did not see it was cut off");
+        assertEquals(Set.of(AnaState.INACCESSIBLE), volumePortStates(), "n1's volume port while it waits for its desired state");
+        agents.converge(desired);
+        assertEquals(Set.of(AnaState.OPTIMIZED), volumePortStates(), "n1's volume port once given its desired state again");
 
         assertEquals("AA", health(), raidStatus());
         String pool = status(Names.pool("n1", VOLUME, 0));
@@ -190,6 +209,17 @@ class LinkLossTest {
     /** One device's status: `dmsetup status` of all of them waits while the pool's metadata write is held. */
     private String status(String dm) {
         return kernels.get("n1").dmStatus(dm).orElseThrow();
+    }
+
+    /** The states of the ANA groups n1's desired state has on its volume port, as its kernel has them. */
+    private Set<AnaState> volumePortStates() {
+        int port = Fixtures.VOLUME_PORT;
+        Map<Integer, AnaState> live = kernels.get("n1").observe().ports().stream().filter(p -> p.id() == port).findFirst()
+                .orElseThrow().anaGroups();
+        Set<AnaState> states = new java.util.HashSet<>();
+        desired.get("n1").ports().stream().filter(p -> p.id() == port).findFirst().orElseThrow().anaGroups().keySet()
+                .forEach(g -> states.add(live.get(g)));
+        return states;
     }
 
     private List<String> agentDegraded(String node) {

@@ -1,0 +1,264 @@
+package io.dnv.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.kernel.AnaGroups;
+import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.ObservedKernel;
+import io.dnv.node.sim.SimulatedKernel;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static io.dnv.app.ApiClient.controller;
+import static io.dnv.app.ApiClient.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The seed's consistency case on `./dnv dev` (docs/failover.md, "A partition"): the node of a
+ * volume's active controller is partitioned ({@code POST /v1/sim/nodes/{id}/faults}) while a
+ * host's write sits in it, held on its imports from the disk nodes; the host notices by its own
+ * keep-alive and writes it again through the promoted standby, then writes newer data to the same
+ * blocks; the partition heals. The old node's write never lands over the newer data (the disk
+ * nodes fenced it), the host never sees an I/O error, and the old node, cut off, had turned its
+ * volume port inaccessible: the host, reconnecting to it, sends it nothing until it holds only
+ * what its desired state says now (nothing of the volume).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class PartitionTest {
+
+    static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b";
+    static final int MIB = 1 << 20;
+
+    private DevCommand.DevSystem dev;
+    private ApiClient api;
+
+    @BeforeAll
+    void start() throws Exception {
+        Path dataDir = Files.createTempDirectory("dnv-partition-test");
+        dev = DevCommand.DevSystem.start(dataDir, 0, 6, 1L << 30);
+        dev.awaitNodesUp(Duration.ofSeconds(60));
+        api = new ApiClient(dev.httpPort(), dev.token());
+    }
+
+    @AfterAll
+    void stop() {
+        dev.close();
+    }
+
+    @Test
+    void aWriteHeldInAPartitionedActiveNeverLandsOverNewerDataAndTheHostSeesNoError() throws Exception {
+        assertEquals(202, api.post("/v1/volumes", "{\"name\":\"pv\",\"sizeBytes\":" + (32L << 20) + "}").status());
+        api.awaitState("pv", "READY", Duration.ofSeconds(60));
+        ApiClient.Reply attached = api.post("/v1/volumes/pv/attachments", "{\"hostNqn\":\"" + HOST + "\"}");
+        assertEquals(200, attached.status());
+        int keepAlive = attached.json().path("hostSettings").path("keepAliveTmo").asInt();
+        assertTrue(keepAlive > 0, attached.json().toString());
+        byte[] first = random(11, MIB);
+        byte[] kept = random(12, MIB);
+        assertEquals(204, api.put(data(0, MIB), first).status());
+        assertEquals(204, api.put(data(8 * MIB, MIB), kept).status());
+
+        JsonNode volume = api.get("/v1/volumes/pv").json();
+        String active = controller(volume, "ACTIVE");
+        String standby = controller(volume, "STANDBY");
+        int old = index(active);
+        SimulatedKernel oldKernel = dev.kernels.get(old);
+        ActorSystem<?> oldMember = dev.nodes.get(old);
+        List<String> diskNodes = new ArrayList<>();
+        for (JsonNode leg : volume.path("legs")) {
+            for (JsonNode group : leg.path("groups")) {
+                for (JsonNode side : group.path("sides")) {
+                    if (!side.path("node").asText().equals(active)) {
+                        diskNodes.add(side.path("node").asText());
+                    }
+                }
+            }
+        }
+        assertFalse(diskNodes.isEmpty(), volume.toString());
+
+        // The write reaches the active's node, whose links to the disk nodes go a moment before the
+        // rest of its links: it waits there, on the node's imports (held, not failed).
+        diskNodes.forEach(d -> dev.fabric.cut(oldKernel.name(), dev.kernels.get(index(d)).name()));
+        byte[] stale = random(13, MIB);
+        ExecutorService writer = Executors.newSingleThreadExecutor();
+        Future<ApiClient.Reply> held = writer.submit(() -> api.put(data(0, MIB), stale));
+        writer.shutdown();
+        Thread.sleep(1000);
+        assertFalse(held.isDone(), "the write did not wait in " + active);
+
+        long partitionedAt = System.nanoTime();
+        ApiClient.Reply partition = api.post("/v1/sim/nodes/" + active + "/faults", "{\"kind\":\"partition\"}");
+        assertEquals(202, partition.status(), new String(partition.body()));
+        assertTrue(partition.json().path("partitioned").asBoolean(), partition.json().toString());
+        assertTrue(partition.json().path("kernelOn").asBoolean() && partition.json().path("agentRunning").asBoolean());
+        diskNodes.forEach(d -> dev.fabric.heal(oldKernel.name(), dev.kernels.get(index(d)).name()));   // the partition holds them now
+
+        // The transport drops the member's frames: the control member's failure detector sees it go.
+        // Cut off from every node it imports from, the old node turns its volume port inaccessible
+        // itself. The control plane, which hears nothing from it, declares it failed.
+        Address oldAddress = Cluster.get(oldMember).selfMember().address();
+        Map<String, BooleanSupplier> events = new LinkedHashMap<>();
+        events.put("the control member's cluster failure detector marks the member unreachable", () -> Cluster.get(dev.control)
+                .state().getUnreachable().stream().anyMatch(m -> m.address().equals(oldAddress)));
+        events.put("the partitioned node's volume port inaccessible (its links to the disk nodes went 1 s earlier)",
+                () -> volumePortStates(old).equals(Set.of(AnaState.INACCESSIBLE)));
+        events.put("the partitioned node declared FAILED",
+                () -> api.get("/v1/nodes/" + active + "/health").json().path("status").asText().equals("FAILED"));
+        timeEach("partition", partitionedAt, events);
+
+        // The host noticed by its own keep-alive, and wrote it again through the promoted standby.
+        ApiClient.Reply retried = held.get(90, TimeUnit.SECONDS);
+        assertEquals(204, retried.status(), new String(retried.body()));
+        double resumed = time("partition -> the host's held write acknowledged through the successor (published keep-alive "
+                + keepAlive + " s)", partitionedAt);
+        assertTrue(resumed >= keepAlive, "the host moved its write before its keep-alive (" + keepAlive + " s) could notice");
+        api.awaitActive("pv", standby, Duration.ofSeconds(60));
+        byte[] newer = random(14, MIB);
+        assertEquals(204, api.put(data(0, MIB), newer).status());
+
+        // Fenced: no disk node lets the old node at the volume's LDs any more.
+        String oldHost = Names.hostNqn(active);
+        for (String d : diskNodes) {
+            for (ObservedKernel.Subsystem s : dev.kernels.get(index(d)).observe().subsystems()) {
+                if (s.nqn().startsWith(Names.NQN_PREFIX + "ld:pv:")) {
+                    assertFalse(s.allowedHosts().contains(oldHost), d + " still allows " + active + " on " + s.nqn());
+                }
+            }
+        }
+
+        // Unreachable past the split-brain resolver's stable-after, the member is downed (on both
+        // sides); a new one starts in its place, cut off as well, and joins only at the heal.
+        await(active + "'s member downed and replaced", Duration.ofSeconds(90), () -> dev.nodes.get(old) != oldMember);
+        time("partition -> the partitioned member downed by the cluster, a new one started", partitionedAt);
+        assertTrue(oldMember.getWhenTerminated().toCompletableFuture().isDone());
+        boolean heldAtHeal = oldKernel.hostLog().stream().noneMatch(l -> l.contains("no available path - failing I/O"));
+        assertEquals(Set.of(AnaState.INACCESSIBLE), volumePortStates(old), "the new agent changed nothing before its desired state");
+
+        long healedAt = System.nanoTime();
+        System.out.printf("TIME partition lasted %.1f s%n", (healedAt - partitionedAt) / 1e9);
+        ApiClient.Reply heal = api.post("/v1/sim/nodes/" + active + "/faults", "{\"kind\":\"heal\"}");
+        assertEquals(202, heal.status());
+        assertFalse(heal.json().path("partitioned").asBoolean(), heal.json().toString());
+
+        // Until the old node holds only what its desired state says (nothing of the volume), the
+        // host's path to it is never optimized, and the host's I/O goes on without an error.
+        SimulatedKernel host = dev.hosts.kernel(HOST).orElseThrow();
+        String oldAddressOnFabric = dev.infos.get(old).endpoints().address();
+        Map<String, Double> seen = new LinkedHashMap<>();
+        BooleanSupplier hostPathChecked = () -> {
+            for (ObservedKernel.Controller c : host.observe().controllers()) {
+                if (c.subsystemNqn().equals(Names.volumeNqn("pv")) && c.address().equals(oldAddressOnFabric)) {
+                    String ana = host.pathAnaState(c.name(), 1).orElse("none");
+                    seen.putIfAbsent(c.state() + "/" + ana, (System.nanoTime() - healedAt) / 1e9);
+                    assertNotEquals(AnaState.OPTIMIZED.configfs(), ana, "the host may send I/O to the old node: " + seen);
+                }
+            }
+            ApiClient.Reply read = api.get(data(0, MIB));
+            assertEquals(200, read.status(), new String(read.body()));
+            assertArrayEquals(newer, read.body(), "the old node's write landed over the newer one");
+            return true;
+        };
+        events.clear();
+        events.put("the old node heard from again (UP)",
+                () -> hostPathChecked.getAsBoolean() && api.get("/v1/nodes/" + active + "/health").json().path("status").asText().equals("UP"));
+        events.put("the old node holds nothing of the volume (its desired state now)", () -> hostPathChecked.getAsBoolean()
+                && oldKernel.observe().subsystems().stream().noneMatch(s -> s.nqn().equals(Names.volumeNqn("pv"))));
+        timeEach("heal", healedAt, events);
+        System.out.println("the host's path to the old node after the heal, state/ANA as the host read it, first seen (s after the heal): "
+                + seen);
+
+        assertArrayEquals(newer, api.get(data(0, MIB)).body());
+        assertArrayEquals(kept, api.get(data(8 * MIB, MIB)).body());
+        byte[] after = random(15, MIB);
+        assertEquals(204, api.put(data(16 * MIB, MIB), after).status());
+        assertArrayEquals(after, api.get(data(16 * MIB, MIB)).body());
+        JsonNode health = api.get("/v1/nodes/" + active + "/health").json();
+        assertTrue(health.path("failedOver").toString().contains("pv"), health.toString());
+        long refused = diskNodes.stream().flatMap(d -> dev.kernels.get(index(d)).targetLog().stream())
+                .filter(l -> l.contains("connect by host " + oldHost) && l.contains("not allowed")).count();
+        System.out.println("the old node's held write: " + (heldAtHeal ? "still held at the heal"
+                : "failed inside it before the heal (its imports' keep-alive + fast_io_fail)")
+                + "; its imports' reconnects refused by the disk nodes " + refused + " times");
+    }
+
+    private String data(long offset, int length) {
+        return "/v1/sim/hosts/" + HOST + "/volumes/pv/data?offset=" + offset + "&length=" + length;
+    }
+
+    private int index(String nodeId) {
+        for (int i = 0; i < dev.infos.size(); i++) {
+            if (dev.infos.get(i).nodeId().equals(nodeId)) {
+                return i;
+            }
+        }
+        throw new AssertionError("no node " + nodeId);
+    }
+
+    /** The states of the groups volumes are put in, on node {@code index}'s volume port, as its kernel has them. */
+    private Set<AnaState> volumePortStates(int index) {
+        int port = dev.infos.get(index).endpoints().volumePorts().get(0).id();
+        Set<AnaState> states = new TreeSet<>();
+        dev.kernels.get(index).observe().ports().stream().filter(p -> p.id() == port).findFirst().ifPresent(p ->
+                p.anaGroups().forEach((group, state) -> {
+                    if (group != AnaGroups.DEFAULT) {
+                        states.add(state);
+                    }
+                }));
+        return states;
+    }
+
+    /** Polls every event until each happened once (60 s at most), then prints when each first did. */
+    private static void timeEach(String from, long since, Map<String, BooleanSupplier> events) throws InterruptedException {
+        Map<String, Double> at = new LinkedHashMap<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (at.size() < events.size()) {
+            events.forEach((what, happened) -> {
+                if (!at.containsKey(what) && happened.getAsBoolean()) {
+                    at.put(what, (System.nanoTime() - since) / 1e9);
+                }
+            });
+            assertTrue(System.nanoTime() < deadline, "not within 60 s of the " + from + ": "
+                    + events.keySet().stream().filter(e -> !at.containsKey(e)).toList());
+            Thread.sleep(100);
+        }
+        at.forEach((what, s) -> System.out.printf("TIME %s -> %s %.1f s%n", from, what, s));
+    }
+
+    private static double time(String what, long since) {
+        double s = (System.nanoTime() - since) / 1e9;
+        System.out.printf("TIME %s %.1f s%n", what, s);
+        return s;
+    }
+
+    private static void await(String what, Duration wait, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "not within " + wait.toSeconds() + " s: " + what);
+            Thread.sleep(100);
+        }
+    }
+}
