@@ -8,6 +8,7 @@ import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.SimulatedKernel;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,17 +36,25 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The seed's consistency case on `./dnv dev` (docs/failover.md, "A partition"): the node of a
- * volume's active controller is partitioned ({@code POST /v1/sim/nodes/{id}/faults}) while a
- * host's write sits in it, held on its imports from the disk nodes; the host notices by its own
- * keep-alive and writes it again through the promoted standby, then writes newer data to the same
- * blocks; the partition heals. The old node's write never lands over the newer data (the disk
- * nodes fenced it), the host never sees an I/O error, and the old node, cut off, had turned its
- * volume port inaccessible: the host, reconnecting to it, sends it nothing until it holds only
- * what its desired state says now (nothing of the volume).
+ * Partitions on `./dnv dev` ({@code POST /v1/sim/nodes/{id}/faults}, docs/failover.md, "A
+ * partition"). The node of a volume's active controller is cut off, fails over, and the partition
+ * heals: the host never sees an I/O error, and the old node, which turned its volume port
+ * inaccessible when it saw itself cut off, serves nothing to the host until it holds only what its
+ * desired state says now (nothing of the volume).
+ *
+ * <ul>
+ *   <li>the seed's consistency case: a host's write sits in the node when it is cut off (held on its
+ *       imports from the disk nodes); the host notices by its own keep-alive, writes it again
+ *       through the promoted standby, then writes newer data to the same blocks. The cluster downs
+ *       the member meanwhile and a new one starts; after the heal the newer data survives;</li>
+ *   <li>a partition healed before the cluster downs the member: the same member carries on, and
+ *       is given its new desired state; a write the host sends meanwhile reaches the old node only
+ *       to be refused by its ANA state, and lands on the successor.</li>
+ * </ul>
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PartitionTest {
@@ -71,16 +80,10 @@ class PartitionTest {
 
     @Test
     void aWriteHeldInAPartitionedActiveNeverLandsOverNewerDataAndTheHostSeesNoError() throws Exception {
-        assertEquals(202, api.post("/v1/volumes", "{\"name\":\"pv\",\"sizeBytes\":" + (32L << 20) + "}").status());
-        api.awaitState("pv", "READY", Duration.ofSeconds(60));
-        ApiClient.Reply attached = api.post("/v1/volumes/pv/attachments", "{\"hostNqn\":\"" + HOST + "\"}");
-        assertEquals(200, attached.status());
-        int keepAlive = attached.json().path("hostSettings").path("keepAliveTmo").asInt();
-        assertTrue(keepAlive > 0, attached.json().toString());
-        byte[] first = random(11, MIB);
+        int keepAlive = createAttached("pv");
         byte[] kept = random(12, MIB);
-        assertEquals(204, api.put(data(0, MIB), first).status());
-        assertEquals(204, api.put(data(8 * MIB, MIB), kept).status());
+        assertEquals(204, api.put(data("pv", 0, MIB), random(11, MIB)).status());
+        assertEquals(204, api.put(data("pv", 8 * MIB, MIB), kept).status());
 
         JsonNode volume = api.get("/v1/volumes/pv").json();
         String active = controller(volume, "ACTIVE");
@@ -105,30 +108,18 @@ class PartitionTest {
         diskNodes.forEach(d -> dev.fabric.cut(oldKernel.name(), dev.kernels.get(index(d)).name()));
         byte[] stale = random(13, MIB);
         ExecutorService writer = Executors.newSingleThreadExecutor();
-        Future<ApiClient.Reply> held = writer.submit(() -> api.put(data(0, MIB), stale));
+        Future<ApiClient.Reply> held = writer.submit(() -> api.put(data("pv", 0, MIB), stale));
         writer.shutdown();
         Thread.sleep(1000);
         assertFalse(held.isDone(), "the write did not wait in " + active);
 
-        long partitionedAt = System.nanoTime();
-        ApiClient.Reply partition = api.post("/v1/sim/nodes/" + active + "/faults", "{\"kind\":\"partition\"}");
-        assertEquals(202, partition.status(), new String(partition.body()));
-        assertTrue(partition.json().path("partitioned").asBoolean(), partition.json().toString());
-        assertTrue(partition.json().path("kernelOn").asBoolean() && partition.json().path("agentRunning").asBoolean());
+        long partitionedAt = partition(active);
         diskNodes.forEach(d -> dev.fabric.heal(oldKernel.name(), dev.kernels.get(index(d)).name()));   // the partition holds them now
 
         // The transport drops the member's frames: the control member's failure detector sees it go.
         // Cut off from every node it imports from, the old node turns its volume port inaccessible
         // itself. The control plane, which hears nothing from it, declares it failed.
-        Address oldAddress = Cluster.get(oldMember).selfMember().address();
-        Map<String, BooleanSupplier> events = new LinkedHashMap<>();
-        events.put("the control member's cluster failure detector marks the member unreachable", () -> Cluster.get(dev.control)
-                .state().getUnreachable().stream().anyMatch(m -> m.address().equals(oldAddress)));
-        events.put("the partitioned node's volume port inaccessible (its links to the disk nodes went 1 s earlier)",
-                () -> volumePortStates(old).equals(Set.of(AnaState.INACCESSIBLE)));
-        events.put("the partitioned node declared FAILED",
-                () -> api.get("/v1/nodes/" + active + "/health").json().path("status").asText().equals("FAILED"));
-        timeEach("partition", partitionedAt, events);
+        timeEach("partition", partitionedAt, cutOff(active, "(its links to the disk nodes went 1 s earlier)"));
 
         // The host noticed by its own keep-alive, and wrote it again through the promoted standby.
         ApiClient.Reply retried = held.get(90, TimeUnit.SECONDS);
@@ -138,7 +129,7 @@ class PartitionTest {
         assertTrue(resumed >= keepAlive, "the host moved its write before its keep-alive (" + keepAlive + " s) could notice");
         api.awaitActive("pv", standby, Duration.ofSeconds(60));
         byte[] newer = random(14, MIB);
-        assertEquals(204, api.put(data(0, MIB), newer).status());
+        assertEquals(204, api.put(data("pv", 0, MIB), newer).status());
 
         // Fenced: no disk node lets the old node at the volume's LDs any more.
         String oldHost = Names.hostNqn(active);
@@ -158,44 +149,14 @@ class PartitionTest {
         boolean heldAtHeal = oldKernel.hostLog().stream().noneMatch(l -> l.contains("no available path - failing I/O"));
         assertEquals(Set.of(AnaState.INACCESSIBLE), volumePortStates(old), "the new agent changed nothing before its desired state");
 
-        long healedAt = System.nanoTime();
-        System.out.printf("TIME partition lasted %.1f s%n", (healedAt - partitionedAt) / 1e9);
-        ApiClient.Reply heal = api.post("/v1/sim/nodes/" + active + "/faults", "{\"kind\":\"heal\"}");
-        assertEquals(202, heal.status());
-        assertFalse(heal.json().path("partitioned").asBoolean(), heal.json().toString());
+        long healedAt = heal(active, partitionedAt);
+        healed("pv", active, healedAt, newer, Map.of());
 
-        // Until the old node holds only what its desired state says (nothing of the volume), the
-        // host's path to it is never optimized, and the host's I/O goes on without an error.
-        SimulatedKernel host = dev.hosts.kernel(HOST).orElseThrow();
-        String oldAddressOnFabric = dev.infos.get(old).endpoints().address();
-        Map<String, Double> seen = new LinkedHashMap<>();
-        BooleanSupplier hostPathChecked = () -> {
-            for (ObservedKernel.Controller c : host.observe().controllers()) {
-                if (c.subsystemNqn().equals(Names.volumeNqn("pv")) && c.address().equals(oldAddressOnFabric)) {
-                    String ana = host.pathAnaState(c.name(), 1).orElse("none");
-                    seen.putIfAbsent(c.state() + "/" + ana, (System.nanoTime() - healedAt) / 1e9);
-                    assertNotEquals(AnaState.OPTIMIZED.configfs(), ana, "the host may send I/O to the old node: " + seen);
-                }
-            }
-            ApiClient.Reply read = api.get(data(0, MIB));
-            assertEquals(200, read.status(), new String(read.body()));
-            assertArrayEquals(newer, read.body(), "the old node's write landed over the newer one");
-            return true;
-        };
-        events.clear();
-        events.put("the old node heard from again (UP)",
-                () -> hostPathChecked.getAsBoolean() && api.get("/v1/nodes/" + active + "/health").json().path("status").asText().equals("UP"));
-        events.put("the old node holds nothing of the volume (its desired state now)", () -> hostPathChecked.getAsBoolean()
-                && oldKernel.observe().subsystems().stream().noneMatch(s -> s.nqn().equals(Names.volumeNqn("pv"))));
-        timeEach("heal", healedAt, events);
-        System.out.println("the host's path to the old node after the heal, state/ANA as the host read it, first seen (s after the heal): "
-                + seen);
-
-        assertArrayEquals(newer, api.get(data(0, MIB)).body());
-        assertArrayEquals(kept, api.get(data(8 * MIB, MIB)).body());
+        assertArrayEquals(newer, api.get(data("pv", 0, MIB)).body());
+        assertArrayEquals(kept, api.get(data("pv", 8 * MIB, MIB)).body());
         byte[] after = random(15, MIB);
-        assertEquals(204, api.put(data(16 * MIB, MIB), after).status());
-        assertArrayEquals(after, api.get(data(16 * MIB, MIB)).body());
+        assertEquals(204, api.put(data("pv", 16 * MIB, MIB), after).status());
+        assertArrayEquals(after, api.get(data("pv", 16 * MIB, MIB)).body());
         JsonNode health = api.get("/v1/nodes/" + active + "/health").json();
         assertTrue(health.path("failedOver").toString().contains("pv"), health.toString());
         long refused = diskNodes.stream().flatMap(d -> dev.kernels.get(index(d)).targetLog().stream())
@@ -205,8 +166,125 @@ class PartitionTest {
                 + "; its imports' reconnects refused by the disk nodes " + refused + " times");
     }
 
-    private String data(long offset, int length) {
-        return "/v1/sim/hosts/" + HOST + "/volumes/pv/data?offset=" + offset + "&length=" + length;
+    @Test
+    void aPartitionHealedBeforeTheClusterDownsTheMemberLeavesItWithoutItsOldRoleAndTheHostWithoutAnError() throws Exception {
+        createAttached("pq");
+        byte[] first = random(21, MIB);
+        assertEquals(204, api.put(data("pq", 0, MIB), first).status());
+        JsonNode volume = api.get("/v1/volumes/pq").json();
+        String active = controller(volume, "ACTIVE");
+        String standby = controller(volume, "STANDBY");
+        int old = index(active);
+        ActorSystem<?> oldMember = dev.nodes.get(old);
+
+        long partitionedAt = partition(active);
+        timeEach("partition", partitionedAt, cutOff(active, ""));
+        api.awaitActive("pq", standby, Duration.ofSeconds(60));
+        time("partition -> failed over to the standby", partitionedAt);
+        // The host may still take its path to the old node for optimized (its keep-alive has not
+        // noticed the silence yet): a write it sends there waits on the silent link, and meets the
+        // old node's inaccessible port when the link returns.
+        byte[] newer = random(22, MIB);
+        ExecutorService writer = Executors.newSingleThreadExecutor();
+        Future<ApiClient.Reply> during = writer.submit(() -> api.put(data("pq", 0, MIB), newer));
+        writer.shutdown();
+        Thread.sleep(500);
+
+        long healedAt = heal(active, partitionedAt);
+        ApiClient.Reply written = during.get(90, TimeUnit.SECONDS);
+        assertEquals(204, written.status(), new String(written.body()));
+        Address oldAddress = Cluster.get(oldMember).selfMember().address();
+        healed("pq", active, healedAt, newer, Map.of("the control member's cluster failure detector marks the member reachable",
+                () -> Cluster.get(dev.control).state().getUnreachable().stream().noneMatch(m -> m.address().equals(oldAddress))));
+        assertSame(oldMember, dev.nodes.get(old), "the member was replaced: the partition outlasted the split-brain resolver");
+        assertTrue(java.util.stream.StreamSupport.stream(Cluster.get(dev.control).state().getMembers().spliterator(), false)
+                .anyMatch(m -> m.address().equals(oldAddress) && m.status().equals(MemberStatus.up())), "the member is no member again");
+    }
+
+    /** Creates a 32 MiB volume and attaches {@link #HOST}: the host keep-alive its connect information publishes. */
+    private int createAttached(String name) {
+        assertEquals(202, api.post("/v1/volumes", "{\"name\":\"" + name + "\",\"sizeBytes\":" + (32L << 20) + "}").status());
+        api.awaitState(name, "READY", Duration.ofSeconds(60));
+        ApiClient.Reply attached = api.post("/v1/volumes/" + name + "/attachments", "{\"hostNqn\":\"" + HOST + "\"}");
+        assertEquals(200, attached.status());
+        int keepAlive = attached.json().path("hostSettings").path("keepAliveTmo").asInt();
+        assertTrue(keepAlive > 0, attached.json().toString());
+        return keepAlive;
+    }
+
+    private long partition(String node) {
+        long at = System.nanoTime();
+        ApiClient.Reply partition = api.post("/v1/sim/nodes/" + node + "/faults", "{\"kind\":\"partition\"}");
+        assertEquals(202, partition.status(), new String(partition.body()));
+        assertTrue(partition.json().path("partitioned").asBoolean(), partition.json().toString());
+        assertTrue(partition.json().path("kernelOn").asBoolean() && partition.json().path("agentRunning").asBoolean());
+        return at;
+    }
+
+    private long heal(String node, long partitionedAt) {
+        long at = System.nanoTime();
+        System.out.printf("TIME partition lasted %.1f s%n", (at - partitionedAt) / 1e9);
+        ApiClient.Reply heal = api.post("/v1/sim/nodes/" + node + "/faults", "{\"kind\":\"heal\"}");
+        assertEquals(202, heal.status());
+        assertFalse(heal.json().path("partitioned").asBoolean(), heal.json().toString());
+        return at;
+    }
+
+    /**
+     * What a partition of the node shows: the transport drops the member's frames (the control
+     * member's failure detector sees it go); cut off from every node it imports from, the node
+     * turns its volume port inaccessible itself; the control plane, hearing nothing, declares it failed.
+     */
+    private Map<String, BooleanSupplier> cutOff(String node, String note) {
+        int index = index(node);
+        Address address = Cluster.get(dev.nodes.get(index)).selfMember().address();
+        Map<String, BooleanSupplier> events = new LinkedHashMap<>();
+        events.put("the control member's cluster failure detector marks the member unreachable", () -> Cluster.get(dev.control)
+                .state().getUnreachable().stream().anyMatch(m -> m.address().equals(address)));
+        events.put(("the partitioned node's volume port inaccessible " + note).trim(),
+                () -> volumePortStates(index).equals(Set.of(AnaState.INACCESSIBLE)));
+        events.put("the partitioned node declared FAILED",
+                () -> api.get("/v1/nodes/" + node + "/health").json().path("status").asText().equals("FAILED"));
+        return events;
+    }
+
+    /**
+     * After the heal, until the old node is heard from again and holds only what its desired state
+     * says (nothing of the volume), and until {@code more} happened: the host's path to it is never
+     * optimized, and the host reads {@code newer} back without an error.
+     */
+    private void healed(String volume, String node, long healedAt, byte[] newer, Map<String, BooleanSupplier> more)
+            throws InterruptedException {
+        SimulatedKernel host = dev.hosts.kernel(HOST).orElseThrow();
+        SimulatedKernel oldKernel = dev.kernels.get(index(node));
+        String address = dev.infos.get(index(node)).endpoints().address();
+        Map<String, Double> seen = new LinkedHashMap<>();
+        BooleanSupplier hostPathChecked = () -> {
+            for (ObservedKernel.Controller c : host.observe().controllers()) {
+                if (c.subsystemNqn().equals(Names.volumeNqn(volume)) && c.address().equals(address)) {
+                    String ana = host.pathAnaState(c.name(), 1).orElse("none");
+                    seen.putIfAbsent(c.state() + "/" + ana, (System.nanoTime() - healedAt) / 1e9);
+                    assertNotEquals(AnaState.OPTIMIZED.configfs(), ana, "the host may send I/O to the old node: " + seen);
+                }
+            }
+            ApiClient.Reply read = api.get(data(volume, 0, MIB));
+            assertEquals(200, read.status(), new String(read.body()));
+            assertArrayEquals(newer, read.body(), "an older write landed over the newer one");
+            return true;
+        };
+        Map<String, BooleanSupplier> events = new LinkedHashMap<>();
+        events.put("the old node heard from again (UP)", () -> hostPathChecked.getAsBoolean()
+                && api.get("/v1/nodes/" + node + "/health").json().path("status").asText().equals("UP"));
+        events.put("the old node holds nothing of the volume (its desired state now)", () -> hostPathChecked.getAsBoolean()
+                && oldKernel.observe().subsystems().stream().noneMatch(s -> s.nqn().equals(Names.volumeNqn(volume))));
+        more.forEach((what, happened) -> events.put(what, () -> hostPathChecked.getAsBoolean() && happened.getAsBoolean()));
+        timeEach("heal", healedAt, events);
+        System.out.println("the host's path to the old node after the heal, state/ANA as the host read it, first seen (s after the heal): "
+                + seen);
+    }
+
+    private static String data(String volume, long offset, int length) {
+        return "/v1/sim/hosts/" + HOST + "/volumes/" + volume + "/data?offset=" + offset + "&length=" + length;
     }
 
     private int index(String nodeId) {
