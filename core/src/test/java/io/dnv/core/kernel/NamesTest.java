@@ -38,6 +38,16 @@ class NamesTest {
         assertTrue(!Names.isVolumeId("v".repeat(Names.VOLUME_ID_MAX + 1)));
     }
 
+    /** What an agent takes for a volume's export to its hosts (its port's groups are what a cut-off node turns inaccessible). */
+    @Test
+    void onlyAVolumesOwnExportIsAVolumeExport() {
+        String vol = "vol";
+        assertTrue(Names.isVolumeNqn(Names.volumeNqn(vol)));
+        for (String other : List.of(Names.ldNqn(vol, 0, 0, 0, NODE), Names.legNqn(vol, 0), Names.hostNqn(NODE), "nqn.2024-01.io.dnv:volx")) {
+            assertTrue(!Names.isVolumeNqn(other), other);
+        }
+    }
+
     private static List<String> dmNames(String vol) {
         return List.of(Names.ld(NODE, vol, LEG, GROUP, SIDE), Names.raidMeta(NODE, vol, LEG, GROUP, SIDE),
                 Names.raidData(NODE, vol, LEG, GROUP, SIDE), Names.raid1(NODE, vol, LEG, GROUP), Names.thinMeta(NODE, vol, LEG),
