@@ -134,7 +134,10 @@ final class SideWatcher {
             isolate(controllers);
         }
         if (isolation.isolated()) {
-            return;   // no side is failed while the node may have been failed over (see the class comment)
+            // No side is failed while the node may have been failed over (see the class comment);
+            // once it is told what it is, each side's grace starts again, never shorter.
+            downSince.clear();
+            return;
         }
         Set<String> down = new HashSet<>();
         for (String key : groups.sideOf().keySet()) {
@@ -169,8 +172,8 @@ final class SideWatcher {
         remoteSeenLive = false;   // a new desired state, or imports live again, before the next isolation
         List<String> evidence = new ArrayList<>();
         for (String key : remote) {
-            String states = controllers.getOrDefault(key, List.of()).stream().map(ObservedKernel.Controller::state).toList().toString();
-            evidence.add(key + " " + (states.equals("[]") ? "gone" : states));
+            List<String> states = controllers.getOrDefault(key, List.of()).stream().map(ObservedKernel.Controller::state).toList();
+            evidence.add(key + " " + (states.isEmpty() ? "gone" : String.join(",", states)));
         }
         Set<Integer> ports = Isolation.volumePorts(desired);
         for (NvmetPort port : desired.ports()) {
@@ -185,8 +188,8 @@ final class SideWatcher {
                 }
             }
         }
-        ctx.getLog().warn("every import from another node is down ({}): the node may have been failed over; its volume ports {} are "
-                + "inaccessible until the control plane gives it its desired state", evidence, ports);
+        ctx.getLog().warn("all {} imports from other nodes are down: the node may have been failed over; its volume ports {} are "
+                + "inaccessible until the control plane gives it its desired state", remote.size(), ports);
         agent.tell(new NodeAgent.Isolated(evidence));
     }
 
