@@ -12,13 +12,13 @@ import java.util.TreeSet;
 
 /**
  * Whether this node may have been failed over behind its back (docs/failover.md, "A node that
- * comes back"). Every import it holds from other nodes went down at once: the node was cut off,
- * and the control plane, which no longer hears it either, may have declared it failed, fenced it
- * and promoted its volumes' standbys meanwhile. Only the control plane knows; the node learns it
- * when it is heard from again, which is the moment its hosts reconnect to it too. So it decides
- * while it is cut off: every ANA group of its volume ports turns inaccessible (a host that
- * reconnects sends it no I/O and sees no error), and it serves again only as the desired state
- * the control plane gives it afterwards says, never in the role it had.
+ * comes back"). Every import its volumes hold from other nodes went down at once: the node was
+ * cut off, and the control plane, which no longer hears it either, may have declared it failed,
+ * fenced it and promoted its volumes' standbys meanwhile. Only the control plane knows; the node
+ * learns it when it is heard from again, which is the moment its hosts reconnect to it too. So
+ * it decides while it is cut off: every ANA group of its volume ports turns inaccessible (a host
+ * that reconnects sends it no I/O and sees no error), and it serves again only as the desired
+ * state the control plane gives it afterwards says, never in the role it had.
  *
  * <p>Shared by the agent, its passes and its {@link SideWatcher}, which decides: the watcher sets
  * the groups' states itself (a pass may be waiting on the very writes the cut holds), and a pass
@@ -51,11 +51,15 @@ final class Isolation {
         return ports;
     }
 
-    /** The imports the desired state names from another node: those that go when the node is cut off. */
+    /**
+     * The imports of the node's volumes (LDs, other actives' legs) that the desired state names
+     * from another node: those that go when the node is cut off, and that fencing refuses. Witness
+     * imports are not fenced: one live again after a heal says nothing of what the node may serve.
+     */
     static Set<String> remoteImports(DesiredNode desired) {
         Set<String> remote = new HashSet<>();
         for (NvmeConnection c : desired.connections()) {
-            if (desired.ports().stream().noneMatch(p -> isTarget(p, c))) {
+            if (Names.isInternalNqn(c.subsystemNqn()) && desired.ports().stream().noneMatch(p -> isTarget(p, c))) {
                 remote.add(c.key());
             }
         }

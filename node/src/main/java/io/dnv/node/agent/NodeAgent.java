@@ -45,8 +45,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     enum ImportsChanged implements Command { INSTANCE }
 
     /**
-     * The {@link SideWatcher} found every import from another node down and turned the volume
-     * ports inaccessible ({@link Isolation}): {@code evidence} says what it saw.
+     * The {@link SideWatcher} found every import of the volumes from another node down and turned
+     * the volume ports inaccessible ({@link Isolation}): {@code evidence} says what it saw.
      */
     record Isolated(List<String> evidence) implements Command {}
 

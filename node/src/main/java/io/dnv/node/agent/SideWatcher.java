@@ -37,8 +37,8 @@ import java.util.Set;
  * sync and live: md would keep it as its last one and fail the writes upwards, and the thin pool
  * above would turn read-only until an offline repair.
  *
- * <p>It also decides when the node is cut off ({@link Isolation}): every import from another node
- * that the desired state names, live at some look since, is down at once. Then it turns every ANA
+ * <p>It also decides when the node is cut off ({@link Isolation}): every import of its volumes from
+ * another node that the desired state names, one live at some look since, is down at once. Then it turns every ANA
  * group of the volume ports inaccessible itself and tells the agent; from then on it fails no side
  * until the agent is given desired state again (a side failed now would let writes complete on the
  * node's own disk alone, and if the node was failed over meanwhile nobody reads that disk again).
@@ -162,7 +162,7 @@ final class SideWatcher {
     }
 
     /**
-     * Every import from another node is down: the node may be failed over by now. Its volume
+     * Every import of the volumes from another node is down: the node may be failed over by now. Its volume
      * ports' groups turn inaccessible before anything else, here, not in a pass: a pass may be
      * held up by the writes the cut holds. A group the kernel refuses is logged, and the passes
      * (which see the isolation too) set it as soon as they run.
@@ -188,7 +188,7 @@ final class SideWatcher {
                 }
             }
         }
-        ctx.getLog().warn("all {} imports from other nodes are down: the node may have been failed over; its volume ports {} are "
+        ctx.getLog().warn("all {} of its volumes' imports from other nodes are down: the node may have been failed over; its volume ports {} are "
                 + "inaccessible until the control plane gives it its desired state", remote.size(), ports);
         agent.tell(new NodeAgent.Isolated(evidence));
     }
