@@ -148,9 +148,16 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 last.map(p -> StorageNode.Imports.byTarget(imports(p), info.endpoints().address())).orElse(Map.of())));
     }
 
-    /** The host-side controllers as the last pass saw them, its witness imports as the watcher reads them now. */
+    /**
+     * The host-side controllers as the last pass saw them, its witness imports as the watcher reads
+     * them now. A node whose witness imports (two or more) all read down says nothing of them: it
+     * is far likelier the one cut off than every peer it witnesses gone at once. After a partition
+     * heals its imports take seconds to reconnect, and its word would have a live peer declared
+     * failed the moment that peer's agent was a second late.
+     */
     private List<ObservedKernel.Controller> imports(PassResult pass) {
-        List<ObservedKernel.Controller> all = new ArrayList<>(witnesses);
+        boolean cutOff = witnesses.size() > 1 && witnesses.stream().noneMatch(c -> c.state().equals("live"));
+        List<ObservedKernel.Controller> all = new ArrayList<>(cutOff ? List.of() : witnesses);
         pass.observed().controllers().stream().filter(c -> !Names.isWitnessNqn(c.subsystemNqn())).forEach(all::add);
         return all;
     }

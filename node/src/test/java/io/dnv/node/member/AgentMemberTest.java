@@ -227,6 +227,70 @@ class AgentMemberTest {
         }
     }
 
+    /**
+     * A node whose witness imports all read down is likelier the one cut off than every peer it
+     * witnesses gone: its heartbeat says nothing of them (after a partition heals, its word would
+     * have a live peer failed over). One peer gone while another reads live is said as before.
+     */
+    @Test
+    void aNodeCutOffFromEveryPeerItWitnessesSaysNothingOfThemAndOnePeerGoneIsSaid() throws Exception {
+        List<NodeEndpoints> peers = new ArrayList<>();
+        for (String id : List.of("n2", "n3")) {
+            String address = "127.0.4." + id.substring(1);
+            peers.add(new NodeEndpoints(id, address, Optional.empty(), Optional.of(NvmetPort.tcp(1, address, 4420)), Optional.empty(),
+                    List.of()));
+        }
+        List<NodeEndpoints> all = new ArrayList<>(List.of(N1));
+        all.addAll(peers);
+        Map<String, NodeObjects> witnesses = Witnesses.plan(all);
+        Fabric fabric = new Fabric();
+        simulated = new SimulatedKernel(ADDRESS, fabric).addDisk("/dev/ram0", dir.resolve("d0"), 8 * MIB);
+        List<SimulatedKernel> peerKernels = new ArrayList<>();
+        try {
+            for (NodeEndpoints p : peers) {
+                peerKernels.add(exportWitness(new SimulatedKernel(p.address(), fabric), p, witnesses.get(p.nodeId())));
+            }
+            TestProbe<StorageNode.Command> entity = testKit.createTestProbe();
+            testKit.spawn(AgentMember.create(INFO, simulated, NodeAgent.Settings.DEFAULT, entity.ref()));
+            ActorRef<ToAgent> inbox = heartbeat(entity, h -> true).agent();
+            inbox.tell(new ToAgent.Sync(1, N1, Map.of(), List.of(), witnesses.get("n1")));
+            heartbeat(entity, h -> peers.stream().allMatch(p -> witness(h, p.address()).witnessLive() == 1));
+
+            fabric.partition(ADDRESS);
+            long cut = System.nanoTime();
+            // Keep-alive 1 s: both imports read down within 1.5 s; three seconds of heartbeats say nothing of them.
+            while (System.nanoTime() - cut < TimeUnit.SECONDS.toNanos(3)) {
+                StorageNode.Heartbeat h = heartbeat(entity, x -> true);
+                for (NodeEndpoints p : peers) {
+                    assertEquals(0, witness(h, p.address()).witnessDown(), "n1, cut off, said " + p.nodeId() + " is down");
+                }
+            }
+            assertTrue(simulated.observeHost().controllers().stream().filter(c -> Names.isWitnessNqn(c.subsystemNqn()))
+                    .noneMatch(c -> c.state().equals("live")), "the witness imports did not go down");
+
+            fabric.rejoin(ADDRESS);
+            heartbeat(entity, h -> peers.stream().allMatch(p -> witness(h, p.address()).witnessLive() == 1));
+            peerKernels.get(0).powerOff();
+            StorageNode.Heartbeat down = heartbeat(entity, h -> witness(h, peers.get(0).address()).witnessDown() == 1);
+            assertEquals(1, witness(down, peers.get(1).address()).witnessLive(), "the other peer's witness");
+        } finally {
+            peerKernels.forEach(SimulatedKernel::shutdown);
+        }
+    }
+
+    /** The peer exports its witness as its agent would. */
+    private static SimulatedKernel exportWitness(SimulatedKernel peer, NodeEndpoints endpoints, NodeObjects objects) {
+        NvmetSubsystem export = objects.subsystems().get(0);
+        peer.nvmetPortCreate(endpoints.witnessPort().orElseThrow());
+        peer.nvmetSubsystemCreate(export.nqn(), export.cntlidMin(), export.cntlidMax(), export.serial());
+        for (String host : export.allowedHosts()) {
+            peer.nvmetHostCreate(host);
+            peer.nvmetAllowHost(export.nqn(), host);
+        }
+        peer.nvmetLink(endpoints.witnessPort().orElseThrow().id(), export.nqn());
+        return peer;
+    }
+
     private static StorageNode.Imports witness(StorageNode.Heartbeat h, String address) {
         return h.imports().getOrDefault(address, new StorageNode.Imports(0, 0));
     }
