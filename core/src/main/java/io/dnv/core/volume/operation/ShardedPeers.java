@@ -1,5 +1,6 @@
 package io.dnv.core.volume.operation;
 
+import io.dnv.core.failover.NodeHealth;
 import io.dnv.core.node.NodeDirectory;
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
@@ -76,6 +77,12 @@ public final class ShardedPeers implements Peers {
     public CompletionStage<Long> markCreated(String node, String volumeId) {
         return node(node).<StorageNode.Generation>ask(r -> new StorageNode.MarkCreated(volumeId, r), ASK)
                 .thenApply(StorageNode.Generation::value);
+    }
+
+    @Override
+    public CompletionStage<Boolean> failed(String node) {
+        return sharding.entityRefFor(NodeHealth.ENTITY_TYPE_KEY, node).<NodeHealth.View>ask(NodeHealth.Get::new, ASK)
+                .thenApply(v -> v.status() == NodeHealth.Status.FAILED);
     }
 
     private EntityRef<StorageNode.Command> node(String id) {
