@@ -91,8 +91,9 @@ public final class Planner {
             List<DmTarget.Raid1.Side> sides = new ArrayList<>();
             List<Preparation> zeroMeta = new ArrayList<>();
             for (int s = 0; s < group.sides().size(); s++) {
-                if (placement.lost().contains(group.sides().get(s).nodeId())) {
-                    // Its disk node failed: md assembles the group without it (`- -`, dead from the start).
+                if (owner.assemblesWithout(group.sides().get(s).nodeId(), placement.lost())) {
+                    // Its disk node failed before this owner took the leg over: md assembles the
+                    // group without it (`- -`, dead from the start).
                     sides.add(DmTarget.Raid1.Side.missing());
                     continue;
                 }

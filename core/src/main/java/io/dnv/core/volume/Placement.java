@@ -44,11 +44,25 @@ public record Placement(List<Controller> controllers, List<Leg> legs, Set<String
      * {@code replacing}: while a failover promotes this controller, the failed node whose place it
      * took; the other actives keep their path to that node's leg exports until the failover is
      * past promotion, so a leg they stripe over never loses its last path (null: none).
+     * {@code assembledWithout}: the failed nodes whose raid1 sides this controller's legs are
+     * assembled without, as missing: those lost when it took the legs over, whose LDs no longer
+     * exist to import. An owner that already runs a group keeps a side lost later as it is (md
+     * fails it; the agent reports the group degraded), so nothing of its legs is reloaded. Null
+     * in journals from before: every lost node.
      */
-    public record Controller(String nodeId, Role role, int exportPortId, int anaGroup, Integer idSlot, String replacing) {
+    public record Controller(String nodeId, Role role, int exportPortId, int anaGroup, Integer idSlot, String replacing,
+                             Set<String> assembledWithout) {
+
+        public Controller {
+            assembledWithout = assembledWithout == null ? null : Set.copyOf(assembledWithout);
+        }
 
         public Controller(String nodeId, Role role, int exportPortId, int anaGroup) {
-            this(nodeId, role, exportPortId, anaGroup, null, null);
+            this(nodeId, role, exportPortId, anaGroup, null, null, Set.of());
+        }
+
+        public Controller(String nodeId, Role role, int exportPortId, int anaGroup, int idSlot) {
+            this(nodeId, role, exportPortId, anaGroup, idSlot, null, Set.of());
         }
 
         public int idSlot(int slot) {
@@ -56,7 +70,12 @@ public record Placement(List<Controller> controllers, List<Leg> legs, Set<String
         }
 
         public Controller as(Role newRole, int newAnaGroup, int slotNow) {
-            return new Controller(nodeId, newRole, exportPortId, newAnaGroup, idSlot(slotNow), replacing);
+            return new Controller(nodeId, newRole, exportPortId, newAnaGroup, idSlot(slotNow), replacing, assembledWithout);
+        }
+
+        /** Whether this controller's legs assemble a side on {@code node}, one of {@code lost}, as missing. */
+        public boolean assemblesWithout(String node, Set<String> lost) {
+            return lost.contains(node) && (assembledWithout == null || assembledWithout.contains(node));
         }
     }
 
@@ -115,7 +134,7 @@ public record Placement(List<Controller> controllers, List<Leg> legs, Set<String
 
     /**
      * {@code nodeId} failed: its controller FENCED, in its slot and keeping its cntlid ranges,
-     * and its disk lost (its raid1 sides are assembled as missing from now on).
+     * and its disk lost (a leg taken over from now on assembles its sides there as missing).
      */
     public Placement fencing(String nodeId) {
         List<Controller> cs = new ArrayList<>(controllers);
@@ -142,7 +161,7 @@ public record Placement(List<Controller> controllers, List<Leg> legs, Set<String
     /**
      * The first standby takes the fenced active's slot {@code slot}, keeping its cntlid ranges, in
      * ANA group {@code group} (its node's active domain), {@link Controller#replacing} the failed
-     * node. The fenced controller moves behind the others, where it keeps its cntlid ranges taken
+     * node and assembling the legs without every lost node's sides. The fenced controller moves behind the others, where it keeps its cntlid ranges taken
      * until the failover ends: hosts may hold its dead controllers for ctrl_loss_tmo.
      */
     public Placement promoting(int slot, int group) {
@@ -150,7 +169,7 @@ public record Placement(List<Controller> controllers, List<Leg> legs, Set<String
         Controller next = standbys().get(0);
         int from = controllers.indexOf(next);
         List<Controller> cs = new ArrayList<>(controllers);
-        cs.set(slot, new Controller(next.nodeId(), Role.ACTIVE, next.exportPortId(), group, next.idSlot(from), failed.nodeId()));
+        cs.set(slot, new Controller(next.nodeId(), Role.ACTIVE, next.exportPortId(), group, next.idSlot(from), failed.nodeId(), lost));
         cs.remove(from);
         cs.add(failed.as(Role.FENCED, failed.anaGroup(), slot));
         return new Placement(cs, legs, lost);
@@ -159,7 +178,8 @@ public record Placement(List<Controller> controllers, List<Leg> legs, Set<String
     /** Every successor serves on its own: the other actives' paths to the failed nodes' leg exports go. */
     public Placement promoted() {
         return new Placement(controllers.stream().map(c -> c.replacing() == null ? c
-                : new Controller(c.nodeId(), c.role(), c.exportPortId(), c.anaGroup(), c.idSlot(), null)).toList(), legs, lost);
+                : new Controller(c.nodeId(), c.role(), c.exportPortId(), c.anaGroup(), c.idSlot(), null, c.assembledWithout())).toList(),
+                legs, lost);
     }
 
     /** One more standby, behind the controllers there are. */
@@ -172,7 +192,8 @@ public record Placement(List<Controller> controllers, List<Leg> legs, Set<String
     /** The same, with the standby of node {@code nodeId} in ANA group {@code group}. */
     public Placement regrouped(String nodeId, int group) {
         return new Placement(controllers.stream().map(c -> !c.nodeId().equals(nodeId) ? c
-                : new Controller(c.nodeId(), c.role(), c.exportPortId(), group, c.idSlot(), c.replacing())).toList(), legs, lost);
+                : new Controller(c.nodeId(), c.role(), c.exportPortId(), group, c.idSlot(), c.replacing(), c.assembledWithout())).toList(),
+                legs, lost);
     }
 
     /**

@@ -233,7 +233,12 @@ class PlannerTest {
             assertEquals(Set.of("127.0.1.2", "127.0.1.3"), plan.get("n1").connections().stream().filter(c -> c.subsystemNqn().equals(nqn))
                     .map(NvmeConnection::address).collect(java.util.stream.Collectors.toSet()), "leg " + leg);
         }
-        assertTrue(!plan.containsKey("n2") || plan.get("n2").isEmpty(), "the failed node is given nothing");
+        // The failed node keeps only the LDs of the groups n1 runs (their sides there are n1's to
+        // take back when the node returns); the legs n3 took over are assembled without them.
+        assertEquals(List.of(Names.ldNqn("v", 0, 0, 1, "n2")), plan.get("n2").subsystems().stream().map(sub -> sub.nqn()).toList());
+        assertEquals(List.of(Names.hostNqn("n1")), plan.get("n2").subsystems().get(0).allowedHosts());
+        assertTrue(plan.get("n3").dmDevices().stream().noneMatch(d -> d.name().equals(Names.raidData("n3", "v", 3, 0, 1))),
+                "n3 assembles leg 3 without its side on n2");
         Map<String, NodeObjects> after = Planner.plan("v", spec, layout, promoting.promoted(), List.of(), nodes);
         assertEquals(Set.of("127.0.1.3"), after.get("n1").connections().stream().filter(c -> c.subsystemNqn().equals(Names.legNqn("v", 2)))
                 .map(NvmeConnection::address).collect(java.util.stream.Collectors.toSet()));

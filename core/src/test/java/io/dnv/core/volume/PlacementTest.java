@@ -38,7 +38,7 @@ class PlacementTest {
 
         Placement promoted = promoting.promoted();
         assertNull(promoted.controllers().get(1).replacing());
-        Placement withStandby = promoted.withStandby(new Placement.Controller("n4", Placement.Role.STANDBY, 3, 2, 3, null));
+        Placement withStandby = promoted.withStandby(new Placement.Controller("n4", Placement.Role.STANDBY, 3, 2, 3));
         Placement ended = withStandby.withoutFenced(2);
         assertEquals(List.of("n1", "n3", "n4"), ended.controllers().stream().map(Placement.Controller::nodeId).toList());
         assertEquals(Set.of("n2"), ended.lost(), "its disk stays lost");
@@ -53,13 +53,13 @@ class PlacementTest {
 
     @Test
     void cntlidSlotsGoRoundSoARecentlyFailedRangeIsTheLastHandedOutAgain() {
-        List<Placement.Controller> cs = List.of(new Placement.Controller("a", Placement.Role.ACTIVE, 3, 2, 11, null),
-                new Placement.Controller("b", Placement.Role.STANDBY, 3, 2, 0, null));
+        List<Placement.Controller> cs = List.of(new Placement.Controller("a", Placement.Role.ACTIVE, 3, 2, 11),
+                new Placement.Controller("b", Placement.Role.STANDBY, 3, 2, 0));
         Placement p = new Placement(cs, List.of());
         assertEquals(1, p.nextIdSlot(CntlidRanges.SLOTS).getAsInt());
         List<Placement.Controller> all = new java.util.ArrayList<>();
         for (int i = 0; i < CntlidRanges.SLOTS; i++) {
-            all.add(new Placement.Controller("x" + i, Placement.Role.STANDBY, 3, 2, i, null));
+            all.add(new Placement.Controller("x" + i, Placement.Role.STANDBY, 3, 2, i));
         }
         assertTrue(new Placement(all, List.of()).nextIdSlot(CntlidRanges.SLOTS).isEmpty());
     }

@@ -288,7 +288,7 @@ public record FailOver(String failedNode, Stage stage, long attempt, Instant req
                 }
             }
             return new StepResult.Reserved(placed.withStandby(new Placement.Controller(standby, Placement.Role.STANDBY, port,
-                    reply.group().get(), p.nextIdSlot(CntlidRanges.SLOTS).orElseThrow(), null)));
+                    reply.group().get(), p.nextIdSlot(CntlidRanges.SLOTS).orElseThrow())));
         }).thenCompose(result -> result instanceof StepResult.Reserved ? CompletableFuture.completedFuture(result)
                 : peers.releaseAnaGroup(standby, s.name()).thenApply(done -> result));
     }
