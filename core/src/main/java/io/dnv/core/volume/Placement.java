@@ -161,8 +161,9 @@ public record Placement(List<Controller> controllers, List<Leg> legs, Set<String
     /**
      * The first standby takes the fenced active's slot {@code slot}, keeping its cntlid ranges, in
      * ANA group {@code group} (its node's active domain), {@link Controller#replacing} the failed
-     * node and assembling the legs without every lost node's sides. The fenced controller moves behind the others, where it keeps its cntlid ranges taken
-     * until the failover ends: hosts may hold its dead controllers for ctrl_loss_tmo.
+     * node and assembling the legs without every lost node's sides. The fenced controller moves
+     * behind the others, where it keeps its cntlid ranges taken until the failover ends: hosts may
+     * hold its dead controllers for ctrl_loss_tmo.
      */
     public Placement promoting(int slot, int group) {
         Controller failed = controllers.get(slot);

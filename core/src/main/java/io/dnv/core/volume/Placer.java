@@ -14,7 +14,8 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Chooses nodes for a new volume from what the storage nodes report: controllers on distinct
+ * Chooses nodes for a new volume (and for a failover's new standby, an extend's new groups) from
+ * what the storage nodes report: controllers on distinct
  * controller nodes whose volume port has a group for the controller's ANA domain, its own or a
  * free one ({@link AnaGroups#domain}; fewest controller volumes first, within
  * {@link #SPREAD_VOLUMES}), every raid1 side of a group on a distinct disk node (distinct

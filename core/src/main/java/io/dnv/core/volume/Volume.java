@@ -47,14 +47,16 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * A volume (its id is its name): its desired spec, placement and attachments, plus at most one
- * operation under way ({@link Operation}: create, attachments, delete, extend). The entity persists
+ * operation under way ({@link Operation}: create, attachments, delete, extend, failover). The entity persists
  * each stage of the operation before it acts and derives the next step from the state alone,
  * so after a crash it resumes where it stopped. A step's result is applied only if its stage
  * is still the current one (the attempt matches); anything else is dropped.
  *
  * <p>Conflicts (docs/flows.md): attach and detach requests queue behind each other and behind an
- * extend; a delete supersedes a create at any stage; any other command that collides with the running
- * operation is refused with a {@link DomainError.Conflict} naming the operation and its stage.
+ * extend or a failover; a delete supersedes a create or a failover at any stage; a failover
+ * preempts what a READY volume runs, and a node's failure rolls a create back; any other command
+ * that collides with the running operation is refused with a {@link DomainError.Conflict} naming
+ * the operation and its stage.
  */
 public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume.Command, Volume.Event, Volume.State> {
 
@@ -751,8 +753,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                         s.placementAttempts(), s.lastFailover(), s.next()))
                 .onEvent(AttachmentsChanged.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
                         s.endpoints(), s.placement(), e.attachments(), s.exported(), s.operation().isPresent() ? s.operation()
-                        : Optional.of(ChangeAttachments.start(e.attachments(), e.at(), s.next())), s.error(), s.placementAttempts(), s.lastFailover(),
-                        s.next()))
+                        : Optional.of(ChangeAttachments.start(e.attachments(), e.at(), s.next())), s.error(), s.placementAttempts(),
+                        s.lastFailover(), s.next()))
                 .onEvent(DeleteRequested.class, (s, e) -> s.with(Phase.DELETING, Optional.of(DeleteVolume.start(e.at(), s.next()))))
                 .onEvent(ObjectsRemoved.class, (s, e) -> s.with(s.operation().orElseThrow() instanceof CreateVolume c
                         ? c.at(CreateVolume.Stage.RELEASE, s.next()) : delete(s).at(DeleteVolume.Stage.RELEASE, s.next())))
@@ -781,10 +783,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                         Optional.of(extend(s).chosen(e.sides(), s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
                 .onEvent(GroupsReserved.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
                         s.endpoints(), Optional.of(e.placement()), s.attachments(), s.exported(),
-                        Optional.of(extend(s).at(ExtendVolume.Stage.BUILD, s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
+                        Optional.of(extend(s).at(ExtendVolume.Stage.BUILD, s.next())), s.error(), s.placementAttempts(), s.lastFailover(),
+                        s.next()))
                 .onEvent(GroupsBuilt.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
                         s.endpoints(), s.placement().map(Volume::created), s.attachments(), s.exported(),
-                        Optional.of(extend(s).at(ExtendVolume.Stage.GROW_LEGS, s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
+                        Optional.of(extend(s).at(ExtendVolume.Stage.GROW_LEGS, s.next())), s.error(), s.placementAttempts(),
+                        s.lastFailover(), s.next()))
                 .onEvent(LegsGrown.class, (s, e) -> s.with(extend(s).at(ExtendVolume.Stage.GROW_STRIPES, s.next())))
                 .onEvent(Extended.class, (s, e) -> extendEnded(s, Optional.of(ExtendVolume.resized(s.spec().orElseThrow(),
                         extend(s).toBytes())), Optional.empty()))

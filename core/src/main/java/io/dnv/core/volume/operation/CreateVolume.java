@@ -130,7 +130,8 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
                 yield Outcome.persist(s.placementAttempts() + 1 < PLACEMENT_ATTEMPTS
                         ? new Volume.PlacementRefused(why) : new Volume.CreateFailed(why));
             }
-            case APPLY -> Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations(), Instant.now()));
+            case APPLY -> Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations(),
+                    Instant.now()));
             case CONVERGE -> r instanceof StepResult.Awaited a
                     ? Outcome.poll(String.join("; ", a.waitingFor()))
                     : finalized(r);

@@ -145,7 +145,8 @@ public record ExtendVolume(long fromBytes, long toBytes, int group, Stage stage,
                     ? Outcome.persist(new Volume.GroupsReserved(p.placement()))
                     : Outcome.persist(new Volume.ExtendFailed(Steps.expect(r, StepResult.Refused.class, this).reason()));
             case BUILD, GROW_LEGS, GROW_STRIPES ->
-                    Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations(), Instant.now()));
+                    Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations(),
+                            Instant.now()));
             case AWAIT_BUILD -> settled(r, new Volume.GroupsBuilt());
             case AWAIT_LEGS -> settled(r, new Volume.LegsGrown());
             case AWAIT_STRIPES -> settled(r, new Volume.Extended());

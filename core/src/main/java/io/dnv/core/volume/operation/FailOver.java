@@ -62,7 +62,9 @@ public record FailOver(String failedNode, Stage stage, long attempt, Instant req
                        Optional<Operation> paused, String successor, String standby, String note, List<Timing> timeline)
         implements Operation {
 
-    public enum Stage { FENCE, FENCE_WAIT, PROMOTE, PROMOTE_APPLY, PROMOTE_WAIT, STANDBY_CHOOSE, STANDBY_RESERVE, STANDBY_APPLY, STANDBY_WAIT }
+    public enum Stage {
+        FENCE, FENCE_WAIT, PROMOTE, PROMOTE_APPLY, PROMOTE_WAIT, STANDBY_CHOOSE, STANDBY_RESERVE, STANDBY_APPLY, STANDBY_WAIT
+    }
 
     static final Duration DEADLINE = Duration.ofSeconds(10);
 
@@ -187,7 +189,8 @@ public record FailOver(String failedNode, Stage stage, long attempt, Instant req
             }
             case PROMOTE_WAIT -> {
                 StepResult.Awaited a = Steps.expect(r, StepResult.Awaited.class, this);
-                yield a.settled() ? Outcome.persist(new Volume.Promoted(successor(s), now)) : Outcome.poll(String.join("; ", a.waitingFor()));
+                yield a.settled() ? Outcome.persist(new Volume.Promoted(successor(s), now))
+                        : Outcome.poll(String.join("; ", a.waitingFor()));
             }
             case STANDBY_CHOOSE -> r instanceof StepResult.Chosen c
                     ? Outcome.persist(new Volume.StandbyChosen(c.choice().controllers().get(0), c.endpoints(), now))
