@@ -703,7 +703,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     private ConnectInfo connectInfo(State s, String host) {
         String nqn = io.dnv.core.kernel.Names.volumeNqn(volumeId);
         HostContract h = HostContract.forVolume(s.spec().orElseThrow().activeControllers());
-        List<ConnectInfo.Path> paths = view(s).controllers().stream().map(c -> new ConnectInfo.Path(c.transport(), c.address(),
+        // A fenced controller's node failed: no path of it to give a host.
+        List<ConnectInfo.Path> paths = view(s).controllers().stream().filter(c -> !c.role().equals(Placement.Role.FENCED.name()))
+                .map(c -> new ConnectInfo.Path(c.transport(), c.address(),
                 c.port(), c.anaState(), "nvme connect -t " + c.transport() + " -a " + c.address() + " -s " + c.port() + " -n " + nqn
                 + " --hostnqn=" + host + " --hostid=" + io.dnv.core.kernel.Names.hostId(host) + " --keep-alive-tmo=" + h.keepAliveTmo()
                 + " --ctrl-loss-tmo=" + h.ctrlLossTmo() + " --reconnect-delay=" + h.reconnectDelay())).toList();
