@@ -10,6 +10,7 @@ import org.junit.jupiter.api.TestInstance;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -17,17 +18,20 @@ import static io.dnv.app.ApiClient.controller;
 import static io.dnv.app.ApiClient.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The node of a volume's active controller crashes (its kernel powered off, its agent gone) on
  * `./dnv dev`: its witnesses see it go (docs/failover.md, "Detection"), the control plane declares
- * it failed on their word, the volume fences it and promotes its standby, and the host's next
- * write, held meanwhile, lands through the successor once the host's keep-alive (3 s) noticed the
- * dead path; what was acknowledged before reads back. And the node of a volume's active loses only
- * its agent, its kernel serving on: its witnesses still see it, so nothing fails over and the
- * host's writes go on without an error until the agent is back and re-adopts its kernel.
+ * it failed on their word, the volume fences it, promotes its standby and places a new standby,
+ * and the host's next write, held meanwhile, lands through the successor once the host's
+ * keep-alive (3 s) noticed the dead path; what was acknowledged before reads back, and every
+ * stage shows in the volume's view with its timing, and in its event log. And the node of a
+ * volume's active loses only its agent, its kernel serving on: its witnesses still see it, so
+ * nothing fails over and the host's writes go on without an error until the agent is back and
+ * re-adopts its kernel.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FailoverTest {
@@ -82,6 +86,27 @@ class FailoverTest {
 
         JsonNode failedOver = api.awaitActive("fo", standby, Duration.ofSeconds(60));
         assertNotEquals(active, controller(failedOver, "ACTIVE"));
+        // A new standby took the promoted one's place, and every stage is in the view with its timing.
+        String fresh = controller(failedOver, "STANDBY");
+        assertFalse(fresh.isEmpty() || fresh.equals(active) || fresh.equals(standby), failedOver.toString());
+        JsonNode f = failedOver.path("lastFailover");
+        assertEquals(active, f.path("failedNode").asText(), failedOver.toString());
+        assertEquals(standby, f.path("successor").asText());
+        assertEquals(fresh, f.path("standby").asText());
+        List<String> stages = new ArrayList<>();
+        StringBuilder timing = new StringBuilder();
+        f.path("stages").forEach(st -> {
+            stages.add(st.path("stage").asText());
+            timing.append(' ').append(st.path("stage").asText()).append('=').append(st.path("millis").asLong()).append("ms");
+        });
+        assertEquals(List.of("fence", "fence_wait", "promote", "promote_apply", "promote_wait", "standby_choose", "standby_reserve",
+                "standby_apply", "standby_wait"), stages);
+        System.out.println("TIME failover stages (" + f.path("millis").asLong() + " ms):" + timing);
+        List<String> events = new ArrayList<>();
+        api.get("/v1/volumes/fo/events").json().forEach(e -> events.add(e.path("type").asText()));
+        assertEquals(List.of("FailoverRequested", "ObjectsApplied", "Fenced", "SuccessorPlaced", "ObjectsApplied", "Promoted",
+                "StandbyChosen", "StandbyPlaced", "ObjectsApplied", "FailedOver"), events.subList(events.indexOf("FailoverRequested"),
+                events.indexOf("FailedOver") + 1));
         ApiClient.Reply read = api.get(data + "?offset=0&length=" + before.length);
         assertEquals(200, read.status(), new String(read.body()) + " " + failedOver);
         assertArrayEquals(before, read.body());

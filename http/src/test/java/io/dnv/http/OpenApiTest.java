@@ -5,7 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.Nqn;
 import io.dnv.core.volume.HostContract;
+import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeSpec;
+import io.dnv.core.volume.VolumeView;
+import io.dnv.core.volume.operation.CreateVolume;
+import io.dnv.core.volume.operation.FailOver;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -14,6 +19,7 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The OpenAPI document states the rules core holds, so a client validating against it refuses what the API refuses. */
 class OpenApiTest {
@@ -83,6 +89,41 @@ class OpenApiTest {
         JsonNode kind = read().path("paths").path("/v1/sim/nodes/{id}/faults").path("post").path("requestBody").path("content")
                 .path("application/json").path("schema").path("properties").path("kind");
         assertEquals(SimulatedFaults.KINDS, iterable(kind.path("enum")));
+    }
+
+    /** Every stage of a failover and of a create is named, every failover event listed, and a controller's every role. */
+    @Test
+    void theVolumeSchemaNamesEveryStageEventAndRoleCoreHas() {
+        JsonNode volume = schemas.path("Volume").path("properties");
+        String stages = volume.path("operation").path("properties").path("stage").path("description").asText();
+        for (Enum<?> stage : List.of(FailOver.Stage.values())) {
+            assertTrue(stages.contains(stage.name().toLowerCase()), "failover stage " + stage);
+        }
+        for (Enum<?> stage : List.of(CreateVolume.Stage.values())) {
+            assertTrue(stages.contains(stage.name().toLowerCase()), "create stage " + stage);
+        }
+        String events = schemas.path("JournalEvent").path("properties").path("type").path("description").asText();
+        for (Class<?> event : List.of(Volume.FailoverRequested.class, Volume.Fenced.class, Volume.SuccessorPlaced.class,
+                Volume.Promoted.class, Volume.StandbyChosen.class, Volume.StandbyPlaced.class, Volume.NoStandbyPlaced.class,
+                Volume.FailedOver.class, Volume.PlacementLost.class)) {
+            assertTrue(events.contains(event.getSimpleName()), event.getSimpleName());
+        }
+        List<String> roles = new java.util.ArrayList<>();
+        volume.path("controllers").path("items").path("properties").path("role").path("enum").forEach(r -> roles.add(r.asText()));
+        assertEquals(List.of(Placement.Role.values()).stream().map(Enum::name).toList(), roles);
+        assertEquals(components(VolumeView.FailoverView.class), fieldNames(volume.path("lastFailover").path("properties")));
+        assertEquals(components(VolumeView.StageTiming.class), fieldNames(schemas.path("StageTiming").path("properties")));
+    }
+
+    private static java.util.Set<String> components(Class<? extends Record> type) {
+        return java.util.Arrays.stream(type.getRecordComponents()).map(java.lang.reflect.RecordComponent::getName)
+                .collect(java.util.stream.Collectors.toSet());
+    }
+
+    private static java.util.Set<String> fieldNames(JsonNode properties) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        properties.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     private static JsonNode read() {

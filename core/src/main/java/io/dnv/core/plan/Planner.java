@@ -91,8 +91,9 @@ public final class Planner {
             List<DmTarget.Raid1.Side> sides = new ArrayList<>();
             List<Preparation> zeroMeta = new ArrayList<>();
             for (int s = 0; s < group.sides().size(); s++) {
-                if (placement.lost().contains(group.sides().get(s).nodeId())) {
-                    // Its disk node failed: md assembles the group without it (`- -`, dead from the start).
+                if (owner.assemblesWithout(group.sides().get(s).nodeId(), placement.lost())) {
+                    // Its disk node failed before this owner took the leg over: md assembles the
+                    // group without it (`- -`, dead from the start).
                     sides.add(DmTarget.Raid1.Side.missing());
                     continue;
                 }
@@ -159,11 +160,9 @@ public final class Planner {
             }
         }
         if (spec.activeControllers() > 1) {
-            NodeEndpoints cn = node(owner.nodeId());
-            NvmetPort port = cn.legPort().orElseThrow(() -> new IllegalArgumentException(cn.nodeId() + " has no leg port"));
             for (Placement.Controller other : placement.actives()) {
-                objects(other.nodeId()).connections.add(connection(cn, port, Names.legNqn(volumeId, leg), other.nodeId(),
-                        ConnectTimeouts.PEER_LEG));
+                objects(other.nodeId()).connections.add(connection(node(owner.nodeId()), legPort(owner.nodeId()),
+                        Names.legNqn(volumeId, leg), other.nodeId(), ConnectTimeouts.PEER_LEG));
             }
         }
     }
@@ -194,7 +193,7 @@ public final class Planner {
     /** One export per leg, under an NQN that does not name its owner, so a new owner is a new path. */
     private void exportLeg(int leg, Placement.Controller owner, DmDevice thin) {
         NodeEndpoints cn = node(owner.nodeId());
-        NvmetPort port = cn.legPort().orElseThrow(() -> new IllegalArgumentException(cn.nodeId() + " has no leg port"));
+        NvmetPort port = legPort(owner.nodeId());
         DmDevice legExport = new DmDevice(Names.legExport(cn.nodeId(), volumeId, leg),
                 DmTable.of(layout.legSectors(), new DmTarget.Linear(thin.ref(), 0)));
         objects(cn.nodeId()).dm.add(legExport);
@@ -206,6 +205,12 @@ public final class Planner {
             if (other != owner) {
                 importers.add(Names.hostNqn(other.nodeId()));
                 objects(other.nodeId()).connections.add(connection(cn, port, nqn, other.nodeId(), ConnectTimeouts.PEER_LEG));
+                if (owner.replacing() != null) {
+                    // Promotion: the path to the failed owner stays until the successor's is live
+                    // everywhere; a leg whose last path went would take the stripe over it down.
+                    objects(other.nodeId()).connections.add(connection(node(owner.replacing()), legPort(owner.replacing()),
+                            nqn, other.nodeId(), ConnectTimeouts.PEER_LEG));
+                }
             }
         }
         CntlidRanges.Range ids = CntlidRanges.leg(owner.idSlot(slot));
@@ -248,6 +253,10 @@ public final class Planner {
                 c.role() == Placement.Role.ACTIVE ? AnaState.OPTIMIZED : AnaState.INACCESSIBLE));
     }
 
+    private NvmetPort legPort(String nodeId) {
+        return node(nodeId).legPort().orElseThrow(() -> new IllegalArgumentException(nodeId + " has no leg port"));
+    }
+
     /** {@code hostNode}'s import of {@code nqn} from {@code target}'s {@code port}, as that node's host NQN. */
     static NvmeConnection connection(NodeEndpoints target, NvmetPort port, String nqn, String hostNode, ConnectTimeouts timeouts) {
         String hostNqn = Names.hostNqn(hostNode);
@@ -274,9 +283,12 @@ public final class Planner {
         // Each becomes a configfs directory on every controller (hosts/<nqn>, allowed_hosts/<nqn>).
         attachments.forEach(Nqn::require);
         List<Placement.Controller> cs = placement.controllers();
-        // A failover may leave fewer standbys than the spec wants until one is placed; never fewer actives.
-        if (cs.size() > spec.controllerCount() || cs.size() < spec.activeControllers()) {
-            throw new IllegalArgumentException("placement has " + cs.size() + " controllers, spec wants " + spec.controllerCount());
+        // A failover may leave fewer standbys than the spec wants until one is placed, and keeps
+        // the controllers it fenced until it ends; never fewer active slots.
+        long serving = cs.stream().filter(c -> c.role() != Placement.Role.FENCED).count();
+        if (serving > spec.controllerCount() || cs.size() < spec.activeControllers()) {
+            throw new IllegalArgumentException("placement has " + serving + " controllers (" + cs.size() + " with fenced ones), spec wants "
+                    + spec.controllerCount());
         }
         Set<String> controllerNodes = new HashSet<>();
         Set<Integer> idSlots = new HashSet<>();

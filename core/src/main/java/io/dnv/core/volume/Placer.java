@@ -11,9 +11,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * Chooses nodes for a new volume from what the storage nodes report: controllers on distinct
+ * Chooses nodes for a new volume (and for a failover's new standby, an extend's new groups) from
+ * what the storage nodes report: controllers on distinct
  * controller nodes whose volume port has a group for the controller's ANA domain, its own or a
  * free one ({@link AnaGroups#domain}; fewest controller volumes first, within
  * {@link #SPREAD_VOLUMES}), every raid1 side of a group on a distinct disk node (distinct
@@ -39,22 +41,21 @@ public final class Placer {
      * broken by node id alone would send every one of them to the same nodes.
      */
     public static Result choose(String volumeId, VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes) {
+        return choose(volumeId, spec, layout, nodes, Set.of());
+    }
+
+    /** The same, never on a node of {@code avoid} (nodes that failed under this create). */
+    public static Result choose(String volumeId, VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes, Set<String> avoid) {
         // A node still removing an earlier volume of this name keeps its extents and ANA group
         // (same keys) until its agent confirms them gone: it cannot take the name again yet.
-        List<NodeView> up = able(volumeId, nodes);
-        List<NodeView> ctrlNodes = up.stream()
-                .filter(n -> has(n, "ctrl") && n.info().flatMap(i -> i.endpoints().volumePort()).isPresent()).toList();
-        int fewest = ctrlNodes.stream().mapToInt(NodeView::controllerVolumes).min().orElse(0);
-        List<NodeView> cns = ctrlNodes.stream()
-                .sorted(Comparator.comparingInt((NodeView n) -> (n.controllerVolumes() - fewest) / SPREAD_VOLUMES)
-                        .thenComparing(n -> spread(volumeId, n.id()))).toList();
+        List<NodeView> up = able(volumeId, nodes, avoid);
+        List<NodeView> cns = controllerNodes(volumeId, up);
         List<String> controllers = new ArrayList<>();
         for (int slot = 0; slot < spec.controllerCount(); slot++) {
             // Actives first: a standby's ANA domain is named by the nodes of the actives.
             String domain = AnaGroups.domain(slot, spec.activeControllers(), controllers);
             Optional<NodeView> next = cns.stream().filter(n -> !controllers.contains(n.id()))
-                    .filter(n -> n.hasAnaGroupFor(n.info().orElseThrow().endpoints().volumePort().orElseThrow().id(), domain))
-                    .findFirst();
+                    .filter(n -> n.hasAnaGroupFor(volumePort(n), domain)).findFirst();
             if (next.isEmpty()) {
                 return refused("needs " + spec.controllerCount() + " controller nodes that are up, found " + controllers.size()
                         + " with an ANA group for their role (" + cns.size() + " up)");
@@ -66,18 +67,49 @@ public final class Placer {
     }
 
     /**
-     * Disk nodes for one more raid1 group of every leg of an existing volume (an extend): the
-     * same rules as a create's first group, among the nodes that are up and able. The result's
-     * choice names no controllers.
+     * A node for a new standby of an existing volume (a failover's), in ANA domain {@code domain}:
+     * by the create's rules for controllers, on none of the nodes in {@code taken} (the volume's
+     * other controllers, fenced ones included) nor {@code avoid} (nodes that failed under it). The
+     * result's choice names the one controller and no sides.
      */
-    public static Result chooseGroup(String volumeId, VolumeSpec spec, int group, long ldSectors, List<NodeView> nodes) {
-        return sides(volumeId, spec, group, ldSectors, able(volumeId, nodes))
+    public static Result chooseStandby(String volumeId, String domain, Set<String> taken, Set<String> avoid, List<NodeView> nodes) {
+        List<NodeView> cns = controllerNodes(volumeId, able(volumeId, nodes, avoid));
+        return cns.stream().filter(n -> !taken.contains(n.id())).filter(n -> n.hasAnaGroupFor(volumePort(n), domain)).findFirst()
+                .map(n -> new Result(Optional.of(new Choice(List.of(n.id()), List.of())), ""))
+                .orElseGet(() -> refused("no controller node up with an ANA group for " + domain + " besides " + String.join(", ",
+                        new TreeSet<>(taken)) + " (" + cns.size() + " controller nodes up"
+                        + (avoid.isEmpty() ? "" : "; failed: " + String.join(", ", new TreeSet<>(avoid))) + ")"));
+    }
+
+    /**
+     * Disk nodes for one more raid1 group of every leg of an existing volume (an extend): the
+     * same rules as a create's first group, among the nodes that are up and able and not in
+     * {@code avoid} (the volume's lost nodes: a side there would be assembled as missing). The
+     * result's choice names no controllers.
+     */
+    public static Result chooseGroup(String volumeId, VolumeSpec spec, int group, long ldSectors, List<NodeView> nodes,
+                                     Set<String> avoid) {
+        return sides(volumeId, spec, group, ldSectors, able(volumeId, nodes, avoid))
                 .map(sides -> new Result(Optional.of(new Choice(List.of(), sides)), ""));
     }
 
-    private static List<NodeView> able(String volumeId, List<NodeView> nodes) {
-        return nodes.stream().filter(NodeView::up).filter(n -> !n.removing().contains(volumeId))
+    private static List<NodeView> able(String volumeId, List<NodeView> nodes, Set<String> avoid) {
+        return nodes.stream().filter(NodeView::up).filter(n -> !n.removing().contains(volumeId)).filter(n -> !avoid.contains(n.id()))
                 .filter(n -> n.info().map(i -> i.capabilities().containsAll(REQUIRED)).orElse(false)).toList();
+    }
+
+    /** Controller nodes with a volume port, least loaded first (within {@link #SPREAD_VOLUMES}), ties spread by volume. */
+    private static List<NodeView> controllerNodes(String volumeId, List<NodeView> up) {
+        List<NodeView> ctrlNodes = up.stream()
+                .filter(n -> has(n, "ctrl") && n.info().flatMap(i -> i.endpoints().volumePort()).isPresent()).toList();
+        int fewest = ctrlNodes.stream().mapToInt(NodeView::controllerVolumes).min().orElse(0);
+        return ctrlNodes.stream()
+                .sorted(Comparator.comparingInt((NodeView n) -> (n.controllerVolumes() - fewest) / SPREAD_VOLUMES)
+                        .thenComparing(n -> spread(volumeId, n.id()))).toList();
+    }
+
+    private static int volumePort(NodeView n) {
+        return n.info().orElseThrow().endpoints().volumePort().orElseThrow().id();
     }
 
     /** R distinct disk nodes per leg (distinct failure domains when labelled) with room for an LD, most free first. */

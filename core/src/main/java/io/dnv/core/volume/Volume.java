@@ -47,14 +47,16 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * A volume (its id is its name): its desired spec, placement and attachments, plus at most one
- * operation under way ({@link Operation}: create, attachments, delete, extend). The entity persists
+ * operation under way ({@link Operation}: create, attachments, delete, extend, failover). The entity persists
  * each stage of the operation before it acts and derives the next step from the state alone,
  * so after a crash it resumes where it stopped. A step's result is applied only if its stage
  * is still the current one (the attempt matches); anything else is dropped.
  *
  * <p>Conflicts (docs/flows.md): attach and detach requests queue behind each other and behind an
- * extend; a delete supersedes a create at any stage; any other command that collides with the running
- * operation is refused with a {@link DomainError.Conflict} naming the operation and its stage.
+ * extend or a failover; a delete supersedes a create or a failover at any stage; a failover
+ * preempts what a READY volume runs, and a node's failure rolls a create back; any other command
+ * that collides with the running operation is refused with a {@link DomainError.Conflict} naming
+ * the operation and its stage.
  */
 public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume.Command, Volume.Event, Volume.State> {
 
@@ -134,8 +136,11 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     public record Reserved(Placement placement) implements Event {}
 
-    /** Every involved node persisted the volume's objects; converged once each agent reached its generation. */
-    public record ObjectsApplied(Map<String, Long> generations) implements Event {}
+    /**
+     * Every involved node persisted the volume's objects; converged once each agent reached its
+     * generation ({@code at} null in journals written before it was recorded).
+     */
+    public record ObjectsApplied(Map<String, Long> generations, Instant at) implements Event {}
 
     public record Converged() implements Event {}
 
@@ -155,14 +160,40 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** A controller's node failed: it is FENCED in the placement and the failover starts. */
     public record FailoverRequested(String nodeId, Instant at) implements Event {}
 
-    /** Every node but the failed one converged to the fenced placement: nothing of the failed node lands any more. */
-    public record Fenced() implements Event {}
+    /**
+     * Every node but the failed one converged to the fenced placement: nothing of the failed node
+     * lands any more. Failover events carry when they were decided ({@code at}; null in journals
+     * written before), so the volume's view times every stage.
+     */
+    public record Fenced(Instant at) implements Event {}
 
     /** The standby taking the failed active's slot, with its place in its node's active ANA group. */
-    public record SuccessorPlaced(Placement placement) implements Event {}
+    public record SuccessorPlaced(Placement placement, Instant at) implements Event {}
 
-    /** The failover is done ({@code error} empty) or could promote nobody (why); fenced controllers leave the placement. */
+    /**
+     * Every node converged to the promoted placement: the successor serves ({@code successor}
+     * empty: a standby failed, nobody was promoted); the other actives' paths to the failed
+     * owner's leg exports are no longer wanted.
+     */
+    public record Promoted(String successor, Instant at) implements Event {}
+
+    /** The node that will hold the new standby, recorded before its ANA group is reserved there. */
+    public record StandbyChosen(String nodeId, Map<String, NodeEndpoints> endpoints, Instant at) implements Event {}
+
+    /** The new standby, with its place in its node's standby ANA group. */
+    public record StandbyPlaced(Placement placement, Instant at) implements Event {}
+
+    /** No new standby: none was needed ({@code reason} empty), or none could be placed (why); the volume runs without. */
+    public record NoStandbyPlaced(String reason, Instant at) implements Event {}
+
+    /** The failover is done ({@code error} empty) or could promote nobody (why); replaced fenced controllers leave the placement. */
     public record FailedOver(String error, Instant at) implements Event {}
+
+    /**
+     * A node of a volume being created failed: what the create applied is taken off every node
+     * and what it reserved given back, then it chooses again without that node.
+     */
+    public record PlacementLost(String nodeId, Instant at) implements Event {}
 
     /** No node is to hold anything of the volume any more. */
     public record ObjectsRemoved() implements Event {}
@@ -200,7 +231,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     public record State(Phase phase, String name, Optional<VolumeSpec> spec, Optional<Instant> createdAt,
                         Optional<Placer.Choice> choice, Map<String, NodeEndpoints> endpoints, Optional<Placement> placement,
                         List<String> attachments, List<String> exported, Optional<Operation> operation, Optional<String> error,
-                        int placementAttempts, long revision) implements CborSerializable {
+                        int placementAttempts, Optional<FailOver.Summary> lastFailover, long revision) implements CborSerializable {
 
         public State {
             endpoints = Map.copyOf(endpoints);
@@ -208,11 +239,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
             // Snapshots from before operations were recorded: the kernels allowed what was wanted.
             exported = List.copyOf(exported == null ? attachments : exported);
             operation = operation == null ? Optional.empty() : operation;
+            lastFailover = lastFailover == null ? Optional.empty() : lastFailover;
         }
 
         static State empty(Phase phase, long revision) {
             return new State(phase, "", Optional.empty(), Optional.empty(), Optional.empty(), Map.of(), Optional.empty(),
-                    List.of(), List.of(), Optional.empty(), Optional.empty(), 0, revision);
+                    List.of(), List.of(), Optional.empty(), Optional.empty(), 0, Optional.empty(), revision);
         }
 
         /** Every node that may hold something of the volume. */
@@ -232,11 +264,16 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
         State with(Phase p, Optional<Operation> op) {
             return new State(p, name, spec, createdAt, choice, endpoints, placement, attachments, exported, op, error,
-                    placementAttempts, next());
+                    placementAttempts, lastFailover, next());
         }
 
         State with(Operation op) {
             return with(phase, Optional.of(op));
+        }
+
+        State placed(Optional<Placement> p, Map<String, NodeEndpoints> known, Operation op) {
+            return new State(phase, name, spec, createdAt, choice, known, p, attachments, exported, Optional.of(op), error,
+                    placementAttempts, lastFailover, next());
         }
     }
 
@@ -329,6 +366,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         b.forState(s -> s.phase() == Phase.READY)
                 .onCommand(Extend.class, this::onExtend);
         b.forState(s -> s.phase() == Phase.CREATING)
+                .onCommand(ControllerFailed.class, this::onCreatingNodeFailed)
                 .onCommand(Create.class, this::onCreateAgain)
                 .onCommand(Attach.class, (s, a) -> Effect().reply(a.replyTo(), AttachResult.refused(busy(s, "attach"))))
                 .onCommand(Detach.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))))
@@ -351,7 +389,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Detach.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))))
                 .onCommand(Delete.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))));
         b.forAnyState()
-                // A volume being created or deleted with a controller on the failed node is not failed over (docs/failover.md).
+                // A volume being deleted needs no failover: taking its objects off every node fences
+                // the failed one too, and each node frees what it held once its agent confirms.
                 .onCommand(ControllerFailed.class, (s, c) -> Effect().reply(c.replyTo(), new FailoverAck(volumeId, false)))
                 .onCommand(Stop.class, (s, c) -> passivationAsked ? stopAndComeBack() : Effect().stop().thenNoReply())
                 .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), Result.ok(view(s))))
@@ -395,14 +434,35 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
      * it answers what it did.
      */
     private ReplyEffect<Event, State> onControllerFailed(State s, ControllerFailed c) {
+        // Its controllers, and the node a failover under way chose for a new standby (it may hold
+        // a place in an ANA group there already, and would wait for it).
         boolean controller = s.placement().map(p -> p.controllers().stream()
-                .anyMatch(x -> x.nodeId().equals(c.nodeId()) && x.role() != Placement.Role.FENCED)).orElse(false);
-        boolean running = s.operation().filter(op -> op instanceof FailOver f && f.failedNode().equals(c.nodeId())).isPresent();
+                .anyMatch(x -> x.nodeId().equals(c.nodeId()) && x.role() != Placement.Role.FENCED)).orElse(false)
+                || s.operation().filter(op -> op instanceof FailOver f && f.standby().equals(c.nodeId())).isPresent();
         if (!controller) {
-            return Effect().reply(c.replyTo(), new FailoverAck(volumeId, running));
+            boolean failedOver = s.placement().map(p -> p.lost().contains(c.nodeId())).orElse(false);
+            return Effect().reply(c.replyTo(), new FailoverAck(volumeId, failedOver));
         }
         ctx.getLog().warn("volume {}: controller on failed node {}: failing over", volumeId, c.nodeId());
         return Effect().persist(new FailoverRequested(c.nodeId(), Instant.now())).thenRun(this::afterEvent)
+                .thenReply(c.replyTo(), st -> new FailoverAck(volumeId, true));
+    }
+
+    /**
+     * A node the create chose failed: nothing of the volume is served yet, so the create is rolled
+     * back (its objects taken off every node, its reservations given back) and placed again
+     * without that node. A node it has nothing on does not concern it.
+     */
+    private ReplyEffect<Event, State> onCreatingNodeFailed(State s, ControllerFailed c) {
+        CreateVolume create = (CreateVolume) s.operation().orElseThrow();
+        boolean involved = s.nodes().contains(c.nodeId()) || s.choice().map(ch -> ch.controllers().contains(c.nodeId())
+                || ch.sides().stream().anyMatch(sides -> sides.contains(c.nodeId()))).orElse(false);
+        if (create.avoid().contains(c.nodeId()) || !involved) {
+            return Effect().reply(c.replyTo(), new FailoverAck(volumeId, create.avoid().contains(c.nodeId())));
+        }
+        ctx.getLog().warn("volume {}: node {} failed while the volume was being created: placing it again without it", volumeId,
+                c.nodeId());
+        return Effect().persist(new PlacementLost(c.nodeId(), Instant.now())).thenRun(this::afterEvent)
                 .thenReply(c.replyTo(), st -> new FailoverAck(volumeId, true));
     }
 
@@ -469,7 +529,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
             return Effect().reply(d.replyTo(), Result.refused(DomainError.Conflict.of("volume " + volumeId + " is attached to "
                     + String.join(", ", s.attachments()) + "; detach every host first")));
         }
-        if (s.operation().isPresent()) {
+        // A delete supersedes a failover, as it does a create: taking the volume off every node
+        // fences the failed one as well, and nothing is freed before its node confirms it gone.
+        if (s.operation().filter(op -> !(op instanceof FailOver)).isPresent()) {
             return Effect().reply(d.replyTo(), Result.refused(busy(s, "delete")));
         }
         return requestDelete(s, d);
@@ -492,7 +554,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         return s.nodes().contains(nodeId) || s.choice().map(c -> c.controllers().contains(nodeId)
                 || c.sides().stream().anyMatch(sides -> sides.contains(nodeId))).orElse(false)
                 || s.operation().filter(ExtendVolume.class::isInstance).map(op -> ((ExtendVolume) op).sides().stream()
-                .anyMatch(sides -> sides.contains(nodeId))).orElse(false);
+                .anyMatch(sides -> sides.contains(nodeId))).orElse(false)
+                || s.operation().filter(FailOver.class::isInstance).map(op -> ((FailOver) op).standby().equals(nodeId)).orElse(false);
     }
 
     private DomainError.Conflict busy(State s, String what) {
@@ -553,6 +616,11 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
             return Effect().noReply();
         }
         Operation op = current.get();
+        if (d.result() instanceof StepResult.Awaited a) {
+            // A failure decided before the volume held anything on the node was never told to
+            // it: it tells itself (as often as it finds the node failed; a repeat changes nothing).
+            a.failed().forEach(node -> ctx.getSelf().tell(new ControllerFailed(node, ctx.getSystem().ignoreRef())));
+        }
         Outcome outcome;
         try {
             if (d.failure() != null) {
@@ -635,7 +703,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     private ConnectInfo connectInfo(State s, String host) {
         String nqn = io.dnv.core.kernel.Names.volumeNqn(volumeId);
         HostContract h = HostContract.forVolume(s.spec().orElseThrow().activeControllers());
-        List<ConnectInfo.Path> paths = view(s).controllers().stream().map(c -> new ConnectInfo.Path(c.transport(), c.address(),
+        // A fenced controller's node failed: no path of it to give a host.
+        List<ConnectInfo.Path> paths = view(s).controllers().stream().filter(c -> !c.role().equals(Placement.Role.FENCED.name()))
+                .map(c -> new ConnectInfo.Path(c.transport(), c.address(),
                 c.port(), c.anaState(), "nvme connect -t " + c.transport() + " -a " + c.address() + " -s " + c.port() + " -n " + nqn
                 + " --hostnqn=" + host + " --hostid=" + io.dnv.core.kernel.Names.hostId(host) + " --keep-alive-tmo=" + h.keepAliveTmo()
                 + " --ctrl-loss-tmo=" + h.ctrlLossTmo() + " --reconnect-delay=" + h.reconnectDelay())).toList();
@@ -652,7 +722,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
             return new VolumeView.OperationView(op.name(), op.stageName(), op.attempt(),
                     op.requestedAt() == null ? Instant.EPOCH : op.requestedAt(),
                     watched ? Duration.between(stageSince, Instant.now()).toMillis() : 0, overdue(op),
-                    watched ? waitingFor : Optional.empty(), watched ? lastError : Optional.empty());
+                    watched ? waitingFor : Optional.empty(), watched ? lastError : Optional.empty(),
+                    VolumeViews.stages(op.timeline(), Instant.now()));
         });
         return VolumeViews.of(volumeId, s, operation);
     }
@@ -664,59 +735,62 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         return newEventHandlerBuilder().forAnyState()
                 .onEvent(CreateRequested.class, (s, e) -> new State(Phase.CREATING, e.name(), Optional.of(e.spec()),
                         Optional.of(e.at()), Optional.empty(), Map.of(), Optional.empty(), List.of(), List.of(),
-                        Optional.of(CreateVolume.start(e.at(), s.next())), Optional.empty(), 0, s.next()))
+                        Optional.of(CreateVolume.start(e.at(), s.next())), Optional.empty(), 0, Optional.empty(), s.next()))
                 .onEvent(NodesChosen.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), Optional.of(e.choice()),
                         e.endpoints(), s.placement(), s.attachments(), s.exported(), Optional.of(create(s).at(CreateVolume.Stage.RESERVE,
-                        s.next())), s.error(), s.placementAttempts(), s.next()))
+                        s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
                 .onEvent(PlacementRefused.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), Optional.empty(),
                         Map.of(), Optional.empty(), s.attachments(), s.exported(), Optional.of(create(s).at(CreateVolume.Stage.CHOOSE,
-                        s.next())), Optional.of(e.reason()), s.placementAttempts() + 1, s.next()))
+                        s.next())), Optional.of(e.reason()), s.placementAttempts() + 1, s.lastFailover(), s.next()))
                 .onEvent(Reserved.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(), s.endpoints(),
                         Optional.of(e.placement()), s.attachments(), s.exported(), Optional.of(create(s).at(CreateVolume.Stage.APPLY,
-                        s.next())), s.error(), s.placementAttempts(), s.next()))
+                        s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
                 .onEvent(ObjectsApplied.class, (s, e) -> s.with(objectsApplied(s, e)))
                 .onEvent(Converged.class, Volume::converged)
                 .onEvent(BecameReady.class, (s, e) -> new State(Phase.READY, s.name(), s.spec(), s.createdAt(), s.choice(),
                         s.endpoints(), s.placement().map(Volume::created), s.attachments(), s.attachments(), Optional.empty(),
-                        Optional.empty(), s.placementAttempts(), s.next()))
+                        Optional.empty(), s.placementAttempts(), s.lastFailover(), s.next()))
                 .onEvent(CreateFailed.class, (s, e) -> new State(Phase.FAILED, s.name(), s.spec(), s.createdAt(), s.choice(),
                         s.endpoints(), s.placement(), s.attachments(), s.exported(), Optional.empty(), Optional.of(e.reason()),
-                        s.placementAttempts(), s.next()))
+                        s.placementAttempts(), s.lastFailover(), s.next()))
                 .onEvent(AttachmentsChanged.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
                         s.endpoints(), s.placement(), e.attachments(), s.exported(), s.operation().isPresent() ? s.operation()
                         : Optional.of(ChangeAttachments.start(e.attachments(), e.at(), s.next())), s.error(), s.placementAttempts(),
-                        s.next()))
+                        s.lastFailover(), s.next()))
                 .onEvent(DeleteRequested.class, (s, e) -> s.with(Phase.DELETING, Optional.of(DeleteVolume.start(e.at(), s.next()))))
-                .onEvent(ObjectsRemoved.class, (s, e) -> s.with(delete(s).at(DeleteVolume.Stage.RELEASE, s.next())))
+                .onEvent(ObjectsRemoved.class, (s, e) -> s.with(s.operation().orElseThrow() instanceof CreateVolume c
+                        ? c.at(CreateVolume.Stage.RELEASE, s.next()) : delete(s).at(DeleteVolume.Stage.RELEASE, s.next())))
                 .onEvent(Deleted.class, (s, e) -> State.empty(Phase.DELETED, s.next()))
-                .onEvent(FailoverRequested.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
-                        s.endpoints(), s.placement().map(p -> fenced(p, e.nodeId())), s.attachments(), s.exported(),
-                        Optional.of(FailOver.start(e.nodeId(), e.at(), s.next(), s.operation())), s.error(), s.placementAttempts(),
-                        s.next()))
-                .onEvent(Fenced.class, (s, e) -> s.with(failover(s).at(FailOver.Stage.PROMOTE, s.next())))
-                .onEvent(SuccessorPlaced.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
-                        s.endpoints(), Optional.of(e.placement()), s.attachments(), s.exported(),
-                        Optional.of(failover(s).at(FailOver.Stage.PROMOTE_APPLY, s.next())), s.error(), s.placementAttempts(),
-                        s.next()))
-                .onEvent(FailedOver.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
-                        s.endpoints(), s.placement().map(Volume::withoutFenced), s.attachments(), s.exported(),
-                        failover(s).paused().map(op -> op.resumed(s.next())).or(() -> s.attachments().equals(s.exported())
-                                ? Optional.empty() : Optional.of(ChangeAttachments.start(s.attachments(), e.at(), s.next()))),
-                        e.error().isEmpty() ? s.error() : Optional.of(e.error()), s.placementAttempts(), s.next()))
+                .onEvent(FailoverRequested.class, (s, e) -> s.placed(s.placement().map(p -> p.fencing(e.nodeId())), s.endpoints(),
+                        FailOver.start(e.nodeId(), e.at(), s.next(), s.operation())))
+                .onEvent(Fenced.class, (s, e) -> s.with(failover(s).at(FailOver.Stage.PROMOTE, s.next(), e.at())))
+                .onEvent(SuccessorPlaced.class, (s, e) -> s.placed(Optional.of(e.placement()), s.endpoints(),
+                        failover(s).at(FailOver.Stage.PROMOTE_APPLY, s.next(), e.at())))
+                .onEvent(Promoted.class, (s, e) -> s.placed(s.placement().map(Placement::promoted), s.endpoints(),
+                        failover(s).promoted(e.successor(), s.next(), e.at())))
+                .onEvent(StandbyChosen.class, (s, e) -> s.placed(s.placement(), merged(s.endpoints(), e.endpoints()),
+                        failover(s).standbyChosen(e.nodeId(), s.next(), e.at())))
+                .onEvent(StandbyPlaced.class, (s, e) -> s.placed(Optional.of(e.placement()), s.endpoints(),
+                        failover(s).at(FailOver.Stage.STANDBY_APPLY, s.next(), e.at())))
+                .onEvent(NoStandbyPlaced.class, (s, e) -> s.with(failover(s).withoutStandby(e.reason(), s.next(), e.at())))
+                .onEvent(FailedOver.class, Volume::failedOver)
+                .onEvent(PlacementLost.class, (s, e) -> s.with(create(s).rollingBack(e.nodeId(), s.next())))
                 .onEvent(ExtendRequested.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
                         s.endpoints(), s.placement().map(p -> sized(p, VolumeLayout.of(s.spec().orElseThrow()))), s.attachments(),
                         s.exported(), Optional.of(ExtendVolume.start(e.fromBytes(), e.toBytes(),
                         s.placement().orElseThrow().legs().get(0).groups().size(), e.at(), s.next())), s.error(),
-                        s.placementAttempts(), s.next()))
+                        s.placementAttempts(), s.lastFailover(), s.next()))
                 .onEvent(ExtendNodesChosen.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
                         merged(s.endpoints(), e.endpoints()), s.placement(), s.attachments(), s.exported(),
-                        Optional.of(extend(s).chosen(e.sides(), s.next())), s.error(), s.placementAttempts(), s.next()))
+                        Optional.of(extend(s).chosen(e.sides(), s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
                 .onEvent(GroupsReserved.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
                         s.endpoints(), Optional.of(e.placement()), s.attachments(), s.exported(),
-                        Optional.of(extend(s).at(ExtendVolume.Stage.BUILD, s.next())), s.error(), s.placementAttempts(), s.next()))
+                        Optional.of(extend(s).at(ExtendVolume.Stage.BUILD, s.next())), s.error(), s.placementAttempts(), s.lastFailover(),
+                        s.next()))
                 .onEvent(GroupsBuilt.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
                         s.endpoints(), s.placement().map(Volume::created), s.attachments(), s.exported(),
-                        Optional.of(extend(s).at(ExtendVolume.Stage.GROW_LEGS, s.next())), s.error(), s.placementAttempts(), s.next()))
+                        Optional.of(extend(s).at(ExtendVolume.Stage.GROW_LEGS, s.next())), s.error(), s.placementAttempts(),
+                        s.lastFailover(), s.next()))
                 .onEvent(LegsGrown.class, (s, e) -> s.with(extend(s).at(ExtendVolume.Stage.GROW_STRIPES, s.next())))
                 .onEvent(Extended.class, (s, e) -> extendEnded(s, Optional.of(ExtendVolume.resized(s.spec().orElseThrow(),
                         extend(s).toBytes())), Optional.empty()))
@@ -729,20 +803,18 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         return (FailOver) s.operation().orElseThrow();
     }
 
-    /** The controller on the failed node FENCED, in its slot and keeping its cntlid ranges. */
-    private static Placement fenced(Placement p, String nodeId) {
-        List<Placement.Controller> cs = new ArrayList<>(p.controllers());
-        for (int slot = 0; slot < cs.size(); slot++) {
-            Placement.Controller c = cs.get(slot);
-            if (c.nodeId().equals(nodeId)) {
-                cs.set(slot, c.as(Placement.Role.FENCED, c.anaGroup(), slot));
-            }
-        }
-        return new Placement(cs, p.legs(), p.lost()).losing(nodeId);
-    }
-
-    private static Placement withoutFenced(Placement p) {
-        return new Placement(p.controllers().stream().filter(c -> c.role() != Placement.Role.FENCED).toList(), p.legs(), p.lost());
+    /**
+     * The failover is over: the controllers it replaced leave the placement, and the operation it
+     * paused resumes (else the hosts wanted meanwhile start their change).
+     */
+    private static State failedOver(State s, FailedOver e) {
+        FailOver f = failover(s);
+        Optional<Operation> next = f.paused().map(op -> op.resumed(s.next())).or(() -> s.attachments().equals(s.exported())
+                ? Optional.empty() : Optional.of(ChangeAttachments.start(s.attachments(), e.at(), s.next())));
+        return new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(), s.endpoints(),
+                s.placement().map(p -> p.withoutFenced(s.spec().orElseThrow().activeControllers())), s.attachments(), s.exported(), next,
+                e.error().isEmpty() ? s.error() : Optional.of(e.error()), s.placementAttempts(), Optional.of(f.ended(e.error(), e.at())),
+                s.next());
     }
 
     private static ExtendVolume extend(State s) {
@@ -757,7 +829,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         Optional<Operation> next = s.attachments().equals(s.exported()) ? Optional.empty()
                 : Optional.of(ChangeAttachments.start(s.attachments(), extend(s).requestedAt(), s.next()));
         return new State(s.phase(), s.name(), spec, s.createdAt(), s.choice(), s.endpoints(), s.placement(), s.attachments(),
-                s.exported(), next, error, s.placementAttempts(), s.next());
+                s.exported(), next, error, s.placementAttempts(), s.lastFailover(), s.next());
     }
 
     /** Every group with its pool slices recorded, so a change of the spec's size does not move them. */
@@ -793,7 +865,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
             return x.converging(e.generations(), s.next());
         }
         if (op instanceof FailOver f) {
-            return f.waiting(e.generations(), s.next());
+            return f.waiting(e.generations(), s.next(), e.at());
         }
         return ((DeleteVolume) op).at(DeleteVolume.Stage.RELEASE, s.next());
     }
@@ -815,7 +887,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         Optional<Operation> next = s.attachments().equals(done.hosts()) ? Optional.empty()
                 : Optional.of(ChangeAttachments.start(s.attachments(), done.requestedAt(), s.next()));
         return new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(), s.endpoints(), s.placement(), s.attachments(),
-                done.hosts(), next, s.error(), s.placementAttempts(), s.next());
+                done.hosts(), next, s.error(), s.placementAttempts(), s.lastFailover(), s.next());
     }
 
     private static Placement created(Placement p) {

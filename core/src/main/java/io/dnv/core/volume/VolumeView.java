@@ -14,7 +14,8 @@ import java.util.Optional;
  */
 public record VolumeView(String id, String name, String state, String step, long sizeBytes, VolumeSpec spec,
                          List<Controller> controllers, List<LegView> legs, List<String> attachments, Optional<String> error,
-                         Instant createdAt, Optional<OperationView> operation, Optional<KernelView> kernel) implements CborSerializable {
+                         Instant createdAt, Optional<OperationView> operation, Optional<KernelView> kernel,
+                         Optional<FailoverView> lastFailover) implements CborSerializable {
 
     /**
      * What the agents of the volume's nodes observed at their last pass: in place on every node,
@@ -31,11 +32,12 @@ public record VolumeView(String id, String name, String state, String step, long
         // Rows the read side wrote before these were recorded.
         operation = operation == null ? Optional.empty() : operation;
         kernel = kernel == null ? Optional.empty() : kernel;
+        lastFailover = lastFailover == null ? Optional.empty() : lastFailover;
     }
 
     public VolumeView withKernel(KernelView k) {
         return new VolumeView(id, name, state, step, sizeBytes, spec, controllers, legs, attachments, error, createdAt, operation,
-                Optional.of(k));
+                Optional.of(k), lastFailover);
     }
 
     /** Every node that holds something of the volume. */
@@ -52,9 +54,33 @@ public record VolumeView(String id, String name, String state, String step, long
      * @param overdue     past the stage's deadline; the volume keeps trying
      * @param waitingFor  what the stage waits for (which node, which objects), when it waits
      * @param lastError   the last failure of the stage's step, when it failed
+     * @param stages      the stages so far with when each began and how long it took (the current one: so far), for
+     *                    operations that time theirs (a failover); empty otherwise
      */
     public record OperationView(String kind, String stage, long attempt, Instant requestedAt, long stageMillis, boolean overdue,
-                                Optional<String> waitingFor, Optional<String> lastError) implements CborSerializable {}
+                                Optional<String> waitingFor, Optional<String> lastError, List<StageTiming> stages)
+            implements CborSerializable {
+        public OperationView {
+            stages = stages == null ? List.of() : List.copyOf(stages);
+        }
+    }
+
+    /** A stage: when it began and how long it took. */
+    public record StageTiming(String stage, Instant startedAt, long millis) implements CborSerializable {}
+
+    /**
+     * The volume's last failover, once done: which node failed, who took its slot ({@code successor},
+     * absent when a standby failed or nobody could be promoted), the new standby (absent: none was
+     * placed, {@code note} says why when one was wanted), the error when it could promote nobody,
+     * and every stage with its timing, from the request to the end ({@code millis}).
+     */
+    public record FailoverView(String failedNode, Instant requestedAt, Optional<Instant> endedAt, long millis, Optional<String> successor,
+                               Optional<String> standby, Optional<String> note, Optional<String> error, List<StageTiming> stages)
+            implements CborSerializable {
+        public FailoverView {
+            stages = List.copyOf(stages);
+        }
+    }
 
     public record Controller(String node, int slot, String role, String anaState, String transport, String address, int port)
             implements CborSerializable {}

@@ -1,6 +1,8 @@
 package io.dnv.core.volume;
 
 import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.volume.operation.FailOver;
+import io.dnv.core.volume.operation.Operation;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -41,6 +43,33 @@ final class VolumeViews {
         };
         String step = operation.map(VolumeView.OperationView::stage).orElse(s.phase().name().toLowerCase());
         return new VolumeView(volumeId, s.name(), state, step, size, spec, controllers, legs, s.attachments(), s.error(),
-                s.createdAt().orElse(Instant.EPOCH), operation, Optional.empty());
+                s.createdAt().orElse(Instant.EPOCH), operation, Optional.empty(), s.lastFailover().map(VolumeViews::failover));
+    }
+
+    /** Each stage with how long it took: until the next began, the last until {@code now} (or, once over, until "done"). */
+    static List<VolumeView.StageTiming> stages(List<Operation.Timing> timeline, Instant now) {
+        List<VolumeView.StageTiming> stages = new ArrayList<>();
+        for (int i = 0; i < timeline.size(); i++) {
+            Operation.Timing t = timeline.get(i);
+            if (t.stage().equals(Operation.Timing.END)) {
+                break;
+            }
+            Instant end = i + 1 < timeline.size() ? timeline.get(i + 1).at() : now;
+            // In whole milliseconds of the clock, so the stages add up to the whole.
+            stages.add(new VolumeView.StageTiming(t.stage(), t.at(), end.toEpochMilli() - t.at().toEpochMilli()));
+        }
+        return stages;
+    }
+
+    private static VolumeView.FailoverView failover(FailOver.Summary f) {
+        List<Operation.Timing> t = f.timeline();
+        Optional<Instant> ended = t.stream().filter(x -> x.stage().equals(Operation.Timing.END)).map(Operation.Timing::at).findFirst();
+        return new VolumeView.FailoverView(f.failedNode(), f.requestedAt(), ended,
+                ended.map(e -> e.toEpochMilli() - f.requestedAt().toEpochMilli()).orElse(0L), present(f.successor()), present(f.standby()),
+                present(f.note()), present(f.error()), stages(t, ended.orElse(f.requestedAt())));
+    }
+
+    private static Optional<String> present(String s) {
+        return s == null || s.isEmpty() ? Optional.empty() : Optional.of(s);
     }
 }

@@ -3,6 +3,7 @@ package io.dnv.core.plan;
 import io.dnv.core.kernel.DmDevice;
 import io.dnv.core.kernel.DmTarget;
 import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.VolumeLayout;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -211,5 +213,47 @@ class PlannerTest {
                 List.of(new Placement.Extent("n1", 0, 100), new Placement.Extent("n2", 0, 100)), 0, 0)))));
         assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, tooSmall, List.of(), nodes));
         assertThrows(IllegalArgumentException.class, () -> new VolumeSpec(1 << 20, 0, 1, 1, 2));
+    }
+
+    /**
+     * While a failover promotes the standby into a failed active's slot, the other active imports
+     * the slot's legs from the successor and still from the failed owner (the path it has), so
+     * the leg namespace it stripes over never loses its last path; the fenced controller, kept
+     * behind the others, is given nothing. Once promoted, only the successor's path is wanted.
+     */
+    @Test
+    void aPromotedOwnersPeersKeepTheFailedOwnersPathUntilThePromotionIsOver() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 2, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Placement before = Fixtures.placement(spec, layout, false);
+        Placement promoting = before.fencing("n2").promoting(1, 5);
+        Map<String, NodeObjects> plan = Planner.plan("v", spec, layout, promoting, List.of(), nodes);
+        for (int leg = 2; leg < 4; leg++) {
+            String nqn = Names.legNqn("v", leg);
+            assertEquals(Set.of("127.0.1.2", "127.0.1.3"), plan.get("n1").connections().stream().filter(c -> c.subsystemNqn().equals(nqn))
+                    .map(NvmeConnection::address).collect(java.util.stream.Collectors.toSet()), "leg " + leg);
+        }
+        // The failed node keeps only the LDs of the groups n1 runs (their sides there are n1's to
+        // take back when the node returns); the legs n3 took over are assembled without them.
+        assertEquals(List.of(Names.ldNqn("v", 0, 0, 1, "n2")), plan.get("n2").subsystems().stream().map(sub -> sub.nqn()).toList());
+        assertEquals(List.of(Names.hostNqn("n1")), plan.get("n2").subsystems().get(0).allowedHosts());
+        assertTrue(plan.get("n3").dmDevices().stream().noneMatch(d -> d.name().equals(Names.raidData("n3", "v", 3, 0, 1))),
+                "n3 assembles leg 3 without its side on n2");
+        Map<String, NodeObjects> after = Planner.plan("v", spec, layout, promoting.promoted(), List.of(), nodes);
+        assertEquals(Set.of("127.0.1.3"), after.get("n1").connections().stream().filter(c -> c.subsystemNqn().equals(Names.legNqn("v", 2)))
+                .map(NvmeConnection::address).collect(java.util.stream.Collectors.toSet()));
+        // The surviving active's stripe and the legs it owns stay as they are; only a raid1 group
+        // with a side on the failed node's disk is assembled with that side missing.
+        NodeObjects was = Planner.plan("v", spec, layout, before, List.of(), nodes).get("n1");
+        for (NodeObjects now : List.of(plan.get("n1"), after.get("n1"))) {
+            for (String name : List.of(Names.volume("n1", "v"), Names.thin("n1", "v", 0), Names.pool("n1", "v", 0),
+                    Names.thin("n1", "v", 1), Names.legExport("n1", "v", 0))) {
+                assertEquals(device(was, name), device(now, name), name);
+            }
+        }
+    }
+
+    private static DmDevice device(NodeObjects o, String name) {
+        return o.dmDevices().stream().filter(d -> d.name().equals(name)).findFirst().orElseThrow(() -> new AssertionError(name));
     }
 }

@@ -157,4 +157,31 @@ class PlacerTest {
         }
         assertTrue(sidesOnN1 > 0, "n1 still takes raid1 sides");
     }
+
+    /**
+     * A failover's new standby: a controller node that is up, holds none of the volume's other
+     * controllers, did not fail under it, and has a group for the standby's domain.
+     */
+    @Test
+    void aNewStandbyGoesToAnotherUpNodeWithAGroupForItsDomain() {
+        String domain = AnaGroups.standbyOf(List.of("n2"));
+        List<NodeView.AnaGroup> full = new ArrayList<>();
+        for (int g = AnaGroups.FIRST_CREATED; g <= AnaGroups.LAST_USABLE; g++) {
+            full.add(new NodeView.AnaGroup(3, g, "standby-of:x" + g, 1));
+        }
+        List<NodeView> nodes = List.of(node("n1", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 0),
+                node("n2", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 0),
+                node("n3", "DOWN", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 0),
+                node("n4", "UP", 1L << 30, Set.of("disk"), Map.of(), 0),
+                node("n5", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 0, full),
+                node("n6", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 0),
+                node("n7", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 40));
+        Placer.Result r = Placer.chooseStandby("v", domain, Set.of("n1", "n2"), Set.of("n6"), nodes);
+        assertEquals(List.of("n7"), r.choice().orElseThrow().controllers(),
+                "n1, n2 hold controllers, n3 is down, n4 no controller node, n5 has no group left, n6 failed under the volume");
+        assertEquals(List.of(), r.choice().orElseThrow().sides());
+        Placer.Result none = Placer.chooseStandby("v", domain, Set.of("n1", "n2", "n7"), Set.of("n6"), nodes);
+        assertTrue(none.choice().isEmpty());
+        assertTrue(none.refusal().contains(domain) && none.refusal().contains("n6"), none.refusal());
+    }
 }

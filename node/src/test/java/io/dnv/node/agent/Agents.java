@@ -42,6 +42,11 @@ final class Agents {
                 "agent-" + node + "-" + incarnation, DispatcherSelector.blocking())));
     }
 
+    /** Stops one node's agent, as a crash of its machine does (the test powers its kernel off). */
+    void stop(String node) {
+        testKit.stop(agents.remove(node));
+    }
+
     /** Hands every agent its desired state and waits, up to a minute, until each reached its generation. */
     void converge(Map<String, DesiredNode> desired) {
         desired.forEach((node, d) -> agents.get(node).tell(new NodeAgent.Apply(d)));

@@ -41,6 +41,8 @@ final class CountingKernel implements Kernel {
     private final List<String[]> refuseOnce = new CopyOnWriteArrayList<>();
     private final List<ZeroCall> zeroCalls = new CopyOnWriteArrayList<>();
     private volatile Consumer<String> beforeRemove = name -> { };
+    /** Every dm call that changes a device, as "operation name", in order. */
+    private final List<String> dmChanges = new CopyOnWriteArrayList<>();
 
     CountingKernel(Kernel kernel) {
         this.kernel = kernel;
@@ -88,6 +90,16 @@ final class CountingKernel implements Kernel {
         mutations.incrementAndGet();
     }
 
+    private void countDm(String operation, String name) {
+        count();
+        dmChanges.add(operation + " " + name);
+    }
+
+    /** The dm calls that changed device {@code name} (load, suspend, resume, remove, message), in order. */
+    List<String> dmChangesOf(String name) {
+        return dmChanges.stream().filter(c -> c.endsWith(" " + name)).toList();
+    }
+
     /**
      * The next {@code operation} on an object whose name contains {@code objectKey} is refused,
      * as a kernel refuses it (EIO), after the kernel below did nothing: a failure injected into
@@ -127,41 +139,41 @@ final class CountingKernel implements Kernel {
 
     @Override
     public void dmCreate(String name, String table) {
-        count();
+        countDm("create", name);
         refuseIfAsked("dm create", name);
         kernel.dmCreate(name, table);
     }
 
     @Override
     public void dmLoad(String name, String table) {
-        count();
+        countDm("load", name);
         refuseIfAsked("dm load", name);
         kernel.dmLoad(name, table);
     }
 
     @Override
     public void dmSuspend(String name) {
-        count();
+        countDm("suspend", name);
         kernel.dmSuspend(name);
     }
 
     @Override
     public void dmResume(String name) {
-        count();
+        countDm("resume", name);
         refuseIfAsked("dm resume", name);
         kernel.dmResume(name);
     }
 
     @Override
     public void dmRemove(String name) {
-        count();
+        countDm("remove", name);
         beforeRemove.accept(name);
         kernel.dmRemove(name);
     }
 
     @Override
     public String dmMessage(String name, long sector, String message) {
-        count();
+        countDm("message", name);
         return kernel.dmMessage(name, sector, message);
     }
 

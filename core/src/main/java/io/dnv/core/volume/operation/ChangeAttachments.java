@@ -62,7 +62,8 @@ public record ChangeAttachments(List<String> hosts, Stage stage, long attempt, I
     @Override
     public Outcome onResult(Volume.State s, StepResult r, Duration stageAge) {
         return switch (stage) {
-            case APPLY -> Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations()));
+            case APPLY -> Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations(),
+                    Instant.now()));
             case CONVERGE -> {
                 StepResult.Awaited a = Steps.expect(r, StepResult.Awaited.class, this);
                 yield a.settled() ? Outcome.persist(new Volume.Converged()) : Outcome.poll(String.join("; ", a.waitingFor()));

@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -25,28 +27,38 @@ import java.util.concurrent.CompletionStage;
  * → hand every node its objects → wait until every agent has them in place, then mark the
  * groups created (never zeroed again) → READY. Superseded by a delete at any stage.
  *
+ * <p>A node of the create declared failed meanwhile (docs/failover.md) rolls it back: nothing of
+ * a volume is served yet, so rather than fail over, everything it applied is taken off every
+ * node (ROLL_BACK) and everything it reserved given back (RELEASE), as a delete would, and it
+ * chooses again, never on a node in {@code avoid}. What the failed node held stays reserved
+ * there until its agent confirms it gone (StorageNode), so nothing is handed out while a kernel
+ * may still use it.
+ *
  * @param awaiting in {@link Stage#CONVERGE}: the generation each node's agent must reach
+ * @param avoid    nodes that failed under this create: never chosen again by it
  */
-public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<String, Long> awaiting) implements Operation {
+public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<String, Long> awaiting, Set<String> avoid)
+        implements Operation {
 
-    public enum Stage { CHOOSE, RESERVE, APPLY, CONVERGE, FINALIZE }
+    public enum Stage { CHOOSE, RESERVE, APPLY, CONVERGE, FINALIZE, ROLL_BACK, RELEASE }
 
     /** Concurrent creates can take what a choice counted on; after this many refusals the create fails. */
     public static final int PLACEMENT_ATTEMPTS = 5;
     /**
      * Right after a control member starts, node entities have not heard their agents yet and
-     * look down. A choice that fails while some node is still settling waits this long for
-     * their heartbeats before it counts as a refusal.
+     * look down. A choice that fails while some node is still settling (or still confirming the
+     * removal of a placement rolled back) waits this long before it counts as a refusal.
      */
     static final Duration SETTLE = Duration.ofSeconds(10);
     static final Duration DEADLINE = Duration.ofSeconds(60);
 
     public CreateVolume {
         awaiting = Map.copyOf(awaiting);
+        avoid = avoid == null ? Set.of() : Set.copyOf(avoid);
     }
 
     public static CreateVolume start(Instant requestedAt, long attempt) {
-        return new CreateVolume(Stage.CHOOSE, attempt, requestedAt, Map.of());
+        return new CreateVolume(Stage.CHOOSE, attempt, requestedAt, Map.of(), Set.of());
     }
 
     @Override
@@ -55,11 +67,18 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
     }
 
     public CreateVolume at(Stage next, long newAttempt) {
-        return new CreateVolume(next, newAttempt, requestedAt, Map.of());
+        return new CreateVolume(next, newAttempt, requestedAt, Map.of(), avoid);
     }
 
     public CreateVolume converging(Map<String, Long> generations, long newAttempt) {
-        return new CreateVolume(Stage.CONVERGE, newAttempt, requestedAt, generations);
+        return new CreateVolume(Stage.CONVERGE, newAttempt, requestedAt, generations, avoid);
+    }
+
+    /** {@code node} failed: everything is taken back, then the create chooses again without it. */
+    public CreateVolume rollingBack(String node, long newAttempt) {
+        Set<String> more = new TreeSet<>(avoid);
+        more.add(node);
+        return new CreateVolume(Stage.ROLL_BACK, newAttempt, requestedAt, Map.of(), more);
     }
 
     @Override
@@ -84,6 +103,9 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
             case CONVERGE -> Steps.converge(s, peers, awaiting).thenCompose(a -> a.settled()
                     ? markCreated(s, peers) : CompletableFuture.completedFuture(a));
             case FINALIZE -> markCreated(s, peers);
+            // Every node of the placement, whether or not the apply got there (DeleteVolume's REMOVE).
+            case ROLL_BACK -> Steps.apply(s, peers, Map.of()).thenApply(applied -> new StepResult.Done());
+            case RELEASE -> Steps.releaseEverything(s, peers);
         };
     }
 
@@ -108,11 +130,21 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
                 yield Outcome.persist(s.placementAttempts() + 1 < PLACEMENT_ATTEMPTS
                         ? new Volume.PlacementRefused(why) : new Volume.CreateFailed(why));
             }
-            case APPLY -> Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations()));
+            case APPLY -> Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations(),
+                    Instant.now()));
             case CONVERGE -> r instanceof StepResult.Awaited a
                     ? Outcome.poll(String.join("; ", a.waitingFor()))
                     : finalized(r);
             case FINALIZE -> finalized(r);
+            case ROLL_BACK -> {
+                Steps.expect(r, StepResult.Done.class, this);
+                yield Outcome.persist(new Volume.ObjectsRemoved());
+            }
+            case RELEASE -> {
+                Steps.expect(r, StepResult.Done.class, this);
+                yield Outcome.persist(new Volume.PlacementRefused(String.join(", ", avoid)
+                        + " failed while the volume was being created: placed again without"));
+            }
         };
     }
 
@@ -121,14 +153,20 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
         return Outcome.persist(new Volume.BecameReady());
     }
 
-    private static CompletionStage<StepResult> choose(Volume.State s, Peers peers) {
+    private CompletionStage<StepResult> choose(Volume.State s, Peers peers) {
         VolumeSpec spec = s.spec().orElseThrow();
         return peers.nodes().thenApply(nodes -> {
-            Placer.Result r = Placer.choose(s.name(), spec, VolumeLayout.of(spec), nodes);
+            Placer.Result r = Placer.choose(s.name(), spec, VolumeLayout.of(spec), nodes, avoid);
             if (r.choice().isEmpty()) {
                 List<String> settling = nodes.stream().filter(NodeView::settling).map(NodeView::id).toList();
-                return settling.isEmpty() ? new StepResult.Refused(r.refusal())
-                        : new StepResult.Deferred(r.refusal() + "; waiting for the first heartbeats of " + String.join(", ", settling));
+                if (!settling.isEmpty()) {
+                    return new StepResult.Deferred(r.refusal() + "; waiting for the first heartbeats of " + String.join(", ", settling));
+                }
+                // A rolled-back placement's nodes take the name again once their agents confirmed it gone.
+                List<String> removing = nodes.stream().filter(n -> n.up() && n.removing().contains(s.name()) && !avoid.contains(n.id()))
+                        .map(NodeView::id).toList();
+                return removing.isEmpty() ? new StepResult.Refused(r.refusal()) : new StepResult.Deferred(r.refusal()
+                        + "; waiting for " + String.join(", ", removing) + " to confirm the earlier placement gone");
             }
             Map<String, NodeEndpoints> endpoints = new LinkedHashMap<>();
             nodes.stream().filter(n -> n.info().isPresent()).forEach(n -> endpoints.put(n.id(), n.info().get().endpoints()));

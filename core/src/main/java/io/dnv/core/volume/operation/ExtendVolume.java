@@ -145,7 +145,8 @@ public record ExtendVolume(long fromBytes, long toBytes, int group, Stage stage,
                     ? Outcome.persist(new Volume.GroupsReserved(p.placement()))
                     : Outcome.persist(new Volume.ExtendFailed(Steps.expect(r, StepResult.Refused.class, this).reason()));
             case BUILD, GROW_LEGS, GROW_STRIPES ->
-                    Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations()));
+                    Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations(),
+                            Instant.now()));
             case AWAIT_BUILD -> settled(r, new Volume.GroupsBuilt());
             case AWAIT_LEGS -> settled(r, new Volume.LegsGrown());
             case AWAIT_STRIPES -> settled(r, new Volume.Extended());
@@ -166,7 +167,7 @@ public record ExtendVolume(long fromBytes, long toBytes, int group, Stage stage,
         VolumeSpec spec = s.spec().orElseThrow();
         long ld = VolumeLayout.growth(origin(spec), target(spec)).ldSectors();
         return peers.nodes().thenApply(nodes -> {
-            Placer.Result r = Placer.chooseGroup(s.name(), spec, group, ld, nodes);
+            Placer.Result r = Placer.chooseGroup(s.name(), spec, group, ld, nodes, s.placement().orElseThrow().lost());
             if (r.choice().isEmpty()) {
                 List<String> settling = nodes.stream().filter(NodeView::settling).map(NodeView::id).toList();
                 return settling.isEmpty() ? new StepResult.Refused(r.refusal())

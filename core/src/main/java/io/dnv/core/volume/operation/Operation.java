@@ -7,6 +7,7 @@ import io.dnv.core.volume.Volume;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -38,6 +39,17 @@ public sealed interface Operation extends CborSerializable
     }
 
     long attempt();
+
+    /** A stage entered at a moment: what the volume's view shows of an operation's steps. */
+    record Timing(String stage, Instant at) implements CborSerializable {
+        /** The entry that marks the end of a finished operation's timeline. */
+        public static final String END = "done";
+    }
+
+    /** When each stage so far began, for operations that record it (a failover); empty otherwise. */
+    default List<Timing> timeline() {
+        return List.of();
+    }
 
     /** When it was asked for (EPOCH in journals written before operations recorded it). */
     Instant requestedAt();

@@ -42,6 +42,9 @@ public interface Peers {
     /** Whether the node's agent has the volume's objects in place as of {@code generation}, and if not, why. */
     CompletionStage<StorageNode.Progress> progress(String node, String volumeId, long generation);
 
+    /** Whether the control plane declared the node failed (its NodeHealth); not answered soon: false, asked again later. */
+    CompletionStage<Boolean> failed(String node);
+
     /** The node drops the volume's brand-new preparations (zeroing, nosync, create_thin) for good. */
     CompletionStage<Long> markCreated(String node, String volumeId);
 }

@@ -1,5 +1,6 @@
 package io.dnv.core.volume.operation;
 
+import io.dnv.core.failover.NodeHealth;
 import io.dnv.core.node.NodeDirectory;
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
@@ -17,6 +18,7 @@ import java.util.concurrent.CompletionStage;
 public final class ShardedPeers implements Peers {
 
     static final Duration ASK = Duration.ofSeconds(10);
+    static final Duration HEALTH_ASK = Duration.ofSeconds(2);
 
     private final ClusterSharding sharding;
 
@@ -76,6 +78,17 @@ public final class ShardedPeers implements Peers {
     public CompletionStage<Long> markCreated(String node, String volumeId) {
         return node(node).<StorageNode.Generation>ask(r -> new StorageNode.MarkCreated(volumeId, r), ASK)
                 .thenApply(StorageNode.Generation::value);
+    }
+
+    /**
+     * Asked only of nodes a stage waits for, next to the wait itself: an answer that does not come
+     * soon (its entity moving after a control member died) is "not declared", and the stage asks
+     * again with its next poll rather than failing.
+     */
+    @Override
+    public CompletionStage<Boolean> failed(String node) {
+        return sharding.entityRefFor(NodeHealth.ENTITY_TYPE_KEY, node).<NodeHealth.View>ask(NodeHealth.Get::new, HEALTH_ASK)
+                .thenApply(v -> v.status() == NodeHealth.Status.FAILED).exceptionally(notAnswered -> false);
     }
 
     private EntityRef<StorageNode.Command> node(String id) {

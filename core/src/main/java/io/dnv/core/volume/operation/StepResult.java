@@ -28,8 +28,17 @@ public sealed interface StepResult {
     /** Every involved node persisted its objects; each agent must reach its generation. */
     record Applied(Map<String, Long> generations) implements StepResult {}
 
-    /** What is not in place yet, per node; empty: everything is. */
-    record Awaited(List<String> waitingFor) implements StepResult {
+    /**
+     * What is not in place yet, per node; empty: everything is. {@code failed}: nodes waited for
+     * that the control plane declared failed (the volume fails over from them, or, creating,
+     * places itself again without them).
+     */
+    record Awaited(List<String> waitingFor, List<String> failed) implements StepResult {
+        public Awaited {
+            waitingFor = List.copyOf(waitingFor);
+            failed = List.copyOf(failed);
+        }
+
         public boolean settled() {
             return waitingFor.isEmpty();
         }

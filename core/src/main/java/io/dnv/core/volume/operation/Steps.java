@@ -3,6 +3,7 @@ package io.dnv.core.volume.operation;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.plan.Planner;
+import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeLayout;
 import org.apache.pekko.Done;
@@ -11,6 +12,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletionStage;
 
 /** Steps more than one operation takes: hand the nodes their objects, wait for the agents, give back. */
@@ -24,32 +27,62 @@ final class Steps {
                 hosts, s.endpoints());
     }
 
-    /** Hands every involved node its objects (a node the plan leaves out gets none); answers the generations. */
+    /**
+     * Hands every involved node its objects (a node the plan leaves out gets none); answers the
+     * generations each agent must reach. A lost node (failed: docs/failover.md) is handed its
+     * objects too, but never waited for: it may never answer again.
+     */
     static CompletionStage<StepResult> apply(Volume.State s, Peers peers, Map<String, NodeObjects> plan) {
         List<String> nodes = s.nodes();
         List<CompletionStage<Long>> asks = new ArrayList<>();
         for (String node : nodes) {
             asks.add(peers.setObjects(node, s.name(), plan.getOrDefault(node, NodeObjects.NONE)));
         }
+        Set<String> lost = s.placement().map(Placement::lost).orElse(Set.of());
         return Stages.all(asks).thenApply(gens -> {
             Map<String, Long> byNode = new LinkedHashMap<>();
             for (int i = 0; i < nodes.size(); i++) {
-                byNode.put(nodes.get(i), gens.get(i));
+                if (!lost.contains(nodes.get(i))) {
+                    byNode.put(nodes.get(i), gens.get(i));
+                }
             }
             return new StepResult.Applied(byNode);
         });
     }
 
-    /** Whether every node's agent has the volume's objects in place as of the generation it must reach. */
+    /**
+     * Whether every node's agent has the volume's objects in place as of the generation it must
+     * reach; for each that has not, whether the control plane declared its node failed (a volume
+     * waiting for such a node may never have been told: it reserved there after the failure was
+     * decided).
+     */
     static CompletionStage<StepResult.Awaited> converge(Volume.State s, Peers peers, Map<String, Long> awaiting) {
-        List<CompletionStage<StorageNode.Progress>> asks = awaiting.entrySet().stream()
-                .map(e -> peers.progress(e.getKey(), s.name(), e.getValue())).toList();
-        return Stages.all(asks).thenApply(progress -> new StepResult.Awaited(progress.stream()
-                .filter(p -> !p.settled()).map(StorageNode.Progress::waitingFor).toList()));
+        List<String> nodes = List.copyOf(awaiting.keySet());
+        List<CompletionStage<StorageNode.Progress>> asks = nodes.stream().map(node -> peers.progress(node, s.name(), awaiting.get(node)))
+                .toList();
+        return Stages.all(asks).thenCompose(progress -> {
+            List<String> unsettled = new ArrayList<>();
+            List<String> waitingFor = new ArrayList<>();
+            for (int i = 0; i < nodes.size(); i++) {
+                if (!progress.get(i).settled()) {
+                    unsettled.add(nodes.get(i));
+                    waitingFor.add(progress.get(i).waitingFor());
+                }
+            }
+            return Stages.all(unsettled.stream().map(peers::failed).toList()).thenApply(failed -> {
+                List<String> failedNodes = new ArrayList<>();
+                for (int i = 0; i < unsettled.size(); i++) {
+                    if (failed.get(i)) {
+                        failedNodes.add(unsettled.get(i));
+                    }
+                }
+                return new StepResult.Awaited(waitingFor, failedNodes);
+            });
+        });
     }
 
     /**
-     * Gives back every leg's extents and every chosen controller's ANA group. A node that may
+     * Gives back every leg's extents and every place in an ANA group the volume may hold. A node that may
      * still hold the volume's objects keeps them reserved until its agent confirms they are
      * gone (StorageNode defers the release), so this is safe right after the objects were taken
      * away, even from a node that is down.
@@ -61,7 +94,15 @@ final class Steps {
                 asks.add(peers.releaseLeg(s.name(), leg));
             }
         });
-        s.choice().ifPresent(c -> c.controllers().forEach(node -> asks.add(peers.releaseAnaGroup(node, s.name()))));
+        // Every node that may hold a place in an ANA group for it: those it chose at create, and
+        // those a failover moved it to, or away from.
+        Set<String> controllerNodes = new TreeSet<>();
+        s.choice().ifPresent(c -> controllerNodes.addAll(c.controllers()));
+        s.placement().ifPresent(p -> {
+            p.controllers().forEach(c -> controllerNodes.add(c.nodeId()));
+            controllerNodes.addAll(p.lost());
+        });
+        controllerNodes.forEach(node -> asks.add(peers.releaseAnaGroup(node, s.name())));
         return Stages.all(asks).thenApply(done -> new StepResult.Done());
     }
 

@@ -4,6 +4,7 @@ import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
+import io.dnv.core.kernel.AnaGroups;
 import io.dnv.core.plan.Fixtures;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Leg;
@@ -31,7 +32,8 @@ import java.util.function.Supplier;
  */
 final class ScriptedPeers implements Peers {
 
-    enum Call { NODES, PLACE_LEG, RELEASE_LEG, RELEASE_GROUP, ALLOCATE_ANA, RELEASE_ANA, SET_OBJECTS, PROGRESS, MARK_CREATED }
+    enum Call { NODES, PLACE_LEG, RELEASE_LEG, RELEASE_GROUP, ALLOCATE_ANA, MOVE_ANA, RELEASE_ANA, SET_OBJECTS, PROGRESS, MARK_CREATED,
+        HEALTH }
 
     record Recorded(Call call, String node, Object detail) {}
 
@@ -49,6 +51,14 @@ final class ScriptedPeers implements Peers {
     volatile int settlingAnswers;
     volatile boolean noNodes;
     volatile boolean agentsConverge = true;
+    /** Nodes whose agents are gone: their progress never settles, and nodes() shows them DOWN. */
+    final Set<String> silent = ConcurrentHashMap.newKeySet();
+    /** Nodes the control plane declared failed (their NodeHealth). */
+    final Set<String> declaredFailed = ConcurrentHashMap.newKeySet();
+    /** Nodes whose volume port has no ANA group left for another failover domain. */
+    final Set<String> fullPorts = ConcurrentHashMap.newKeySet();
+    /** Nodes that refuse an ANA group though their view showed room (another volume took it meanwhile). */
+    final Set<String> refuseAna = ConcurrentHashMap.newKeySet();
 
     void hold(Call call) {
         held.add(call);
@@ -125,10 +135,18 @@ final class ScriptedPeers implements Peers {
                 .map(e -> view(e, settling)).toList());
     }
 
-    private static NodeView view(NodeEndpoints e, boolean settling) {
+    private NodeView view(NodeEndpoints e, boolean settling) {
         NodeInfo info = new NodeInfo(e, 1L << 30, Set.of("disk", "ctrl"), Map.of(), Placer.REQUIRED);
-        return new NodeView(e.nodeId(), settling ? "DOWN" : "UP", Optional.of(info), settling ? Optional.empty() : Optional.of(Instant.now()),
-                new NodeView.Capacity(1L << 30, 0, 1L << 30, 1L << 30, 1, 0), 0, 0, List.of(), 0, 0, List.of(), settling, Set.of(),
+        boolean down = settling || silent.contains(e.nodeId());
+        // A full port: every usable group taken by other domains, so none is left for a new one.
+        List<NodeView.AnaGroup> groups = new ArrayList<>();
+        if (fullPorts.contains(e.nodeId())) {
+            for (int g = AnaGroups.FIRST_CREATED; g <= AnaGroups.LAST_USABLE; g++) {
+                groups.add(new NodeView.AnaGroup(Fixtures.VOLUME_PORT, g, "standby-of:other" + g, 1));
+            }
+        }
+        return new NodeView(e.nodeId(), down ? "DOWN" : "UP", Optional.of(info), settling ? Optional.empty() : Optional.of(Instant.now()),
+                new NodeView.Capacity(1L << 30, 0, 1L << 30, 1L << 30, 1, 0), 0, 0, groups, 0, 0, List.of(), settling, Set.of(),
                 List.of());
     }
 
@@ -168,14 +186,18 @@ final class ScriptedPeers implements Peers {
         });
     }
 
+    /** Recorded with the domain asked for; every group is 2, a node's active group 3 (a move never keeps the group). */
     @Override
     public CompletionStage<StorageNode.AnaGroupReply> allocateAnaGroup(String node, String volumeId, int portId, String domain) {
-        return answer(Call.ALLOCATE_ANA, node, portId, () -> new StorageNode.AnaGroupReply(Optional.of(2), ""));
+        return answer(Call.ALLOCATE_ANA, node, domain, () -> fullPorts.contains(node) || refuseAna.contains(node)
+                ? new StorageNode.AnaGroupReply(Optional.empty(), "scripted: " + node + " has no ANA group for " + domain)
+                : new StorageNode.AnaGroupReply(Optional.of(domain.equals(AnaGroups.ACTIVE) ? 3 : 2), ""));
     }
 
     @Override
     public CompletionStage<StorageNode.AnaGroupReply> moveAnaGroup(String node, String volumeId, int portId, String domain) {
-        return answer(Call.ALLOCATE_ANA, node, portId, () -> new StorageNode.AnaGroupReply(Optional.of(3), ""));
+        return answer(Call.MOVE_ANA, node, domain, () -> new StorageNode.AnaGroupReply(
+                Optional.of(domain.equals(AnaGroups.ACTIVE) ? 3 : 4), ""));
     }
 
     @Override
@@ -190,8 +212,14 @@ final class ScriptedPeers implements Peers {
 
     @Override
     public CompletionStage<StorageNode.Progress> progress(String node, String volumeId, long generation) {
-        return answer(Call.PROGRESS, node, generation, () -> agentsConverge ? new StorageNode.Progress(true, "")
-                : new StorageNode.Progress(false, node + ": objects not in place yet"));
+        return answer(Call.PROGRESS, node, generation, () -> silent.contains(node)
+                ? new StorageNode.Progress(false, node + ": agent silent")
+                : agentsConverge ? new StorageNode.Progress(true, "") : new StorageNode.Progress(false, node + ": objects not in place yet"));
+    }
+
+    @Override
+    public CompletionStage<Boolean> failed(String node) {
+        return answer(Call.HEALTH, node, "", () -> declaredFailed.contains(node));
     }
 
     @Override

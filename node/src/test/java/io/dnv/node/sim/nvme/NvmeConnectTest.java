@@ -37,6 +37,14 @@ class NvmeConnectTest {
                 cn.host().controllers());
     }
 
+    /** A machine that is off listens nowhere, but nothing refuses either: the SYN goes unanswered. */
+    @Test
+    void aConnectToAMachineThatIsOffTimesOutRatherThanBeingRefused() {
+        dn.nvmet().powerOff();
+        w.fabric.power("dn", false);
+        refused(Errno.ETIMEDOUT, () -> cn.host().connect(conn("10.0.0.1", LD, CN_A, QUICK)));
+    }
+
     @Test
     void connectByAHostNotAllowedIsRefusedAndLoggedByTheTarget() {
         refused(Errno.EIO, () -> cn.host().connect(conn("10.0.0.1", LD, CN_B, QUICK)));
