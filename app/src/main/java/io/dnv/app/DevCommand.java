@@ -80,6 +80,8 @@ public final class DevCommand implements Callable<Integer> {
         final List<ActorSystem<?>> nodes = new ArrayList<>();
         final List<SimulatedKernel> kernels = new ArrayList<>();
         final List<NodeInfo> infos = new ArrayList<>();
+        /** The network the simulated kernels (storage nodes and hosts) share. */
+        final Fabric fabric;
         final SimHosts hosts;
         final ServerBinding http;
         final String managementUrl;
@@ -96,7 +98,7 @@ public final class DevCommand implements Callable<Integer> {
             control = Members.control("127.0.0.1", 0, List.of(), db, Members.LOOPBACK_MANAGEMENT, SharedExecutor.CONFIG);
             Cluster.get(control).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
             managementUrl = PekkoManagement.get(control).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
-            Fabric fabric = new Fabric();
+            fabric = new Fabric();
             for (int i = 1; i <= nodeCount; i++) {
                 String id = "n" + i;
                 String address = "127.0.1." + i;
