@@ -28,16 +28,24 @@ public final class Reconciler {
     private final Raid1Sides raid1Sides = new Raid1Sides();
     private final Unreachable unreachable = new Unreachable();
     private final Revalidation revalidation = new Revalidation();
+    private final Lanes lanes;
     private Focus.Previous previous;
 
     /**
      * {@code disk}: the physical disk the node's configuration names (none on a node without one);
-     * {@code zeroing}: where devices over it go to be zeroed before they are removed.
+     * {@code zeroing}: where devices over it go to be zeroed before they are removed. Every
+     * kernel command one after the other.
      */
     Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing) {
+        this(kernel, disk, zeroing, new Lanes("", 1));
+    }
+
+    /** {@code lanes}: how many kernel commands of a pass may run at once. */
+    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, Lanes lanes) {
         this.kernel = kernel;
         this.disk = disk;
         this.zeroing = zeroing;
+        this.lanes = lanes;
     }
 
     /** Compares every desired object with the kernel. */
@@ -63,9 +71,10 @@ public final class Reconciler {
         if (connections.connect()) {
             pass.reobserveHost();
         }
-        dm.converge();
+        connections.reportPreparedDown();
+        dm.converge(lanes);
         raid1Sides.readdAndReport(pass, devices);
-        nvmet.convergeSubsystems();
+        nvmet.convergeSubsystems(lanes);
         revalidation.revalidate(pass);
         if (pass.focus.garbage()) {
             nvmet.removeGarbageSubsystems();
