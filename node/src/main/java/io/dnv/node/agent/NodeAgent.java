@@ -215,10 +215,11 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         if (firstPass == null) {
             firstPass = lastPass;
         }
+        long passMillis = (System.nanoTime() - lastPassStarted) / 1_000_000;
         if (lastPass.converged()) {
             if (reached != desired.generation() || !lastPass.mutations().isEmpty()) {
-                getContext().getLog().info("node {} converged to generation {} ({} mutations)", nodeId,
-                        desired.generation(), lastPass.mutations().size());
+                getContext().getLog().info("node {} converged to generation {} ({} mutations, {} ms)", nodeId,
+                        desired.generation(), lastPass.mutations().size(), passMillis);
             }
             reached = desired.generation();
             failedPasses = 0;
@@ -230,8 +231,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             Duration backoff = backoff();
             // The lists are only named when the level is on: most of these passes log at DEBUG.
             getContext().getLog().atLevel(failedPasses >= WARN_AFTER_PASSES ? Level.WARN : Level.DEBUG)
-                    .setMessage("node {} generation {} not converged (pass {}), retry in {} ms; failures: {}; waiting: {}")
-                    .addArgument(nodeId).addArgument(desired.generation()).addArgument(failedPasses).addArgument(backoff.toMillis())
+                    .setMessage("node {} generation {} not converged (pass {}, {} mutations, {} ms), retry in {} ms; failures: {}; waiting: {}")
+                    .addArgument(nodeId).addArgument(desired.generation()).addArgument(failedPasses)
+                    .addArgument(lastPass.mutations().size()).addArgument(passMillis).addArgument(backoff.toMillis())
                     .addArgument(() -> first(lastPass.failures())).addArgument(() -> first(lastPass.waiting())).log();
             timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, backoff);
         }
