@@ -67,6 +67,9 @@ public final class AgentCommand implements Callable<Integer> {
         }
         Config cluster = c.getConfig("cluster");
         NodeAgent.Settings settings = NodeAgent.Settings.DEFAULT.withStateDirectory(Path.of(n.getString("state-dir")));
+        if (n.hasPath("kernel-commands")) {
+            settings = settings.withKernelCommands(n.getInt("kernel-commands"));
+        }
         ActorSystem<Void> system = Members.storageNode(cluster.getString("host"), cluster.getInt("port"),
                 cluster.getStringList("seed-nodes"), info, linux, settings);
         return MemberExit.await(system);

@@ -3,6 +3,7 @@ package io.dnv.app;
 import io.dnv.node.sim.KernelLatencies;
 import io.dnv.persistence.Database;
 import io.dnv.sim.bench.CreateBenchmark;
+import io.dnv.sim.bench.FailoverBenchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -15,11 +16,15 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
 /** Benchmarks that start their own simulated cluster and print numbers ending in one key=value line. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks on a simulated cluster of their own.",
-        subcommands = {BenchCommand.Create.class})
+        subcommands = {BenchCommand.Create.class, BenchCommand.Failover.class})
 public final class BenchCommand {
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -79,6 +84,59 @@ public final class BenchCommand {
             return 0;
         }
     }
+
+    @Command(name = "failover", mixinStandardHelpOptions = true,
+            description = "A storage node carrying the active controller of N volumes crashes while simulated hosts write to them all.")
+    static final class Failover implements Callable<Integer> {
+
+        /** The node crashed: the benchmark steers the volumes' actives there. */
+        static final String FAILED_NODE = "n1";
+        static final long DISK_BYTES = 256L << 30;
+
+        @Option(names = "--volumes", split = ",", description = "volumes with their active on the crashed node, one run each (default 1,100,1000)")
+        List<Integer> volumes = List.of(1, 100, 1000);
+
+        @Option(names = "--nodes", defaultValue = "" + DEFAULT_NODES, description = "simulated storage nodes (default ${DEFAULT-VALUE})")
+        int nodes;
+
+        @Option(names = "--timeout-s", defaultValue = "900", description = "how long each phase of a run may take (default ${DEFAULT-VALUE} s)")
+        int timeoutSeconds;
+
+        @Override
+        public Integer call() throws Exception {
+            System.out.println("bench failover: " + volumes + " volumes with their active on " + FAILED_NODE + ", " + nodes
+                    + " simulated storage nodes, journal on H2, " + Runtime.getRuntime().availableProcessors() + " cores, JVM options "
+                    + ManagementFactory.getRuntimeMXBean().getInputArguments());
+            // Kernel operations cost what they cost on Linux, so fencing and promoting cannot look free.
+            System.out.print(KernelLatencies.MEASURED.print());
+            List<FailoverBenchmark.Result> results = new ArrayList<>();
+            for (int n : volumes) {
+                System.out.println("== " + n + " volume(s) on " + FAILED_NODE);
+                Path dir = Files.createTempDirectory("dnv-bench-failover-");
+                try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, nodes, DISK_BYTES, Database.h2File(dir.resolve("db")),
+                        KernelLatencies.MEASURED)) {
+                    dev.awaitNodesUp(Duration.ofSeconds(120));
+                    results.add(new FailoverBenchmark("http://127.0.0.1:" + dev.httpPort(), dev.token(), dev.fabric, () -> spent(dev))
+                            .run(FAILED_NODE, n, Duration.ofSeconds(timeoutSeconds), System.out));
+                } finally {
+                    deleteTree(dir);
+                }
+            }
+            results.forEach(r -> System.out.println(r.line()));
+            return 0;
+        }
+
+        static Map<String, Map<KernelLatencies.Op, KernelLatencies.Spent>> spent(DevCommand.DevSystem dev) {
+            Map<String, Map<KernelLatencies.Op, KernelLatencies.Spent>> out = new TreeMap<>();
+            for (int i = 0; i < dev.infos.size(); i++) {
+                out.put(dev.infos.get(i).nodeId(), dev.kernels.get(i).spent().snapshot());
+            }
+            return out;
+        }
+    }
+
+    /** Storage nodes of the failover benchmark (see docs/operations.md, "The failover benchmark"). */
+    static final int DEFAULT_NODES = 6;
 
     static boolean holdsAJournal(Database db) throws SQLException {
         try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());

@@ -82,6 +82,7 @@ public final class DevCommand implements Callable<Integer> {
         final List<ActorSystem<?>> nodes = new ArrayList<>();
         final List<SimulatedKernel> kernels = new ArrayList<>();
         final List<NodeInfo> infos = new ArrayList<>();
+        /** The network the simulated kernels (storage nodes and hosts) share. */
         final Fabric fabric = new Fabric();
         final SimHosts hosts;
         final DevFaults faults = new DevFaults(this);

@@ -23,7 +23,11 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -34,6 +38,10 @@ import java.util.TreeSet;
  * records, in the same event, every volume with objects on it; each is told
  * {@link Volume.ControllerFailed} until it acknowledged (it persists its own failover, fencing
  * then promotion), so the failover resumes on any control member after a crash.
+ *
+ * <p>A node carries thousands of volumes: all are told at once, a volume is asked again only
+ * once its ask timed out, and the acknowledgements that arrive while one write is under way are
+ * written together in the next (docs/failover.md, "Failover at scale").
  */
 public final class NodeHealth extends EventSourcedBehaviorWithEnforcedReplies<NodeHealth.Command, NodeHealth.Event, NodeHealth.State> {
 
@@ -57,7 +65,10 @@ public final class NodeHealth extends EventSourcedBehaviorWithEnforcedReplies<No
     private enum Retell implements Command { INSTANCE }
 
     /** A volume did not answer in time: the retell timer asks it again, nothing sooner. */
-    private enum Unanswered implements Command { INSTANCE }
+    private record Unanswered(String volumeId) implements Command {}
+
+    /** Writes the acknowledgements that came in since the last write, in one write. */
+    private enum WriteHandled implements Command { INSTANCE }
 
     public sealed interface Event extends CborSerializable {}
 
@@ -96,6 +107,10 @@ public final class NodeHealth extends EventSourcedBehaviorWithEnforcedReplies<No
     private final ActorContext<Command> ctx;
     private final TimerScheduler<Command> timers;
     private boolean listing;
+    /** Acknowledgements not written yet (volume → affected), in the order they came. */
+    private final Map<String, Boolean> acked = new LinkedHashMap<>();
+    /** Volumes asked and not answered yet, with when (System.nanoTime()). */
+    private final Map<String, Long> asked = new HashMap<>();
 
     private NodeHealth(String nodeId, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
         super(PersistenceId.of(ENTITY_TYPE_KEY.name(), nodeId), JournalFailure.RESTART);
@@ -123,10 +138,13 @@ public final class NodeHealth extends EventSourcedBehaviorWithEnforcedReplies<No
         return newCommandHandlerWithReplyBuilder().forAnyState()
                 .onCommand(Judge.class, this::onJudge)
                 .onCommand(VolumesListed.class, this::onVolumesListed)
-                .onCommand(Acked.class, (s, a) -> s.pending().contains(a.volumeId())
-                        ? Effect().persist(new VolumeHandled(a.volumeId(), a.affected())).thenNoReply() : Effect().noReply())
+                .onCommand(Acked.class, this::onAcked)
+                .onCommand(WriteHandled.class, (s, w) -> writeHandled(s))
                 .onCommand(Retell.class, this::retell)
-                .onCommand(Unanswered.class, (s, u) -> Effect().noReply())
+                .onCommand(Unanswered.class, (s, u) -> {
+                    asked.remove(u.volumeId());
+                    return Effect().noReply();
+                })
                 .onCommand(Get.class, (s, g) -> Effect().reply(g.replyTo(), new View(nodeId, s.status(), s.since(), s.evidence(),
                         s.pending(), s.failedOver())))
                 .build();
@@ -167,19 +185,53 @@ public final class NodeHealth extends EventSourcedBehaviorWithEnforcedReplies<No
                 .thenRun(st -> timers.startTimerWithFixedDelay(Retell.INSTANCE, Duration.ZERO, RETELL)).thenNoReply();
     }
 
-    /** Tells every volume not yet acknowledged; the volumes persist their own failover and answer. */
+    /**
+     * Tells every volume not yet acknowledged and not asked within {@link #ASK}; the volumes
+     * persist their own failover and answer.
+     */
     private ReplyEffect<Event, State> retell(State s, Retell r) {
         if (s.pending().isEmpty()) {
             timers.cancel(Retell.INSTANCE);
+            asked.clear();
             return Effect().noReply();
         }
         ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
+        long now = System.nanoTime();
         for (String volumeId : s.pending()) {
+            Long at = asked.get(volumeId);
+            if (acked.containsKey(volumeId) || at != null && now - at < ASK.toNanos()) {
+                continue;
+            }
+            asked.put(volumeId, now);
             ctx.ask(Volume.FailoverAck.class, sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, volumeId), ASK,
                     reply -> new Volume.ControllerFailed(nodeId, reply),
-                    (ack, t) -> ack == null ? Unanswered.INSTANCE : new Acked(ack.volumeId(), ack.affected()));
+                    (ack, t) -> ack == null ? new Unanswered(volumeId) : new Acked(ack.volumeId(), ack.affected()));
         }
         return Effect().noReply();
+    }
+
+    /** Kept until the next write: acknowledgements arrive by the thousand, one write each would queue them all. */
+    private ReplyEffect<Event, State> onAcked(State s, Acked a) {
+        asked.remove(a.volumeId());
+        if (!s.pending().contains(a.volumeId()) || acked.containsKey(a.volumeId())) {
+            return Effect().noReply();
+        }
+        if (acked.isEmpty()) {
+            ctx.getSelf().tell(WriteHandled.INSTANCE);
+        }
+        acked.put(a.volumeId(), a.affected());
+        return Effect().noReply();
+    }
+
+    private ReplyEffect<Event, State> writeHandled(State s) {
+        List<Event> handled = new ArrayList<>();
+        acked.forEach((volumeId, affected) -> {
+            if (s.pending().contains(volumeId)) {
+                handled.add(new VolumeHandled(volumeId, affected));
+            }
+        });
+        acked.clear();
+        return handled.isEmpty() ? Effect().noReply() : Effect().persist(handled).thenNoReply();
     }
 
     @Override

@@ -25,6 +25,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -97,11 +98,9 @@ public final class Planner {
                     sides.add(DmTarget.Raid1.Side.missing());
                     continue;
                 }
-                DeviceRef ld = logicalDisk(leg, g, s, group.sides().get(s), size.ldSectors(), cn);
-                DmDevice meta = new DmDevice(Names.raidMeta(cn, volumeId, leg, g, s),
-                        DmTable.of(VolumeLayout.RAID_META_SECTORS, new DmTarget.Linear(ld, 0)));
-                DmDevice data = new DmDevice(Names.raidData(cn, volumeId, leg, g, s),
-                        DmTable.of(size.raidDataSectors(), new DmTarget.Linear(ld, VolumeLayout.RAID_META_SECTORS)));
+                DeviceRef ld = logicalDisk(leg, g, s, group.sides().get(s), size, Optional.of(cn));
+                DmDevice meta = slice(Names.raidMeta(cn, volumeId, leg, g, s), VolumeLayout.RAID_META_SECTORS, ld, 0);
+                DmDevice data = slice(Names.raidData(cn, volumeId, leg, g, s), size.raidDataSectors(), ld, VolumeLayout.RAID_META_SECTORS);
                 cnObjects.dm.add(meta);
                 cnObjects.dm.add(data);
                 sides.add(DmTarget.Raid1.Side.of(meta.ref(), data.ref()));
@@ -155,7 +154,7 @@ public final class Planner {
             VolumeLayout.GroupSize size = groups.get(g).size(layout);
             for (int s = 0; s < groups.get(g).sides().size(); s++) {
                 if (!placement.lost().contains(groups.get(g).sides().get(s).nodeId())) {
-                    logicalDisk(leg, g, s, groups.get(g).sides().get(s), size.ldSectors(), null);
+                    logicalDisk(leg, g, s, groups.get(g).sides().get(s), size, Optional.empty());
                 }
             }
         }
@@ -168,26 +167,51 @@ public final class Planner {
     }
 
     /**
-     * A slice of a disk node's disk, exported to the controller node that owns the leg, and that
-     * node's import of it ({@code cn} null: the owner is fenced, nobody is allowed).
+     * A slice of a disk node's disk, exported to the controller node that owns the leg ({@code cn};
+     * empty: the owner is fenced) and to the prepared standby, with their imports of it, and the
+     * standby's raid1 metadata and data slices over it.
      */
-    private DeviceRef logicalDisk(int leg, int group, int side, Placement.Extent extent, long ldSectors, String cn) {
+    private DeviceRef logicalDisk(int leg, int group, int side, Placement.Extent extent, VolumeLayout.GroupSize size,
+                                  Optional<String> cn) {
         NodeEndpoints dn = node(extent.nodeId());
         String diskPath = dn.diskPath().orElseThrow(() -> new IllegalArgumentException(dn.nodeId() + " has no disk"));
         NvmetPort port = dn.diskPort().orElseThrow(() -> new IllegalArgumentException(dn.nodeId() + " has no disk port"));
         NodeObjects.Builder dnObjects = objects(dn.nodeId());
         DmDevice ld = new DmDevice(Names.ld(dn.nodeId(), volumeId, leg, group, side),
-                DmTable.of(ldSectors, new DmTarget.Linear(new DeviceRef.Disk(diskPath), extent.startSector())));
+                DmTable.of(size.ldSectors(), new DmTarget.Linear(new DeviceRef.Disk(diskPath), extent.startSector())));
         dnObjects.dm.add(ld);
         String nqn = Names.ldNqn(volumeId, leg, group, side, dn.nodeId());
         UUID uuid = Names.namespaceUuid(nqn);
+        DeviceRef imported = new DeviceRef.Namespace(uuid);
+        List<String> importers = new ArrayList<>();
+        cn.ifPresent(importers::add);
+        preparedStandby().filter(sb -> !importers.contains(sb)).ifPresent(sb -> {
+            importers.add(sb);
+            objects(sb).dm.add(slice(Names.raidMeta(sb, volumeId, leg, group, side), VolumeLayout.RAID_META_SECTORS, imported, 0));
+            objects(sb).dm.add(slice(Names.raidData(sb, volumeId, leg, group, side), size.raidDataSectors(), imported,
+                    VolumeLayout.RAID_META_SECTORS));
+        });
         CntlidRanges.Range ids = CntlidRanges.ld();
-        dnObjects.subsystems.add(new NvmetSubsystem(nqn, cn == null ? List.of() : List.of(Names.hostNqn(cn)), ids.min(), ids.max(),
+        dnObjects.subsystems.add(new NvmetSubsystem(nqn, importers.stream().map(Names::hostNqn).toList(), ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)), List.of(port.id())));
-        if (cn != null) {
-            objects(cn).connections.add(connection(dn, port, nqn, cn, ConnectTimeouts.DISK));
-        }
-        return new DeviceRef.Namespace(uuid);
+        importers.forEach(n -> objects(n).connections.add(connection(dn, port, nqn, n, ConnectTimeouts.DISK)));
+        return imported;
+    }
+
+    /** raid1 metadata or data of one side: a linear slice of the side's LD. */
+    private static DmDevice slice(String name, long sectors, DeviceRef ld, long offset) {
+        return new DmDevice(name, DmTable.of(sectors, new DmTarget.Linear(ld, offset)));
+    }
+
+    /**
+     * The standby a failure of an active promotes first (docs/failover.md, "Failover at scale"):
+     * it imports every LD of the volume and holds the raid1 slices over them ahead of time, so a
+     * promotion connects nothing and waits for no disk node. Only what does no I/O is prepared:
+     * the raid1 groups, pools and thins would write their metadata while the active does.
+     */
+    private Optional<String> preparedStandby() {
+        return placement.controllers().stream().filter(c -> c.role() == Placement.Role.STANDBY).map(Placement.Controller::nodeId)
+                .findFirst();
     }
 
     /** One export per leg, under an NQN that does not name its owner, so a new owner is a new path. */

@@ -166,10 +166,11 @@ public final class Placer {
     static final long SPREAD_BYTES = 1L << 30;
 
     /**
-     * A per-key order of the nodes. Mixed (murmur3's finalizer): String.hashCode of "key|n1" and
+     * A per-key order of the nodes: among equally loaded nodes, a volume's controllers go to those
+     * of the lowest values for its id. Mixed (murmur3's finalizer): String.hashCode of "key|n1" and
      * "key|n2" differ by one, so unmixed every key would order the nodes alike.
      */
-    static int spread(String key, String nodeId) {
+    public static int spread(String key, String nodeId) {
         int h = (key + "|" + nodeId).hashCode();
         h ^= h >>> 16;
         h *= 0x85ebca6b;

@@ -61,28 +61,46 @@ final class ConnectionConvergence {
                 return false;
             }
             unreachable.failed(target);
-            if (Names.isWitnessNqn(c.subsystemNqn())) {
-                return false;
-            }
-            Optional<String> group = raid1Sides.servingGroupOf(pass, c.key());
-            if (group.isPresent()) {
-                pass.degraded(group.get(), "import from " + target + " not connected: " + e.kernelMessage());
-            } else {
-                pass.fail(c.key(), "nvme connect", e.kernelMessage());
-            }
+            unanswered(c, "import from " + target + " not connected: " + e.kernelMessage(),
+                    () -> pass.fail(c.key(), "nvme connect", e.kernelMessage()));
             return false;
         }
     }
 
     private void notConnected(NvmeConnection c, String why) {
+        unanswered(c, "import not connected: " + why, () -> pass.waitFor(c.key(), why));
+    }
+
+    /**
+     * An import whose target does not answer: a witness (its silence is the news, nothing to
+     * wait for), a side its raid1 group serves without (reported degraded), a standby's
+     * preparation for a promotion ({@link #reportPreparedDown}), or {@code otherwise}.
+     */
+    private void unanswered(NvmeConnection c, String why, Runnable otherwise) {
         if (Names.isWitnessNqn(c.subsystemNqn())) {
             return;
         }
         Optional<String> group = raid1Sides.servingGroupOf(pass, c.key());
         if (group.isPresent()) {
-            pass.degraded(group.get(), "import not connected: " + why);
-        } else {
-            pass.waitFor(c.key(), why);
+            pass.degraded(group.get(), why);
+        } else if (pass.prepared.slice(c).isEmpty()) {
+            otherwise.run();
+        }
+    }
+
+    /**
+     * Every pass, whatever its focus: each import a standby holds for a promotion
+     * ({@link PreparedImports}) that is not live while its target did not answer lately is
+     * reported degraded, and the slices over it wait for nothing.
+     */
+    void reportPreparedDown() {
+        for (NvmeConnection c : pass.desired.connections()) {
+            Optional<String> slice = pass.prepared.slice(c);
+            String target = Unreachable.target(c);
+            if (slice.isPresent() && live(c.key()).isEmpty() && unreachable.failedLately(target)) {
+                pass.preparedDown.add(Names.namespaceUuid(c.subsystemNqn()));
+                pass.degraded(slice.get(), "prepared for a promotion; its import from " + target + " is not connected (no answer lately)");
+            }
         }
     }
 

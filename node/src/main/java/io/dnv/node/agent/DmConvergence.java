@@ -4,6 +4,7 @@ import io.dnv.core.kernel.DeviceRef;
 import io.dnv.core.kernel.DmDevice;
 import io.dnv.core.kernel.DmTable;
 import io.dnv.core.kernel.DmTableParser;
+import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.Preparation;
 import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.node.ZeroingProgress;
@@ -46,16 +47,20 @@ final class DmConvergence {
         this.raid1Sides = raid1Sides;
     }
 
-    void converge() {
+    /** Each volume's devices bottom-up, the volumes side by side ({@link Lanes}): no device maps another volume's. */
+    void converge(Lanes lanes) {
         List<DmDevice> inFocus = new ArrayList<>();
         pass.desired.dmDevices().forEach(d -> {
             if (pass.focus.includes(d.name())) {
                 inFocus.add(d);
             }
         });
+        Map<String, List<DmDevice>> byVolume = new LinkedHashMap<>();
         for (DmDevice d : bottomUp(inFocus)) {
-            converge(d);
+            byVolume.computeIfAbsent(Names.volumeOfDm(pass.nodeId(), d.name()).orElse(""), v -> new ArrayList<>()).add(d);
         }
+        raid1Sides.sideSlices(pass);   // read before the lanes share it
+        lanes.run(byVolume.values(), this::converge);
     }
 
     private void converge(DmDevice d) {
@@ -71,6 +76,9 @@ final class DmConvergence {
                     // A raid1 side whose import is gone: the group serves from its other side, and
                     // Raid1Sides reports it and takes the side back when the import returns.
                     return;
+                }
+                if (ref instanceof DeviceRef.Namespace ns && pass.preparedDown.contains(ns.uuid())) {
+                    return;   // a standby's preparation whose disk node does not answer: reported with its import
                 }
                 block(d, ref.symbol() + " does not exist yet");
                 return;

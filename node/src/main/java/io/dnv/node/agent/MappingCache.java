@@ -2,11 +2,11 @@ package io.dnv.node.agent;
 
 import io.dnv.core.kernel.DmTable;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Whether a device's live table maps what its desired table does, remembered from the last
@@ -22,7 +22,8 @@ final class MappingCache {
         }
     }
 
-    private final Map<String, Entry> byDevice = new HashMap<>();
+    /** Read and written by several lanes of a pass at once. */
+    private final Map<String, Entry> byDevice = new ConcurrentHashMap<>();
 
     Optional<Boolean> get(String device, DmTable desired, String live, List<String> lower) {
         Entry e = byDevice.get(device);

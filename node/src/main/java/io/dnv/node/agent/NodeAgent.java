@@ -91,16 +91,19 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      * all those whose devices went meanwhile (a reboot).
      */
     public record Settings(Duration resync, Duration firstBackoff, Duration maxBackoff, Duration spacing,
-                           Optional<Path> stateDirectory) {
+                           Optional<Path> stateDirectory, int kernelCommands) {
         /**
          * Most unconverged passes wait on another node (an export not there yet), so retry soon;
-         * the cap keeps a refusing kernel from being hammered.
+         * the cap keeps a refusing kernel from being hammered. A pass runs up to four kernel
+         * commands at once ({@link Lanes}): a failover hands a node hundreds of volumes to fence
+         * or promote, and a storage server has cores to spare for it.
          */
         public static final Settings DEFAULT = new Settings(Duration.ofSeconds(10), Duration.ofMillis(50), Duration.ofSeconds(2),
-                Duration.ofMillis(100));
+                Duration.ofMillis(100), Optional.empty(), 4);
 
+        /** One kernel command at a time, in the order the pass names them. */
         public Settings(Duration resync, Duration firstBackoff, Duration maxBackoff, Duration spacing) {
-            this(resync, firstBackoff, maxBackoff, spacing, Optional.empty());
+            this(resync, firstBackoff, maxBackoff, spacing, Optional.empty(), 1);
         }
 
         /** Passes for new generations at once, however recent the last one. */
@@ -109,7 +112,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         }
 
         public Settings withStateDirectory(Path directory) {
-            return new Settings(resync, firstBackoff, maxBackoff, spacing, Optional.of(directory));
+            return new Settings(resync, firstBackoff, maxBackoff, spacing, Optional.of(directory), kernelCommands);
+        }
+
+        /** {@code config dnv.node.kernel-commands}: how many kernel commands a pass may run at once. */
+        public Settings withKernelCommands(int commands) {
+            return new Settings(resync, firstBackoff, maxBackoff, spacing, stateDirectory, commands);
         }
     }
 
@@ -151,7 +159,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         ctx.spawn(ZeroingWorker.create(kernel, zeroing, cleaning), "zeroing", DispatcherSelector.blocking());
         zeroing.onZeroed(() -> ctx.getSelf().tell(Zeroed.INSTANCE));
         cleaning.onCleaned(() -> ctx.getSelf().tell(Cleaned.CHUNK));
-        this.reconciler = new Reconciler(kernel, disk, zeroing, isolation);
+        this.reconciler = new Reconciler(kernel, disk, zeroing, isolation, new Lanes(nodeId, settings.kernelCommands()));
         // Failing a dead disk node's raid1 sides cannot wait for a pass: a pass's look at the
         // kernel does not answer while the writes it would release are held.
         this.sideWatcher = ctx.spawn(SideWatcher.create(kernel, ctx.getSelf(), isolation), "side-watcher", DispatcherSelector.blocking());
@@ -240,12 +248,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         if (firstPass == null) {
             firstPass = lastPass;
         }
+        long passMillis = (System.nanoTime() - lastPassStarted) / 1_000_000;
         if (lastPass.converged()) {
             // Cut off, its volume ports are not as the desired state says: it reached nothing.
             if (!isolation.isolated()) {
                 if (reached != desired.generation() || !lastPass.mutations().isEmpty()) {
-                    getContext().getLog().info("node {} converged to generation {} ({} mutations)", nodeId,
-                            desired.generation(), lastPass.mutations().size());
+                    getContext().getLog().info("node {} converged to generation {} ({} mutations, {} ms)", nodeId,
+                            desired.generation(), lastPass.mutations().size(), passMillis);
                 }
                 reached = desired.generation();
             }
@@ -258,8 +267,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             Duration backoff = backoff();
             // The lists are only named when the level is on: most of these passes log at DEBUG.
             getContext().getLog().atLevel(failedPasses >= WARN_AFTER_PASSES ? Level.WARN : Level.DEBUG)
-                    .setMessage("node {} generation {} not converged (pass {}), retry in {} ms; failures: {}; waiting: {}")
-                    .addArgument(nodeId).addArgument(desired.generation()).addArgument(failedPasses).addArgument(backoff.toMillis())
+                    .setMessage("node {} generation {} not converged (pass {}, {} mutations, {} ms), retry in {} ms; failures: {}; waiting: {}")
+                    .addArgument(nodeId).addArgument(desired.generation()).addArgument(failedPasses)
+                    .addArgument(lastPass.mutations().size()).addArgument(passMillis).addArgument(backoff.toMillis())
                     .addArgument(() -> first(lastPass.failures())).addArgument(() -> first(lastPass.waiting())).log();
             timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, backoff);
         }

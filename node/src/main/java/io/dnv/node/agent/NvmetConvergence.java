@@ -9,6 +9,7 @@ import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.kernel.NvmetSubsystem;
 import io.dnv.core.kernel.ObservedKernel;
 
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -69,12 +70,15 @@ final class NvmetConvergence {
         }
     }
 
-    void convergeSubsystems() {
+    /** Each export on its own, side by side ({@link Lanes}). */
+    void convergeSubsystems(Lanes lanes) {
+        List<List<NvmetSubsystem>> each = new ArrayList<>();
         for (NvmetSubsystem want : pass.desired.subsystems()) {
             if (pass.focus.includes(want.nqn())) {
-                converge(want);
+                each.add(List.of(want));
             }
         }
+        lanes.run(each, this::converge);
     }
 
     private void converge(NvmetSubsystem want) {
@@ -235,7 +239,8 @@ final class NvmetConvergence {
                 || !(pass.blocked.contains(dm.name()) || pass.unsettled.contains(dm.name()));
     }
 
-    private boolean ensureHost(String host) {
+    /** One host entry for all the exports that allow it, whichever lane gets there first. */
+    private synchronized boolean ensureHost(String host) {
         if (pass.observed.hosts().contains(host) || hostsCreated.contains(host)) {
             return true;
         }

@@ -7,6 +7,7 @@ import io.dnv.node.kernel.KernelException;
 import io.dnv.core.kernel.ObservedKernel;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The state of one reconcile pass: the kernel as observed at its start, what the pass has
@@ -36,21 +38,27 @@ final class Pass {
     private Map<String, ObservedKernel.BlockDevice> blockByPath;
     private Map<String, List<ObservedKernel.Controller>> controllersByConnection;
     private int mutationsObserved;
-    final Set<String> createdDm = new HashSet<>();
+    // What the pass did and found: written from several lanes at once ({@link Lanes}).
+    final Set<String> createdDm = ConcurrentHashMap.newKeySet();
     /** dm devices whose table this pass replaced (an export over one must revalidate its size). */
-    final Set<String> reloadedDm = new HashSet<>();
-    final Set<String> blocked = new HashSet<>();
-    final List<String> mutations = new ArrayList<>();
-    final List<Failure> failures = new ArrayList<>();
-    final List<String> waiting = new ArrayList<>();
+    final Set<String> reloadedDm = ConcurrentHashMap.newKeySet();
+    final Set<String> blocked = ConcurrentHashMap.newKeySet();
+    final List<String> mutations = Collections.synchronizedList(new ArrayList<>());
+    final List<Failure> failures = Collections.synchronizedList(new ArrayList<>());
+    final List<String> waiting = Collections.synchronizedList(new ArrayList<>());
     /** Desired objects this pass could not bring to their desired state, by name (dm name, NQN, connection key, port). */
-    final Set<String> unsettled = new HashSet<>();
+    final Set<String> unsettled = ConcurrentHashMap.newKeySet();
     /** Raid1 groups serving with a side down, failed or recovering ({@link Raid1Sides}): not a wait, the truth. */
-    final List<String> degraded = new ArrayList<>();
+    final List<String> degraded = Collections.synchronizedList(new ArrayList<>());
+    /** What this node holds for a promotion only ({@link PreparedImports}). */
+    final PreparedImports prepared;
+    /** Namespaces of prepared imports whose disk node does not answer: their slices wait for nothing. */
+    final Set<UUID> preparedDown = ConcurrentHashMap.newKeySet();
 
     Pass(Kernel kernel, DesiredNode desired) {
         this.kernel = kernel;
         this.desired = desired;
+        this.prepared = PreparedImports.of(desired);
         reobserve();
     }
 

@@ -39,6 +39,7 @@ final class Raid1Sides {
     /** The groups of the pass they were read for: read once per pass, and only when needed. */
     private Pass groupsOf;
     private Raid1Groups groups;
+    private Set<String> sideSlices;
 
     /**
      * Re-adds each dead side whose import is live again and reports every group that is not
@@ -120,11 +121,13 @@ final class Raid1Sides {
                 .filter(st -> st.health().contains("D") || st.health().contains("a")).isPresent());
     }
 
-    /** The dm devices of sides (the slices over imports), whose import may be gone while the group serves. */
+    /**
+     * The dm devices of sides (the slices over imports), whose import may be gone while the group
+     * serves. Read once per pass: a pass after a disk node died asks for each of its thousands of slices.
+     */
     Set<String> sideSlices(Pass pass) {
-        Set<String> names = new HashSet<>();
-        groups(pass).groups().forEach(g -> g.sides().forEach(s -> s.slices().forEach(d -> names.add(d.name()))));
-        return names;
+        groups(pass);
+        return sideSlices;
     }
 
     /**
@@ -146,6 +149,9 @@ final class Raid1Sides {
     private Raid1Groups groups(Pass pass) {
         if (groupsOf != pass) {
             groups = Raid1Groups.of(pass.desired);
+            Set<String> names = new HashSet<>();
+            groups.groups().forEach(g -> g.sides().forEach(s -> s.slices().forEach(d -> names.add(d.name()))));
+            sideSlices = names;
             groupsOf = pass;
         }
         return groups;

@@ -29,22 +29,28 @@ public final class Reconciler {
     private final Raid1Sides raid1Sides = new Raid1Sides();
     private final Unreachable unreachable = new Unreachable();
     private final Revalidation revalidation = new Revalidation();
+    private final Lanes lanes;
     private Focus.Previous previous;
 
     /**
      * {@code disk}: the physical disk the node's configuration names (none on a node without one);
-     * {@code zeroing}: where devices over it go to be zeroed before they are removed.
+     * {@code zeroing}: where devices over it go to be zeroed before they are removed. Every
+     * kernel command one after the other.
      */
     Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing) {
-        this(kernel, disk, zeroing, new Isolation());
+        this(kernel, disk, zeroing, new Isolation(), new Lanes("", 1));
     }
 
-    /** {@code isolation}: while the node is cut off, its volume ports' ANA groups stay inaccessible whatever the desired state says. */
-    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, Isolation isolation) {
+    /**
+     * {@code isolation}: while the node is cut off, its volume ports' ANA groups stay inaccessible
+     * whatever the desired state says; {@code lanes}: how many kernel commands of a pass may run at once.
+     */
+    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, Isolation isolation, Lanes lanes) {
         this.kernel = kernel;
         this.disk = disk;
         this.zeroing = zeroing;
         this.isolation = isolation;
+        this.lanes = lanes;
     }
 
     /** Compares every desired object with the kernel. */
@@ -70,9 +76,10 @@ public final class Reconciler {
         if (connections.connect()) {
             pass.reobserveHost();
         }
-        dm.converge();
+        connections.reportPreparedDown();
+        dm.converge(lanes);
         raid1Sides.readdAndReport(pass, devices);
-        nvmet.convergeSubsystems();
+        nvmet.convergeSubsystems(lanes);
         revalidation.revalidate(pass);
         if (pass.focus.garbage()) {
             nvmet.removeGarbageSubsystems();

@@ -46,6 +46,11 @@ final class Unreachable {
         targets.put(target, new long[] {System.nanoTime() + backoff, backoff});
     }
 
+    /** Whether a connect to the target failed for want of an answer, and none succeeded since. */
+    boolean failedLately(String target) {
+        return targets.containsKey(target);
+    }
+
     void reached(String target) {
         targets.remove(target);
     }

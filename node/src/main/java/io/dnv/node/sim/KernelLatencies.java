@@ -3,6 +3,7 @@ package io.dnv.node.sim;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -119,12 +120,43 @@ public final class KernelLatencies {
         return Duration.ofNanos(nanos.getOrDefault(op, 0L));
     }
 
-    /** Spends the cost of {@code times} such operations on the calling thread (holding no lock of the kernel's). */
-    void spend(Op op, int times) {
+    /**
+     * Spends the cost of {@code times} such operations on the calling thread (holding no lock of
+     * the kernel's); answers the nanoseconds charged.
+     */
+    long spend(Op op, int times) {
         long n = nanos.getOrDefault(op, 0L) * times;
         long deadline = System.nanoTime() + n;
         for (long left = n; left > 0; left = deadline - System.nanoTime()) {
             LockSupport.parkNanos(left);
+        }
+        return n;
+    }
+
+    /** Operations charged so far and their cost, by kind; a snapshot minus an earlier one is what happened in between. */
+    public static final class Ledger {
+        private final AtomicLongArray counts = new AtomicLongArray(Op.values().length);
+        private final AtomicLongArray charged = new AtomicLongArray(Op.values().length);
+
+        void add(Op op, int times, long nanos) {
+            counts.addAndGet(op.ordinal(), times);
+            charged.addAndGet(op.ordinal(), nanos);
+        }
+
+        /** How many operations of each kind ran, and the time they were charged. */
+        public Map<Op, Spent> snapshot() {
+            Map<Op, Spent> m = new EnumMap<>(Op.class);
+            for (Op op : Op.values()) {
+                m.put(op, new Spent(counts.get(op.ordinal()), charged.get(op.ordinal())));
+            }
+            return m;
+        }
+    }
+
+    /** {@code count} operations of one kind, charged {@code nanos} in all. */
+    public record Spent(long count, long nanos) {
+        public Spent minus(Spent earlier) {
+            return new Spent(count - earlier.count, nanos - earlier.nanos);
         }
     }
 

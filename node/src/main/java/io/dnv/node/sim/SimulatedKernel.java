@@ -43,6 +43,8 @@ public final class SimulatedKernel implements Kernel {
     private final String name;
     private final Fabric fabric;
     private final KernelLatencies latencies;
+    /** What this kernel's operations cost so far, by kind: where a benchmark's time went. */
+    private final KernelLatencies.Ledger spent = new KernelLatencies.Ledger();
     private final Duration ioTimeout;
     /** Off: a dead machine. Its peers' connections go silent and every call on it fails. */
     private volatile boolean on = true;
@@ -72,6 +74,11 @@ public final class SimulatedKernel implements Kernel {
 
     public KernelLatencies latencies() {
         return latencies;
+    }
+
+    /** Every operation charged since the kernel was made (across power cycles), by kind. */
+    public KernelLatencies.Ledger spent() {
+        return spent;
     }
 
     public String name() {
@@ -165,7 +172,7 @@ public final class SimulatedKernel implements Kernel {
      * device never holds up I/O or a status of another. A dead kernel answers nothing.
      */
     private void charge(KernelLatencies.Op op, int times) {
-        latencies.spend(op, times);
+        spent.add(op, times, latencies.spend(op, times));
         if (!on) {
             throw new KernelException("kernel " + name, op.label(), "the machine is powered off");
         }
@@ -248,6 +255,14 @@ public final class SimulatedKernel implements Kernel {
     public List<ObservedKernel.Controller> observeControllers(java.util.Collection<String> names) {
         charge(KernelLatencies.Op.OBSERVE_HOST);
         return host.controllers(names);
+    }
+
+    /**
+     * /sys/block/nvmeXcYnZ/ana_state of one path (namespace {@code nsid} through host controller
+     * {@code controller}) as this host last read it; empty when the path is not live.
+     */
+    public synchronized Optional<String> pathAnaState(String controller, int nsid) {
+        return host.pathAnaState(controller, nsid);
     }
 
     private synchronized HostSide lookAtHost() {
