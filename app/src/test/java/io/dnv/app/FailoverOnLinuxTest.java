@@ -64,6 +64,7 @@ class FailoverOnLinuxTest {
     private static final Duration LONG = Duration.ofMinutes(10);
 
     private GuestPair guests;
+    private final TimedCommands commands = new TimedCommands();
     private ProductOnGuests product;
     private ApiClient api;
 
@@ -74,10 +75,12 @@ class FailoverOnLinuxTest {
         Duration command = Duration.ofSeconds(90);
         long t = System.nanoTime();
         product = ProductOnGuests.start(Files.createTempDirectory("dnv-failover-linux"), List.of(
-                new ProductOnGuests.Server(GuestServer.of("a1", GuestPair.ADDRESS_A, guests.a(), "/dev/ram0", 0, command), Set.of("ctrl")),
-                new ProductOnGuests.Server(GuestServer.of("b1", GuestPair.ADDRESS_B, guests.b(), "/dev/ram0", 0, command),
-                        Set.of("ctrl", "disk")),
-                new ProductOnGuests.Server(GuestServer.of("b2", GuestPair.ADDRESS_B, guests.b(), "/dev/ram1", 10, command), Set.of("disk"))),
+                new ProductOnGuests.Server(GuestServer.of("a1", GuestPair.ADDRESS_A, commands.runner("a1", guests.a()), "/dev/ram0", 0,
+                        command), Set.of("ctrl")),
+                new ProductOnGuests.Server(GuestServer.of("b1", GuestPair.ADDRESS_B, commands.runner("b1", guests.b()), "/dev/ram0", 0,
+                        command), Set.of("ctrl", "disk")),
+                new ProductOnGuests.Server(GuestServer.of("b2", GuestPair.ADDRESS_B, commands.runner("b2", guests.b()), "/dev/ram1", 10,
+                        command), Set.of("disk"))),
                 (long) DISK_MIB << 20);
         api = product.api();
         product.awaitNodesUp(LONG);
@@ -187,6 +190,9 @@ class FailoverOnLinuxTest {
         System.out.printf("TIME fault -> host I/O resumed %.1f s (clocks paired within %.2f s)%n", resumedUptime - faultUptime,
                 clock.uncertainty());
         System.out.printf("TIME the host's longest wait for one write %.1f s (a1 held it from its suspend)%n", held);
+        System.out.print("agents' commands, fault -> declared FAILED:\n" + commands.summary(faultAt, declared, 3)
+                + "declared FAILED -> fenced:\n" + commands.summary(declared, fenced, 3)
+                + "fenced -> promoted:\n" + commands.summary(fenced, promoted, 6));
 
         int written = acks.size();
         for (int i = 0; i < written; i++) {
@@ -206,14 +212,25 @@ class FailoverOnLinuxTest {
         System.out.printf("TIME a1 thawed -> its held write failed %.1f s (%s)%n", seconds(thawed), run(a, "cat /tmp/stale.err; true"));
         String refused = run(b, "dmesg | grep -c 'connect by host " + Names.hostNqn("a1") + ".*not allowed' || true");
         assertTrue(Integer.parseInt(refused) > 0, "a1 was not refused by its disk nodes: " + run(b, "dmesg | tail -30"));
-        System.out.println("a1's reconnects refused by the disk nodes: " + refused + "; host paths: " + paths(b, nqn).replace('\n', ';'));
+        System.out.println("a1's reconnects refused by the disk nodes: " + refused);
+
+        // The host reconnects to a1, which still says optimized: nobody told its kernel otherwise
+        // (its agent is gone). What the host reads then may fail, never show the stale bytes.
+        String back = await(() -> paths(b, nqn), p -> p.contains("traddr=" + GuestPair.ADDRESS_A + " live"),
+                "the host's path to a1 live again", Duration.ofMinutes(2));
+        String probe = run(b, "blockdev --flushbufs " + head + "; rm -f /tmp/probe\n"
+                + "dd if=" + head + " of=/tmp/probe bs=" + BLOCK + " count=1 iflag=direct 2> /tmp/probe.err; echo \"rc=$?\"; "
+                + "head -c 12 /tmp/probe; echo; grep -v records /tmp/probe.err; true");
+        System.out.println("host paths with a1 back, its agent still gone: " + back.replace('\n', ';') + "; the host's read of block 0: "
+                + probe.replace('\n', ' '));
+        assertTrue(!probe.contains("dnv stale"), "the host read a1's stale write: " + probe);
 
         // a1's agent comes back: a1 gets what it has now (nothing of the volume), never its old role.
-        long back = System.nanoTime();
+        long agentBack = System.nanoTime();
         product.startMember("a1");
         await(() -> api.get("/v1/nodes/a1/health").json(), h -> h.path("status").asText().equals("UP"), "a1 heard from again", LONG);
         await(() -> api.get("/v1/nodes/a1/kernel").json(), k -> !k.toString().contains(vol), "a1's objects of " + vol + " removed", LONG);
-        System.out.printf("TIME a1's agent back -> its objects of the volume gone %.1f s%n", seconds(back));
+        System.out.printf("TIME a1's agent back -> its objects of the volume gone %.1f s%n", seconds(agentBack));
         assertEquals("b1", controller(api.get("/v1/volumes/" + vol).json(), "ACTIVE"));
         assertEquals(expected, md5(b, head, written), "the host reads the newest bytes everywhere: a1's stale write never landed");
     }
