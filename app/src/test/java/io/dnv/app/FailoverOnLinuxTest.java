@@ -143,10 +143,12 @@ class FailoverOnLinuxTest {
         awaitAcks(b, 20, Duration.ofMinutes(3));
 
         // a1 holds writes: its stripe suspended, the host's next write (or the flush after it) and a
-        // stale write of a1's own wait in it; so does a flush the host sends alone. Then a1's agent
-        // goes and the whole guest stops: nothing of a1 answers.
+        // stale write of a1's own wait in it; so does a flush the host sends alone. Its agent goes
+        // first (it would resume the stripe), the whole guest stops last: nothing of a1 answers.
+        // Between the two a1 is a node whose agent is silent while its kernel serves.
         String stripe = "/dev/mapper/" + Names.volume("a1", vol);
-        long agentStopped = System.nanoTime();
+        ClockPair clock = ClockPair.sample(b);
+        Instant agentStopped = Instant.now();
         product.stopMember("a1");
         run(a, "export DM_DISABLE_UDEV=1\nyes 'dnv stale' | head -c " + BLOCK + " > /tmp/stale; rm -f /tmp/stale.rc\n"
                 + "dmsetup suspend " + stripe + "\n"
@@ -154,15 +156,12 @@ class FailoverOnLinuxTest {
                 + " 2> /tmp/stale.err; echo $? > /tmp/stale.rc' < /dev/null > /dev/null 2>&1 &\n"
                 + held("the stale write"));
         run(b, "rm -f /tmp/flush.rc; setsid sh -c 'dd if=/dev/null of=" + head + " count=0 conv=notrunc,fsync 2> /tmp/flush.err;"
-                + " echo $? $(cut -d\" \" -f1 /proc/uptime) > /tmp/flush.rc' < /dev/null > /dev/null 2>&1 &\nsleep 2\n"
+                + " echo $? $(cut -d\" \" -f1 /proc/uptime) > /tmp/flush.rc' < /dev/null > /dev/null 2>&1 &\nsleep 1\n"
                 + "[ ! -e /tmp/flush.rc ] || { echo \"the host's flush was not held: $(cat /tmp/flush.rc)\" >&2; exit 1; }");
-        int ackedBefore = acks(b).size();
-        ClockPair clock = ClockPair.sample(b);
         guests.freeze("A");
         long fault = System.nanoTime();
-        Instant faultAt = Instant.now();
-        System.out.printf("TIME a1's agent stopped -> guest A frozen %.1f s (%d blocks acknowledged before)%n",
-                (fault - agentStopped) / 1e9, ackedBefore);
+        Instant frozen = Instant.now();
+        System.out.printf("TIME a1's agent stopped -> guest A frozen %.1f s%n", between(agentStopped, frozen));
 
         JsonNode health = await(() -> api.get("/v1/nodes/a1/health").json(), h -> h.path("status").asText().equals("FAILED"),
                 "a1 declared FAILED", LONG);
@@ -177,28 +176,31 @@ class FailoverOnLinuxTest {
         Instant promoted = eventTime(events, "FailedOver");
         assertEquals("", eventOf(events, "FailedOver").path("event").path("error").asText(), events.toString());
 
+        double frozenUptime = clock.uptimeAt(frozen);
+        int ackedBefore = (int) acks(b).stream().filter(x -> x[1] < frozenUptime).count();
         awaitAcks(b, ackedBefore + 10, LONG);
         run(b, "touch /tmp/fo.stop");
         await(() -> run(b, "[ -e /tmp/fo.done ] && echo done; true"), "done"::equals, "the host's writer stopped", Duration.ofMinutes(3));
         assertEquals("", run(b, "cat /tmp/fo.failed 2>/dev/null; true"), "the host saw a write fail: " + run(b, "cat /tmp/fo.err; true"));
         List<double[]> acks = acks(b);
-        double faultUptime = clock.uptimeAt(faultAt);
-        // The block a1 held may be acknowledged without a path (its flush, not its write, was held:
-        // see below); the block after it needs one: that one says when the host's I/O resumed.
+        // The block a1 held may be acknowledged without a path (when its flush, not its write, was
+        // held: see the flush below); the block after it needs one: it says when I/O resumed.
         double[] heldBlock = acks.get(ackedBefore);
         double[] next = acks.get(ackedBefore + 1);
-        System.out.printf("TIME fault -> a1 declared FAILED %.1f s%n", between(faultAt, declared));
-        System.out.printf("TIME fault -> fenced on b1 and b2 %.1f s%n", between(faultAt, fenced));
-        System.out.printf("TIME fault -> b1 promoted (failover done) %.1f s%n", between(faultAt, promoted));
-        System.out.printf("TIME fault -> host I/O resumed %.1f s (block %d acknowledged; clocks paired within %.2f s)%n",
-                next[1] - faultUptime, (int) next[0], clock.uncertainty());
-        System.out.printf("TIME fault -> the block a1 held (%d) acknowledged %.1f s%n", (int) heldBlock[0], heldBlock[1] - faultUptime);
-        assertTrue(next[1] - faultUptime > between(faultAt, fenced) - clock.uncertainty() - 1,
-                "the host wrote through b1 before a1 was fenced: block " + (int) next[0] + " at +" + (next[1] - faultUptime) + " s");
+        System.out.printf("TIME a1's agent stopped -> a1 declared FAILED %.1f s; guest A frozen -> declared %.1f s%n",
+                between(agentStopped, declared), between(frozen, declared));
+        System.out.printf("TIME guest A frozen -> fenced on b1 and b2 %.1f s%n", between(frozen, fenced));
+        System.out.printf("TIME guest A frozen -> b1 promoted (failover done) %.1f s%n", between(frozen, promoted));
+        System.out.printf("TIME guest A frozen -> host I/O resumed %.1f s (block %d acknowledged; clocks paired within %.2f s, drift %.2f s)%n",
+                next[1] - frozenUptime, (int) next[0], clock.uncertainty(), clock.drift(b));
+        System.out.printf("TIME guest A frozen -> the block a1 held (%d) acknowledged %.1f s%n", (int) heldBlock[0],
+                heldBlock[1] - frozenUptime);
+        assertTrue(next[1] - frozenUptime > between(frozen, fenced) - clock.uncertainty() - 1,
+                "the host wrote through b1 before a1 was fenced: block " + (int) next[0] + " at +" + (next[1] - frozenUptime) + " s");
         String[] flush = run(b, "cat /tmp/flush.rc").split(" ");
-        System.out.printf("the host's flush, held by a1 when it froze: exit %s at %+.1f s after the fault (%s)%n", flush[0],
-                Double.parseDouble(flush[1]) - faultUptime, run(b, "cat /tmp/flush.err; true"));
-        System.out.print("agents' commands, fault -> declared FAILED:\n" + commands.summary(faultAt, declared, 3)
+        System.out.printf("the host's flush, held by a1 when it froze: exit %s %.1f s after the freeze (%s)%n", flush[0],
+                Double.parseDouble(flush[1]) - frozenUptime, run(b, "grep -v records /tmp/flush.err; true"));
+        System.out.print("agents' commands, guest A frozen -> declared FAILED:\n" + commands.summary(frozen, declared, 3)
                 + "declared FAILED -> fenced:\n" + commands.summary(declared, fenced, 3)
                 + "fenced -> promoted:\n" + commands.summary(fenced, promoted, 6));
 
@@ -208,7 +210,7 @@ class FailoverOnLinuxTest {
         }
         String expected = expectedMd5(written);
         assertEquals(expected, md5(b, head, written), "every acknowledged block reads back through the successor");
-        System.out.printf("TIME fault -> %d acknowledged blocks checked through b1 %.1f s%n", written, seconds(fault));
+        System.out.printf("TIME guest A frozen -> %d acknowledged blocks checked through b1 %.1f s%n", written, seconds(fault));
 
         // a1 runs on and releases what it held: its disk nodes refuse it, nothing of it lands.
         guests.thaw("A");
@@ -379,6 +381,12 @@ class FailoverOnLinuxTest {
 
         double uptimeAt(Instant t) {
             return uptime + Duration.between(at, t).toNanos() / 1e9;
+        }
+
+        /** How far the guest's clock moved from this JVM's since the pairing (positive: the guest's ran faster). */
+        double drift(GuestChannel guest) {
+            ClockPair now = sample(guest);
+            return now.uptime() - uptimeAt(now.at());
         }
     }
 
