@@ -81,6 +81,27 @@ public final class GuestPair implements AutoCloseable {
         return bootTime;
     }
 
+    /**
+     * Freezes guest A or B whole (QEMU's {@code stop}): its kernel answers nothing and its
+     * connections go silent, without a packet sent, until {@link #thaw}. Send it no command
+     * meanwhile: the command channel would call it lost.
+     */
+    public void freeze(String guest) throws IOException {
+        Qmp.execute(monitor(guest), "stop", Duration.ofSeconds(30));
+    }
+
+    /** Lets a frozen guest run on (QEMU's {@code cont}); its clock missed the time it stood still. */
+    public void thaw(String guest) throws IOException {
+        Qmp.execute(monitor(guest), "cont", Duration.ofSeconds(30));
+    }
+
+    private Path monitor(String guest) {
+        if (!guest.equals("A") && !guest.equals("B")) {
+            throw new IllegalArgumentException("no guest " + guest + ": A or B");
+        }
+        return dir.resolve(guest + ".qmp");
+    }
+
     /** A guest's one network card: its address, MAC and QEMU netdev. */
     record Nic(String ip, String mac, String netdev) {
     }
@@ -99,6 +120,7 @@ public final class GuestPair implements AutoCloseable {
         if (nic != null) {
             cmd.addAll(List.of("-netdev", nic.netdev(), "-device", "virtio-net-pci,netdev=n0,mac=" + nic.mac()));
         }
+        cmd.addAll(List.of("-qmp", "unix:" + dir.resolve(name + ".qmp") + ",server=on,wait=off"));
         cmd.addAll(List.of("-device", "virtio-serial-pci,id=vser0",
                 "-chardev", "socket,id=c0,path=" + dir.resolve(name + ".sock") + ",server=on,wait=off",
                 "-device", "virtserialport,bus=vser0.0,chardev=c0,name=dnv"));

@@ -10,6 +10,7 @@ import io.dnv.core.volume.VolumeSpec;
 import io.dnv.node.linux.CommandRunner;
 import io.dnv.node.linux.LinuxKernel;
 import io.dnv.sim.vm.GuestChannel;
+import io.dnv.sim.vm.GuestIo;
 import io.dnv.sim.vm.GuestPair;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

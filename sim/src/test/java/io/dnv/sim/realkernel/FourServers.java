@@ -1,13 +1,13 @@
 package io.dnv.sim.realkernel;
 
 import io.dnv.core.kernel.DesiredNode;
-import io.dnv.core.kernel.NvmetPort;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.linux.CommandRunner;
 import io.dnv.node.linux.LinuxKernel;
 import io.dnv.sim.vm.GuestChannel;
 import io.dnv.sim.vm.GuestPair;
+import io.dnv.sim.vm.GuestServer;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -15,9 +15,7 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -59,11 +57,10 @@ final class FourServers implements AutoCloseable {
         return new FourServers(name, guests, commandTimeout);
     }
 
-    /** One storage server: its own disk, and ports (ids and TCP service ids) of its own in the shared kernel. */
     private void server(String id, String address, CommandRunner guest, String disk, int offset, Duration commandTimeout) {
-        nodes.put(id, new NodeEndpoints(id, address, Optional.of(disk), Optional.of(NvmetPort.tcp(1 + offset, address, 4420 + offset)),
-                Optional.of(NvmetPort.tcp(2 + offset, address, 4421 + offset)), List.of(NvmetPort.tcp(3 + offset, address, 4422 + offset))));
-        kernels.put(id, new LinuxKernel(guest, commandTimeout, List.of(disk)));
+        GuestServer s = GuestServer.of(id, address, guest, disk, offset, commandTimeout);
+        nodes.put(id, s.endpoints());
+        kernels.put(id, s.kernel());
     }
 
     GuestChannel a() {

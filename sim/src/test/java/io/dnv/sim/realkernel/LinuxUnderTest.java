@@ -3,6 +3,7 @@ package io.dnv.sim.realkernel;
 import io.dnv.node.kernel.Kernel;
 import io.dnv.node.linux.CommandRunner;
 import io.dnv.node.linux.LinuxKernel;
+import io.dnv.sim.vm.GuestIo;
 
 import java.time.Duration;
 import java.util.HashMap;

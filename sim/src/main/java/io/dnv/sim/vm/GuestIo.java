@@ -1,4 +1,4 @@
-package io.dnv.sim.realkernel;
+package io.dnv.sim.vm;
 
 /**
  * Shell snippets for raw block I/O inside a guest. busybox dd's iflag=direct does not
@@ -7,24 +7,24 @@ package io.dnv.sim.realkernel;
  * the device's buffers (BLKFLSBUF), and every write is followed by the same. A dd the kernel
  * fails prints "dd: error writing '...': &lt;strerror&gt;" on stderr and the snippet exits 1.
  */
-final class GuestIo {
+public final class GuestIo {
 
     private GuestIo() {}
 
     /** Copies {@code file} onto {@code device} at a byte offset (a multiple of 512). */
-    static String write(String file, String device, long offset) {
+    public static String write(String file, String device, long offset) {
         return dd(file, device, offset) + " 2>/tmp/dd.err || { cat /tmp/dd.err >&2; exit 1; }\n"
                 + "blockdev --flushbufs " + device + "\n";
     }
 
     /** The dd of {@link #write}, without redirections: also run in the background. */
-    static String dd(String file, String device, long offset) {
+    public static String dd(String file, String device, long offset) {
         long bs = blockSize(offset, 0);
         return "dd if=" + file + " of=" + device + " bs=" + bs + " seek=" + offset / bs + " conv=notrunc oflag=direct";
     }
 
     /** Prints the md5 of [offset, offset + length) of a file or device (both multiples of 512). */
-    static String md5(String path, long offset, long length) {
+    public static String md5(String path, long offset, long length) {
         long bs = blockSize(offset, length);
         String flush = path.startsWith("/dev/") ? "blockdev --flushbufs " + path + " || exit 1\n" : "";
         return "rm -f /tmp/md5.err\n" + flush + "dd if=" + path + " bs=" + bs + " skip=" + offset / bs + " count=" + length / bs
