@@ -3,6 +3,7 @@ package io.dnv.core.volume.operation;
 import io.dnv.core.node.NodeDirectory;
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
+import io.dnv.core.node.ToAgent;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Leg;
 import org.apache.pekko.Done;
@@ -76,6 +77,32 @@ public final class ShardedPeers implements Peers {
     public CompletionStage<Long> markCreated(String node, String volumeId) {
         return node(node).<StorageNode.Generation>ask(r -> new StorageNode.MarkCreated(volumeId, r), ASK)
                 .thenApply(StorageNode.Generation::value);
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> holdIo(String node, String token, List<String> devices, Duration bound) {
+        return order(node, r -> new ToAgent.HoldIo(token, devices, bound.toMillis(), r));
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> releaseIo(String node, String token, String holdId) {
+        return order(node, r -> new ToAgent.ReleaseIo(token, holdId, r));
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> snapThins(String node, String token, String holdId, List<ToAgent.ThinSnap> snaps) {
+        return order(node, r -> new ToAgent.SnapThins(token, holdId, snaps, r));
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> deleteThins(String node, List<ToAgent.PoolThin> thins) {
+        return order(node, r -> new ToAgent.DeleteThins(thins, r));
+    }
+
+    /** Through the node's entity, which passes it on; the agent answers the asker itself. */
+    private CompletionStage<ToAgent.OrderDone> order(String node,
+                                                     java.util.function.Function<org.apache.pekko.actor.typed.ActorRef<ToAgent.OrderDone>, ToAgent.Order> order) {
+        return node(node).ask(r -> new StorageNode.Order(order.apply(r)), ASK);
     }
 
     private EntityRef<StorageNode.Command> node(String id) {
