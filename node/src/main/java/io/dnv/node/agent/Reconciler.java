@@ -28,6 +28,7 @@ public final class Reconciler {
     private final Raid1Sides raid1Sides = new Raid1Sides();
     private final Unreachable unreachable = new Unreachable();
     private final Revalidation revalidation = new Revalidation();
+    private final HeldDevices held;
     private Focus.Previous previous;
 
     /**
@@ -35,6 +36,12 @@ public final class Reconciler {
      * {@code zeroing}: where devices over it go to be zeroed before they are removed.
      */
     Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing) {
+        this(kernel, disk, zeroing, new HeldDevices());
+    }
+
+    /** {@code held}: devices an order holds suspended, which a pass leaves as they are. */
+    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, HeldDevices held) {
+        this.held = held;
         this.kernel = kernel;
         this.disk = disk;
         this.zeroing = zeroing;
@@ -57,7 +64,7 @@ public final class Reconciler {
         DeviceResolver devices = new DeviceResolver(pass, disk);
         NvmetConvergence nvmet = new NvmetConvergence(pass, devices);
         ConnectionConvergence connections = new ConnectionConvergence(pass, unreachable, raid1Sides);
-        DmConvergence dm = new DmConvergence(pass, devices, comparisons, zeroing, raid1Sides);
+        DmConvergence dm = new DmConvergence(pass, devices, comparisons, zeroing, raid1Sides, held);
 
         nvmet.convergePorts();
         if (connections.connect()) {
