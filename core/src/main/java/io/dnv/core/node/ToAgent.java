@@ -1,5 +1,7 @@
 package io.dnv.core.node;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.dnv.core.CborSerializable;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.DiskRange;
@@ -61,8 +63,15 @@ public sealed interface ToAgent extends CborSerializable {
     /**
      * An order the agent carries out at once, beside its passes, and answers: a snapshot's hold
      * of host I/O and its thin snapshots. Not desired state: no generation names it, and an
-     * agent that restarts forgets it (and what it held is resumed).
+     * agent that restarts forgets it (and what it held is resumed). Named by kind, as the node's
+     * entity passes it on inside {@link StorageNode.Order}.
      */
+    @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
+    @JsonSubTypes({
+            @JsonSubTypes.Type(value = HoldIo.class, name = "hold-io"),
+            @JsonSubTypes.Type(value = ReleaseIo.class, name = "release-io"),
+            @JsonSubTypes.Type(value = SnapThins.class, name = "snap-thins"),
+            @JsonSubTypes.Type(value = DeleteThins.class, name = "delete-thins")})
     sealed interface Order extends ToAgent permits HoldIo, ReleaseIo, SnapThins, DeleteThins {
         ActorRef<OrderDone> replyTo();
     }
