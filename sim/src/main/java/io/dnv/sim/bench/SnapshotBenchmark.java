@@ -58,6 +58,7 @@ public final class SnapshotBenchmark {
         awaitVolume(volume, timeout);
         List<Long> held = new ArrayList<>();
         List<Long> done = new ArrayList<>();
+        List<List<Long>> stages = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         for (int i = 0; i < warmups + snapshots; i++) {
             Instant sent = Instant.now();
             HttpResponse<String> taken = send(request("/v1/volumes/" + volume + "/snapshots").header("Content-Type", "application/json")
@@ -67,7 +68,11 @@ public final class SnapshotBenchmark {
             JsonNode ready = awaitSnapshot(id, timeout);
             if (i >= warmups) {
                 held.add(ready.path("heldMillis").asLong());
-                done.add(Duration.between(sent, eventTime(volume, id)).toMillis());
+                List<Instant> at = eventTimes(volume, id);
+                done.add(Duration.between(sent, at.get(at.size() - 1)).toMillis());
+                for (int st = 0; st < stages.size(); st++) {
+                    stages.get(st).add(Duration.between(at.get(st), at.get(st + 1)).toMillis());
+                }
             }
         }
         Collections.sort(held);
@@ -76,6 +81,10 @@ public final class SnapshotBenchmark {
         out.printf("%d legs: %d snapshots (after %d not counted): host I/O held p50 %d ms, p99 %d ms, max %d ms; request -> done p50 %d ms,"
                         + " p99 %d ms, max %d ms%n", legs, snapshots, warmups, r.holdP50Ms(), r.holdP99Ms(), held.get(held.size() - 1),
                 r.doneP50Ms(), r.doneP99Ms(), done.get(done.size() - 1));
+        stages.forEach(Collections::sort);
+        out.printf("  where the time goes (p50 / p99, from the journal's times, ms resolution): hold %d / %d ms, snap %d / %d ms,"
+                        + " release %d / %d ms%n", percentile(stages.get(0), 50), percentile(stages.get(0), 99), percentile(stages.get(1), 50),
+                percentile(stages.get(1), 99), percentile(stages.get(2), 50), percentile(stages.get(2), 99));
         expect(send(request("/v1/volumes/" + volume + "?deleteSnapshots=true").DELETE().build()), 202, "delete " + volume);
         return r;
     }
@@ -84,7 +93,7 @@ public final class SnapshotBenchmark {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             JsonNode v = JSON.readTree(send(request("/v1/volumes/" + volume).GET().build()).body());
-            if (v.path("state").asText().equals("READY") && v.path("operation").isMissingNode()) {
+            if (v.path("state").asText().equals("READY") && (v.path("operation").isMissingNode() || v.path("operation").isNull())) {
                 return;
             }
             if (v.path("state").asText().equals("FAILED")) {
@@ -110,11 +119,27 @@ public final class SnapshotBenchmark {
         throw new IllegalStateException("snapshot " + id + " not READY within " + timeout.toSeconds() + " s");
     }
 
-    /** When the volume's journal recorded the snapshot taken. */
-    private Instant eventTime(String volume, String snapshotId) throws Exception {
+    /**
+     * When the volume's journal recorded the snapshot requested, its stripes held, its thins
+     * snapped and the snapshot taken (a snapshot taken again after an undo: its last try).
+     */
+    private List<Instant> eventTimes(String volume, String snapshotId) throws Exception {
+        List<Instant> at = new ArrayList<>();
+        boolean mine = false;
         for (JsonNode e : JSON.readTree(send(request("/v1/volumes/" + volume + "/events").GET().build()).body())) {
-            if (e.path("type").asText().equals("SnapshotTaken") && e.path("event").path("snapshotId").asText().equals(snapshotId)) {
-                return Instant.parse(e.path("time").asText());
+            String type = e.path("type").asText();
+            if (type.equals("SnapshotRequested")) {
+                mine = e.path("event").path("snapshotId").asText().equals(snapshotId);
+                at.clear();
+            }
+            if (mine && List.of("SnapshotRequested", "StripesHeld", "ThinsSnapped", "SnapshotTaken").contains(type)) {
+                if (type.equals("StripesHeld")) {
+                    at.subList(1, at.size()).clear();
+                }
+                at.add(Instant.parse(e.path("time").asText()));
+                if (type.equals("SnapshotTaken")) {
+                    return at;
+                }
             }
         }
         throw new IllegalStateException(volume + " has no SnapshotTaken of " + snapshotId);
