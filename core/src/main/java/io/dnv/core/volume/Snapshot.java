@@ -28,8 +28,11 @@ public record Snapshot(String id, String name, int thinId, Status status, Instan
     /** dm-thin takes device ids below 2^24. */
     public static final int MAX_THIN_ID = (1 << 24) - 1;
     public static final String NAME_RULE = "1 to 63 characters: lower-case letters, digits, '.', '_' and '-', starting with a letter or digit";
-    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
-    private static final Pattern ID = Pattern.compile("(" + Names.VOLUME_ID_PATTERN + ")\\.([1-9][0-9]{0,7})");
+    public static final String NAME_PATTERN = "[a-z0-9][a-z0-9._-]{0,62}";
+    /** {@code <volume id>.<thin id>}; the thin id is also at most {@link #MAX_THIN_ID}. */
+    public static final String ID_PATTERN = "(" + Names.VOLUME_ID_PATTERN + ")\\.([1-9][0-9]{0,7})";
+    private static final Pattern NAME = Pattern.compile(NAME_PATTERN);
+    private static final Pattern ID = Pattern.compile(ID_PATTERN);
 
     public Snapshot {
         error = error == null ? Optional.empty() : error;
