@@ -4,6 +4,7 @@ import io.dnv.node.sim.KernelLatencies;
 import io.dnv.persistence.Database;
 import io.dnv.sim.bench.CreateBenchmark;
 import io.dnv.sim.bench.FailoverBenchmark;
+import io.dnv.sim.bench.SnapshotBenchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -24,7 +25,7 @@ import java.util.concurrent.Callable;
 
 /** Benchmarks that start their own simulated cluster and print numbers ending in one key=value line. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks on a simulated cluster of their own.",
-        subcommands = {BenchCommand.Create.class, BenchCommand.Failover.class})
+        subcommands = {BenchCommand.Create.class, BenchCommand.Failover.class, BenchCommand.Snapshot.class})
 public final class BenchCommand {
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -137,6 +138,48 @@ public final class BenchCommand {
 
     /** Storage nodes of the failover benchmark (see docs/operations.md, "The failover benchmark"). */
     static final int DEFAULT_NODES = 6;
+
+    @Command(name = "snapshot", mixinStandardHelpOptions = true,
+            description = "Snapshots of a volume of 1, 4 and 16 legs through the HTTP API on 6 simulated storage nodes: how long"
+                    + " host I/O was held and request -> done.")
+    static final class Snapshot implements Callable<Integer> {
+
+        @Option(names = "--legs", split = ",", defaultValue = "1,4,16", description = "the shapes: legs of one active (default ${DEFAULT-VALUE})")
+        java.util.List<Integer> legs;
+
+        @Option(names = "--snapshots", defaultValue = "50", description = "measured snapshots per shape (default ${DEFAULT-VALUE})")
+        int snapshots;
+
+        @Option(names = "--warmups", defaultValue = "10", description = "snapshots per shape before the measured ones (default ${DEFAULT-VALUE})")
+        int warmups;
+
+        @Option(names = "--leg-mib", defaultValue = "16", description = "size of each leg (default ${DEFAULT-VALUE} MiB)")
+        int legMib;
+
+        @Override
+        public Integer call() throws Exception {
+            Path dir = Files.createTempDirectory("dnv-bench-");
+            System.out.println("bench snapshot: one volume per shape (1 active controller, legs " + legs + ", " + legMib + " MiB per leg), "
+                    + warmups + " + " + snapshots + " snapshots each, 6 simulated storage nodes, journal on H2, "
+                    + Runtime.getRuntime().availableProcessors() + " cores");
+            java.util.List<SnapshotBenchmark.Result> results = new java.util.ArrayList<>();
+            try {
+                System.out.print(KernelLatencies.MEASURED.print());
+                try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, 6, 64L << 30, Database.h2File(dir.resolve("db")),
+                        KernelLatencies.MEASURED)) {
+                    dev.awaitNodesUp(Duration.ofSeconds(60));
+                    SnapshotBenchmark bench = new SnapshotBenchmark("http://127.0.0.1:" + dev.httpPort(), dev.token());
+                    for (int n : legs) {
+                        results.add(bench.run(n, (long) n * legMib << 20, warmups, snapshots, Duration.ofMinutes(5), System.out));
+                    }
+                }
+            } finally {
+                deleteTree(dir);
+            }
+            results.forEach(r -> System.out.println(r.line()));
+            return 0;
+        }
+    }
 
     static boolean holdsAJournal(Database db) throws SQLException {
         try (Connection c = DriverManager.getConnection(db.url(), db.user(), db.password());

@@ -63,7 +63,7 @@ public final class Api extends AllDirectives {
         return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> pathPrefix("v1", () -> concat(
                 path("openapi.json", () -> get(() -> complete(HttpResponse.create()
                         .withEntity(ContentTypes.APPLICATION_JSON, openApi)))),
-                authenticated(() -> concat(nodeRoutes(), volumeRoutes(), simRoutes()))))));
+                authenticated(() -> concat(nodeRoutes(), volumeRoutes(), snapshotRoutes(), simRoutes()))))));
     }
 
     private Route authenticated(Supplier<Route> inner) {
@@ -105,7 +105,13 @@ public final class Api extends AllDirectives {
                                 get(() -> async(() -> cp.inspect(id).thenApply(Api::result))),
                                 patch(() -> jsonBody(body -> cp.extend(id, ExtendVolumeRequest.parse(body))
                                         .thenApply(Api::accepted))),
-                                delete(() -> async(() -> cp.delete(id).thenApply(Api::accepted))))),
+                                delete(() -> parameterOptional("deleteSnapshots", with -> async(() ->
+                                        cp.delete(id, flag("deleteSnapshots", with)).thenApply(Api::accepted)))))),
+                        path("snapshots", () -> concat(
+                                post(() -> jsonBody(body -> cp.takeSnapshot(id, SnapshotRequest.parse(body)).thenApply(r ->
+                                        r.snapshot().map(Api::snapshotAccepted).orElseGet(() -> problem(Problem.of(r.error().orElseThrow())))))),
+                                get(() -> async(() -> cp.snapshots(id).thenApply(l -> l.error().isPresent()
+                                        ? problem(Problem.of(l.error().get())) : json(new SnapshotPage(l.snapshots()))))))),
                         path("events", () -> get(() -> async(() -> cp.get(id).thenCompose(r -> r.volume().isEmpty()
                                 ? CompletableFuture.completedFuture(problem(resultProblem(r)))
                                 : cp.events(id).thenApply(Api::json))))),
@@ -119,6 +125,36 @@ public final class Api extends AllDirectives {
                                     checkHost(host);
                                     return cp.detach(id, host).thenApply(Api::result);
                                 })))))))));
+    }
+
+    // ---------------------------------------------------------------- snapshots
+
+    /** The items of GET /v1/volumes/{id}/snapshots, in the order they were taken. */
+    record SnapshotPage(java.util.List<io.dnv.core.volume.SnapshotView> items) {}
+
+    private Route snapshotRoutes() {
+        return pathPrefix("snapshots", () -> path(id -> concat(
+                get(() -> async(() -> cp.snapshot(id).thenApply(r -> r.snapshot().map(Api::json)
+                        .orElseGet(() -> problem(Problem.of(r.error().orElseThrow())))))),
+                delete(() -> async(() -> cp.deleteSnapshot(id).thenApply(r -> r.snapshot().map(Api::snapshotAccepted)
+                        .orElseGet(() -> problem(Problem.of(r.error().orElseThrow())))))))));
+    }
+
+    /** 202 with the snapshot: taking or deleting it goes on; its Location is where to watch it. */
+    private static HttpResponse snapshotAccepted(io.dnv.core.volume.SnapshotView v) {
+        return HttpResponse.create().withStatus(StatusCodes.ACCEPTED).addHeader(Location.create("/v1/snapshots/" + v.id()))
+                .withEntity(ContentTypes.APPLICATION_JSON, bytes(v));
+    }
+
+    /** A query flag: absent is false; anything but true or false is refused. */
+    private static boolean flag(String name, Optional<String> value) {
+        if (value.isEmpty() || value.get().equals("false")) {
+            return false;
+        }
+        if (value.get().equals("true")) {
+            return true;
+        }
+        throw new Problem.Raised(Problem.invalid(java.util.List.of(new Problem.FieldError(name, "must be true or false"))));
     }
 
     private static String hostNqn(JsonNode body) {

@@ -6,6 +6,7 @@ import io.dnv.core.failover.NodeHealth;
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
+import io.dnv.core.volume.Snapshot;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeSpec;
 import io.dnv.core.volume.VolumeView;
@@ -84,8 +85,31 @@ public final class ControlPlane {
         }).orElseGet(() -> CompletableFuture.completedFuture(r)));
     }
 
-    CompletionStage<Volume.Result> delete(String id) {
-        return volume(id).ask(Volume.Delete::new, ASK);
+    CompletionStage<Volume.Result> delete(String id, boolean withSnapshots) {
+        return volume(id).ask(r -> new Volume.Delete(r, withSnapshots), ASK);
+    }
+
+    CompletionStage<Volume.SnapshotResult> takeSnapshot(String volumeId, String name) {
+        return volume(volumeId).ask(r -> new Volume.TakeSnapshot(name, r), ASK);
+    }
+
+    CompletionStage<Volume.SnapshotList> snapshots(String volumeId) {
+        return volume(volumeId).ask(Volume.ListSnapshots::new, ASK);
+    }
+
+    /** One ask: the snapshot's id names its volume; an id that names none is not found. */
+    CompletionStage<Volume.SnapshotResult> snapshot(String snapshotId) {
+        return Snapshot.volumeOf(snapshotId).map(v -> volume(v).<Volume.SnapshotResult>ask(r -> new Volume.GetSnapshot(snapshotId, r), ASK))
+                .orElseGet(() -> CompletableFuture.completedFuture(noSnapshot(snapshotId)));
+    }
+
+    CompletionStage<Volume.SnapshotResult> deleteSnapshot(String snapshotId) {
+        return Snapshot.volumeOf(snapshotId).map(v -> volume(v).<Volume.SnapshotResult>ask(r -> new Volume.DropSnapshot(snapshotId, r), ASK))
+                .orElseGet(() -> CompletableFuture.completedFuture(noSnapshot(snapshotId)));
+    }
+
+    private static Volume.SnapshotResult noSnapshot(String snapshotId) {
+        return new Volume.SnapshotResult(Optional.empty(), Optional.of(new io.dnv.core.DomainError.NotFound("no snapshot " + snapshotId)));
     }
 
     CompletionStage<Volume.Result> extend(String id, long sizeBytes) {

@@ -7,6 +7,7 @@ import io.dnv.core.kernel.Nqn;
 import io.dnv.core.volume.HostContract;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.Volume;
+import io.dnv.core.volume.Snapshot;
 import io.dnv.core.volume.VolumeSpec;
 import io.dnv.core.volume.VolumeView;
 import io.dnv.core.volume.operation.CreateVolume;
@@ -46,6 +47,28 @@ class OpenApiTest {
         assertEquals(VolumeSpec.SIZE_UNIT, extend.path("properties").path("sizeBytes").path("multipleOf").asLong());
         assertEquals("#/components/schemas/ExtendVolume", read().path("paths").path("/v1/volumes/{id}").path("patch")
                 .path("requestBody").path("content").path("application/json").path("schema").path("$ref").asText());
+    }
+
+    /** Snapshot names and ids as core takes them; every snapshot route is in the document. */
+    @Test
+    void snapshotNamesIdsAndRoutesAreCoresRules() {
+        assertEquals("^" + Snapshot.NAME_PATTERN + "$", schemas.path("SnapshotName").path("pattern").asText());
+        assertEquals("^" + Snapshot.ID_PATTERN + "$", schemas.path("SnapshotId").path("pattern").asText());
+        assertEquals(List.of("name"), List.copyOf(iterable(schemas.path("CreateSnapshot").path("required"))));
+        List<String> states = new java.util.ArrayList<>();
+        schemas.path("Snapshot").path("properties").path("state").path("enum").forEach(v -> states.add(v.asText()));
+        assertEquals(java.util.Arrays.stream(Snapshot.Status.values()).map(Enum::name).toList(), states);
+        JsonNode paths = read().path("paths");
+        for (String route : List.of("/v1/volumes/{id}/snapshots post", "/v1/volumes/{id}/snapshots get", "/v1/snapshots/{id} get",
+                "/v1/snapshots/{id} delete")) {
+            String[] r = route.split(" ");
+            assertEquals(false, paths.path(r[0]).path(r[1]).isMissingNode(), route);
+        }
+        boolean flag = false;
+        for (JsonNode p : paths.path("/v1/volumes/{id}").path("delete").path("parameters")) {
+            flag |= p.path("name").asText().equals("deleteSnapshots");
+        }
+        assertEquals(true, flag, "DELETE /v1/volumes/{id} takes deleteSnapshots");
     }
 
     private static List<String> iterable(JsonNode array) {

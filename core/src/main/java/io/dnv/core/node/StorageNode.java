@@ -226,6 +226,12 @@ public final class StorageNode
 
     public record GetKernel(ActorRef<ToAgent.KernelReport> replyTo) implements Command {}
 
+    /**
+     * An order for the node's agent, carried out at once (a snapshot's holds): passed on to the
+     * agent, which answers the order's caller; refused here when no agent was heard from lately.
+     */
+    public record Order(ToAgent.Order order) implements Command {}
+
     private enum PushTick implements Command { INSTANCE }
 
     /** Checks that every reservation here still belongs to a volume that holds it ({@link ReservationAudit}). */
@@ -475,6 +481,7 @@ public final class StorageNode
                 .onCommand(GetVolumes.class, (s, c) -> Effect().reply(c.replyTo(), new Volumes(new TreeSet<>(decided(s).objects().keySet()))))
                 .onCommand(GetVolumeStatus.class, (s, c) -> Effect().reply(c.replyTo(), volumeStatus(s, c.volumeId())))
                 .onCommand(GetKernel.class, this::onGetKernel)
+                .onCommand(Order.class, this::onOrder)
                 .onCommand(AwaitProgress.class, this::onAwaitProgress)
                 .onCommand(WriteDecisions.class, (s, c) -> onWriteDecisions())
                 .onCommand(PushTick.class, (s, c) -> onPushTick(s))
@@ -870,6 +877,16 @@ public final class StorageNode
             g.replyTo().tell(new ToAgent.KernelReport(Optional.empty()));
         } else {
             agent.tell(new ToAgent.GetKernel(g.replyTo()));
+        }
+        return Effect().noReply();
+    }
+
+    private ReplyEffect<Event, State> onOrder(State s, Order o) {
+        if (agent == null || lastHeartbeat == null || Duration.between(lastHeartbeat, Instant.now()).compareTo(DOWN_AFTER) > 0) {
+            o.order().replyTo().tell(ToAgent.OrderDone.refused(nodeId + ": no agent heard from"
+                    + (lastHeartbeat == null ? " since this control member started" : " since " + lastHeartbeat)));
+        } else {
+            agent.tell(o.order());
         }
         return Effect().noReply();
     }

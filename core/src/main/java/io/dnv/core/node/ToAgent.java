@@ -1,5 +1,7 @@
 package io.dnv.core.node;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.dnv.core.CborSerializable;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.DiskRange;
@@ -57,4 +59,71 @@ public sealed interface ToAgent extends CborSerializable {
     record GetKernel(ActorRef<KernelReport> replyTo) implements ToAgent {}
 
     record KernelReport(Optional<ObservedKernel> kernel) implements CborSerializable {}
+
+    /**
+     * An order the agent carries out at once, beside its passes, and answers: a snapshot's hold
+     * of host I/O and its thin snapshots. Not desired state: no generation names it, and an
+     * agent that restarts forgets it (and what it held is resumed). Named by kind, as the node's
+     * entity passes it on inside {@link StorageNode.Order}.
+     */
+    @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
+    @JsonSubTypes({
+            @JsonSubTypes.Type(value = HoldIo.class, name = "hold-io"),
+            @JsonSubTypes.Type(value = ReleaseIo.class, name = "release-io"),
+            @JsonSubTypes.Type(value = SnapThins.class, name = "snap-thins"),
+            @JsonSubTypes.Type(value = DeleteThins.class, name = "delete-thins")})
+    sealed interface Order extends ToAgent permits HoldIo, ReleaseIo, SnapThins, DeleteThins {
+        ActorRef<OrderDone> replyTo();
+    }
+
+    /**
+     * Suspend {@code devices} (their I/O in flight drained, new I/O held) under {@code token}.
+     * The agent resumes them by itself {@code boundMillis} after it began, so a control plane
+     * that dies meanwhile never leaves them held. A hold under the token still in force is
+     * answered as it is (its id), not taken again.
+     */
+    record HoldIo(String token, List<String> devices, long boundMillis, ActorRef<OrderDone> replyTo) implements Order {}
+
+    /**
+     * Resume whatever {@code token} holds. Answers {@code intact}: hold {@code holdId} was in
+     * force without a break until this release (asked again, the same answer).
+     */
+    record ReleaseIo(String token, String holdId, ActorRef<OrderDone> replyTo) implements Order {}
+
+    /**
+     * Only while hold {@code holdId} of {@code token} is in force: every thin suspended, each
+     * {@code create_snap} sent to its pool (an id that exists is done: the volume never hands
+     * one out twice), every thin resumed.
+     */
+    record SnapThins(String token, String holdId, List<ThinSnap> snaps, ActorRef<OrderDone> replyTo) implements Order {}
+
+    record ThinSnap(String pool, String thin, int originId, int snapId) implements CborSerializable {}
+
+    /** A thin {@code delete} in each pool (an id that is gone already is done). */
+    record DeleteThins(List<PoolThin> thins, ActorRef<OrderDone> replyTo) implements Order {}
+
+    record PoolThin(String pool, int thinId) implements CborSerializable {}
+
+    /**
+     * How an order went: {@code refusal} empty when done. A hold answers its {@code holdId}; a
+     * release whether the hold was {@code intact} and how long it held, in microseconds.
+     */
+    record OrderDone(Optional<String> refusal, String holdId, boolean intact, long heldMicros) implements CborSerializable {
+
+        public static OrderDone done() {
+            return new OrderDone(Optional.empty(), "", false, 0);
+        }
+
+        public static OrderDone refused(String why) {
+            return new OrderDone(Optional.of(why), "", false, 0);
+        }
+
+        public static OrderDone held(String holdId) {
+            return new OrderDone(Optional.empty(), holdId, false, 0);
+        }
+
+        public static OrderDone released(boolean intact, long heldMicros) {
+            return new OrderDone(Optional.empty(), "", intact, heldMicros);
+        }
+    }
 }

@@ -5,7 +5,9 @@ import io.dnv.core.DomainError;
 import io.dnv.core.JournalFailure;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.volume.operation.ChangeAttachments;
+import io.dnv.core.volume.operation.CreateSnapshot;
 import io.dnv.core.volume.operation.CreateVolume;
+import io.dnv.core.volume.operation.DeleteSnapshot;
 import io.dnv.core.volume.operation.DeleteVolume;
 import io.dnv.core.volume.operation.ExtendVolume;
 import io.dnv.core.volume.operation.FailOver;
@@ -81,7 +83,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     public record Detach(String hostNqn, ActorRef<Result> replyTo) implements Command {}
 
-    public record Delete(ActorRef<Result> replyTo) implements Command {}
+    /** {@code withSnapshots}: the volume's snapshots go with it; without, a volume that has any is refused. */
+    public record Delete(ActorRef<Result> replyTo, boolean withSnapshots) implements Command {
+        public Delete(ActorRef<Result> replyTo) {
+            this(replyTo, false);
+        }
+    }
 
     /** Grow to {@code sizeBytes}; asking again for the size reached or being reached answers the volume. */
     public record Extend(long sizeBytes, ActorRef<Result> replyTo) implements Command {}
@@ -99,6 +106,16 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     public record Holds(String nodeId, ActorRef<Holding> replyTo) implements Command {}
 
     public record Holding(boolean holds) implements CborSerializable {}
+
+    /** Take a crash-consistent snapshot named {@code name}; the name of one the volume has answers that one. */
+    public record TakeSnapshot(String name, ActorRef<SnapshotResult> replyTo) implements Command {}
+
+    public record GetSnapshot(String snapshotId, ActorRef<SnapshotResult> replyTo) implements Command {}
+
+    public record ListSnapshots(ActorRef<SnapshotList> replyTo) implements Command {}
+
+    /** Delete snapshot {@code snapshotId}; one being deleted answers as it is. */
+    public record DropSnapshot(String snapshotId, ActorRef<SnapshotResult> replyTo) implements Command {}
 
     private enum Advance implements Command { INSTANCE }
 
@@ -119,6 +136,14 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
             return new Result(Optional.empty(), Optional.of(e));
         }
     }
+
+    public record SnapshotResult(Optional<SnapshotView> snapshot, Optional<DomainError> error) implements CborSerializable {
+        static SnapshotResult refused(DomainError e) {
+            return new SnapshotResult(Optional.empty(), Optional.of(e));
+        }
+    }
+
+    public record SnapshotList(List<SnapshotView> snapshots, Optional<DomainError> error) implements CborSerializable {}
 
     public record AttachResult(Optional<ConnectInfo> connect, Optional<DomainError> error) implements CborSerializable {
         static AttachResult refused(DomainError e) {
@@ -221,6 +246,32 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** The extend could not place or reserve its groups (each given back); the volume keeps its size. */
     public record ExtendFailed(String reason) implements Event {}
 
+    /** A snapshot begins with thin id {@code thinId}, of the volume at {@code sizeBytes}. */
+    public record SnapshotRequested(String snapshotId, String name, int thinId, long sizeBytes, Instant at) implements Event {}
+
+    /** Every active's agent holds the volume's stripe: the hold each answered, by node. */
+    public record StripesHeld(Map<String, String> holds) implements Event {}
+
+    /** Every leg's pool has the snapshot's thin. */
+    public record ThinsSnapped() implements Event {}
+
+    /** Every hold was intact until released: the snapshot is READY; host I/O was held at most {@code heldMillis}. */
+    public record SnapshotTaken(String snapshotId, long heldMillis) implements Event {}
+
+    /** A step failed or a hold lapsed: every hold is released and the snapshot's thin deleted before anything else. */
+    public record SnapshotUndoing(String reason) implements Event {}
+
+    /** Undone: taken again from the hold. */
+    public record SnapshotRetried() implements Event {}
+
+    /** Undone for the last time: nothing of it is left in any pool. */
+    public record SnapshotFailed(String snapshotId, String reason) implements Event {}
+
+    public record SnapshotDeleteRequested(String snapshotId, int thinId, Instant at) implements Event {}
+
+    /** Gone from every leg's pool. */
+    public record SnapshotDeleted(String snapshotId) implements Event {}
+
     // state
 
     /**
@@ -231,9 +282,20 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     public record State(Phase phase, String name, Optional<VolumeSpec> spec, Optional<Instant> createdAt,
                         Optional<Placer.Choice> choice, Map<String, NodeEndpoints> endpoints, Optional<Placement> placement,
                         List<String> attachments, List<String> exported, Optional<Operation> operation, Optional<String> error,
-                        int placementAttempts, Optional<FailOver.Summary> lastFailover, long revision) implements CborSerializable {
+                        int placementAttempts, Optional<FailOver.Summary> lastFailover, long revision, Snapshots snapshots)
+        implements CborSerializable {
+
+        /** As the volume's own fold builds it: the snapshot catalog's fold fills the catalog in ({@link #eventHandler}). */
+        public State(Phase phase, String name, Optional<VolumeSpec> spec, Optional<Instant> createdAt,
+                     Optional<Placer.Choice> choice, Map<String, NodeEndpoints> endpoints, Optional<Placement> placement,
+                     List<String> attachments, List<String> exported, Optional<Operation> operation, Optional<String> error,
+                     int placementAttempts, Optional<FailOver.Summary> lastFailover, long revision) {
+            this(phase, name, spec, createdAt, choice, endpoints, placement, attachments, exported, operation, error,
+                    placementAttempts, lastFailover, revision, Snapshots.NONE);
+        }
 
         public State {
+            snapshots = snapshots == null ? Snapshots.NONE : snapshots;
             endpoints = Map.copyOf(endpoints);
             attachments = List.copyOf(attachments);
             // Snapshots from before operations were recorded: the kernels allowed what was wanted.
@@ -274,6 +336,11 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         State placed(Optional<Placement> p, Map<String, NodeEndpoints> known, Operation op) {
             return new State(phase, name, spec, createdAt, choice, known, p, attachments, exported, Optional.of(op), error,
                     placementAttempts, lastFailover, next());
+        }
+
+        State withSnapshots(Snapshots catalog) {
+            return new State(phase, name, spec, createdAt, choice, endpoints, placement, attachments, exported, operation, error,
+                    placementAttempts, lastFailover, revision, catalog);
         }
     }
 
@@ -388,6 +455,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Attach.class, (s, a) -> Effect().reply(a.replyTo(), AttachResult.refused(busy(s, "attach"))))
                 .onCommand(Detach.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))))
                 .onCommand(Delete.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))));
+        snapshotCommands(b);
         b.forAnyState()
                 // A volume being deleted needs no failover: taking its objects off every node fences
                 // the failed one too, and each node frees what it held once its agent confirms.
@@ -398,6 +466,85 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Advance.class, (s, c) -> advance(s))
                 .onCommand(StepDone.class, this::onStepDone);
         return b.build();
+    }
+
+    // ---------------------------------------------------------------- snapshots
+
+    /**
+     * Snapshots are taken of a READY volume with no operation under way, and deleted likewise;
+     * they are read in any phase the volume exists in.
+     */
+    private void snapshotCommands(CommandHandlerWithReplyBuilder<Command, Event, State> b) {
+        b.forState(s -> s.phase() == Phase.EMPTY || s.phase() == Phase.DELETED)
+                .onCommand(TakeSnapshot.class, (s, c) -> absent(c.replyTo(), SnapshotResult.refused(notFound())))
+                .onCommand(GetSnapshot.class, (s, c) -> absent(c.replyTo(), SnapshotResult.refused(noSnapshot(c.snapshotId()))))
+                .onCommand(DropSnapshot.class, (s, c) -> absent(c.replyTo(), SnapshotResult.refused(noSnapshot(c.snapshotId()))))
+                .onCommand(ListSnapshots.class, (s, c) -> absent(c.replyTo(), new SnapshotList(List.of(), Optional.of(notFound()))));
+        b.forState(s -> s.phase() == Phase.READY)
+                .onCommand(TakeSnapshot.class, this::onTakeSnapshot)
+                .onCommand(DropSnapshot.class, this::onDropSnapshot);
+        b.forAnyState()
+                .onCommand(TakeSnapshot.class, (s, c) -> Effect().reply(c.replyTo(), SnapshotResult.refused(s.operation().isPresent()
+                        ? busy(s, "snapshot") : DomainError.Conflict.of("volume " + volumeId + " is " + s.phase() + "; only a READY volume"
+                        + " is snapshotted"))))
+                .onCommand(DropSnapshot.class, (s, c) -> s.snapshots().get(c.snapshotId()).isEmpty()
+                        ? Effect().reply(c.replyTo(), SnapshotResult.refused(noSnapshot(c.snapshotId())))
+                        : Effect().reply(c.replyTo(), snapshotView(s, c.snapshotId())))
+                .onCommand(GetSnapshot.class, (s, c) -> Effect().reply(c.replyTo(), snapshotView(s, c.snapshotId())))
+                .onCommand(ListSnapshots.class, (s, c) -> Effect().reply(c.replyTo(), new SnapshotList(s.snapshots().items().stream()
+                        .map(x -> SnapshotView.of(volumeId, x, s.phase() == Phase.DELETING)).toList(), Optional.empty())));
+    }
+
+    /**
+     * A new snapshot takes the next thin id; a name the volume has answers that snapshot (asked
+     * again after a lost answer, a client gets the same one); another operation under way is a
+     * conflict naming it.
+     */
+    private ReplyEffect<Event, State> onTakeSnapshot(State s, TakeSnapshot c) {
+        if (!Snapshot.isName(c.name())) {
+            return Effect().reply(c.replyTo(), SnapshotResult.refused(new DomainError.Invalid("name", "must be " + Snapshot.NAME_RULE)));
+        }
+        Optional<Snapshot> same = s.snapshots().named(c.name());
+        if (same.isPresent()) {
+            return Effect().reply(c.replyTo(), snapshotView(s, same.get().id()));
+        }
+        if (s.operation().isPresent()) {
+            return Effect().reply(c.replyTo(), SnapshotResult.refused(busy(s, "snapshot")));
+        }
+        int thinId = s.snapshots().nextThinId();
+        if (thinId > Snapshot.MAX_THIN_ID) {
+            return Effect().reply(c.replyTo(), SnapshotResult.refused(DomainError.Conflict.of("volume " + volumeId
+                    + " has used every thin id of its pools")));
+        }
+        String id = Snapshot.id(volumeId, thinId);
+        long size = VolumeLayout.of(s.spec().orElseThrow()).usableBytes();
+        return Effect().persist(new SnapshotRequested(id, c.name(), thinId, size, Instant.now())).thenRun(this::afterEvent)
+                .thenReply(c.replyTo(), st -> snapshotView(st, id));
+    }
+
+    private ReplyEffect<Event, State> onDropSnapshot(State s, DropSnapshot c) {
+        Optional<Snapshot> snap = s.snapshots().get(c.snapshotId());
+        if (snap.isEmpty()) {
+            return Effect().reply(c.replyTo(), SnapshotResult.refused(noSnapshot(c.snapshotId())));
+        }
+        if (snap.get().status() == Snapshot.Status.DELETING) {
+            return Effect().reply(c.replyTo(), snapshotView(s, c.snapshotId()));
+        }
+        if (s.operation().isPresent()) {
+            return Effect().reply(c.replyTo(), SnapshotResult.refused(busy(s, "delete snapshot " + c.snapshotId())));
+        }
+        return Effect().persist(new SnapshotDeleteRequested(c.snapshotId(), snap.get().thinId(), Instant.now()))
+                .thenRun(this::afterEvent).thenReply(c.replyTo(), st -> snapshotView(st, c.snapshotId()));
+    }
+
+    private SnapshotResult snapshotView(State s, String snapshotId) {
+        return s.snapshots().get(snapshotId)
+                .map(x -> new SnapshotResult(Optional.of(SnapshotView.of(volumeId, x, s.phase() == Phase.DELETING)), Optional.empty()))
+                .orElseGet(() -> SnapshotResult.refused(noSnapshot(snapshotId)));
+    }
+
+    private static DomainError noSnapshot(String snapshotId) {
+        return new DomainError.NotFound("no snapshot " + snapshotId);
     }
 
     /** Answers for a volume that does not exist, then asks to be passivated. */
@@ -525,6 +672,11 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     }
 
     private ReplyEffect<Event, State> onDeleteReady(State s, Delete d) {
+        if (!d.withSnapshots() && !s.snapshots().items().isEmpty()) {
+            return Effect().reply(d.replyTo(), Result.refused(DomainError.Conflict.of("volume " + volumeId + " has snapshots ("
+                    + String.join(", ", s.snapshots().items().stream().map(Snapshot::id).toList()) + "); delete them first, or"
+                    + " delete the volume with them (DELETE /v1/volumes/" + volumeId + "?deleteSnapshots=true)")));
+        }
         if (!s.attachments().isEmpty()) {
             return Effect().reply(d.replyTo(), Result.refused(DomainError.Conflict.of("volume " + volumeId + " is attached to "
                     + String.join(", ", s.attachments()) + "; detach every host first")));
@@ -730,8 +882,14 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     // ---------------------------------------------------------------- events: a pure fold
 
+    /** Two folds: the volume's, and its snapshot catalog's ({@link Snapshots#after}); every event passes through both. */
     @Override
     public EventHandler<State, Event> eventHandler() {
+        EventHandler<State, Event> volume = volumeEvents();
+        return (s, e) -> volume.apply(s, e).withSnapshots(s.snapshots().after(e));
+    }
+
+    private EventHandler<State, Event> volumeEvents() {
         return newEventHandlerBuilder().forAnyState()
                 .onEvent(CreateRequested.class, (s, e) -> new State(Phase.CREATING, e.name(), Optional.of(e.spec()),
                         Optional.of(e.at()), Optional.empty(), Map.of(), Optional.empty(), List.of(), List.of(),
@@ -796,7 +954,27 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                         extend(s).toBytes())), Optional.empty()))
                 .onEvent(ExtendFailed.class, (s, e) -> extendEnded(s, s.spec(), Optional.of("extend to " + extend(s).toBytes()
                         + " bytes failed: " + e.reason())))
+                .onEvent(SnapshotRequested.class, (s, e) -> s.with(CreateSnapshot.start(e.snapshotId(), e.thinId(), e.at(), s.next())))
+                .onEvent(StripesHeld.class, (s, e) -> s.with(snapshot(s).held(e.holds(), s.next())))
+                .onEvent(ThinsSnapped.class, (s, e) -> s.with(snapshot(s).at(CreateSnapshot.Stage.RELEASE, s.next())))
+                .onEvent(SnapshotUndoing.class, (s, e) -> s.with(snapshot(s).undoing(e.reason(), s.next())))
+                .onEvent(SnapshotRetried.class, (s, e) -> s.with(snapshot(s).retried(s.next())))
+                .onEvent(SnapshotTaken.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, snapshot(s).requestedAt())))
+                .onEvent(SnapshotFailed.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, snapshot(s).requestedAt())))
+                .onEvent(SnapshotDeleteRequested.class, (s, e) -> s.with(DeleteSnapshot.start(e.snapshotId(), e.thinId(), e.at(),
+                        s.next())))
+                .onEvent(SnapshotDeleted.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, s.operation().orElseThrow().requestedAt())))
                 .build();
+    }
+
+    private static CreateSnapshot snapshot(State s) {
+        return (CreateSnapshot) s.operation().orElseThrow();
+    }
+
+    /** An operation ended: attach and detach requests that came meanwhile only changed the wanted hosts; their change starts now. */
+    private static Optional<Operation> queuedAttachments(State s, Instant requestedAt) {
+        return s.attachments().equals(s.exported()) ? Optional.empty()
+                : Optional.of(ChangeAttachments.start(s.attachments(), requestedAt, s.next()));
     }
 
     private static FailOver failover(State s) {
@@ -826,8 +1004,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
      * meanwhile only changed the wanted hosts: their change starts now.
      */
     private static State extendEnded(State s, Optional<VolumeSpec> spec, Optional<String> error) {
-        Optional<Operation> next = s.attachments().equals(s.exported()) ? Optional.empty()
-                : Optional.of(ChangeAttachments.start(s.attachments(), extend(s).requestedAt(), s.next()));
+        Optional<Operation> next = queuedAttachments(s, extend(s).requestedAt());
         return new State(s.phase(), s.name(), spec, s.createdAt(), s.choice(), s.endpoints(), s.placement(), s.attachments(),
                 s.exported(), next, error, s.placementAttempts(), s.lastFailover(), s.next());
     }

@@ -518,6 +518,34 @@ class StorageNodeTest {
     }
 
     /**
+     * An order goes to the node's agent as it was sent, and crosses members intact (every kind,
+     * named inside StorageNode.Order); a node whose agent was never heard from refuses it at once.
+     */
+    @Test
+    void anOrderGoesToTheAgentAndANodeWithoutOneRefusesIt() {
+        TestProbe<ToAgent> agent = register("o1", 100 * MIB);
+        TestProbe<ToAgent.OrderDone> reply = kit.createTestProbe();
+        ToAgent.Order hold = new ToAgent.HoldIo("v.1", List.of("dnv-o1-vol-v"), 2000, reply.ref());
+        node("o1").tell(new StorageNode.Order(hold));
+        assertEquals(hold, agent.fishForMessage(Duration.ofSeconds(5), m -> m instanceof ToAgent.Order
+                ? FishingOutcomes.complete()
+                : FishingOutcomes.continueAndIgnore()).get(0));
+        node("o2").tell(new StorageNode.Order(new ToAgent.DeleteThins(List.of(), reply.ref())));
+        assertTrue(reply.receiveMessage().refusal().orElseThrow().contains("no agent"));
+
+        org.apache.pekko.serialization.Serialization serialization = org.apache.pekko.serialization.SerializationExtension.get(kit.system());
+        for (ToAgent.Order o : List.of(hold, new ToAgent.ReleaseIo("v.1", "h", reply.ref()),
+                new ToAgent.SnapThins("v.1", "h", List.of(new ToAgent.ThinSnap("dnv-o1-pool-v-0", "dnv-o1-thin-v-0", 0, 1)), reply.ref()),
+                new ToAgent.DeleteThins(List.of(new ToAgent.PoolThin("dnv-o1-pool-v-0", 1)), reply.ref()))) {
+            StorageNode.Order sent = new StorageNode.Order(o);
+            org.apache.pekko.serialization.Serializer serializer = serialization.findSerializerFor(sent);
+            byte[] bytes = serialization.serialize(sent).get();
+            assertEquals(sent, serialization.deserialize(bytes, serializer.identifier(),
+                    org.apache.pekko.serialization.Serializers.manifestFor(serializer, sent)).get());
+        }
+    }
+
+    /**
      * Journals from before domains hold AnaGroupAllocated without one: each such volume keeps
      * the group it had, alone (its state was its own), and new volumes never join it.
      */

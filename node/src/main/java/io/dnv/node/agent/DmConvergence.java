@@ -30,7 +30,6 @@ import java.util.Set;
  */
 final class DmConvergence {
 
-    private static final String FILE_EXISTS = "File exists";
     private static final long MIB = 1L << 20;
 
     private final Pass pass;
@@ -38,8 +37,11 @@ final class DmConvergence {
     private final MappingCache comparisons;
     private final Zeroing zeroing;
     private final Raid1Sides raid1Sides;
+    private final HeldDevices held;
 
-    DmConvergence(Pass pass, DeviceResolver devices, MappingCache comparisons, Zeroing zeroing, Raid1Sides raid1Sides) {
+    DmConvergence(Pass pass, DeviceResolver devices, MappingCache comparisons, Zeroing zeroing, Raid1Sides raid1Sides,
+                  HeldDevices held) {
+        this.held = held;
         this.comparisons = comparisons;
         this.pass = pass;
         this.devices = devices;
@@ -95,6 +97,14 @@ final class DmConvergence {
             }
             return;
         }
+        if (held.contains(d.name())) {
+            // An order holds it (a snapshot): suspended on purpose, and for a bounded time.
+            if (!sameMapping(d, lower, live.get().table())) {
+                pass.blocked.add(d.name());
+                pass.waitFor(d.name(), "held by an order; reloaded once it is resumed");
+            }
+            return;
+        }
         if (!sameMapping(d, lower, live.get().table())) {
             String table = render(d);
             boolean reloaded = pass.mutate("dm load", d.name(), () -> pass.kernel.dmLoad(d.name(), table))
@@ -146,7 +156,7 @@ final class DmConvergence {
             pass.kernel.dmMessage(m.pool(), 0, m.message());
             return true;
         } catch (io.dnv.node.kernel.KernelException e) {
-            if (e.kernelMessage().contains(FILE_EXISTS)) {
+            if (e.kernelMessage().contains(io.dnv.node.kernel.KernelException.FILE_EXISTS)) {
                 return true;
             }
             pass.fail(m.pool(), "dm message " + m.message(), e.kernelMessage());

@@ -144,11 +144,18 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     /** {@code listener} hears the status when the agent starts, after every pass and every new generation, as it happens. */
     public static Behavior<Command> create(String nodeId, Optional<String> disk, Kernel kernel, Settings settings,
                                            Optional<ActorRef<Status>> listener) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, disk, kernel, settings, listener)));
+        return create(nodeId, disk, kernel, settings, listener, new HeldDevices());
+    }
+
+    /** {@code held}: what the node's {@link OrderWorker} holds suspended, which the passes leave alone. */
+    public static Behavior<Command> create(String nodeId, Optional<String> disk, Kernel kernel, Settings settings,
+                                           Optional<ActorRef<Status>> listener, HeldDevices held) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, disk, kernel, settings, listener,
+                held)));
     }
 
     private NodeAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, String nodeId, Optional<String> disk, Kernel kernel,
-                      Settings settings, Optional<ActorRef<Status>> listener) {
+                      Settings settings, Optional<ActorRef<Status>> listener, HeldDevices held) {
         super(ctx);
         this.listener = listener;
         this.timers = timers;
@@ -159,7 +166,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         ctx.spawn(ZeroingWorker.create(kernel, zeroing, cleaning), "zeroing", DispatcherSelector.blocking());
         zeroing.onZeroed(() -> ctx.getSelf().tell(Zeroed.INSTANCE));
         cleaning.onCleaned(() -> ctx.getSelf().tell(Cleaned.CHUNK));
-        this.reconciler = new Reconciler(kernel, disk, zeroing, isolation, new Lanes(nodeId, settings.kernelCommands()));
+        this.reconciler = new Reconciler(kernel, disk, zeroing, isolation, new Lanes(nodeId, settings.kernelCommands()), held);
         // Failing a dead disk node's raid1 sides cannot wait for a pass: a pass's look at the
         // kernel does not answer while the writes it would release are held.
         this.sideWatcher = ctx.spawn(SideWatcher.create(kernel, ctx.getSelf(), isolation), "side-watcher", DispatcherSelector.blocking());

@@ -30,6 +30,7 @@ public final class Reconciler {
     private final Unreachable unreachable = new Unreachable();
     private final Revalidation revalidation = new Revalidation();
     private final Lanes lanes;
+    private final HeldDevices held;
     private Focus.Previous previous;
 
     /**
@@ -38,14 +39,16 @@ public final class Reconciler {
      * kernel command one after the other.
      */
     Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing) {
-        this(kernel, disk, zeroing, new Isolation(), new Lanes("", 1));
+        this(kernel, disk, zeroing, new Isolation(), new Lanes("", 1), new HeldDevices());
     }
 
     /**
      * {@code isolation}: while the node is cut off, its volume ports' ANA groups stay inaccessible
-     * whatever the desired state says; {@code lanes}: how many kernel commands of a pass may run at once.
+     * whatever the desired state says; {@code lanes}: how many kernel commands of a pass may run at
+     * once; {@code held}: devices an order holds suspended, which a pass leaves as they are.
      */
-    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, Isolation isolation, Lanes lanes) {
+    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, Isolation isolation, Lanes lanes, HeldDevices held) {
+        this.held = held;
         this.kernel = kernel;
         this.disk = disk;
         this.zeroing = zeroing;
@@ -70,7 +73,7 @@ public final class Reconciler {
         DeviceResolver devices = new DeviceResolver(pass, disk);
         NvmetConvergence nvmet = new NvmetConvergence(pass, devices, isolation);
         ConnectionConvergence connections = new ConnectionConvergence(pass, unreachable, raid1Sides);
-        DmConvergence dm = new DmConvergence(pass, devices, comparisons, zeroing, raid1Sides);
+        DmConvergence dm = new DmConvergence(pass, devices, comparisons, zeroing, raid1Sides, held);
 
         nvmet.convergePorts();
         if (connections.connect()) {

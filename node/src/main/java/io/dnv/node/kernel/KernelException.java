@@ -6,6 +6,11 @@ package io.dnv.node.kernel;
  */
 public class KernelException extends RuntimeException {
 
+    /** What Linux (and the simulator) says for EEXIST: a thin id that exists already, for instance. */
+    public static final String FILE_EXISTS = "File exists";
+    /** ENODATA: a thin id a pool does not have. */
+    public static final String NO_DATA = "No data available";
+
     private final String object;
     private final String operation;
     private final String kernelMessage;

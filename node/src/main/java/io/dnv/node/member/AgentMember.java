@@ -6,7 +6,9 @@ import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
+import io.dnv.node.agent.HeldDevices;
 import io.dnv.node.agent.NodeAgent;
+import io.dnv.node.agent.OrderWorker;
 import io.dnv.node.agent.PassResult;
 import io.dnv.node.agent.WitnessWatcher;
 import io.dnv.node.kernel.Kernel;
@@ -67,6 +69,7 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
     private final NodeInfo info;
     private final RecipientRef<StorageNode.Command> entity;
     private final ActorRef<NodeAgent.Command> agent;
+    private final ActorRef<OrderWorker.Command> orders;
     private final ActorRef<ToAgent> inbox;
     private final ActorRef<WitnessWatcher.Command> witnessWatcher;
     /** The witness imports as the watcher last read them; the last pass's view of them is not used. */
@@ -98,8 +101,11 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
         this.info = info;
         this.entity = entity;
         ActorRef<NodeAgent.Status> statuses = ctx.messageAdapter(NodeAgent.Status.class, AgentStatus::new);
+        // Orders (a snapshot's holds) are carried out beside the passes, never behind one.
+        HeldDevices held = new HeldDevices();
+        this.orders = ctx.spawn(restarts.supervise("orders", OrderWorker.create(kernel, held)), "orders", DispatcherSelector.blocking());
         this.agent = ctx.spawn(restarts.supervise("agent", NodeAgent.create(info.nodeId(), info.endpoints().diskPath(), kernel, settings,
-                Optional.of(statuses))),
+                Optional.of(statuses), held)),
                 "agent", DispatcherSelector.blocking());
         this.inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
         this.witnessWatcher = ctx.spawn(restarts.supervise("witness watcher", WitnessWatcher.create(kernel,
@@ -174,6 +180,8 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
             }, () -> getContext().getLog().warn(
                     "generation {} incomplete here ({} volumes held, {} named); waiting for the control plane to resend",
                     sync.generation(), pushed.size(), sync.versions().size()));
+        } else if (msg instanceof ToAgent.Order order) {
+            orders.tell(new OrderWorker.Carry(order));
         } else if (msg instanceof ToAgent.GetKernel get) {
             // What the agent's last pass observed: every pass reads the kernel first.
             get.replyTo().tell(new ToAgent.KernelReport(reported.flatMap(NodeAgent.Status::lastPass).map(PassResult::observed)));

@@ -257,14 +257,6 @@ public final class SimulatedKernel implements Kernel {
         return host.controllers(names);
     }
 
-    /**
-     * /sys/block/nvmeXcYnZ/ana_state of one path (namespace {@code nsid} through host controller
-     * {@code controller}) as this host last read it; empty when the path is not live.
-     */
-    public synchronized Optional<String> pathAnaState(String controller, int nsid) {
-        return host.pathAnaState(controller, nsid);
-    }
-
     private synchronized HostSide lookAtHost() {
         return new HostSide(blockDevices(), host.controllers());
     }

@@ -27,6 +27,8 @@ final class Agents {
 
     private final ActorTestKit testKit;
     private final Map<String, ActorRef<NodeAgent.Command>> agents = new LinkedHashMap<>();
+    /** What each node's order worker holds: outlives the agents, as in a storage node's member. */
+    final Map<String, HeldDevices> held = new LinkedHashMap<>();
     private int incarnation;
 
     Agents(ActorTestKit testKit) {
@@ -38,8 +40,9 @@ final class Agents {
         agents.values().forEach(testKit::stop);
         agents.clear();
         incarnation++;
-        kernels.forEach((node, kernel) -> agents.put(node, testKit.spawn(NodeAgent.create(node, disks.get(node), kernel, FAST),
-                "agent-" + node + "-" + incarnation, DispatcherSelector.blocking())));
+        kernels.forEach((node, kernel) -> agents.put(node, testKit.spawn(NodeAgent.create(node, disks.get(node), kernel, FAST,
+                Optional.empty(), held.computeIfAbsent(node, n -> new HeldDevices())), "agent-" + node + "-" + incarnation,
+                DispatcherSelector.blocking())));
     }
 
     /** Stops one node's agent, as a crash of its machine does (the test powers its kernel off). */

@@ -37,7 +37,7 @@ final class CountingKernel implements Kernel {
     private volatile long zeroBytesPerSecond;
     private volatile Duration commandTimeout = Duration.ofDays(1);
     private final AtomicLong zeroedBytes = new AtomicLong();
-    /** Operations ("dm create", "dm load", "dm resume", "revalidate") to refuse once, each for an object whose name contains the key. */
+    /** Operations ("dm create", "dm load", "dm suspend", "dm resume", "dm message", "revalidate") to refuse once, each for an object whose name contains the key. */
     private final List<String[]> refuseOnce = new CopyOnWriteArrayList<>();
     private final List<ZeroCall> zeroCalls = new CopyOnWriteArrayList<>();
     private volatile Consumer<String> beforeRemove = name -> { };
@@ -154,6 +154,7 @@ final class CountingKernel implements Kernel {
     @Override
     public void dmSuspend(String name) {
         countDm("suspend", name);
+        refuseIfAsked("dm suspend", name);
         kernel.dmSuspend(name);
     }
 
@@ -174,6 +175,7 @@ final class CountingKernel implements Kernel {
     @Override
     public String dmMessage(String name, long sector, String message) {
         countDm("message", name);
+        refuseIfAsked("dm message", name + " " + message);
         return kernel.dmMessage(name, sector, message);
     }
 

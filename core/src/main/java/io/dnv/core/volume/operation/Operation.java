@@ -23,9 +23,11 @@ import java.util.concurrent.CompletionStage;
         @JsonSubTypes.Type(value = ChangeAttachments.class, name = "attachments"),
         @JsonSubTypes.Type(value = DeleteVolume.class, name = "delete"),
         @JsonSubTypes.Type(value = ExtendVolume.class, name = "extend"),
-        @JsonSubTypes.Type(value = FailOver.class, name = "failover")})
+        @JsonSubTypes.Type(value = FailOver.class, name = "failover"),
+        @JsonSubTypes.Type(value = CreateSnapshot.class, name = "snapshot"),
+        @JsonSubTypes.Type(value = DeleteSnapshot.class, name = "delete-snapshot")})
 public sealed interface Operation extends CborSerializable
-        permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume, FailOver {
+        permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume, FailOver, CreateSnapshot, DeleteSnapshot {
 
     /** How the API names the operation. */
     String name();

@@ -2,10 +2,12 @@ package io.dnv.core.volume.operation;
 
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
+import io.dnv.core.node.ToAgent;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Leg;
 import org.apache.pekko.Done;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 
@@ -47,4 +49,17 @@ public interface Peers {
 
     /** The node drops the volume's brand-new preparations (zeroing, nosync, create_thin) for good. */
     CompletionStage<Long> markCreated(String node, String volumeId);
+
+    // Orders the node's agent carries out at once (ToAgent.Order): a refusal is an answer, not a failure.
+
+    /** The agent suspends {@code devices} under {@code token}, and resumes them by itself after {@code bound}. */
+    CompletionStage<ToAgent.OrderDone> holdIo(String node, String token, List<String> devices, Duration bound);
+
+    /** The agent resumes what {@code token} holds; answers whether hold {@code holdId} was intact until now. */
+    CompletionStage<ToAgent.OrderDone> releaseIo(String node, String token, String holdId);
+
+    /** While hold {@code holdId} is in force there: each thin suspended, snapshotted in its pool, resumed. */
+    CompletionStage<ToAgent.OrderDone> snapThins(String node, String token, String holdId, List<ToAgent.ThinSnap> snaps);
+
+    CompletionStage<ToAgent.OrderDone> deleteThins(String node, List<ToAgent.PoolThin> thins);
 }

@@ -4,6 +4,7 @@ import io.dnv.core.failover.NodeHealth;
 import io.dnv.core.node.NodeDirectory;
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
+import io.dnv.core.node.ToAgent;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Leg;
 import org.apache.pekko.Done;
@@ -89,6 +90,32 @@ public final class ShardedPeers implements Peers {
     public CompletionStage<Boolean> failed(String node) {
         return sharding.entityRefFor(NodeHealth.ENTITY_TYPE_KEY, node).<NodeHealth.View>ask(NodeHealth.Get::new, HEALTH_ASK)
                 .thenApply(v -> v.status() == NodeHealth.Status.FAILED).exceptionally(notAnswered -> false);
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> holdIo(String node, String token, List<String> devices, Duration bound) {
+        return order(node, r -> new ToAgent.HoldIo(token, devices, bound.toMillis(), r));
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> releaseIo(String node, String token, String holdId) {
+        return order(node, r -> new ToAgent.ReleaseIo(token, holdId, r));
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> snapThins(String node, String token, String holdId, List<ToAgent.ThinSnap> snaps) {
+        return order(node, r -> new ToAgent.SnapThins(token, holdId, snaps, r));
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> deleteThins(String node, List<ToAgent.PoolThin> thins) {
+        return order(node, r -> new ToAgent.DeleteThins(thins, r));
+    }
+
+    /** Through the node's entity, which passes it on; the agent answers the asker itself. */
+    private CompletionStage<ToAgent.OrderDone> order(String node,
+                                                     java.util.function.Function<org.apache.pekko.actor.typed.ActorRef<ToAgent.OrderDone>, ToAgent.Order> order) {
+        return node(node).ask(r -> new StorageNode.Order(order.apply(r)), ASK);
     }
 
     private EntityRef<StorageNode.Command> node(String id) {

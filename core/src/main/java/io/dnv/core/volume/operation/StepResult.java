@@ -44,6 +44,12 @@ public sealed interface StepResult {
         }
     }
 
+    /** Every node's agent holds its devices: the hold each answered, by node. */
+    record Held(Map<String, String> holds) implements StepResult {}
+
+    /** Every hold was released; {@code lapsed}: the nodes whose hold was not intact until then; the longest hold. */
+    record Released(List<String> lapsed, long heldMillis) implements StepResult {}
+
     /** The step's asks were all acknowledged. */
     record Done() implements StepResult {}
 }

@@ -5,6 +5,7 @@ import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.kernel.AnaGroups;
+import io.dnv.core.node.ToAgent;
 import io.dnv.core.plan.Fixtures;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Leg;
@@ -33,7 +34,7 @@ import java.util.function.Supplier;
 final class ScriptedPeers implements Peers {
 
     enum Call { NODES, PLACE_LEG, RELEASE_LEG, RELEASE_GROUP, ALLOCATE_ANA, MOVE_ANA, RELEASE_ANA, SET_OBJECTS, PROGRESS, MARK_CREATED,
-        HEALTH }
+        HEALTH, HOLD_IO, RELEASE_IO, SNAP_THINS, DELETE_THINS }
 
     record Recorded(Call call, String node, Object detail) {}
 
@@ -59,6 +60,15 @@ final class ScriptedPeers implements Peers {
     final Set<String> fullPorts = ConcurrentHashMap.newKeySet();
     /** Nodes that refuse an ANA group though their view showed room (another volume took it meanwhile). */
     final Set<String> refuseAna = ConcurrentHashMap.newKeySet();
+    /** What every node's agent holds now, by token: the hold id (an agent's holds, as OrderWorker keeps them). */
+    final Map<String, Map<String, String>> heldIo = new ConcurrentHashMap<>();
+    /** Thins in every pool, as "pool/thin id". */
+    final Set<String> thins = ConcurrentHashMap.newKeySet();
+    /** How many more orders of a kind the agents refuse (a kernel that said no). */
+    private final Map<Call, Integer> refusing = new ConcurrentHashMap<>();
+    /** How many more holds lapse before their release (the agent's bound passed). */
+    volatile int lapsing;
+    private final AtomicLong holdIds = new AtomicLong();
 
     void hold(Call call) {
         held.add(call);
@@ -99,6 +109,15 @@ final class ScriptedPeers implements Peers {
     /** The next {@code n} calls of this kind fail. */
     void fail(Call call, int n) {
         failing.put(call, n);
+    }
+
+    /** The next {@code n} orders of this kind are refused by the agent. */
+    void refuse(Call call, int n) {
+        refusing.put(call, n);
+    }
+
+    private boolean refusesNow(Call call) {
+        return refusing.getOrDefault(call, 0) > 0 && refusing.merge(call, -1, Integer::sum) >= 0;
     }
 
     /** The groups every leg holds now. */
@@ -225,5 +244,53 @@ final class ScriptedPeers implements Peers {
     @Override
     public CompletionStage<Long> markCreated(String node, String volumeId) {
         return answer(Call.MARK_CREATED, node, "", () -> generations.computeIfAbsent(node, n -> new AtomicLong()).incrementAndGet());
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> holdIo(String node, String token, List<String> devices, java.time.Duration bound) {
+        return answer(Call.HOLD_IO, node, devices, () -> {
+            if (refusesNow(Call.HOLD_IO)) {
+                return ToAgent.OrderDone.refused("scripted: suspend refused");
+            }
+            return ToAgent.OrderDone.held(heldIo.computeIfAbsent(node, n -> new ConcurrentHashMap<>())
+                    .computeIfAbsent(token, t -> "h" + holdIds.incrementAndGet()));
+        });
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> releaseIo(String node, String token, String holdId) {
+        return answer(Call.RELEASE_IO, node, holdId, () -> {
+            String held = heldIo.getOrDefault(node, Map.of()).get(token);
+            if (held != null) {
+                heldIo.get(node).remove(token);
+            }
+            boolean lapsed = held != null && !holdId.isEmpty() && lapsing > 0 && lapsing-- > 0;
+            return ToAgent.OrderDone.released(held != null && held.equals(holdId) && !lapsed, 1000);
+        });
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> snapThins(String node, String token, String holdId, List<ToAgent.ThinSnap> snaps) {
+        return answer(Call.SNAP_THINS, node, snaps, () -> {
+            if (!holdId.equals(heldIo.getOrDefault(node, Map.of()).get(token))) {
+                return ToAgent.OrderDone.refused("scripted: hold " + holdId + " is not in force");
+            }
+            if (refusesNow(Call.SNAP_THINS)) {
+                return ToAgent.OrderDone.refused("scripted: create_snap refused");
+            }
+            snaps.forEach(x -> thins.add(x.pool() + "/" + x.snapId()));
+            return ToAgent.OrderDone.done();
+        });
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> deleteThins(String node, List<ToAgent.PoolThin> gone) {
+        return answer(Call.DELETE_THINS, node, gone, () -> {
+            if (refusesNow(Call.DELETE_THINS)) {
+                return ToAgent.OrderDone.refused("scripted: delete refused");
+            }
+            gone.forEach(x -> thins.remove(x.pool() + "/" + x.thinId()));
+            return ToAgent.OrderDone.done();
+        });
     }
 }

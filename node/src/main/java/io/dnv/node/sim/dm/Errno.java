@@ -8,7 +8,8 @@ enum Errno {
     EBUSY("Device or resource busy"),
     EEXIST("File exists"),
     ENODATA("No data available"),
-    ENOSPC("No space left on device");
+    ENOSPC("No space left on device"),
+    EOPNOTSUPP("Operation not supported");
 
     final String text;
 

@@ -119,6 +119,10 @@ final class ThinPool {
     }
 
     synchronized String message(String[] w) throws TableError {
+        if (readOnly) {
+            // pool_message: no create_thin, create_snap or delete once the metadata cannot change.
+            throw TableError.of(Errno.EOPNOTSUPP, "thin: unable to service pool target messages in READ_ONLY or FAIL mode");
+        }
         try {
             switch (w[0]) {
                 case "create_thin" -> {

@@ -347,6 +347,8 @@ class ThinTest {
         assertTrue(full != null, "metadata never ran out");
         assertContains(full.kernelMessage(), "No space left on device", "thin-pool metadata full");
         assertContains(k.status("pool"), " - ro ");
+        assertContains(k.refused(() -> k.dm.message("pool", 0, "delete 1")).kernelMessage(), "Operation not supported",
+                "unable to service pool target messages in READ_ONLY or FAIL mode");
         assertThrows(IOException.class, () -> t.write(40L * BLOCK, new byte[512]));
     }
 
@@ -361,6 +363,7 @@ class ThinTest {
         k.dm.resume("meta");
         assertThrows(IOException.class, () -> t.write(4L * BLOCK, new byte[512]));
         assertContains(k.status("pool"), " - ro no_discard_passdown queue_if_no_space needs_check ");
+        assertContains(k.refused(() -> k.dm.message("pool", 0, "create_snap 1 0")).kernelMessage(), "Operation not supported");
         // A block the thin already owns is still written: read-only mode fails only what needs metadata.
         write(t, 0, pattern(2, BLOCK));
         assertArrayEquals(pattern(2, BLOCK), read(t, 0, BLOCK));

@@ -1,0 +1,225 @@
+package io.dnv.app;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.dnv.core.DomainError;
+import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.kernel.ObservedKernel;
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.node.NodeInfo;
+import io.dnv.core.node.NodeView;
+import io.dnv.core.node.StorageNode;
+import io.dnv.core.volume.SnapshotView;
+import io.dnv.core.volume.Volume;
+import io.dnv.core.volume.VolumeSpec;
+import io.dnv.core.volume.VolumeView;
+import io.dnv.node.agent.NodeAgent;
+import io.dnv.node.sim.KernelLatencies;
+import io.dnv.node.sim.SimulatedKernel;
+import io.dnv.node.sim.nvme.Fabric;
+import io.dnv.node.sim.nvme.NvmeHost;
+import io.dnv.persistence.Database;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * Control members and six simulated storage nodes in one JVM, each node's kernel behind a
+ * {@link FaultyKernel} (so a test refuses or slows what it likes), and simulated hosts on their
+ * fabric; volumes and snapshots asked of the entities through sharding, answers awaited.
+ */
+final class FaultyCluster implements AutoCloseable {
+
+    final List<ActorSystem<Void>> controls = new ArrayList<>();
+    final Map<String, SimulatedKernel> kernels = new LinkedHashMap<>();
+    final Map<String, FaultyKernel> faulty = new LinkedHashMap<>();
+    final SimHosts hosts;
+    private final List<ActorSystem<?>> systems = new ArrayList<>();
+    private ClusterSharding sharding;
+
+    /** {@code controls} members on {@code db}; node {@code prefix}1..6 on 127.0.{@code net}.1..6. */
+    FaultyCluster(int controlMembers, Database db, KernelLatencies latencies, String prefix, int net) throws Exception {
+        db.migrate();
+        Config management = ConfigFactory.parseString("host = \"127.0.0.1\"\nport = 0");
+        Fabric fabric = new Fabric();
+        hosts = new SimHosts(fabric);
+        var dir = Files.createTempDirectory("dnv-faulty-cluster");
+        for (int i = 0; i < controlMembers; i++) {
+            ActorSystem<Void> c = Members.control("127.0.0.1", 0, List.of(), db, management, ControllerCrashTest.TEST);
+            Cluster.get(c).manager().tell(Join.create(Cluster.get(controls.isEmpty() ? c : controls.get(0)).selfMember().address()));
+            controls.add(c);
+        }
+        systems.addAll(controls);
+        var seed = Cluster.get(controls.get(0)).selfMember().address();
+        for (int i = 1; i <= 6; i++) {
+            String id = prefix + i;
+            String address = "127.0." + net + "." + i;
+            SimulatedKernel kernel = new SimulatedKernel(address, fabric, latencies, NvmeHost.DEFAULT_IO_TIMEOUT)
+                    .addDisk("/dev/ram0", dir.resolve(id), 2L << 30);
+            kernels.put(id, kernel);
+            faulty.put(id, new FaultyKernel(kernel));
+            NodeInfo info = new NodeInfo(new NodeEndpoints(id, address, Optional.of("/dev/ram0"),
+                    Optional.of(NvmetPort.tcp(1, address, 4420)), Optional.of(NvmetPort.tcp(2, address, 4421)),
+                    List.of(NvmetPort.tcp(3, address, 4422))), 2L << 30, Set.of("disk", "ctrl"), Map.of(), kernel.capabilities());
+            ActorSystem<Void> node = Members.storageNode("127.0.0.1", 0, List.of(), info, faulty.get(id).kernel(),
+                    NodeAgent.Settings.DEFAULT, ControllerCrashTest.TEST);
+            Cluster.get(node).manager().tell(Join.create(seed));
+            systems.add(node);
+        }
+        sharding = ClusterSharding.get(controls.get(0));
+        awaitNodesUp();
+    }
+
+    /** From now on ask through {@code member} (the one asked before was stopped). */
+    void askThrough(ActorSystem<?> member) {
+        sharding = ClusterSharding.get(member);
+    }
+
+    ClusterSharding sharding() {
+        return sharding;
+    }
+
+    void create(String id, VolumeSpec spec) throws Exception {
+        sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, id).<Volume.Result>ask(r -> new Volume.Create(id, spec, r),
+                Duration.ofSeconds(30)).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+
+    /** Once READY, attached to {@code host}: the volume as it is then. */
+    VolumeView attached(String id, String host) throws Exception {
+        await(id, r -> r.volume().isPresent() && r.volume().get().state().equals("READY"), "READY");
+        Volume.AttachResult a = sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, id).<Volume.AttachResult>ask(
+                r -> new Volume.Attach(host, r), Duration.ofSeconds(60)).toCompletableFuture().get();
+        if (a.connect().isEmpty()) {
+            throw new AssertionError("attach " + id + ": " + a.error());
+        }
+        return view(id);
+    }
+
+    Volume.SnapshotResult takeSnapshot(String volumeId, String name) throws Exception {
+        return sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, volumeId).<Volume.SnapshotResult>ask(
+                r -> new Volume.TakeSnapshot(name, r), Duration.ofSeconds(30)).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+
+    /** Takes a snapshot; answers it once READY or FAILED and the volume runs no operation. */
+    SnapshotView snapshot(String volumeId, String name) throws Exception {
+        Volume.SnapshotResult r = takeSnapshot(volumeId, name);
+        String id = r.snapshot().orElseThrow(() -> new AssertionError(r.error().toString())).id();
+        SnapshotView s = awaitSnapshot(id, x -> !x.state().equals("CREATING"));
+        await(volumeId, x -> x.volume().isPresent() && x.volume().get().operation().isEmpty(), "done");
+        return s;
+    }
+
+    List<SnapshotView> snapshots(String volumeId) throws Exception {
+        return sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, volumeId).<Volume.SnapshotList>ask(Volume.ListSnapshots::new,
+                Duration.ofSeconds(10)).toCompletableFuture().get().snapshots();
+    }
+
+    SnapshotView awaitSnapshot(String snapshotId, Predicate<SnapshotView> done) throws Exception {
+        String volumeId = snapshotId.substring(0, snapshotId.indexOf('.'));
+        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            try {
+                Volume.SnapshotResult r = sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, volumeId).<Volume.SnapshotResult>ask(
+                        rr -> new Volume.GetSnapshot(snapshotId, rr), Duration.ofSeconds(5)).toCompletableFuture().get();
+                if (r.snapshot().isPresent() && done.test(r.snapshot().get())) {
+                    return r.snapshot().get();
+                }
+                last = r.toString();
+            } catch (Exception e) {
+                last = e.toString();
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError(snapshotId + " not done: " + last);
+    }
+
+    VolumeView view(String id) throws Exception {
+        return await(id, r -> r.volume().isPresent(), "readable").volume().orElseThrow();
+    }
+
+    /** Asks the volume until {@code done} holds; asks that fail while a dead member's shards move are asked again. */
+    Volume.Result await(String id, Predicate<Volume.Result> done, String what) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            try {
+                Volume.Result r = sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, id).<Volume.Result>ask(Volume.Get::new,
+                        Duration.ofSeconds(5)).toCompletableFuture().get();
+                if (done.test(r)) {
+                    return r;
+                }
+                last = r.volume().map(v -> v.state() + " " + v.operation()).orElse(r.error().map(DomainError::detail).orElse(""));
+            } catch (Exception e) {
+                last = e.toString();
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(id + " not " + what + ": " + last);
+    }
+
+    /** Waits up to 10 s until no kernel has a device suspended. */
+    void awaitNothingSuspended() throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        List<String> suspended;
+        do {
+            suspended = new ArrayList<>();
+            for (SimulatedKernel k : kernels.values()) {
+                for (ObservedKernel.Dm d : k.observe().dmDevices()) {
+                    if (d.suspended()) {
+                        suspended.add(k.name() + " " + d.name());
+                    }
+                }
+            }
+            if (suspended.isEmpty()) {
+                return;
+            }
+            Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("left suspended: " + suspended);
+    }
+
+    private void awaitNodesUp() throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            int up = 0;
+            for (String id : kernels.keySet()) {
+                try {
+                    up += sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id).<NodeView>ask(StorageNode.GetNode::new,
+                            Duration.ofSeconds(3)).toCompletableFuture().get().up() ? 1 : 0;
+                } catch (Exception notYet) {
+                    // sharding still starting
+                }
+            }
+            if (up == kernels.size()) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("storage nodes did not come up");
+    }
+
+    @Override
+    public void close() throws Exception {
+        hosts.close();
+        for (ActorSystem<?> s : systems) {
+            s.terminate();
+        }
+        for (ActorSystem<?> s : systems) {
+            s.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+        kernels.values().forEach(SimulatedKernel::shutdown);
+    }
+}

@@ -1,0 +1,307 @@
+package io.dnv.node.agent;
+
+import io.dnv.core.kernel.ConnectTimeouts;
+import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.core.kernel.ObservedKernel;
+import io.dnv.core.node.NodeEndpoints;
+import io.dnv.core.node.ToAgent;
+import io.dnv.core.plan.Fixtures;
+import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.VolumeLayout;
+import io.dnv.core.volume.VolumeSpec;
+import io.dnv.node.sim.SimulatedKernel;
+import io.dnv.node.sim.nvme.Fabric;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The orders a snapshot gives the agents ({@link OrderWorker}), on six simulated storage
+ * servers holding a volume with two actives as the planner builds it and a host attached to
+ * it: a hold stops the host's writes until released (a pass meanwhile leaves the held stripe
+ * suspended), the legs' thins are snapshotted under it, and the snapshot holds the bytes of
+ * its moment. A kernel refusal at any step, a hold past its bound and a worker that stops
+ * leave nothing suspended.
+ */
+class SnapshotOrdersTest {
+
+    private static final String HOST_NQN = "nqn.2014-08.org.nvmexpress:uuid:4f1e2d3c-5b6a-4798-8a9b-0c1d2e3f4a5b";
+    private static final VolumeSpec SPEC = new VolumeSpec(64L << 20, 2, 1, 2, 2);
+    private static final String VOL = "vol1";
+    private static final String TOKEN = "vol1.1";
+    private static final Duration ANSWER = Duration.ofSeconds(10);
+
+    @TempDir
+    Path dataDir;
+
+    private final ActorTestKit testKit = ActorTestKit.create("SnapshotOrdersTest");
+    private final Fabric fabric = new Fabric();
+    private final Map<String, NodeEndpoints> nodes = Fixtures.sixNodes();
+    private final Map<String, SimulatedKernel> kernels = new LinkedHashMap<>();
+    private final Map<String, CountingKernel> counted = new LinkedHashMap<>();
+    private final Map<String, ActorRef<OrderWorker.Command>> workers = new LinkedHashMap<>();
+    private final Agents agents = new Agents(testKit);
+    private final Placement placement = Fixtures.placement(SPEC, VolumeLayout.of(SPEC), false);
+    private SimulatedKernel host;
+    private long generation;
+
+    @BeforeEach
+    void volumeWithAHost() {
+        for (NodeEndpoints n : nodes.values()) {
+            kernels.put(n.nodeId(), new SimulatedKernel(n.address(), fabric)
+                    .addDisk(n.diskPath().orElseThrow(), dataDir.resolve(n.nodeId() + ".disk"), 256L << 20));
+            counted.put(n.nodeId(), new CountingKernel(kernels.get(n.nodeId())));
+        }
+        agents.start(counted, disks());
+        converge(Fixtures.placement(SPEC, VolumeLayout.of(SPEC), true));
+        converge(placement);
+        for (String node : counted.keySet()) {
+            workers.put(node, testKit.spawn(OrderWorker.create(counted.get(node), agents.held.get(node)), "orders-" + node,
+                    DispatcherSelector.blocking()));
+        }
+        host = new SimulatedKernel("127.0.2.1", fabric);
+        for (String node : List.of("n1", "n2", "n3")) {
+            NodeEndpoints n = nodes.get(node);
+            host.nvmeConnect(new NvmeConnection("tcp", n.address(), n.port(Fixtures.VOLUME_PORT).serviceId(),
+                    Names.volumeNqn(VOL), HOST_NQN, Names.hostId(HOST_NQN), new ConnectTimeouts(5, 10, 1, 2)));
+        }
+    }
+
+    @AfterEach
+    void shutdown() {
+        testKit.shutdownTestKit();
+        kernels.values().forEach(SimulatedKernel::shutdown);
+        if (host != null) {
+            host.shutdown();
+        }
+    }
+
+    @Test
+    void aHoldStopsTheHostsWritesAndTheSnapshotUnderItKeepsTheBytesOfItsMoment() throws Exception {
+        byte[] before = random(1, 2 << 20);
+        byte[] after = random(2, 2 << 20);
+        try (SimulatedKernel.Handle volume = host.open(head())) {
+            volume.write(0, before);
+            Map<String, String> holds = holdStripes(5_000);
+            assertSuspended(true, "n1", Names.volume("n1", VOL));
+            assertSuspended(true, "n2", Names.volume("n2", VOL));
+            CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
+                try {
+                    volume.write(0, after);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            sleep(300);
+            assertFalse(write.isDone(), "the host's write waits while every stripe is held");
+            // An agent started again looks at everything: a device left suspended is resumed, a held one is not.
+            agents.start(counted, disks());
+            converge(placement);
+            assertSuspended(true, "n1", Names.volume("n1", VOL));
+            assertSuspended(true, "n2", Names.volume("n2", VOL));
+            assertTrue(agents.held.get("n1").contains(Names.volume("n1", VOL)));
+
+            for (String owner : List.of("n1", "n2")) {
+                assertEquals(Optional.empty(), order(owner, r -> new ToAgent.SnapThins(TOKEN, holds.get(owner), snaps(owner), r)).refusal());
+                assertEquals(Optional.empty(), order(owner, r -> new ToAgent.SnapThins(TOKEN, holds.get(owner), snaps(owner), r)).refusal(),
+                        "a snapshot that exists is done");
+            }
+            for (String n : List.of("n1", "n2")) {
+                ToAgent.OrderDone released = order(n, r -> new ToAgent.ReleaseIo(TOKEN, holds.get(n), r));
+                assertTrue(released.intact(), n + " held without a break");
+                assertTrue(released.heldMicros() >= 300_000, "held at least as long as the host waited: " + released.heldMicros());
+                assertTrue(order(n, r -> new ToAgent.ReleaseIo(TOKEN, holds.get(n), r)).intact(), "asked again, the same answer");
+            }
+            write.get(10, TimeUnit.SECONDS);
+            assertNothingSuspended();
+            assertArrayEquals(after, read(volume, 0, after.length));
+        }
+        assertArrayEquals(before, snapshotBytes(1, 0, before.length), "the snapshot holds the bytes of its moment");
+    }
+
+    @Test
+    void aRefusalAtEveryStepLeavesNothingSuspended() {
+        // hold: the second active's suspend refused; the first's hold is released by the undo
+        counted.get("n2").refuseOnce("dm suspend", Names.volume("n2", VOL));
+        String n1Hold = order("n1", r -> new ToAgent.HoldIo(TOKEN, List.of(Names.volume("n1", VOL)), 5_000, r)).holdId();
+        assertTrue(order("n2", r -> new ToAgent.HoldIo(TOKEN, List.of(Names.volume("n2", VOL)), 5_000, r)).refusal().isPresent());
+        assertSuspended(false, "n2", Names.volume("n2", VOL));
+        assertTrue(order("n1", r -> new ToAgent.ReleaseIo(TOKEN, "", r)).refusal().isEmpty());
+        assertEquals(n1Hold.isEmpty(), false);
+        assertNothingSuspended();
+
+        // snap: create_snap refused in the pool of leg 1; leg 0's thin was taken and is deleted by the undo
+        Map<String, String> holds = holdStripes(5_000);
+        counted.get("n1").refuseOnce("dm message", Names.pool("n1", VOL, 1) + " create_snap");
+        ToAgent.OrderDone refused = order("n1", r -> new ToAgent.SnapThins(TOKEN, holds.get("n1"), snaps("n1"), r));
+        assertTrue(refused.refusal().orElseThrow().contains("injected"), refused.toString());
+        assertSuspended(false, "n1", Names.thin("n1", VOL, 0));
+        assertSuspended(false, "n1", Names.thin("n1", VOL, 1));
+        assertSuspended(true, "n1", Names.volume("n1", VOL));
+        assertTrue(order("n1", r -> new ToAgent.SnapThins(TOKEN, "not-the-hold", snaps("n1"), r)).refusal().orElseThrow()
+                .contains("not in force"), "only under its own hold");
+        for (String n : List.of("n1", "n2")) {
+            order(n, r -> new ToAgent.ReleaseIo(TOKEN, "", r));
+        }
+        assertEquals(Optional.empty(), order("n1", r -> new ToAgent.DeleteThins(List.of(new ToAgent.PoolThin(Names.pool("n1", VOL, 0), 1),
+                new ToAgent.PoolThin(Names.pool("n1", VOL, 1), 1)), r)).refusal(), "one there and one never made: both done");
+        assertNothingSuspended();
+
+        // release: the kernel refuses a stripe's resume once; the worker resumes it shortly after
+        Map<String, String> again = holdStripes(5_000);
+        counted.get("n1").refuseOnce("dm resume", Names.volume("n1", VOL));
+        assertTrue(order("n1", r -> new ToAgent.ReleaseIo(TOKEN, again.get("n1"), r)).intact());
+        order("n2", r -> new ToAgent.ReleaseIo(TOKEN, again.get("n2"), r));
+        awaitNothingSuspended();
+        assertEquals(0, counted.get("n1").refusalsLeft());
+    }
+
+    @Test
+    void aHoldEndsAtItsBoundAndAWorkerThatStopsResumesWhatItHeld() {
+        String stripe = Names.volume("n1", VOL);
+        String lapsing = order("n1", r -> new ToAgent.HoldIo(TOKEN, List.of(stripe), 300, r)).holdId();
+        assertSuspended(true, "n1", stripe);
+        awaitNothingSuspended();
+        assertFalse(order("n1", r -> new ToAgent.ReleaseIo(TOKEN, lapsing, r)).intact(), "a lapsed hold is not intact");
+        assertTrue(order("n1", r -> new ToAgent.SnapThins(TOKEN, lapsing, snaps("n1"), r)).refusal().isPresent(),
+                "nothing is snapshotted under a lapsed hold");
+
+        order("n1", r -> new ToAgent.HoldIo("vol1.2", List.of(stripe), 60_000, r));
+        assertSuspended(true, "n1", stripe);
+        testKit.stop(workers.get("n1"));
+        assertSuspended(false, "n1", stripe);
+        assertFalse(agents.held.get("n1").contains(stripe));
+    }
+
+    private Map<String, Optional<String>> disks() {
+        Map<String, Optional<String>> disks = new LinkedHashMap<>();
+        nodes.values().forEach(n -> disks.put(n.nodeId(), n.diskPath()));
+        return disks;
+    }
+
+    private Map<String, String> holdStripes(long boundMillis) {
+        Map<String, String> holds = new LinkedHashMap<>();
+        for (String n : List.of("n1", "n2")) {
+            ToAgent.OrderDone done = order(n, r -> new ToAgent.HoldIo(TOKEN, List.of(Names.volume(n, VOL)), boundMillis, r));
+            assertEquals(Optional.empty(), done.refusal());
+            holds.put(n, done.holdId());
+        }
+        return holds;
+    }
+
+    /** The snapshot of every leg {@code owner} owns, thin 1 of thin 0. */
+    private List<ToAgent.ThinSnap> snaps(String owner) {
+        List<ToAgent.ThinSnap> out = new ArrayList<>();
+        for (int leg = 0; leg < SPEC.legCount(); leg++) {
+            if (placement.owner(leg, SPEC).nodeId().equals(owner)) {
+                out.add(new ToAgent.ThinSnap(Names.pool(owner, VOL, leg), Names.thin(owner, VOL, leg), 0, 1));
+            }
+        }
+        return out;
+    }
+
+    private ToAgent.OrderDone order(String node, java.util.function.Function<ActorRef<ToAgent.OrderDone>, ToAgent.Order> order) {
+        TestProbe<ToAgent.OrderDone> probe = testKit.createTestProbe();
+        workers.get(node).tell(new OrderWorker.Carry(order.apply(probe.ref())));
+        return probe.receiveMessage(ANSWER);
+    }
+
+    /** The volume's bytes in snapshot {@code thinId}: each leg's snapshot thin activated on its owner, chunks in stripe order. */
+    private byte[] snapshotBytes(int thinId, long offset, int length) throws Exception {
+        long legSectors = VolumeLayout.of(SPEC).legSectors();
+        List<byte[]> legs = new ArrayList<>();
+        for (int leg = 0; leg < SPEC.legCount(); leg++) {
+            String owner = placement.owner(leg, SPEC).nodeId();
+            SimulatedKernel k = kernels.get(owner);
+            k.dmCreate("snapread-" + leg, "0 " + legSectors + " thin /dev/mapper/" + Names.pool(owner, VOL, leg) + " " + thinId);
+            try (SimulatedKernel.Handle h = k.open("/dev/mapper/snapread-" + leg)) {
+                legs.add(read(h, 0, (int) (legSectors * 512)));
+            } finally {
+                k.dmRemove("snapread-" + leg);
+            }
+        }
+        long chunk = VolumeLayout.STRIPE_CHUNK_SECTORS * 512L;
+        byte[] out = new byte[length];
+        for (int done = 0; done < length; done += (int) chunk) {
+            long c = (offset + done) / chunk;
+            System.arraycopy(legs.get((int) (c % legs.size())), (int) ((c / legs.size()) * chunk), out, done, (int) chunk);
+        }
+        return out;
+    }
+
+    private void converge(Placement p) {
+        Map<String, DesiredNode> desired = Fixtures.desired(nodes, VOL, SPEC, p, List.of(HOST_NQN), ++generation);
+        agents.converge(desired);
+    }
+
+    private String head() {
+        UUID uuid = Names.namespaceUuid(Names.volumeNqn(VOL));
+        return host.observe().namespace(uuid).orElseThrow(() -> new AssertionError("no head")).path();
+    }
+
+    private void assertSuspended(boolean suspended, String node, String dm) {
+        ObservedKernel.Dm d = kernels.get(node).observe().dmDevices().stream().filter(x -> x.name().equals(dm)).findFirst().orElseThrow();
+        assertEquals(suspended, d.suspended(), node + " " + dm + (suspended ? " held" : " not held"));
+    }
+
+    private void assertNothingSuspended() {
+        kernels.forEach((node, k) -> k.observe().dmDevices().stream().filter(ObservedKernel.Dm::suspended)
+                .forEach(d -> fail(node + " left " + d.name() + " suspended")));
+    }
+
+    private void awaitNothingSuspended() {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (kernels.values().stream().anyMatch(k -> k.observe().dmDevices().stream().anyMatch(ObservedKernel.Dm::suspended))) {
+            if (System.nanoTime() > deadline) {
+                assertNothingSuspended();
+            }
+            sleep(20);
+        }
+    }
+
+    private static byte[] read(SimulatedKernel.Handle h, long offset, int length) throws Exception {
+        byte[] buf = new byte[length];
+        h.read(offset, buf);
+        return buf;
+    }
+
+    private static byte[] random(int seed, int length) {
+        byte[] b = new byte[length];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
