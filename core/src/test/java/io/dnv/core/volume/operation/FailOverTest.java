@@ -120,13 +120,27 @@ class FailOverTest {
             assertFalse(nodesAsked(bed, Call.PROGRESS, progress).contains(active), "the failed node was waited for");
             assertTrue(nodesAsked(bed, Call.RELEASE_ANA, releases).contains(active), "the failed node gives its ANA group back");
 
-            // The new standby: an error device of the stripe's size exported in its inaccessible group; no imports.
+            // The new standby: an error device of the stripe's size exported in its inaccessible
+            // group; first in line, it imports every LD ahead of a promotion, and nothing else.
             List<NodeObjects> toFresh = objectsSentTo(bed, fresh.nodeId(), sets);
             NodeObjects standbyObjects = toFresh.get(toFresh.size() - 1);
             DmDevice device = standbyObjects.dmDevices().stream().filter(d -> d.name().equals(Names.volume(fresh.nodeId(), bed.id)))
                     .findFirst().orElseThrow();
             assertInstanceOf(DmTarget.Error.class, device.table().lines().get(0).target());
-            assertEquals(List.of(), standbyObjects.connections(), "a standby imports nothing until promoted");
+            Set<String> lds = new java.util.HashSet<>();
+            for (int leg = 0; leg < after.legs().size(); leg++) {
+                List<Placement.Group> groups = after.legs().get(leg).groups();
+                for (int group = 0; group < groups.size(); group++) {
+                    for (int side = 0; side < groups.get(group).sides().size(); side++) {
+                        if (after.lost().contains(groups.get(group).sides().get(side).nodeId())) {
+                            continue;   // the failed node's disk: nothing of it is imported
+                        }
+                        lds.add(Names.ldNqn(bed.id, leg, group, side, groups.get(group).sides().get(side).nodeId()));
+                    }
+                }
+            }
+            assertEquals(lds, standbyObjects.connections().stream().map(c -> c.subsystemNqn()).collect(java.util.stream.Collectors.toSet()),
+                    "the new standby imports every LD but the lost node's, and nothing else");
             assertEquals(fresh.anaGroup(), standbyObjects.subsystems().stream().filter(sub -> sub.nqn().equals(Names.volumeNqn(bed.id)))
                     .findFirst().orElseThrow().namespaces().get(0).anaGroup());
 
