@@ -118,47 +118,25 @@ class FailoverOnLinuxTest {
         assertEquals("a1", controller(volume, "ACTIVE"), volume.toString());
         assertEquals("b1", controller(volume, "STANDBY"), volume.toString());
 
-        // The host connects as the connect information says: its lines, its timeouts, its policy.
         // Answered once both exports allow the host; a TCG guest may take longer than a request may (503): asked again.
         ApiClient.Reply attached = await(() -> api.post("/v1/volumes/" + vol + "/attachments", "{\"hostNqn\":\"" + HOST + "\"}"),
                 r -> r.status() != 503, "the attach answered", LONG);
         assertEquals(200, attached.status(), new String(attached.body()));
-        JsonNode info = attached.json();
-        JsonNode settings = info.path("hostSettings");
-        String nqn = info.path("subsystemNqn").asText();
-        run(b, "echo " + settings.path("ioTimeout").asInt() + " > /sys/module/nvme_core/parameters/io_timeout");
-        for (JsonNode path : info.path("paths")) {
-            run(b, path.path("nvmeConnect").asText());
-        }
-        String head = head(b, vol);
-        run(b, "for s in /sys/class/nvme-subsystem/nvme-subsys*; do [ \"$(cat $s/subsysnqn)\" = " + nqn + " ] && echo "
-                + settings.path("iopolicy").asText() + " > $s/iopolicy; done; true");
-        String paths = await(() -> paths(b, nqn), p -> p.contains("traddr=" + GuestPair.ADDRESS_A + " live optimized")
-                && p.contains("traddr=" + GuestPair.ADDRESS_B + " live inaccessible"), "one optimized path (a1), one inaccessible (b1)",
-                Duration.ofMinutes(1));
-        System.out.println("host paths: " + paths.replace('\n', ';') + " (keep-alive " + settings.path("keepAliveTmo").asInt()
-                + " s, ctrl-loss " + settings.path("ctrlLossTmo").asInt() + " s, I/O timeout " + settings.path("ioTimeout").asInt() + " s)");
+        String nqn = attached.json().path("subsystemNqn").asText();
+        String head = connectHost(b, vol, attached.json());
 
         startWriter(b, head);
         awaitAcks(b, 20, Duration.ofMinutes(3));
 
-        // a1 holds writes: its stripe suspended, the host's next write (or the flush after it) and a
-        // stale write of a1's own wait in it; so does a flush the host sends alone. Its agent goes
-        // first (it would resume the stripe), the whole guest stops last: nothing of a1 answers.
-        // Between the two a1 is a node whose agent is silent while its kernel serves.
+        // a1's agent goes first (it would resume a suspended stripe), then a1 holds writes, then the
+        // whole guest stops: nothing of a1 answers. Between the two, a1 is a node whose agent is
+        // silent while its kernel serves.
         String stripe = "/dev/mapper/" + Names.volume("a1", vol);
         ClockPair clock = ClockPair.sample(b);
         Instant agentStopped = Instant.now();
         product.stopMember("a1");
         Instant memberGone = Instant.now();
-        run(a, "export DM_DISABLE_UDEV=1\nyes 'dnv stale' | head -c " + BLOCK + " > /tmp/stale; rm -f /tmp/stale.rc\n"
-                + "dmsetup suspend " + stripe + "\n"
-                + "setsid sh -c 'dd if=/tmp/stale of=" + stripe + " bs=" + BLOCK + " count=1 conv=notrunc,fsync oflag=direct"
-                + " 2> /tmp/stale.err; echo $? > /tmp/stale.rc' < /dev/null > /dev/null 2>&1 &\n"
-                + held("the stale write"));
-        run(b, "rm -f /tmp/flush.rc; setsid sh -c 'dd if=/dev/null of=" + head + " count=0 conv=notrunc,fsync 2> /tmp/flush.err;"
-                + " echo $? $(cut -d\" \" -f1 /proc/uptime) > /tmp/flush.rc' < /dev/null > /dev/null 2>&1 &\nsleep 1\n"
-                + "[ ! -e /tmp/flush.rc ] || { echo \"the host's flush was not held: $(cat /tmp/flush.rc)\" >&2; exit 1; }");
+        holdWritesOnA1(a, b, stripe, head);
         guests.freeze("A");
         long fault = System.nanoTime();
         Instant frozen = Instant.now();
@@ -248,6 +226,43 @@ class FailoverOnLinuxTest {
         System.out.printf("TIME a1's agent back -> its objects of the volume gone %.1f s%n", seconds(agentBack));
         assertEquals("b1", controller(api.get("/v1/volumes/" + vol).json(), "ACTIVE"));
         assertEquals(expected, md5(b, head, written), "the host reads the newest bytes everywhere: a1's stale write never landed");
+    }
+
+    /**
+     * Connects the host as the connect information says: its `nvme connect` lines, its I/O timeout
+     * and iopolicy; waits for one optimized path (a1) and one inaccessible (b1). Returns the head.
+     */
+    private static String connectHost(GuestChannel host, String vol, JsonNode info) {
+        JsonNode settings = info.path("hostSettings");
+        String nqn = info.path("subsystemNqn").asText();
+        run(host, "echo " + settings.path("ioTimeout").asInt() + " > /sys/module/nvme_core/parameters/io_timeout");
+        for (JsonNode path : info.path("paths")) {
+            run(host, path.path("nvmeConnect").asText());
+        }
+        String head = head(host, vol);
+        run(host, "for s in /sys/class/nvme-subsystem/nvme-subsys*; do [ \"$(cat $s/subsysnqn)\" = " + nqn + " ] && echo "
+                + settings.path("iopolicy").asText() + " > $s/iopolicy; done; true");
+        String paths = await(() -> paths(host, nqn), p -> p.contains("traddr=" + GuestPair.ADDRESS_A + " live optimized")
+                && p.contains("traddr=" + GuestPair.ADDRESS_B + " live inaccessible"), "one optimized path (a1), one inaccessible (b1)",
+                Duration.ofMinutes(1));
+        System.out.println("host paths: " + paths.replace('\n', ';') + " (" + settings + ")");
+        return head;
+    }
+
+    /**
+     * a1 holds writes: its stripe suspended, the host's next write (or the flush after it) and a
+     * stale write of a1's own wait in it; so does a flush the host sends alone (its exit status
+     * and time go to /tmp/flush.rc on the host).
+     */
+    private static void holdWritesOnA1(GuestChannel a, GuestChannel host, String stripe, String head) {
+        run(a, "export DM_DISABLE_UDEV=1\nyes 'dnv stale' | head -c " + BLOCK + " > /tmp/stale; rm -f /tmp/stale.rc\n"
+                + "dmsetup suspend " + stripe + "\n"
+                + "setsid sh -c 'dd if=/tmp/stale of=" + stripe + " bs=" + BLOCK + " count=1 conv=notrunc,fsync oflag=direct"
+                + " 2> /tmp/stale.err; echo $? > /tmp/stale.rc' < /dev/null > /dev/null 2>&1 &\n"
+                + held("the stale write"));
+        run(host, "rm -f /tmp/flush.rc; setsid sh -c 'dd if=/dev/null of=" + head + " count=0 conv=notrunc,fsync 2> /tmp/flush.err;"
+                + " echo $? $(cut -d\" \" -f1 /proc/uptime) > /tmp/flush.rc' < /dev/null > /dev/null 2>&1 &\nsleep 1\n"
+                + "[ ! -e /tmp/flush.rc ] || { echo \"the host's flush was not held: $(cat /tmp/flush.rc)\" >&2; exit 1; }");
     }
 
     /** Waits until the one dd running in the guest sleeps in the kernel (state D): its I/O is held below. */

@@ -20,6 +20,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The host's end of a guest's command channel (a virtio-serial port behind a unix socket):
@@ -41,6 +42,12 @@ public final class GuestChannel implements CommandRunner, AutoCloseable {
     private final BufferedReader in;
     private final OutputStream out;
     private final AtomicLong ids = new AtomicLong();
+    /**
+     * One command at a time, in the order asked: several servers' agents share a guest, and a
+     * member's witness watcher asks every 100 ms; an unfair lock let the watchers of a guest
+     * starve its agents' passes (a command takes a TCG guest a good part of a second).
+     */
+    private final ReentrantLock turn = new ReentrantLock(true);
     private final String hello;
 
     private GuestChannel(String guest, SocketChannel socket, long deadline) throws IOException {
@@ -92,7 +99,16 @@ public final class GuestChannel implements CommandRunner, AutoCloseable {
     }
 
     @Override
-    public synchronized Result run(String script, Duration timeout) {
+    public Result run(String script, Duration timeout) {
+        turn.lock();
+        try {
+            return runNow(script, timeout);
+        } finally {
+            turn.unlock();
+        }
+    }
+
+    private Result runNow(String script, Duration timeout) {
         String id = guest + "-" + ids.incrementAndGet();
         String b64 = Base64.getEncoder().encodeToString(script.getBytes(StandardCharsets.UTF_8));
         long seconds = Math.max(1, timeout.toSeconds());
@@ -126,12 +142,15 @@ public final class GuestChannel implements CommandRunner, AutoCloseable {
     }
 
     /** Asks the guest to power itself off (its QEMU then exits). */
-    public synchronized void powerOff() {
+    public void powerOff() {
+        turn.lock();
         try {
             out.write(("OFF " + guest + "-off\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
         } catch (IOException alreadyGone) {
             // the guest is down already: that is what we wanted
+        } finally {
+            turn.unlock();
         }
     }
 
