@@ -26,7 +26,7 @@ public final class Reconciler {
     private final Zeroing zeroing;
     private final MappingCache comparisons = new MappingCache();
     private final Raid1Sides raid1Sides = new Raid1Sides();
-    private final Unreachable unreachable = new Unreachable();
+    private final Unreachable unreachable;
     private final Revalidation revalidation = new Revalidation();
     private final Lanes lanes;
     private Focus.Previous previous;
@@ -37,15 +37,19 @@ public final class Reconciler {
      * kernel command one after the other.
      */
     Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing) {
-        this(kernel, disk, zeroing, new Lanes("", 1));
+        this(kernel, disk, zeroing, "", new Lanes("", 1), () -> {});
     }
 
-    /** {@code lanes}: how many kernel commands of a pass may run at once. */
-    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, Lanes lanes) {
+    /**
+     * {@code lanes}: how many kernel commands of a pass may run at once; {@code importsBack}: told
+     * when a target that did not answer lately answered a connect tried beside the passes.
+     */
+    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, String nodeId, Lanes lanes, Runnable importsBack) {
         this.kernel = kernel;
         this.disk = disk;
         this.zeroing = zeroing;
         this.lanes = lanes;
+        this.unreachable = new Unreachable(nodeId, importsBack);
     }
 
     /** Compares every desired object with the kernel. */
