@@ -50,6 +50,12 @@ final class ConnectionConvergence {
             notConnected(c, target + " did not answer lately; next try in " + wait.get().toMillis() + " ms");
             return false;
         }
+        if (unreachable.failedLately(target)) {
+            pass.mutations.add("nvme connect " + c.key() + " (beside the pass)");
+            unreachable.tryBeside(target, () -> pass.kernel.nvmeConnect(c));
+            notConnected(c, target + " did not answer lately; tried again beside the pass");
+            return false;
+        }
         pass.mutations.add("nvme connect " + c.key());
         try {
             pass.kernel.nvmeConnect(c);

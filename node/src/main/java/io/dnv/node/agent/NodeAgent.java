@@ -166,7 +166,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         ctx.spawn(ZeroingWorker.create(kernel, zeroing, cleaning), "zeroing", DispatcherSelector.blocking());
         zeroing.onZeroed(() -> ctx.getSelf().tell(Zeroed.INSTANCE));
         cleaning.onCleaned(() -> ctx.getSelf().tell(Cleaned.CHUNK));
-        this.reconciler = new Reconciler(kernel, disk, zeroing, isolation, new Lanes(nodeId, settings.kernelCommands()), held);
+        this.reconciler = new Reconciler(kernel, disk, zeroing, nodeId, isolation, new Lanes(nodeId, settings.kernelCommands()), held,
+                () -> ctx.getSelf().tell(ImportsChanged.INSTANCE));
         // Failing a dead disk node's raid1 sides cannot wait for a pass: a pass's look at the
         // kernel does not answer while the writes it would release are held.
         this.sideWatcher = ctx.spawn(SideWatcher.create(kernel, ctx.getSelf(), isolation), "side-watcher", DispatcherSelector.blocking());

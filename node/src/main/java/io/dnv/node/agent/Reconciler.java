@@ -27,7 +27,7 @@ public final class Reconciler {
     private final Isolation isolation;
     private final MappingCache comparisons = new MappingCache();
     private final Raid1Sides raid1Sides = new Raid1Sides();
-    private final Unreachable unreachable = new Unreachable();
+    private final Unreachable unreachable;
     private final Revalidation revalidation = new Revalidation();
     private final Lanes lanes;
     private final HeldDevices held;
@@ -39,21 +39,25 @@ public final class Reconciler {
      * kernel command one after the other.
      */
     Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing) {
-        this(kernel, disk, zeroing, new Isolation(), new Lanes("", 1), new HeldDevices());
+        this(kernel, disk, zeroing, "", new Isolation(), new Lanes("", 1), new HeldDevices(), () -> {});
     }
 
     /**
      * {@code isolation}: while the node is cut off, its volume ports' ANA groups stay inaccessible
      * whatever the desired state says; {@code lanes}: how many kernel commands of a pass may run at
-     * once; {@code held}: devices an order holds suspended, which a pass leaves as they are.
+     * once; {@code held}: devices an order holds suspended, which a pass leaves as they are;
+     * {@code importsBack}: told when a target that did not answer lately answered a connect tried
+     * beside the passes.
      */
-    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, Isolation isolation, Lanes lanes, HeldDevices held) {
+    Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, String nodeId, Isolation isolation, Lanes lanes,
+               HeldDevices held, Runnable importsBack) {
         this.held = held;
         this.kernel = kernel;
         this.disk = disk;
         this.zeroing = zeroing;
         this.isolation = isolation;
         this.lanes = lanes;
+        this.unreachable = new Unreachable(nodeId, importsBack);
     }
 
     /** Compares every desired object with the kernel. */

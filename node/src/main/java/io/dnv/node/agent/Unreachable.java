@@ -1,15 +1,29 @@
 package io.dnv.node.agent;
 
+import io.dnv.node.kernel.KernelException;
+
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Targets (address and port) a connect could not reach, tried again with backoff. A connect to a
  * dead node costs its timeout (nvme-tcp sends its SYN twice: about 3 s on Linux), and a dead disk
  * node holds an import of every LD it served: without this a pass would spend that time on each.
+ *
+ * <p>Once a target did not answer, the next tries run beside the passes, one at a time: a pass
+ * that waited out a dead node's SYN timeout held every fence and promotion of its node for those
+ * 3 s, again at every try (docs/failover.md, "Failover at scale"). Linux serializes every connect
+ * of a kernel (one mutex for /dev/nvme-fabrics), so a pass's own connects may still wait for the
+ * try under way; a pass that needs none, a fence or a promotion by a prepared standby, does not.
+ * Called from the pass and from the try's thread.
  */
 final class Unreachable {
 
@@ -24,6 +38,21 @@ final class Unreachable {
 
     /** Per target: {next try (System.nanoTime), backoff after it}. */
     private final Map<String, long[]> targets = new HashMap<>();
+    /** Targets being tried beside the passes. */
+    private final Set<String> trying = new HashSet<>();
+    private final Runnable answered;
+    private final ThreadPoolExecutor tries;
+
+    /** {@code answered}: told when a target tried beside the passes answered, so a pass runs soon. */
+    Unreachable(String nodeId, Runnable answered) {
+        this.answered = answered;
+        this.tries = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "agent-" + nodeId + "-retry");
+            t.setDaemon(true);
+            return t;
+        });
+        tries.allowCoreThreadTimeOut(true);
+    }
 
     static String target(io.dnv.core.kernel.NvmeConnection c) {
         return c.address() + ":" + c.serviceId();
@@ -34,24 +63,56 @@ final class Unreachable {
     }
 
     /** How long until the target may be tried again; empty when it may be now. */
-    Optional<Duration> wait(String target) {
+    synchronized Optional<Duration> wait(String target) {
         long[] t = targets.get(target);
         long left = t == null ? 0 : t[0] - System.nanoTime();
         return left > 0 ? Optional.of(Duration.ofNanos(left)) : Optional.empty();
     }
 
-    void failed(String target) {
+    synchronized void failed(String target) {
         long[] t = targets.get(target);
         long backoff = t == null ? FIRST.toNanos() : Math.min(t[1] * 2, MAX.toNanos());
         targets.put(target, new long[] {System.nanoTime() + backoff, backoff});
     }
 
     /** Whether a connect to the target failed for want of an answer, and none succeeded since. */
-    boolean failedLately(String target) {
+    synchronized boolean failedLately(String target) {
         return targets.containsKey(target);
     }
 
-    void reached(String target) {
+    synchronized void reached(String target) {
         targets.remove(target);
+    }
+
+    /**
+     * Tries {@code connect} to a target that did not answer lately on the retry thread, unless a
+     * try of the target is under way. Answered (connected, or refused: the node is up), the
+     * target counts as reached and the next pass connects the rest of its imports itself.
+     */
+    synchronized void tryBeside(String target, Runnable connect) {
+        if (!trying.add(target)) {
+            return;
+        }
+        failed(target);   // no other try before this one ends and its backoff is up
+        tries.execute(() -> {
+            boolean reachedIt;
+            try {
+                connect.run();
+                reachedIt = true;
+            } catch (KernelException e) {
+                reachedIt = !isNetworkError(e.kernelMessage());
+            } catch (RuntimeException e) {
+                reachedIt = false;
+            }
+            synchronized (this) {
+                trying.remove(target);
+                if (reachedIt) {
+                    reached(target);
+                }
+            }
+            if (reachedIt) {
+                answered.run();
+            }
+        });
     }
 }

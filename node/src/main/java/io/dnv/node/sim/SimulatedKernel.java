@@ -45,6 +45,8 @@ public final class SimulatedKernel implements Kernel {
     private final KernelLatencies latencies;
     /** What this kernel's operations cost so far, by kind: where a benchmark's time went. */
     private final KernelLatencies.Ledger spent = new KernelLatencies.Ledger();
+    /** /dev/nvme-fabrics: every connect of this kernel holds it ({@link #nvmeConnect}). */
+    private final Object fabricsDevice = new Object();
     private final Duration ioTimeout;
     /** Off: a dead machine. Its peers' connections go silent and every call on it fails. */
     private volatile boolean on = true;
@@ -458,10 +460,16 @@ public final class SimulatedKernel implements Kernel {
         nvmet.unlink(portId, nqn);
     }
 
+    /**
+     * One connect at a time, its SYN timeout included: Linux holds one mutex (nvmf_dev_mutex) for
+     * every write to /dev/nvme-fabrics, across the whole connect.
+     */
     @Override
     public String nvmeConnect(NvmeConnection connection) {
-        charge(KernelLatencies.Op.NVME_CONNECT);
-        return host.connect(connection);
+        synchronized (fabricsDevice) {
+            charge(KernelLatencies.Op.NVME_CONNECT);
+            return host.connect(connection);
+        }
     }
 
     @Override

@@ -7,9 +7,11 @@ import io.dnv.node.sim.block.BlockDevices;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
@@ -33,6 +35,8 @@ public final class DeviceMapper {
     private final BlockDevices devices;
     private final Map<String, DmDevice> byName = new LinkedHashMap<>();
     private final TreeSet<Integer> freedMinors = new TreeSet<>();
+    /** Names of devices being created: taken, not listed yet. */
+    private final Set<String> creating = new HashSet<>();
     private final ThinPoolModule thinPool = new ThinPoolModule();
 
     public DeviceMapper(BlockDevices devices) {
@@ -47,36 +51,52 @@ public final class DeviceMapper {
         thinPool.noSpaceTimeout(timeout);
     }
 
-    /** dmsetup create: a new device, its table loaded and resumed; nothing remains if any step is refused. */
-    public synchronized void create(String name, String table) {
-        checkName(name, "create");
-        if (byName.containsKey(name)) {
-            throw ioctl(name, "create", Errno.EBUSY);
-        }
-        // Linux hands out the lowest free minor, so a removed device's number comes back.
-        int minor = freedMinors.isEmpty() ? devices.allocateMinor(MAJOR) : freedMinors.pollFirst();
-        DmDevice dev = new DmDevice(name, minor);
+    /**
+     * dmsetup create: a new device, its table loaded and resumed; nothing remains if any step is
+     * refused. The targets read their metadata as they start (raid1 superblocks, a pool's
+     * metadata), over the network when a side is imported: as in Linux, that holds up no other
+     * device's command, so it runs outside the lock, the name kept taken meanwhile.
+     */
+    public void create(String name, String table) {
+        DmDevice dev;
         LoadedTable t;
-        try {
-            t = LoadedTable.build(table, dev, devices, thinPool);
-        } catch (TableError e) {
-            freedMinors.add(minor);
-            throw refused(dev, "create", "reload", e);
+        synchronized (this) {
+            checkName(name, "create");
+            if (byName.containsKey(name) || creating.contains(name)) {
+                throw ioctl(name, "create", Errno.EBUSY);
+            }
+            // Linux hands out the lowest free minor, so a removed device's number comes back.
+            int minor = freedMinors.isEmpty() ? devices.allocateMinor(MAJOR) : freedMinors.pollFirst();
+            dev = new DmDevice(name, minor);
+            try {
+                t = LoadedTable.build(table, dev, devices, thinPool);
+            } catch (TableError e) {
+                freedMinors.add(minor);
+                throw refused(dev, "create", "reload", e);
+            }
+            t.hold(devices, dev.holder());
+            creating.add(name);
         }
-        t.hold(devices, dev.holder());
+        TableError refused = null;
         try {
             t.activate();
         } catch (TableError e) {
-            t.release(devices, dev.holder());
-            dev.detachPool();
-            freedMinors.add(minor);
-            throw refused(dev, "create", "resume", e);
+            refused = e;
         }
-        dev.live(t);
-        dev.preresumed = true;
-        devices.register(dev.path(), MAJOR, minor, dev, "/dev/dm-" + minor);
-        byName.put(name, dev);
-        dev.gate.resume();
+        synchronized (this) {
+            creating.remove(name);
+            if (refused != null) {
+                t.release(devices, dev.holder());
+                dev.detachPool();
+                freedMinors.add(dev.minor);
+                throw refused(dev, "create", "resume", refused);
+            }
+            dev.live(t);
+            dev.preresumed = true;
+            devices.register(dev.path(), MAJOR, dev.minor, dev, "/dev/dm-" + dev.minor);
+            byName.put(name, dev);
+            dev.gate.resume();
+        }
     }
 
     /** dmsetup load: constructs the table now (so it is refused now) and keeps it inactive until resume. */
