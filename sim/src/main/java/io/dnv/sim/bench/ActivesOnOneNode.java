@@ -71,6 +71,8 @@ final class ActivesOnOneNode {
                     onNode.add(id);
                 }
             }
+            out.printf("  placing: %d volumes created in %.0f s, %d with their active on %s%n", created,
+                    (System.nanoTime() - start) / 1e9, onNode.size(), node);
         }
         out.printf("placed: %d volumes created in %.1f s, %d of them with their active on %s; controllers per node %s%n", created,
                 (System.nanoTime() - start) / 1e9, onNode.size(), node, controllersPerNode());

@@ -69,11 +69,18 @@ final class BenchApi {
         return JSON.readTree(r.body());
     }
 
-    /** A 503 says the cluster did not answer in time; a create is idempotent, so a client sends it again. */
+    /** A create, sent again on a 503 ({@link #postAgain}). */
     CompletableFuture<HttpResponse<String>> create(String name, long sizeBytes, int attempts) {
-        return postAsync("/v1/volumes", "{\"name\":\"" + name + "\",\"sizeBytes\":" + sizeBytes + "}")
-                .thenCompose(r -> r.statusCode() == 503 && attempts > 1
-                        ? create(name, sizeBytes, attempts - 1) : CompletableFuture.completedFuture(r));
+        return postAgain("/v1/volumes", "{\"name\":\"" + name + "\",\"sizeBytes\":" + sizeBytes + "}", attempts);
+    }
+
+    /**
+     * A 503 says the cluster did not answer in time; creates and attaches are idempotent, so a
+     * client sends them again, up to {@code attempts} times in all.
+     */
+    CompletableFuture<HttpResponse<String>> postAgain(String path, String json, int attempts) {
+        return postAsync(path, json).thenCompose(r -> r.statusCode() == 503 && attempts > 1
+                ? postAgain(path, json, attempts - 1) : CompletableFuture.completedFuture(r));
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.dnv.sim.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.ConnectTimeouts;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmeConnection;
@@ -29,6 +30,7 @@ final class BenchHosts implements AutoCloseable {
 
     /** A host serves this many volumes (a host kernel is one lock and one work queue, as Linux's nvme-core is per host). */
     static final int VOLUMES_PER_HOST = 100;
+    private static final int ATTACH_ATTEMPTS = 3;
 
     /** A volume as its host sees it: the host, its multipath device, and the keep-alive it was told to use. */
     record Attached(String volumeId, String hostNqn, SimulatedKernel host, SimulatedKernel.Handle device, int keepAliveSeconds) {}
@@ -51,8 +53,8 @@ final class BenchHosts implements AutoCloseable {
     List<Attached> attach(List<String> volumes, Duration timeout) throws Exception {
         List<CompletableFuture<HttpResponse<String>>> attaches = new ArrayList<>();
         for (int i = 0; i < volumes.size(); i++) {
-            attaches.add(api.postAsync("/v1/volumes/" + volumes.get(i) + "/attachments",
-                    "{\"hostNqn\":\"" + hostNqn(i / VOLUMES_PER_HOST) + "\"}"));
+            attaches.add(api.postAgain("/v1/volumes/" + volumes.get(i) + "/attachments",
+                    "{\"hostNqn\":\"" + hostNqn(i / VOLUMES_PER_HOST) + "\"}", ATTACH_ATTEMPTS));
         }
         List<JsonNode> connects = new ArrayList<>();
         for (int i = 0; i < volumes.size(); i++) {
@@ -111,7 +113,7 @@ final class BenchHosts implements AutoCloseable {
         String nqn = Names.volumeNqn(a.volumeId());
         return a.host().observeHost().controllers().stream()
                 .filter(c -> c.subsystemNqn().equals(nqn) && c.state().equals("live"))
-                .anyMatch(c -> a.host().pathAnaState(c.name(), 1).filter("optimized"::equals).isPresent());
+                .anyMatch(c -> a.host().pathAnaState(c.name(), 1).filter(AnaState.OPTIMIZED.configfs()::equals).isPresent());
     }
 
     private SimulatedKernel kernel(String hostNqn) {
