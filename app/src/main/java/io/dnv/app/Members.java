@@ -11,6 +11,7 @@ import io.dnv.core.node.StorageNode;
 import io.dnv.core.volume.Leg;
 import io.dnv.core.volume.Volume;
 import io.dnv.node.agent.NodeAgent;
+import io.dnv.node.agent.WitnessWatcher;
 import io.dnv.node.kernel.Kernel;
 import io.dnv.node.member.AgentMember;
 import io.dnv.persistence.Database;
@@ -83,8 +84,10 @@ public final class Members {
             Config c = ctx.getSystem().settings().config();
             Duration heartbeat = c.hasPath("dnv.agent.heartbeat-interval") ? c.getDuration("dnv.agent.heartbeat-interval")
                     : AgentMember.HEARTBEAT;
+            Duration witnessLook = c.hasPath("dnv.agent.witness-look") ? c.getDuration("dnv.agent.witness-look") : WitnessWatcher.LOOK;
             ctx.spawn(AgentMember.create(info, kernel, settings,
-                    ClusterSharding.get(ctx.getSystem()).entityRefFor(StorageNode.ENTITY_TYPE_KEY, info.nodeId()), heartbeat), "member");
+                    ClusterSharding.get(ctx.getSystem()).entityRefFor(StorageNode.ENTITY_TYPE_KEY, info.nodeId()), heartbeat,
+                    witnessLook), "member");
             return Behaviors.empty();
         }), SYSTEM, overrides.withFallback(config(host, port, seeds, List.copyOf(info.roles())).withFallback(base())));
     }

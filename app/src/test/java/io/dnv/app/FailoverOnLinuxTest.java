@@ -380,14 +380,14 @@ class FailoverOnLinuxTest {
     }
 
     /**
-     * The guest's uptime paired with this JVM's clock, from the quickest of three round trips
-     * (the channel queues behind the agents' commands): the writer times its acknowledgements by
-     * the guest's uptime.
+     * The guest's uptime paired with this JVM's clock, from the quickest of up to twenty round
+     * trips (the channel queues behind the agents' and watchers' commands; a quick one is
+     * waited for): the writer times its acknowledgements by the guest's uptime.
      */
     private record ClockPair(Instant at, double uptime, double uncertainty) {
         static ClockPair sample(GuestChannel guest) {
             ClockPair best = null;
-            for (int i = 0; i < 3; i++) {
+            for (int i = 0; i < 20 && (best == null || best.uncertainty() > 0.25); i++) {
                 Instant before = Instant.now();
                 double up = Double.parseDouble(run(guest, "cut -d' ' -f1 /proc/uptime"));
                 Instant after = Instant.now();

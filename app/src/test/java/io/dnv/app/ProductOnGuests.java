@@ -1,5 +1,7 @@
 package io.dnv.app;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import io.dnv.core.failover.FailureDetector;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.http.Api;
@@ -30,6 +32,8 @@ import java.util.concurrent.TimeUnit;
  * agent drives a guest's kernel through LinuxKernel. The guests belong to the caller.
  */
 final class ProductOnGuests implements AutoCloseable {
+
+    private static final Config WITNESS_LOOK = ConfigFactory.parseString("dnv.agent.witness-look = 1s");
 
     /** A server and the roles it registers with. */
     record Server(GuestServer server, Set<String> roles) {}
@@ -73,10 +77,15 @@ final class ProductOnGuests implements AutoCloseable {
         return control;
     }
 
-    /** The server's member (its agent) joined to the control member; a new incarnation re-adopts its kernel. */
+    /**
+     * The server's member (its agent) joined to the control member; a new incarnation re-adopts its
+     * kernel. Its witness imports are read every second, not every 100 ms: a read is a command
+     * into the guest, which costs a TCG guest a good part of a second of its only CPU, and the
+     * watchers of two servers would leave their agents little of it.
+     */
     void startMember(String id) {
         ActorSystem<?> member = Members.storageNode("127.0.0.1", 0, List.of(), infos.get(id), servers.get(id).kernel(),
-                NodeAgent.Settings.DEFAULT.withStateDirectory(dir.resolve("agents").resolve(id)));
+                NodeAgent.Settings.DEFAULT.withStateDirectory(dir.resolve("agents").resolve(id)), WITNESS_LOOK);
         Cluster.get(member).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
         members.put(id, member);
     }

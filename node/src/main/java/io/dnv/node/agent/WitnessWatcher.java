@@ -58,8 +58,13 @@ public final class WitnessWatcher {
     }
 
     public static Behavior<Command> create(Kernel kernel, ActorRef<Seen> listener) {
+        return create(kernel, listener, LOOK);
+    }
+
+    /** {@code every}: how often it reads (config {@code dnv.agent.witness-look}); longer only where a read is costly. */
+    public static Behavior<Command> create(Kernel kernel, ActorRef<Seen> listener, Duration every) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-            timers.startTimerWithFixedDelay(Look.INSTANCE, LOOK);
+            timers.startTimerWithFixedDelay(Look.INSTANCE, every);
             WitnessWatcher w = new WitnessWatcher(kernel, listener, ctx.getLog());
             return Behaviors.receive(Command.class)
                     .onMessage(Watch.class, watch -> {

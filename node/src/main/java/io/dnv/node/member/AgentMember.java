@@ -88,15 +88,21 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
 
     public static Behavior<Command> create(NodeInfo info, Kernel kernel, NodeAgent.Settings settings,
                                            RecipientRef<StorageNode.Command> entity, Duration heartbeat) {
+        return create(info, kernel, settings, entity, heartbeat, WitnessWatcher.LOOK);
+    }
+
+    /** {@code witnessLook}: how often the witness imports are read ({@link WitnessWatcher}). */
+    public static Behavior<Command> create(NodeInfo info, Kernel kernel, NodeAgent.Settings settings,
+                                           RecipientRef<StorageNode.Command> entity, Duration heartbeat, Duration witnessLook) {
         Restarts restarts = new Restarts(info.nodeId());
         return restarts.supervise("member", Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ZERO, heartbeat);
-            return new AgentMember(ctx, info, kernel, settings, entity, restarts);
+            return new AgentMember(ctx, info, kernel, settings, entity, restarts, witnessLook);
         })));
     }
 
     private AgentMember(ActorContext<Command> ctx, NodeInfo info, Kernel kernel, NodeAgent.Settings settings,
-                        RecipientRef<StorageNode.Command> entity, Restarts restarts) {
+                        RecipientRef<StorageNode.Command> entity, Restarts restarts, Duration witnessLook) {
         super(ctx);
         this.info = info;
         this.entity = entity;
@@ -109,7 +115,7 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 "agent", DispatcherSelector.blocking());
         this.inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
         this.witnessWatcher = ctx.spawn(restarts.supervise("witness watcher", WitnessWatcher.create(kernel,
-                ctx.messageAdapter(WitnessWatcher.Seen.class, Witnesses::new))), "witness-watcher", DispatcherSelector.blocking());
+                ctx.messageAdapter(WitnessWatcher.Seen.class, Witnesses::new), witnessLook)), "witness-watcher", DispatcherSelector.blocking());
     }
 
     @Override
