@@ -227,10 +227,12 @@ public final class FailoverBenchmark {
         for (String stage : STAGES) {
             List<Long> ms = stages.get(stage);
             if (!ms.isEmpty()) {
-                out.printf("fault -> %-17s p50 %6d ms, p99 %6d ms, max %6d ms (%d volumes)%n", stage, BenchApi.percentile(ms, 50),
-                        BenchApi.percentile(ms, 99), ms.get(ms.size() - 1), ms.size());
+                out.printf("fault -> %-17s p50 %6d ms, p99 %6d ms, max %6d ms (%d volumes); from FAILED: p50 %6d ms, p99 %6d ms%n",
+                        stage, BenchApi.percentile(ms, 50), BenchApi.percentile(ms, 99), ms.get(ms.size() - 1), ms.size(),
+                        BenchApi.percentile(ms, 50) - r.detectMs(), BenchApi.percentile(ms, 99) - r.detectMs());
             }
         }
+        out.printf("FAILED -> host I/O resumed: p50 %d ms, p99 %d ms%n", r.p50Ms() - r.detectMs(), r.p99Ms() - r.detectMs());
         out.printf("kernel work from the crash until every volume failed over and resumed (charged per the table), per node:%n");
         after.forEach((n, ops) -> {
             if (n.equals(node)) {
