@@ -114,6 +114,31 @@ class AgentMemberTest {
     }
 
     /**
+     * A pass the kernel refused many times over (a burst of creates leaves hundreds of imports
+     * not allowed yet) is named in the heartbeat by its first failures and how many more: every
+     * heartbeat carries them, and one over Artery's frame is dropped whole.
+     */
+    @Test
+    void aHeartbeatNamesTheFirstFailuresAndHowManyMore() {
+        TroubledKernel kernel = new TroubledKernel(simulatedKernel());
+        kernel.fail("dmCreate", new io.dnv.node.kernel.KernelException("dm", "create", "Device or resource busy"));
+        TestProbe<StorageNode.Command> entity = testKit.createTestProbe();
+        testKit.spawn(AgentMember.create(INFO, kernel.kernel(), NodeAgent.Settings.DEFAULT, entity.ref()));
+        List<DmDevice> lds = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            lds.add(new DmDevice(Names.ld("n1", "v1", 0, i, 0), DmTable.of(8, new DmTarget.Linear(new DeviceRef.Disk("/dev/ram0"), 8L * i))));
+        }
+        ActorRef<ToAgent> inbox = heartbeat(entity, h -> true).agent();
+        inbox.tell(new ToAgent.PutVolume("v1", new NodeObjects(lds, List.of(), List.of(), List.of()), 1));
+        inbox.tell(new ToAgent.Sync(1, N1, Map.of("v1", 1L)));
+
+        List<String> failures = heartbeat(entity, h -> h.passGeneration() == 1).failures();
+        assertEquals(AgentMember.HEARTBEAT_FAILURES + 1, failures.size(), failures.toString());
+        assertTrue(failures.get(0).contains("Device or resource busy"), failures.get(0));
+        assertEquals("and " + (30 - AgentMember.HEARTBEAT_FAILURES) + " more", failures.get(failures.size() - 1));
+    }
+
+    /**
      * Desired state that does not assemble (an ANA group on a port the node does not have)
      * throws in the member: it starts again after a backoff, heartbeats, and converges to the
      * next push, which the control plane sends whole to a member that holds nothing.
