@@ -60,6 +60,8 @@ class FailoverOnLinuxTest {
     private static final long SIZE = 32L << 20;
     private static final VolumeSpec SPEC = new VolumeSpec(SIZE, 1, 1, 2, 2);
     private static final int BLOCK = 4096;
+    /** The volume's blocks: the writer goes round them. */
+    private static final int SLOTS = (int) (SIZE / BLOCK);
     /** A TCG guest takes seconds for what takes milliseconds on hardware: every wait is long, and says what it waited for. */
     private static final Duration LONG = Duration.ofMinutes(10);
 
@@ -136,7 +138,7 @@ class FailoverOnLinuxTest {
         Instant agentStopped = Instant.now();
         product.stopMember("a1");
         Instant memberGone = Instant.now();
-        holdWritesOnA1(a, b, stripe, head);
+        int ackedBefore = holdWritesOnA1(a, b, stripe, head);
         guests.freeze("A");
         long fault = System.nanoTime();
         Instant frozen = Instant.now();
@@ -157,26 +159,25 @@ class FailoverOnLinuxTest {
         assertEquals("", eventOf(events, "FailedOver").path("event").path("error").asText(), events.toString());
 
         double frozenUptime = clock.uptimeAt(frozen);
-        int ackedBefore = (int) acks(b).stream().filter(x -> x[1] < frozenUptime).count();
         awaitAcks(b, ackedBefore + 10, LONG);
         run(b, "touch /tmp/fo.stop");
         await(() -> run(b, "[ -e /tmp/fo.done ] && echo done; true"), "done"::equals, "the host's writer stopped", Duration.ofMinutes(3));
         assertEquals("", run(b, "cat /tmp/fo.failed 2>/dev/null; true"), "the host saw a write fail: " + run(b, "cat /tmp/fo.err; true"));
         List<double[]> acks = acks(b);
-        // The block a1 held may be acknowledged without a path (when its flush, not its write, was
-        // held: see the flush below); the block after it needs one: it says when I/O resumed.
+        // The write a1 held may be acknowledged without a path (when its flush, not its write, was
+        // held: see the flush below); the write after it needs one: it says when I/O resumed.
         double[] heldBlock = acks.get(ackedBefore);
         double[] next = acks.get(ackedBefore + 1);
         System.out.printf("TIME a1's agent stopped -> a1 declared FAILED %.1f s; guest A frozen -> declared %.1f s%n",
                 between(agentStopped, declared), between(frozen, declared));
         System.out.printf("TIME guest A frozen -> fenced on b1 and b2 %.1f s%n", between(frozen, fenced));
         System.out.printf("TIME guest A frozen -> b1 promoted (failover done) %.1f s%n", between(frozen, promoted));
-        System.out.printf("TIME guest A frozen -> host I/O resumed %.1f s (block %d acknowledged; clocks paired within %.2f s, drift %.2f s)%n",
-                next[1] - frozenUptime, (int) next[0], clock.uncertainty(), clock.drift(b));
-        System.out.printf("TIME guest A frozen -> the block a1 held (%d) acknowledged %.1f s%n", (int) heldBlock[0],
+        System.out.printf("TIME guest A frozen -> host I/O resumed %.1f s (write %d acknowledged; the clocks' pairing moved %.2f s since)%n",
+                next[1] - frozenUptime, (int) next[0], clock.drift(b));
+        System.out.printf("TIME guest A frozen -> the write a1 held (%d) acknowledged %.1f s%n", (int) heldBlock[0],
                 heldBlock[1] - frozenUptime);
-        assertTrue(next[1] - frozenUptime > between(frozen, fenced) - clock.uncertainty() - 1,
-                "the host wrote through b1 before a1 was fenced: block " + (int) next[0] + " at +" + (next[1] - frozenUptime) + " s");
+        assertTrue(next[1] - frozenUptime > between(frozen, fenced) - 1,
+                "the host wrote through b1 before a1 was fenced: write " + (int) next[0] + " at +" + (next[1] - frozenUptime) + " s");
         String[] flush = run(b, "cat /tmp/flush.rc").split(" ");
         System.out.printf("the host's flush, held by a1 when it froze: exit %s %.1f s after the freeze (%s)%n", flush[0],
                 Double.parseDouble(flush[1]) - frozenUptime, run(b, "grep -v records /tmp/flush.err; true"));
@@ -186,11 +187,12 @@ class FailoverOnLinuxTest {
 
         int written = acks.size();
         for (int i = 0; i < written; i++) {
-            assertEquals(i, (int) acks.get(i)[0], "the writer acknowledges blocks in order");
+            assertEquals(i, (int) acks.get(i)[0], "the writer acknowledges its writes in order");
         }
         String expected = expectedMd5(written);
         assertEquals(expected, md5(b, head, written), "every acknowledged block reads back through the successor");
-        System.out.printf("TIME guest A frozen -> %d acknowledged blocks checked through b1 %.1f s%n", written, seconds(fault));
+        System.out.printf("TIME guest A frozen -> %d acknowledged writes checked through b1 (%d blocks) %.1f s%n", written,
+                blocks(written), seconds(fault));
 
         // a1 runs on and releases what it held: its disk nodes refuse it, nothing of it lands.
         guests.thaw("A");
@@ -252,9 +254,9 @@ class FailoverOnLinuxTest {
     /**
      * a1 holds writes: its stripe suspended, the host's next write (or the flush after it) and a
      * stale write of a1's own wait in it; so does a flush the host sends alone (its exit status
-     * and time go to /tmp/flush.rc on the host).
+     * and time go to /tmp/flush.rc on the host). Returns how many writes the host had acknowledged.
      */
-    private static void holdWritesOnA1(GuestChannel a, GuestChannel host, String stripe, String head) {
+    private static int holdWritesOnA1(GuestChannel a, GuestChannel host, String stripe, String head) {
         run(a, "export DM_DISABLE_UDEV=1\nyes 'dnv stale' | head -c " + BLOCK + " > /tmp/stale; rm -f /tmp/stale.rc\n"
                 + "dmsetup suspend " + stripe + "\n"
                 + "setsid sh -c 'dd if=/tmp/stale of=" + stripe + " bs=" + BLOCK + " count=1 conv=notrunc,fsync oflag=direct"
@@ -263,6 +265,8 @@ class FailoverOnLinuxTest {
         run(host, "rm -f /tmp/flush.rc; setsid sh -c 'dd if=/dev/null of=" + head + " count=0 conv=notrunc,fsync 2> /tmp/flush.err;"
                 + " echo $? $(cut -d\" \" -f1 /proc/uptime) > /tmp/flush.rc' < /dev/null > /dev/null 2>&1 &\nsleep 1\n"
                 + "[ ! -e /tmp/flush.rc ] || { echo \"the host's flush was not held: $(cat /tmp/flush.rc)\" >&2; exit 1; }");
+        // The writer is held from the suspend on: what it has had acknowledged stays as it is until a1 is failed over.
+        return Integer.parseInt(run(host, "wc -l < /tmp/fo.acks"));
     }
 
     /** Waits until the one dd running in the guest sleeps in the kernel (state D): its I/O is held below. */
@@ -286,16 +290,16 @@ class FailoverOnLinuxTest {
     }
 
     /**
-     * Writes block 0, 1, 2, … ("dnv block N" over and over), each acknowledged by a flush, and
-     * appends "N uptime" to /tmp/fo.acks when it is; stops at /tmp/fo.stop, or at the first
-     * failed write (/tmp/fo.failed), and says /tmp/fo.done.
+     * Writes 0, 1, 2, … ("dnv block N" over and over), write N to block N modulo the volume's
+     * blocks, each acknowledged by a flush, and appends "N uptime" to /tmp/fo.acks when it is;
+     * stops at /tmp/fo.stop, or at the first failed write (/tmp/fo.failed), and says /tmp/fo.done.
      */
     private static void startWriter(GuestChannel host, String head) {
-        long max = SIZE / BLOCK;
         run(host, "rm -f /tmp/fo.acks /tmp/fo.failed /tmp/fo.stop /tmp/fo.done; touch /tmp/fo.acks\n"
-                + "setsid sh -c 'n=0; while [ ! -e /tmp/fo.stop ] && [ $n -lt " + max + " ]; do\n"
+                + "setsid sh -c 'n=0; while [ ! -e /tmp/fo.stop ]; do\n"
                 + "  yes \"dnv block $n\" | head -c " + BLOCK + " > /tmp/fo.blk\n"
-                + "  dd if=/tmp/fo.blk of=" + head + " bs=" + BLOCK + " seek=$n count=1 conv=notrunc,fsync oflag=direct 2> /tmp/fo.err\n"
+                + "  dd if=/tmp/fo.blk of=" + head + " bs=" + BLOCK + " seek=$((n % " + SLOTS + ")) count=1 conv=notrunc,fsync oflag=direct"
+                + " 2> /tmp/fo.err\n"
                 + "  r=$?; [ $r = 0 ] || { echo \"$n $r\" > /tmp/fo.failed; break; }\n"
                 + "  read up idle < /proc/uptime; echo \"$n $up\" >> /tmp/fo.acks; n=$((n+1))\n"
                 + "done; touch /tmp/fo.done' < /dev/null > /dev/null 2>&1 &");
@@ -324,11 +328,12 @@ class FailoverOnLinuxTest {
         }, l -> l.size() >= count, count + " blocks acknowledged to the host", within);
     }
 
-    /** The md5 of blocks 0..n-1 as the writer wrote them. */
-    private static String expectedMd5(int n) throws Exception {
+    /** The md5 of the blocks {@code written} writes covered, each holding the last write to it. */
+    private static String expectedMd5(int written) throws Exception {
         MessageDigest md5 = MessageDigest.getInstance("MD5");
-        for (int i = 0; i < n; i++) {
-            byte[] line = ("dnv block " + i + "\n").getBytes(StandardCharsets.US_ASCII);
+        for (int slot = 0; slot < blocks(written); slot++) {
+            int last = slot + SLOTS * ((written - 1 - slot) / SLOTS);
+            byte[] line = ("dnv block " + last + "\n").getBytes(StandardCharsets.US_ASCII);
             byte[] block = new byte[BLOCK];
             for (int o = 0; o < BLOCK; o++) {
                 block[o] = line[o % line.length];
@@ -338,8 +343,13 @@ class FailoverOnLinuxTest {
         return HexFormat.of().formatHex(md5.digest());
     }
 
-    private static String md5(GuestChannel guest, String device, int blocks) {
-        return run(guest, GuestIo.md5(device, 0, (long) blocks * BLOCK)).split(" ")[0];
+    /** The blocks {@code written} writes covered. */
+    private static int blocks(int written) {
+        return Math.min(written, SLOTS);
+    }
+
+    private static String md5(GuestChannel guest, String device, int written) {
+        return run(guest, GuestIo.md5(device, 0, (long) blocks(written) * BLOCK)).split(" ")[0];
     }
 
     /** The host's namespace head of the volume, found by the namespace UUID the planner gives it. */
@@ -380,23 +390,15 @@ class FailoverOnLinuxTest {
     }
 
     /**
-     * The guest's uptime paired with this JVM's clock, from the quickest of up to twenty round
-     * trips (the channel queues behind the agents' and watchers' commands; a quick one is
-     * waited for): the writer times its acknowledgements by the guest's uptime.
+     * The guest's uptime paired with this JVM's clock: read as the last thing a command does, so
+     * it pairs with the moment its answer arrives (the answer follows within milliseconds; the
+     * wait for the channel, behind the agents' and watchers' commands, comes before). The writer
+     * times its acknowledgements by the guest's uptime.
      */
-    private record ClockPair(Instant at, double uptime, double uncertainty) {
+    private record ClockPair(Instant at, double uptime) {
         static ClockPair sample(GuestChannel guest) {
-            ClockPair best = null;
-            for (int i = 0; i < 20 && (best == null || best.uncertainty() > 0.25); i++) {
-                Instant before = Instant.now();
-                double up = Double.parseDouble(run(guest, "cut -d' ' -f1 /proc/uptime"));
-                Instant after = Instant.now();
-                double rt = Duration.between(before, after).toNanos() / 1e9;
-                if (best == null || rt / 2 < best.uncertainty()) {
-                    best = new ClockPair(before.plus(Duration.between(before, after).dividedBy(2)), up, rt / 2);
-                }
-            }
-            return best;
+            double up = Double.parseDouble(run(guest, "cut -d' ' -f1 /proc/uptime"));
+            return new ClockPair(Instant.now(), up);
         }
 
         double uptimeAt(Instant t) {
