@@ -27,17 +27,32 @@ import java.util.TreeSet;
 final class Isolation {
 
     private volatile boolean isolated;
+    /** The generation of the desired state the agent holds: the imports the watcher judges belong to one. */
+    private long generation = -1;
 
     boolean isolated() {
         return isolated;
     }
 
-    void enter() {
+    /**
+     * Cuts the node off, if the imports found down are those of the desired state the agent
+     * holds now. The watcher looks at the kernel while the agent may already have taken a new
+     * desired state and its pass removed those very imports on purpose: that is not a cut.
+     */
+    synchronized boolean enter(long judgedGeneration) {
+        if (judgedGeneration != generation) {
+            return false;
+        }
         isolated = true;
+        return true;
     }
 
-    void leave() {
+    /** The agent took desired state {@code generation}: the node serves as it says. Answers whether it was cut off until now. */
+    synchronized boolean take(long generation) {
+        this.generation = generation;
+        boolean was = isolated;
         isolated = false;
+        return was;
     }
 
     /** The ports hosts reach the node's volumes on: those its volume exports are linked to. */

@@ -200,8 +200,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         boolean isolated = isolation.isolated();
         if (desired == null || apply.desired().generation() > desired.generation()
                 || isolated && apply.desired().generation() >= desired.generation()) {
-            if (isolated) {
-                isolation.leave();
+            if (isolation.take(apply.desired().generation())) {
                 getContext().getLog().warn("node {} given desired state generation {} after it was cut off: its volume ports serve "
                         + "as that says", nodeId, apply.desired().generation());
             }

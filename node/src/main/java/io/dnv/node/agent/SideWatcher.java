@@ -168,7 +168,9 @@ final class SideWatcher {
      * (which see the isolation too) set it as soon as they run.
      */
     private void isolate(Map<String, List<ObservedKernel.Controller>> controllers) {
-        isolation.enter();
+        if (!isolation.enter(desired.generation())) {
+            return;   // the agent took a new desired state since: its pass removes these imports on purpose
+        }
         remoteSeenLive = false;   // a new desired state, or imports live again, before the next isolation
         List<String> evidence = new ArrayList<>();
         for (String key : remote) {

@@ -12,6 +12,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -32,6 +35,9 @@ final class CountingKernel implements Kernel {
 
     private final Kernel kernel;
     private final AtomicInteger mutations = new AtomicInteger();
+    private final AtomicBoolean holdHostLook = new AtomicBoolean();
+    private volatile CountDownLatch hostLookHeld = new CountDownLatch(0);
+    private volatile CountDownLatch hostLookRelease = new CountDownLatch(0);
     private volatile boolean refuseNextHostCreate;
     /** 0: as fast as the kernel below. */
     private volatile long zeroBytesPerSecond;
@@ -125,6 +131,35 @@ final class CountingKernel implements Kernel {
     @Override
     public ObservedKernel observe() {
         return kernel.observe();
+    }
+
+    /** The next look at the host side waits, before it reads, until {@link #releaseHostLook}; {@link #hostLookHeld} tells when it does. */
+    void holdNextHostLook() {
+        hostLookHeld = new CountDownLatch(1);
+        hostLookRelease = new CountDownLatch(1);
+        holdHostLook.set(true);
+    }
+
+    boolean hostLookHeld(Duration within) throws InterruptedException {
+        return hostLookHeld.await(within.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    void releaseHostLook() {
+        hostLookRelease.countDown();
+    }
+
+    @Override
+    public HostSide observeHost() {
+        if (holdHostLook.compareAndSet(true, false)) {
+            hostLookHeld.countDown();
+            try {
+                hostLookRelease.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        return kernel.observeHost();
     }
 
     @Override

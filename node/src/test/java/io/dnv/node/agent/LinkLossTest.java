@@ -37,6 +37,7 @@ import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -63,6 +64,8 @@ class LinkLossTest {
     private final Map<String, SimulatedKernel> kernels = new LinkedHashMap<>();
     private final Agents agents = new Agents(testKit);
     private SimulatedKernel host;
+    /** n1's kernel as its agent and side watcher see it. */
+    private CountingKernel n1;
     private SimulatedKernel.Handle volume;
     private Map<String, DesiredNode> desired;
 
@@ -78,7 +81,10 @@ class LinkLossTest {
         Placement placement = new Placement(List.of(new Placement.Controller("n1", Placement.Role.ACTIVE, Fixtures.VOLUME_PORT, 2)),
                 List.of(new Placement.Leg(List.of(Placement.Group.placed(List.of(
                         new Placement.Extent("n2", 0, layout.ldSectors()), new Placement.Extent("n3", 0, layout.ldSectors())))))));
-        agents.start(kernels, disks());
+        Map<String, io.dnv.node.kernel.Kernel> driven = new LinkedHashMap<>(kernels);
+        n1 = new CountingKernel(kernels.get("n1"));
+        driven.put("n1", n1);
+        agents.start(driven, disks());
         desired = Fixtures.desired(nodes, VOLUME, SPEC, placement, List.of(HOST_NQN), 1);
         agents.converge(desired);
         NodeEndpoints n1 = nodes.get("n1");
@@ -172,6 +178,29 @@ class LinkLossTest {
         assertArrayEquals(pattern(MIB, 2), read(2 * MIB, MIB));
         assertArrayEquals(pattern(MIB, 3), read(4 * MIB, MIB));
         assertEquals("DA", health(), raidStatus());
+    }
+
+    /**
+     * A desired state that drops the volume takes every import away on purpose: its side watcher,
+     * which looked at the kernel with the old desired state in hand while the pass disconnected,
+     * must not call that a cut (it did, and the node then served nothing until given desired state again).
+     */
+    @Test
+    void importsTakenAwayByANewDesiredStateAreNoCut() throws Exception {
+        volume.close();
+        volume = null;
+        host.observeHost().controllers().forEach(c -> host.nvmeDisconnect(c.name()));
+        Thread.sleep(2 * SideWatcher.LOOK.toMillis());   // the watcher has seen the imports live
+        n1.holdNextHostLook();
+        assertTrue(n1.hostLookHeld(Duration.ofSeconds(10)), "the side watcher did not look");
+        Map<String, DesiredNode> empty = Fixtures.empty(nodes, 2);
+        agents.converge(empty);
+        assertTrue(kernels.get("n1").observeHost().controllers().isEmpty(), "n1 still imports");
+        n1.releaseHostLook();
+        Thread.sleep(2 * SideWatcher.LOOK.toMillis());
+        NodeAgent.Status status = agents.status("n1");
+        assertFalse(status.isolated(), "n1 took the imports its new desired state dropped for a cut");
+        assertEquals(2, status.reachedGeneration());
     }
 
     private void write(long offset, byte[] bytes) {
