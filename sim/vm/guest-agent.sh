@@ -9,6 +9,7 @@
 # Frames, one line each, fields separated by one space, data in base64 ("-" when empty):
 #   host:  RUN <id> <timeout_s> <script>   PING <id>   OFF <id>
 #   guest: HELLO <name> <kernel>           DONE <id> <rc> <timed_out 0|1> <stdout> <stderr>
+# Commands run side by side; each is answered when it ends, so answers come in any order.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export DM_DISABLE_UDEV=1
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev
@@ -54,29 +55,32 @@ exec 3<> "$port"
 printf 'HELLO %s %s\n' "$NAME" "$kv" >&3
 
 work=/run/agent; mkdir -p "$work"; seq=0
+# Each command runs in a process of its own, several at once, as a real node's agent passes,
+# side watcher and witness watcher do; each answer is written whole under a lock.
+cat > "$work/run" <<'RUNNER'
+work=$1 id=$2 limit=$3 s=$1/$5
 trap ':' USR1
 encode() { if [ -s "$1" ]; then base64 -w 0 "$1"; else printf -; fi; }
-
-run() { # id timeout b64
-  seq=$((seq + 1)); s=$work/$seq
-  printf '%s\n' "$3" | base64 -d > "$s.sh" 2> "$s.err" || { printf 'DONE %s 2 0 - %s\n' "$1" "$(encode "$s.err")" >&3; return; }
-  # Own session, so a timeout kills the whole group; a shell stays the group leader so the
-  # agent can stop waiting even for a child stuck in D state (it finishes into unlinked files).
-  setsid sh -c '. "$1"' sh "$s.sh" < /dev/null > "$s.out" 2>> "$s.err" 3>&- &
-  pid=$!
-  setsid sh -c 'sleep "$1"; : > "$2"; kill -TERM -"$3" "$3"; sleep 2; kill -KILL -"$3" "$3"; sleep 1; kill -USR1 "$4"' \
-    sh "$2" "$s.late" "$pid" $$ < /dev/null > /dev/null 2>&1 3>&- &
-  watcher=$!
-  while :; do
-    wait "$pid"; rc=$?
-    if [ $rc -gt 128 ] && kill -0 "$pid" 2> /dev/null; then [ -e "$s.late" ] && break; continue; fi
-    break
-  done
-  kill -TERM "$watcher" -"$watcher" 2> /dev/null; wait "$watcher" 2> /dev/null
-  late=0; [ -e "$s.late" ] && { late=1; rc=124; }
-  printf 'DONE %s %s %s %s %s\n' "$1" "$rc" "$late" "$(encode "$s.out")" "$(encode "$s.err")" >&3
-  rm -f "$s.sh" "$s.out" "$s.err" "$s.late"
-}
+answer() { { flock 9; printf 'DONE %s %s %s %s %s\n' "$id" "$1" "$2" "$3" "$4" >&3; } 9> "$work/answer.lock"; }
+printf '%s\n' "$4" | base64 -d > "$s.sh" 2> "$s.err" || { answer 2 0 - "$(encode "$s.err")"; rm -f "$s.sh" "$s.err"; exit; }
+# Own session, so a timeout kills the whole group; this shell stays apart from the group so it
+# can stop waiting even for a child stuck in D state (it finishes into unlinked files).
+setsid sh -c '. "$1"' sh "$s.sh" < /dev/null > "$s.out" 2>> "$s.err" 3>&- &
+pid=$!
+setsid sh -c 'sleep "$1"; : > "$2"; kill -TERM -"$3" "$3"; sleep 2; kill -KILL -"$3" "$3"; sleep 1; kill -USR1 "$4"' \
+  sh "$limit" "$s.late" "$pid" $$ < /dev/null > /dev/null 2>&1 3>&- &
+watcher=$!
+while :; do
+  wait "$pid"; rc=$?
+  if [ $rc -gt 128 ] && kill -0 "$pid" 2> /dev/null; then [ -e "$s.late" ] && break; continue; fi
+  break
+done
+kill -TERM "$watcher" -"$watcher" 2> /dev/null; wait "$watcher" 2> /dev/null
+late=0; [ -e "$s.late" ] && { late=1; rc=124; }
+answer "$rc" "$late" "$(encode "$s.out")" "$(encode "$s.err")"
+rm -f "$s.sh" "$s.out" "$s.err" "$s.late"
+RUNNER
+answer() { { flock 9; printf 'DONE %s %s %s %s %s\n' "$@" >&3; } 9> "$work/answer.lock"; }
 
 set -f
 while :; do
@@ -84,9 +88,10 @@ while :; do
   IFS= read -r line <&3 || { sleep 0.2; continue; }
   set -- $line
   case "$1 $#" in
-    "RUN 4") run "$2" "$3" "$4" ;;
-    "PING 2") printf 'DONE %s 0 0 - -\n' "$2" >&3 ;;
-    "OFF 2") printf 'DONE %s 0 0 - -\n' "$2" >&3; sync; poweroff -f ;;
-    *) printf 'DONE %s 2 0 - %s\n' "${2:--}" "$(printf 'bad frame\n' | base64 -w 0)" >&3 ;;
+    "RUN 4") seq=$((seq + 1)); sh "$work/run" "$work" "$2" "$3" "$4" "$seq" < /dev/null & ;;
+    "PING 2") answer "$2" 0 0 - - ;;
+    "OFF 2") answer "$2" 0 0 - -; sync; poweroff -f ;;
+    *) answer "${2:--}" 2 0 - "$(printf 'bad frame\n' | base64 -w 0)" ;;
   esac
+  jobs > /dev/null   # reaps the commands that ended: this shell is init, every orphan's parent too
 done

@@ -4,28 +4,33 @@ import io.dnv.node.linux.CommandRunner;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
+import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The host's end of a guest's command channel (a virtio-serial port behind a unix socket):
- * runs one script at a time inside the guest. One connection per guest, as QEMU serves one
- * client per chardev socket.
+ * runs scripts inside the guest, several at once, as a real node's agent passes, side watcher
+ * and witness watcher run side by side; each answer is matched to its command by id. One
+ * connection per guest, as QEMU serves one client per chardev socket.
  */
 public final class GuestChannel implements CommandRunner, AutoCloseable {
 
@@ -40,21 +45,29 @@ public final class GuestChannel implements CommandRunner, AutoCloseable {
     private final String guest;
     private final SocketChannel socket;
     private final BufferedReader in;
-    private final OutputStream out;
     private final AtomicLong ids = new AtomicLong();
-    /**
-     * One command at a time, in the order asked: several servers' agents share a guest, and a
-     * member's witness watcher asks every 100 ms; an unfair lock let the watchers of a guest
-     * starve its agents' passes (a command takes a TCG guest a good part of a second).
-     */
-    private final ReentrantLock turn = new ReentrantLock(true);
+    /** The commands sent and not answered yet, by id. */
+    private final Map<String, CompletableFuture<Result>> pending = new ConcurrentHashMap<>();
+    private volatile boolean closed;
     private final String hello;
 
     private GuestChannel(String guest, SocketChannel socket, long deadline) throws IOException {
         this.guest = guest;
         this.socket = socket;
-        this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(socket), StandardCharsets.US_ASCII));
-        this.out = Channels.newOutputStream(socket);
+        // Straight on the channel: Channels' streams share one lock, and a write would wait for the read under way.
+        InputStream raw = new InputStream() {
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                return socket.read(ByteBuffer.wrap(b, off, len));
+            }
+        };
+        this.in = new BufferedReader(new InputStreamReader(raw, StandardCharsets.US_ASCII));
         // QEMU accepts the connection whether or not the guest ever opens its port: a guest
         // stuck in boot would leave this read waiting for ever, so it ends at the deadline.
         ScheduledFuture<?> guard = WATCHDOG.schedule(this::closeQuietly, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -67,6 +80,9 @@ public final class GuestChannel implements CommandRunner, AutoCloseable {
         } finally {
             guard.cancel(false);
         }
+        Thread reader = new Thread(this::readAnswers, "guest-channel-" + guest);
+        reader.setDaemon(true);
+        reader.start();
     }
 
     /**
@@ -100,36 +116,59 @@ public final class GuestChannel implements CommandRunner, AutoCloseable {
 
     @Override
     public Result run(String script, Duration timeout) {
-        turn.lock();
-        try {
-            return runNow(script, timeout);
-        } finally {
-            turn.unlock();
-        }
-    }
-
-    private Result runNow(String script, Duration timeout) {
         String id = guest + "-" + ids.incrementAndGet();
         String b64 = Base64.getEncoder().encodeToString(script.getBytes(StandardCharsets.UTF_8));
         long seconds = Math.max(1, timeout.toSeconds());
-        // A guest that stops answering (crashed, hung) must not hang the caller: close the channel.
-        ScheduledFuture<?> guard = WATCHDOG.schedule(this::closeQuietly, seconds + GRACE.toSeconds(), TimeUnit.SECONDS);
+        CompletableFuture<Result> answer = new CompletableFuture<>();
+        pending.put(id, answer);
         try {
-            out.write(("RUN " + id + " " + seconds + " " + b64 + "\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
+            send("RUN " + id + " " + seconds + " " + b64);
+            // The guest ends the command at its timeout: no answer well after that, the guest is lost.
+            return answer.get(seconds + GRACE.toSeconds(), TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            closeQuietly();
+            throw new UncheckedIOException(new IOException(guest + ": no answer to a command within " + (seconds + GRACE.toSeconds())
+                    + " s: the guest is lost", e));
+        } catch (IOException e) {
+            throw new UncheckedIOException(guest + ": lost while running a command", e);
+        } catch (ExecutionException e) {
+            throw new UncheckedIOException(guest + ": lost while running a command", (IOException) e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } finally {
+            pending.remove(id);
+        }
+    }
+
+    /** Hands each answer to the command waiting for it; when the channel closes, every command waiting is lost. */
+    private void readAnswers() {
+        IOException lost = null;
+        try {
             String line;
             while ((line = in.readLine()) != null) {
                 String[] f = line.split(" ");
-                if (f.length == 6 && f[0].equals("DONE") && f[1].equals(id)) {
-                    return new Result(Integer.parseInt(f[2]), decode(f[4]), decode(f[5]), f[3].equals("1"));
+                CompletableFuture<Result> waiting = f.length == 6 && f[0].equals("DONE") ? pending.get(f[1]) : null;
+                if (waiting != null) {
+                    waiting.complete(new Result(Integer.parseInt(f[2]), decode(f[4]), decode(f[5]), f[3].equals("1")));
                 }
-                // a HELLO after a guest reboot, or the answer to a request we gave up on: skip it
+                // a HELLO after a guest reboot, or the answer to a command given up on: skipped
             }
-            throw new IOException(guest + ": command channel closed");
         } catch (IOException e) {
-            throw new UncheckedIOException(guest + ": lost while running a command", e);
-        } finally {
-            guard.cancel(false);
+            lost = e;
+        }
+        closed = true;
+        IOException cause = new IOException(guest + ": command channel closed", lost);
+        pending.values().forEach(p -> p.completeExceptionally(cause));
+    }
+
+    private synchronized void send(String frame) throws IOException {
+        if (closed) {
+            throw new IOException(guest + ": command channel closed");
+        }
+        ByteBuffer bytes = ByteBuffer.wrap((frame + "\n").getBytes(StandardCharsets.US_ASCII));
+        while (bytes.hasRemaining()) {
+            socket.write(bytes);
         }
     }
 
@@ -143,14 +182,10 @@ public final class GuestChannel implements CommandRunner, AutoCloseable {
 
     /** Asks the guest to power itself off (its QEMU then exits). */
     public void powerOff() {
-        turn.lock();
         try {
-            out.write(("OFF " + guest + "-off\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
+            send("OFF " + guest + "-off");
         } catch (IOException alreadyGone) {
             // the guest is down already: that is what we wanted
-        } finally {
-            turn.unlock();
         }
     }
 
