@@ -108,6 +108,9 @@ final class ObservedKernelReader {
                 continue;
             }
             String[] f = line.substring(2).split("\\|", -1);
+            if (vanished(line.charAt(0), f)) {
+                continue;
+            }
             switch (line.charAt(0)) {
                 case 'I' -> info.put(f[0], f);
                 case 'T' -> append(tables, line.substring(2));
@@ -125,11 +128,7 @@ final class ObservedKernelReader {
                 case 'K' -> controllers.add(controller(f));
                 case 'B' -> block.add(new ObservedKernel.BlockDevice(f[0], f[1], Long.parseLong(f[2]),
                         f[3].isEmpty() ? Optional.empty() : Optional.of(UUID.fromString(f[3]))));
-                case 'D' -> {
-                    if (!f[1].isEmpty()) {
-                        block.add(new ObservedKernel.BlockDevice(f[0], f[1], Long.parseLong(f[2]), Optional.empty()));
-                    }
-                }
+                case 'D' -> block.add(new ObservedKernel.BlockDevice(f[0], f[1], Long.parseLong(f[2]), Optional.empty()));
                 default -> { }
             }
         }
@@ -145,6 +144,21 @@ final class ObservedKernelReader {
                 allowed.getOrDefault(nqn, List.of()), Integer.parseInt(f[2]), Integer.parseInt(f[3]), f[4],
                 namespaces.getOrDefault(nqn, List.of()))));
         return new ObservedKernel(dm, block, portList, subsystemList, hosts, controllers);
+    }
+
+    /**
+     * An object removed while the script read it (the kernel's own work, or another command of
+     * the node: the agent's lanes, its watchers) leaves its line with a file it could not read
+     * empty: it is not there, as a look a moment later would show.
+     */
+    private static boolean vanished(char kind, String[] f) {
+        return switch (kind) {
+            case 'G' -> f.length < 3 || f[2].isEmpty();
+            case 'U' -> f.length < 5 || f[2].isEmpty() || f[3].isEmpty();
+            case 'N' -> f.length < 7 || f[3].isEmpty() || f[5].isEmpty();
+            case 'B', 'D' -> f.length < 3 || f[1].isEmpty() || f[2].isEmpty();
+            default -> false;
+        };
     }
 
     /** sysfs address: "traddr=10.99.0.2,trsvcid=4420[,src_addr=...]". */
