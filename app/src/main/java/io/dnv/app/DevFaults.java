@@ -26,9 +26,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The faults `POST /v1/sim/nodes/{id}/faults` injects into `./dnv dev` ({@link SimulatedFaults}).
- * A crash powers the kernel off first (its links go silent) and then ends the node's member, so
- * its agent never acts on the kernel again; a restarted agent is a new member over the same
- * kernel. Faults on one node run one at a time, off the HTTP threads.
+ * A crash powers the kernel off first (its links go silent), silences the node's member (the
+ * others drop what it sends, as for a partition) and then ends it, so its agent never acts on the
+ * kernel again and nothing of its orderly stop is heard; a restarted agent is a new member over
+ * the same kernel. Faults on one node run one at a time, off the HTTP threads.
  *
  * <p>A partition cuts the node off while everything on it runs: the simulated fabric drops every
  * frame between its kernel and the others ({@code Fabric.partition}: I/O on its links is held, not
@@ -54,6 +55,8 @@ final class DevFaults implements SimulatedFaults {
     private final Set<ActorSystem<?>> stopped = ConcurrentHashMap.newKeySet();
     /** Partitioned nodes (by index), each with the addresses of its members cut off so far. Guarded by this. */
     private final Map<Integer, Set<Address>> partitioned = new HashMap<>();
+    /** Crashed nodes (by index), each with the address of its member silenced. Guarded by this. */
+    private final Map<Integer, Address> crashed = new HashMap<>();
 
     DevFaults(DevCommand.DevSystem dev) {
         this.dev = dev;
@@ -85,7 +88,9 @@ final class DevFaults implements SimulatedFaults {
             switch (kind) {
                 case "crash" -> {
                     kernel.powerOff();
-                    stop(dev.nodes.get(index));
+                    ActorSystem<?> member = dev.nodes.get(index);
+                    silence(index, member);
+                    stop(member);
                 }
                 case "restart-agent" -> {
                     ActorSystem<?> old = dev.nodes.get(index);
@@ -95,6 +100,7 @@ final class DevFaults implements SimulatedFaults {
                 case "partition" -> partition(index);
                 case "heal" -> {
                     kernel.powerOn();
+                    unsilence(index);
                     rejoin(index);
                     ActorSystem<?> current = dev.nodes.get(index);
                     if (stopped.contains(current)) {
@@ -139,6 +145,24 @@ final class DevFaults implements SimulatedFaults {
         ActorSystem<?> member = dev.nodes.get(index);
         partitioned.put(index, new HashSet<>(Set.of(address(member))));
         others(index).forEach(o -> blackhole(member, o));
+    }
+
+    /**
+     * A crashed machine says nothing more, not even its member's goodbye: an orderly stop leaves
+     * the cluster and ends its actors over seconds, and meanwhile the member would go on sending
+     * its node's heartbeats. The others drop everything from it, at once, as a real crash does.
+     */
+    private synchronized void silence(int index, ActorSystem<?> member) {
+        crashed.put(index, address(member));
+        others(index).forEach(o -> blackhole(member, o));
+    }
+
+    /** The node powers on again: its next member is heard (the crashed one is gone by then). */
+    private synchronized void unsilence(int index) {
+        Address gone = crashed.remove(index);
+        if (gone != null) {
+            others(index).forEach(o -> throttle(o, gone, ThrottlerTransportAdapter.unthrottledThrottleMode()));
+        }
     }
 
     /** Ends a partition of the node: its links carry frames again, its member joins if it is no member yet. */
