@@ -99,8 +99,7 @@ class LinkLossOnLinuxTest {
         String device = "/dev/mapper/" + Names.volume("a1", vol);
         String raidName = Names.raid1("a1", vol, 0, 0);
         // Provisioned first, so the write below changes no pool metadata: a pool commit held by
-        // the dead side would hold every dmsetup status in this guest, and the bed runs one
-        // command per guest at a time (a real node runs the agent's side watcher alongside).
+        // the dead side would hold every dmsetup status in this guest, a pass's look among them.
         run(a, "dd if=/dev/urandom of=/tmp/dn1 bs=1M count=8 2>/dev/null; dd if=/dev/urandom of=/tmp/dn2 bs=1M count=8 2>/dev/null\n"
                 + "dd if=/tmp/dn1 of=" + device + " bs=1M count=8 oflag=direct conv=fsync 2>/dev/null; rm -f /tmp/dn.rc; dmesg -c > /dev/null");
         run(b, "ip link set eth0 down");
