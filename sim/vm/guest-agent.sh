@@ -56,12 +56,17 @@ printf 'HELLO %s %s\n' "$NAME" "$kv" >&3
 
 work=/run/agent; mkdir -p "$work"; seq=0
 # Each command runs in a process of its own, several at once, as a real node's agent passes,
-# side watcher and witness watcher do; each answer is written whole under a lock.
+# side watcher and witness watcher do; each answer is written whole, one at a time.
 cat > "$work/run" <<'RUNNER'
 work=$1 id=$2 limit=$3 s=$1/$5
 trap ':' USR1
 encode() { if [ -s "$1" ]; then base64 -w 0 "$1"; else printf -; fi; }
-answer() { { flock 9; printf 'DONE %s %s %s %s %s\n' "$id" "$1" "$2" "$3" "$4" >&3; } 9> "$work/answer.lock"; }
+# One answer at a time on the port (a long line is written in pieces); busybox has no flock: mkdir is atomic.
+answer() {
+  until mkdir "$work/answer.lock" 2> /dev/null; do sleep 0.01; done
+  printf 'DONE %s %s %s %s %s\n' "$id" "$1" "$2" "$3" "$4" >&3
+  rmdir "$work/answer.lock"
+}
 printf '%s\n' "$4" | base64 -d > "$s.sh" 2> "$s.err" || { answer 2 0 - "$(encode "$s.err")"; rm -f "$s.sh" "$s.err"; exit; }
 # Own session, so a timeout kills the whole group; this shell stays apart from the group so it
 # can stop waiting even for a child stuck in D state (it finishes into unlinked files).
@@ -80,7 +85,11 @@ late=0; [ -e "$s.late" ] && { late=1; rc=124; }
 answer "$rc" "$late" "$(encode "$s.out")" "$(encode "$s.err")"
 rm -f "$s.sh" "$s.out" "$s.err" "$s.late"
 RUNNER
-answer() { { flock 9; printf 'DONE %s %s %s %s %s\n' "$@" >&3; } 9> "$work/answer.lock"; }
+answer() {
+  until mkdir "$work/answer.lock" 2> /dev/null; do sleep 0.01; done
+  printf 'DONE %s %s %s %s %s\n' "$@" >&3
+  rmdir "$work/answer.lock"
+}
 
 set -f
 while :; do

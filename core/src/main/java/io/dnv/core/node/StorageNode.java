@@ -68,6 +68,8 @@ public final class StorageNode
     static final Duration PUSH_TICK = Duration.ofMillis(50);
     static final Duration RESEND_AFTER = Duration.ofSeconds(2);
     static final Duration DOWN_AFTER = Duration.ofSeconds(5);
+    /** A heartbeat handled this long after it was sent is logged: the entity is behind its node. */
+    private static final Duration HEARTBEAT_LAG_WARNING = Duration.ofSeconds(1);
     /** A progress question unanswered this long is answered "not yet", so the asker asks again. */
     static final Duration PROGRESS_WAIT = Duration.ofSeconds(2);
     /** How often the node checks its reservations against the volumes ({@link ReservationAudit}); one period is the grace. */
@@ -92,9 +94,10 @@ public final class StorageNode
     public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
                             long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
                             List<ZeroingProgress> zeroing, List<DiskRange> cleaned, List<String> degraded,
-                            Map<String, Imports> imports) implements Command {
+                            Map<String, Imports> imports, Instant sentAt) implements Command {
 
         public Heartbeat {
+            sentAt = sentAt == null ? Instant.now() : sentAt;
             cleaned = cleaned == null ? List.of() : List.copyOf(cleaned);
             degraded = degraded == null ? List.of() : List.copyOf(degraded);
             imports = imports == null ? Map.of() : Map.copyOf(imports);
@@ -104,7 +107,7 @@ public final class StorageNode
                          long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
                          List<ZeroingProgress> zeroing, List<DiskRange> cleaned, List<String> degraded) {
             this(info, agent, desiredSeen, reached, failures, passGeneration, unsettledVolumes, leftoverVolumes, zeroing, cleaned,
-                    degraded, Map.of());
+                    degraded, Map.of(), Instant.now());
         }
 
         /** An agent that cleaned nothing since it was told (most tests). */
@@ -112,7 +115,7 @@ public final class StorageNode
                          long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
                          List<ZeroingProgress> zeroing) {
             this(info, agent, desiredSeen, reached, failures, passGeneration, unsettledVolumes, leftoverVolumes, zeroing, List.of(), List.of(),
-                    Map.of());
+                    Map.of(), Instant.now());
         }
     }
 
@@ -397,6 +400,8 @@ public final class StorageNode
     // In memory only: the agent, its liveness and progress.
     private ActorRef<ToAgent> agent;
     private Instant lastHeartbeat;
+    /** When a heartbeat's lag was last logged: once per {@link #DOWN_AFTER} at most. */
+    private Instant lagWarnedAt;
     private long agentSeen = -1;
     private long reached = -1;
     private List<String> failures = List.of();
@@ -497,6 +502,15 @@ public final class StorageNode
     private ReplyEffect<Event, State> onHeartbeat(State s, Heartbeat h) {
         agent = h.agent();
         lastHeartbeat = Instant.now();
+        long lagMillis = Duration.between(h.sentAt(), lastHeartbeat).toMillis();
+        if (lagMillis > HEARTBEAT_LAG_WARNING.toMillis()
+                && (lagWarnedAt == null || lagWarnedAt.isBefore(lastHeartbeat.minus(DOWN_AFTER)))) {
+            lagWarnedAt = lastHeartbeat;
+            // Judged by when it is handled, not sent (the members' clocks are not compared): a
+            // node's entity this far behind keeps a node that went silent heard, and its failure undetected.
+            ctx.getLog().warn("heartbeat of {} handled {} ms after its agent sent it (by the clocks of both members): this entity is behind",
+                    nodeId, lagMillis);
+        }
         agentSeen = h.desiredSeen();
         reached = h.reached();
         failures = List.copyOf(h.failures());

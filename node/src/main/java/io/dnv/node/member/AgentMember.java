@@ -23,6 +23,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -160,7 +161,7 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 last.map(p -> pushed.leftovers(info.nodeId(), p.observed(), p.zeroing())).orElse(Set.of()),
                 last.map(PassResult::zeroing).orElse(List.of()), reported.map(NodeAgent.Status::cleaned).orElse(List.of()),
                 last.map(PassResult::degraded).orElse(List.of()),
-                last.map(p -> StorageNode.Imports.byTarget(imports(p), info.endpoints().address())).orElse(Map.of())));
+                last.map(p -> StorageNode.Imports.byTarget(imports(p), info.endpoints().address())).orElse(Map.of()), Instant.now()));
     }
 
     /**
