@@ -140,8 +140,8 @@ public final class BenchCommand {
     static final int DEFAULT_NODES = 6;
 
     @Command(name = "snapshot", mixinStandardHelpOptions = true,
-            description = "Snapshots of a volume of 1, 4 and 16 legs through the HTTP API on 6 simulated storage nodes: how long"
-                    + " host I/O was held and request -> done.")
+            description = "Snapshots of a volume of 1, 4 and 16 legs, and of a group of 16 volumes, through the HTTP API on 6 simulated"
+                    + " storage nodes: how long host I/O was held and request -> done.")
     static final class Snapshot implements Callable<Integer> {
 
         @Option(names = "--legs", split = ",", defaultValue = "1,4,16", description = "the shapes: legs of one active (default ${DEFAULT-VALUE})")
@@ -156,10 +156,15 @@ public final class BenchCommand {
         @Option(names = "--leg-mib", defaultValue = "16", description = "size of each leg (default ${DEFAULT-VALUE} MiB)")
         int legMib;
 
+        @Option(names = "--group-volumes", defaultValue = "16", description = "also a snapshot group of this many volumes of one leg"
+                + " (0: none; default ${DEFAULT-VALUE})")
+        int groupVolumes;
+
         @Override
         public Integer call() throws Exception {
             Path dir = Files.createTempDirectory("dnv-bench-");
-            System.out.println("bench snapshot: one volume per shape (1 active controller, legs " + legs + ", " + legMib + " MiB per leg), "
+            System.out.println("bench snapshot: one volume per shape (1 active controller, legs " + legs + ", " + legMib + " MiB per leg)"
+                    + (groupVolumes > 0 ? " and a group of " + groupVolumes + " volumes of one leg" : "") + ", "
                     + warmups + " + " + snapshots + " snapshots each, 6 simulated storage nodes, journal on H2, "
                     + Runtime.getRuntime().availableProcessors() + " cores");
             java.util.List<SnapshotBenchmark.Result> results = new java.util.ArrayList<>();
@@ -171,6 +176,9 @@ public final class BenchCommand {
                     SnapshotBenchmark bench = new SnapshotBenchmark("http://127.0.0.1:" + dev.httpPort(), dev.token());
                     for (int n : legs) {
                         results.add(bench.run(n, (long) n * legMib << 20, warmups, snapshots, Duration.ofMinutes(5), System.out));
+                    }
+                    if (groupVolumes > 0) {
+                        results.add(bench.runGroup(groupVolumes, (long) legMib << 20, warmups, snapshots, Duration.ofMinutes(5), System.out));
                     }
                 }
             } finally {

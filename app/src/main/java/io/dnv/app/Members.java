@@ -9,6 +9,7 @@ import io.dnv.core.failover.NodeHealth;
 import io.dnv.core.failover.Verdict;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.volume.Leg;
+import io.dnv.core.volume.SnapshotGroup;
 import io.dnv.core.volume.Volume;
 import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.agent.WitnessWatcher;
@@ -99,6 +100,7 @@ public final class Members {
         NodeDirectory.init(system);
         Leg.init(system);
         Volume.init(system);
+        SnapshotGroup.init(system);
     }
 
     private static Config config(String host, int port, List<String> seeds, List<String> roles) {

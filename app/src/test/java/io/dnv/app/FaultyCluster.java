@@ -9,6 +9,8 @@ import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
+import io.dnv.core.volume.SnapshotGroup;
+import io.dnv.core.volume.SnapshotGroupView;
 import io.dnv.core.volume.SnapshotView;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeSpec;
@@ -144,6 +146,42 @@ final class FaultyCluster implements AutoCloseable {
             Thread.sleep(50);
         }
         throw new AssertionError(snapshotId + " not done: " + last);
+    }
+
+    /** Asks for snapshot group {@code name} of {@code volumeIds}: the answer comes once every member joined. */
+    SnapshotGroup.Result createGroup(String name, List<String> volumeIds) throws Exception {
+        return sharding.entityRefFor(SnapshotGroup.ENTITY_TYPE_KEY, name).<SnapshotGroup.Result>ask(
+                r -> new SnapshotGroup.Create(name, volumeIds, r), Duration.ofSeconds(30)).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+
+    /** Asks the group until {@code done} holds; asks that fail while a dead member's shards move are asked again. */
+    SnapshotGroup.Result awaitGroup(String name, Predicate<SnapshotGroup.Result> done) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            try {
+                SnapshotGroup.Result r = sharding.entityRefFor(SnapshotGroup.ENTITY_TYPE_KEY, name).<SnapshotGroup.Result>ask(
+                        SnapshotGroup.Get::new, Duration.ofSeconds(5)).toCompletableFuture().get();
+                if (done.test(r)) {
+                    return r;
+                }
+                last = r.toString();
+            } catch (Exception e) {
+                last = e.toString();
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("snapshot group " + name + " not done: " + last);
+    }
+
+    /** Takes a snapshot group; answers it once READY or FAILED. */
+    SnapshotGroupView group(String name, List<String> volumeIds) throws Exception {
+        SnapshotGroup.Result r = createGroup(name, volumeIds);
+        if (r.group().isEmpty()) {
+            throw new AssertionError("group " + name + " refused: " + r.error());
+        }
+        return awaitGroup(name, x -> x.group().map(g -> g.state().equals("READY") || g.state().equals("FAILED")).orElse(false))
+                .group().orElseThrow();
     }
 
     VolumeView view(String id) throws Exception {

@@ -54,6 +54,62 @@ class SnapshotTest {
         dev.close();
     }
 
+    /**
+     * A snapshot group through the API: refusals name the field or the member and change
+     * nothing; a group is taken (each member's snapshot READY, named as the group), shows its
+     * events, and is deleted with its members' snapshots.
+     */
+    @Test
+    void aSnapshotGroupIsTakenShownAndDeletedThroughTheApi() throws Exception {
+        for (String v : List.of("grp-a", "grp-b")) {
+            assertEquals(202, api.post("/v1/volumes", "{\"name\":\"" + v + "\",\"sizeBytes\":" + SIZE + "}").status());
+        }
+        api.awaitState("grp-a", "READY", Duration.ofSeconds(60));
+        api.awaitState("grp-b", "READY", Duration.ofSeconds(60));
+        for (String body : List.of("{}", "{\"name\":\"g\"}", "{\"name\":\"g\",\"volumeIds\":[]}",
+                "{\"name\":\"g\",\"volumeIds\":[\"grp-a\",\"grp-a\"]}", "{\"name\":\"G\",\"volumeIds\":[\"grp-a\"]}",
+                "{\"name\":\"g\",\"volumeIds\":[\"grp-a\"],\"x\":1}")) {
+            ApiClient.Reply r = api.post("/v1/snapshot-groups", body);
+            assertEquals(400, r.status(), body);
+            assertEquals("application/problem+json", r.raw().headers().firstValue("Content-Type").orElseThrow(), body);
+        }
+        ApiClient.Reply missing = api.post("/v1/snapshot-groups", "{\"name\":\"gm\",\"volumeIds\":[\"grp-a\",\"nosuch\"]}");
+        assertEquals(400, missing.status());
+        assertTrue(missing.json().toString().contains("no volume nosuch"), missing.json().toString());
+        assertEquals(404, api.get("/v1/snapshot-groups/gm").status(), "a refused group is not there");
+        assertEquals(0, api.get("/v1/volumes/grp-a/snapshots").json().path("items").size(), "nor anything of it in a member");
+
+        ApiClient.Reply taken = api.post("/v1/snapshot-groups", "{\"name\":\"g\",\"volumeIds\":[\"grp-a\",\"grp-b\"]}");
+        assertEquals(202, taken.status(), new String(taken.body()));
+        assertEquals("/v1/snapshot-groups/g", taken.raw().headers().firstValue("Location").orElseThrow());
+        JsonNode g = taken.json();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!g.path("state").asText().equals("READY") && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            g = api.get("/v1/snapshot-groups/g").json();
+        }
+        assertEquals("READY", g.path("state").asText(), g.toString());
+        assertEquals(2, g.path("snapshotIds").size());
+        for (JsonNode id : g.path("snapshotIds")) {
+            JsonNode s = api.get("/v1/snapshots/" + id.asText()).json();
+            assertEquals("READY", s.path("state").asText());
+            assertEquals("g", s.path("name").asText());
+        }
+        List<String> events = new ArrayList<>();
+        api.get("/v1/snapshot-groups/g/events").json().forEach(e -> events.add(e.path("type").asText()));
+        assertEquals(List.of("Requested", "MembersJoined", "StripesHeld", "ThinsSnapped", "Taken", "MembersTold"), events);
+        assertEquals(404, api.get("/v1/snapshot-groups/nosuch/events").status());
+
+        assertEquals(202, api.delete("/v1/snapshot-groups/g").status());
+        deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (api.get("/v1/snapshot-groups/g").status() != 404 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(404, api.get("/v1/snapshot-groups/g").status());
+        assertEquals(0, api.get("/v1/volumes/grp-a/snapshots").json().path("items").size());
+        assertEquals(0, api.get("/v1/volumes/grp-b/snapshots").json().path("items").size());
+    }
+
     @Test
     void aSnapshotKeepsItsMomentThroughAnOverwriteAndIsDeletedFromEveryPool() throws Exception {
         assertEquals(202, api.post("/v1/volumes", "{\"name\":\"snap\",\"sizeBytes\":" + SIZE

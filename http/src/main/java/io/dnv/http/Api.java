@@ -63,7 +63,7 @@ public final class Api extends AllDirectives {
         return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> pathPrefix("v1", () -> concat(
                 path("openapi.json", () -> get(() -> complete(HttpResponse.create()
                         .withEntity(ContentTypes.APPLICATION_JSON, openApi)))),
-                authenticated(() -> concat(nodeRoutes(), volumeRoutes(), snapshotRoutes(), simRoutes()))))));
+                authenticated(() -> concat(nodeRoutes(), volumeRoutes(), snapshotRoutes(), snapshotGroupRoutes(), simRoutes()))))));
     }
 
     private Route authenticated(Supplier<Route> inner) {
@@ -138,6 +138,29 @@ public final class Api extends AllDirectives {
                         .orElseGet(() -> problem(Problem.of(r.error().orElseThrow())))))),
                 delete(() -> async(() -> cp.deleteSnapshot(id).thenApply(r -> r.snapshot().map(Api::snapshotAccepted)
                         .orElseGet(() -> problem(Problem.of(r.error().orElseThrow())))))))));
+    }
+
+    /** Snapshot groups: POST answers once every member joined (or why one could not: nothing changed). */
+    private Route snapshotGroupRoutes() {
+        return pathPrefix("snapshot-groups", () -> concat(
+                pathEnd(() -> post(() -> jsonBody(body -> {
+                    SnapshotGroupRequest req = SnapshotGroupRequest.parse(body);
+                    return cp.createGroup(req.name(), req.volumeIds()).thenApply(Api::groupAccepted);
+                }))),
+                pathPrefix(id -> concat(
+                        pathEnd(() -> concat(
+                                get(() -> async(() -> cp.group(id).thenApply(r -> r.group().map(Api::json)
+                                        .orElseGet(() -> problem(Problem.of(r.error().orElseThrow())))))),
+                                delete(() -> async(() -> cp.deleteGroup(id).thenApply(Api::groupAccepted))))),
+                        path("events", () -> get(() -> async(() -> cp.group(id).thenCompose(r -> r.group().isEmpty()
+                                ? CompletableFuture.completedFuture(problem(Problem.of(r.error().orElseThrow())))
+                                : cp.groupEvents(id).thenApply(Api::json)))))))));
+    }
+
+    private static HttpResponse groupAccepted(io.dnv.core.volume.SnapshotGroup.Result r) {
+        return r.group().map(g -> HttpResponse.create().withStatus(StatusCodes.ACCEPTED)
+                        .addHeader(Location.create("/v1/snapshot-groups/" + g.id())).withEntity(ContentTypes.APPLICATION_JSON, bytes(g)))
+                .orElseGet(() -> problem(Problem.of(r.error().orElseThrow())));
     }
 
     /** 202 with the snapshot: taking or deleting it goes on; its Location is where to watch it. */

@@ -7,6 +7,7 @@ import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
 import io.dnv.core.volume.Snapshot;
+import io.dnv.core.volume.SnapshotGroup;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeSpec;
 import io.dnv.core.volume.VolumeView;
@@ -112,6 +113,33 @@ public final class ControlPlane {
         return new Volume.SnapshotResult(Optional.empty(), Optional.of(new io.dnv.core.DomainError.NotFound("no snapshot " + snapshotId)));
     }
 
+    /** Answers once every member joined: the whole join may take a member's ask each, at once. */
+    CompletionStage<SnapshotGroup.Result> createGroup(String name, List<String> volumeIds) {
+        return group(name, r -> new SnapshotGroup.Create(name, volumeIds, r));
+    }
+
+    CompletionStage<SnapshotGroup.Result> group(String id) {
+        return group(id, SnapshotGroup.Get::new);
+    }
+
+    CompletionStage<SnapshotGroup.Result> deleteGroup(String id) {
+        return group(id, SnapshotGroup.Delete::new);
+    }
+
+    CompletionStage<List<JournalEvent>> groupEvents(String id) {
+        return journal(SnapshotGroup.ENTITY_TYPE_KEY.name() + "|" + id);
+    }
+
+    /** A group's id is its name: one that is no snapshot name is no group (asking would create an entity for it). */
+    private CompletionStage<SnapshotGroup.Result> group(String id,
+                                                        java.util.function.Function<org.apache.pekko.actor.typed.ActorRef<SnapshotGroup.Result>, SnapshotGroup.Command> command) {
+        if (!Snapshot.isName(id)) {
+            return CompletableFuture.completedFuture(new SnapshotGroup.Result(Optional.empty(),
+                    Optional.of(new io.dnv.core.DomainError.NotFound("no snapshot group " + id))));
+        }
+        return sharding.entityRefFor(SnapshotGroup.ENTITY_TYPE_KEY, id).ask(command::apply, ASK);
+    }
+
     CompletionStage<Volume.Result> extend(String id, long sizeBytes) {
         return volume(id).ask(r -> new Volume.Extend(sizeBytes, r), ASK);
     }
@@ -139,7 +167,11 @@ public final class ControlPlane {
     }
 
     CompletionStage<List<JournalEvent>> events(String id) {
-        return journal.currentEventsByPersistenceId(Volume.ENTITY_TYPE_KEY.name() + "|" + id, 0L, Long.MAX_VALUE)
+        return journal(Volume.ENTITY_TYPE_KEY.name() + "|" + id);
+    }
+
+    private CompletionStage<List<JournalEvent>> journal(String persistenceId) {
+        return journal.currentEventsByPersistenceId(persistenceId, 0L, Long.MAX_VALUE)
                 .map(ControlPlane::event).runWith(Sink.seq(), system).thenApply(List::copyOf);
     }
 

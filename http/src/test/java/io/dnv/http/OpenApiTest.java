@@ -71,6 +71,31 @@ class OpenApiTest {
         assertEquals(true, flag, "DELETE /v1/volumes/{id} takes deleteSnapshots");
     }
 
+    @Test
+    void snapshotGroupRoutesAndSchemasAreCoresRules() {
+        JsonNode paths = read().path("paths");
+        for (String route : List.of("/v1/snapshot-groups post", "/v1/snapshot-groups/{id} get", "/v1/snapshot-groups/{id} delete",
+                "/v1/snapshot-groups/{id}/events get")) {
+            String[] r = route.split(" ");
+            assertEquals(false, paths.path(r[0]).path(r[1]).isMissingNode(), route);
+        }
+        JsonNode create = schemas.path("CreateSnapshotGroup");
+        assertEquals(List.of("name", "volumeIds"), List.copyOf(iterable(create.path("required"))));
+        assertEquals(io.dnv.core.volume.SnapshotGroup.MAX_VOLUMES, create.path("properties").path("volumeIds").path("maxItems").asInt());
+        List<String> states = new java.util.ArrayList<>();
+        schemas.path("SnapshotGroup").path("properties").path("state").path("enum").forEach(v -> states.add(v.asText()));
+        assertEquals(java.util.Arrays.stream(io.dnv.core.volume.SnapshotGroup.Phase.values()).map(Enum::name)
+                .filter(p -> !p.equals("EMPTY") && !p.equals("DELETED")).sorted().toList(), states.stream().sorted().toList());
+        List<String> stages = new java.util.ArrayList<>();
+        schemas.path("SnapshotGroup").path("properties").path("stage").path("enum").forEach(v -> stages.add(v.asText()));
+        assertEquals(java.util.Arrays.stream(io.dnv.core.volume.operation.GroupSnapshot.Stage.values()).map(st -> st.name().toLowerCase())
+                .toList(), stages);
+        java.util.Set<String> fields = new java.util.TreeSet<>();
+        schemas.path("SnapshotGroup").path("properties").fieldNames().forEachRemaining(fields::add);
+        assertEquals(java.util.Arrays.stream(io.dnv.core.volume.SnapshotGroupView.class.getRecordComponents())
+                .map(java.lang.reflect.RecordComponent::getName).collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new)), fields);
+    }
+
     private static List<String> iterable(JsonNode array) {
         List<String> values = new java.util.ArrayList<>();
         array.forEach(v -> values.add(v.asText()));

@@ -43,6 +43,12 @@ public record Snapshots(List<Snapshot> items, int lastThinId) implements CborSer
                     Optional.empty(), 0));
             return new Snapshots(more, Math.max(lastThinId, r.thinId()));
         }
+        if (e instanceof Volume.GroupSnapshotJoined j) {
+            return after(new Volume.SnapshotRequested(j.snapshotId(), j.name(), j.thinId(), j.sizeBytes(), j.at()));
+        }
+        if (e instanceof Volume.GroupSnapshotLeft l) {
+            return after(new Volume.SnapshotDeleted(l.snapshotId()));
+        }
         if (e instanceof Volume.SnapshotTaken t) {
             return changed(t.snapshotId(), s -> s.with(Snapshot.Status.READY, Optional.empty(), t.heldMillis()));
         }

@@ -11,6 +11,7 @@ import io.dnv.core.volume.operation.DeleteSnapshot;
 import io.dnv.core.volume.operation.DeleteVolume;
 import io.dnv.core.volume.operation.ExtendVolume;
 import io.dnv.core.volume.operation.FailOver;
+import io.dnv.core.volume.operation.GroupSnapshotPart;
 import io.dnv.core.volume.operation.Operation;
 import io.dnv.core.volume.operation.Outcome;
 import io.dnv.core.volume.operation.Peers;
@@ -117,6 +118,21 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** Delete snapshot {@code snapshotId}; one being deleted answers as it is. */
     public record DropSnapshot(String snapshotId, ActorRef<SnapshotResult> replyTo) implements Command {}
 
+    // A snapshot group's asks of a member volume (SnapshotGroup, docs/snapshots.md "Group snapshots")
+
+    /** Take part in snapshot group {@code groupId}: a snapshot named {@code name}, taken by the group. */
+    public record JoinGroup(String groupId, String name, ActorRef<GroupPartReply> replyTo) implements Command {}
+
+    /** The volume's part in the group now, with its layout to hold and snap. */
+    public record GetGroupPart(String groupId, ActorRef<GroupPartReply> replyTo) implements Command {}
+
+    /** The group is over: the part's snapshot is READY ({@code taken}) or FAILED ({@code reason}). */
+    public record EndGroupPart(String groupId, boolean taken, long heldMillis, String reason, ActorRef<GroupPartReply> replyTo)
+            implements Command {}
+
+    /** The group was refused before it held anything: the part goes as if it never was. */
+    public record LeaveGroup(String groupId, ActorRef<GroupPartReply> replyTo) implements Command {}
+
     private enum Advance implements Command { INSTANCE }
 
     /** Sharding's stop message: after the volume asked to be passivated, or when its shard is handed off. */
@@ -144,6 +160,20 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     }
 
     public record SnapshotList(List<SnapshotView> snapshots, Optional<DomainError> error) implements CborSerializable {}
+
+    /**
+     * A member's answer to its group. {@code IN}: the volume runs its part ({@code part} with its
+     * layout now); {@code PAUSED}: a failover runs with the part paused in it; {@code OUT}: no
+     * part (ended, or never joined); {@code REFUSED}: it cannot join ({@code refusal} says why).
+     */
+    public record GroupPartReply(PartStatus status, Optional<GroupPart> part, Optional<DomainError> refusal)
+            implements CborSerializable {}
+
+    public enum PartStatus { IN, PAUSED, OUT, REFUSED }
+
+    /** A member's snapshot and what to hold and snap for it; {@code failovers}: how many the part went through. */
+    public record GroupPart(String snapshotId, int thinId, VolumeSpec spec, Placement placement, int failovers)
+            implements CborSerializable {}
 
     public record AttachResult(Optional<ConnectInfo> connect, Optional<DomainError> error) implements CborSerializable {
         static AttachResult refused(DomainError e) {
@@ -266,6 +296,13 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     /** Undone for the last time: nothing of it is left in any pool. */
     public record SnapshotFailed(String snapshotId, String reason) implements Event {}
+
+    /** The volume's part in snapshot group {@code groupId} begins: a snapshot as {@link SnapshotRequested}, taken by the group. */
+    public record GroupSnapshotJoined(String groupId, String snapshotId, String name, int thinId, long sizeBytes, Instant at)
+            implements Event {}
+
+    /** The group was refused before it held anything: the part's snapshot goes from the volume as if never asked for. */
+    public record GroupSnapshotLeft(String snapshotId) implements Event {}
 
     public record SnapshotDeleteRequested(String snapshotId, int thinId, Instant at) implements Event {}
 
@@ -456,6 +493,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Detach.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))))
                 .onCommand(Delete.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))));
         snapshotCommands(b);
+        groupCommands(b);
         b.forAnyState()
                 // A volume being deleted needs no failover: taking its objects off every node fences
                 // the failed one too, and each node frees what it held once its agent confirms.
@@ -493,6 +531,87 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(GetSnapshot.class, (s, c) -> Effect().reply(c.replyTo(), snapshotView(s, c.snapshotId())))
                 .onCommand(ListSnapshots.class, (s, c) -> Effect().reply(c.replyTo(), new SnapshotList(s.snapshots().items().stream()
                         .map(x -> SnapshotView.of(volumeId, x, s.phase() == Phase.DELETING)).toList(), Optional.empty())));
+    }
+
+    // ---------------------------------------------------------------- a snapshot group's part
+
+    /**
+     * A snapshot group drives its members (SnapshotGroup): each member records its part as its
+     * one operation, so the conflict rule holds per volume (another operation is refused while
+     * the part runs, a failover pauses it), and its snapshot in its catalog like any other.
+     */
+    private void groupCommands(CommandHandlerWithReplyBuilder<Command, Event, State> b) {
+        b.forState(s -> s.phase() == Phase.EMPTY || s.phase() == Phase.DELETED)
+                .onCommand(JoinGroup.class, (s, c) -> absent(c.replyTo(), new GroupPartReply(PartStatus.REFUSED, Optional.empty(),
+                        Optional.of(new DomainError.Invalid("volumeIds", "no volume " + volumeId)))))
+                .onCommand(GetGroupPart.class, (s, c) -> absent(c.replyTo(), groupPart(s, c.groupId())))
+                .onCommand(EndGroupPart.class, (s, c) -> absent(c.replyTo(), groupPart(s, c.groupId())))
+                .onCommand(LeaveGroup.class, (s, c) -> absent(c.replyTo(), groupPart(s, c.groupId())));
+        b.forAnyState()
+                .onCommand(JoinGroup.class, this::onJoinGroup)
+                .onCommand(GetGroupPart.class, (s, c) -> Effect().reply(c.replyTo(), groupPart(s, c.groupId())))
+                .onCommand(EndGroupPart.class, this::onEndGroupPart)
+                .onCommand(LeaveGroup.class, (s, c) -> part(s, c.groupId()).isEmpty()
+                        ? Effect().reply(c.replyTo(), groupPart(s, c.groupId()))
+                        : Effect().persist(new GroupSnapshotLeft(part(s, c.groupId()).get().snapshotId())).thenRun(this::afterEvent)
+                        .thenReply(c.replyTo(), st -> groupPart(st, c.groupId())));
+    }
+
+    /**
+     * Joins as a snapshot would be taken: a READY volume with no operation under way and no
+     * snapshot of the name; joined already answers the part.
+     */
+    private ReplyEffect<Event, State> onJoinGroup(State s, JoinGroup c) {
+        GroupPartReply now = groupPart(s, c.groupId());
+        if (now.status() != PartStatus.OUT) {
+            return Effect().reply(c.replyTo(), now);
+        }
+        Optional<DomainError> refusal = Optional.empty();
+        if (s.phase() != Phase.READY) {
+            refusal = Optional.of(DomainError.Conflict.of("volume " + volumeId + " is " + s.phase() + "; only a READY volume is snapshotted"));
+        } else if (s.operation().isPresent()) {
+            refusal = Optional.of(busy(s, "join snapshot group " + c.groupId()));
+        } else if (s.snapshots().named(c.name()).isPresent()) {
+            refusal = Optional.of(DomainError.Conflict.of("volume " + volumeId + " has a snapshot named " + c.name() + " already ("
+                    + s.snapshots().named(c.name()).get().id() + ")"));
+        } else if (s.snapshots().nextThinId() > Snapshot.MAX_THIN_ID) {
+            refusal = Optional.of(DomainError.Conflict.of("volume " + volumeId + " has used every thin id of its pools"));
+        }
+        if (refusal.isPresent()) {
+            return Effect().reply(c.replyTo(), new GroupPartReply(PartStatus.REFUSED, Optional.empty(), refusal));
+        }
+        int thinId = s.snapshots().nextThinId();
+        return Effect().persist(new GroupSnapshotJoined(c.groupId(), Snapshot.id(volumeId, thinId), c.name(), thinId,
+                        VolumeLayout.of(s.spec().orElseThrow()).usableBytes(), Instant.now())).thenRun(this::afterEvent)
+                .thenReply(c.replyTo(), st -> groupPart(st, c.groupId()));
+    }
+
+    /** The part's snapshot READY or FAILED, as the group decided; a part paused by a failover ends once it resumes. */
+    private ReplyEffect<Event, State> onEndGroupPart(State s, EndGroupPart c) {
+        Optional<GroupSnapshotPart> part = part(s, c.groupId());
+        if (part.isEmpty()) {
+            return Effect().reply(c.replyTo(), groupPart(s, c.groupId()));
+        }
+        Event end = c.taken() ? new SnapshotTaken(part.get().snapshotId(), c.heldMillis())
+                : new SnapshotFailed(part.get().snapshotId(), c.reason());
+        return Effect().persist(end).thenRun(this::afterEvent).thenReply(c.replyTo(), st -> groupPart(st, c.groupId()));
+    }
+
+    /** The group's part the volume runs now. */
+    private static Optional<GroupSnapshotPart> part(State s, String groupId) {
+        return s.operation().filter(op -> op instanceof GroupSnapshotPart p && p.groupId().equals(groupId)).map(GroupSnapshotPart.class::cast);
+    }
+
+    private static GroupPartReply groupPart(State s, String groupId) {
+        Optional<GroupSnapshotPart> running = part(s, groupId);
+        if (running.isPresent()) {
+            GroupSnapshotPart p = running.get();
+            return new GroupPartReply(PartStatus.IN, Optional.of(new GroupPart(p.snapshotId(), p.thinId(), s.spec().orElseThrow(),
+                    s.placement().orElseThrow(), p.failovers())), Optional.empty());
+        }
+        boolean paused = s.operation().filter(op -> op instanceof FailOver f && f.paused()
+                .filter(x -> x instanceof GroupSnapshotPart p && p.groupId().equals(groupId)).isPresent()).isPresent();
+        return new GroupPartReply(paused ? PartStatus.PAUSED : PartStatus.OUT, Optional.empty(), Optional.empty());
     }
 
     /**
@@ -959,8 +1078,11 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onEvent(ThinsSnapped.class, (s, e) -> s.with(snapshot(s).at(CreateSnapshot.Stage.RELEASE, s.next())))
                 .onEvent(SnapshotUndoing.class, (s, e) -> s.with(snapshot(s).undoing(e.reason(), s.next())))
                 .onEvent(SnapshotRetried.class, (s, e) -> s.with(snapshot(s).retried(s.next())))
-                .onEvent(SnapshotTaken.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, snapshot(s).requestedAt())))
-                .onEvent(SnapshotFailed.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, snapshot(s).requestedAt())))
+                .onEvent(SnapshotTaken.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, s.operation().orElseThrow().requestedAt())))
+                .onEvent(SnapshotFailed.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, s.operation().orElseThrow().requestedAt())))
+                .onEvent(GroupSnapshotJoined.class, (s, e) -> s.with(GroupSnapshotPart.start(e.groupId(), e.snapshotId(), e.thinId(),
+                        e.at(), s.next())))
+                .onEvent(GroupSnapshotLeft.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, s.operation().orElseThrow().requestedAt())))
                 .onEvent(SnapshotDeleteRequested.class, (s, e) -> s.with(DeleteSnapshot.start(e.snapshotId(), e.thinId(), e.at(),
                         s.next())))
                 .onEvent(SnapshotDeleted.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, s.operation().orElseThrow().requestedAt())))

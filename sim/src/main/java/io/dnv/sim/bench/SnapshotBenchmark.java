@@ -89,6 +89,75 @@ public final class SnapshotBenchmark {
         return r;
     }
 
+    /**
+     * A group of {@code volumes} volumes of one leg each (one active controller each, spread over
+     * the nodes by placement), snapshotted together: {@code warmups} groups not counted, then
+     * {@code groups} measured. Held is the group's longest hold of any node; done is from the POST
+     * to the group's journal recording every member told (every member's snapshot READY).
+     */
+    public Result runGroup(int volumes, long sizeBytes, int warmups, int groups, Duration timeout, PrintStream out) throws Exception {
+        List<String> ids = new ArrayList<>();
+        for (int v = 0; v < volumes; v++) {
+            ids.add("groupbench-" + v);
+            expect(send(request("/v1/volumes").header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    "{\"name\":\"" + ids.get(v) + "\",\"sizeBytes\":" + sizeBytes + ",\"activeControllers\":1,\"legsPerController\":1}"))
+                    .build()), 202, "create " + ids.get(v));
+        }
+        for (String id : ids) {
+            awaitVolume(id, timeout);
+        }
+        String members = JSON.writeValueAsString(ids);
+        List<Long> held = new ArrayList<>();
+        List<Long> done = new ArrayList<>();
+        for (int i = 0; i < warmups + groups; i++) {
+            String name = "g" + i;
+            Instant sent = Instant.now();
+            expect(send(request("/v1/snapshot-groups").header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                    "{\"name\":\"" + name + "\",\"volumeIds\":" + members + "}")).build()), 202, "group " + name);
+            JsonNode ready = awaitGroup(name, timeout);
+            if (i >= warmups) {
+                held.add(ready.path("heldMillis").asLong());
+                done.add(Duration.between(sent, groupTold(name)).toMillis());
+            }
+        }
+        Collections.sort(held);
+        Collections.sort(done);
+        Result r = new Result(1, volumes, groups, BenchApi.percentile(held, 50), BenchApi.percentile(held, 99), BenchApi.percentile(done, 50),
+                BenchApi.percentile(done, 99));
+        out.printf("group of %d volumes: %d groups (after %d not counted): host I/O held p50 %d ms, p99 %d ms, max %d ms; request -> done"
+                        + " p50 %d ms, p99 %d ms, max %d ms%n", volumes, groups, warmups, r.holdP50Ms(), r.holdP99Ms(), held.get(held.size() - 1),
+                r.doneP50Ms(), r.doneP99Ms(), done.get(done.size() - 1));
+        for (String id : ids) {
+            expect(send(request("/v1/volumes/" + id + "?deleteSnapshots=true").DELETE().build()), 202, "delete " + id);
+        }
+        return r;
+    }
+
+    private JsonNode awaitGroup(String name, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode g = JSON.readTree(send(request("/v1/snapshot-groups/" + name).GET().build()).body());
+            if (g.path("state").asText().equals("READY")) {
+                return g;
+            }
+            if (g.path("state").asText().equals("FAILED")) {
+                throw new IllegalStateException("snapshot group " + name + " FAILED: " + g.path("error").asText());
+            }
+            Thread.sleep(10);
+        }
+        throw new IllegalStateException("snapshot group " + name + " not READY within " + timeout.toSeconds() + " s");
+    }
+
+    /** When the group's journal recorded every member told. */
+    private Instant groupTold(String name) throws Exception {
+        for (JsonNode e : JSON.readTree(send(request("/v1/snapshot-groups/" + name + "/events").GET().build()).body())) {
+            if (e.path("type").asText().equals("MembersTold")) {
+                return Instant.parse(e.path("time").asText());
+            }
+        }
+        throw new IllegalStateException("snapshot group " + name + " has no MembersTold");
+    }
+
     private void awaitVolume(String volume, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {

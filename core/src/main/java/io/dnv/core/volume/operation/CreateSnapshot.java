@@ -144,13 +144,33 @@ public record CreateSnapshot(String snapshotId, int thinId, Stage stage, long at
     /** The stripe of every active, by node. */
     private static Map<String, List<String>> stripes(Volume.State s) {
         Map<String, List<String>> out = new LinkedHashMap<>();
-        s.placement().orElseThrow().actives().forEach(c -> out.put(c.nodeId(), List.of(Names.volume(c.nodeId(), s.name()))));
+        addStripes(out, s.name(), s.placement().orElseThrow());
         return out;
+    }
+
+    /** Adds the volume's stripe of every active to the devices by node (a group holds several volumes' on one node). */
+    static void addStripes(Map<String, List<String>> byNode, String volumeId, Placement p) {
+        p.actives().forEach(c -> byNode.merge(c.nodeId(), List.of(Names.volume(c.nodeId(), volumeId)),
+                (a, b) -> java.util.stream.Stream.concat(a.stream(), b.stream()).toList()));
     }
 
     /** Every leg's owner snapshots its legs' thins, each owner under its own hold. */
     private CompletionStage<StepResult> snap(Volume.State s, Peers peers) {
-        Map<String, List<Integer>> byOwner = legsByOwner(s);
+        Map<String, List<ToAgent.ThinSnap>> byOwner = new LinkedHashMap<>();
+        addThinSnaps(byOwner, s.name(), s.spec().orElseThrow(), s.placement().orElseThrow(), thinId);
+        return snap(peers, token(), holds, byOwner);
+    }
+
+    /** Adds a snapshot {@code thinId} of each of the volume's legs to what its owner snaps. */
+    static void addThinSnaps(Map<String, List<ToAgent.ThinSnap>> byOwner, String volumeId, VolumeSpec spec, Placement p, int thinId) {
+        legsByOwner(spec, p).forEach((owner, legs) -> legs.forEach(leg -> byOwner.computeIfAbsent(owner, o -> new ArrayList<>())
+                .add(new ToAgent.ThinSnap(Names.pool(owner, volumeId, leg), Names.thin(owner, volumeId, leg), Snapshot.ORIGIN_THIN_ID,
+                        thinId))));
+    }
+
+    /** Every owner snaps its thins, each under its own node's hold (one order per node). */
+    static CompletionStage<StepResult> snap(Peers peers, String token, Map<String, String> holds,
+                                            Map<String, List<ToAgent.ThinSnap>> byOwner) {
         List<String> owners = List.copyOf(byOwner.keySet());
         List<CompletionStage<ToAgent.OrderDone>> asks = new ArrayList<>();
         for (String owner : owners) {
@@ -158,9 +178,7 @@ public record CreateSnapshot(String snapshotId, int thinId, Stage stage, long at
             if (holdId == null) {
                 return CompletableFuture.completedFuture(new StepResult.Refused(owner + " owns a leg but holds no stripe"));
             }
-            List<ToAgent.ThinSnap> snaps = byOwner.get(owner).stream().map(leg -> new ToAgent.ThinSnap(
-                    Names.pool(owner, s.name(), leg), Names.thin(owner, s.name(), leg), Snapshot.ORIGIN_THIN_ID, thinId)).toList();
-            asks.add(IoHolds.answered(owner, peers.snapThins(owner, token(), holdId, snaps)));
+            asks.add(IoHolds.answered(owner, peers.snapThins(owner, token, holdId, byOwner.get(owner))));
         }
         return Stages.all(asks).thenApply(answers -> {
             List<String> refusals = IoHolds.refusals(owners, answers);
@@ -169,9 +187,7 @@ public record CreateSnapshot(String snapshotId, int thinId, Stage stage, long at
     }
 
     /** The legs of the volume by the node that owns each now. */
-    private static Map<String, List<Integer>> legsByOwner(Volume.State s) {
-        VolumeSpec spec = s.spec().orElseThrow();
-        Placement p = s.placement().orElseThrow();
+    private static Map<String, List<Integer>> legsByOwner(VolumeSpec spec, Placement p) {
         Map<String, List<Integer>> out = new LinkedHashMap<>();
         for (int leg = 0; leg < spec.legCount(); leg++) {
             out.computeIfAbsent(p.owner(leg, spec).nodeId(), o -> new ArrayList<>()).add(leg);
@@ -181,10 +197,14 @@ public record CreateSnapshot(String snapshotId, int thinId, Stage stage, long at
 
     /** Thin {@code thinId} deleted from every leg's pool (gone already is done); fails unless every owner did. */
     static CompletionStage<StepResult> deleteThins(Volume.State s, Peers peers, int thinId) {
-        Map<String, List<Integer>> byOwner = legsByOwner(s);
+        return deleteThins(s.name(), s.spec().orElseThrow(), s.placement().orElseThrow(), peers, thinId);
+    }
+
+    static CompletionStage<StepResult> deleteThins(String volumeId, VolumeSpec spec, Placement p, Peers peers, int thinId) {
+        Map<String, List<Integer>> byOwner = legsByOwner(spec, p);
         List<String> owners = List.copyOf(byOwner.keySet());
         return Stages.all(owners.stream().map(o -> peers.deleteThins(o, byOwner.get(o).stream()
-                .map(leg -> new ToAgent.PoolThin(Names.pool(o, s.name(), leg), thinId)).toList())).toList()).thenApply(answers -> {
+                .map(leg -> new ToAgent.PoolThin(Names.pool(o, volumeId, leg), thinId)).toList())).toList()).thenApply(answers -> {
             List<String> refusals = IoHolds.refusals(owners, answers);
             if (!refusals.isEmpty()) {
                 throw new IllegalStateException("could not delete thin " + thinId + ": " + String.join("; ", refusals));

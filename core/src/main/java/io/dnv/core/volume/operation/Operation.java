@@ -25,9 +25,11 @@ import java.util.concurrent.CompletionStage;
         @JsonSubTypes.Type(value = ExtendVolume.class, name = "extend"),
         @JsonSubTypes.Type(value = FailOver.class, name = "failover"),
         @JsonSubTypes.Type(value = CreateSnapshot.class, name = "snapshot"),
-        @JsonSubTypes.Type(value = DeleteSnapshot.class, name = "delete-snapshot")})
+        @JsonSubTypes.Type(value = DeleteSnapshot.class, name = "delete-snapshot"),
+        @JsonSubTypes.Type(value = GroupSnapshotPart.class, name = "snapshot-group")})
 public sealed interface Operation extends CborSerializable
-        permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume, FailOver, CreateSnapshot, DeleteSnapshot {
+        permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume, FailOver, CreateSnapshot, DeleteSnapshot,
+        GroupSnapshotPart {
 
     /** How the API names the operation. */
     String name();
