@@ -65,6 +65,10 @@ public final class AgentCommand implements Callable<Integer> {
             log.warn("node {} lacks {}: no volume will be placed on it until the modules are loaded "
                     + "(nvmet, nvmet-tcp, nvme-tcp, dm-raid, dm-thin-pool; see docs/operations.md)", info.nodeId(), missing);
         }
+        if (!capabilities.contains(Placer.DM_CLONE)) {
+            log.info("node {} has no dm-clone: no clone will hydrate on it (docs/operations.md says how to build the module)",
+                    info.nodeId());
+        }
         Config cluster = c.getConfig("cluster");
         NodeAgent.Settings settings = NodeAgent.Settings.DEFAULT.withStateDirectory(Path.of(n.getString("state-dir")));
         if (n.hasPath("kernel-commands")) {

@@ -105,6 +105,11 @@ public final class DmTableParser {
         return lines;
     }
 
+    /** Every target type dnv has a typed target for. */
+    public static Set<String> modelled() {
+        return TYPES;
+    }
+
     /** Whether dnv has a typed target for this target type. */
     public static boolean models(String type) {
         return TYPES.contains(type);

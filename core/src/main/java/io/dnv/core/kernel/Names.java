@@ -33,8 +33,9 @@ public final class Names {
     private static final Pattern NODE_ID = Pattern.compile(NODE_ID_PATTERN);
     private static final Pattern VOLUME_ID = Pattern.compile(VOLUME_ID_PATTERN);
     /** Each dm kind and how many numbers (leg, group, side) follow the volume in its names. */
-    private static final Map<String, Integer> DM_KIND_IDS = Map.of("ld", 3, "rm", 3, "rd", 3, "r1", 2, "tmeta", 1,
-            "tdata", 1, "pool", 1, "thin", 1, "legx", 1, "vol", 0);
+    private static final Map<String, Integer> DM_KIND_IDS = Map.ofEntries(Map.entry("ld", 3), Map.entry("rm", 3),
+            Map.entry("rd", 3), Map.entry("r1", 2), Map.entry("tmeta", 1), Map.entry("tdata", 1), Map.entry("pool", 1),
+            Map.entry("thin", 1), Map.entry("legx", 1), Map.entry("snapx", 2), Map.entry("vol", 0));
 
     private Names() {}
 
@@ -133,6 +134,22 @@ public final class Names {
         return nqn("leg:" + vol + ":" + leg);
     }
 
+    /**
+     * A snapshot's thin {@code thinId} of a leg, activated beside the leg's pool on its owner to
+     * be exported (a clone's source). Its dm name carries the thin id before the leg.
+     */
+    public static String snapshotLeg(String cn, String vol, int thinId, int leg) {
+        return dm(cn, "snapx", vol, thinId, leg);
+    }
+
+    /**
+     * The export of a leg's snapshot thin: like a leg's, it does not name its owner, so after a
+     * failover the new owner's export is another path of the same namespace.
+     */
+    public static String snapshotLegNqn(String vol, int thinId, int leg) {
+        return nqn("snap:" + vol + ":" + thinId + ":" + leg);
+    }
+
     // every controller of the volume
 
     public static String volume(String cn, String vol) {
@@ -140,11 +157,12 @@ public final class Names {
     }
 
     /**
-     * Whether an export is internal (an LD to its leg owner, a leg to the other actives): a host
-     * taken off one of those is fenced, its connections dropped and its I/O drained.
+     * Whether an export is internal (an LD to its leg owner, a leg to the other actives, a leg's
+     * snapshot to a clone's active): a host taken off one of those is fenced, its connections
+     * dropped and its I/O drained.
      */
     public static boolean isInternalNqn(String nqn) {
-        return nqn.startsWith(NQN_PREFIX + "ld:") || nqn.startsWith(NQN_PREFIX + "leg:");
+        return nqn.startsWith(NQN_PREFIX + "ld:") || nqn.startsWith(NQN_PREFIX + "leg:") || nqn.startsWith(NQN_PREFIX + "snap:");
     }
 
     /**

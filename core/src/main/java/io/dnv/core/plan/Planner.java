@@ -47,21 +47,30 @@ public final class Planner {
     private final Placement placement;
     private final List<String> attachments;
     private final Map<String, NodeEndpoints> nodes;
+    private final List<SnapshotExport> snapshotExports;
     private final Map<String, NodeObjects.Builder> out = new LinkedHashMap<>();
 
     private Planner(String volumeId, VolumeSpec spec, VolumeLayout layout, Placement placement, List<String> attachments,
-                    Map<String, NodeEndpoints> nodes) {
+                    Map<String, NodeEndpoints> nodes, List<SnapshotExport> snapshotExports) {
         this.volumeId = volumeId;
         this.spec = spec;
         this.layout = layout;
         this.placement = placement;
         this.attachments = List.copyOf(attachments);
         this.nodes = nodes;
+        this.snapshotExports = List.copyOf(snapshotExports);
     }
 
     public static Map<String, NodeObjects> plan(String volumeId, VolumeSpec spec, VolumeLayout layout, Placement placement,
                                                 List<String> attachments, Map<String, NodeEndpoints> nodes) {
-        Planner p = new Planner(volumeId, spec, layout, placement, attachments, nodes);
+        return plan(volumeId, spec, layout, placement, attachments, nodes, List.of());
+    }
+
+    /** The same, with snapshots of the volume exported to the nodes each names. */
+    public static Map<String, NodeObjects> plan(String volumeId, VolumeSpec spec, VolumeLayout layout, Placement placement,
+                                                List<String> attachments, Map<String, NodeEndpoints> nodes,
+                                                List<SnapshotExport> snapshotExports) {
+        Planner p = new Planner(volumeId, spec, layout, placement, attachments, nodes, snapshotExports);
         p.validate();
         for (int leg = 0; leg < spec.legCount(); leg++) {
             p.leg(leg);
@@ -136,6 +145,14 @@ public final class Planner {
         if (spec.activeControllers() > 1) {
             exportLeg(leg, owner, thin);
         }
+        for (SnapshotExport e : snapshotExports) {
+            // A thin of the snapshot's id beside the origin: the pool serves both, and the
+            // snapshot's blocks stay shared until the origin overwrites them.
+            DmDevice snap = new DmDevice(Names.snapshotLeg(cn, volumeId, e.thinId(), leg),
+                    DmTable.of(e.legSectors(), new DmTarget.Thin(pool.ref(), e.thinId())));
+            cnObjects.dm.add(snap);
+            export(owner, snap, Names.snapshotLegNqn(volumeId, e.thinId(), leg), e.importers());
+        }
     }
 
     private static long end(List<DmLine> lines) {
@@ -162,6 +179,12 @@ public final class Planner {
             for (Placement.Controller other : placement.actives()) {
                 objects(other.nodeId()).connections.add(connection(node(owner.nodeId()), legPort(owner.nodeId()),
                         Names.legNqn(volumeId, leg), other.nodeId(), ConnectTimeouts.PEER_LEG));
+            }
+        }
+        for (SnapshotExport e : snapshotExports) {
+            for (String importer : e.importers()) {
+                objects(importer).connections.add(connection(node(owner.nodeId()), legPort(owner.nodeId()),
+                        Names.snapshotLegNqn(volumeId, e.thinId(), leg), importer, ConnectTimeouts.PEER_LEG));
             }
         }
     }
@@ -216,30 +239,35 @@ public final class Planner {
 
     /** One export per leg, under an NQN that does not name its owner, so a new owner is a new path. */
     private void exportLeg(int leg, Placement.Controller owner, DmDevice thin) {
+        DmDevice legExport = new DmDevice(Names.legExport(owner.nodeId(), volumeId, leg),
+                DmTable.of(layout.legSectors(), new DmTarget.Linear(thin.ref(), 0)));
+        objects(owner.nodeId()).dm.add(legExport);
+        List<String> others = placement.actives().stream().filter(other -> other != owner).map(Placement.Controller::nodeId).toList();
+        export(owner, legExport, Names.legNqn(volumeId, leg), others);
+    }
+
+    /**
+     * {@code device} of a leg's owner exported on its leg port under {@code nqn}, which names no
+     * owner, and imported by each of {@code importers}. While a promotion replaces a failed owner,
+     * the importers keep their path to it until the successor's is live everywhere: a namespace
+     * whose last path went would take down what sits on it. The cntlids come from the owner's
+     * slot's leg range, so the successor's export never repeats one the importers hold.
+     */
+    private void export(Placement.Controller owner, DmDevice device, String nqn, List<String> importers) {
         NodeEndpoints cn = node(owner.nodeId());
         NvmetPort port = legPort(owner.nodeId());
-        DmDevice legExport = new DmDevice(Names.legExport(cn.nodeId(), volumeId, leg),
-                DmTable.of(layout.legSectors(), new DmTarget.Linear(thin.ref(), 0)));
-        objects(cn.nodeId()).dm.add(legExport);
-        String nqn = Names.legNqn(volumeId, leg);
         UUID uuid = Names.namespaceUuid(nqn);
         int slot = placement.controllers().indexOf(owner);
-        List<String> importers = new ArrayList<>();
-        for (Placement.Controller other : placement.actives()) {
-            if (other != owner) {
-                importers.add(Names.hostNqn(other.nodeId()));
-                objects(other.nodeId()).connections.add(connection(cn, port, nqn, other.nodeId(), ConnectTimeouts.PEER_LEG));
-                if (owner.replacing() != null) {
-                    // Promotion: the path to the failed owner stays until the successor's is live
-                    // everywhere; a leg whose last path went would take the stripe over it down.
-                    objects(other.nodeId()).connections.add(connection(node(owner.replacing()), legPort(owner.replacing()),
-                            nqn, other.nodeId(), ConnectTimeouts.PEER_LEG));
-                }
+        for (String importer : importers) {
+            objects(importer).connections.add(connection(cn, port, nqn, importer, ConnectTimeouts.PEER_LEG));
+            if (owner.replacing() != null) {
+                objects(importer).connections.add(connection(node(owner.replacing()), legPort(owner.replacing()),
+                        nqn, importer, ConnectTimeouts.PEER_LEG));
             }
         }
         CntlidRanges.Range ids = CntlidRanges.leg(owner.idSlot(slot));
-        objects(cn.nodeId()).subsystems.add(new NvmetSubsystem(nqn, importers, ids.min(), ids.max(),
-                Names.serial(nqn), List.of(new NvmetNamespace(1, legExport.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)),
+        objects(cn.nodeId()).subsystems.add(new NvmetSubsystem(nqn, importers.stream().map(Names::hostNqn).toList(), ids.min(), ids.max(),
+                Names.serial(nqn), List.of(new NvmetNamespace(1, device.ref(), uuid, Names.nguid(uuid), AnaGroups.DEFAULT)),
                 List.of(port.id())));
     }
 
@@ -333,6 +361,17 @@ public final class Planner {
                 throw new IllegalArgumentException("controller ANA group must be " + AnaGroups.FIRST_CREATED + ".."
                         + AnaGroups.LAST_USABLE + ": " + cs.get(slot).anaGroup());
             }
+        }
+        Set<Integer> exported = new HashSet<>();
+        for (SnapshotExport e : snapshotExports) {
+            if (!exported.add(e.thinId())) {
+                throw new IllegalArgumentException("snapshot " + e.thinId() + " exported twice");
+            }
+            e.importers().forEach(n -> {
+                if (!Names.isNodeId(n)) {
+                    throw new IllegalArgumentException("snapshot " + e.thinId() + " exported to " + n + ", not a node id");
+                }
+            });
         }
         if (placement.legs().size() != spec.legCount()) {
             throw new IllegalArgumentException("placement has " + placement.legs().size() + " legs, spec wants " + spec.legCount());

@@ -28,6 +28,11 @@ public final class Placer {
     public static final String FAILURE_DOMAIN = "failure-domain";
     /** What every node of a volume's data path must be able to do (reported by its agent at start). */
     public static final Set<String> REQUIRED = Set.of("transport:tcp", "dm-raid", "dm-thin-pool");
+    /**
+     * What a clone's hydrating active needs besides: its stripe is built over a clone target
+     * (docs/operations.md says how to get the module where the distribution lacks it).
+     */
+    public static final String DM_CLONE = "dm-clone";
 
     /** Node ids by controller slot, and by leg and side of the leg's first group. */
     public record Choice(List<String> controllers, List<List<String>> sides) {}
@@ -46,6 +51,15 @@ public final class Placer {
 
     /** The same, never on a node of {@code avoid} (nodes that failed under this create). */
     public static Result choose(String volumeId, VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes, Set<String> avoid) {
+        return choose(volumeId, spec, layout, nodes, avoid, Set.of());
+    }
+
+    /**
+     * The same, with the first active on a node that also has {@code firstActiveNeeds}: a clone's
+     * hydrating active ({@link #DM_CLONE}). No such node up: refused, naming what is missing.
+     */
+    public static Result choose(String volumeId, VolumeSpec spec, VolumeLayout layout, List<NodeView> nodes, Set<String> avoid,
+                                Set<String> firstActiveNeeds) {
         // A node still removing an earlier volume of this name keeps its extents and ANA group
         // (same keys) until its agent confirms them gone: it cannot take the name again yet.
         List<NodeView> up = able(volumeId, nodes, avoid);
@@ -54,8 +68,18 @@ public final class Placer {
         for (int slot = 0; slot < spec.controllerCount(); slot++) {
             // Actives first: a standby's ANA domain is named by the nodes of the actives.
             String domain = AnaGroups.domain(slot, spec.activeControllers(), controllers);
+            Set<String> needs = slot == 0 ? firstActiveNeeds : Set.of();
             Optional<NodeView> next = cns.stream().filter(n -> !controllers.contains(n.id()))
+                    .filter(n -> n.info().orElseThrow().capabilities().containsAll(needs))
                     .filter(n -> n.hasAnaGroupFor(volumePort(n), domain)).findFirst();
+            if (next.isEmpty() && !needs.isEmpty()) {
+                List<String> lacking = cns.stream().filter(n -> !n.info().orElseThrow().capabilities().containsAll(needs))
+                        .map(NodeView::id).sorted().toList();
+                return refused("a clone's hydrating active needs a controller node with " + String.join(", ", new TreeSet<>(needs))
+                        + " (see docs/operations.md): " + (cns.size() - lacking.size()) + " of the " + cns.size()
+                        + " controller nodes up have it with an ANA group free" + (lacking.isEmpty() ? ""
+                        : "; lacking it: " + String.join(", ", lacking)));
+            }
             if (next.isEmpty()) {
                 return refused("needs " + spec.controllerCount() + " controller nodes that are up, found " + controllers.size()
                         + " with an ANA group for their role (" + cns.size() + " up)");

@@ -64,7 +64,14 @@ public final class Fixtures {
     public static Map<String, io.dnv.core.kernel.DesiredNode> desired(Map<String, NodeEndpoints> nodes, String volumeId, VolumeSpec spec,
                                                                     VolumeLayout layout, Placement placement, List<String> hosts,
                                                                     long generation) {
-        Map<String, NodeObjects> plan = Planner.plan(volumeId, spec, layout, placement, hosts, nodes);
+        return desired(nodes, volumeId, spec, layout, placement, hosts, List.of(), generation);
+    }
+
+    /** The same, with snapshots of the volume exported. */
+    public static Map<String, io.dnv.core.kernel.DesiredNode> desired(Map<String, NodeEndpoints> nodes, String volumeId, VolumeSpec spec,
+                                                                    VolumeLayout layout, Placement placement, List<String> hosts,
+                                                                    List<SnapshotExport> exports, long generation) {
+        Map<String, NodeObjects> plan = Planner.plan(volumeId, spec, layout, placement, hosts, nodes, exports);
         Map<String, io.dnv.core.kernel.DesiredNode> desired = new LinkedHashMap<>();
         nodes.values().forEach(n -> desired.put(n.nodeId(), DesiredNodes.assemble(n, generation,
                 plan.containsKey(n.nodeId()) ? List.of(plan.get(n.nodeId())) : List.of())));

@@ -256,4 +256,61 @@ class PlannerTest {
     private static DmDevice device(NodeObjects o, String name) {
         return o.dmDevices().stream().filter(d -> d.name().equals(name)).findFirst().orElseThrow(() -> new AssertionError(name));
     }
+
+    /**
+     * A snapshot exported to a clone's active: on every leg's owner a thin of the snapshot's id
+     * over the leg's pool, exported on the leg port to that node alone, under an NQN without the
+     * owner; the importer connects each. The volume's own objects are as without the export. A
+     * failover moves the export to the successor, and the importer keeps its path to the failed
+     * owner while the promotion runs, as the other actives do for a leg.
+     */
+    @Test
+    void aSnapshotIsExportedFromEveryLegOwnerToTheClonesActive() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 2, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Placement placement = Fixtures.placement(spec, layout, false);
+        long snapLeg = layout.legSectors() / 2;
+        List<SnapshotExport> exports = List.of(new SnapshotExport(7, snapLeg, List.of("n5")));
+        Map<String, NodeObjects> plain = Planner.plan("v", spec, layout, placement, List.of(HOST), nodes);
+        Map<String, NodeObjects> plan = Planner.plan("v", spec, layout, placement, List.of(HOST), nodes, exports);
+        for (int leg = 0; leg < spec.legCount(); leg++) {
+            String owner = placement.owner(leg, spec).nodeId();
+            DmDevice snap = device(plan.get(owner), Names.snapshotLeg(owner, "v", 7, leg));
+            assertEquals(new DmTarget.Thin(new io.dnv.core.kernel.DeviceRef.Dm(Names.pool(owner, "v", leg)), 7),
+                    snap.table().lines().get(0).target());
+            assertEquals(snapLeg, snap.table().sizeSectors());
+            assertEquals(List.of(), snap.beforeCreate(), "the snapshot is never created by the export");
+            String nqn = Names.snapshotLegNqn("v", 7, leg);
+            var sub = plan.get(owner).subsystems().stream().filter(x -> x.nqn().equals(nqn)).findFirst().orElseThrow();
+            assertEquals(List.of(Names.hostNqn("n5")), sub.allowedHosts());
+            assertEquals(List.of(Fixtures.LEG_PORT), sub.ports());
+            assertEquals(snap.ref(), sub.namespaces().get(0).device());
+            assertTrue(Names.isInternalNqn(nqn), "an importer taken off is fenced");
+            assertEquals(List.of("127.0.1." + owner.substring(1)), plan.get("n5").connections().stream()
+                    .filter(c -> c.subsystemNqn().equals(nqn)).map(NvmeConnection::address).toList());
+        }
+        assertEquals(plain.get("n5").connections(), plan.get("n5").connections().stream()
+                .filter(c -> !c.subsystemNqn().startsWith(Names.snapshotLegNqn("v", 7, 0).replace(":7:0", ""))).toList(),
+                "the importer gets the snapshot's imports and nothing else");
+        assertEquals(plain.get("n5").dmDevices(), plan.get("n5").dmDevices());
+        for (String n : plain.keySet()) {
+            for (DmDevice d : plain.get(n).dmDevices()) {
+                assertEquals(d, device(plan.get(n), d.name()), "the volume's own objects do not change: " + d.name());
+            }
+        }
+
+        Placement promoting = placement.fencing("n2").promoting(1, 5);
+        Map<String, NodeObjects> failover = Planner.plan("v", spec, layout, promoting, List.of(HOST), nodes, exports);
+        String moved = Names.snapshotLegNqn("v", 7, 2);
+        assertEquals(Set.of("127.0.1.2", "127.0.1.3"), failover.get("n5").connections().stream()
+                .filter(c -> c.subsystemNqn().equals(moved)).map(NvmeConnection::address).collect(java.util.stream.Collectors.toSet()));
+        device(failover.get("n3"), Names.snapshotLeg("n3", "v", 7, 2));
+        Map<String, NodeObjects> promoted = Planner.plan("v", spec, layout, promoting.promoted(), List.of(HOST), nodes, exports);
+        assertEquals(List.of("127.0.1.3"), promoted.get("n5").connections().stream()
+                .filter(c -> c.subsystemNqn().equals(moved)).map(NvmeConnection::address).toList());
+
+        assertThrows(IllegalArgumentException.class, () -> Planner.plan("v", spec, layout, placement, List.of(), nodes,
+                List.of(exports.get(0), exports.get(0))), "one snapshot exported twice");
+        assertThrows(IllegalArgumentException.class, () -> new SnapshotExport(0, snapLeg, List.of("n5")), "the origin is no snapshot");
+    }
 }

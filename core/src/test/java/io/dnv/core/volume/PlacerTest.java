@@ -29,10 +29,45 @@ class PlacerTest {
                          int controllerVolumes, List<NodeView.AnaGroup> anaGroups) {
         NodeInfo info = new NodeInfo(new NodeEndpoints(id, "127.0.8.1", Optional.of("/dev/ram0"),
                 Optional.of(NvmetPort.tcp(1, "127.0.8.1", 4420)), Optional.empty(), List.of(NvmetPort.tcp(3, "127.0.8.1", 4422))),
-                freeBytes, roles, labels, id.startsWith("old") ? Set.of("transport:tcp") : Placer.REQUIRED);
+                freeBytes, roles, labels, id.startsWith("old") ? Set.of("transport:tcp")
+                : id.startsWith("cl") ? withClone() : Placer.REQUIRED);
         return new NodeView(id, state, Optional.of(info), Optional.of(Instant.now()),
                 new NodeView.Capacity(freeBytes, 0, freeBytes, freeBytes, 1, 0), controllerVolumes, controllerVolumes, anaGroups, 0, 0, List.of(),
                 false, Set.of(), List.of());
+    }
+
+    private static Set<String> withClone() {
+        Set<String> caps = new HashSet<>(Placer.REQUIRED);
+        caps.add(Placer.DM_CLONE);
+        return caps;
+    }
+
+    /**
+     * A clone's hydrating active (the first) goes only to a node with dm-clone, whatever the
+     * loads say; its other controllers and its sides anywhere. Without one up: refused, naming it.
+     */
+    @Test
+    void aClonesHydratingActiveGoesOnlyToANodeWithDmClone() {
+        List<NodeView> nodes = new ArrayList<>();
+        for (int i = 1; i <= 4; i++) {
+            nodes.add(node("n" + i, "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 0));
+        }
+        nodes.add(node("cl1", "UP", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 40));
+        nodes.add(node("cl2", "DOWN", 1L << 30, Set.of("disk", "ctrl"), Map.of(), 0));
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 2, 2);
+        Set<String> clone = Set.of(Placer.DM_CLONE);
+        for (String v : List.of("a", "b", "c", "d")) {
+            Placer.Choice c = Placer.choose(v, spec, VolumeLayout.of(spec), nodes, Set.of(), clone).choice().orElseThrow();
+            assertEquals("cl1", c.controllers().get(0), "the most loaded node, the only one up with dm-clone");
+            assertTrue(!c.controllers().subList(1, 3).contains("cl1"));
+        }
+        assertTrue(!Placer.choose("a", spec, VolumeLayout.of(spec), nodes).choice().orElseThrow().controllers().contains("cl1"),
+                "a volume that is no clone goes to the least loaded nodes");
+
+        Placer.Result refused = Placer.choose("a", spec, VolumeLayout.of(spec), nodes, Set.of("cl1"), clone);
+        assertTrue(refused.choice().isEmpty());
+        assertEquals("a clone's hydrating active needs a controller node with dm-clone (see docs/operations.md): 0 of the 4 "
+                + "controller nodes up have it with an ANA group free; lacking it: n1, n2, n3, n4", refused.refusal());
     }
 
     @Test

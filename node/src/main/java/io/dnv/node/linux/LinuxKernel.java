@@ -11,6 +11,7 @@ import io.dnv.core.kernel.ObservedKernel;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -85,8 +86,37 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public Set<String> capabilities() {
-        String loaded = run("kernel", "capabilities", "ls /sys/module");
-        Set<String> modules = new TreeSet<>(List.of(loaded.split("\\s+")));
+        return capabilities(run("kernel", "capabilities", CAPABILITIES_SCRIPT));
+    }
+
+    /** Each dm target module and the target type it registers, as `dmsetup targets` lists it. */
+    private static final Map<String, String> DM_TARGETS = Map.of(
+            "dm_raid", "raid", "dm_thin_pool", "thin-pool", "dm_clone", "clone");
+
+    /**
+     * The modules loaded, the device-mapper targets registered (built in or loaded) and the dm
+     * target modules modprobe could load: device-mapper loads a target's module by itself at
+     * the first table that names it (request_module "dm-&lt;type&gt;"), so an installed module is
+     * as good as a loaded one.
+     */
+    static final String CAPABILITIES_SCRIPT = "ls /sys/module\necho '#targets'\n(dmsetup targets 2>/dev/null || true)\n"
+            + "echo '#loadable'\nfor m in " + String.join(" ", new TreeSet<>(DM_TARGETS.keySet())) + "; do "
+            + "{ modprobe -n -q $m 2>/dev/null && echo $m; } || true; done\n";
+
+    /** What {@link #CAPABILITIES_SCRIPT} printed, as capabilities ("dm-clone" for module dm_clone). */
+    static Set<String> capabilities(String printed) {
+        Set<String> modules = new TreeSet<>();
+        Set<String> targets = new TreeSet<>();
+        Set<String> section = modules;
+        for (String line : printed.split("\n")) {
+            String word = line.strip().split("\\s+")[0];
+            switch (word) {
+                case "#targets" -> section = targets;
+                case "#loadable" -> section = modules;
+                case "" -> { }
+                default -> section.add(word);
+            }
+        }
         Set<String> caps = new TreeSet<>();
         if (modules.contains("nvmet_tcp") && modules.contains("nvme_tcp")) {
             caps.add("transport:tcp");
@@ -94,11 +124,11 @@ public final class LinuxKernel implements Kernel {
         if (modules.contains("nvmet_rdma") && modules.contains("nvme_rdma")) {
             caps.add("transport:rdma");
         }
-        for (String dm : List.of("dm_raid", "dm_thin_pool", "dm_clone")) {
-            if (modules.contains(dm)) {
-                caps.add(dm.replace('_', '-'));
+        DM_TARGETS.forEach((module, target) -> {
+            if (modules.contains(module) || targets.contains(target)) {
+                caps.add(module.replace('_', '-'));
             }
-        }
+        });
         return caps;
     }
 

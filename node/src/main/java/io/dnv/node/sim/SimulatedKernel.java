@@ -1,6 +1,7 @@
 package io.dnv.node.sim;
 
 import io.dnv.core.kernel.AnaState;
+import io.dnv.core.kernel.DmTableParser;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.NvmetPort;
 import io.dnv.node.kernel.Kernel;
@@ -48,6 +49,8 @@ public final class SimulatedKernel implements Kernel {
     /** /dev/nvme-fabrics: every connect of this kernel holds it ({@link #nvmeConnect}). */
     private final Object fabricsDevice = new Object();
     private final Duration ioTimeout;
+    /** Whether the kernel was built with dm-clone: Debian's is not (CONFIG_DM_CLONE unset). */
+    private boolean dmClone = true;
     /** Off: a dead machine. Its peers' connections go silent and every call on it fails. */
     private volatile boolean on = true;
     private final Map<String, Disk> disks = new LinkedHashMap<>();
@@ -283,10 +286,33 @@ public final class SimulatedKernel implements Kernel {
         return block;
     }
 
-    /** TCP, raid, thin and clone, as a storage server whose kernel has dm-clone built. */
+    /**
+     * This kernel as Debian builds it, without dm-clone: a table with a clone target is refused as
+     * an unknown target type and "dm-clone" is not among its capabilities, across power cycles.
+     * Only before the kernel holds a dm device (a module cannot go away under its devices).
+     */
+    public synchronized SimulatedKernel withoutDmClone() {
+        if (!dm.list().isEmpty()) {
+            throw new IllegalStateException("dm-clone can be left out only before any dm device exists");
+        }
+        dmClone = false;
+        dm = new DeviceMapper(devices, targets());
+        return this;
+    }
+
+    private Set<String> targets() {
+        Set<String> types = new java.util.TreeSet<>(DmTableParser.modelled());
+        if (!dmClone) {
+            types.remove("clone");
+        }
+        return types;
+    }
+
+    /** TCP, raid, thin, and clone unless it was left out ({@link #withoutDmClone}). */
     @Override
-    public Set<String> capabilities() {
-        return Set.of("transport:tcp", "dm-raid", "dm-thin-pool", "dm-clone");
+    public synchronized Set<String> capabilities() {
+        return dmClone ? Set.of("transport:tcp", "dm-raid", "dm-thin-pool", "dm-clone")
+                : Set.of("transport:tcp", "dm-raid", "dm-thin-pool");
     }
 
     @Override
@@ -480,7 +506,7 @@ public final class SimulatedKernel implements Kernel {
 
     private void boot() {
         devices = new BlockDevices();
-        dm = new DeviceMapper(devices);
+        dm = new DeviceMapper(devices, targets());
         nvmet = new Nvmet(name, devices, fabric);
         host = new NvmeHost(name, devices, fabric, ioTimeout);
     }

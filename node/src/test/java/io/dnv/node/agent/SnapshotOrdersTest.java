@@ -8,6 +8,7 @@ import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.ToAgent;
 import io.dnv.core.plan.Fixtures;
+import io.dnv.core.plan.SnapshotExport;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
@@ -144,6 +145,42 @@ class SnapshotOrdersTest {
         assertArrayEquals(before, snapshotBytes(1, 0, before.length), "the snapshot holds the bytes of its moment");
     }
 
+    /**
+     * A snapshot exported to another node (a clone's active): it imports every leg's snapshot
+     * over NVMe-oF and reads the volume as it was, while the host overwrites the origin; once the
+     * export is no longer wanted, the snapshot thins and the imports go and the snapshot stays.
+     */
+    @Test
+    void aSnapshotExportedToAnotherNodeReadsTheBytesOfItsMomentWhileTheOriginChanges() throws Exception {
+        byte[] before = random(3, 2 << 20);
+        byte[] after = random(4, 2 << 20);
+        try (SimulatedKernel.Handle volume = host.open(head())) {
+            volume.write(0, before);
+            Map<String, String> holds = holdStripes(5_000);
+            for (String owner : List.of("n1", "n2")) {
+                assertEquals(Optional.empty(), order(owner, r -> new ToAgent.SnapThins(TOKEN, holds.get(owner), snaps(owner), r)).refusal());
+            }
+            for (String n : List.of("n1", "n2")) {
+                assertTrue(order(n, r -> new ToAgent.ReleaseIo(TOKEN, holds.get(n), r)).intact());
+            }
+            volume.write(0, after);
+
+            converge(placement, List.of(new SnapshotExport(1, VolumeLayout.of(SPEC).legSectors(), List.of("n5"))));
+            assertArrayEquals(before, importedSnapshotBytes("n5", 1, before.length), "the import reads the snapshot's moment");
+            volume.write(0, random(5, 2 << 20));
+            assertArrayEquals(before, importedSnapshotBytes("n5", 1, before.length), "whatever the origin gets meanwhile");
+            assertTrue(kernels.get("n4").observe().namespace(Names.namespaceUuid(Names.snapshotLegNqn(VOL, 1, 0))).isEmpty(),
+                    "exported to the importer only");
+
+            converge(placement);
+            for (String n : nodes.keySet()) {
+                assertTrue(kernels.get(n).observe().dmDevices().stream().noneMatch(d -> d.name().contains("-snapx-")), n);
+                assertTrue(kernels.get(n).observe().namespace(Names.namespaceUuid(Names.snapshotLegNqn(VOL, 1, 0))).isEmpty(), n);
+            }
+        }
+        assertArrayEquals(before, snapshotBytes(1, 0, before.length), "the snapshot stays in the pools");
+    }
+
     @Test
     void aRefusalAtEveryStepLeavesNothingSuspended() {
         // hold: the second active's suspend refused; the first's hold is released by the undo
@@ -245,6 +282,11 @@ class SnapshotOrdersTest {
                 k.dmRemove("snapread-" + leg);
             }
         }
+        return striped(legs, offset, length);
+    }
+
+    /** The volume's bytes from its legs' bytes: 16 KiB chunks in leg order. */
+    private static byte[] striped(List<byte[]> legs, long offset, int length) {
         long chunk = VolumeLayout.STRIPE_CHUNK_SECTORS * 512L;
         byte[] out = new byte[length];
         for (int done = 0; done < length; done += (int) chunk) {
@@ -254,8 +296,28 @@ class SnapshotOrdersTest {
         return out;
     }
 
+    /** The volume's bytes in snapshot {@code thinId} as {@code importer} reads its imports of the snapshot's legs. */
+    private byte[] importedSnapshotBytes(String importer, int thinId, int length) throws Exception {
+        SimulatedKernel k = kernels.get(importer);
+        List<byte[]> legs = new ArrayList<>();
+        for (int leg = 0; leg < SPEC.legCount(); leg++) {
+            UUID uuid = Names.namespaceUuid(Names.snapshotLegNqn(VOL, thinId, leg));
+            String path = k.observe().namespace(uuid).orElseThrow(() -> new AssertionError(importer + " has no import of the snapshot"))
+                    .path();
+            try (SimulatedKernel.Handle h = k.open(path)) {
+                legs.add(read(h, 0, (int) (VolumeLayout.of(SPEC).legSectors() * 512)));
+            }
+        }
+        return striped(legs, 0, length);
+    }
+
     private void converge(Placement p) {
-        Map<String, DesiredNode> desired = Fixtures.desired(nodes, VOL, SPEC, p, List.of(HOST_NQN), ++generation);
+        converge(p, List.of());
+    }
+
+    private void converge(Placement p, List<SnapshotExport> exports) {
+        Map<String, DesiredNode> desired = Fixtures.desired(nodes, VOL, SPEC, VolumeLayout.of(SPEC), p, List.of(HOST_NQN), exports,
+                ++generation);
         agents.converge(desired);
     }
 

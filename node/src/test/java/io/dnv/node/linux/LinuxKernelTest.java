@@ -56,4 +56,21 @@ class LinuxKernelTest {
         kernel.nvmetHostCreate(ok);
         assertEquals(1, scripts.size());
     }
+
+    /**
+     * dm-clone counts when its module is loaded, when device-mapper lists the target (built in),
+     * or when modprobe could load it (device-mapper loads it at the first clone table); Debian's
+     * kernel has none of the three.
+     */
+    @Test
+    void dmCloneIsReportedWhenLoadedBuiltInOrLoadable() {
+        String debian = "nvmet\nnvmet_tcp\nnvme_tcp\ndm_mod\ndm_raid\ndm_thin_pool\n#targets\n"
+                + "thin-pool        v1.23.0\nraid             v1.15.1\nstriped          v1.6.0\n#loadable\ndm_raid\ndm_thin_pool\n";
+        assertEquals(java.util.Set.of("transport:tcp", "dm-raid", "dm-thin-pool"), LinuxKernel.capabilities(debian));
+        assertEquals(java.util.Set.of("transport:tcp", "dm-raid", "dm-thin-pool", "dm-clone"),
+                LinuxKernel.capabilities(debian.replace("#targets\n", "#targets\nclone            v1.0.0\n")));
+        assertEquals(java.util.Set.of("transport:tcp", "dm-raid", "dm-thin-pool", "dm-clone"),
+                LinuxKernel.capabilities(debian + "dm_clone\n"));
+        assertEquals(java.util.Set.of("dm-clone"), LinuxKernel.capabilities("dm_clone\n#targets\n#loadable\n"));
+    }
 }

@@ -1,6 +1,7 @@
 package io.dnv.node.sim.dm;
 
 import io.dnv.node.kernel.KernelException;
+import io.dnv.core.kernel.DmTableParser;
 import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.sim.block.BlockDevices;
 
@@ -38,9 +39,17 @@ public final class DeviceMapper {
     /** Names of devices being created: taken, not listed yet. */
     private final Set<String> creating = new HashSet<>();
     private final ThinPoolModule thinPool = new ThinPoolModule();
+    /** The target types this kernel was built with: a table naming another is an unknown target type. */
+    private final Set<String> targets;
 
+    /** A kernel with every target dnv models. */
     public DeviceMapper(BlockDevices devices) {
+        this(devices, DmTableParser.modelled());
+    }
+
+    public DeviceMapper(BlockDevices devices, Set<String> targets) {
         this.devices = devices;
+        this.targets = Set.copyOf(targets);
     }
 
     /**
@@ -69,7 +78,7 @@ public final class DeviceMapper {
             int minor = freedMinors.isEmpty() ? devices.allocateMinor(MAJOR) : freedMinors.pollFirst();
             dev = new DmDevice(name, minor);
             try {
-                t = LoadedTable.build(table, dev, devices, thinPool);
+                t = LoadedTable.build(table, dev, devices, thinPool, targets);
             } catch (TableError e) {
                 freedMinors.add(minor);
                 throw refused(dev, "create", "reload", e);
@@ -104,7 +113,7 @@ public final class DeviceMapper {
         DmDevice dev = find(name, "load");
         LoadedTable t;
         try {
-            t = LoadedTable.build(table, dev, devices, thinPool);
+            t = LoadedTable.build(table, dev, devices, thinPool, targets);
         } catch (TableError e) {
             throw refused(dev, "load", "reload", e);
         }

@@ -35,13 +35,14 @@ final class LoadedTable {
     }
 
     /** dm_table_create up to dm_table_complete: every line parsed and constructed, then the area checks. */
-    static LoadedTable build(String text, DmDevice owner, BlockDevices devices, ThinPoolModule thinPool) throws TableError {
+    static LoadedTable build(String text, DmDevice owner, BlockDevices devices, ThinPoolModule thinPool, Set<String> targets)
+            throws TableError {
         List<DmTableParser.Line> raw = TableRules.split(text);
         TargetFactory factory = new TargetFactory(owner, devices, thinPool);
         List<Line> lines = new ArrayList<>();
         long end = 0;
         for (DmTableParser.Line r : raw) {
-            DmLine line = TableRules.line(r, end);
+            DmLine line = TableRules.line(r, end, targets);
             lines.add(new Line(line, factory.build(line)));
             end = line.start() + line.length();
         }

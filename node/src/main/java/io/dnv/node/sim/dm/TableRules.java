@@ -6,6 +6,7 @@ import io.dnv.core.kernel.DmTarget;
 
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /**
  * What Linux refuses in a table, line by line, as dm_table_add_target and the targets'
@@ -34,12 +35,16 @@ final class TableRules {
         }
     }
 
-    /** dm_table_add_target up to the end of the constructor; {@code end} is where the previous line ended. */
-    static DmLine line(DmTableParser.Line raw, long end) throws TableError {
+    /**
+     * dm_table_add_target up to the end of the constructor; {@code end} is where the previous line
+     * ended, {@code targets} the target types the kernel has (a module not built, as dm-clone in
+     * Debian's kernel, is an unknown type).
+     */
+    static DmLine line(DmTableParser.Line raw, long end, Set<String> targets) throws TableError {
         if (raw.length() == 0) {
             throw TableError.table("zero-length target");
         }
-        if (!DmTableParser.models(raw.type())) {
+        if (!DmTableParser.models(raw.type()) || !targets.contains(raw.type())) {
             throw TableError.table(raw.type() + ": unknown target type");
         }
         if (raw.start() != end) {

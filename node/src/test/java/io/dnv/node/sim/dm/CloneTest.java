@@ -115,4 +115,31 @@ class CloneTest {
         assertContains(k.refused(() -> k.dm.create("c", "0 16384 clone /dev/ram0 /dev/ram1 /dev/ram2 2048")).kernelMessage(),
                 "clone: Failed to load metadata");
     }
+
+    /**
+     * Debian's kernel has no dm-clone: dm_get_target_type finds no "clone" (nor a module to load),
+     * and dm_table_add_target refuses the table; the kernel does not report the capability.
+     */
+    @Test
+    void aKernelBuiltWithoutDmCloneRefusesTheTargetAsAnUnknownType() {
+        java.util.Set<String> debian = new java.util.TreeSet<>(io.dnv.core.kernel.DmTableParser.modelled());
+        debian.remove("clone");
+        k.dm = new DeviceMapper(k.devices, debian);
+        assertContains(k.refused(() -> k.dm.create("c", CLONE)).kernelMessage(), "Invalid argument", "clone: unknown target type");
+        assertArrayEquals(new byte[4096], read(k.dev("/dev/ram0"), 0, 4096), "nothing formatted");
+        k.dm.create("l", "0 16384 linear /dev/ram2 0");
+
+        io.dnv.node.sim.SimulatedKernel full = new io.dnv.node.sim.SimulatedKernel("127.0.7.1", new io.dnv.node.sim.nvme.Fabric());
+        assertEquals(java.util.Set.of("transport:tcp", "dm-raid", "dm-thin-pool", "dm-clone"), full.capabilities());
+        io.dnv.node.sim.SimulatedKernel without = new io.dnv.node.sim.SimulatedKernel("127.0.7.2", new io.dnv.node.sim.nvme.Fabric())
+                .withoutDmClone();
+        assertEquals(java.util.Set.of("transport:tcp", "dm-raid", "dm-thin-pool"), without.capabilities());
+        without.addDisk("/dev/ram0", tmp.resolve("w0"), 1 << 20).addDisk("/dev/ram1", tmp.resolve("w1"), 8 << 20);
+        assertContains(org.junit.jupiter.api.Assertions.assertThrows(io.dnv.node.kernel.KernelException.class,
+                () -> without.dmCreate("c", "0 16384 clone /dev/ram0 /dev/ram1 /dev/ram1 1024")).getMessage(), "unknown target type");
+        without.powerCycle();
+        assertEquals(java.util.Set.of("transport:tcp", "dm-raid", "dm-thin-pool"), without.capabilities(), "kept across a power cycle");
+        assertContains(org.junit.jupiter.api.Assertions.assertThrows(io.dnv.node.kernel.KernelException.class,
+                () -> without.dmCreate("c", "0 16384 clone /dev/ram0 /dev/ram1 /dev/ram1 1024")).getMessage(), "unknown target type");
+    }
 }
