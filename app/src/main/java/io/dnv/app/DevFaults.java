@@ -58,8 +58,18 @@ final class DevFaults implements SimulatedFaults {
     /** Crashed nodes (by index), each with the address of its member silenced. Guarded by this. */
     private final Map<Integer, Address> crashed = new HashMap<>();
 
+    /**
+     * One fault at a time per node; not the kernel's own lock, which its operations hold and a
+     * crash must not wait for.
+     */
+    private final Map<Integer, Object> turns = new ConcurrentHashMap<>();
+
     DevFaults(DevCommand.DevSystem dev) {
         this.dev = dev;
+    }
+
+    private Object turn(int index) {
+        return turns.computeIfAbsent(index, i -> new Object());
     }
 
     @Override
@@ -83,13 +93,20 @@ final class DevFaults implements SimulatedFaults {
      * old one is gone; two agents never act on one kernel.
      */
     private NodeState apply(int index, String kind) {
-        synchronized (dev.kernels.get(index)) {
+        synchronized (turn(index)) {
             SimulatedKernel kernel = dev.kernels.get(index);
             switch (kind) {
                 case "crash" -> {
-                    kernel.powerOff();
+                    // Both at the same moment on a real machine: the member first, its silence is
+                    // asked of the transports at once, where the kernel's power-off waits its turn.
                     ActorSystem<?> member = dev.nodes.get(index);
                     silence(index, member);
+                    long t = System.nanoTime();
+                    kernel.powerOff();
+                    long ms = (System.nanoTime() - t) / 1_000_000;
+                    if (ms > 100) {
+                        System.err.println("dnv dev: node " + dev.infos.get(index).nodeId() + "'s kernel took " + ms + " ms to power off");
+                    }
                     stop(member);
                 }
                 case "restart-agent" -> {
@@ -213,7 +230,7 @@ final class DevFaults implements SimulatedFaults {
 
     private void replaceWhenGone(int index, ActorSystem<?> old) {
         old.getWhenTerminated().thenRun(() -> {
-            synchronized (dev.kernels.get(index)) {
+            synchronized (turn(index)) {
                 if (!dev.closing && dev.nodes.get(index) == old) {
                     dev.nodes.set(index, dev.startMember(index));
                 }
