@@ -20,11 +20,29 @@ public record VolumeView(String id, String name, String state, String step, long
     /**
      * What the agents of the volume's nodes observed at their last pass: in place on every node,
      * or per node what is not yet (right after a restart, until the agents re-assembled it);
-     * {@code degraded}: raid1 groups of its legs serving with a side down, failed or recovering.
+     * {@code degraded}: raid1 groups of its legs serving with a side down, failed or recovering;
+     * {@code pools}: its legs' thin pools its owners' agents reported (those past
+     * {@link io.dnv.core.node.PoolUsage#REPORTED_FROM_PERCENT} or not rw), by leg.
      */
-    public record KernelView(boolean inPlace, List<String> notInPlace, List<String> degraded) implements CborSerializable {
+    public record KernelView(boolean inPlace, List<String> notInPlace, List<String> degraded, List<PoolView> pools)
+            implements CborSerializable {
         public KernelView {
             degraded = degraded == null ? List.of() : List.copyOf(degraded);
+            pools = pools == null ? List.of() : List.copyOf(pools);
+        }
+    }
+
+    /**
+     * One leg's thin pool as its owner's kernel reports it: blocks of data (the pool's block, 1 MiB)
+     * and of metadata (4 KiB) mapped and in all; {@code usedPercent} the fuller of the two;
+     * {@code mode} {@code rw}, {@code out_of_data_space} (writes needing a block fail) or {@code ro}.
+     */
+    public record PoolView(int leg, String node, long usedDataBlocks, long totalDataBlocks, long usedMetaBlocks, long totalMetaBlocks,
+                           int usedPercent, String mode) implements CborSerializable {
+
+        public static PoolView of(String node, io.dnv.core.node.PoolUsage p) {
+            return new PoolView(p.leg(), node, p.usedDataBlocks(), p.totalDataBlocks(), p.usedMetaBlocks(), p.totalMetaBlocks(),
+                    p.usedPercent(), p.mode());
         }
     }
 
