@@ -9,14 +9,17 @@ import org.junit.jupiter.api.TestInstance;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A leg pool's free space watched, through the API on `./dnv dev` with a simulated host: what
- * the owner's kernel reports of the pool (dm-thin's status) shows on the volume.
+ * the owner's kernel reports of the pool (dm-thin's status) shows on the volume, and a pool past
+ * the low-water mark makes the volume FULL.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PoolWatchTest {
@@ -56,6 +59,89 @@ class PoolWatchTest {
         assertEquals(77, pool.path("totalDataBlocks").asLong());
         assertEquals(48 * 100 / 77, pool.path("usedPercent").asInt());
         assertEquals("rw", pool.path("mode").asText());
+    }
+
+    /**
+     * A pool past the low-water mark (80 %) makes the volume FULL with the reason: a snapshot and
+     * a snapshot group naming it are refused 409 and leave nothing behind, while the host's
+     * writes go on and read back. Deleting the snapshot that held the overwritten blocks gives
+     * them back to the pool, and FULL clears: a snapshot is taken again.
+     */
+    @Test
+    void aPoolPastTheMarkMakesTheVolumeFullAndASnapshotDeleteClearsIt() throws Exception {
+        createAttached("full", 64 * MIB);
+        byte[] first = random(2, (int) (56 * MIB));
+        write("full", 0, first);
+        ApiClient.Reply s1 = api.post("/v1/volumes/full/snapshots", "{\"name\":\"s1\"}");
+        assertEquals(202, s1.status(), new String(s1.body()));
+        awaitSnapshot("full.1", "READY");
+        // 56 blocks shared with s1; 8 MiB overwritten take 8 more: 64 of 77, 83 %.
+        byte[] over = random(3, (int) (8 * MIB));
+        write("full", 0, over);
+        JsonNode v = awaitVolume("full", x -> x.path("full").isTextual());
+        String why = v.path("full").asText();
+        assertTrue(why.contains("leg 0's pool on " + v.path("legs").get(0).path("owner").asText()) && why.contains("83 %")
+                && why.contains("low-water mark of 80 %"), why);
+
+        ApiClient.Reply refused = api.post("/v1/volumes/full/snapshots", "{\"name\":\"s2\"}");
+        assertEquals(409, refused.status(), new String(refused.body()));
+        assertEquals("application/problem+json", refused.contentType());
+        assertTrue(refused.json().path("detail").asText().contains("FULL"), refused.json().toString());
+        ApiClient.Reply group = api.post("/v1/snapshot-groups", "{\"name\":\"gfull\",\"volumeIds\":[\"full\"]}");
+        assertEquals(409, group.status(), new String(group.body()));
+        assertTrue(group.json().path("detail").asText().contains("FULL"), group.json().toString());
+        assertEquals(List.of("full.1"), ids(api.get("/v1/volumes/full/snapshots").json()), "nothing of the refused ones");
+
+        // The origin's writes go on: blocks it has since the snapshot take no new ones.
+        byte[] again = random(4, (int) (8 * MIB));
+        write("full", 0, again);
+        assertArrayEquals(again, read("full", 0, again.length));
+        assertArrayEquals(java.util.Arrays.copyOfRange(first, again.length, 16 << 20),
+                read("full", again.length, (16 << 20) - again.length));
+
+        assertEquals(202, api.delete("/v1/snapshots/full.1").status());
+        awaitVolume("full", x -> x.path("full").isMissingNode() || x.path("full").isNull());
+        ApiClient.Reply s3 = api.post("/v1/volumes/full/snapshots", "{\"name\":\"s3\"}");
+        assertEquals(202, s3.status(), new String(s3.body()));
+        awaitSnapshot(s3.json().path("id").asText(), "READY");
+    }
+
+    private JsonNode awaitVolume(String volume, java.util.function.Predicate<JsonNode> test) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        JsonNode v = null;
+        while (System.nanoTime() < deadline) {
+            v = api.get("/v1/volumes/" + volume).json();
+            if (test.test(v)) {
+                return v;
+            }
+            ApiClient.sleep(100);
+        }
+        throw new AssertionError("volume " + volume + " not as wanted: " + v);
+    }
+
+    private void awaitSnapshot(String id, String state) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        JsonNode s = null;
+        while (System.nanoTime() < deadline) {
+            s = api.get("/v1/snapshots/" + id).json();
+            if (s.path("state").asText().equals(state)) {
+                return;
+            }
+            ApiClient.sleep(50);
+        }
+        throw new AssertionError("snapshot " + id + " not " + state + ": " + s);
+    }
+
+    private static List<String> ids(JsonNode page) {
+        List<String> out = new java.util.ArrayList<>();
+        page.path("items").forEach(s -> out.add(s.path("id").asText()));
+        return out;
+    }
+
+    private byte[] read(String volume, long offset, int length) {
+        ApiClient.Reply r = api.get("/v1/sim/hosts/" + HOST + "/volumes/" + volume + "/data?offset=" + offset + "&length=" + length);
+        assertEquals(200, r.status());
+        return r.body();
     }
 
     private void createAttached(String name, long size) {

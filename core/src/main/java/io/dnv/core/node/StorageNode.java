@@ -415,6 +415,7 @@ public final class StorageNode
     private List<String> failures = List.of();
     private List<String> degraded = List.of();
     private List<PoolUsage> pools = List.of();
+    private final PoolMarks poolMarks;
     private Map<String, Imports> imports = Map.of();
     private long passGeneration = -1;
     private Set<String> unsettledVolumes = Set.of();
@@ -449,6 +450,7 @@ public final class StorageNode
         this.nodeId = nodeId;
         this.ctx = ctx;
         this.timers = timers;
+        this.poolMarks = PoolMarks.from(ctx.getSystem().settings().config());
     }
 
     /** After every recovery: a restart after a journal failure cancelled the timers. */
@@ -531,6 +533,7 @@ public final class StorageNode
         leftoverVolumes = Set.copyOf(h.leftoverVolumes());
         zeroing = List.copyOf(h.zeroing());
         answerWaiters(s);
+        tellPoolsPastMark(s);
         if (!h.info().nodeId().equals(nodeId)) {
             ctx.getLog().error("heartbeat of {} reached the entity of {}; ignored", h.info().nodeId(), nodeId);
             return Effect().noReply();
@@ -552,6 +555,13 @@ public final class StorageNode
             decide(s, decisions.get(i), st -> {});
         }
         return decide(s, decisions.get(decisions.size() - 1), st -> announce());
+    }
+
+    /** The volumes whose leg pools here are past the low-water mark, or no longer are, hear it (PoolMarks). */
+    private void tellPoolsPastMark(State s) {
+        ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
+        poolMarks.due(pools, decided(s).objects().keySet(), Instant.now()).forEach((volume, past) ->
+                sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, volume).tell(new Volume.PoolsPastMark(nodeId, poolMarks.markPercent, past)));
     }
 
     /**

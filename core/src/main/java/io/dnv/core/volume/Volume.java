@@ -10,6 +10,7 @@ import io.dnv.core.volume.operation.CreateVolume;
 import io.dnv.core.volume.operation.DeleteSnapshot;
 import io.dnv.core.volume.operation.DeleteVolume;
 import io.dnv.core.volume.operation.ExtendVolume;
+import io.dnv.core.node.PoolUsage;
 import io.dnv.core.volume.operation.FailOver;
 import io.dnv.core.volume.operation.GroupSnapshotPart;
 import io.dnv.core.volume.operation.Operation;
@@ -105,6 +106,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     /** A storage node's audit: does this volume still hold what it reserved on {@code nodeId}? */
     public record Holds(String nodeId, ActorRef<Holding> replyTo) implements Command {}
+
+    /**
+     * From a {@code StorageNode}: the volume's leg pools on that node past the low-water mark
+     * ({@code markPercent}), repeated while any is; empty once none is (PoolWatch).
+     */
+    public record PoolsPastMark(String nodeId, int markPercent, List<PoolUsage> pools) implements Command {}
 
     public record Holding(boolean holds) implements CborSerializable {}
 
@@ -416,6 +423,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     private boolean passivationAsked;
     private final List<Attach> waitingAttaches = new ArrayList<>();
     private final List<Detach> waitingDetaches = new ArrayList<>();
+    private final PoolWatch poolWatch = new PoolWatch();
 
     private Volume(String volumeId, ActorRef<ClusterSharding.ShardCommand> shard, Peers peers, ActorContext<Command> ctx,
                    TimerScheduler<Command> timers) {
@@ -459,6 +467,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Detach.class, (s, c) -> absent(c.replyTo(), Result.refused(notFound())))
                 .onCommand(Delete.class, (s, c) -> absent(c.replyTo(), Result.refused(notFound())))
                 .onCommand(Holds.class, (s, c) -> absent(c.replyTo(), new Holding(false)))
+                .onCommand(PoolsPastMark.class, (s, c) -> Effect().none().thenRun(st -> passivate()).thenNoReply())
                 .onCommand(Stop.class, (s, c) -> Effect().stop().thenNoReply());
         b.forState(s -> s.phase() == Phase.EMPTY || s.phase() == Phase.DELETED)
                 .onCommand(Extend.class, (s, c) -> absent(c.replyTo(), Result.refused(notFound())));
@@ -501,6 +510,10 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Stop.class, (s, c) -> passivationAsked ? stopAndComeBack() : Effect().stop().thenNoReply())
                 .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), Result.ok(view(s))))
                 .onCommand(Holds.class, (s, c) -> Effect().reply(c.replyTo(), new Holding(holds(s, c.nodeId()))))
+                .onCommand(PoolsPastMark.class, (s, c) -> {
+                    poolWatch.report(c.nodeId(), c.markPercent(), c.pools(), Instant.now());
+                    return Effect().noReply();
+                })
                 .onCommand(Advance.class, (s, c) -> advance(s))
                 .onCommand(StepDone.class, this::onStepDone);
         return b.build();
@@ -576,6 +589,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                     + s.snapshots().named(c.name()).get().id() + ")"));
         } else if (s.snapshots().nextThinId() > Snapshot.MAX_THIN_ID) {
             refusal = Optional.of(DomainError.Conflict.of("volume " + volumeId + " has used every thin id of its pools"));
+        } else if (full().isPresent()) {
+            refusal = full();
         }
         if (refusal.isPresent()) {
             return Effect().reply(c.replyTo(), new GroupPartReply(PartStatus.REFUSED, Optional.empty(), refusal));
@@ -634,6 +649,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         if (thinId > Snapshot.MAX_THIN_ID) {
             return Effect().reply(c.replyTo(), SnapshotResult.refused(DomainError.Conflict.of("volume " + volumeId
                     + " has used every thin id of its pools")));
+        }
+        if (full().isPresent()) {
+            return Effect().reply(c.replyTo(), SnapshotResult.refused(full().get()));
         }
         String id = Snapshot.id(volumeId, thinId);
         long size = VolumeLayout.of(s.spec().orElseThrow()).usableBytes();
@@ -996,7 +1014,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                     watched ? waitingFor : Optional.empty(), watched ? lastError : Optional.empty(),
                     VolumeViews.stages(op.timeline(), Instant.now()));
         });
-        return VolumeViews.of(volumeId, s, operation);
+        return VolumeViews.of(volumeId, s, operation).withFull(poolWatch.full(Instant.now()));
+    }
+
+    /** A new snapshot would eat into a pool past its low-water mark: refused, naming which (PoolWatch). */
+    private Optional<DomainError> full() {
+        return poolWatch.full(Instant.now()).<DomainError>map(why -> DomainError.Conflict.of("volume " + volumeId + " is FULL: " + why));
     }
 
     // ---------------------------------------------------------------- events: a pure fold

@@ -10,12 +10,13 @@ import java.util.Optional;
  * A volume as the API shows it. {@code state} is CREATING, READY, DELETING, FAILED (an open
  * list); {@code step} says what it is doing (the running operation's stage, else the state);
  * {@code operation} details the operation under way; {@code sizeBytes} is the size usable now;
- * {@code kernel}, when asked for, what the nodes' agents observed of it.
+ * {@code kernel}, when asked for, what the nodes' agents observed of it; {@code full}, when a leg's
+ * pool is past the low-water mark, why (new snapshots are refused meanwhile).
  */
 public record VolumeView(String id, String name, String state, String step, long sizeBytes, VolumeSpec spec,
                          List<Controller> controllers, List<LegView> legs, List<String> attachments, Optional<String> error,
                          Instant createdAt, Optional<OperationView> operation, Optional<KernelView> kernel,
-                         Optional<FailoverView> lastFailover) implements CborSerializable {
+                         Optional<FailoverView> lastFailover, Optional<String> full) implements CborSerializable {
 
     /**
      * What the agents of the volume's nodes observed at their last pass: in place on every node,
@@ -51,11 +52,17 @@ public record VolumeView(String id, String name, String state, String step, long
         operation = operation == null ? Optional.empty() : operation;
         kernel = kernel == null ? Optional.empty() : kernel;
         lastFailover = lastFailover == null ? Optional.empty() : lastFailover;
+        full = full == null ? Optional.empty() : full;
     }
 
     public VolumeView withKernel(KernelView k) {
         return new VolumeView(id, name, state, step, sizeBytes, spec, controllers, legs, attachments, error, createdAt, operation,
-                Optional.of(k), lastFailover);
+                Optional.of(k), lastFailover, full);
+    }
+
+    public VolumeView withFull(Optional<String> why) {
+        return new VolumeView(id, name, state, step, sizeBytes, spec, controllers, legs, attachments, error, createdAt, operation,
+                kernel, lastFailover, why);
     }
 
     /** Every node that holds something of the volume. */
