@@ -161,6 +161,10 @@ class OpenApiTest {
         assertEquals(List.of(Placement.Role.values()).stream().map(Enum::name).toList(), roles);
         assertEquals(components(VolumeView.FailoverView.class), fieldNames(volume.path("lastFailover").path("properties")));
         assertEquals(components(VolumeView.StageTiming.class), fieldNames(schemas.path("StageTiming").path("properties")));
+        assertEquals(components(VolumeView.KernelView.class), fieldNames(volume.path("kernel").path("properties")));
+        assertEquals(components(VolumeView.PoolView.class), fieldNames(volume.path("kernel").path("properties").path("pools")
+                .path("items").path("properties")));
+        assertTrue(volume.has("full"), "a volume's FULL is documented");
     }
 
     private static java.util.Set<String> components(Class<? extends Record> type) {
