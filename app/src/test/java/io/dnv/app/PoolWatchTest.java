@@ -62,48 +62,120 @@ class PoolWatchTest {
     }
 
     /**
-     * A pool past the low-water mark (80 %) makes the volume FULL with the reason: a snapshot and
-     * a snapshot group naming it are refused 409 and leave nothing behind, while the host's
-     * writes go on and read back. Deleting the snapshot that held the overwritten blocks gives
-     * them back to the pool, and FULL clears: a snapshot is taken again.
+     * A snapshot and 8 MiB overwritten take the pool to 64 of 77 blocks, 83 %, past the low-water
+     * mark (80 %): the volume grows its pools (grow-pools: a second raid1 group per leg, 13 blocks
+     * more) while the host writes and reads on, and the pool reads 64 of 90. The bytes the host
+     * wrote read back, before and after the growth, and a snapshot is taken again.
      */
     @Test
-    void aPoolPastTheMarkMakesTheVolumeFullAndASnapshotDeleteClearsIt() throws Exception {
-        createAttached("full", 64 * MIB);
-        byte[] first = random(2, (int) (56 * MIB));
-        write("full", 0, first);
-        ApiClient.Reply s1 = api.post("/v1/volumes/full/snapshots", "{\"name\":\"s1\"}");
+    void aPoolPastTheMarkGrowsWhileTheHostWritesOn() throws Exception {
+        createAttached("grow", 64 * MIB);
+        byte[] image = random(2, (int) (56 * MIB));
+        write("grow", 0, image);
+        ApiClient.Reply s1 = api.post("/v1/volumes/grow/snapshots", "{\"name\":\"s1\"}");
         assertEquals(202, s1.status(), new String(s1.body()));
-        awaitSnapshot("full.1", "READY");
-        // 56 blocks shared with s1; 8 MiB overwritten take 8 more: 64 of 77, 83 %.
+        awaitSnapshot("grow.1", "READY");
         byte[] over = random(3, (int) (8 * MIB));
-        write("full", 0, over);
-        JsonNode v = awaitVolume("full", x -> x.path("full").isTextual());
-        String why = v.path("full").asText();
-        assertTrue(why.contains("leg 0's pool on " + v.path("legs").get(0).path("owner").asText()) && why.contains("83 %")
-                && why.contains("low-water mark of 80 %"), why);
+        System.arraycopy(over, 0, image, 0, over.length);
+        write("grow", 0, over);
 
-        ApiClient.Reply refused = api.post("/v1/volumes/full/snapshots", "{\"name\":\"s2\"}");
-        assertEquals(409, refused.status(), new String(refused.body()));
-        assertEquals("application/problem+json", refused.contentType());
-        assertTrue(refused.json().path("detail").asText().contains("FULL"), refused.json().toString());
-        ApiClient.Reply group = api.post("/v1/snapshot-groups", "{\"name\":\"gfull\",\"volumeIds\":[\"full\"]}");
-        assertEquals(409, group.status(), new String(group.body()));
-        assertTrue(group.json().path("detail").asText().contains("FULL"), group.json().toString());
-        assertEquals(List.of("full.1"), ids(api.get("/v1/volumes/full/snapshots").json()), "nothing of the refused ones");
+        // The host writes its first 8 MiB again (blocks the origin owns since the snapshot: no new
+        // ones) and reads the next 8 MiB back, 1 MiB at a time, throughout.
+        java.util.concurrent.atomic.AtomicReference<Throwable> hostFailed = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger rounds = new java.util.concurrent.atomic.AtomicInteger();
+        Thread host = new Thread(() -> {
+            try {
+                for (int i = 0; !stop.get(); i = (i + 1) % 8) {
+                    int at = i * (int) MIB;
+                    write("grow", at, java.util.Arrays.copyOfRange(image, at, at + (int) MIB));
+                    int back = at + 8 * (int) MIB;
+                    assertArrayEquals(java.util.Arrays.copyOfRange(image, back, back + (int) MIB), read("grow", back, (int) MIB));
+                    rounds.incrementAndGet();
+                }
+            } catch (Throwable t) {
+                hostFailed.set(t);
+            }
+        }, "host-io");
+        host.start();
+        try {
+            awaitVolume("grow", x -> x.path("operation").path("kind").asText().equals("grow-pools"));
+            JsonNode grown = awaitVolume("grow", x -> x.path("operation").isMissingNode() || x.path("operation").isNull());
+            assertEquals(2, grown.path("legs").get(0).path("groups").size(), grown.toString());
+            assertTrue(grown.path("error").isMissingNode() || grown.path("error").isNull(), grown.toString());
+            JsonNode pool = awaitPool("grow", p -> p.path("totalDataBlocks").asLong() == 90);
+            assertEquals(64 * 100 / 90, pool.path("usedPercent").asInt());
+        } finally {
+            stop.set(true);
+            host.join(60_000);
+        }
+        assertEquals(null, hostFailed.get(), "the host's I/O went on");
+        assertTrue(rounds.get() > 0);
+        for (int at = 0; at < image.length; at += 8 << 20) {
+            assertArrayEquals(java.util.Arrays.copyOfRange(image, at, at + (8 << 20)), read("grow", at, 8 << 20), "at " + at);
+        }
+        assertEquals(null, api.get("/v1/volumes/grow").json().path("full").textValue(), "not FULL");
+        ApiClient.Reply s2 = api.post("/v1/volumes/grow/snapshots", "{\"name\":\"s2\"}");
+        assertEquals(202, s2.status(), new String(s2.body()));
+        awaitSnapshot(s2.json().path("id").asText(), "READY");
+    }
 
-        // The origin's writes go on: blocks it has since the snapshot take no new ones.
-        byte[] again = random(4, (int) (8 * MIB));
-        write("full", 0, again);
-        assertArrayEquals(again, read("full", 0, again.length));
-        assertArrayEquals(java.util.Arrays.copyOfRange(first, again.length, 16 << 20),
-                read("full", again.length, (16 << 20) - again.length));
+    /**
+     * Three nodes of 100 MiB and a volume of 72 MiB mirrored on all three (87 blocks a pool, 90 MiB
+     * an LD): no node has room for another group. A snapshot and 12 MiB overwritten take the pool
+     * to 72 of 87 blocks, 82 %: the growth is refused and the volume is FULL with the reason; a
+     * snapshot and a snapshot group naming it are refused 409 and leave nothing, the host writes
+     * and reads on. Deleting the snapshot gives its blocks back and FULL clears.
+     */
+    @Test
+    void withNoRoomToGrowTheVolumeIsFullUntilASnapshotIsDeleted() throws Exception {
+        DevCommand.DevSystem small = DevCommand.DevSystem.start(Files.createTempDirectory("dnv-pool-full-test"), 0, 3, 100 * MIB);
+        try {
+            small.awaitNodesUp(Duration.ofSeconds(60));
+            ApiClient api = new ApiClient(small.httpPort(), small.token());
+            PoolWatchTest on = new PoolWatchTest();
+            on.api = api;
+            assertEquals(202, api.post("/v1/volumes", "{\"name\":\"full\",\"sizeBytes\":" + 72 * MIB
+                    + ",\"activeControllers\":1,\"standbyControllers\":0,\"legsPerController\":1,\"replicas\":3}").status());
+            api.awaitState("full", "READY", Duration.ofSeconds(60));
+            assertEquals(200, api.post("/v1/volumes/full/attachments", "{\"hostNqn\":\"" + HOST + "\"}").status());
+            byte[] first = random(4, (int) (60 * MIB));
+            on.write("full", 0, first);
+            ApiClient.Reply s1 = api.post("/v1/volumes/full/snapshots", "{\"name\":\"s1\"}");
+            assertEquals(202, s1.status(), new String(s1.body()));
+            on.awaitSnapshot("full.1", "READY");
+            byte[] over = random(5, (int) (12 * MIB));
+            on.write("full", 0, over);
+            JsonNode v = on.awaitVolume("full", x -> x.path("full").isTextual());
+            String why = v.path("full").asText();
+            assertTrue(why.contains("leg 0's pool on " + v.path("legs").get(0).path("owner").asText()) && why.contains("82 %")
+                    && why.contains("low-water mark of 80 %") && why.contains("pools not grown"), why);
+            assertEquals(1, v.path("legs").get(0).path("groups").size(), "the refused group was given back");
 
-        assertEquals(202, api.delete("/v1/snapshots/full.1").status());
-        awaitVolume("full", x -> x.path("full").isMissingNode() || x.path("full").isNull());
-        ApiClient.Reply s3 = api.post("/v1/volumes/full/snapshots", "{\"name\":\"s3\"}");
-        assertEquals(202, s3.status(), new String(s3.body()));
-        awaitSnapshot(s3.json().path("id").asText(), "READY");
+            ApiClient.Reply refused = api.post("/v1/volumes/full/snapshots", "{\"name\":\"s2\"}");
+            assertEquals(409, refused.status(), new String(refused.body()));
+            assertEquals("application/problem+json", refused.contentType());
+            assertTrue(refused.json().path("detail").asText().contains("FULL"), refused.json().toString());
+            ApiClient.Reply group = api.post("/v1/snapshot-groups", "{\"name\":\"gfull\",\"volumeIds\":[\"full\"]}");
+            assertEquals(409, group.status(), new String(group.body()));
+            assertTrue(group.json().path("detail").asText().contains("FULL"), group.json().toString());
+            assertEquals(List.of("full.1"), ids(api.get("/v1/volumes/full/snapshots").json()), "nothing of the refused ones");
+
+            // The origin's writes go on: blocks it has since the snapshot take no new ones.
+            byte[] again = random(6, (int) (12 * MIB));
+            on.write("full", 0, again);
+            assertArrayEquals(again, on.read("full", 0, again.length));
+            assertArrayEquals(java.util.Arrays.copyOfRange(first, again.length, 16 << 20),
+                    on.read("full", again.length, (16 << 20) - again.length));
+
+            assertEquals(202, api.delete("/v1/snapshots/full.1").status());
+            on.awaitVolume("full", x -> x.path("full").isMissingNode() || x.path("full").isNull());
+            ApiClient.Reply s3 = api.post("/v1/volumes/full/snapshots", "{\"name\":\"s3\"}");
+            assertEquals(202, s3.status(), new String(s3.body()));
+            on.awaitSnapshot(s3.json().path("id").asText(), "READY");
+        } finally {
+            small.close();
+        }
     }
 
     private JsonNode awaitVolume(String volume, java.util.function.Predicate<JsonNode> test) {

@@ -30,8 +30,9 @@ final class PoolMarks {
     private final Map<String, Instant> toldAt = new HashMap<>();
 
     PoolMarks(int markPercent) {
-        if (markPercent < 1 || markPercent > 100) {
-            throw new IllegalArgumentException(MARK_KEY + " must be 1..100, not " + markPercent);
+        // The agents name a pool only from REPORTED_FROM_PERCENT on: a lower mark would never be seen.
+        if (markPercent < PoolUsage.REPORTED_FROM_PERCENT || markPercent > 100) {
+            throw new IllegalArgumentException(MARK_KEY + " must be " + PoolUsage.REPORTED_FROM_PERCENT + "..100, not " + markPercent);
         }
         this.markPercent = markPercent;
     }

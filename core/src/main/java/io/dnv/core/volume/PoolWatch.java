@@ -18,10 +18,9 @@ import java.util.Optional;
  * repeated within {@link #FRESH} (a lost one, a node gone silent, this entity started afresh on
  * another member) lapses instead of keeping the volume FULL forever.
  *
- * <p>FULL: a pool past the mark cannot take more snapshots without risking the origin's
- * writes (the planner's pools use error_if_no_space: a write with no block left fails at once).
- * Growing the pool instead (a new raid1 group, as an extend adds) is not built yet, so every pool
- * past the mark makes the volume FULL.
+ * <p>A pool past the mark makes the volume grow its pools (GrowPools); when that cannot be
+ * placed the volume is FULL: more snapshots would risk the origin's writes (the planner's pools
+ * use error_if_no_space: a write with no block left fails at once).
  */
 final class PoolWatch {
 
@@ -40,8 +39,8 @@ final class PoolWatch {
         }
     }
 
-    /** Why the volume is FULL, or empty when no fresh report names a pool past the mark. */
-    Optional<String> full(Instant now) {
+    /** Which pools are past the mark, in words, or empty when no fresh report names one. */
+    Optional<String> pastMark(Instant now) {
         byNode.values().removeIf(r -> r.at().isBefore(now.minus(FRESH)));
         List<String> why = new ArrayList<>();
         byNode.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> e.getValue().pools().stream()
@@ -49,7 +48,6 @@ final class PoolWatch {
                 .forEach(p -> why.add("leg " + p.leg() + "'s pool on " + e.getKey() + " is " + p.usedPercent() + " % used"
                         + (p.mode().equals("rw") ? "" : " (" + p.mode() + ")") + ", past the low-water mark of "
                         + e.getValue().markPercent() + " %")));
-        return why.isEmpty() ? Optional.empty()
-                : Optional.of(String.join("; ", why) + "; growing a pool is not built yet, so new snapshots are refused");
+        return why.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", why));
     }
 }

@@ -39,7 +39,7 @@ class PoolMarksTest {
 
     @Test
     void theMarkIsAPercent() {
-        assertThrows(IllegalArgumentException.class, () -> new PoolMarks(0));
+        assertThrows(IllegalArgumentException.class, () -> new PoolMarks(PoolUsage.REPORTED_FROM_PERCENT - 1));
         assertThrows(IllegalArgumentException.class, () -> new PoolMarks(101));
         assertEquals(PoolMarks.DEFAULT_MARK_PERCENT, PoolMarks.from(com.typesafe.config.ConfigFactory.empty()).markPercent);
         assertEquals(90, PoolMarks.from(com.typesafe.config.ConfigFactory.parseString(PoolMarks.MARK_KEY + " = 90")).markPercent);
