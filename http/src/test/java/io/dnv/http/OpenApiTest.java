@@ -150,10 +150,14 @@ class OpenApiTest {
         for (Enum<?> stage : List.of(CreateVolume.Stage.values())) {
             assertTrue(stages.contains(stage.name().toLowerCase()), "create stage " + stage);
         }
+        for (Enum<?> stage : List.of(io.dnv.core.volume.operation.GrowPools.Stage.values())) {
+            assertTrue(stages.contains(stage.name().toLowerCase()), "grow-pools stage " + stage);
+        }
         String events = schemas.path("JournalEvent").path("properties").path("type").path("description").asText();
         for (Class<?> event : List.of(Volume.FailoverRequested.class, Volume.Fenced.class, Volume.SuccessorPlaced.class,
                 Volume.Promoted.class, Volume.StandbyChosen.class, Volume.StandbyPlaced.class, Volume.NoStandbyPlaced.class,
-                Volume.FailedOver.class, Volume.PlacementLost.class)) {
+                Volume.FailedOver.class, Volume.PlacementLost.class, Volume.PoolGrowthRequested.class, Volume.PoolGrowthNodesChosen.class,
+                Volume.PoolGroupsReserved.class, Volume.PoolGroupsBuilt.class, Volume.PoolsGrown.class, Volume.PoolGrowthFailed.class)) {
             assertTrue(events.contains(event.getSimpleName()), event.getSimpleName());
         }
         List<String> roles = new java.util.ArrayList<>();
