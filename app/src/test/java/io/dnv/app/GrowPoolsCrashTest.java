@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * low-water mark (16 of 20 blocks); every pool reload takes 2 s. While the pools grow, the
  * control member hosting a growing volume is stopped abruptly: every growth completes on the
  * survivors (a second group in every leg, 24 blocks a pool), the bytes read back and nothing is
- * left suspended.
+ * left suspended. A snapshot asked for while a pool grows is refused, naming the growth.
  */
 class GrowPoolsCrashTest {
 
@@ -71,6 +71,9 @@ class GrowPoolsCrashTest {
             ActorSystem<Void> victim = cluster.controls.stream()
                     .filter(c -> RunningEntities.ids(c, Volume.ENTITY_TYPE_KEY).contains(growing)).findFirst().orElseThrow();
             assertTrue(cluster.view(growing).operation().filter(o -> o.kind().equals("grow-pools")).isPresent());
+            Volume.SnapshotResult busy = cluster.takeSnapshot(growing, "during");
+            assertTrue(busy.error().filter(e -> e instanceof io.dnv.core.DomainError.Conflict c
+                    && c.operation().equals(java.util.Optional.of("grow-pools"))).isPresent(), "refused naming the growth: " + busy);
             victim.terminate();
             victim.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
             cluster.askThrough(cluster.controls.stream().filter(c -> c != victim).findFirst().orElseThrow());

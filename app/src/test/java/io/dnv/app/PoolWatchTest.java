@@ -65,7 +65,8 @@ class PoolWatchTest {
      * A snapshot and 8 MiB overwritten take the pool to 64 of 77 blocks, 83 %, past the low-water
      * mark (80 %): the volume grows its pools (grow-pools: a second raid1 group per leg, 13 blocks
      * more) while the host writes and reads on, and the pool reads 64 of 90. The bytes the host
-     * wrote read back, before and after the growth, and a snapshot is taken again.
+     * wrote read back, before and after the growth, a snapshot is taken again, and an extend
+     * adds a third group over the grown pool.
      */
     @Test
     void aPoolPastTheMarkGrowsWhileTheHostWritesOn() throws Exception {
@@ -118,6 +119,14 @@ class PoolWatchTest {
         ApiClient.Reply s2 = api.post("/v1/volumes/grow/snapshots", "{\"name\":\"s2\"}");
         assertEquals(202, s2.status(), new String(s2.body()));
         awaitSnapshot(s2.json().path("id").asText(), "READY");
+
+        // An extend afterwards adds the next group to the leg, over the grown pool.
+        assertEquals(202, api.patch("/v1/volumes/grow", "{\"sizeBytes\":" + 96 * MIB + "}").status());
+        JsonNode extended = awaitVolume("grow", x -> x.path("sizeBytes").asLong() == 96 * MIB && x.path("operation").isNull());
+        assertEquals(3, extended.path("legs").get(0).path("groups").size(), extended.toString());
+        for (int at = 0; at < image.length; at += 8 << 20) {
+            assertArrayEquals(java.util.Arrays.copyOfRange(image, at, at + (8 << 20)), read("grow", at, 8 << 20), "at " + at);
+        }
     }
 
     /**
