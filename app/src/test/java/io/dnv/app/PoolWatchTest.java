@@ -40,7 +40,9 @@ class PoolWatchTest {
 
     @AfterAll
     void stop() {
-        dev.close();
+        if (dev != null) {
+            dev.close();
+        }
     }
 
     /**
