@@ -74,13 +74,17 @@ public final class ControlPlane {
                     .map(node -> sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, node).<StorageNode.VolumeStatus>ask(
                                     reply -> new StorageNode.GetVolumeStatus(id, reply), STATUS)
                             .exceptionally(t -> new StorageNode.VolumeStatus(node, false, node + ": no answer within "
-                                    + STATUS.toMillis() + " ms", List.of()))
+                                    + STATUS.toMillis() + " ms", List.of(), List.of()))
                             .toCompletableFuture()).toList();
             return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(done -> {
                 List<StorageNode.VolumeStatus> statuses = asks.stream().map(CompletableFuture::join).toList();
                 List<String> notInPlace = statuses.stream().filter(st -> !st.inPlace()).map(StorageNode.VolumeStatus::why).toList();
                 List<String> degraded = statuses.stream().flatMap(st -> st.degraded().stream()).toList();
-                return new Volume.Result(Optional.of(v.withKernel(new VolumeView.KernelView(notInPlace.isEmpty(), notInPlace, degraded))),
+                List<VolumeView.PoolView> pools = statuses.stream()
+                        .flatMap(st -> st.pools().stream().map(p -> VolumeView.PoolView.of(st.nodeId(), p)))
+                        .sorted(java.util.Comparator.comparingInt(VolumeView.PoolView::leg)).toList();
+                return new Volume.Result(Optional.of(v.withKernel(new VolumeView.KernelView(notInPlace.isEmpty(), notInPlace, degraded,
+                        pools))),
                         Optional.empty());
             });
         }).orElseGet(() -> CompletableFuture.completedFuture(r)));

@@ -150,10 +150,14 @@ class OpenApiTest {
         for (Enum<?> stage : List.of(CreateVolume.Stage.values())) {
             assertTrue(stages.contains(stage.name().toLowerCase()), "create stage " + stage);
         }
+        for (Enum<?> stage : List.of(io.dnv.core.volume.operation.GrowPools.Stage.values())) {
+            assertTrue(stages.contains(stage.name().toLowerCase()), "grow-pools stage " + stage);
+        }
         String events = schemas.path("JournalEvent").path("properties").path("type").path("description").asText();
         for (Class<?> event : List.of(Volume.FailoverRequested.class, Volume.Fenced.class, Volume.SuccessorPlaced.class,
                 Volume.Promoted.class, Volume.StandbyChosen.class, Volume.StandbyPlaced.class, Volume.NoStandbyPlaced.class,
-                Volume.FailedOver.class, Volume.PlacementLost.class)) {
+                Volume.FailedOver.class, Volume.PlacementLost.class, Volume.PoolGrowthRequested.class, Volume.PoolGrowthNodesChosen.class,
+                Volume.PoolGroupsReserved.class, Volume.PoolGroupsBuilt.class, Volume.PoolsGrown.class, Volume.PoolGrowthFailed.class)) {
             assertTrue(events.contains(event.getSimpleName()), event.getSimpleName());
         }
         List<String> roles = new java.util.ArrayList<>();
@@ -161,6 +165,10 @@ class OpenApiTest {
         assertEquals(List.of(Placement.Role.values()).stream().map(Enum::name).toList(), roles);
         assertEquals(components(VolumeView.FailoverView.class), fieldNames(volume.path("lastFailover").path("properties")));
         assertEquals(components(VolumeView.StageTiming.class), fieldNames(schemas.path("StageTiming").path("properties")));
+        assertEquals(components(VolumeView.KernelView.class), fieldNames(volume.path("kernel").path("properties")));
+        assertEquals(components(VolumeView.PoolView.class), fieldNames(volume.path("kernel").path("properties").path("pools")
+                .path("items").path("properties")));
+        assertTrue(volume.has("full"), "a volume's FULL is documented");
     }
 
     private static java.util.Set<String> components(Class<? extends Record> type) {

@@ -89,25 +89,28 @@ public final class StorageNode
      * released LDs not all zero yet whose devices a power cycle took; {@code zeroing} says how far
      * the released LDs still being zeroed are; {@code cleaned}: dirty ranges of the disk the agent
      * zeroed since it was told them; {@code degraded}: raid1 groups serving with a side down,
-     * failed or recovering, each line starting with the group's dm name. Registers on first sight.
+     * failed or recovering, each line starting with the group's dm name; {@code pools}: the legs'
+     * thin pools past {@link PoolUsage#REPORTED_FROM_PERCENT} or not rw, as the last pass saw
+     * them. Registers on first sight.
      */
     public record Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
                             long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
                             List<ZeroingProgress> zeroing, List<DiskRange> cleaned, List<String> degraded,
-                            Map<String, Imports> imports, Instant sentAt) implements Command {
+                            Map<String, Imports> imports, List<PoolUsage> pools, Instant sentAt) implements Command {
 
         public Heartbeat {
             sentAt = sentAt == null ? Instant.now() : sentAt;
             cleaned = cleaned == null ? List.of() : List.copyOf(cleaned);
             degraded = degraded == null ? List.of() : List.copyOf(degraded);
             imports = imports == null ? Map.of() : Map.copyOf(imports);
+            pools = pools == null ? List.of() : List.copyOf(pools);
         }
 
         public Heartbeat(NodeInfo info, ActorRef<ToAgent> agent, long desiredSeen, long reached, List<String> failures,
                          long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
                          List<ZeroingProgress> zeroing, List<DiskRange> cleaned, List<String> degraded) {
             this(info, agent, desiredSeen, reached, failures, passGeneration, unsettledVolumes, leftoverVolumes, zeroing, cleaned,
-                    degraded, Map.of(), Instant.now());
+                    degraded, Map.of(), List.of(), Instant.now());
         }
 
         /** An agent that cleaned nothing since it was told (most tests). */
@@ -115,7 +118,7 @@ public final class StorageNode
                          long passGeneration, Set<String> unsettledVolumes, Set<String> leftoverVolumes,
                          List<ZeroingProgress> zeroing) {
             this(info, agent, desiredSeen, reached, failures, passGeneration, unsettledVolumes, leftoverVolumes, zeroing, List.of(), List.of(),
-                    Map.of(), Instant.now());
+                    Map.of(), List.of(), Instant.now());
         }
     }
 
@@ -220,10 +223,15 @@ public final class StorageNode
     /** Whether the agent has the volume's objects in place now, as its last pass observed them. */
     public record GetVolumeStatus(String volumeId, ActorRef<VolumeStatus> replyTo) implements Command {}
 
-    /** {@code why}: empty when in place, else what is not (in words for the volume's view). */
-    public record VolumeStatus(String nodeId, boolean inPlace, String why, List<String> degraded) implements CborSerializable {
+    /**
+     * {@code why}: empty when in place, else what is not (in words for the volume's view);
+     * {@code pools}: the volume's leg pools on this node as the agent last reported them.
+     */
+    public record VolumeStatus(String nodeId, boolean inPlace, String why, List<String> degraded, List<PoolUsage> pools)
+            implements CborSerializable {
         public VolumeStatus {
             degraded = degraded == null ? List.of() : List.copyOf(degraded);
+            pools = pools == null ? List.of() : List.copyOf(pools);
         }
     }
 
@@ -406,6 +414,8 @@ public final class StorageNode
     private long reached = -1;
     private List<String> failures = List.of();
     private List<String> degraded = List.of();
+    private List<PoolUsage> pools = List.of();
+    private final PoolMarks poolMarks;
     private Map<String, Imports> imports = Map.of();
     private long passGeneration = -1;
     private Set<String> unsettledVolumes = Set.of();
@@ -440,6 +450,7 @@ public final class StorageNode
         this.nodeId = nodeId;
         this.ctx = ctx;
         this.timers = timers;
+        this.poolMarks = PoolMarks.from(ctx.getSystem().settings().config());
     }
 
     /** After every recovery: a restart after a journal failure cancelled the timers. */
@@ -515,12 +526,14 @@ public final class StorageNode
         reached = h.reached();
         failures = List.copyOf(h.failures());
         degraded = h.degraded();
+        pools = h.pools();
         imports = h.imports();
         passGeneration = h.passGeneration();
         unsettledVolumes = Set.copyOf(h.unsettledVolumes());
         leftoverVolumes = Set.copyOf(h.leftoverVolumes());
         zeroing = List.copyOf(h.zeroing());
         answerWaiters(s);
+        tellPoolsPastMark(s);
         if (!h.info().nodeId().equals(nodeId)) {
             ctx.getLog().error("heartbeat of {} reached the entity of {}; ignored", h.info().nodeId(), nodeId);
             return Effect().noReply();
@@ -542,6 +555,13 @@ public final class StorageNode
             decide(s, decisions.get(i), st -> {});
         }
         return decide(s, decisions.get(decisions.size() - 1), st -> announce());
+    }
+
+    /** The volumes whose leg pools here are past the low-water mark, or no longer are, hear it (PoolMarks). */
+    private void tellPoolsPastMark(State s) {
+        ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
+        poolMarks.due(pools, decided(s).objects().keySet(), Instant.now()).forEach((volume, past) ->
+                sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, volume).tell(new Volume.PoolsPastMark(nodeId, poolMarks.markPercent, past)));
     }
 
     /**
@@ -819,18 +839,19 @@ public final class StorageNode
 
     private VolumeStatus volumeStatus(State s, String volumeId) {
         if (!s.objects().containsKey(volumeId)) {
-            return new VolumeStatus(nodeId, true, "", List.of());
+            return new VolumeStatus(nodeId, true, "", List.of(), List.of());
         }
         List<String> volumeDegraded = degraded.stream()
                 .filter(line -> Names.volumeOfDm(nodeId, line.split("[ :]", 2)[0]).filter(volumeId::equals).isPresent())
                 .map(line -> nodeId + ": " + line).toList();
+        List<PoolUsage> volumePools = pools.stream().filter(p -> p.volumeId().equals(volumeId)).toList();
         long setAt = volumeSetAt.computeIfAbsent(volumeId, v -> lastSequenceNumber(ctx));
         boolean up = lastHeartbeat != null && !lastHeartbeat.isBefore(Instant.now().minus(DOWN_AFTER));
         if (up && passGeneration >= setAt && !unsettledVolumes.contains(volumeId)) {
-            return new VolumeStatus(nodeId, true, "", volumeDegraded);
+            return new VolumeStatus(nodeId, true, "", volumeDegraded, volumePools);
         }
         return new VolumeStatus(nodeId, false, waitingFor(new AwaitProgress(volumeId, setAt, ctx.getSystem().ignoreRef())),
-                volumeDegraded);
+                volumeDegraded, volumePools);
     }
 
     /** Why a volume's objects are not in place here yet, in words for the volume's view. */

@@ -10,6 +10,8 @@ import io.dnv.core.volume.operation.CreateVolume;
 import io.dnv.core.volume.operation.DeleteSnapshot;
 import io.dnv.core.volume.operation.DeleteVolume;
 import io.dnv.core.volume.operation.ExtendVolume;
+import io.dnv.core.volume.operation.GrowPools;
+import io.dnv.core.node.PoolUsage;
 import io.dnv.core.volume.operation.FailOver;
 import io.dnv.core.volume.operation.GroupSnapshotPart;
 import io.dnv.core.volume.operation.Operation;
@@ -105,6 +107,15 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     /** A storage node's audit: does this volume still hold what it reserved on {@code nodeId}? */
     public record Holds(String nodeId, ActorRef<Holding> replyTo) implements Command {}
+
+    /**
+     * From a {@code StorageNode}: the volume's leg pools on that node past the low-water mark
+     * ({@code markPercent}), repeated while any is; empty once none is (PoolWatch).
+     */
+    public record PoolsPastMark(String nodeId, int markPercent, List<PoolUsage> pools) implements Command {}
+
+    /** Pools are grown at most this often: a grown pool reads below the mark only at its agent's next pass. */
+    static final Duration GROWTH_SPACING = Duration.ofSeconds(30);
 
     public record Holding(boolean holds) implements CborSerializable {}
 
@@ -276,6 +287,28 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** The extend could not place or reserve its groups (each given back); the volume keeps its size. */
     public record ExtendFailed(String reason) implements Event {}
 
+    /**
+     * A leg's pool is past the low-water mark ({@code reason}): every leg's pool grows by group
+     * {@code group} of these slices (GrowPools); every group's pool slices are recorded first.
+     */
+    public record PoolGrowthRequested(int group, long thinMetaSectors, long thinDataSectors, String reason, Instant at)
+            implements Event {}
+
+    /** Disk nodes for each leg's new raid1 group (and the endpoints of every node as then known). */
+    public record PoolGrowthNodesChosen(List<List<String>> sides, Map<String, NodeEndpoints> endpoints) implements Event {}
+
+    /** Every leg holds its new group (brand new, not in its pool yet). */
+    public record PoolGroupsReserved(Placement placement) implements Event {}
+
+    /** The agents built the new groups: created from now on, so they may join the pools. */
+    public record PoolGroupsBuilt() implements Event {}
+
+    /** Every leg's pool has the new group's space. */
+    public record PoolsGrown() implements Event {}
+
+    /** The groups could not be placed or reserved (each given back): the volume is FULL while a pool is past the mark. */
+    public record PoolGrowthFailed(String reason) implements Event {}
+
     /** A snapshot begins with thin id {@code thinId}, of the volume at {@code sizeBytes}. */
     public record SnapshotRequested(String snapshotId, String name, int thinId, long sizeBytes, Instant at) implements Event {}
 
@@ -416,6 +449,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     private boolean passivationAsked;
     private final List<Attach> waitingAttaches = new ArrayList<>();
     private final List<Detach> waitingDetaches = new ArrayList<>();
+    private final PoolWatch poolWatch = new PoolWatch();
+    private Instant growthAllowedAt = Instant.EPOCH;
 
     private Volume(String volumeId, ActorRef<ClusterSharding.ShardCommand> shard, Peers peers, ActorContext<Command> ctx,
                    TimerScheduler<Command> timers) {
@@ -459,6 +494,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Detach.class, (s, c) -> absent(c.replyTo(), Result.refused(notFound())))
                 .onCommand(Delete.class, (s, c) -> absent(c.replyTo(), Result.refused(notFound())))
                 .onCommand(Holds.class, (s, c) -> absent(c.replyTo(), new Holding(false)))
+                .onCommand(PoolsPastMark.class, (s, c) -> Effect().none().thenRun(st -> passivate()).thenNoReply())
                 .onCommand(Stop.class, (s, c) -> Effect().stop().thenNoReply());
         b.forState(s -> s.phase() == Phase.EMPTY || s.phase() == Phase.DELETED)
                 .onCommand(Extend.class, (s, c) -> absent(c.replyTo(), Result.refused(notFound())));
@@ -501,6 +537,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Stop.class, (s, c) -> passivationAsked ? stopAndComeBack() : Effect().stop().thenNoReply())
                 .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), Result.ok(view(s))))
                 .onCommand(Holds.class, (s, c) -> Effect().reply(c.replyTo(), new Holding(holds(s, c.nodeId()))))
+                .onCommand(PoolsPastMark.class, this::onPoolsPastMark)
                 .onCommand(Advance.class, (s, c) -> advance(s))
                 .onCommand(StepDone.class, this::onStepDone);
         return b.build();
@@ -576,6 +613,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                     + s.snapshots().named(c.name()).get().id() + ")"));
         } else if (s.snapshots().nextThinId() > Snapshot.MAX_THIN_ID) {
             refusal = Optional.of(DomainError.Conflict.of("volume " + volumeId + " has used every thin id of its pools"));
+        } else if (full(s).isPresent()) {
+            refusal = full(s);
         }
         if (refusal.isPresent()) {
             return Effect().reply(c.replyTo(), new GroupPartReply(PartStatus.REFUSED, Optional.empty(), refusal));
@@ -634,6 +673,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         if (thinId > Snapshot.MAX_THIN_ID) {
             return Effect().reply(c.replyTo(), SnapshotResult.refused(DomainError.Conflict.of("volume " + volumeId
                     + " has used every thin id of its pools")));
+        }
+        if (full(s).isPresent()) {
+            return Effect().reply(c.replyTo(), SnapshotResult.refused(full(s).get()));
         }
         String id = Snapshot.id(volumeId, thinId);
         long size = VolumeLayout.of(s.spec().orElseThrow()).usableBytes();
@@ -826,6 +868,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 || c.sides().stream().anyMatch(sides -> sides.contains(nodeId))).orElse(false)
                 || s.operation().filter(ExtendVolume.class::isInstance).map(op -> ((ExtendVolume) op).sides().stream()
                 .anyMatch(sides -> sides.contains(nodeId))).orElse(false)
+                || s.operation().filter(GrowPools.class::isInstance).map(op -> ((GrowPools) op).sides().stream()
+                .anyMatch(sides -> sides.contains(nodeId))).orElse(false)
                 || s.operation().filter(FailOver.class::isInstance).map(op -> ((FailOver) op).standby().equals(nodeId)).orElse(false);
     }
 
@@ -996,7 +1040,43 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                     watched ? waitingFor : Optional.empty(), watched ? lastError : Optional.empty(),
                     VolumeViews.stages(op.timeline(), Instant.now()));
         });
-        return VolumeViews.of(volumeId, s, operation);
+        return VolumeViews.of(volumeId, s, operation).withFull(fullReason(s));
+    }
+
+    /** A new snapshot would eat into a pool past its low-water mark that could not grow: refused, naming why. */
+    private Optional<DomainError> full(State s) {
+        return fullReason(s).<DomainError>map(why -> DomainError.Conflict.of("volume " + volumeId + " is FULL: " + why));
+    }
+
+    /**
+     * FULL: a leg's pool past the low-water mark (PoolWatch) and the pools' last growth could not
+     * be placed (the error it left). While a growth runs, a snapshot is refused as busy.
+     */
+    private Optional<String> fullReason(State s) {
+        Optional<String> past = poolWatch.pastMark(Instant.now());
+        if (past.isEmpty() || s.operation().filter(GrowPools.class::isInstance).isPresent()) {
+            return Optional.empty();
+        }
+        return s.error().filter(e -> e.startsWith(GrowPools.NOT_GROWN)).map(e -> past.get() + "; " + e);
+    }
+
+    /**
+     * A node's word on the volume's pools: a READY volume with nothing running grows its pools
+     * when one is past the mark, at most every {@link #GROWTH_SPACING} (the agents' reports of a
+     * grown pool come a pass later; a growth that could not be placed is tried again then).
+     */
+    private ReplyEffect<Event, State> onPoolsPastMark(State s, PoolsPastMark c) {
+        Instant now = Instant.now();
+        poolWatch.report(c.nodeId(), c.markPercent(), c.pools(), now);
+        Optional<String> past = poolWatch.pastMark(now);
+        if (s.phase() != Phase.READY || s.operation().isPresent() || past.isEmpty() || now.isBefore(growthAllowedAt)) {
+            return Effect().noReply();
+        }
+        growthAllowedAt = now.plus(GROWTH_SPACING);
+        VolumeLayout.GroupSize size = VolumeLayout.of(s.spec().orElseThrow()).reserveGroup(VolumeLayout.DEFAULT_SNAPSHOT_RESERVE_PERCENT);
+        int group = s.placement().orElseThrow().legs().get(0).groups().size();
+        return Effect().persist(new PoolGrowthRequested(group, size.thinMetaSectors(), size.thinDataSectors(), past.get(), now))
+                .thenRun(this::afterEvent).thenNoReply();
     }
 
     // ---------------------------------------------------------------- events: a pure fold
@@ -1073,6 +1153,19 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                         extend(s).toBytes())), Optional.empty()))
                 .onEvent(ExtendFailed.class, (s, e) -> extendEnded(s, s.spec(), Optional.of("extend to " + extend(s).toBytes()
                         + " bytes failed: " + e.reason())))
+                .onEvent(PoolGrowthRequested.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
+                        s.endpoints(), s.placement().map(p -> sized(p, VolumeLayout.of(s.spec().orElseThrow()))), s.attachments(),
+                        s.exported(), Optional.of(GrowPools.start(e.group(), new VolumeLayout.GroupSize(e.thinMetaSectors(),
+                        e.thinDataSectors()), e.reason(), e.at(), s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
+                .onEvent(PoolGrowthNodesChosen.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(),
+                        merged(s.endpoints(), e.endpoints()), s.placement(), s.attachments(), s.exported(),
+                        Optional.of(growth(s).chosen(e.sides(), s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
+                .onEvent(PoolGroupsReserved.class, (s, e) -> s.placed(Optional.of(e.placement()), s.endpoints(),
+                        growth(s).at(GrowPools.Stage.BUILD, s.next())))
+                .onEvent(PoolGroupsBuilt.class, (s, e) -> s.placed(s.placement().map(Volume::created), s.endpoints(),
+                        growth(s).at(GrowPools.Stage.GROW, s.next())))
+                .onEvent(PoolsGrown.class, (s, e) -> growthEnded(s, Optional.empty()))
+                .onEvent(PoolGrowthFailed.class, (s, e) -> growthEnded(s, Optional.of(GrowPools.NOT_GROWN + e.reason())))
                 .onEvent(SnapshotRequested.class, (s, e) -> s.with(CreateSnapshot.start(e.snapshotId(), e.thinId(), e.at(), s.next())))
                 .onEvent(StripesHeld.class, (s, e) -> s.with(snapshot(s).held(e.holds(), s.next())))
                 .onEvent(ThinsSnapped.class, (s, e) -> s.with(snapshot(s).at(CreateSnapshot.Stage.RELEASE, s.next())))
@@ -1087,6 +1180,18 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                         s.next())))
                 .onEvent(SnapshotDeleted.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, s.operation().orElseThrow().requestedAt())))
                 .build();
+    }
+
+    private static GrowPools growth(State s) {
+        return (GrowPools) s.operation().orElseThrow();
+    }
+
+    /** The pools grew (the error of an earlier growth goes), or could not: then the error says why. */
+    private static State growthEnded(State s, Optional<String> error) {
+        Optional<Operation> next = queuedAttachments(s, growth(s).requestedAt());
+        return new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(), s.endpoints(), s.placement(), s.attachments(),
+                s.exported(), next, error.or(() -> s.error().filter(x -> !x.startsWith(GrowPools.NOT_GROWN))), s.placementAttempts(),
+                s.lastFailover(), s.next());
     }
 
     private static CreateSnapshot snapshot(State s) {
@@ -1162,6 +1267,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         }
         if (op instanceof ExtendVolume x) {
             return x.converging(e.generations(), s.next());
+        }
+        if (op instanceof GrowPools g) {
+            return g.converging(e.generations(), s.next());
         }
         if (op instanceof FailOver f) {
             return f.waiting(e.generations(), s.next(), e.at());

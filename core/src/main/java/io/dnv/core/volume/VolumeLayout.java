@@ -78,6 +78,15 @@ public record VolumeLayout(long usableBytes, long legSectors, long poolDataSecto
         return new GroupSize(thinMetaFor(data / THIN_BLOCK_SECTORS), data);
     }
 
+    /**
+     * The raid1 group a pool's growth adds to every leg: another snapshot reserve's worth of thin
+     * data ({@code snapshotReservePercent} of the leg, at least one block) and metadata for it.
+     */
+    public GroupSize reserveGroup(int snapshotReservePercent) {
+        long data = Math.max(THIN_BLOCK_SECTORS, roundUp(ceilDiv(legSectors * snapshotReservePercent, 100), THIN_BLOCK_SECTORS));
+        return new GroupSize(thinMetaFor(data / THIN_BLOCK_SECTORS), data);
+    }
+
     public static GroupSize growth(VolumeLayout from, VolumeLayout to) {
         return growth(from, to, DEFAULT_SNAPSHOT_RESERVE_PERCENT);
     }

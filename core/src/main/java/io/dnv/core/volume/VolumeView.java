@@ -10,21 +10,40 @@ import java.util.Optional;
  * A volume as the API shows it. {@code state} is CREATING, READY, DELETING, FAILED (an open
  * list); {@code step} says what it is doing (the running operation's stage, else the state);
  * {@code operation} details the operation under way; {@code sizeBytes} is the size usable now;
- * {@code kernel}, when asked for, what the nodes' agents observed of it.
+ * {@code kernel}, when asked for, what the nodes' agents observed of it; {@code full}, when a leg's
+ * pool is past the low-water mark, why (new snapshots are refused meanwhile).
  */
 public record VolumeView(String id, String name, String state, String step, long sizeBytes, VolumeSpec spec,
                          List<Controller> controllers, List<LegView> legs, List<String> attachments, Optional<String> error,
                          Instant createdAt, Optional<OperationView> operation, Optional<KernelView> kernel,
-                         Optional<FailoverView> lastFailover) implements CborSerializable {
+                         Optional<FailoverView> lastFailover, Optional<String> full) implements CborSerializable {
 
     /**
      * What the agents of the volume's nodes observed at their last pass: in place on every node,
      * or per node what is not yet (right after a restart, until the agents re-assembled it);
-     * {@code degraded}: raid1 groups of its legs serving with a side down, failed or recovering.
+     * {@code degraded}: raid1 groups of its legs serving with a side down, failed or recovering;
+     * {@code pools}: its legs' thin pools its owners' agents reported (those past
+     * {@link io.dnv.core.node.PoolUsage#REPORTED_FROM_PERCENT} or not rw), by leg.
      */
-    public record KernelView(boolean inPlace, List<String> notInPlace, List<String> degraded) implements CborSerializable {
+    public record KernelView(boolean inPlace, List<String> notInPlace, List<String> degraded, List<PoolView> pools)
+            implements CborSerializable {
         public KernelView {
             degraded = degraded == null ? List.of() : List.copyOf(degraded);
+            pools = pools == null ? List.of() : List.copyOf(pools);
+        }
+    }
+
+    /**
+     * One leg's thin pool as its owner's kernel reports it: blocks of data (the pool's block, 1 MiB)
+     * and of metadata (4 KiB) mapped and in all; {@code usedPercent} the fuller of the two;
+     * {@code mode} {@code rw}, {@code out_of_data_space} (writes needing a block fail) or {@code ro}.
+     */
+    public record PoolView(int leg, String node, long usedDataBlocks, long totalDataBlocks, long usedMetaBlocks, long totalMetaBlocks,
+                           int usedPercent, String mode) implements CborSerializable {
+
+        public static PoolView of(String node, io.dnv.core.node.PoolUsage p) {
+            return new PoolView(p.leg(), node, p.usedDataBlocks(), p.totalDataBlocks(), p.usedMetaBlocks(), p.totalMetaBlocks(),
+                    p.usedPercent(), p.mode());
         }
     }
 
@@ -33,11 +52,17 @@ public record VolumeView(String id, String name, String state, String step, long
         operation = operation == null ? Optional.empty() : operation;
         kernel = kernel == null ? Optional.empty() : kernel;
         lastFailover = lastFailover == null ? Optional.empty() : lastFailover;
+        full = full == null ? Optional.empty() : full;
     }
 
     public VolumeView withKernel(KernelView k) {
         return new VolumeView(id, name, state, step, sizeBytes, spec, controllers, legs, attachments, error, createdAt, operation,
-                Optional.of(k), lastFailover);
+                Optional.of(k), lastFailover, full);
+    }
+
+    public VolumeView withFull(Optional<String> why) {
+        return new VolumeView(id, name, state, step, sizeBytes, spec, controllers, legs, attachments, error, createdAt, operation,
+                kernel, lastFailover, why);
     }
 
     /** Every node that holds something of the volume. */

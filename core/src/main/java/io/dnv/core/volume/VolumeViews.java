@@ -43,7 +43,8 @@ final class VolumeViews {
         };
         String step = operation.map(VolumeView.OperationView::stage).orElse(s.phase().name().toLowerCase());
         return new VolumeView(volumeId, s.name(), state, step, size, spec, controllers, legs, s.attachments(), s.error(),
-                s.createdAt().orElse(Instant.EPOCH), operation, Optional.empty(), s.lastFailover().map(VolumeViews::failover));
+                s.createdAt().orElse(Instant.EPOCH), operation, Optional.empty(), s.lastFailover().map(VolumeViews::failover),
+                Optional.empty());
     }
 
     /** Each stage with how long it took: until the next began, the last until {@code now} (or, once over, until "done"). */

@@ -4,6 +4,7 @@ import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.node.NodeInfo;
+import io.dnv.core.node.PoolUsage;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
 import io.dnv.node.agent.HeldDevices;
@@ -78,6 +79,8 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
     private final ActorRef<WitnessWatcher.Command> witnessWatcher;
     /** The witness imports as the watcher last read them; the last pass's view of them is not used. */
     private List<ObservedKernel.Controller> witnesses = List.of();
+    /** The leg pools the last pass found past {@link PoolUsage#REPORTED_FROM_PERCENT} (or not rw). */
+    private List<PoolUsage> pools = List.of();
     private final PushedVolumes pushed = new PushedVolumes();
     /** What the agent reported last; nothing before its first report. */
     private Optional<NodeAgent.Status> reported = Optional.empty();
@@ -131,6 +134,9 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 })
                 .onMessage(AgentStatus.class, s -> {
                     reported = Optional.of(s.status());
+                    // Read once per pass, not per heartbeat: a node holds thousands of dm devices.
+                    pools = s.status().lastPass()
+                            .map(p -> PoolUsage.reported(info.nodeId(), p.observed(), PoolUsage.REPORTED_FROM_PERCENT)).orElse(List.of());
                     // Every pass names the witness controllers afresh (a restarted watcher learns them again).
                     s.status().lastPass().ifPresent(p -> witnessWatcher.tell(new WitnessWatcher.Watch(p.observed().controllers())));
                     if (s.status().isolated()) {
@@ -161,7 +167,8 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 last.map(p -> pushed.leftovers(info.nodeId(), p.observed(), p.zeroing())).orElse(Set.of()),
                 last.map(PassResult::zeroing).orElse(List.of()), reported.map(NodeAgent.Status::cleaned).orElse(List.of()),
                 last.map(PassResult::degraded).orElse(List.of()),
-                last.map(p -> StorageNode.Imports.byTarget(imports(p), info.endpoints().address())).orElse(Map.of()), Instant.now()));
+                last.map(p -> StorageNode.Imports.byTarget(imports(p), info.endpoints().address())).orElse(Map.of()),
+                pools, Instant.now()));
     }
 
     /**

@@ -1,24 +1,15 @@
 package io.dnv.core.volume.operation;
 
-import io.dnv.core.node.NodeEndpoints;
-import io.dnv.core.node.NodeView;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.plan.Planner;
-import io.dnv.core.volume.Leg;
-import io.dnv.core.volume.Placement;
-import io.dnv.core.volume.Placer;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
-import org.apache.pekko.Done;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -117,8 +108,8 @@ public record ExtendVolume(long fromBytes, long toBytes, int group, Stage stage,
         VolumeLayout from = origin(spec);
         VolumeLayout to = target(spec);
         return switch (stage) {
-            case CHOOSE -> choose(s, peers);
-            case RESERVE -> reserve(s, peers);
+            case CHOOSE -> NewGroups.choose(s, peers, group, size(spec));
+            case RESERVE -> NewGroups.reserve(s, peers, group, sides, size(spec));
             // The kernels keep allowing the hosts they allow now: attach and detach requests that
             // arrive meanwhile wait for the extend (flows.md, the conflict rule).
             case BUILD -> Steps.apply(s, peers, plan(s, from));
@@ -131,31 +122,15 @@ public record ExtendVolume(long fromBytes, long toBytes, int group, Stage stage,
     @Override
     public Outcome onResult(Volume.State s, StepResult r, Duration stageAge) {
         return switch (stage) {
-            case CHOOSE -> {
-                if (r instanceof StepResult.Chosen c) {
-                    yield Outcome.persist(new Volume.ExtendNodesChosen(c.choice().sides(), c.endpoints()));
-                }
-                if (r instanceof StepResult.Deferred d && stageAge.compareTo(CreateVolume.SETTLE) < 0) {
-                    yield new Outcome.Again(Duration.ofMillis(500), d.waitingFor());
-                }
-                yield Outcome.persist(new Volume.ExtendFailed(r instanceof StepResult.Deferred d ? d.waitingFor()
-                        : Steps.expect(r, StepResult.Refused.class, this).reason()));
-            }
-            case RESERVE -> r instanceof StepResult.Reserved p
-                    ? Outcome.persist(new Volume.GroupsReserved(p.placement()))
-                    : Outcome.persist(new Volume.ExtendFailed(Steps.expect(r, StepResult.Refused.class, this).reason()));
+            case CHOOSE -> NewGroups.chosen(r, stageAge, this, Volume.ExtendNodesChosen::new, Volume.ExtendFailed::new);
+            case RESERVE -> NewGroups.reserved(r, this, Volume.GroupsReserved::new, Volume.ExtendFailed::new);
             case BUILD, GROW_LEGS, GROW_STRIPES ->
                     Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations(),
                             Instant.now()));
-            case AWAIT_BUILD -> settled(r, new Volume.GroupsBuilt());
-            case AWAIT_LEGS -> settled(r, new Volume.LegsGrown());
-            case AWAIT_STRIPES -> settled(r, new Volume.Extended());
+            case AWAIT_BUILD -> NewGroups.settled(r, this, new Volume.GroupsBuilt());
+            case AWAIT_LEGS -> NewGroups.settled(r, this, new Volume.LegsGrown());
+            case AWAIT_STRIPES -> NewGroups.settled(r, this, new Volume.Extended());
         };
-    }
-
-    private Outcome settled(StepResult r, Volume.Event next) {
-        StepResult.Awaited a = Steps.expect(r, StepResult.Awaited.class, this);
-        return a.settled() ? Outcome.persist(next) : Outcome.poll(String.join("; ", a.waitingFor()));
     }
 
     /** The objects of the volume's placement with its legs and stripes sized by {@code layout}. */
@@ -163,54 +138,7 @@ public record ExtendVolume(long fromBytes, long toBytes, int group, Stage stage,
         return Planner.plan(s.name(), s.spec().orElseThrow(), layout, s.placement().orElseThrow(), s.exported(), s.endpoints());
     }
 
-    private CompletionStage<StepResult> choose(Volume.State s, Peers peers) {
-        VolumeSpec spec = s.spec().orElseThrow();
-        long ld = VolumeLayout.growth(origin(spec), target(spec)).ldSectors();
-        return peers.nodes().thenApply(nodes -> {
-            Placer.Result r = Placer.chooseGroup(s.name(), spec, group, ld, nodes, s.placement().orElseThrow().lost());
-            if (r.choice().isEmpty()) {
-                List<String> settling = nodes.stream().filter(NodeView::settling).map(NodeView::id).toList();
-                return settling.isEmpty() ? new StepResult.Refused(r.refusal())
-                        : new StepResult.Deferred(r.refusal() + "; waiting for the first heartbeats of " + String.join(", ", settling));
-            }
-            Map<String, NodeEndpoints> endpoints = new LinkedHashMap<>();
-            nodes.stream().filter(n -> n.info().isPresent()).forEach(n -> endpoints.put(n.id(), n.info().get().endpoints()));
-            return new StepResult.Chosen(r.choice().get(), endpoints);
-        });
-    }
-
-    /**
-     * Every leg reserves its new group on the chosen nodes (idempotent: a leg that has it answers
-     * it). A refusal gives every leg's new group back before the extend ends: none of them was
-     * built, so the disk nodes free them at once.
-     */
-    private CompletionStage<StepResult> reserve(Volume.State s, Peers peers) {
-        VolumeSpec spec = s.spec().orElseThrow();
-        VolumeLayout.GroupSize size = VolumeLayout.growth(origin(spec), target(spec));
-        List<CompletionStage<Leg.Placed>> asks = new ArrayList<>();
-        for (int leg = 0; leg < spec.legCount(); leg++) {
-            asks.add(peers.placeLeg(s.name(), leg, group, sides.get(leg), size.ldSectors()));
-        }
-        return Stages.all(asks).thenCompose(placed -> {
-            List<String> refusals = new ArrayList<>();
-            placed.stream().filter(p -> p.leg().isEmpty() || p.leg().get().groups().size() <= group)
-                    .forEach(p -> refusals.add(p.refusal()));
-            if (refusals.isEmpty()) {
-                Placement current = s.placement().orElseThrow();
-                List<Placement.Leg> legs = new ArrayList<>();
-                for (int leg = 0; leg < spec.legCount(); leg++) {
-                    List<Placement.Group> groups = new ArrayList<>(current.legs().get(leg).groups());
-                    groups.add(placed.get(leg).leg().orElseThrow().groups().get(group).sized(size));
-                    legs.add(new Placement.Leg(groups));
-                }
-                return CompletableFuture.completedFuture(new StepResult.Reserved(new Placement(current.controllers(), legs, current.lost())));
-            }
-            List<CompletionStage<Done>> releases = new ArrayList<>();
-            for (int leg = 0; leg < spec.legCount(); leg++) {
-                releases.add(peers.releaseGroup(s.name(), leg, group));
-            }
-            return Stages.all(releases).thenApply(done -> (StepResult) new StepResult.Refused("could not reserve group " + group
-                    + ": " + String.join("; ", refusals)));
-        });
+    private VolumeLayout.GroupSize size(VolumeSpec spec) {
+        return VolumeLayout.growth(origin(spec), target(spec));
     }
 }

@@ -23,12 +23,13 @@ import java.util.concurrent.CompletionStage;
         @JsonSubTypes.Type(value = ChangeAttachments.class, name = "attachments"),
         @JsonSubTypes.Type(value = DeleteVolume.class, name = "delete"),
         @JsonSubTypes.Type(value = ExtendVolume.class, name = "extend"),
+        @JsonSubTypes.Type(value = GrowPools.class, name = "grow-pools"),
         @JsonSubTypes.Type(value = FailOver.class, name = "failover"),
         @JsonSubTypes.Type(value = CreateSnapshot.class, name = "snapshot"),
         @JsonSubTypes.Type(value = DeleteSnapshot.class, name = "delete-snapshot"),
         @JsonSubTypes.Type(value = GroupSnapshotPart.class, name = "snapshot-group")})
 public sealed interface Operation extends CborSerializable
-        permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume, FailOver, CreateSnapshot, DeleteSnapshot,
+        permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume, GrowPools, FailOver, CreateSnapshot, DeleteSnapshot,
         GroupSnapshotPart {
 
     /** How the API names the operation. */

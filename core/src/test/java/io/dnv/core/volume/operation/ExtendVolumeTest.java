@@ -1,7 +1,6 @@
 package io.dnv.core.volume.operation;
 
 import io.dnv.core.DomainError;
-import io.dnv.core.kernel.DmDevice;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Placement;
@@ -10,7 +9,6 @@ import io.dnv.core.volume.VolumeLayout;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -24,14 +22,6 @@ class ExtendVolumeTest {
     static final long TO = 192L << 20;
     static final List<String> EXTENDED = List.of("ExtendRequested", "ExtendNodesChosen", "GroupsReserved", "ObjectsApplied",
             "GroupsBuilt", "ObjectsApplied", "LegsGrown", "ObjectsApplied", "Extended");
-
-    private static VolumeBed ready(String id) {
-        VolumeBed bed = new VolumeBed(id);
-        TestProbe<Volume.Result> reply = bed.kit.createTestProbe();
-        bed.volume.runCommand(new Volume.Create(bed.id, VolumeBed.SPEC, reply.ref()));
-        bed.awaitState(st -> st.phase() == Volume.Phase.READY, "READY");
-        return bed;
-    }
 
     private static Volume.Result extend(VolumeBed bed, long bytes) {
         TestProbe<Volume.Result> reply = bed.kit.createTestProbe();
@@ -48,22 +38,6 @@ class ExtendVolumeTest {
         return j.subList(j.indexOf("ExtendRequested"), j.size());
     }
 
-    /** Every SetVolumeObjects of the extend, in order, for one node. */
-    private static List<NodeObjects> objectsSentTo(VolumeBed bed, String node, int after) {
-        List<NodeObjects> sent = new ArrayList<>();
-        List<ScriptedPeers.Recorded> sets = bed.peers.calls(Call.SET_OBJECTS);
-        for (int i = after; i < sets.size(); i++) {
-            if (sets.get(i).node().equals(node)) {
-                sent.add((NodeObjects) sets.get(i).detail());
-            }
-        }
-        return sent;
-    }
-
-    private static long size(NodeObjects o, String dmName) {
-        return o.dmDevices().stream().filter(d -> d.name().equals(dmName)).map(DmDevice::table).findFirst().orElseThrow().sizeSectors();
-    }
-
     /**
      * Build, legs, stripes: the new groups are built beside the pools (not in them while brand
      * new), then the pools and thins grow with the stripes still at the old size, then the stripe
@@ -71,7 +45,7 @@ class ExtendVolumeTest {
      */
     @Test
     void anExtendBuildsTheGroupsThenGrowsTheLegsThenTheStripes() {
-        try (VolumeBed bed = ready("x1")) {
+        try (VolumeBed bed = VolumeBed.ready("x1")) {
             int setsBefore = bed.peers.calls(Call.SET_OBJECTS).size();
             Volume.Result r = extend(bed, TO);
             assertEquals("extend", r.volume().orElseThrow().operation().orElseThrow().kind());
@@ -91,21 +65,21 @@ class ExtendVolumeTest {
             Placement p = s.placement().orElseThrow();
             String active = p.controllers().get(0).nodeId();
             String standby = p.controllers().get(1).nodeId();
-            List<NodeObjects> toActive = objectsSentTo(bed, active, setsBefore);
+            List<NodeObjects> toActive = bed.objectsSentTo(active, setsBefore);
             assertEquals(3, toActive.size(), "build, legs, stripes");
             String thinData = Names.thinData(active, bed.id, 0);
             String thin = Names.thin(active, bed.id, 0);
             String stripe = Names.volume(active, bed.id);
-            assertEquals(from.poolDataSectors(), size(toActive.get(0), thinData), "a brand-new group is not in the pool");
+            assertEquals(from.poolDataSectors(), VolumeBed.size(toActive.get(0), thinData), "a brand-new group is not in the pool");
             assertTrue(toActive.get(0).dmDevices().stream().anyMatch(d -> d.name().equals(Names.raid1(active, bed.id, 0, 1))),
                     "but it is built");
-            assertEquals(from.legSectors(), size(toActive.get(0), thin));
-            assertEquals(from.poolDataSectors() + added.thinDataSectors(), size(toActive.get(1), thinData));
-            assertEquals(to.legSectors(), size(toActive.get(1), thin));
-            assertEquals(from.stripeSectors(), size(toActive.get(1), stripe), "the stripe waits for every leg");
-            assertEquals(to.stripeSectors(), size(toActive.get(2), stripe));
-            List<NodeObjects> toStandby = objectsSentTo(bed, standby, setsBefore);
-            assertEquals(to.stripeSectors(), size(toStandby.get(toStandby.size() - 1), Names.volume(standby, bed.id)),
+            assertEquals(from.legSectors(), VolumeBed.size(toActive.get(0), thin));
+            assertEquals(from.poolDataSectors() + added.thinDataSectors(), VolumeBed.size(toActive.get(1), thinData));
+            assertEquals(to.legSectors(), VolumeBed.size(toActive.get(1), thin));
+            assertEquals(from.stripeSectors(), VolumeBed.size(toActive.get(1), stripe), "the stripe waits for every leg");
+            assertEquals(to.stripeSectors(), VolumeBed.size(toActive.get(2), stripe));
+            List<NodeObjects> toStandby = bed.objectsSentTo(standby, setsBefore);
+            assertEquals(to.stripeSectors(), VolumeBed.size(toStandby.get(toStandby.size() - 1), Names.volume(standby, bed.id)),
                     "the standby's error device grows too");
             assertEquals(from.usableBytes(), r.volume().orElseThrow().sizeBytes(), "the volume shows its old size until it is done");
         }
@@ -113,7 +87,7 @@ class ExtendVolumeTest {
 
     @Test
     void onlyGrowingIsTakenAndAskingAgainForTheSameSizeAnswersTheVolume() {
-        try (VolumeBed bed = ready("x2")) {
+        try (VolumeBed bed = VolumeBed.ready("x2")) {
             int events = bed.journal().size();
             assertInstanceOf(DomainError.Invalid.class, extend(bed, 32L << 20).error().orElseThrow(), "a shrink");
             assertTrue(extend(bed, VolumeBed.SPEC.sizeBytes()).volume().isPresent(), "the size it has");
@@ -140,7 +114,7 @@ class ExtendVolumeTest {
     /** A leg refused its new group: every leg gives it back, and the volume keeps its size. */
     @Test
     void anExtendThatCannotReserveGivesEveryNewGroupBack() {
-        try (VolumeBed bed = ready("x3")) {
+        try (VolumeBed bed = VolumeBed.ready("x3")) {
             bed.peers.refuseGroup = 1;
             extend(bed, TO);
             Volume.State s = bed.awaitState(st -> st.operation().isEmpty() && st.error().isPresent(), "failed to extend");
@@ -159,7 +133,7 @@ class ExtendVolumeTest {
      */
     @Test
     void aFailedStepAtEveryStageIsTriedAgain() {
-        try (VolumeBed bed = ready("x4")) {
+        try (VolumeBed bed = VolumeBed.ready("x4")) {
             for (Call c : List.of(Call.NODES, Call.PLACE_LEG, Call.SET_OBJECTS, Call.PROGRESS)) {
                 bed.peers.fail(c, 2);
             }
@@ -180,11 +154,11 @@ class ExtendVolumeTest {
                 ExtendVolume.Stage.GROW_LEGS, Call.SET_OBJECTS, ExtendVolume.Stage.AWAIT_LEGS, Call.PROGRESS,
                 ExtendVolume.Stage.GROW_STRIPES, Call.SET_OBJECTS, ExtendVolume.Stage.AWAIT_STRIPES, Call.PROGRESS);
         for (ExtendVolume.Stage stage : ExtendVolume.Stage.values()) {
-            try (VolumeBed bed = ready("x-" + stage.name().toLowerCase().replace('_', '-'))) {
+            try (VolumeBed bed = VolumeBed.ready("x-" + stage.name().toLowerCase().replace('_', '-'))) {
                 Call call = stepOf.get(stage);
                 bed.peers.hold(call);
                 extend(bed, TO);
-                awaitStepOf(bed, stage, call);
+                bed.awaitHeldAt(op -> ((ExtendVolume) op).stage() == stage, stage.name());
                 int before = bed.peers.calls(call).size();
                 bed.volume.restart();
                 bed.awaitCall(call, before + 1);
@@ -196,26 +170,10 @@ class ExtendVolumeTest {
         }
     }
 
-    /** Lets held calls of earlier stages go until the step of {@code stage} is the one held. */
-    private static void awaitStepOf(VolumeBed bed, ExtendVolume.Stage stage, Call call) {
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            if (bed.peers.waitingCount() > 0) {
-                if (((ExtendVolume) bed.volume.getState().operation().orElseThrow()).stage() == stage) {
-                    return;
-                }
-                bed.peers.releaseWaiting();
-            }
-            VolumeBed.sleep(5);
-        }
-        throw new AssertionError("never held at " + stage + "; now " + bed.volume.getState().operation() + ", waiting "
-                + bed.peers.waitingCount() + ", journal " + bed.journal());
-    }
-
     /** An attach during an extend waits for it, then goes into the kernels, and its caller hears back. */
     @Test
     void anAttachDuringAnExtendQueuesBehindIt() {
-        try (VolumeBed bed = ready("x5")) {
+        try (VolumeBed bed = VolumeBed.ready("x5")) {
             bed.peers.hold(Call.PROGRESS);
             int progress = bed.peers.calls(Call.PROGRESS).size();
             extend(bed, TO);

@@ -1,6 +1,8 @@
 package io.dnv.core.volume.operation;
 
 import com.typesafe.config.ConfigFactory;
+import io.dnv.core.kernel.DmDevice;
+import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeSpec;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -9,6 +11,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -33,6 +36,47 @@ final class VolumeBed implements AutoCloseable {
         // events and the state, which go to the journal, are checked to serialize.
         volume = EventSourcedBehaviorTestKit.create(kit.system(), Volume.create(volumeId, shard.ref(), peers),
                 EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyCommands(false));
+    }
+
+    /** A bed whose volume was created and is READY. */
+    static VolumeBed ready(String id) {
+        VolumeBed bed = new VolumeBed(id);
+        TestProbe<Volume.Result> reply = bed.kit.createTestProbe();
+        bed.volume.runCommand(new Volume.Create(bed.id, SPEC, reply.ref()));
+        bed.awaitState(st -> st.phase() == Volume.Phase.READY, "READY");
+        return bed;
+    }
+
+    /** Every SetVolumeObjects sent to {@code node} from the {@code after}th on, in order. */
+    List<NodeObjects> objectsSentTo(String node, int after) {
+        List<NodeObjects> sent = new ArrayList<>();
+        List<ScriptedPeers.Recorded> sets = peers.calls(ScriptedPeers.Call.SET_OBJECTS);
+        for (int i = after; i < sets.size(); i++) {
+            if (sets.get(i).node().equals(node)) {
+                sent.add((NodeObjects) sets.get(i).detail());
+            }
+        }
+        return sent;
+    }
+
+    static long size(NodeObjects o, String dmName) {
+        return o.dmDevices().stream().filter(d -> d.name().equals(dmName)).map(DmDevice::table).findFirst().orElseThrow().sizeSectors();
+    }
+
+    /** Lets held calls go until one is held while the operation is as {@code held} says (the step of a stage). */
+    void awaitHeldAt(Predicate<Operation> held, String what) {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (peers.waitingCount() > 0) {
+                if (volume.getState().operation().filter(held).isPresent()) {
+                    return;
+                }
+                peers.releaseWaiting();
+            }
+            sleep(5);
+        }
+        throw new AssertionError("never held at " + what + "; now " + volume.getState().operation() + ", waiting "
+                + peers.waitingCount() + ", journal " + journal());
     }
 
     Volume.State awaitState(Predicate<Volume.State> done, String what) {
