@@ -28,8 +28,10 @@ import java.util.Optional;
  *   <li>silent, and no witness import of it reported: its other imports decide the same way
  *       (a live one: AGENT_SILENT; all down: FAILED);</li>
  *   <li>silent, and nobody imports from it: FAILED only after {@code failWithoutWitness}, a
- *       longer silence (nothing tells a crashed kernel from a dead agent then), and only if it
- *       was heard from at all since its entity started;</li>
+ *       longer silence (nothing tells a crashed kernel from a dead agent then), only if it
+ *       was heard from at all since its entity started, and only while at least half of the
+ *       other nodes are heard from (most nodes silent at once: the control member is the one
+ *       not hearing);</li>
  *   <li>otherwise SUSPECT: not decided yet.</li>
  * </ul>
  *
@@ -102,6 +104,24 @@ public record Verdict(String nodeId, Kind kind, List<String> evidence) implement
         }
         // Silence alone decides only about a node this control member has heard from: one whose
         // entity started here since (a control member's crash moved it) may just not have reached it yet.
+        // And only while it hears most of the others: when most nodes fall silent at once, the
+        // one that stopped hearing is more likely this control member (a long pause, an overload,
+        // its own link) than most of the cluster; a whole cluster failed over on that is the worst outcome.
+        int peers = 0;
+        int heard = 0;
+        for (NodeView other : all) {
+            if (!other.id().equals(node.id()) && other.info().isPresent()) {
+                peers++;
+                if (other.lastHeartbeat().map(t -> Duration.between(t, now).compareTo(settings.suspectAfter()) < 0).orElse(false)) {
+                    heard++;
+                }
+            }
+        }
+        if (2 * heard < peers) {
+            evidence.add("only " + heard + " of the " + peers + " other nodes heard from lately: silence alone decides nothing while "
+                    + "this control member hears so few");
+            return new Verdict(node.id(), Kind.SUSPECT, evidence);
+        }
         if (last.isPresent() && silent.compareTo(settings.failWithoutWitness()) >= 0) {
             evidence.add("no node imports from " + address + ": silence past " + settings.failWithoutWitness().toMillis() + " ms decides");
             return new Verdict(node.id(), Kind.FAILED, evidence);

@@ -106,6 +106,28 @@ class VerdictTest {
                 "a control member that never heard a node does not fail it on silence");
     }
 
+    /**
+     * A control member that stalls (a long pause, an overloaded machine) hears every node late at
+     * once: that silence is its own. A benchmark's member, starved for 5.6 s, declared five of six
+     * nodes failed on it and failed over every volume they held.
+     */
+    @Test
+    void silenceAloneDecidesNothingWhileMostOtherNodesAreSilentToo() {
+        List<NodeView> all = new java.util.ArrayList<>();
+        for (String id : List.of("f", "n2", "n3", "n4", "n5")) {
+            all.add(node(id, NOW.minusSeconds(6), Map.of()));
+        }
+        all.add(node("n6", NOW.minusMillis(100), Map.of()));
+        Verdict v = Verdict.judge(all.get(0), all, NOW, SETTINGS);
+        assertEquals(Verdict.Kind.SUSPECT, v.kind(), v.evidence().toString());
+        assertTrue(v.evidence().stream().anyMatch(e -> e.startsWith("only 1 of the 5 other nodes heard from lately")), v.evidence().toString());
+        // Half of the others heard: the silent one is the odd one out, and silence decides.
+        for (int i = 1; i < 3; i++) {
+            all.set(i, node(all.get(i).id(), NOW.minusMillis(100), Map.of()));
+        }
+        assertEquals(Verdict.Kind.FAILED, Verdict.judge(all.get(0), all, NOW, SETTINGS).kind());
+    }
+
     private static NodeView node(String id, Instant lastHeartbeat, Map<String, StorageNode.Imports> imports) {
         return new NodeView(id, "UP", Optional.of(info(id)), Optional.of(lastHeartbeat), capacity(), 0, 0, List.of(), 0, 0,
                 List.of(), false, Set.of(), List.of(), imports);
