@@ -7,7 +7,6 @@ import io.dnv.core.volume.Placer;
 import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
 import io.dnv.core.volume.operation.ShardedPeers;
-import io.dnv.node.linux.CommandRunner;
 import io.dnv.sim.vm.GuestChannel;
 import io.dnv.sim.vm.GuestIo;
 import io.dnv.sim.vm.GuestPair;
@@ -29,8 +28,12 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 
+import static io.dnv.app.LinuxHost.await;
+import static io.dnv.app.LinuxHost.head;
+import static io.dnv.app.LinuxHost.paths;
+import static io.dnv.app.LinuxHost.run;
+import static io.dnv.app.LinuxHost.sleep;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -235,19 +238,13 @@ class FailoverOnLinuxTest {
      * and iopolicy; waits for one optimized path (a1) and one inaccessible (b1). Returns the head.
      */
     private static String connectHost(GuestChannel host, String vol, JsonNode info) {
-        JsonNode settings = info.path("hostSettings");
+        LinuxHost.connect(host, info);
         String nqn = info.path("subsystemNqn").asText();
-        run(host, "echo " + settings.path("ioTimeout").asInt() + " > /sys/module/nvme_core/parameters/io_timeout");
-        for (JsonNode path : info.path("paths")) {
-            run(host, path.path("nvmeConnect").asText());
-        }
         String head = head(host, vol);
-        run(host, "for s in /sys/class/nvme-subsystem/nvme-subsys*; do [ \"$(cat $s/subsysnqn)\" = " + nqn + " ] && echo "
-                + settings.path("iopolicy").asText() + " > $s/iopolicy; done; true");
         String paths = await(() -> paths(host, nqn), p -> p.contains("traddr=" + GuestPair.ADDRESS_A + " live optimized")
                 && p.contains("traddr=" + GuestPair.ADDRESS_B + " live inaccessible"), "one optimized path (a1), one inaccessible (b1)",
                 Duration.ofMinutes(1));
-        System.out.println("host paths: " + paths.replace('\n', ';') + " (" + settings + ")");
+        System.out.println("host paths: " + paths.replace('\n', ';') + " (" + info.path("hostSettings") + ")");
         return head;
     }
 
@@ -352,21 +349,6 @@ class FailoverOnLinuxTest {
         return run(guest, GuestIo.md5(device, 0, (long) blocks(written) * BLOCK)).split(" ")[0];
     }
 
-    /** The host's namespace head of the volume, found by the namespace UUID the planner gives it. */
-    private static String head(GuestChannel host, String vol) {
-        String uuid = Names.namespaceUuid(Names.volumeNqn(vol)).toString();
-        return await(() -> run(host, "for b in /sys/block/nvme*n*; do case ${b##*/} in *c*) continue;; esac; "
-                + "[ \"$(cat $b/uuid 2>/dev/null)\" = " + uuid + " ] && echo /dev/${b##*/}; done; true"), s -> !s.isEmpty(),
-                "the host's namespace head with uuid " + uuid, Duration.ofMinutes(1));
-    }
-
-    /** One line per path of the host to the subsystem: "traddr=… state ana_state". */
-    private static String paths(GuestChannel host, String nqn) {
-        return run(host, "for c in /sys/class/nvme/nvme*; do [ \"$(cat $c/subsysnqn)\" = " + nqn + " ] || continue; "
-                + "a=$(cat $c/address); for p in $c/nvme*c*n*; do echo \"${a%%,*} $(cat $c/state) $(cat $p/ana_state 2>/dev/null)\"; done; "
-                + "done; true");
-    }
-
     private static String controller(JsonNode volume, String role) {
         for (JsonNode c : volume.path("controllers")) {
             if (c.path("role").asText().equals(role)) {
@@ -412,41 +394,11 @@ class FailoverOnLinuxTest {
         }
     }
 
-    private static <T> T await(java.util.function.Supplier<T> probe, Predicate<T> done, String what, Duration within) {
-        long deadline = System.nanoTime() + within.toNanos();
-        T last = null;
-        while (System.nanoTime() < deadline) {
-            last = probe.get();
-            if (done.test(last)) {
-                return last;
-            }
-            sleep(500);
-        }
-        return fail("waited " + within.toSeconds() + " s for " + what + "; last seen: " + last);
-    }
-
-    private static String run(GuestChannel guest, String script) {
-        CommandRunner.Result r = guest.run(script, Duration.ofSeconds(120));
-        if (!r.ok()) {
-            throw new AssertionError("guest command failed (" + r.exitCode() + "): " + r.stderr() + "\n" + script);
-        }
-        return r.stdout().strip();
-    }
-
     private static double between(Instant from, Instant to) {
         return Duration.between(from, to).toMillis() / 1000.0;
     }
 
     private static double seconds(long since) {
         return (System.nanoTime() - since) / 1e9;
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 }
