@@ -24,6 +24,10 @@ public final class PersistenceConfig {
       jdbc-read-journal.use-shared-db = "slick"
       # each group of concurrent writes as one batch (see BatchedJournalDao)
       jdbc-journal.dao = "io.dnv.persistence.BatchedJournalDao"
+      # Writes waiting for their batch. A node's failure tells every volume on it at once, and
+      # each persists its failover: the default 1000 refused the rest of a burst (a persist
+      # failure stops the entity) in a 1000-volume run; a waiting write costs a few hundred bytes.
+      jdbc-journal.bufferSize = 20000
       # How often a caught-up live query (the read side's eventsByTag) looks for new events,
       # and how often the plugin reads the highest gap-free ordering it may deliver up to: together
       # the lists' lag behind the entities. The defaults (1 s each) are slow for an API; small
