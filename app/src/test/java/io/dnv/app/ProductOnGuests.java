@@ -34,6 +34,12 @@ import java.util.concurrent.TimeUnit;
 final class ProductOnGuests implements AutoCloseable {
 
     private static final Config WITNESS_LOOK = ConfigFactory.parseString("dnv.agent.witness-look = 1s");
+    /**
+     * A snapshot's steps under a hold are a few commands, each a good part of a second in a TCG
+     * guest, not the milliseconds of a server: the 2 s bound lapsed every try. Still below the
+     * hosts' I/O timeout (30 s), so a hold that lapses is a pause to them, never an error.
+     */
+    private static final Config HOLD_BOUND = ConfigFactory.parseString("dnv.snapshot.hold-bound = 25s");
 
     /** A server and the roles it registers with. */
     record Server(GuestServer server, Set<String> roles) {}
@@ -52,7 +58,7 @@ final class ProductOnGuests implements AutoCloseable {
         Database db = Database.h2File(dir.resolve("db"));
         db.migrate();
         token = ApiToken.loadOrCreate(dir);
-        control = Members.control("127.0.0.1", 0, List.of(), db);
+        control = Members.control("127.0.0.1", 0, List.of(), db, Members.LOOPBACK_MANAGEMENT, HOLD_BOUND);
         Cluster.get(control).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
         controlPlane = new ControlPlane(control, ReadSide.start(control, db));
         http = ApiServer.bind(control, "127.0.0.1", 0, new Api(controlPlane, token, Optional.empty(), Optional.empty()))

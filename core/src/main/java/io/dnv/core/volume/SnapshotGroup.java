@@ -167,7 +167,7 @@ public final class SnapshotGroup extends EventSourcedBehaviorWithEnforcedReplies
 
     public static void init(ActorSystem<?> system) {
         ClusterSharding sharding = ClusterSharding.get(system);
-        Peers peers = new ShardedPeers(sharding);
+        Peers peers = new ShardedPeers(sharding, ShardedPeers.holdBound(system.settings().config()));
         Members members = new Members(v -> sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, v), system.scheduler());
         sharding.init(Entity.of(ENTITY_TYPE_KEY, c -> create(c.getEntityId(), c.getShard(), peers, members))
                 .withRole("control").withStopMessage(Stop.INSTANCE)

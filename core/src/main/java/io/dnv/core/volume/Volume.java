@@ -422,7 +422,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
      */
     public static void init(ActorSystem<?> system) {
         ClusterSharding sharding = ClusterSharding.get(system);
-        Peers peers = new ShardedPeers(sharding);
+        Peers peers = new ShardedPeers(sharding, ShardedPeers.holdBound(system.settings().config()));
         sharding.init(Entity.of(ENTITY_TYPE_KEY, c -> create(c.getEntityId(), c.getShard(), peers))
                 .withRole("control").withStopMessage(Stop.INSTANCE)
                 .withSettings(ClusterShardingSettings.create(system).withRememberEntities(true)));

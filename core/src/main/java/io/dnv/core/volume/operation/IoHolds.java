@@ -14,7 +14,7 @@ import java.util.concurrent.CompletionStage;
 /**
  * Holding host I/O on several nodes at once under one token: every node's agent suspends its
  * devices (a volume's stripes; later the stripes of every volume of a group), and resumes them
- * by itself once {@link #BOUND} has passed, so a hold never outlives its bound even when the
+ * by itself once its bound ({@link Peers#holdBound}, {@link #BOUND} by default) has passed, so a hold never outlives its bound even when the
  * control member that took it dies. Whatever was done while everything was held is
  * crash-consistent only if every hold was intact until released: {@link #release} says which
  * were not.
@@ -26,7 +26,7 @@ final class IoHolds {
      * a hold the control plane cannot end is a pause to the hosts, never an error; far above
      * what a snapshot holds (tens of milliseconds), so a busy journal does not make it lapse.
      */
-    static final Duration BOUND = Duration.ofSeconds(2);
+    public static final Duration BOUND = Duration.ofSeconds(2);
 
     private IoHolds() {}
 
@@ -38,7 +38,7 @@ final class IoHolds {
     static CompletionStage<StepResult> hold(Peers peers, String token, Map<String, List<String>> devices) {
         List<String> nodes = List.copyOf(devices.keySet());
         List<CompletionStage<ToAgent.OrderDone>> asks = nodes.stream()
-                .map(n -> answered(n, peers.holdIo(n, token, devices.get(n), BOUND))).toList();
+                .map(n -> answered(n, peers.holdIo(n, token, devices.get(n), peers.holdBound()))).toList();
         return Stages.all(asks).thenCompose(answers -> {
             List<String> refusals = refusals(nodes, answers);
             if (refusals.isEmpty()) {

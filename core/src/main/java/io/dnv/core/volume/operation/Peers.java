@@ -22,6 +22,11 @@ public interface Peers {
     /** Every registered node as it reports itself now. */
     CompletionStage<List<NodeView>> nodes();
 
+    /** How long an agent holds host I/O at most for a snapshot ({@link IoHolds}). */
+    default java.time.Duration holdBound() {
+        return IoHolds.BOUND;
+    }
+
     /** The leg reserves raid1 group {@code group} on {@code sideNodes}: 0 at create, the next one at an extend. */
     CompletionStage<Leg.Placed> placeLeg(String volumeId, int leg, int group, List<String> sideNodes, long ldSectors);
 

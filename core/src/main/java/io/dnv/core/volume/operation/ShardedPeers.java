@@ -22,9 +22,29 @@ public final class ShardedPeers implements Peers {
     static final Duration HEALTH_ASK = Duration.ofSeconds(2);
 
     private final ClusterSharding sharding;
+    private final Duration holdBound;
 
     public ShardedPeers(ClusterSharding sharding) {
+        this(sharding, IoHolds.BOUND);
+    }
+
+    /** {@code holdBound}: config {@code dnv.snapshot.hold-bound} ({@link #holdBound(com.typesafe.config.Config)}). */
+    public ShardedPeers(ClusterSharding sharding, Duration holdBound) {
         this.sharding = sharding;
+        this.holdBound = holdBound;
+    }
+
+    /**
+     * {@code dnv.snapshot.hold-bound}, else {@link IoHolds#BOUND}: longer only where the kernels
+     * are far slower than a server's (the real-kernel bed's TCG guests take seconds per command).
+     */
+    public static Duration holdBound(com.typesafe.config.Config config) {
+        return config.hasPath("dnv.snapshot.hold-bound") ? config.getDuration("dnv.snapshot.hold-bound") : IoHolds.BOUND;
+    }
+
+    @Override
+    public Duration holdBound() {
+        return holdBound;
     }
 
     @Override
