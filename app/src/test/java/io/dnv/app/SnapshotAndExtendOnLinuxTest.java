@@ -121,7 +121,7 @@ class SnapshotAndExtendOnLinuxTest {
         ApiClient.Reply extend = api.patch("/v1/volumes/" + VOLUME, "{\"sizeBytes\":" + GROWN + "}");
         assertEquals(202, extend.status(), new String(extend.body()));
         await(() -> api.get("/v1/volumes/" + VOLUME).json(), v -> v.path("state").asText().equals("READY")
-                && v.path("sizeBytes").asLong() == GROWN && v.path("operation").isMissingNode(), "the extend done", LONG);
+                && v.path("sizeBytes").asLong() == GROWN && v.path("operation").isNull(), "the extend done", LONG);
         long sectors = VolumeLayout.of(GROWN_SPEC).stripeSectors();
         String block = head.substring("/dev/".length());
         await(() -> Long.parseLong(run(host, "cat /sys/block/" + block + "/size")), s -> s == sectors,
