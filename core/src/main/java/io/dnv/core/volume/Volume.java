@@ -5,6 +5,7 @@ import io.dnv.core.DomainError;
 import io.dnv.core.JournalFailure;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.volume.operation.ChangeAttachments;
+import io.dnv.core.volume.operation.ChangeExports;
 import io.dnv.core.volume.operation.CreateSnapshot;
 import io.dnv.core.volume.operation.CreateVolume;
 import io.dnv.core.volume.operation.DeleteSnapshot;
@@ -129,6 +130,18 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** Delete snapshot {@code snapshotId}; one being deleted answers as it is. */
     public record DropSnapshot(String snapshotId, ActorRef<SnapshotResult> replyTo) implements Command {}
 
+    // A clone's asks of its source volume (docs/clone.md)
+
+    /**
+     * Export snapshot {@code snapshotId} to node {@code nodeId} for volume {@code volumeId} (a
+     * clone hydrating from it); asked again, answers whether the kernels have it in place.
+     */
+    public record ExportSnapshot(String snapshotId, String volumeId, String nodeId, ActorRef<ExportReply> replyTo)
+            implements Command {}
+
+    /** Volume {@code volumeId} imports snapshot {@code snapshotId} no more (from any node); asked again, answers the same. */
+    public record ReleaseSnapshotExport(String snapshotId, String volumeId, ActorRef<ExportReply> replyTo) implements Command {}
+
     // A snapshot group's asks of a member volume (SnapshotGroup, docs/snapshots.md "Group snapshots")
 
     /** Take part in snapshot group {@code groupId}: a snapshot named {@code name}, taken by the group. */
@@ -185,6 +198,23 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** A member's snapshot and what to hold and snap for it; {@code failovers}: how many the part went through. */
     public record GroupPart(String snapshotId, int thinId, VolumeSpec spec, Placement placement, int failovers)
             implements CborSerializable {}
+
+    /**
+     * The snapshot an importer reads: its thin, and its legs striped as the volume's ({@code
+     * legCount} legs of {@code legSectors}).
+     */
+    public record ExportedSnapshot(String snapshotId, int thinId, int legCount, long legSectors) implements CborSerializable {}
+
+    /**
+     * An export's answer: the snapshot exported ({@code export}; empty for a release), and whether
+     * the kernels have every recorded import in place ({@code settled}: no export change under way).
+     */
+    public record ExportReply(Optional<ExportedSnapshot> export, boolean settled, Optional<DomainError> error)
+            implements CborSerializable {
+        static ExportReply refused(DomainError e) {
+            return new ExportReply(Optional.empty(), false, Optional.of(e));
+        }
+    }
 
     public record AttachResult(Optional<ConnectInfo> connect, Optional<DomainError> error) implements CborSerializable {
         static AttachResult refused(DomainError e) {
@@ -342,6 +372,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** Gone from every leg's pool. */
     public record SnapshotDeleted(String snapshotId) implements Event {}
 
+    /** Node {@code imported.nodeId()} imports the snapshot for a clone: the export is brought into the kernels. */
+    public record SnapshotImported(SnapshotImport imported, Instant at) implements Event {}
+
+    /** Volume {@code volumeId} imports the snapshot no more; {@code nodes}: those that import nothing of it now. */
+    public record SnapshotImportReleased(String snapshotId, String volumeId, List<String> nodes, Instant at) implements Event {}
+
     // state
 
     /**
@@ -379,8 +415,19 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                     List.of(), List.of(), Optional.empty(), Optional.empty(), 0, Optional.empty(), revision);
         }
 
-        /** Every node that may hold something of the volume. */
+        /**
+         * Every node that may hold something of the volume: its own, every node importing a
+         * snapshot of it, and those whose import is being released.
+         */
         public List<String> nodes() {
+            TreeSet<String> n = new TreeSet<>(ownNodes());
+            n.addAll(snapshots.importers());
+            operation.filter(ChangeExports.class::isInstance).ifPresent(op -> n.addAll(((ChangeExports) op).released()));
+            return List.copyOf(n);
+        }
+
+        /** The nodes of the volume's placement: its controllers and its legs' disk nodes. */
+        public List<String> ownNodes() {
             TreeSet<String> n = new TreeSet<>();
             placement.ifPresent(p -> {
                 p.controllers().forEach(c -> n.add(c.nodeId()));
@@ -529,6 +576,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Detach.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))))
                 .onCommand(Delete.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))));
         snapshotCommands(b);
+        exportCommands(b);
         groupCommands(b);
         b.forAnyState()
                 // A volume being deleted needs no failover: taking its objects off every node fences
@@ -568,6 +616,73 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(GetSnapshot.class, (s, c) -> Effect().reply(c.replyTo(), snapshotView(s, c.snapshotId())))
                 .onCommand(ListSnapshots.class, (s, c) -> Effect().reply(c.replyTo(), new SnapshotList(s.snapshots().items().stream()
                         .map(x -> SnapshotView.of(volumeId, x, s.phase() == Phase.DELETING)).toList(), Optional.empty())));
+    }
+
+    // ---------------------------------------------------------------- a snapshot's export to a clone
+
+    /**
+     * A clone's source records who imports which snapshot, so its plan exports the snapshot's
+     * legs to those nodes, and the snapshot and the volume stay until every import is released.
+     * Each change runs as the volume's one operation ({@link ChangeExports}); asked while another
+     * runs, it is refused as busy and the clone asks again.
+     */
+    private void exportCommands(CommandHandlerWithReplyBuilder<Command, Event, State> b) {
+        b.forState(s -> s.phase() == Phase.EMPTY || s.phase() == Phase.DELETED)
+                .onCommand(ExportSnapshot.class, (s, c) -> absent(c.replyTo(), ExportReply.refused(noSnapshot(c.snapshotId()))))
+                .onCommand(ReleaseSnapshotExport.class, (s, c) -> absent(c.replyTo(), new ExportReply(Optional.empty(), true,
+                        Optional.empty())));
+        b.forAnyState()
+                .onCommand(ExportSnapshot.class, this::onExportSnapshot)
+                .onCommand(ReleaseSnapshotExport.class, this::onReleaseSnapshotExport);
+    }
+
+    private ReplyEffect<Event, State> onExportSnapshot(State s, ExportSnapshot c) {
+        Optional<Snapshot> snap = s.snapshots().get(c.snapshotId());
+        if (snap.isEmpty()) {
+            return Effect().reply(c.replyTo(), ExportReply.refused(noSnapshot(c.snapshotId())));
+        }
+        SnapshotImport wanted = new SnapshotImport(c.snapshotId(), c.volumeId(), c.nodeId());
+        if (s.snapshots().imports().contains(wanted)) {
+            return Effect().reply(c.replyTo(), exported(s, snap.get()));
+        }
+        if (s.phase() != Phase.READY || snap.get().status() != Snapshot.Status.READY) {
+            return Effect().reply(c.replyTo(), ExportReply.refused(DomainError.Conflict.of("snapshot " + c.snapshotId() + " is "
+                    + (s.phase() != Phase.READY ? "of a volume " + s.phase() : snap.get().status()) + "; only a READY snapshot of a READY"
+                    + " volume is exported")));
+        }
+        if (s.operation().isPresent()) {
+            return Effect().reply(c.replyTo(), ExportReply.refused(busy(s, "export snapshot " + c.snapshotId())));
+        }
+        return Effect().persist(new SnapshotImported(wanted, Instant.now())).thenRun(this::afterEvent)
+                .thenReply(c.replyTo(), st -> exported(st, snap.get()));
+    }
+
+    private ReplyEffect<Event, State> onReleaseSnapshotExport(State s, ReleaseSnapshotExport c) {
+        List<SnapshotImport> going = s.snapshots().importsOf(c.snapshotId()).stream().filter(i -> i.volumeId().equals(c.volumeId()))
+                .toList();
+        if (going.isEmpty()) {
+            return Effect().reply(c.replyTo(), new ExportReply(Optional.empty(), exportsSettled(s), Optional.empty()));
+        }
+        if (s.operation().isPresent()) {
+            return Effect().reply(c.replyTo(), ExportReply.refused(busy(s, "release the export of snapshot " + c.snapshotId())));
+        }
+        Set<String> staying = new TreeSet<>();
+        s.snapshots().imports().stream().filter(i -> !going.contains(i)).forEach(i -> staying.add(i.nodeId()));
+        List<String> nodes = going.stream().map(SnapshotImport::nodeId).filter(n -> !staying.contains(n)).distinct().sorted().toList();
+        return Effect().persist(new SnapshotImportReleased(c.snapshotId(), c.volumeId(), nodes, Instant.now())).thenRun(this::afterEvent)
+                .thenReply(c.replyTo(), st -> new ExportReply(Optional.empty(), exportsSettled(st), Optional.empty()));
+    }
+
+    private ExportReply exported(State s, Snapshot snap) {
+        int legs = s.spec().orElseThrow().legCount();
+        return new ExportReply(Optional.of(new ExportedSnapshot(snap.id(), snap.thinId(), legs,
+                VolumeLayout.legSectors(snap.sizeBytes(), legs))), exportsSettled(s), Optional.empty());
+    }
+
+    /** No change of the exports is under way (or paused by a failover): the kernels have what is recorded. */
+    private static boolean exportsSettled(State s) {
+        return s.operation().filter(op -> op instanceof ChangeExports
+                || op instanceof FailOver f && f.paused().filter(ChangeExports.class::isInstance).isPresent()).isEmpty();
     }
 
     // ---------------------------------------------------------------- a snapshot group's part
@@ -691,6 +806,11 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         if (snap.get().status() == Snapshot.Status.DELETING) {
             return Effect().reply(c.replyTo(), snapshotView(s, c.snapshotId()));
         }
+        if (!s.snapshots().importsOf(c.snapshotId()).isEmpty()) {
+            return Effect().reply(c.replyTo(), SnapshotResult.refused(DomainError.Conflict.of("snapshot " + c.snapshotId()
+                    + " is the source of " + importers(s.snapshots().importsOf(c.snapshotId()))
+                    + "; delete it once they are hydrated (or deleted)")));
+        }
         if (s.operation().isPresent()) {
             return Effect().reply(c.replyTo(), SnapshotResult.refused(busy(s, "delete snapshot " + c.snapshotId())));
         }
@@ -702,6 +822,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         return s.snapshots().get(snapshotId)
                 .map(x -> new SnapshotResult(Optional.of(SnapshotView.of(volumeId, x, s.phase() == Phase.DELETING)), Optional.empty()))
                 .orElseGet(() -> SnapshotResult.refused(noSnapshot(snapshotId)));
+    }
+
+    /** "clone c1 (hydrating from s.2 on n4)", for every import. */
+    private static String importers(List<SnapshotImport> imports) {
+        return String.join(", ", imports.stream().map(i -> "volume " + i.volumeId() + " (hydrating from " + i.snapshotId() + " on "
+                + i.nodeId() + ")").toList());
     }
 
     private static DomainError noSnapshot(String snapshotId) {
@@ -833,6 +959,10 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     }
 
     private ReplyEffect<Event, State> onDeleteReady(State s, Delete d) {
+        if (!s.snapshots().imports().isEmpty()) {
+            return Effect().reply(d.replyTo(), Result.refused(DomainError.Conflict.of("volume " + volumeId + " is the source of "
+                    + importers(s.snapshots().imports()) + "; delete the volume once they are hydrated (or deleted)")));
+        }
         if (!d.withSnapshots() && !s.snapshots().items().isEmpty()) {
             return Effect().reply(d.replyTo(), Result.refused(DomainError.Conflict.of("volume " + volumeId + " has snapshots ("
                     + String.join(", ", s.snapshots().items().stream().map(Snapshot::id).toList()) + "); delete them first, or"
@@ -1179,6 +1309,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onEvent(SnapshotDeleteRequested.class, (s, e) -> s.with(DeleteSnapshot.start(e.snapshotId(), e.thinId(), e.at(),
                         s.next())))
                 .onEvent(SnapshotDeleted.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, s.operation().orElseThrow().requestedAt())))
+                .onEvent(SnapshotImported.class, (s, e) -> s.with(ChangeExports.start(List.of(), e.at(), s.next())))
+                .onEvent(SnapshotImportReleased.class, (s, e) -> s.with(ChangeExports.start(e.nodes(), e.at(), s.next())))
                 .build();
     }
 
@@ -1271,6 +1403,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         if (op instanceof GrowPools g) {
             return g.converging(e.generations(), s.next());
         }
+        if (op instanceof ChangeExports x) {
+            return x.converging(e.generations(), s.next());
+        }
         if (op instanceof FailOver f) {
             return f.waiting(e.generations(), s.next(), e.at());
         }
@@ -1289,6 +1424,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         }
         if (op instanceof DeleteVolume d) {
             return s.with(d.at(DeleteVolume.Stage.RELEASE, s.next()));
+        }
+        if (op instanceof ChangeExports x) {
+            return s.with(s.phase(), queuedAttachments(s, x.requestedAt()));
         }
         ChangeAttachments done = (ChangeAttachments) op;
         Optional<Operation> next = s.attachments().equals(done.hosts()) ? Optional.empty()

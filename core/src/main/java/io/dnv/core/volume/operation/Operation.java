@@ -27,10 +27,11 @@ import java.util.concurrent.CompletionStage;
         @JsonSubTypes.Type(value = FailOver.class, name = "failover"),
         @JsonSubTypes.Type(value = CreateSnapshot.class, name = "snapshot"),
         @JsonSubTypes.Type(value = DeleteSnapshot.class, name = "delete-snapshot"),
-        @JsonSubTypes.Type(value = GroupSnapshotPart.class, name = "snapshot-group")})
+        @JsonSubTypes.Type(value = GroupSnapshotPart.class, name = "snapshot-group"),
+        @JsonSubTypes.Type(value = ChangeExports.class, name = "export")})
 public sealed interface Operation extends CborSerializable
         permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume, GrowPools, FailOver, CreateSnapshot, DeleteSnapshot,
-        GroupSnapshotPart {
+        GroupSnapshotPart, ChangeExports {
 
     /** How the API names the operation. */
     String name();
