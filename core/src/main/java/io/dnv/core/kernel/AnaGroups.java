@@ -42,6 +42,11 @@ public final class AnaGroups {
 
     /** The domain of the volumes a node serves as an active controller. */
     public static final String ACTIVE = "active";
+    /**
+     * The domain of a clone's actives but its first while the clone hydrates: only the first reads
+     * the source, so the others' paths are inaccessible until the swap moves them to {@link #ACTIVE}.
+     */
+    public static final String HYDRATING = "hydrating";
     /** The domain of second and later standbys: no single failure promotes them. */
     public static final String SPARE = "spare";
     private static final String STANDBY_OF = "standby-of:";
@@ -79,8 +84,13 @@ public final class AnaGroups {
      * (slots 0..A-1, then the standbys); {@code controllerNodes} holds at least the actives' nodes.
      */
     public static String domain(int slot, int activeControllers, List<String> controllerNodes) {
+        return domain(slot, activeControllers, controllerNodes, false);
+    }
+
+    /** The same, for a volume that is a clone hydrating ({@code hydrating}): its actives but the first are {@link #HYDRATING}'s. */
+    public static String domain(int slot, int activeControllers, List<String> controllerNodes, boolean hydrating) {
         if (slot < activeControllers) {
-            return ACTIVE;
+            return hydrating && slot > 0 ? HYDRATING : ACTIVE;
         }
         return slot == activeControllers ? standbyOf(controllerNodes.subList(0, activeControllers)) : SPARE;
     }
