@@ -308,7 +308,7 @@ public final class Planner {
                 Names.serial(nqn), List.of(new NvmetNamespace(1, volume.ref(), uuid, Names.nguid(uuid), c.anaGroup())),
                 List.of(c.exportPortId())));
         // While a clone hydrates only its first active reads the source: the others' group is the
-        // hydrating domain's, inaccessible until the swap (AnaGroups.HYDRATING).
+        // hydrating domain's, inaccessible until the swap (AnaGroups.hydrating).
         boolean serves = c.role() == Placement.Role.ACTIVE && (slot == 0 || cloneSource.isEmpty());
         objects.ana.add(new NodeObjects.AnaGroup(c.exportPortId(), c.anaGroup(), serves ? AnaState.OPTIMIZED : AnaState.INACCESSIBLE));
     }

@@ -67,7 +67,9 @@ public final class Placer {
         List<String> controllers = new ArrayList<>();
         for (int slot = 0; slot < spec.controllerCount(); slot++) {
             // Actives first: a standby's ANA domain is named by the nodes of the actives.
-            String domain = AnaGroups.domain(slot, spec.activeControllers(), controllers);
+            // (A clone's other actives wait for the hydration in a group of the clone's own.)
+            String domain = AnaGroups.domain(slot, spec.activeControllers(), controllers,
+                    firstActiveNeeds.contains(DM_CLONE) ? Optional.of(volumeId) : Optional.empty());
             Set<String> needs = slot == 0 ? firstActiveNeeds : Set.of();
             Optional<NodeView> next = cns.stream().filter(n -> !controllers.contains(n.id()))
                     .filter(n -> n.info().orElseThrow().capabilities().containsAll(needs))

@@ -14,7 +14,9 @@ import io.dnv.core.volume.operation.ExtendVolume;
 import io.dnv.core.volume.operation.GrowPools;
 import io.dnv.core.node.PoolUsage;
 import io.dnv.core.volume.operation.FailOver;
+import io.dnv.core.volume.operation.FinishClone;
 import io.dnv.core.volume.operation.GroupSnapshotPart;
+import io.dnv.core.volume.operation.Hydration;
 import io.dnv.core.volume.operation.Operation;
 import io.dnv.core.volume.operation.Outcome;
 import io.dnv.core.volume.operation.Peers;
@@ -79,7 +81,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     public sealed interface Command extends CborSerializable {}
 
-    public record Create(String name, VolumeSpec spec, ActorRef<Result> replyTo) implements Command {}
+    /** {@code source}: the volume is a clone of it (docs/clone.md). */
+    public record Create(String name, VolumeSpec spec, Optional<VolumeSource> source, ActorRef<Result> replyTo) implements Command {
+        public Create(String name, VolumeSpec spec, ActorRef<Result> replyTo) {
+            this(name, spec, Optional.empty(), replyTo);
+        }
+    }
 
     public record Get(ActorRef<Result> replyTo) implements Command {}
 
@@ -159,6 +166,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     private enum Advance implements Command { INSTANCE }
 
+    /** Time to look at a hydrating clone's progress. */
+    private enum WatchHydration implements Command { INSTANCE }
+
+    /** What the first active's dm-clone said (empty: no status, {@code failure}: the ask failed). */
+    private record HydrationSeen(Optional<io.dnv.core.kernel.CloneStatus> status, Throwable failure) implements Command {}
+
     /** Sharding's stop message: after the volume asked to be passivated, or when its shard is handed off. */
     private enum Stop implements Command { INSTANCE }
 
@@ -226,7 +239,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     public sealed interface Event extends CborSerializable {}
 
-    public record CreateRequested(String name, VolumeSpec spec, Instant at) implements Event {}
+    /** {@code source}: a clone's (empty in journals written before clones). */
+    public record CreateRequested(String name, VolumeSpec spec, Instant at, Optional<VolumeSource> source) implements Event {
+        public CreateRequested {
+            source = source == null ? Optional.empty() : source;
+        }
+    }
 
     public record NodesChosen(Placer.Choice choice, Map<String, NodeEndpoints> endpoints) implements Event {}
 
@@ -378,6 +396,32 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** Volume {@code volumeId} imports the snapshot no more; {@code nodes}: those that import nothing of it now. */
     public record SnapshotImportReleased(String snapshotId, String volumeId, List<String> nodes, Instant at) implements Event {}
 
+    // a clone's (docs/clone.md)
+
+    /** The source volume took the clone's snapshot of it (a volume source): the clone hydrates from {@code snapshotId}. */
+    public record CloneSourceSnapshotted(String snapshotId) implements Event {}
+
+    /** The source exports the snapshot to the clone's first active, whose agent has it: the clone's objects may name it. */
+    public record CloneSourceImported(ExportedSnapshot exported) implements Event {}
+
+    /** The clone's create failed ({@code reason}): its source's export and own snapshot are let go before it says so. */
+    public record CloneSourceReleasing(String reason) implements Event {}
+
+    /** Nothing of the source is held for the clone any more. */
+    public record CloneSourceReleased() implements Event {}
+
+    /** How far hydration got (recorded every {@link io.dnv.core.volume.operation.Hydration#STEP_PERCENT} %, for the event log). */
+    public record HydrationProgressed(Clone.Progress progress) implements Event {}
+
+    /** Every region is copied: the clone is swapped for the plain stripe and its source let go. */
+    public record CloneHydrated(Clone.Progress progress, Instant at) implements Event {}
+
+    /** The clone's other actives moved to their nodes' active groups. */
+    public record CloneActivesRegrouped(Placement placement) implements Event {}
+
+    /** The clone's metadata thin is gone from its first leg's pool. */
+    public record CloneMetadataDropped() implements Event {}
+
     // state
 
     /**
@@ -388,7 +432,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     public record State(Phase phase, String name, Optional<VolumeSpec> spec, Optional<Instant> createdAt,
                         Optional<Placer.Choice> choice, Map<String, NodeEndpoints> endpoints, Optional<Placement> placement,
                         List<String> attachments, List<String> exported, Optional<Operation> operation, Optional<String> error,
-                        int placementAttempts, Optional<FailOver.Summary> lastFailover, long revision, Snapshots snapshots)
+                        int placementAttempts, Optional<FailOver.Summary> lastFailover, long revision, Snapshots snapshots,
+                        Optional<Clone> cloneOf)
         implements CborSerializable {
 
         /** As the volume's own fold builds it: the snapshot catalog's fold fills the catalog in ({@link #eventHandler}). */
@@ -397,11 +442,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                      List<String> attachments, List<String> exported, Optional<Operation> operation, Optional<String> error,
                      int placementAttempts, Optional<FailOver.Summary> lastFailover, long revision) {
             this(phase, name, spec, createdAt, choice, endpoints, placement, attachments, exported, operation, error,
-                    placementAttempts, lastFailover, revision, Snapshots.NONE);
+                    placementAttempts, lastFailover, revision, Snapshots.NONE, Optional.empty());
         }
 
         public State {
             snapshots = snapshots == null ? Snapshots.NONE : snapshots;
+            cloneOf = cloneOf == null ? Optional.empty() : cloneOf;
             endpoints = Map.copyOf(endpoints);
             attachments = List.copyOf(attachments);
             // Snapshots from before operations were recorded: the kernels allowed what was wanted.
@@ -457,7 +503,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
         State withSnapshots(Snapshots catalog) {
             return new State(phase, name, spec, createdAt, choice, endpoints, placement, attachments, exported, operation, error,
-                    placementAttempts, lastFailover, revision, catalog);
+                    placementAttempts, lastFailover, revision, catalog, cloneOf);
+        }
+
+        State withClone(Optional<Clone> c) {
+            return new State(phase, name, spec, createdAt, choice, endpoints, placement, attachments, exported, operation, error,
+                    placementAttempts, lastFailover, revision, snapshots, c);
         }
     }
 
@@ -498,6 +549,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     private final List<Detach> waitingDetaches = new ArrayList<>();
     private final PoolWatch poolWatch = new PoolWatch();
     private Instant growthAllowedAt = Instant.EPOCH;
+    // A hydrating clone: a look under way, and the last progress seen (fresher than the recorded one).
+    private boolean watching;
+    private Optional<Clone.Progress> hydrationSeen = Optional.empty();
 
     private Volume(String volumeId, ActorRef<ClusterSharding.ShardCommand> shard, Peers peers, ActorContext<Command> ctx,
                    TimerScheduler<Command> timers) {
@@ -526,7 +580,10 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     @Override
     public SignalHandler<State> signalHandler() {
-        return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), s -> advanceSoon()).build();
+        return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), s -> {
+            advanceSoon();
+            watchSoon(s);
+        }).build();
     }
 
     // ---------------------------------------------------------------- commands, per phase
@@ -587,6 +644,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Holds.class, (s, c) -> Effect().reply(c.replyTo(), new Holding(holds(s, c.nodeId()))))
                 .onCommand(PoolsPastMark.class, this::onPoolsPastMark)
                 .onCommand(Advance.class, (s, c) -> advance(s))
+                .onCommand(WatchHydration.class, this::watchHydration)
+                .onCommand(HydrationSeen.class, this::onHydrationSeen)
                 .onCommand(StepDone.class, this::onStepDone);
         return b.build();
     }
@@ -857,7 +916,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     /** A new volume, or a FAILED one created again with the same spec: a fresh create from the start. */
     private ReplyEffect<Event, State> requestCreate(State s, Create c) {
-        return Effect().persist(new CreateRequested(c.name(), c.spec(), Instant.now()))
+        return Effect().persist(new CreateRequested(c.name(), c.spec(), Instant.now(), c.source()))
                 .thenRun(st -> advanceSoon())
                 .thenReply(c.replyTo(), st -> Result.ok(view(st)));
     }
@@ -1009,6 +1068,66 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 + " is at stage " + op.stageName(), Optional.of(op.name()), Optional.of(op.stageName()));
     }
 
+    // ---------------------------------------------------------------- a clone's hydration
+
+    /**
+     * While a READY clone hydrates, its first active's dm-clone is looked at every
+     * {@link Hydration#EVERY} (and told its throttle): the progress shows on the volume, is
+     * recorded at every {@link Hydration#STEP_PERCENT} %, and once every region is copied the
+     * clone is finished ({@link FinishClone}) as soon as no other operation runs. Not an
+     * operation itself: attaches and snapshots go on meanwhile.
+     */
+    private void watchSoon(State s) {
+        if (hydrating(s) && !timers.isTimerActive(WatchHydration.INSTANCE) && !watching) {
+            timers.startSingleTimer(WatchHydration.INSTANCE, WatchHydration.INSTANCE, Hydration.EVERY);
+        }
+    }
+
+    private static boolean hydrating(State s) {
+        return s.phase() == Phase.READY && s.cloneOf().filter(c -> c.status() == Clone.Status.HYDRATING).isPresent();
+    }
+
+    private ReplyEffect<Event, State> watchHydration(State s, WatchHydration w) {
+        if (!hydrating(s) || watching) {
+            return Effect().noReply();
+        }
+        watching = true;
+        CompletionStage<Optional<io.dnv.core.kernel.CloneStatus>> look;
+        try {
+            look = Hydration.look(s, peers);
+        } catch (RuntimeException e) {
+            look = CompletableFuture.failedFuture(e);
+        }
+        ctx.pipeToSelf(look, HydrationSeen::new);
+        return Effect().noReply();
+    }
+
+    private ReplyEffect<Event, State> onHydrationSeen(State s, HydrationSeen seen) {
+        watching = false;
+        if (!hydrating(s)) {
+            return Effect().noReply();
+        }
+        if (seen.failure() != null || seen.status().isEmpty()) {
+            ctx.getLog().info("volume {}: could not look at its hydration: {}", volumeId,
+                    seen.failure() != null ? seen.failure().toString() : "no clone status");
+            watchSoon(s);
+            return Effect().noReply();
+        }
+        Clone clone = s.cloneOf().orElseThrow();
+        Clone.Progress before = hydrationSeen.orElse(clone.progress());
+        Clone.Progress now = before.next(seen.status().get().hydratedRegions(), seen.status().get().totalRegions(), Instant.now());
+        hydrationSeen = Optional.of(now);
+        if (now.complete() && s.operation().isEmpty()) {
+            ctx.getLog().info("volume {}: hydrated ({} regions): finishing the clone", volumeId, now.totalRegions());
+            return Effect().persist(new CloneHydrated(now, Instant.now())).thenRun(this::afterEvent).thenNoReply();
+        }
+        if (Hydration.worthRecording(clone.progress(), now)) {
+            return Effect().persist(new HydrationProgressed(now)).thenRun(this::afterEvent).thenNoReply();
+        }
+        watchSoon(s);
+        return Effect().noReply();
+    }
+
     // ---------------------------------------------------------------- the operation's steps
 
     private void advanceSoon() {
@@ -1017,6 +1136,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     private void afterEvent(State st) {
         answerWaiters(st);
+        watchSoon(st);
         if (st.phase() == Phase.DELETED) {
             passivate();
         } else {
@@ -1170,7 +1290,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                     watched ? waitingFor : Optional.empty(), watched ? lastError : Optional.empty(),
                     VolumeViews.stages(op.timeline(), Instant.now()));
         });
-        return VolumeViews.of(volumeId, s, operation).withFull(fullReason(s));
+        return VolumeViews.of(volumeId, s, operation, hydrationSeen).withFull(fullReason(s));
     }
 
     /** A new snapshot would eat into a pool past its low-water mark that could not grow: refused, naming why. */
@@ -1211,18 +1331,22 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     // ---------------------------------------------------------------- events: a pure fold
 
-    /** Two folds: the volume's, and its snapshot catalog's ({@link Snapshots#after}); every event passes through both. */
+    /**
+     * Three folds: the volume's, its snapshot catalog's ({@link Snapshots#after}) and a clone's
+     * ({@link Clone#after}); every event passes through each.
+     */
     @Override
     public EventHandler<State, Event> eventHandler() {
         EventHandler<State, Event> volume = volumeEvents();
-        return (s, e) -> volume.apply(s, e).withSnapshots(s.snapshots().after(e));
+        return (s, e) -> volume.apply(s, e).withSnapshots(s.snapshots().after(e)).withClone(Clone.after(s.cloneOf(), e));
     }
 
     private EventHandler<State, Event> volumeEvents() {
         return newEventHandlerBuilder().forAnyState()
                 .onEvent(CreateRequested.class, (s, e) -> new State(Phase.CREATING, e.name(), Optional.of(e.spec()),
                         Optional.of(e.at()), Optional.empty(), Map.of(), Optional.empty(), List.of(), List.of(),
-                        Optional.of(CreateVolume.start(e.at(), s.next())), Optional.empty(), 0, Optional.empty(), s.next()))
+                        Optional.of(CreateVolume.start(e.at(), s.next(), e.source().isPresent())), Optional.empty(), 0, Optional.empty(),
+                        s.next()))
                 .onEvent(NodesChosen.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), Optional.of(e.choice()),
                         e.endpoints(), s.placement(), s.attachments(), s.exported(), Optional.of(create(s).at(CreateVolume.Stage.RESERVE,
                         s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
@@ -1230,8 +1354,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                         Map.of(), Optional.empty(), s.attachments(), s.exported(), Optional.of(create(s).at(CreateVolume.Stage.CHOOSE,
                         s.next())), Optional.of(e.reason()), s.placementAttempts() + 1, s.lastFailover(), s.next()))
                 .onEvent(Reserved.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(), s.endpoints(),
-                        Optional.of(e.placement()), s.attachments(), s.exported(), Optional.of(create(s).at(CreateVolume.Stage.APPLY,
-                        s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
+                        Optional.of(e.placement()), s.attachments(), s.exported(), Optional.of(create(s).at(s.cloneOf().isPresent()
+                        ? CreateVolume.Stage.IMPORT : CreateVolume.Stage.APPLY, s.next())), s.error(), s.placementAttempts(),
+                        s.lastFailover(), s.next()))
                 .onEvent(ObjectsApplied.class, (s, e) -> s.with(objectsApplied(s, e)))
                 .onEvent(Converged.class, Volume::converged)
                 .onEvent(BecameReady.class, (s, e) -> new State(Phase.READY, s.name(), s.spec(), s.createdAt(), s.choice(),
@@ -1309,6 +1434,16 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onEvent(SnapshotDeleteRequested.class, (s, e) -> s.with(DeleteSnapshot.start(e.snapshotId(), e.thinId(), e.at(),
                         s.next())))
                 .onEvent(SnapshotDeleted.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, s.operation().orElseThrow().requestedAt())))
+                .onEvent(CloneSourceSnapshotted.class, (s, e) -> s.with(create(s).at(CreateVolume.Stage.CHOOSE, s.next())))
+                .onEvent(CloneSourceImported.class, (s, e) -> s.with(create(s).at(CreateVolume.Stage.APPLY, s.next())))
+                .onEvent(CloneSourceReleasing.class, (s, e) -> s.with(s.operation().orElseThrow() instanceof DeleteVolume d
+                        ? d.at(DeleteVolume.Stage.UNSOURCE, s.next()) : create(s).unsourcing(e.reason(), s.next())))
+                .onEvent(CloneSourceReleased.class, Volume::cloneSourceReleased)
+                .onEvent(HydrationProgressed.class, (s, e) -> s.with(s.phase(), s.operation()))
+                .onEvent(CloneHydrated.class, (s, e) -> s.with(FinishClone.start(e.at(), s.next())))
+                .onEvent(CloneActivesRegrouped.class, (s, e) -> s.placed(Optional.of(e.placement()), s.endpoints(),
+                        finish(s).at(FinishClone.Stage.ACTIVATE_APPLY, s.next())))
+                .onEvent(CloneMetadataDropped.class, (s, e) -> s.with(finish(s).at(FinishClone.Stage.RELEASE, s.next())))
                 .onEvent(SnapshotImported.class, (s, e) -> s.with(ChangeExports.start(List.of(), e.at(), s.next())))
                 .onEvent(SnapshotImportReleased.class, (s, e) -> s.with(ChangeExports.start(e.nodes(), e.at(), s.next())))
                 .build();
@@ -1324,6 +1459,19 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         return new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(), s.endpoints(), s.placement(), s.attachments(),
                 s.exported(), next, error.or(() -> s.error().filter(x -> !x.startsWith(GrowPools.NOT_GROWN))), s.placementAttempts(),
                 s.lastFailover(), s.next());
+    }
+
+    /** A delete goes on to delete; a clone's finish is over (hosts wanted meanwhile start their change). */
+    private static State cloneSourceReleased(State s, CloneSourceReleased e) {
+        Operation op = s.operation().orElseThrow();
+        if (op instanceof DeleteVolume d) {
+            return s.with(d.at(DeleteVolume.Stage.RELEASE, s.next()));
+        }
+        return s.with(s.phase(), queuedAttachments(s, op.requestedAt()));
+    }
+
+    private static FinishClone finish(State s) {
+        return (FinishClone) s.operation().orElseThrow();
     }
 
     private static CreateSnapshot snapshot(State s) {
@@ -1406,6 +1554,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         if (op instanceof ChangeExports x) {
             return x.converging(e.generations(), s.next());
         }
+        if (op instanceof FinishClone f) {
+            return f.converging(e.generations(), s.next());
+        }
         if (op instanceof FailOver f) {
             return f.waiting(e.generations(), s.next(), e.at());
         }
@@ -1427,6 +1578,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         }
         if (op instanceof ChangeExports x) {
             return s.with(s.phase(), queuedAttachments(s, x.requestedAt()));
+        }
+        if (op instanceof FinishClone f) {
+            return s.with(f.converged(s.spec().orElseThrow().activeControllers(), s.next()));
         }
         ChangeAttachments done = (ChangeAttachments) op;
         Optional<Operation> next = s.attachments().equals(done.hosts()) ? Optional.empty()

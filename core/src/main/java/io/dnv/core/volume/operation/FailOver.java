@@ -228,7 +228,9 @@ public record FailOver(String failedNode, Stage stage, long attempt, Instant req
             return CompletableFuture.completedFuture(new StepResult.Refused("no standby to promote in place of " + failedNode));
         }
         Placement.Controller next = p.standbys().get(0);
-        return peers.moveAnaGroup(next.nodeId(), s.name(), next.exportPortId(), AnaGroups.ACTIVE).thenApply(reply -> {
+        String domain = AnaGroups.domain(failed.getAsInt(), s.spec().orElseThrow().activeControllers(), List.of(),
+                CreateVolume.hydrating(s));
+        return peers.moveAnaGroup(next.nodeId(), s.name(), next.exportPortId(), domain).thenApply(reply -> {
             if (reply.group().isEmpty()) {
                 throw new IllegalStateException("promoting " + next.nodeId() + ": " + reply.refusal());
             }

@@ -28,10 +28,11 @@ import java.util.concurrent.CompletionStage;
         @JsonSubTypes.Type(value = CreateSnapshot.class, name = "snapshot"),
         @JsonSubTypes.Type(value = DeleteSnapshot.class, name = "delete-snapshot"),
         @JsonSubTypes.Type(value = GroupSnapshotPart.class, name = "snapshot-group"),
-        @JsonSubTypes.Type(value = ChangeExports.class, name = "export")})
+        @JsonSubTypes.Type(value = ChangeExports.class, name = "export"),
+        @JsonSubTypes.Type(value = FinishClone.class, name = "finish-clone")})
 public sealed interface Operation extends CborSerializable
         permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume, GrowPools, FailOver, CreateSnapshot, DeleteSnapshot,
-        GroupSnapshotPart, ChangeExports {
+        GroupSnapshotPart, ChangeExports, FinishClone {
 
     /** How the API names the operation. */
     String name();

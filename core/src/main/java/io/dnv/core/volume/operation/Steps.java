@@ -4,6 +4,7 @@ import io.dnv.core.node.StorageNode;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.plan.Planner;
 import io.dnv.core.plan.SnapshotExport;
+import io.dnv.core.volume.Clone;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.Snapshot;
 import io.dnv.core.volume.Volume;
@@ -23,10 +24,13 @@ final class Steps {
 
     private Steps() {}
 
-    /** The objects every node must hold for the volume with {@code hosts} allowed, and its snapshots exported to their importers. */
+    /**
+     * The objects every node must hold for the volume with {@code hosts} allowed, its snapshots
+     * exported to their importers and, while it is a clone that hydrates, its first active over dm-clone.
+     */
     static Map<String, NodeObjects> plan(Volume.State s, List<String> hosts) {
         return Planner.plan(s.name(), s.spec().orElseThrow(), VolumeLayout.of(s.spec().orElseThrow()), s.placement().orElseThrow(),
-                hosts, s.endpoints(), exports(s));
+                hosts, s.endpoints(), exports(s), s.cloneOf().flatMap(Clone::hydratingFrom));
     }
 
     /** Every imported snapshot, with the nodes that import it. */
