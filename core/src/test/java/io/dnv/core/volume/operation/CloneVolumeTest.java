@@ -202,6 +202,50 @@ class CloneVolumeTest {
         }
     }
 
+    /**
+     * The first active of a hydrating clone fails: before the promoted plan names the snapshot's
+     * legs on the successor, the source exports the snapshot there instead; the successor builds
+     * the clone over the metadata it took over with the first leg, and hydration goes on.
+     */
+    @Test
+    void aHydratingClonesFirstActiveFailsAndTheSourceExportsToItsSuccessor() {
+        try (VolumeBed bed = new VolumeBed("c6")) {
+            readySnapshot(bed);
+            bed.peers.hydratedRegions = 100;
+            create(bed, VolumeBed.SPEC, VolumeSource.ofSnapshot(SOURCE_SNAPSHOT));
+            Volume.State s = hydrating(bed);
+            String first = s.placement().orElseThrow().controllers().get(0).nodeId();
+            String standby = s.placement().orElseThrow().controllers().get(1).nodeId();
+            bed.peers.silent.add(first);
+            bed.peers.declaredFailed.add(first);
+            TestProbe<Volume.FailoverAck> ack = bed.kit.createTestProbe();
+            bed.volume.runCommand(new Volume.ControllerFailed(first, ack.ref()));
+            assertTrue(ack.receiveMessage().affected());
+            s = bed.awaitState(st -> st.operation().isEmpty() && st.lastFailover().isPresent(), "failed over");
+            assertEquals(standby, s.placement().orElseThrow().controllers().get(0).nodeId());
+            assertEquals(Set.of(new SnapshotImport(SOURCE_SNAPSHOT, "c6", standby)), bed.peers.sourceImports,
+                    "the export follows the first active");
+            int exportAt = bed.peers.calls.indexOf(bed.peers.calls(Call.EXPORT).get(1));
+            int promotedAt = -1;
+            List<ScriptedPeers.Recorded> all = List.copyOf(bed.peers.calls);
+            for (int i = 0; i < all.size(); i++) {
+                if (all.get(i).call() == Call.SET_OBJECTS && all.get(i).node().equals(standby)
+                        && device((NodeObjects) all.get(i).detail(), Names.cloneSource(standby, "c6")).isPresent()) {
+                    promotedAt = i;
+                    break;
+                }
+            }
+            assertTrue(promotedAt > exportAt, "exported to the successor (" + exportAt + ") before its clone was applied (" + promotedAt + ")");
+            DmDevice metadata = device(lastObjects(bed, standby), Names.cloneMetadata(standby, "c6")).orElseThrow();
+            assertEquals(new DmTarget.Thin(new io.dnv.core.kernel.DeviceRef.Dm(Names.pool(standby, "c6", 0)), Snapshot.CLONE_METADATA_THIN_ID),
+                    metadata.table().lines().get(0).target(), "the metadata taken over with the first leg's pool");
+            bed.peers.hydratedRegions = 1024;
+            bed.awaitState(st -> st.cloneOf().orElseThrow().status() == Clone.Status.DONE && st.operation().isEmpty(), "finished");
+            assertTrue(bed.peers.calls(Call.HYDRATE).stream().anyMatch(c -> c.node().equals(standby)), "watched on the successor");
+            assertTrue(bed.peers.sourceImports.isEmpty());
+        }
+    }
+
     /** A hydrating clone deleted: its objects go, then its source's export and own snapshot, restarted in between too. */
     @Test
     void aHydratingCloneDeletedLetsItsSourceGo() {
