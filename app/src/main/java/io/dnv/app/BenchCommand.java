@@ -4,6 +4,7 @@ import io.dnv.node.sim.KernelLatencies;
 import io.dnv.persistence.Database;
 import io.dnv.sim.bench.CreateBenchmark;
 import io.dnv.sim.bench.FailoverBenchmark;
+import io.dnv.sim.bench.CloneBenchmark;
 import io.dnv.sim.bench.SnapshotBenchmark;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -25,7 +26,8 @@ import java.util.concurrent.Callable;
 
 /** Benchmarks that start their own simulated cluster and print numbers ending in one key=value line. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks on a simulated cluster of their own.",
-        subcommands = {BenchCommand.Create.class, BenchCommand.Failover.class, BenchCommand.Snapshot.class})
+        subcommands = {BenchCommand.Create.class, BenchCommand.Failover.class, BenchCommand.Snapshot.class,
+                BenchCommand.Clone.class})
 public final class BenchCommand {
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -185,6 +187,39 @@ public final class BenchCommand {
                 deleteTree(dir);
             }
             results.forEach(r -> System.out.println(r.line()));
+            return 0;
+        }
+    }
+
+    @Command(name = "clone", mixinStandardHelpOptions = true,
+            description = "A clone of a volume through the HTTP API on 6 simulated storage nodes: request -> READY, hydration"
+                    + " throughput, the finish (docs/clone.md).")
+    static final class Clone implements Callable<Integer> {
+
+        @Option(names = "--size-mib", defaultValue = "1024", description = "the source's size (default ${DEFAULT-VALUE} MiB)")
+        int sizeMib;
+
+        @Option(names = "--legs", defaultValue = "4", description = "legs of the source and the clone, one active (default ${DEFAULT-VALUE})")
+        int legs;
+
+        @Override
+        public Integer call() throws Exception {
+            Path dir = Files.createTempDirectory("dnv-bench-clone-");
+            System.out.println("bench clone: a volume of " + sizeMib + " MiB over " + legs + " legs cloned, 6 simulated storage nodes,"
+                    + " journal on H2, " + Runtime.getRuntime().availableProcessors() + " cores; the simulated dm-clone copies as fast"
+                    + " as the nodes' disk files take it (its throttle is told, not modelled)");
+            try {
+                System.out.print(KernelLatencies.MEASURED.print());
+                try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, 6, 64L << 30, Database.h2File(dir.resolve("db")),
+                        KernelLatencies.MEASURED)) {
+                    dev.awaitNodesUp(Duration.ofSeconds(60));
+                    CloneBenchmark.Result r = new CloneBenchmark("http://127.0.0.1:" + dev.httpPort(), dev.token())
+                            .run((long) sizeMib << 20, legs, Duration.ofMinutes(15), System.out);
+                    System.out.println(r.line());
+                }
+            } finally {
+                deleteTree(dir);
+            }
             return 0;
         }
     }

@@ -97,8 +97,8 @@ public final class Api extends AllDirectives {
                         get(() -> paged((limit, after) -> cp.volumes(limit, after).thenApply(Api::json))),
                         post(() -> jsonBody(body -> {
                             CreateVolumeRequest req = CreateVolumeRequest.parse(body);
-                            return cp.create(req.name(), req.spec()).thenApply(r -> r.volume().isPresent()
-                                    ? created(r.volume().get()) : problem(resultProblem(r)));
+                            return (req.source().isPresent() ? cp.createClone(req) : cp.create(req.name(), req.spec()))
+                                    .thenApply(r -> r.volume().isPresent() ? created(r.volume().get()) : problem(resultProblem(r)));
                         })))),
                 pathPrefix(id -> concat(
                         pathEnd(() -> concat(

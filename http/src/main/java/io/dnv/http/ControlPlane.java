@@ -6,7 +6,10 @@ import io.dnv.core.failover.NodeHealth;
 import io.dnv.core.node.NodeView;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
+import io.dnv.core.volume.Placer;
 import io.dnv.core.volume.Snapshot;
+import io.dnv.core.volume.SnapshotView;
+import io.dnv.core.volume.VolumeSource;
 import io.dnv.core.volume.SnapshotGroup;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeSpec;
@@ -24,6 +27,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -57,6 +61,36 @@ public final class ControlPlane {
 
     CompletionStage<Volume.Result> create(String name, VolumeSpec spec) {
         return volume(name).ask(r -> new Volume.Create(name, spec, r), ASK);
+    }
+
+    /**
+     * A clone (docs/clone.md): refused at once when its source is not there or not READY, when
+     * the size asked is below the source's, or when no node has dm-clone for its first active;
+     * else created as any volume, with its source.
+     */
+    CompletionStage<Volume.Result> createClone(CreateVolumeRequest req) {
+        VolumeSource source = req.source().orElseThrow();
+        CompletionStage<Optional<Long>> sourceBytes = source.snapshotId().isPresent()
+                ? snapshot(source.snapshotId().get()).thenApply(r -> r.snapshot().filter(x -> x.state().equals("READY"))
+                        .map(SnapshotView::sizeBytes))
+                : get(source.volumeId()).thenApply(r -> r.volume().filter(v -> v.state().equals("READY")).map(VolumeView::sizeBytes));
+        return sourceBytes.thenCompose(bytes -> {
+            if (bytes.isEmpty()) {
+                return CompletableFuture.completedFuture(refused(new io.dnv.core.DomainError.Invalid("source", "no READY "
+                        + source.snapshotId().map(id -> "snapshot " + id).orElse("volume " + source.volumeId()))));
+            }
+            VolumeSpec spec = req.spec(bytes.get());
+            return nodes(Api.MAX_PAGE, Optional.empty()).thenCompose(nodes -> {
+                Optional<String> refusal = Placer.firstActiveRefusal(req.name(), nodes.items(), Set.of(Placer.DM_CLONE));
+                return refusal.<CompletionStage<Volume.Result>>map(why -> CompletableFuture.completedFuture(
+                                refused(io.dnv.core.DomainError.Conflict.of(why))))
+                        .orElseGet(() -> volume(req.name()).ask(r -> new Volume.Create(req.name(), spec, Optional.of(source), r), ASK));
+            });
+        });
+    }
+
+    private static Volume.Result refused(io.dnv.core.DomainError e) {
+        return new Volume.Result(Optional.empty(), Optional.of(e));
     }
 
     CompletionStage<Volume.Result> get(String id) {

@@ -171,6 +171,39 @@ class OpenApiTest {
         assertTrue(volume.has("full"), "a volume's FULL is documented");
     }
 
+    /**
+     * A clone's source is a snapshot's id or a volume's, by core's rules, and replaces the size as
+     * what a create needs; the volume shows its clone by the view's fields and statuses; the
+     * stages of an export and a clone's finish are named.
+     */
+    @Test
+    void aClonesSourceAndProgressAreCoresRules() {
+        JsonNode create = schemas.path("CreateVolume");
+        assertEquals(List.of("name"), iterable(create.path("required")));
+        assertEquals("[{\"required\":[\"sizeBytes\"]},{\"required\":[\"source\"]}]", create.path("anyOf").toString());
+        JsonNode source = create.path("properties").path("source");
+        assertEquals("#/components/schemas/SnapshotId", source.path("properties").path("snapshotId").path("$ref").asText());
+        assertEquals("#/components/schemas/VolumeName", source.path("properties").path("volumeId").path("$ref").asText());
+        assertEquals(1, source.path("maxProperties").asInt());
+        JsonNode clone = schemas.path("Volume").path("properties").path("cloneOf");
+        assertEquals(components(VolumeView.CloneView.class), fieldNames(clone.path("properties")));
+        assertEquals(java.util.Arrays.stream(io.dnv.core.volume.Clone.Status.values()).map(Enum::name).toList(),
+                iterable(clone.path("properties").path("status").path("enum")));
+        String stages = schemas.path("Volume").path("properties").path("operation").path("properties").path("stage").path("description")
+                .asText();
+        for (Enum<?> stage : List.of(io.dnv.core.volume.operation.FinishClone.Stage.values())) {
+            assertTrue(stages.contains(stage.name().toLowerCase()), "finish-clone stage " + stage);
+        }
+        assertTrue(stages.contains("unsource"), "a delete's unsource");
+        String events = schemas.path("JournalEvent").path("properties").path("type").path("description").asText();
+        for (Class<?> event : List.of(Volume.CloneSourceSnapshotted.class, Volume.CloneSourceImported.class, Volume.HydrationProgressed.class,
+                Volume.CloneHydrated.class, Volume.CloneActivesRegrouped.class, Volume.CloneMetadataDropped.class,
+                Volume.CloneSourceReleasing.class, Volume.CloneSourceReleased.class, Volume.SnapshotImported.class,
+                Volume.SnapshotImportReleased.class)) {
+            assertTrue(events.contains(event.getSimpleName()), event.getSimpleName());
+        }
+    }
+
     private static java.util.Set<String> components(Class<? extends Record> type) {
         return java.util.Arrays.stream(type.getRecordComponents()).map(java.lang.reflect.RecordComponent::getName)
                 .collect(java.util.stream.Collectors.toSet());

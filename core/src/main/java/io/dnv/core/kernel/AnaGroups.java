@@ -42,6 +42,7 @@ public final class AnaGroups {
 
     /** The domain of the volumes a node serves as an active controller. */
     public static final String ACTIVE = "active";
+    private static final String HYDRATING = "hydrating:";
     /** The domain of second and later standbys: no single failure promotes them. */
     public static final String SPARE = "spare";
     private static final String STANDBY_OF = "standby-of:";
@@ -79,10 +80,28 @@ public final class AnaGroups {
      * (slots 0..A-1, then the standbys); {@code controllerNodes} holds at least the actives' nodes.
      */
     public static String domain(int slot, int activeControllers, List<String> controllerNodes) {
+        return domain(slot, activeControllers, controllerNodes, java.util.Optional.empty());
+    }
+
+    /**
+     * The same for clone {@code hydrating} while it hydrates (empty: any other volume): its actives
+     * but the first are in {@link #hydrating}'s domain.
+     */
+    public static String domain(int slot, int activeControllers, List<String> controllerNodes, java.util.Optional<String> hydrating) {
         if (slot < activeControllers) {
-            return ACTIVE;
+            return hydrating.isPresent() && slot > 0 ? hydrating(hydrating.get()) : ACTIVE;
         }
         return slot == activeControllers ? standbyOf(controllerNodes.subList(0, activeControllers)) : SPARE;
+    }
+
+    /**
+     * The domain of a hydrating clone's actives but its first: only the first reads the source,
+     * so the others' paths stay inaccessible until the clone is swapped for its stripe. The
+     * clone's own, so its state is the clone's alone (an active domain is shared by every volume
+     * a node serves); the finish moves them to {@link #ACTIVE}.
+     */
+    public static String hydrating(String volumeId) {
+        return HYDRATING + volumeId;
     }
 
     /**

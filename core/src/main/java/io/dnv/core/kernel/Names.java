@@ -35,7 +35,8 @@ public final class Names {
     /** Each dm kind and how many numbers (leg, group, side) follow the volume in its names. */
     private static final Map<String, Integer> DM_KIND_IDS = Map.ofEntries(Map.entry("ld", 3), Map.entry("rm", 3),
             Map.entry("rd", 3), Map.entry("r1", 2), Map.entry("tmeta", 1), Map.entry("tdata", 1), Map.entry("pool", 1),
-            Map.entry("thin", 1), Map.entry("legx", 1), Map.entry("snapx", 2), Map.entry("vol", 0));
+            Map.entry("thin", 1), Map.entry("legx", 1), Map.entry("snapx", 2), Map.entry("vol", 0),
+            Map.entry("clsrc", 0), Map.entry("cldst", 0), Map.entry("clmeta", 0));
 
     private Names() {}
 
@@ -148,6 +149,23 @@ public final class Names {
      */
     public static String snapshotLegNqn(String vol, int thinId, int leg) {
         return nqn("snap:" + vol + ":" + thinId + ":" + leg);
+    }
+
+    // a clone's first active, while it hydrates (docs/clone.md)
+
+    /** The source snapshot's legs, imported and striped as the source volume stripes them. */
+    public static String cloneSource(String cn, String vol) {
+        return dm(cn, "clsrc", vol);
+    }
+
+    /** The clone's own stripe, which dm-clone fills; the volume device maps it plainly once hydrated. */
+    public static String cloneDestination(String cn, String vol) {
+        return dm(cn, "cldst", vol);
+    }
+
+    /** dm-clone's metadata: a thin in the pool of the clone's first leg, so mirrored, and owned by whoever owns the leg. */
+    public static String cloneMetadata(String cn, String vol) {
+        return dm(cn, "clmeta", vol);
     }
 
     // every controller of the volume

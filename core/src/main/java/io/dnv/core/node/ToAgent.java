@@ -71,8 +71,9 @@ public sealed interface ToAgent extends CborSerializable {
             @JsonSubTypes.Type(value = HoldIo.class, name = "hold-io"),
             @JsonSubTypes.Type(value = ReleaseIo.class, name = "release-io"),
             @JsonSubTypes.Type(value = SnapThins.class, name = "snap-thins"),
-            @JsonSubTypes.Type(value = DeleteThins.class, name = "delete-thins")})
-    sealed interface Order extends ToAgent permits HoldIo, ReleaseIo, SnapThins, DeleteThins {
+            @JsonSubTypes.Type(value = DeleteThins.class, name = "delete-thins"),
+            @JsonSubTypes.Type(value = Hydrate.class, name = "hydrate")})
+    sealed interface Order extends ToAgent permits HoldIo, ReleaseIo, SnapThins, DeleteThins, Hydrate {
         ActorRef<OrderDone> replyTo();
     }
 
@@ -105,25 +106,42 @@ public sealed interface ToAgent extends CborSerializable {
     record PoolThin(String pool, int thinId) implements CborSerializable {}
 
     /**
-     * How an order went: {@code refusal} empty when done. A hold answers its {@code holdId}; a
-     * release whether the hold was {@code intact} and how long it held, in microseconds.
+     * dm-clone {@code device} told how hard to copy ({@code hydration_threshold}: regions copied
+     * at once; {@code hydration_batch_size}: regions per batch); answered with its status line, so
+     * the clone learns how far it is. A device that is not (or no longer) a clone is refused.
      */
-    record OrderDone(Optional<String> refusal, String holdId, boolean intact, long heldMicros) implements CborSerializable {
+    record Hydrate(String device, long threshold, long batchSize, ActorRef<OrderDone> replyTo) implements Order {}
+
+    /**
+     * How an order went: {@code refusal} empty when done. A hold answers its {@code holdId}; a
+     * release whether the hold was {@code intact} and how long it held, in microseconds; a
+     * hydrate the device's {@code status} line.
+     */
+    record OrderDone(Optional<String> refusal, String holdId, boolean intact, long heldMicros, String status)
+            implements CborSerializable {
+
+        public OrderDone {
+            status = status == null ? "" : status;
+        }
 
         public static OrderDone done() {
-            return new OrderDone(Optional.empty(), "", false, 0);
+            return new OrderDone(Optional.empty(), "", false, 0, "");
         }
 
         public static OrderDone refused(String why) {
-            return new OrderDone(Optional.of(why), "", false, 0);
+            return new OrderDone(Optional.of(why), "", false, 0, "");
         }
 
         public static OrderDone held(String holdId) {
-            return new OrderDone(Optional.empty(), holdId, false, 0);
+            return new OrderDone(Optional.empty(), holdId, false, 0, "");
         }
 
         public static OrderDone released(boolean intact, long heldMicros) {
-            return new OrderDone(Optional.empty(), "", intact, heldMicros);
+            return new OrderDone(Optional.empty(), "", intact, heldMicros, "");
+        }
+
+        public static OrderDone status(String status) {
+            return new OrderDone(Optional.empty(), "", false, 0, status);
         }
     }
 }

@@ -17,6 +17,7 @@ import io.dnv.core.kernel.NvmetSubsystem;
 import io.dnv.core.kernel.Preparation;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.Snapshot;
 import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
 
@@ -48,10 +49,11 @@ public final class Planner {
     private final List<String> attachments;
     private final Map<String, NodeEndpoints> nodes;
     private final List<SnapshotExport> snapshotExports;
+    private final Optional<CloneSource> cloneSource;
     private final Map<String, NodeObjects.Builder> out = new LinkedHashMap<>();
 
     private Planner(String volumeId, VolumeSpec spec, VolumeLayout layout, Placement placement, List<String> attachments,
-                    Map<String, NodeEndpoints> nodes, List<SnapshotExport> snapshotExports) {
+                    Map<String, NodeEndpoints> nodes, List<SnapshotExport> snapshotExports, Optional<CloneSource> cloneSource) {
         this.volumeId = volumeId;
         this.spec = spec;
         this.layout = layout;
@@ -59,6 +61,7 @@ public final class Planner {
         this.attachments = List.copyOf(attachments);
         this.nodes = nodes;
         this.snapshotExports = List.copyOf(snapshotExports);
+        this.cloneSource = cloneSource;
     }
 
     public static Map<String, NodeObjects> plan(String volumeId, VolumeSpec spec, VolumeLayout layout, Placement placement,
@@ -70,7 +73,14 @@ public final class Planner {
     public static Map<String, NodeObjects> plan(String volumeId, VolumeSpec spec, VolumeLayout layout, Placement placement,
                                                 List<String> attachments, Map<String, NodeEndpoints> nodes,
                                                 List<SnapshotExport> snapshotExports) {
-        Planner p = new Planner(volumeId, spec, layout, placement, attachments, nodes, snapshotExports);
+        return plan(volumeId, spec, layout, placement, attachments, nodes, snapshotExports, Optional.empty());
+    }
+
+    /** The same, for a clone hydrating from {@code cloneSource} (docs/clone.md). */
+    public static Map<String, NodeObjects> plan(String volumeId, VolumeSpec spec, VolumeLayout layout, Placement placement,
+                                                List<String> attachments, Map<String, NodeEndpoints> nodes,
+                                                List<SnapshotExport> snapshotExports, Optional<CloneSource> cloneSource) {
+        Planner p = new Planner(volumeId, spec, layout, placement, attachments, nodes, snapshotExports, cloneSource);
         p.validate();
         for (int leg = 0; leg < spec.legCount(); leg++) {
             p.leg(leg);
@@ -279,20 +289,16 @@ public final class Planner {
         }
         String n = c.nodeId();
         NodeObjects.Builder objects = objects(n);
-        DmTarget target;
-        if (c.role() == Placement.Role.ACTIVE) {
-            List<DeviceRef> legs = new ArrayList<>();
-            for (int leg = 0; leg < spec.legCount(); leg++) {
-                legs.add(placement.owner(leg, spec) == c
-                        ? new DeviceRef.Dm(Names.thin(n, volumeId, leg))
-                        : new DeviceRef.Namespace(Names.namespaceUuid(Names.legNqn(volumeId, leg))));
-            }
-            target = new DmTarget.Raid0(VolumeLayout.STRIPE_CHUNK_SECTORS, legs);
+        DmTable table;
+        if (c.role() == Placement.Role.ACTIVE && slot == 0 && cloneSource.isPresent()) {
+            table = hydrating(c, cloneSource.get());
+        } else if (c.role() == Placement.Role.ACTIVE) {
+            table = DmTable.of(layout.stripeSectors(), stripe(c));
         } else {
             // The same dm name the stripe will take: promotion is a table reload.
-            target = new DmTarget.Error();
+            table = DmTable.of(layout.stripeSectors(), new DmTarget.Error());
         }
-        DmDevice volume = new DmDevice(Names.volume(n, volumeId), DmTable.of(layout.stripeSectors(), target));
+        DmDevice volume = new DmDevice(Names.volume(n, volumeId), table);
         objects.dm.add(volume);
         String nqn = Names.volumeNqn(volumeId);
         UUID uuid = Names.namespaceUuid(nqn);
@@ -301,8 +307,54 @@ public final class Planner {
         objects.subsystems.add(new NvmetSubsystem(nqn, attachments, ids.min(), ids.max(),
                 Names.serial(nqn), List.of(new NvmetNamespace(1, volume.ref(), uuid, Names.nguid(uuid), c.anaGroup())),
                 List.of(c.exportPortId())));
-        objects.ana.add(new NodeObjects.AnaGroup(c.exportPortId(), c.anaGroup(),
-                c.role() == Placement.Role.ACTIVE ? AnaState.OPTIMIZED : AnaState.INACCESSIBLE));
+        // While a clone hydrates only its first active reads the source: the others' group is the
+        // hydrating domain's, inaccessible until the swap (AnaGroups.hydrating).
+        boolean serves = c.role() == Placement.Role.ACTIVE && (slot == 0 || cloneSource.isEmpty());
+        objects.ana.add(new NodeObjects.AnaGroup(c.exportPortId(), c.anaGroup(), serves ? AnaState.OPTIMIZED : AnaState.INACCESSIBLE));
+    }
+
+    /** An active's stripe: its own legs' thins and the other actives' leg exports, in leg order. */
+    private DmTarget stripe(Placement.Controller c) {
+        List<DeviceRef> legs = new ArrayList<>();
+        for (int leg = 0; leg < spec.legCount(); leg++) {
+            legs.add(placement.owner(leg, spec) == c
+                    ? new DeviceRef.Dm(Names.thin(c.nodeId(), volumeId, leg))
+                    : new DeviceRef.Namespace(Names.namespaceUuid(Names.legNqn(volumeId, leg))));
+        }
+        return new DmTarget.Raid0(VolumeLayout.STRIPE_CHUNK_SECTORS, legs);
+    }
+
+    /**
+     * The first active of a clone that hydrates (picture 150): the source snapshot's imported legs
+     * striped as the source volume stripes them, the volume's own stripe as dm-clone's
+     * destination, and its metadata on a thin in the first leg's pool (mirrored, and taken over
+     * with the leg by a successor). The volume device is the clone over the source's size, and
+     * past it, on a clone larger than its source, the stripe itself. Swapping it for the plain
+     * stripe once hydrated is a reload of the same dm name: the export does not change.
+     */
+    private DmTable hydrating(Placement.Controller c, CloneSource src) {
+        String n = c.nodeId();
+        NodeObjects.Builder objects = objects(n);
+        List<DeviceRef> sourceLegs = new ArrayList<>();
+        for (int leg = 0; leg < src.legCount(); leg++) {
+            sourceLegs.add(new DeviceRef.Namespace(Names.namespaceUuid(Names.snapshotLegNqn(src.volumeId(), src.thinId(), leg))));
+        }
+        DmDevice source = new DmDevice(Names.cloneSource(n, volumeId),
+                DmTable.of(src.sectors(), new DmTarget.Raid0(VolumeLayout.STRIPE_CHUNK_SECTORS, sourceLegs)));
+        DmDevice destination = new DmDevice(Names.cloneDestination(n, volumeId), DmTable.of(layout.stripeSectors(), stripe(c)));
+        String pool = Names.pool(n, volumeId, 0);
+        DmDevice metadata = new DmDevice(Names.cloneMetadata(n, volumeId),
+                DmTable.of(src.metadataSectors(), new DmTarget.Thin(new DeviceRef.Dm(pool), Snapshot.CLONE_METADATA_THIN_ID)),
+                List.of(new Preparation.PoolMessage(pool, "create_thin " + Snapshot.CLONE_METADATA_THIN_ID)));
+        objects.dm.addAll(List.of(source, destination, metadata));
+        List<DmLine> lines = new ArrayList<>();
+        lines.add(new DmLine(0, src.sectors(), new DmTarget.Clone(metadata.ref(), destination.ref(), source.ref(),
+                CloneSource.REGION_SECTORS, false, false, OptionalLong.empty(), OptionalLong.empty())));
+        if (layout.stripeSectors() > src.sectors()) {
+            lines.add(new DmLine(src.sectors(), layout.stripeSectors() - src.sectors(), new DmTarget.Linear(destination.ref(),
+                    src.sectors())));
+        }
+        return new DmTable(lines);
     }
 
     private NvmetPort legPort(String nodeId) {
@@ -362,6 +414,12 @@ public final class Planner {
                         + AnaGroups.LAST_USABLE + ": " + cs.get(slot).anaGroup());
             }
         }
+        cloneSource.ifPresent(src -> {
+            if (src.volumeId().equals(volumeId) || src.sectors() > layout.stripeSectors()) {
+                throw new IllegalArgumentException("a clone is of another volume and at least its size: " + src + " for " + volumeId
+                        + " of " + layout.stripeSectors() + " sectors");
+            }
+        });
         Set<Integer> exported = new HashSet<>();
         for (SnapshotExport e : snapshotExports) {
             if (!exported.add(e.thinId())) {

@@ -67,18 +67,15 @@ public final class Placer {
         List<String> controllers = new ArrayList<>();
         for (int slot = 0; slot < spec.controllerCount(); slot++) {
             // Actives first: a standby's ANA domain is named by the nodes of the actives.
-            String domain = AnaGroups.domain(slot, spec.activeControllers(), controllers);
+            // (A clone's other actives wait for the hydration in a group of the clone's own.)
+            String domain = AnaGroups.domain(slot, spec.activeControllers(), controllers,
+                    firstActiveNeeds.contains(DM_CLONE) ? Optional.of(volumeId) : Optional.empty());
             Set<String> needs = slot == 0 ? firstActiveNeeds : Set.of();
             Optional<NodeView> next = cns.stream().filter(n -> !controllers.contains(n.id()))
                     .filter(n -> n.info().orElseThrow().capabilities().containsAll(needs))
                     .filter(n -> n.hasAnaGroupFor(volumePort(n), domain)).findFirst();
             if (next.isEmpty() && !needs.isEmpty()) {
-                List<String> lacking = cns.stream().filter(n -> !n.info().orElseThrow().capabilities().containsAll(needs))
-                        .map(NodeView::id).sorted().toList();
-                return refused("a clone's hydrating active needs a controller node with " + String.join(", ", new TreeSet<>(needs))
-                        + " (see docs/operations.md): " + (cns.size() - lacking.size()) + " of the " + cns.size()
-                        + " controller nodes up have it with an ANA group free" + (lacking.isEmpty() ? ""
-                        : "; lacking it: " + String.join(", ", lacking)));
+                return refused(lacking(cns, needs, " with an ANA group free"));
             }
             if (next.isEmpty()) {
                 return refused("needs " + spec.controllerCount() + " controller nodes that are up, found " + controllers.size()
@@ -88,6 +85,24 @@ public final class Placer {
         }
         return sides(volumeId, spec, 0, layout.ldSectors(), up)
                 .map(sides -> new Result(Optional.of(new Choice(controllers, sides)), ""));
+    }
+
+    /**
+     * Why no controller node up can take a clone's first active ({@code firstActiveNeeds}: what
+     * it must have besides); empty when one can. What the API answers before it creates a clone.
+     */
+    public static Optional<String> firstActiveRefusal(String volumeId, List<NodeView> nodes, Set<String> firstActiveNeeds) {
+        List<NodeView> cns = controllerNodes(volumeId, able(volumeId, nodes, Set.of()));
+        return cns.stream().anyMatch(n -> n.info().orElseThrow().capabilities().containsAll(firstActiveNeeds)) ? Optional.empty()
+                : Optional.of(lacking(cns, firstActiveNeeds, ""));
+    }
+
+    private static String lacking(List<NodeView> cns, Set<String> needs, String having) {
+        List<String> lacking = cns.stream().filter(n -> !n.info().orElseThrow().capabilities().containsAll(needs))
+                .map(NodeView::id).sorted().toList();
+        return "a clone's hydrating active needs a controller node with " + String.join(", ", new TreeSet<>(needs))
+                + " (see docs/operations.md): " + (cns.size() - lacking.size()) + " of the " + cns.size()
+                + " controller nodes up have it" + having + (lacking.isEmpty() ? "" : "; lacking it: " + String.join(", ", lacking));
     }
 
     /**

@@ -25,8 +25,10 @@ public record Snapshot(String id, String name, int thinId, Status status, Instan
 
     /** The thin id of every leg's origin (the volume's own thin device, created with create_thin 0). */
     public static final int ORIGIN_THIN_ID = 0;
-    /** dm-thin takes device ids below 2^24. */
-    public static final int MAX_THIN_ID = (1 << 24) - 1;
+    /** dm-thin takes device ids below 2^24; the last is a hydrating clone's metadata, in its first leg's pool. */
+    public static final int CLONE_METADATA_THIN_ID = (1 << 24) - 1;
+    /** The last thin id a snapshot takes. */
+    public static final int MAX_THIN_ID = CLONE_METADATA_THIN_ID - 1;
     public static final String NAME_RULE = "1 to 63 characters: lower-case letters, digits, '.', '_' and '-', starting with a letter or digit";
     public static final String NAME_PATTERN = "[a-z0-9][a-z0-9._-]{0,62}";
     /** {@code <volume id>.<thin id>}; the thin id is also at most {@link #MAX_THIN_ID}. */

@@ -5,6 +5,7 @@ import io.dnv.core.DomainError;
 import io.dnv.core.JournalFailure;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.volume.operation.ChangeAttachments;
+import io.dnv.core.volume.operation.ChangeExports;
 import io.dnv.core.volume.operation.CreateSnapshot;
 import io.dnv.core.volume.operation.CreateVolume;
 import io.dnv.core.volume.operation.DeleteSnapshot;
@@ -13,7 +14,9 @@ import io.dnv.core.volume.operation.ExtendVolume;
 import io.dnv.core.volume.operation.GrowPools;
 import io.dnv.core.node.PoolUsage;
 import io.dnv.core.volume.operation.FailOver;
+import io.dnv.core.volume.operation.FinishClone;
 import io.dnv.core.volume.operation.GroupSnapshotPart;
+import io.dnv.core.volume.operation.Hydration;
 import io.dnv.core.volume.operation.Operation;
 import io.dnv.core.volume.operation.Outcome;
 import io.dnv.core.volume.operation.Peers;
@@ -78,7 +81,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     public sealed interface Command extends CborSerializable {}
 
-    public record Create(String name, VolumeSpec spec, ActorRef<Result> replyTo) implements Command {}
+    /** {@code source}: the volume is a clone of it (docs/clone.md). */
+    public record Create(String name, VolumeSpec spec, Optional<VolumeSource> source, ActorRef<Result> replyTo) implements Command {
+        public Create(String name, VolumeSpec spec, ActorRef<Result> replyTo) {
+            this(name, spec, Optional.empty(), replyTo);
+        }
+    }
 
     public record Get(ActorRef<Result> replyTo) implements Command {}
 
@@ -129,6 +137,18 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** Delete snapshot {@code snapshotId}; one being deleted answers as it is. */
     public record DropSnapshot(String snapshotId, ActorRef<SnapshotResult> replyTo) implements Command {}
 
+    // A clone's asks of its source volume (docs/clone.md)
+
+    /**
+     * Export snapshot {@code snapshotId} to node {@code nodeId} for volume {@code volumeId} (a
+     * clone hydrating from it); asked again, answers whether the kernels have it in place.
+     */
+    public record ExportSnapshot(String snapshotId, String volumeId, String nodeId, ActorRef<ExportReply> replyTo)
+            implements Command {}
+
+    /** Volume {@code volumeId} imports snapshot {@code snapshotId} no more (from any node); asked again, answers the same. */
+    public record ReleaseSnapshotExport(String snapshotId, String volumeId, ActorRef<ExportReply> replyTo) implements Command {}
+
     // A snapshot group's asks of a member volume (SnapshotGroup, docs/snapshots.md "Group snapshots")
 
     /** Take part in snapshot group {@code groupId}: a snapshot named {@code name}, taken by the group. */
@@ -145,6 +165,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     public record LeaveGroup(String groupId, ActorRef<GroupPartReply> replyTo) implements Command {}
 
     private enum Advance implements Command { INSTANCE }
+
+    /** Time to look at a hydrating clone's progress. */
+    private enum WatchHydration implements Command { INSTANCE }
+
+    /** What the first active's dm-clone said (empty: no status, {@code failure}: the ask failed). */
+    private record HydrationSeen(Optional<io.dnv.core.kernel.CloneStatus> status, Throwable failure) implements Command {}
 
     /** Sharding's stop message: after the volume asked to be passivated, or when its shard is handed off. */
     private enum Stop implements Command { INSTANCE }
@@ -186,6 +212,23 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     public record GroupPart(String snapshotId, int thinId, VolumeSpec spec, Placement placement, int failovers)
             implements CborSerializable {}
 
+    /**
+     * The snapshot an importer reads: its thin, and its legs striped as the volume's ({@code
+     * legCount} legs of {@code legSectors}).
+     */
+    public record ExportedSnapshot(String snapshotId, int thinId, int legCount, long legSectors) implements CborSerializable {}
+
+    /**
+     * An export's answer: the snapshot exported ({@code export}; empty for a release), and whether
+     * the kernels have every recorded import in place ({@code settled}: no export change under way).
+     */
+    public record ExportReply(Optional<ExportedSnapshot> export, boolean settled, Optional<DomainError> error)
+            implements CborSerializable {
+        static ExportReply refused(DomainError e) {
+            return new ExportReply(Optional.empty(), false, Optional.of(e));
+        }
+    }
+
     public record AttachResult(Optional<ConnectInfo> connect, Optional<DomainError> error) implements CborSerializable {
         static AttachResult refused(DomainError e) {
             return new AttachResult(Optional.empty(), Optional.of(e));
@@ -196,7 +239,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     public sealed interface Event extends CborSerializable {}
 
-    public record CreateRequested(String name, VolumeSpec spec, Instant at) implements Event {}
+    /** {@code source}: a clone's (empty in journals written before clones). */
+    public record CreateRequested(String name, VolumeSpec spec, Instant at, Optional<VolumeSource> source) implements Event {
+        public CreateRequested {
+            source = source == null ? Optional.empty() : source;
+        }
+    }
 
     public record NodesChosen(Placer.Choice choice, Map<String, NodeEndpoints> endpoints) implements Event {}
 
@@ -342,6 +390,38 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     /** Gone from every leg's pool. */
     public record SnapshotDeleted(String snapshotId) implements Event {}
 
+    /** Node {@code imported.nodeId()} imports the snapshot for a clone: the export is brought into the kernels. */
+    public record SnapshotImported(SnapshotImport imported, Instant at) implements Event {}
+
+    /** Volume {@code volumeId} imports the snapshot no more; {@code nodes}: those that import nothing of it now. */
+    public record SnapshotImportReleased(String snapshotId, String volumeId, List<String> nodes, Instant at) implements Event {}
+
+    // a clone's (docs/clone.md)
+
+    /** The source volume took the clone's snapshot of it (a volume source): the clone hydrates from {@code snapshotId}. */
+    public record CloneSourceSnapshotted(String snapshotId) implements Event {}
+
+    /** The source exports the snapshot to the clone's first active, whose agent has it: the clone's objects may name it. */
+    public record CloneSourceImported(ExportedSnapshot exported) implements Event {}
+
+    /** The clone's create failed ({@code reason}): its source's export and own snapshot are let go before it says so. */
+    public record CloneSourceReleasing(String reason) implements Event {}
+
+    /** Nothing of the source is held for the clone any more. */
+    public record CloneSourceReleased() implements Event {}
+
+    /** How far hydration got (recorded every {@link io.dnv.core.volume.operation.Hydration#STEP_PERCENT} %, for the event log). */
+    public record HydrationProgressed(Clone.Progress progress) implements Event {}
+
+    /** Every region is copied: the clone is swapped for the plain stripe and its source let go. */
+    public record CloneHydrated(Clone.Progress progress, Instant at) implements Event {}
+
+    /** The clone's other actives moved to their nodes' active groups. */
+    public record CloneActivesRegrouped(Placement placement) implements Event {}
+
+    /** The clone's metadata thin is gone from its first leg's pool. */
+    public record CloneMetadataDropped() implements Event {}
+
     // state
 
     /**
@@ -352,7 +432,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     public record State(Phase phase, String name, Optional<VolumeSpec> spec, Optional<Instant> createdAt,
                         Optional<Placer.Choice> choice, Map<String, NodeEndpoints> endpoints, Optional<Placement> placement,
                         List<String> attachments, List<String> exported, Optional<Operation> operation, Optional<String> error,
-                        int placementAttempts, Optional<FailOver.Summary> lastFailover, long revision, Snapshots snapshots)
+                        int placementAttempts, Optional<FailOver.Summary> lastFailover, long revision, Snapshots snapshots,
+                        Optional<Clone> cloneOf)
         implements CborSerializable {
 
         /** As the volume's own fold builds it: the snapshot catalog's fold fills the catalog in ({@link #eventHandler}). */
@@ -361,11 +442,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                      List<String> attachments, List<String> exported, Optional<Operation> operation, Optional<String> error,
                      int placementAttempts, Optional<FailOver.Summary> lastFailover, long revision) {
             this(phase, name, spec, createdAt, choice, endpoints, placement, attachments, exported, operation, error,
-                    placementAttempts, lastFailover, revision, Snapshots.NONE);
+                    placementAttempts, lastFailover, revision, Snapshots.NONE, Optional.empty());
         }
 
         public State {
             snapshots = snapshots == null ? Snapshots.NONE : snapshots;
+            cloneOf = cloneOf == null ? Optional.empty() : cloneOf;
             endpoints = Map.copyOf(endpoints);
             attachments = List.copyOf(attachments);
             // Snapshots from before operations were recorded: the kernels allowed what was wanted.
@@ -379,8 +461,19 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                     List.of(), List.of(), Optional.empty(), Optional.empty(), 0, Optional.empty(), revision);
         }
 
-        /** Every node that may hold something of the volume. */
+        /**
+         * Every node that may hold something of the volume: its own, every node importing a
+         * snapshot of it, and those whose import is being released.
+         */
         public List<String> nodes() {
+            TreeSet<String> n = new TreeSet<>(ownNodes());
+            n.addAll(snapshots.importers());
+            operation.filter(ChangeExports.class::isInstance).ifPresent(op -> n.addAll(((ChangeExports) op).released()));
+            return List.copyOf(n);
+        }
+
+        /** The nodes of the volume's placement: its controllers and its legs' disk nodes. */
+        public List<String> ownNodes() {
             TreeSet<String> n = new TreeSet<>();
             placement.ifPresent(p -> {
                 p.controllers().forEach(c -> n.add(c.nodeId()));
@@ -410,7 +503,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
         State withSnapshots(Snapshots catalog) {
             return new State(phase, name, spec, createdAt, choice, endpoints, placement, attachments, exported, operation, error,
-                    placementAttempts, lastFailover, revision, catalog);
+                    placementAttempts, lastFailover, revision, catalog, cloneOf);
+        }
+
+        State withClone(Optional<Clone> c) {
+            return new State(phase, name, spec, createdAt, choice, endpoints, placement, attachments, exported, operation, error,
+                    placementAttempts, lastFailover, revision, snapshots, c);
         }
     }
 
@@ -451,6 +549,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     private final List<Detach> waitingDetaches = new ArrayList<>();
     private final PoolWatch poolWatch = new PoolWatch();
     private Instant growthAllowedAt = Instant.EPOCH;
+    // A hydrating clone: a look under way, and the last progress seen (fresher than the recorded one).
+    private boolean watching;
+    private Optional<Clone.Progress> hydrationSeen = Optional.empty();
 
     private Volume(String volumeId, ActorRef<ClusterSharding.ShardCommand> shard, Peers peers, ActorContext<Command> ctx,
                    TimerScheduler<Command> timers) {
@@ -479,7 +580,10 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     @Override
     public SignalHandler<State> signalHandler() {
-        return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), s -> advanceSoon()).build();
+        return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), s -> {
+            advanceSoon();
+            watchSoon(s);
+        }).build();
     }
 
     // ---------------------------------------------------------------- commands, per phase
@@ -529,6 +633,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Detach.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))))
                 .onCommand(Delete.class, (s, d) -> Effect().reply(d.replyTo(), Result.ok(view(s))));
         snapshotCommands(b);
+        exportCommands(b);
         groupCommands(b);
         b.forAnyState()
                 // A volume being deleted needs no failover: taking its objects off every node fences
@@ -539,6 +644,8 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(Holds.class, (s, c) -> Effect().reply(c.replyTo(), new Holding(holds(s, c.nodeId()))))
                 .onCommand(PoolsPastMark.class, this::onPoolsPastMark)
                 .onCommand(Advance.class, (s, c) -> advance(s))
+                .onCommand(WatchHydration.class, this::watchHydration)
+                .onCommand(HydrationSeen.class, this::onHydrationSeen)
                 .onCommand(StepDone.class, this::onStepDone);
         return b.build();
     }
@@ -568,6 +675,73 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onCommand(GetSnapshot.class, (s, c) -> Effect().reply(c.replyTo(), snapshotView(s, c.snapshotId())))
                 .onCommand(ListSnapshots.class, (s, c) -> Effect().reply(c.replyTo(), new SnapshotList(s.snapshots().items().stream()
                         .map(x -> SnapshotView.of(volumeId, x, s.phase() == Phase.DELETING)).toList(), Optional.empty())));
+    }
+
+    // ---------------------------------------------------------------- a snapshot's export to a clone
+
+    /**
+     * A clone's source records who imports which snapshot, so its plan exports the snapshot's
+     * legs to those nodes, and the snapshot and the volume stay until every import is released.
+     * Each change runs as the volume's one operation ({@link ChangeExports}); asked while another
+     * runs, it is refused as busy and the clone asks again.
+     */
+    private void exportCommands(CommandHandlerWithReplyBuilder<Command, Event, State> b) {
+        b.forState(s -> s.phase() == Phase.EMPTY || s.phase() == Phase.DELETED)
+                .onCommand(ExportSnapshot.class, (s, c) -> absent(c.replyTo(), ExportReply.refused(noSnapshot(c.snapshotId()))))
+                .onCommand(ReleaseSnapshotExport.class, (s, c) -> absent(c.replyTo(), new ExportReply(Optional.empty(), true,
+                        Optional.empty())));
+        b.forAnyState()
+                .onCommand(ExportSnapshot.class, this::onExportSnapshot)
+                .onCommand(ReleaseSnapshotExport.class, this::onReleaseSnapshotExport);
+    }
+
+    private ReplyEffect<Event, State> onExportSnapshot(State s, ExportSnapshot c) {
+        Optional<Snapshot> snap = s.snapshots().get(c.snapshotId());
+        if (snap.isEmpty()) {
+            return Effect().reply(c.replyTo(), ExportReply.refused(noSnapshot(c.snapshotId())));
+        }
+        SnapshotImport wanted = new SnapshotImport(c.snapshotId(), c.volumeId(), c.nodeId());
+        if (s.snapshots().imports().contains(wanted)) {
+            return Effect().reply(c.replyTo(), exported(s, snap.get()));
+        }
+        if (s.phase() != Phase.READY || snap.get().status() != Snapshot.Status.READY) {
+            return Effect().reply(c.replyTo(), ExportReply.refused(DomainError.Conflict.of("snapshot " + c.snapshotId() + " is "
+                    + (s.phase() != Phase.READY ? "of a volume " + s.phase() : snap.get().status()) + "; only a READY snapshot of a READY"
+                    + " volume is exported")));
+        }
+        if (s.operation().isPresent()) {
+            return Effect().reply(c.replyTo(), ExportReply.refused(busy(s, "export snapshot " + c.snapshotId())));
+        }
+        return Effect().persist(new SnapshotImported(wanted, Instant.now())).thenRun(this::afterEvent)
+                .thenReply(c.replyTo(), st -> exported(st, snap.get()));
+    }
+
+    private ReplyEffect<Event, State> onReleaseSnapshotExport(State s, ReleaseSnapshotExport c) {
+        List<SnapshotImport> going = s.snapshots().importsOf(c.snapshotId()).stream().filter(i -> i.volumeId().equals(c.volumeId()))
+                .toList();
+        if (going.isEmpty()) {
+            return Effect().reply(c.replyTo(), new ExportReply(Optional.empty(), exportsSettled(s), Optional.empty()));
+        }
+        if (s.operation().isPresent()) {
+            return Effect().reply(c.replyTo(), ExportReply.refused(busy(s, "release the export of snapshot " + c.snapshotId())));
+        }
+        Set<String> staying = new TreeSet<>();
+        s.snapshots().imports().stream().filter(i -> !going.contains(i)).forEach(i -> staying.add(i.nodeId()));
+        List<String> nodes = going.stream().map(SnapshotImport::nodeId).filter(n -> !staying.contains(n)).distinct().sorted().toList();
+        return Effect().persist(new SnapshotImportReleased(c.snapshotId(), c.volumeId(), nodes, Instant.now())).thenRun(this::afterEvent)
+                .thenReply(c.replyTo(), st -> new ExportReply(Optional.empty(), exportsSettled(st), Optional.empty()));
+    }
+
+    private ExportReply exported(State s, Snapshot snap) {
+        int legs = s.spec().orElseThrow().legCount();
+        return new ExportReply(Optional.of(new ExportedSnapshot(snap.id(), snap.thinId(), legs,
+                VolumeLayout.legSectors(snap.sizeBytes(), legs))), exportsSettled(s), Optional.empty());
+    }
+
+    /** No change of the exports is under way (or paused by a failover): the kernels have what is recorded. */
+    private static boolean exportsSettled(State s) {
+        return s.operation().filter(op -> op instanceof ChangeExports
+                || op instanceof FailOver f && f.paused().filter(ChangeExports.class::isInstance).isPresent()).isEmpty();
     }
 
     // ---------------------------------------------------------------- a snapshot group's part
@@ -691,6 +865,11 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         if (snap.get().status() == Snapshot.Status.DELETING) {
             return Effect().reply(c.replyTo(), snapshotView(s, c.snapshotId()));
         }
+        if (!s.snapshots().importsOf(c.snapshotId()).isEmpty()) {
+            return Effect().reply(c.replyTo(), SnapshotResult.refused(DomainError.Conflict.of("snapshot " + c.snapshotId()
+                    + " is the source of " + importers(s.snapshots().importsOf(c.snapshotId()))
+                    + "; delete it once they are hydrated (or deleted)")));
+        }
         if (s.operation().isPresent()) {
             return Effect().reply(c.replyTo(), SnapshotResult.refused(busy(s, "delete snapshot " + c.snapshotId())));
         }
@@ -702,6 +881,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         return s.snapshots().get(snapshotId)
                 .map(x -> new SnapshotResult(Optional.of(SnapshotView.of(volumeId, x, s.phase() == Phase.DELETING)), Optional.empty()))
                 .orElseGet(() -> SnapshotResult.refused(noSnapshot(snapshotId)));
+    }
+
+    /** "clone c1 (hydrating from s.2 on n4)", for every import. */
+    private static String importers(List<SnapshotImport> imports) {
+        return String.join(", ", imports.stream().map(i -> "volume " + i.volumeId() + " (hydrating from " + i.snapshotId() + " on "
+                + i.nodeId() + ")").toList());
     }
 
     private static DomainError noSnapshot(String snapshotId) {
@@ -731,7 +916,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     /** A new volume, or a FAILED one created again with the same spec: a fresh create from the start. */
     private ReplyEffect<Event, State> requestCreate(State s, Create c) {
-        return Effect().persist(new CreateRequested(c.name(), c.spec(), Instant.now()))
+        return Effect().persist(new CreateRequested(c.name(), c.spec(), Instant.now(), c.source()))
                 .thenRun(st -> advanceSoon())
                 .thenReply(c.replyTo(), st -> Result.ok(view(st)));
     }
@@ -833,6 +1018,10 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     }
 
     private ReplyEffect<Event, State> onDeleteReady(State s, Delete d) {
+        if (!s.snapshots().imports().isEmpty()) {
+            return Effect().reply(d.replyTo(), Result.refused(DomainError.Conflict.of("volume " + volumeId + " is the source of "
+                    + importers(s.snapshots().imports()) + "; delete the volume once they are hydrated (or deleted)")));
+        }
         if (!d.withSnapshots() && !s.snapshots().items().isEmpty()) {
             return Effect().reply(d.replyTo(), Result.refused(DomainError.Conflict.of("volume " + volumeId + " has snapshots ("
                     + String.join(", ", s.snapshots().items().stream().map(Snapshot::id).toList()) + "); delete them first, or"
@@ -879,6 +1068,66 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 + " is at stage " + op.stageName(), Optional.of(op.name()), Optional.of(op.stageName()));
     }
 
+    // ---------------------------------------------------------------- a clone's hydration
+
+    /**
+     * While a READY clone hydrates, its first active's dm-clone is looked at every
+     * {@link Hydration#EVERY} (and told its throttle): the progress shows on the volume, is
+     * recorded at every {@link Hydration#STEP_PERCENT} %, and once every region is copied the
+     * clone is finished ({@link FinishClone}) as soon as no other operation runs. Not an
+     * operation itself: attaches and snapshots go on meanwhile.
+     */
+    private void watchSoon(State s) {
+        if (hydrating(s) && !timers.isTimerActive(WatchHydration.INSTANCE) && !watching) {
+            timers.startSingleTimer(WatchHydration.INSTANCE, WatchHydration.INSTANCE, Hydration.EVERY);
+        }
+    }
+
+    private static boolean hydrating(State s) {
+        return s.phase() == Phase.READY && s.cloneOf().filter(c -> c.status() == Clone.Status.HYDRATING).isPresent();
+    }
+
+    private ReplyEffect<Event, State> watchHydration(State s, WatchHydration w) {
+        if (!hydrating(s) || watching) {
+            return Effect().noReply();
+        }
+        watching = true;
+        CompletionStage<Optional<io.dnv.core.kernel.CloneStatus>> look;
+        try {
+            look = Hydration.look(s, peers);
+        } catch (RuntimeException e) {
+            look = CompletableFuture.failedFuture(e);
+        }
+        ctx.pipeToSelf(look, HydrationSeen::new);
+        return Effect().noReply();
+    }
+
+    private ReplyEffect<Event, State> onHydrationSeen(State s, HydrationSeen seen) {
+        watching = false;
+        if (!hydrating(s)) {
+            return Effect().noReply();
+        }
+        if (seen.failure() != null || seen.status().isEmpty()) {
+            ctx.getLog().info("volume {}: could not look at its hydration: {}", volumeId,
+                    seen.failure() != null ? seen.failure().toString() : "no clone status");
+            watchSoon(s);
+            return Effect().noReply();
+        }
+        Clone clone = s.cloneOf().orElseThrow();
+        Clone.Progress before = hydrationSeen.orElse(clone.progress());
+        Clone.Progress now = before.next(seen.status().get().hydratedRegions(), seen.status().get().totalRegions(), Instant.now());
+        hydrationSeen = Optional.of(now);
+        if (now.complete() && s.operation().isEmpty()) {
+            ctx.getLog().info("volume {}: hydrated ({} regions): finishing the clone", volumeId, now.totalRegions());
+            return Effect().persist(new CloneHydrated(now, Instant.now())).thenRun(this::afterEvent).thenNoReply();
+        }
+        if (Hydration.worthRecording(clone.progress(), now)) {
+            return Effect().persist(new HydrationProgressed(now)).thenRun(this::afterEvent).thenNoReply();
+        }
+        watchSoon(s);
+        return Effect().noReply();
+    }
+
     // ---------------------------------------------------------------- the operation's steps
 
     private void advanceSoon() {
@@ -887,6 +1136,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     private void afterEvent(State st) {
         answerWaiters(st);
+        watchSoon(st);
         if (st.phase() == Phase.DELETED) {
             passivate();
         } else {
@@ -1040,7 +1290,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                     watched ? waitingFor : Optional.empty(), watched ? lastError : Optional.empty(),
                     VolumeViews.stages(op.timeline(), Instant.now()));
         });
-        return VolumeViews.of(volumeId, s, operation).withFull(fullReason(s));
+        return VolumeViews.of(volumeId, s, operation, hydrationSeen).withFull(fullReason(s));
     }
 
     /** A new snapshot would eat into a pool past its low-water mark that could not grow: refused, naming why. */
@@ -1081,18 +1331,22 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
 
     // ---------------------------------------------------------------- events: a pure fold
 
-    /** Two folds: the volume's, and its snapshot catalog's ({@link Snapshots#after}); every event passes through both. */
+    /**
+     * Three folds: the volume's, its snapshot catalog's ({@link Snapshots#after}) and a clone's
+     * ({@link Clone#after}); every event passes through each.
+     */
     @Override
     public EventHandler<State, Event> eventHandler() {
         EventHandler<State, Event> volume = volumeEvents();
-        return (s, e) -> volume.apply(s, e).withSnapshots(s.snapshots().after(e));
+        return (s, e) -> volume.apply(s, e).withSnapshots(s.snapshots().after(e)).withClone(Clone.after(s.cloneOf(), e));
     }
 
     private EventHandler<State, Event> volumeEvents() {
         return newEventHandlerBuilder().forAnyState()
                 .onEvent(CreateRequested.class, (s, e) -> new State(Phase.CREATING, e.name(), Optional.of(e.spec()),
                         Optional.of(e.at()), Optional.empty(), Map.of(), Optional.empty(), List.of(), List.of(),
-                        Optional.of(CreateVolume.start(e.at(), s.next())), Optional.empty(), 0, Optional.empty(), s.next()))
+                        Optional.of(CreateVolume.start(e.at(), s.next(), e.source().isPresent())), Optional.empty(), 0, Optional.empty(),
+                        s.next()))
                 .onEvent(NodesChosen.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), Optional.of(e.choice()),
                         e.endpoints(), s.placement(), s.attachments(), s.exported(), Optional.of(create(s).at(CreateVolume.Stage.RESERVE,
                         s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
@@ -1100,8 +1354,9 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                         Map.of(), Optional.empty(), s.attachments(), s.exported(), Optional.of(create(s).at(CreateVolume.Stage.CHOOSE,
                         s.next())), Optional.of(e.reason()), s.placementAttempts() + 1, s.lastFailover(), s.next()))
                 .onEvent(Reserved.class, (s, e) -> new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(), s.endpoints(),
-                        Optional.of(e.placement()), s.attachments(), s.exported(), Optional.of(create(s).at(CreateVolume.Stage.APPLY,
-                        s.next())), s.error(), s.placementAttempts(), s.lastFailover(), s.next()))
+                        Optional.of(e.placement()), s.attachments(), s.exported(), Optional.of(create(s).at(s.cloneOf().isPresent()
+                        ? CreateVolume.Stage.IMPORT : CreateVolume.Stage.APPLY, s.next())), s.error(), s.placementAttempts(),
+                        s.lastFailover(), s.next()))
                 .onEvent(ObjectsApplied.class, (s, e) -> s.with(objectsApplied(s, e)))
                 .onEvent(Converged.class, Volume::converged)
                 .onEvent(BecameReady.class, (s, e) -> new State(Phase.READY, s.name(), s.spec(), s.createdAt(), s.choice(),
@@ -1179,6 +1434,18 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
                 .onEvent(SnapshotDeleteRequested.class, (s, e) -> s.with(DeleteSnapshot.start(e.snapshotId(), e.thinId(), e.at(),
                         s.next())))
                 .onEvent(SnapshotDeleted.class, (s, e) -> s.with(s.phase(), queuedAttachments(s, s.operation().orElseThrow().requestedAt())))
+                .onEvent(CloneSourceSnapshotted.class, (s, e) -> s.with(create(s).at(CreateVolume.Stage.CHOOSE, s.next())))
+                .onEvent(CloneSourceImported.class, (s, e) -> s.with(create(s).at(CreateVolume.Stage.APPLY, s.next())))
+                .onEvent(CloneSourceReleasing.class, (s, e) -> s.with(s.operation().orElseThrow() instanceof DeleteVolume d
+                        ? d.at(DeleteVolume.Stage.UNSOURCE, s.next()) : create(s).unsourcing(e.reason(), s.next())))
+                .onEvent(CloneSourceReleased.class, Volume::cloneSourceReleased)
+                .onEvent(HydrationProgressed.class, (s, e) -> s.with(s.phase(), s.operation()))
+                .onEvent(CloneHydrated.class, (s, e) -> s.with(FinishClone.start(e.at(), s.next())))
+                .onEvent(CloneActivesRegrouped.class, (s, e) -> s.placed(Optional.of(e.placement()), s.endpoints(),
+                        finish(s).at(FinishClone.Stage.ACTIVATE_APPLY, s.next())))
+                .onEvent(CloneMetadataDropped.class, (s, e) -> s.with(finish(s).at(FinishClone.Stage.RELEASE, s.next())))
+                .onEvent(SnapshotImported.class, (s, e) -> s.with(ChangeExports.start(List.of(), e.at(), s.next())))
+                .onEvent(SnapshotImportReleased.class, (s, e) -> s.with(ChangeExports.start(e.nodes(), e.at(), s.next())))
                 .build();
     }
 
@@ -1192,6 +1459,19 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         return new State(s.phase(), s.name(), s.spec(), s.createdAt(), s.choice(), s.endpoints(), s.placement(), s.attachments(),
                 s.exported(), next, error.or(() -> s.error().filter(x -> !x.startsWith(GrowPools.NOT_GROWN))), s.placementAttempts(),
                 s.lastFailover(), s.next());
+    }
+
+    /** A delete goes on to delete; a clone's finish is over (hosts wanted meanwhile start their change). */
+    private static State cloneSourceReleased(State s, CloneSourceReleased e) {
+        Operation op = s.operation().orElseThrow();
+        if (op instanceof DeleteVolume d) {
+            return s.with(d.at(DeleteVolume.Stage.RELEASE, s.next()));
+        }
+        return s.with(s.phase(), queuedAttachments(s, op.requestedAt()));
+    }
+
+    private static FinishClone finish(State s) {
+        return (FinishClone) s.operation().orElseThrow();
     }
 
     private static CreateSnapshot snapshot(State s) {
@@ -1271,6 +1551,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         if (op instanceof GrowPools g) {
             return g.converging(e.generations(), s.next());
         }
+        if (op instanceof ChangeExports x) {
+            return x.converging(e.generations(), s.next());
+        }
+        if (op instanceof FinishClone f) {
+            return f.converging(e.generations(), s.next());
+        }
         if (op instanceof FailOver f) {
             return f.waiting(e.generations(), s.next(), e.at());
         }
@@ -1289,6 +1575,12 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         }
         if (op instanceof DeleteVolume d) {
             return s.with(d.at(DeleteVolume.Stage.RELEASE, s.next()));
+        }
+        if (op instanceof ChangeExports x) {
+            return s.with(s.phase(), queuedAttachments(s, x.requestedAt()));
+        }
+        if (op instanceof FinishClone f) {
+            return s.with(f.converged(s.spec().orElseThrow().activeControllers(), s.next()));
         }
         ChangeAttachments done = (ChangeAttachments) op;
         Optional<Operation> next = s.attachments().equals(done.hosts()) ? Optional.empty()

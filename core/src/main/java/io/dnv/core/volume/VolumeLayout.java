@@ -39,12 +39,17 @@ public record VolumeLayout(long usableBytes, long legSectors, long poolDataSecto
         }
         long stripeUnit = (long) spec.legCount() * STRIPE_CHUNK_SECTORS * SECTOR;
         long usable = roundUp(spec.sizeBytes(), stripeUnit);
-        long leg = usable / SECTOR / spec.legCount();
+        long leg = legSectors(usable, spec.legCount());
         long data = roundUp(ceilDiv(leg * (100 + snapshotReservePercent), 100), THIN_BLOCK_SECTORS);
         long dataBlocks = data / THIN_BLOCK_SECTORS;
         long meta = thinMetaFor(dataBlocks);
         long raidData = meta + data;
         return new VolumeLayout(usable, leg, data, meta, raidData, RAID_META_SECTORS + raidData);
+    }
+
+    /** One leg of a stripe of {@code usableBytes} over {@code legCount} legs (a snapshot's legs are its size's). */
+    public static long legSectors(long usableBytes, int legCount) {
+        return usableBytes / SECTOR / legCount;
     }
 
     /** Stripe (and volume) size: every active controller stripes over all A·L legs. */

@@ -16,7 +16,23 @@ import java.util.Optional;
 public record VolumeView(String id, String name, String state, String step, long sizeBytes, VolumeSpec spec,
                          List<Controller> controllers, List<LegView> legs, List<String> attachments, Optional<String> error,
                          Instant createdAt, Optional<OperationView> operation, Optional<KernelView> kernel,
-                         Optional<FailoverView> lastFailover, Optional<String> full) implements CborSerializable {
+                         Optional<FailoverView> lastFailover, Optional<String> full, Optional<CloneView> cloneOf) implements CborSerializable {
+
+    /**
+     * A volume made as a clone (docs/clone.md): its source, the snapshot it hydrates from,
+     * {@code status} SOURCING, HYDRATING, HYDRATED or DONE, and how far hydration is: percent,
+     * bytes copied of all, and bytes per second at the last look ({@code at}).
+     */
+    public record CloneView(String sourceVolumeId, Optional<String> snapshotId, String status, int percent, long hydratedBytes,
+                            long totalBytes, long bytesPerSecond, Optional<Instant> at) implements CborSerializable {}
+
+    public VolumeView(String id, String name, String state, String step, long sizeBytes, VolumeSpec spec,
+                      List<Controller> controllers, List<LegView> legs, List<String> attachments, Optional<String> error,
+                      Instant createdAt, Optional<OperationView> operation, Optional<KernelView> kernel,
+                      Optional<FailoverView> lastFailover, Optional<String> full) {
+        this(id, name, state, step, sizeBytes, spec, controllers, legs, attachments, error, createdAt, operation, kernel, lastFailover,
+                full, Optional.empty());
+    }
 
     /**
      * What the agents of the volume's nodes observed at their last pass: in place on every node,
@@ -53,16 +69,17 @@ public record VolumeView(String id, String name, String state, String step, long
         kernel = kernel == null ? Optional.empty() : kernel;
         lastFailover = lastFailover == null ? Optional.empty() : lastFailover;
         full = full == null ? Optional.empty() : full;
+        cloneOf = cloneOf == null ? Optional.empty() : cloneOf;
     }
 
     public VolumeView withKernel(KernelView k) {
         return new VolumeView(id, name, state, step, sizeBytes, spec, controllers, legs, attachments, error, createdAt, operation,
-                Optional.of(k), lastFailover, full);
+                Optional.of(k), lastFailover, full, cloneOf);
     }
 
     public VolumeView withFull(Optional<String> why) {
         return new VolumeView(id, name, state, step, sizeBytes, spec, controllers, legs, attachments, error, createdAt, operation,
-                kernel, lastFailover, why);
+                kernel, lastFailover, why, cloneOf);
     }
 
     /** Every node that holds something of the volume. */

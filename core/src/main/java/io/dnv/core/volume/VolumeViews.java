@@ -14,7 +14,8 @@ final class VolumeViews {
 
     private VolumeViews() {}
 
-    static VolumeView of(String volumeId, Volume.State s, Optional<VolumeView.OperationView> operation) {
+    /** {@code seen}: a hydrating clone's progress as last looked at, fresher than the recorded one. */
+    static VolumeView of(String volumeId, Volume.State s, Optional<VolumeView.OperationView> operation, Optional<Clone.Progress> seen) {
         VolumeSpec spec = s.spec().orElse(null);
         long size = spec == null || s.phase() != Volume.Phase.READY ? 0 : VolumeLayout.of(spec).usableBytes();
         List<VolumeView.Controller> controllers = new ArrayList<>();
@@ -24,8 +25,9 @@ final class VolumeViews {
                 Placement.Controller c = p.controllers().get(slot);
                 NodeEndpoints e = s.endpoints().get(c.nodeId());
                 var port = e.port(c.exportPortId());
-                controllers.add(new VolumeView.Controller(c.nodeId(), slot, c.role().name(),
-                        c.role() == Placement.Role.ACTIVE ? "optimized" : "inaccessible", port.transport(), port.address(), port.serviceId()));
+                // A hydrating clone's actives but the first wait, inaccessible, for the swap.
+                boolean serves = c.role() == Placement.Role.ACTIVE && (slot == 0 || s.cloneOf().flatMap(Clone::hydratingFrom).isEmpty());
+                controllers.add(new VolumeView.Controller(c.nodeId(), slot, c.role().name(), serves ? "optimized" : "inaccessible", port.transport(), port.address(), port.serviceId()));
             }
             for (int leg = 0; leg < p.legs().size(); leg++) {
                 List<VolumeView.GroupView> groups = new ArrayList<>();
@@ -44,7 +46,16 @@ final class VolumeViews {
         String step = operation.map(VolumeView.OperationView::stage).orElse(s.phase().name().toLowerCase());
         return new VolumeView(volumeId, s.name(), state, step, size, spec, controllers, legs, s.attachments(), s.error(),
                 s.createdAt().orElse(Instant.EPOCH), operation, Optional.empty(), s.lastFailover().map(VolumeViews::failover),
-                Optional.empty());
+                Optional.empty(),
+                s.cloneOf().map(c -> clone(c, c.status() == Clone.Status.HYDRATING ? seen.orElse(c.progress()) : c.progress())));
+    }
+
+    private static VolumeView.CloneView clone(Clone c, Clone.Progress p) {
+        long region = io.dnv.core.plan.CloneSource.REGION_SECTORS * VolumeLayout.SECTOR;
+        long total = c.exported().map(e -> e.legCount() * e.legSectors() * VolumeLayout.SECTOR).orElse(0L);
+        boolean done = c.status() == Clone.Status.HYDRATED || c.status() == Clone.Status.DONE;
+        return new VolumeView.CloneView(c.source().volumeId(), c.snapshotId(), c.status().name(), done ? 100 : p.percent(),
+                done ? total : Math.min(total, p.hydratedRegions() * region), total, done ? 0 : p.bytesPerSecond(), p.at());
     }
 
     /** Each stage with how long it took: until the next began, the last until {@code now} (or, once over, until "done"). */

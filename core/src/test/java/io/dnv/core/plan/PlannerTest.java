@@ -313,4 +313,66 @@ class PlannerTest {
                 List.of(exports.get(0), exports.get(0))), "one snapshot exported twice");
         assertThrows(IllegalArgumentException.class, () -> new SnapshotExport(0, snapLeg, List.of("n5")), "the origin is no snapshot");
     }
+
+    /**
+     * A clone's first active while it hydrates: the source snapshot's imported legs striped as the
+     * source stripes them, its own stripe as the destination, the metadata on a thin of the
+     * reserved id in its first leg's pool (created if missing), and the volume device a clone of
+     * the source's size followed by the rest of the stripe. The other active's path is
+     * inaccessible; the standby's is as ever. Without the source, the plain plan.
+     */
+    @Test
+    void aHydratingClonesFirstActiveBuildsItsVolumeOverACloneOfTheImportedSnapshot() {
+        VolumeSpec spec = new VolumeSpec(96L << 20, 2, 1, 1, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Placement placement = Fixtures.placement(spec, layout, false);
+        CloneSource src = new CloneSource("src", 3, 4, (64L << 20) / 512 / 4);
+        Map<String, NodeObjects> plain = Planner.plan("c", spec, layout, placement, List.of(HOST), nodes);
+        Map<String, NodeObjects> plan = Planner.plan("c", spec, layout, placement, List.of(HOST), nodes, List.of(),
+                java.util.Optional.of(src));
+
+        DmDevice source = device(plan.get("n1"), Names.cloneSource("n1", "c"));
+        assertEquals(src.sectors(), source.table().sizeSectors());
+        List<io.dnv.core.kernel.DeviceRef> legs = new ArrayList<>();
+        for (int leg = 0; leg < 4; leg++) {
+            legs.add(new io.dnv.core.kernel.DeviceRef.Namespace(Names.namespaceUuid(Names.snapshotLegNqn("src", 3, leg))));
+        }
+        assertEquals(new DmTarget.Raid0(VolumeLayout.STRIPE_CHUNK_SECTORS, legs), source.table().lines().get(0).target());
+        DmDevice destination = device(plan.get("n1"), Names.cloneDestination("n1", "c"));
+        DmDevice plainStripe = device(plain.get("n1"), Names.volume("n1", "c"));
+        assertEquals(plainStripe.table(), destination.table(), "the destination is the stripe the volume has once hydrated");
+        DmDevice metadata = device(plan.get("n1"), Names.cloneMetadata("n1", "c"));
+        String pool = Names.pool("n1", "c", 0);
+        assertEquals(new DmTarget.Thin(new io.dnv.core.kernel.DeviceRef.Dm(pool), io.dnv.core.volume.Snapshot.CLONE_METADATA_THIN_ID),
+                metadata.table().lines().get(0).target());
+        assertEquals(List.of(new io.dnv.core.kernel.Preparation.PoolMessage(pool, "create_thin " + ((1 << 24) - 1))),
+                metadata.beforeCreate());
+        assertEquals(8192, src.metadataSectors(), "4 MiB: 1024 regions of 64 KiB fit far within the floor");
+
+        DmDevice volume = device(plan.get("n1"), Names.volume("n1", "c"));
+        assertEquals(layout.stripeSectors(), volume.table().sizeSectors());
+        assertEquals(List.of(new io.dnv.core.kernel.DmLine(0, src.sectors(), new DmTarget.Clone(metadata.ref(), destination.ref(),
+                        source.ref(), 128, false, false, java.util.OptionalLong.empty(), java.util.OptionalLong.empty())),
+                new io.dnv.core.kernel.DmLine(src.sectors(), layout.stripeSectors() - src.sectors(),
+                        new DmTarget.Linear(destination.ref(), src.sectors()))), volume.table().lines());
+        assertEquals(io.dnv.core.kernel.AnaState.OPTIMIZED, plan.get("n1").anaGroups().get(0).state());
+        assertEquals(io.dnv.core.kernel.AnaState.INACCESSIBLE, plan.get("n2").anaGroups().get(0).state(),
+                "the other active serves once the clone is hydrated");
+        assertEquals(plain.get("n2").dmDevices(), plan.get("n2").dmDevices());
+        assertEquals(plain.get("n3"), plan.get("n3"), "the standby is as ever");
+        for (String n : plain.keySet()) {
+            for (DmDevice d : plain.get(n).dmDevices()) {
+                if (!d.name().equals(Names.volume("n1", "c"))) {
+                    assertEquals(d, device(plan.get(n), d.name()), "only the first active's volume device differs: " + d.name());
+                }
+            }
+        }
+        assertEquals(Set.of(Names.volume("n1", "c")), Set.of(Names.volumeOfDm("n1", Names.cloneSource("n1", "c")).map(v -> Names.volume("n1", v))
+                .orElseThrow()), "the new names read back as the clone's");
+
+        assertThrows(IllegalArgumentException.class, () -> Planner.plan("c", spec, layout, placement, List.of(), nodes, List.of(),
+                java.util.Optional.of(new CloneSource("src", 3, 4, layout.stripeSectors() / 4 + 32))), "a clone smaller than its source");
+        assertThrows(IllegalArgumentException.class, () -> Planner.plan("c", spec, layout, placement, List.of(), nodes, List.of(),
+                java.util.Optional.of(new CloneSource("c", 3, 4, 2048))), "a clone of itself");
+    }
 }

@@ -68,6 +68,12 @@ class PlacerTest {
         assertTrue(refused.choice().isEmpty());
         assertEquals("a clone's hydrating active needs a controller node with dm-clone (see docs/operations.md): 0 of the 4 "
                 + "controller nodes up have it with an ANA group free; lacking it: n1, n2, n3, n4", refused.refusal());
+
+        assertEquals(Optional.empty(), Placer.firstActiveRefusal("a", nodes, clone), "the API lets a clone through while cl1 is up");
+        List<NodeView> without = nodes.stream().filter(n -> !n.id().equals("cl1")).toList();
+        assertEquals(Optional.of("a clone's hydrating active needs a controller node with dm-clone (see docs/operations.md): 0 of the 4 "
+                + "controller nodes up have it; lacking it: n1, n2, n3, n4"), Placer.firstActiveRefusal("a", without, clone),
+                "and refuses it, naming what is missing, with none (cl2 is down)");
     }
 
     @Test

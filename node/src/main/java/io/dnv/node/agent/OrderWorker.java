@@ -120,7 +120,25 @@ public final class OrderWorker extends AbstractBehavior<OrderWorker.Command> {
         if (order instanceof ToAgent.SnapThins s) {
             return snap(s);
         }
+        if (order instanceof ToAgent.Hydrate h) {
+            return hydrate(h);
+        }
         return delete((ToAgent.DeleteThins) order);
+    }
+
+    /** The clone's throttle set (dm-clone takes both at any time), then its status as it is now. */
+    private ToAgent.OrderDone hydrate(ToAgent.Hydrate o) {
+        java.util.Optional<String> status = kernel.dmStatus(o.device());
+        if (status.isEmpty() || io.dnv.core.kernel.CloneStatus.parse(status.get()).isEmpty()) {
+            return ToAgent.OrderDone.refused(o.device() + " is no clone: " + status.orElse("no such device"));
+        }
+        try {
+            kernel.dmMessage(o.device(), 0, "hydration_threshold " + o.threshold());
+            kernel.dmMessage(o.device(), 0, "hydration_batch_size " + o.batchSize());
+        } catch (KernelException e) {
+            return ToAgent.OrderDone.refused("throttling " + o.device() + " refused: " + e.kernelMessage());
+        }
+        return ToAgent.OrderDone.status(kernel.dmStatus(o.device()).orElse(""));
     }
 
     private ToAgent.OrderDone hold(ToAgent.HoldIo o) {

@@ -8,7 +8,13 @@ import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.core.node.NodeEndpoints;
 import io.dnv.core.node.ToAgent;
 import io.dnv.core.plan.Fixtures;
+import io.dnv.core.plan.CloneSource;
+import io.dnv.core.plan.DesiredNodes;
+import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.plan.Planner;
 import io.dnv.core.plan.SnapshotExport;
+import io.dnv.core.kernel.DmTableParser;
+import io.dnv.core.kernel.DmTarget;
 import io.dnv.core.volume.Placement;
 import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
@@ -55,6 +61,9 @@ class SnapshotOrdersTest {
     private static final VolumeSpec SPEC = new VolumeSpec(64L << 20, 2, 1, 2, 2);
     private static final String VOL = "vol1";
     private static final String TOKEN = "vol1.1";
+    private static final String CLONE = "cl1";
+    /** Larger than the source, so its volume device maps the clone, then the rest of its stripe. */
+    private static final VolumeSpec CLONE_SPEC = new VolumeSpec(80L << 20, 1, 1, 2, 2);
     private static final Duration ANSWER = Duration.ofSeconds(10);
 
     @TempDir
@@ -179,6 +188,79 @@ class SnapshotOrdersTest {
             }
         }
         assertArrayEquals(before, snapshotBytes(1, 0, before.length), "the snapshot stays in the pools");
+    }
+
+    /**
+     * A clone of a snapshot (picture 150) on the same six servers: its first active imports the
+     * snapshot's legs, stripes them as the source does and builds its volume over a dm-clone of
+     * them onto its own stripe. A host reads the source's moment through it at once and writes to
+     * it while it hydrates and the source's host overwrites the origin; hydrated, the clone is
+     * swapped for the plain stripe while the host writes on, and the imports and the export go.
+     * The clone then holds the snapshot's bytes with the host's writes over them.
+     */
+    @Test
+    void aCloneOfTheSnapshotReadsItsMomentAtOnceHydratesAndIsSwappedForItsStripeUnderHostIo() throws Exception {
+        byte[] before = random(6, 2 << 20);
+        byte[] mine = random(7, 64 << 10);
+        try (SimulatedKernel.Handle volume = host.open(head())) {
+            volume.write(0, before);
+            Map<String, String> holds = holdStripes(5_000);
+            for (String owner : List.of("n1", "n2")) {
+                assertEquals(Optional.empty(), order(owner, r -> new ToAgent.SnapThins(TOKEN, holds.get(owner), snaps(owner), r)).refusal());
+            }
+            for (String n : List.of("n1", "n2")) {
+                assertTrue(order(n, r -> new ToAgent.ReleaseIo(TOKEN, holds.get(n), r)).intact());
+            }
+            List<SnapshotExport> export = List.of(new SnapshotExport(1, VolumeLayout.of(SPEC).legSectors(), List.of("n5")));
+            Optional<CloneSource> source = Optional.of(new CloneSource(VOL, 1, SPEC.legCount(), VolumeLayout.of(SPEC).legSectors()));
+            convergeWithClone(clonePlacement(true), export, source);
+            convergeWithClone(clonePlacement(false), export, source);
+            NodeEndpoints n5 = nodes.get("n5");
+            host.nvmeConnect(new NvmeConnection("tcp", n5.address(), n5.port(Fixtures.VOLUME_PORT).serviceId(),
+                    Names.volumeNqn(CLONE), HOST_NQN, Names.hostId(HOST_NQN), new ConnectTimeouts(5, 10, 1, 2)));
+            try (SimulatedKernel.Handle clone = host.open(head(CLONE))) {
+                assertEquals(VolumeLayout.of(CLONE_SPEC).usableBytes(), clone.sizeBytes());
+                volume.write(0, random(8, 2 << 20));
+                assertArrayEquals(before, read(clone, 0, before.length), "the clone reads the snapshot's moment");
+                clone.write(1 << 20, mine);
+                assertArrayEquals(mine, read(clone, 1 << 20, mine.length), "and is written at once");
+                assertArrayEquals(new byte[1 << 20], read(clone, (64L << 20), 1 << 20), "past the source: the clone's own zeroes");
+                awaitHydrated("n5", Names.volume("n5", CLONE));
+
+                byte[] expected = before.clone();
+                System.arraycopy(mine, 0, expected, 1 << 20, mine.length);
+                CompletableFuture<Void> writes = CompletableFuture.runAsync(() -> {
+                    try {
+                        for (int i = 0; i < 64; i++) {
+                            clone.write((4L << 20) + i * 4096L, random(100 + i, 4096));
+                        }
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                convergeWithClone(clonePlacement(false), List.of(), Optional.empty());
+                writes.get(30, TimeUnit.SECONDS);
+                String live = kernels.get("n5").observe().dmDevices().stream().filter(d -> d.name().equals(Names.volume("n5", CLONE)))
+                        .findFirst().orElseThrow().table();
+                DmTarget swapped = DmTableParser.parse(live).lines().get(0).target();
+                assertTrue(swapped instanceof DmTarget.Raid0 r && r.devices().size() == CLONE_SPEC.legCount()
+                        && DmTableParser.parse(live).lines().size() == 1, "swapped for the plain stripe: " + live);
+                List<String> hydrating = List.of(Names.cloneSource("n5", CLONE), Names.cloneDestination("n5", CLONE),
+                        Names.cloneMetadata("n5", CLONE));
+                assertTrue(kernels.get("n5").observe().dmDevices().stream().noneMatch(d -> hydrating.contains(d.name())),
+                        "no clone device left: " + kernels.get("n5").observe().dmDevices());
+                assertTrue(kernels.get("n5").observe().namespace(Names.namespaceUuid(Names.snapshotLegNqn(VOL, 1, 0))).isEmpty(),
+                        "the snapshot's import went");
+                assertEquals(Optional.empty(), order("n5", r -> new ToAgent.DeleteThins(List.of(new ToAgent.PoolThin(
+                        Names.pool("n5", CLONE, 0), io.dnv.core.volume.Snapshot.CLONE_METADATA_THIN_ID)), r)).refusal(),
+                        "the clone's metadata thin goes from the pool");
+                assertArrayEquals(expected, read(clone, 0, expected.length), "the snapshot's bytes with the host's write over them");
+                for (int i = 0; i < 64; i++) {
+                    assertArrayEquals(random(100 + i, 4096), read(clone, (4L << 20) + i * 4096L, 4096), "write " + i + " across the swap");
+                }
+            }
+        }
+        assertArrayEquals(before, snapshotBytes(1, 0, before.length), "the source's snapshot is untouched");
     }
 
     @Test
@@ -322,8 +404,56 @@ class SnapshotOrdersTest {
     }
 
     private String head() {
-        UUID uuid = Names.namespaceUuid(Names.volumeNqn(VOL));
-        return host.observe().namespace(uuid).orElseThrow(() -> new AssertionError("no head")).path();
+        return head(VOL);
+    }
+
+    private String head(String volumeId) {
+        UUID uuid = Names.namespaceUuid(Names.volumeNqn(volumeId));
+        return host.observe().namespace(uuid).orElseThrow(() -> new AssertionError("no head of " + volumeId)).path();
+    }
+
+    /** The clone: its active on n5 (beside no controller of the source), its standby on n6, its LDs past the source's on the disks. */
+    private static Placement clonePlacement(boolean brandNew) {
+        long ld = VolumeLayout.of(CLONE_SPEC).ldSectors();
+        long start = (128L << 20) / 512;
+        List<Placement.Leg> legs = List.of(
+                new Placement.Leg(List.of(new Placement.Group(brandNew, List.of(new Placement.Extent("n3", start, ld),
+                        new Placement.Extent("n4", start, ld)), 0, 0))),
+                new Placement.Leg(List.of(new Placement.Group(brandNew, List.of(new Placement.Extent("n5", start, ld),
+                        new Placement.Extent("n6", start, ld)), 0, 0))));
+        return new Placement(List.of(new Placement.Controller("n5", Placement.Role.ACTIVE, Fixtures.VOLUME_PORT, 2),
+                new Placement.Controller("n6", Placement.Role.STANDBY, Fixtures.VOLUME_PORT, 2)), legs);
+    }
+
+    /** The source volume with {@code exports} and the clone (hydrating from {@code source}, if given) on every node at once. */
+    private void convergeWithClone(Placement clone, List<SnapshotExport> exports, Optional<CloneSource> source) {
+        Map<String, NodeObjects> origin = Planner.plan(VOL, SPEC, VolumeLayout.of(SPEC), placement, List.of(HOST_NQN), nodes, exports);
+        Map<String, NodeObjects> cloned = Planner.plan(CLONE, CLONE_SPEC, VolumeLayout.of(CLONE_SPEC), clone, List.of(HOST_NQN), nodes,
+                List.of(), source);
+        generation++;
+        Map<String, DesiredNode> desired = new LinkedHashMap<>();
+        for (NodeEndpoints n : nodes.values()) {
+            List<NodeObjects> both = new ArrayList<>();
+            java.util.stream.Stream.of(origin, cloned).filter(m -> m.containsKey(n.nodeId())).forEach(m -> both.add(m.get(n.nodeId())));
+            desired.put(n.nodeId(), DesiredNodes.assemble(n, generation, both));
+        }
+        agents.converge(desired);
+    }
+
+    /** Waits until dm-clone's status says every region of {@code device} is hydrated. */
+    private void awaitHydrated(String node, String device) {
+        java.util.regex.Pattern regions = java.util.regex.Pattern.compile(" " + CloneSource.REGION_SECTORS + " (\\d+)/(\\d+) ");
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        String status = "";
+        while (System.nanoTime() < deadline) {
+            status = kernels.get(node).dmStatus(device).orElseThrow();
+            java.util.regex.Matcher m = regions.matcher(status);
+            if (m.find() && m.group(1).equals(m.group(2))) {
+                return;
+            }
+            sleep(50);
+        }
+        fail(device + " not hydrated within 30 s: " + status);
     }
 
     private void assertSuspended(boolean suspended, String node, String dm) {

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -34,13 +35,19 @@ import java.util.concurrent.CompletionStage;
  * there until its agent confirms it gone (StorageNode), so nothing is handed out while a kernel
  * may still use it.
  *
+ * <p>A clone (docs/clone.md) first has its source snapshot READY (SOURCE: a volume source takes
+ * one), places its first active where dm-clone is, and between RESERVE and APPLY has the
+ * snapshot exported to that node (IMPORT), so the objects it applies find the snapshot's legs
+ * there. A clone's create that fails lets its source go first (UNSOURCE), then says FAILED.
+ *
  * @param awaiting in {@link Stage#CONVERGE}: the generation each node's agent must reach
  * @param avoid    nodes that failed under this create: never chosen again by it
+ * @param failure  in {@link Stage#UNSOURCE}: why the create failed
  */
-public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<String, Long> awaiting, Set<String> avoid)
-        implements Operation {
+public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<String, Long> awaiting, Set<String> avoid,
+                           Optional<String> failure) implements Operation {
 
-    public enum Stage { CHOOSE, RESERVE, APPLY, CONVERGE, FINALIZE, ROLL_BACK, RELEASE }
+    public enum Stage { CHOOSE, RESERVE, APPLY, CONVERGE, FINALIZE, ROLL_BACK, RELEASE, SOURCE, IMPORT, UNSOURCE }
 
     /** Concurrent creates can take what a choice counted on; after this many refusals the create fails. */
     public static final int PLACEMENT_ATTEMPTS = 5;
@@ -51,14 +58,31 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
      */
     static final Duration SETTLE = Duration.ofSeconds(10);
     static final Duration DEADLINE = Duration.ofSeconds(60);
+    /** A source still taking its snapshot, or busy, or exporting, is asked again after this. */
+    static final Duration SOURCE_AGAIN = Duration.ofMillis(300);
 
     public CreateVolume {
         awaiting = Map.copyOf(awaiting);
         avoid = avoid == null ? Set.of() : Set.copyOf(avoid);
+        failure = failure == null ? Optional.empty() : failure;
+    }
+
+    public CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<String, Long> awaiting, Set<String> avoid) {
+        this(stage, attempt, requestedAt, awaiting, avoid, Optional.empty());
     }
 
     public static CreateVolume start(Instant requestedAt, long attempt) {
-        return new CreateVolume(Stage.CHOOSE, attempt, requestedAt, Map.of(), Set.of());
+        return start(requestedAt, attempt, false);
+    }
+
+    /** A clone's create starts with its source. */
+    public static CreateVolume start(Instant requestedAt, long attempt, boolean clone) {
+        return new CreateVolume(clone ? Stage.SOURCE : Stage.CHOOSE, attempt, requestedAt, Map.of(), Set.of());
+    }
+
+    /** The clone's create failed: its source is let go before it says so. */
+    public CreateVolume unsourcing(String why, long newAttempt) {
+        return new CreateVolume(Stage.UNSOURCE, newAttempt, requestedAt, Map.of(), avoid, Optional.of(why));
     }
 
     @Override
@@ -67,11 +91,11 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
     }
 
     public CreateVolume at(Stage next, long newAttempt) {
-        return new CreateVolume(next, newAttempt, requestedAt, Map.of(), avoid);
+        return new CreateVolume(next, newAttempt, requestedAt, Map.of(), avoid, failure);
     }
 
     public CreateVolume converging(Map<String, Long> generations, long newAttempt) {
-        return new CreateVolume(Stage.CONVERGE, newAttempt, requestedAt, generations, avoid);
+        return new CreateVolume(Stage.CONVERGE, newAttempt, requestedAt, generations, avoid, failure);
     }
 
     /** {@code node} failed: everything is taken back, then the create chooses again without it. */
@@ -94,6 +118,9 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
     @Override
     public CompletionStage<StepResult> run(Volume.State s, Peers peers) {
         return switch (stage) {
+            case SOURCE -> CloneSteps.source(s, peers);
+            case IMPORT -> CloneSteps.importSource(s, peers);
+            case UNSOURCE -> CloneSteps.releaseSource(s, peers);
             case CHOOSE -> choose(s, peers);
             case RESERVE -> reserve(s, peers);
             case APPLY -> Steps.apply(s, peers, Steps.plan(s, s.attachments()));
@@ -112,6 +139,16 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
     @Override
     public Outcome onResult(Volume.State s, StepResult r, Duration stageAge) {
         return switch (stage) {
+            case SOURCE -> r instanceof StepResult.Sourced x ? Outcome.persist(new Volume.CloneSourceSnapshotted(x.snapshotId()))
+                    : r instanceof StepResult.Deferred d ? new Outcome.Again(SOURCE_AGAIN, d.waitingFor())
+                    : failed(s, Steps.expect(r, StepResult.Refused.class, this).reason());
+            case IMPORT -> r instanceof StepResult.Imported x ? Outcome.persist(new Volume.CloneSourceImported(x.exported()))
+                    : r instanceof StepResult.Deferred d ? new Outcome.Again(SOURCE_AGAIN, d.waitingFor())
+                    : failed(s, Steps.expect(r, StepResult.Refused.class, this).reason());
+            case UNSOURCE -> {
+                Steps.expect(r, StepResult.Done.class, this);
+                yield Outcome.persist(new Volume.CreateFailed(failure.orElse("")));
+            }
             case CHOOSE -> {
                 if (r instanceof StepResult.Chosen c) {
                     yield Outcome.persist(new Volume.NodesChosen(c.choice(), c.endpoints()));
@@ -119,16 +156,15 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
                 if (r instanceof StepResult.Deferred d && stageAge.compareTo(SETTLE) < 0) {
                     yield new Outcome.Again(Duration.ofMillis(500), d.waitingFor());
                 }
-                yield Outcome.persist(new Volume.CreateFailed(r instanceof StepResult.Deferred d ? d.waitingFor()
-                        : Steps.expect(r, StepResult.Refused.class, this).reason()));
+                yield failed(s, r instanceof StepResult.Deferred d ? d.waitingFor()
+                        : Steps.expect(r, StepResult.Refused.class, this).reason());
             }
             case RESERVE -> {
                 if (r instanceof StepResult.Reserved p) {
                     yield Outcome.persist(new Volume.Reserved(p.placement()));
                 }
                 String why = Steps.expect(r, StepResult.Refused.class, this).reason();
-                yield Outcome.persist(s.placementAttempts() + 1 < PLACEMENT_ATTEMPTS
-                        ? new Volume.PlacementRefused(why) : new Volume.CreateFailed(why));
+                yield s.placementAttempts() + 1 < PLACEMENT_ATTEMPTS ? Outcome.persist(new Volume.PlacementRefused(why)) : failed(s, why);
             }
             case APPLY -> Outcome.persist(new Volume.ObjectsApplied(Steps.expect(r, StepResult.Applied.class, this).generations(),
                     Instant.now()));
@@ -148,6 +184,11 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
         };
     }
 
+    /** FAILED; a clone lets its source go first. */
+    private static Outcome failed(Volume.State s, String why) {
+        return Outcome.persist(s.cloneOf().isPresent() ? new Volume.CloneSourceReleasing(why) : new Volume.CreateFailed(why));
+    }
+
     private Outcome finalized(StepResult r) {
         Steps.expect(r, StepResult.Done.class, this);
         return Outcome.persist(new Volume.BecameReady());
@@ -156,7 +197,9 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
     private CompletionStage<StepResult> choose(Volume.State s, Peers peers) {
         VolumeSpec spec = s.spec().orElseThrow();
         return peers.nodes().thenApply(nodes -> {
-            Placer.Result r = Placer.choose(s.name(), spec, VolumeLayout.of(spec), nodes, avoid);
+            // A clone's first active builds the volume over dm-clone while it hydrates.
+            Placer.Result r = Placer.choose(s.name(), spec, VolumeLayout.of(spec), nodes, avoid,
+                    s.cloneOf().isPresent() ? Set.of(Placer.DM_CLONE) : Set.of());
             if (r.choice().isEmpty()) {
                 List<String> settling = nodes.stream().filter(NodeView::settling).map(NodeView::id).toList();
                 if (!settling.isEmpty()) {
@@ -189,7 +232,7 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
         List<CompletionStage<StorageNode.AnaGroupReply>> groups = new ArrayList<>();
         for (int slot = 0; slot < choice.controllers().size(); slot++) {
             String node = choice.controllers().get(slot);
-            String domain = AnaGroups.domain(slot, spec.activeControllers(), choice.controllers());
+            String domain = AnaGroups.domain(slot, spec.activeControllers(), choice.controllers(), hydrating(s));
             groups.add(peers.allocateAnaGroup(node, s.name(), volumePort(s, node), domain));
         }
         return Stages.all(legs).thenCombine(Stages.all(groups), (placed, anas) -> {
@@ -218,6 +261,12 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
     private static CompletionStage<StepResult> markCreated(Volume.State s, Peers peers) {
         return Stages.all(s.nodes().stream().map(node -> peers.markCreated(node, s.name())).toList())
                 .thenApply(gens -> new StepResult.Done());
+    }
+
+    /** A clone's other actives wait in a group of their own while it hydrates (AnaGroups.hydrating). */
+    static java.util.Optional<String> hydrating(Volume.State s) {
+        return s.cloneOf().filter(c -> c.status() == io.dnv.core.volume.Clone.Status.SOURCING
+                || c.status() == io.dnv.core.volume.Clone.Status.HYDRATING).map(c -> s.name());
     }
 
     private static int volumePort(Volume.State s, String node) {

@@ -14,11 +14,13 @@ import java.util.concurrent.CompletionStage;
  * node keeps a removed volume's extents and ANA group reserved until its agent reports that
  * nothing of the volume is left in its kernel (a released LD is zeroed before it goes), so a
  * delete finishes for the user even while a node is down, and nothing is handed to another
- * volume while a kernel may still use it. Supersedes a create at any stage.
+ * volume while a kernel may still use it. Supersedes a create at any stage. A clone that still
+ * holds something of its source lets it go once its objects are off the nodes (UNSOURCE): the
+ * source's export to it, and the snapshot it took of a volume source.
  */
 public record DeleteVolume(Stage stage, long attempt, Instant requestedAt) implements Operation {
 
-    public enum Stage { REMOVE, RELEASE }
+    public enum Stage { REMOVE, RELEASE, UNSOURCE }
 
     static final Duration DEADLINE = Duration.ofSeconds(30);
 
@@ -52,6 +54,7 @@ public record DeleteVolume(Stage stage, long attempt, Instant requestedAt) imple
             // there: an apply may have reached a node without the volume hearing back.
             case REMOVE -> Steps.apply(s, peers, Map.<String, NodeObjects>of()).thenApply(applied -> new StepResult.Done());
             case RELEASE -> Steps.releaseEverything(s, peers);
+            case UNSOURCE -> CloneSteps.releaseSource(s, peers);
         };
     }
 
@@ -59,7 +62,9 @@ public record DeleteVolume(Stage stage, long attempt, Instant requestedAt) imple
     public Outcome onResult(Volume.State s, StepResult r, Duration stageAge) {
         Steps.expect(r, StepResult.Done.class, this);
         return switch (stage) {
-            case REMOVE -> Outcome.persist(new Volume.ObjectsRemoved());
+            case REMOVE -> Outcome.persist(s.cloneOf().filter(c -> !c.released()).isPresent()
+                    ? new Volume.CloneSourceReleasing("the clone is deleted") : new Volume.ObjectsRemoved());
+            case UNSOURCE -> Outcome.persist(new Volume.CloneSourceReleased());
             case RELEASE -> Outcome.persist(new Volume.Deleted());
         };
     }

@@ -159,7 +159,9 @@ public record FailOver(String failedNode, Stage stage, long attempt, Instant req
     @Override
     public CompletionStage<StepResult> run(Volume.State s, Peers peers) {
         return switch (stage) {
-            case FENCE, PROMOTE_APPLY, STANDBY_APPLY -> Steps.apply(s, peers, Steps.plan(s, s.exported()));
+            case FENCE, STANDBY_APPLY -> Steps.apply(s, peers, Steps.plan(s, s.exported()));
+            case PROMOTE_APPLY -> reimported(s, peers).thenCompose(deferred -> deferred.isPresent()
+                    ? CompletableFuture.completedFuture(deferred.get()) : Steps.apply(s, peers, Steps.plan(s, s.exported())));
             case FENCE_WAIT, PROMOTE_WAIT -> Steps.converge(s, peers, awaiting).thenApply(a -> a);
             case PROMOTE -> promote(s, peers);
             case STANDBY_CHOOSE -> chooseStandby(s, peers);
@@ -173,6 +175,9 @@ public record FailOver(String failedNode, Stage stage, long attempt, Instant req
     @Override
     public Outcome onResult(Volume.State s, StepResult r, Duration stageAge) {
         Instant now = Instant.now();
+        if (stage == Stage.PROMOTE_APPLY && r instanceof StepResult.Deferred d) {
+            return new Outcome.Again(CreateVolume.SOURCE_AGAIN, d.waitingFor());
+        }
         return switch (stage) {
             case FENCE, PROMOTE_APPLY, STANDBY_APPLY -> Outcome.persist(new Volume.ObjectsApplied(
                     Steps.expect(r, StepResult.Applied.class, this).generations(), now));
@@ -228,12 +233,30 @@ public record FailOver(String failedNode, Stage stage, long attempt, Instant req
             return CompletableFuture.completedFuture(new StepResult.Refused("no standby to promote in place of " + failedNode));
         }
         Placement.Controller next = p.standbys().get(0);
-        return peers.moveAnaGroup(next.nodeId(), s.name(), next.exportPortId(), AnaGroups.ACTIVE).thenApply(reply -> {
+        String domain = AnaGroups.domain(failed.getAsInt(), s.spec().orElseThrow().activeControllers(), List.of(),
+                CreateVolume.hydrating(s));
+        return peers.moveAnaGroup(next.nodeId(), s.name(), next.exportPortId(), domain).thenApply(reply -> {
             if (reply.group().isEmpty()) {
                 throw new IllegalStateException("promoting " + next.nodeId() + ": " + reply.refusal());
             }
             return new StepResult.Reserved(p.promoting(failed.getAsInt(), reply.group().get()));
         });
+    }
+
+    /**
+     * A hydrating clone whose first active is replaced: its source exports the snapshot to the
+     * successor (replacing the failed node's import) and the successor's agent has it before the
+     * promoted plan names its legs there (docs/clone.md). Deferred until then; empty otherwise.
+     */
+    private CompletionStage<Optional<StepResult>> reimported(Volume.State s, Peers peers) {
+        Placement.Controller first = s.placement().orElseThrow().controllers().get(0);
+        boolean replaced = failedNode.equals(first.replacing());
+        if (!replaced || s.cloneOf().flatMap(io.dnv.core.volume.Clone::hydratingFrom).isEmpty()) {
+            return CompletableFuture.completedFuture(Optional.empty());
+        }
+        return CloneSteps.importSource(s, peers).thenApply(r -> r instanceof StepResult.Imported ? Optional.empty()
+                : Optional.of(r instanceof StepResult.Deferred ? r : new StepResult.Deferred("the clone's source does not export to "
+                + first.nodeId() + ": " + ((StepResult.Refused) r).reason())));
     }
 
     /** Refused with no reason when the volume has the standbys its spec asks for; with one when none can be placed. */

@@ -27,10 +27,12 @@ import java.util.concurrent.CompletionStage;
         @JsonSubTypes.Type(value = FailOver.class, name = "failover"),
         @JsonSubTypes.Type(value = CreateSnapshot.class, name = "snapshot"),
         @JsonSubTypes.Type(value = DeleteSnapshot.class, name = "delete-snapshot"),
-        @JsonSubTypes.Type(value = GroupSnapshotPart.class, name = "snapshot-group")})
+        @JsonSubTypes.Type(value = GroupSnapshotPart.class, name = "snapshot-group"),
+        @JsonSubTypes.Type(value = ChangeExports.class, name = "export"),
+        @JsonSubTypes.Type(value = FinishClone.class, name = "finish-clone")})
 public sealed interface Operation extends CborSerializable
         permits CreateVolume, ChangeAttachments, DeleteVolume, ExtendVolume, GrowPools, FailOver, CreateSnapshot, DeleteSnapshot,
-        GroupSnapshotPart {
+        GroupSnapshotPart, ChangeExports, FinishClone {
 
     /** How the API names the operation. */
     String name();

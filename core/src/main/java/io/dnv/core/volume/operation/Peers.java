@@ -5,6 +5,7 @@ import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Leg;
+import io.dnv.core.volume.Volume;
 import org.apache.pekko.Done;
 
 import java.time.Duration;
@@ -67,4 +68,24 @@ public interface Peers {
     CompletionStage<ToAgent.OrderDone> snapThins(String node, String token, String holdId, List<ToAgent.ThinSnap> snaps);
 
     CompletionStage<ToAgent.OrderDone> deleteThins(String node, List<ToAgent.PoolThin> thins);
+
+    /**
+     * dm-clone {@code device} there told its throttle ({@code hydration_threshold},
+     * {@code hydration_batch_size}); answers its status line.
+     */
+    CompletionStage<ToAgent.OrderDone> hydrate(String node, String device, long threshold, long batchSize);
+
+    // A clone's asks of its source volume (docs/clone.md)
+
+    /** The source takes (or answers, by its name) a snapshot for a clone. */
+    CompletionStage<Volume.SnapshotResult> takeSnapshot(String volumeId, String name);
+
+    CompletionStage<Volume.SnapshotList> snapshots(String volumeId);
+
+    CompletionStage<Volume.SnapshotResult> dropSnapshot(String volumeId, String snapshotId);
+
+    /** The source exports its snapshot to the clone's {@code node} (only there, for that clone). */
+    CompletionStage<Volume.ExportReply> exportSnapshot(String volumeId, String snapshotId, String cloneId, String node);
+
+    CompletionStage<Volume.ExportReply> releaseSnapshotExport(String volumeId, String snapshotId, String cloneId);
 }

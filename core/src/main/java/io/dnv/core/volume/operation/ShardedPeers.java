@@ -7,6 +7,7 @@ import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Leg;
+import io.dnv.core.volume.Volume;
 import org.apache.pekko.Done;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -130,6 +131,40 @@ public final class ShardedPeers implements Peers {
     @Override
     public CompletionStage<ToAgent.OrderDone> deleteThins(String node, List<ToAgent.PoolThin> thins) {
         return order(node, r -> new ToAgent.DeleteThins(thins, r));
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> hydrate(String node, String device, long threshold, long batchSize) {
+        return order(node, r -> new ToAgent.Hydrate(device, threshold, batchSize, r));
+    }
+
+    @Override
+    public CompletionStage<Volume.SnapshotResult> takeSnapshot(String volumeId, String name) {
+        return volume(volumeId).ask(r -> new Volume.TakeSnapshot(name, r), ASK);
+    }
+
+    @Override
+    public CompletionStage<Volume.SnapshotList> snapshots(String volumeId) {
+        return volume(volumeId).ask(Volume.ListSnapshots::new, ASK);
+    }
+
+    @Override
+    public CompletionStage<Volume.SnapshotResult> dropSnapshot(String volumeId, String snapshotId) {
+        return volume(volumeId).ask(r -> new Volume.DropSnapshot(snapshotId, r), ASK);
+    }
+
+    @Override
+    public CompletionStage<Volume.ExportReply> exportSnapshot(String volumeId, String snapshotId, String cloneId, String node) {
+        return volume(volumeId).ask(r -> new Volume.ExportSnapshot(snapshotId, cloneId, node, r), ASK);
+    }
+
+    @Override
+    public CompletionStage<Volume.ExportReply> releaseSnapshotExport(String volumeId, String snapshotId, String cloneId) {
+        return volume(volumeId).ask(r -> new Volume.ReleaseSnapshotExport(snapshotId, cloneId, r), ASK);
+    }
+
+    private EntityRef<Volume.Command> volume(String volumeId) {
+        return sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, volumeId);
     }
 
     /** Through the node's entity, which passes it on; the agent answers the asker itself. */

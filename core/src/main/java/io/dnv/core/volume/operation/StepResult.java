@@ -50,6 +50,12 @@ public sealed interface StepResult {
     /** Every hold was released; {@code lapsed}: the nodes whose hold was not intact until then; the longest hold. */
     record Released(List<String> lapsed, long heldMillis) implements StepResult {}
 
+    /** A clone's source snapshot is READY. */
+    record Sourced(String snapshotId) implements StepResult {}
+
+    /** A clone's first active has the source snapshot's legs. */
+    record Imported(io.dnv.core.volume.Volume.ExportedSnapshot exported) implements StepResult {}
+
     /** The step's asks were all acknowledged. */
     record Done() implements StepResult {}
 }

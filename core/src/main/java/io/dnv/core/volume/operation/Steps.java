@@ -3,7 +3,10 @@ package io.dnv.core.volume.operation;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.plan.Planner;
+import io.dnv.core.plan.SnapshotExport;
+import io.dnv.core.volume.Clone;
 import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.Snapshot;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeLayout;
 import org.apache.pekko.Done;
@@ -21,10 +24,26 @@ final class Steps {
 
     private Steps() {}
 
-    /** The objects every node must hold for the volume with {@code hosts} allowed. */
+    /**
+     * The objects every node must hold for the volume with {@code hosts} allowed, its snapshots
+     * exported to their importers and, while it is a clone that hydrates, its first active over dm-clone.
+     */
     static Map<String, NodeObjects> plan(Volume.State s, List<String> hosts) {
         return Planner.plan(s.name(), s.spec().orElseThrow(), VolumeLayout.of(s.spec().orElseThrow()), s.placement().orElseThrow(),
-                hosts, s.endpoints());
+                hosts, s.endpoints(), exports(s), s.cloneOf().flatMap(Clone::hydratingFrom));
+    }
+
+    /** Every imported snapshot, with the nodes that import it. */
+    static List<SnapshotExport> exports(Volume.State s) {
+        int legs = s.spec().orElseThrow().legCount();
+        Map<String, TreeSet<String>> importers = new LinkedHashMap<>();
+        s.snapshots().imports().forEach(i -> importers.computeIfAbsent(i.snapshotId(), id -> new TreeSet<>()).add(i.nodeId()));
+        List<SnapshotExport> out = new ArrayList<>();
+        importers.forEach((id, nodes) -> {
+            Snapshot snap = s.snapshots().get(id).orElseThrow();
+            out.add(new SnapshotExport(snap.thinId(), VolumeLayout.legSectors(snap.sizeBytes(), legs), List.copyOf(nodes)));
+        });
+        return out;
     }
 
     /**

@@ -34,7 +34,7 @@ import java.util.function.Supplier;
 final class ScriptedPeers implements Peers {
 
     enum Call { NODES, PLACE_LEG, RELEASE_LEG, RELEASE_GROUP, ALLOCATE_ANA, MOVE_ANA, RELEASE_ANA, SET_OBJECTS, PROGRESS, MARK_CREATED,
-        HEALTH, HOLD_IO, RELEASE_IO, SNAP_THINS, DELETE_THINS }
+        HEALTH, HOLD_IO, RELEASE_IO, SNAP_THINS, DELETE_THINS, HYDRATE, TAKE_SNAPSHOT, SNAPSHOTS, DROP_SNAPSHOT, EXPORT, RELEASE_EXPORT }
 
     record Recorded(Call call, String node, Object detail) {}
 
@@ -54,6 +54,8 @@ final class ScriptedPeers implements Peers {
     volatile boolean agentsConverge = true;
     /** Nodes whose agents are gone: their progress never settles, and nodes() shows them DOWN. */
     final Set<String> silent = ConcurrentHashMap.newKeySet();
+    /** Nodes whose kernel has no dm-clone (as Debian's). */
+    final Set<String> withoutDmClone = ConcurrentHashMap.newKeySet();
     /** Nodes the control plane declared failed (their NodeHealth). */
     final Set<String> declaredFailed = ConcurrentHashMap.newKeySet();
     /** Nodes whose volume port has no ANA group left for another failover domain. */
@@ -69,6 +71,15 @@ final class ScriptedPeers implements Peers {
     /** How many more holds lapse before their release (the agent's bound passed). */
     volatile int lapsing;
     private final AtomicLong holdIds = new AtomicLong();
+    /** A clone's source volume, as its entity would answer: its snapshots by id, and who imports which. */
+    final Map<String, io.dnv.core.volume.SnapshotView> sourceSnapshots = new ConcurrentHashMap<>();
+    final Set<io.dnv.core.volume.SnapshotImport> sourceImports = ConcurrentHashMap.newKeySet();
+    /** The source's snapshots are CREATING for this many more looks. */
+    volatile int sourceSnapshotLooks;
+    /** Every clone's dm-clone: regions hydrated of all, as its status says; -1: no clone there. */
+    volatile long hydratedRegions = -1;
+    volatile long totalRegions = 1024;
+    private final AtomicLong sourceThinIds = new AtomicLong(10);
 
     void hold(Call call) {
         held.add(call);
@@ -155,7 +166,11 @@ final class ScriptedPeers implements Peers {
     }
 
     private NodeView view(NodeEndpoints e, boolean settling) {
-        NodeInfo info = new NodeInfo(e, 1L << 30, Set.of("disk", "ctrl"), Map.of(), Placer.REQUIRED);
+        Set<String> capabilities = new java.util.HashSet<>(Placer.REQUIRED);
+        if (!withoutDmClone.contains(e.nodeId())) {
+            capabilities.add(Placer.DM_CLONE);
+        }
+        NodeInfo info = new NodeInfo(e, 1L << 30, Set.of("disk", "ctrl"), Map.of(), capabilities);
         boolean down = settling || silent.contains(e.nodeId());
         // A full port: every usable group taken by other domains, so none is left for a new one.
         List<NodeView.AnaGroup> groups = new ArrayList<>();
@@ -291,6 +306,91 @@ final class ScriptedPeers implements Peers {
             }
             gone.forEach(x -> thins.remove(x.pool() + "/" + x.thinId()));
             return ToAgent.OrderDone.done();
+        });
+    }
+
+    @Override
+    public CompletionStage<ToAgent.OrderDone> hydrate(String node, String device, long threshold, long batchSize) {
+        return answer(Call.HYDRATE, node, device, () -> hydratedRegions < 0 ? ToAgent.OrderDone.refused("scripted: no clone")
+                : ToAgent.OrderDone.status("0 1000 clone 8 3/2048 " + io.dnv.core.plan.CloneSource.REGION_SECTORS + " "
+                + Math.min(hydratedRegions, totalRegions) + "/" + totalRegions + " 0 1 no_discard_passdown 4 hydration_threshold "
+                + threshold + " hydration_batch_size " + batchSize + " rw"));
+    }
+
+    /** Taken by name, READY at once unless {@link #sourceSnapshotLooks} says otherwise. */
+    @Override
+    public CompletionStage<io.dnv.core.volume.Volume.SnapshotResult> takeSnapshot(String volumeId, String name) {
+        // One at a time, as the source's entity takes its commands: a call answered on release and one
+        // that came just then would both make it otherwise.
+        return answer(Call.TAKE_SNAPSHOT, volumeId, name, () -> {
+            synchronized (sourceSnapshots) {
+                io.dnv.core.volume.SnapshotView v = sourceSnapshots.values().stream().filter(x -> x.name().equals(name)).findFirst()
+                        .orElseGet(() -> {
+                            String id = volumeId + "." + sourceThinIds.incrementAndGet();
+                            io.dnv.core.volume.SnapshotView made = new io.dnv.core.volume.SnapshotView(id, volumeId, name, "CREATING",
+                                    Instant.now(), 64L << 20, Optional.empty(), 0);
+                            sourceSnapshots.put(id, made);
+                            return made;
+                        });
+                return new io.dnv.core.volume.Volume.SnapshotResult(Optional.of(lookedAt(v)), Optional.empty());
+            }
+        });
+    }
+
+    private io.dnv.core.volume.SnapshotView lookedAt(io.dnv.core.volume.SnapshotView v) {
+        if (v.state().equals("CREATING") && sourceSnapshotLooks-- <= 0) {
+            io.dnv.core.volume.SnapshotView ready = new io.dnv.core.volume.SnapshotView(v.id(), v.volumeId(), v.name(), "READY",
+                    v.createdAt(), v.sizeBytes(), Optional.empty(), 1);
+            sourceSnapshots.put(v.id(), ready);
+            return ready;
+        }
+        return v;
+    }
+
+    @Override
+    public CompletionStage<io.dnv.core.volume.Volume.SnapshotList> snapshots(String volumeId) {
+        return answer(Call.SNAPSHOTS, volumeId, "", () -> new io.dnv.core.volume.Volume.SnapshotList(sourceSnapshots.values().stream()
+                .filter(x -> x.volumeId().equals(volumeId)).map(this::lookedAt).toList(), Optional.empty()));
+    }
+
+    @Override
+    public CompletionStage<io.dnv.core.volume.Volume.SnapshotResult> dropSnapshot(String volumeId, String snapshotId) {
+        return answer(Call.DROP_SNAPSHOT, volumeId, snapshotId, () -> {
+            if (sourceImports.stream().anyMatch(i -> i.snapshotId().equals(snapshotId))) {
+                return new io.dnv.core.volume.Volume.SnapshotResult(Optional.empty(), Optional.of(
+                        io.dnv.core.DomainError.Conflict.of("scripted: " + snapshotId + " is exported")));
+            }
+            io.dnv.core.volume.SnapshotView gone = sourceSnapshots.remove(snapshotId);
+            return gone == null ? new io.dnv.core.volume.Volume.SnapshotResult(Optional.empty(), Optional.of(
+                    new io.dnv.core.DomainError.NotFound("no snapshot " + snapshotId)))
+                    : new io.dnv.core.volume.Volume.SnapshotResult(Optional.of(gone), Optional.empty());
+        });
+    }
+
+    /** Exported at once to the node named (only there, for that clone), legs of 4 x 16 MiB. */
+    @Override
+    public CompletionStage<io.dnv.core.volume.Volume.ExportReply> exportSnapshot(String volumeId, String snapshotId, String cloneId,
+                                                                               String node) {
+        return answer(Call.EXPORT, node, snapshotId, () -> {
+            io.dnv.core.volume.SnapshotView v = sourceSnapshots.get(snapshotId);
+            if (v == null || !v.state().equals("READY")) {
+                return new io.dnv.core.volume.Volume.ExportReply(Optional.empty(), false, Optional.of(
+                        new io.dnv.core.DomainError.NotFound("no READY snapshot " + snapshotId)));
+            }
+            sourceImports.removeIf(i -> i.snapshotId().equals(snapshotId) && i.volumeId().equals(cloneId));
+            sourceImports.add(new io.dnv.core.volume.SnapshotImport(snapshotId, cloneId, node));
+            int thinId = Integer.parseInt(snapshotId.substring(snapshotId.lastIndexOf('.') + 1));
+            return new io.dnv.core.volume.Volume.ExportReply(Optional.of(new io.dnv.core.volume.Volume.ExportedSnapshot(snapshotId,
+                    thinId, 4, (16L << 20) / 512)), true, Optional.empty());
+        });
+    }
+
+    @Override
+    public CompletionStage<io.dnv.core.volume.Volume.ExportReply> releaseSnapshotExport(String volumeId, String snapshotId,
+                                                                                       String cloneId) {
+        return answer(Call.RELEASE_EXPORT, volumeId, snapshotId, () -> {
+            sourceImports.removeIf(i -> i.snapshotId().equals(snapshotId) && i.volumeId().equals(cloneId));
+            return new io.dnv.core.volume.Volume.ExportReply(Optional.empty(), true, Optional.empty());
         });
     }
 }
