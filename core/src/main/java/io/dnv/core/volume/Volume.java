@@ -1317,7 +1317,7 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
      */
     private ReplyEffect<Event, State> onPoolsPastMark(State s, PoolsPastMark c) {
         Instant now = Instant.now();
-        poolWatch.report(c.nodeId(), c.markPercent(), c.pools(), now);
+        poolWatch.report(c.nodeId(), c.markPercent(), beyondTheOrigin(s, c), now);
         Optional<String> past = poolWatch.pastMark(now);
         if (s.phase() != Phase.READY || s.operation().isPresent() || past.isEmpty() || now.isBefore(growthAllowedAt)) {
             return Effect().noReply();
@@ -1327,6 +1327,22 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
         int group = s.placement().orElseThrow().legs().get(0).groups().size();
         return Effect().persist(new PoolGrowthRequested(group, size.thinMetaSectors(), size.thinDataSectors(), past.get(), now))
                 .thenRun(this::afterEvent).thenNoReply();
+    }
+
+    /**
+     * The pools past the mark that the origin alone cannot explain. A pool holds the leg and a
+     * reserve for what snapshots keep (20 %): a volume written whole, with no snapshot, uses
+     * 83 % of its pools and never more, so that is no reason to grow nor to be FULL (it grew
+     * every volume a host had filled, and a delete meanwhile was refused for the growth). Its
+     * data blocks past the leg's own count, its metadata past the mark, or a pool not {@code rw} are.
+     */
+    private static List<PoolUsage> beyondTheOrigin(State s, PoolsPastMark c) {
+        if (s.spec().isEmpty()) {
+            return c.pools();
+        }
+        long originBlocks = (VolumeLayout.of(s.spec().get()).legSectors() + VolumeLayout.THIN_BLOCK_SECTORS - 1) / VolumeLayout.THIN_BLOCK_SECTORS;
+        return c.pools().stream().filter(p -> p.usedDataBlocks() > originBlocks || !p.mode().equals("rw")
+                || p.status().metaPercent() >= c.markPercent()).toList();
     }
 
     // ---------------------------------------------------------------- events: a pure fold
