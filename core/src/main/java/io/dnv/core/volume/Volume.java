@@ -1330,14 +1330,15 @@ public final class Volume extends EventSourcedBehaviorWithEnforcedReplies<Volume
     }
 
     /**
-     * The pools past the mark that the origin alone cannot explain. A pool holds the leg and a
-     * reserve for what snapshots keep (20 %): a volume written whole, with no snapshot, uses
-     * 83 % of its pools and never more, so that is no reason to grow nor to be FULL (it grew
-     * every volume a host had filled, and a delete meanwhile was refused for the growth). Its
-     * data blocks past the leg's own count, its metadata past the mark, or a pool not {@code rw} are.
+     * The pools past the mark that can still fill. A pool holds the leg and a reserve for what
+     * snapshots keep (20 %): a volume with no snapshot, written whole, uses 83 % of its pools and
+     * never more, so that is no reason to grow nor to be FULL (it grew every volume a host had
+     * filled, and a delete meanwhile was refused for the growth). With a snapshot, every
+     * overwrite of a shared block takes a new one: past the mark counts. Without one, only data
+     * blocks past the leg's own count, metadata past the mark, or a pool not {@code rw} do.
      */
     private static List<PoolUsage> beyondTheOrigin(State s, PoolsPastMark c) {
-        if (s.spec().isEmpty()) {
+        if (s.spec().isEmpty() || !s.snapshots().items().isEmpty()) {
             return c.pools();
         }
         long originBlocks = (VolumeLayout.of(s.spec().get()).legSectors() + VolumeLayout.THIN_BLOCK_SECTORS - 1) / VolumeLayout.THIN_BLOCK_SECTORS;
