@@ -10,9 +10,11 @@ import java.util.UUID;
 /**
  * What a kernel holds, read back from it (configfs, sysfs, dmsetup) in one shape for every
  * Kernel implementation, so reconcile and re-adopt are the same code on Linux and the simulator.
+ * {@code bootId}: which boot of the machine it was read in (Linux's
+ * /proc/sys/kernel/random/boot_id), empty when unknown: a kernel booted since holds none of it.
  */
 public record ObservedKernel(List<Dm> dmDevices, List<BlockDevice> blockDevices, List<Port> ports,
-                             List<Subsystem> subsystems, List<String> hosts, List<Controller> controllers) {
+                             List<Subsystem> subsystems, List<String> hosts, List<Controller> controllers, String bootId) {
 
     public ObservedKernel {
         dmDevices = List.copyOf(dmDevices);

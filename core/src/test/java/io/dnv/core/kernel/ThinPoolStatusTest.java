@@ -54,7 +54,7 @@ class ThinPoolStatusTest {
                 "0 204800 thin-pool 0 10/1024 10/100 - out_of_data_space no_discard_passdown error_if_no_space - 256", false, 1);
         ObservedKernel.Dm fuller = new ObservedKernel.Dm(Names.pool("n1", "c", 0), "253:8", "",
                 "0 204800 thin-pool 0 10/1024 90/100 - rw no_discard_passdown error_if_no_space - 256", false, 1);
-        ObservedKernel k = new ObservedKernel(List.of(low, pool, thin, out, fuller), List.of(), List.of(), List.of(), List.of(), List.of());
+        ObservedKernel k = new ObservedKernel(List.of(low, pool, thin, out, fuller), List.of(), List.of(), List.of(), List.of(), List.of(), "");
         assertEquals(List.of("c/0", "vol-7/3", "b/1"), PoolUsage.reported("n1", k, 50).stream()
                 .map(p -> p.volumeId() + "/" + p.leg()).toList(), "past the mark or not rw, the fullest first");
     }

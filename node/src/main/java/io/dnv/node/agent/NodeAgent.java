@@ -62,6 +62,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     private static final Object PASS_TIMER = "pass";
     /**
+     * How long after a whole look ended the passes may start from it ({@link Reconciler}). What
+     * changes with no hand of the node is in it too: a pool's usage (the pool watch grows a pool
+     * past its mark from what the passes report, before writes fill it) and a raid1 group's sides.
+     * Passes of a failover or a create burst come every 50 ms to 2 s: most of them find one.
+     */
+    static final Duration LOOK_KEPT = Duration.ofSeconds(2);
+    /**
      * A pass that waits on another node (an export not there yet) is the normal course of a
      * create: a node logs a warning once it failed this many passes in a row on one generation.
      */
@@ -83,7 +90,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     /**
      * {@code spacing}: a new generation starts a pass at once, or, if a pass started less than
-     * this long ago, once that long has passed. Every pass observes the whole kernel, and during
+     * this long ago, once that long has passed. Every pass compares the desired state, and during
      * a burst of creates generations arrive every 50 ms: one pass for the generations of a
      * spacing costs less than one pass each, and a change after a quiet spell still passes at once.
      * {@code stateDirectory}: where the agent keeps what must outlive it (how far each released
@@ -135,6 +142,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private PassResult firstPass;
     private PassResult lastPass;
     private long lastPassStarted;
+    /** An import went down or came back since the last pass: the next one reads the kernel whole (raid1 sides with it). */
+    private boolean lookWhole;
+    /** Rechecks in a row that found a raid1 group degraded ({@link #degradedRecheck}). */
+    private int degradedRechecks;
 
     /** {@code disk}: the physical disk the node's configuration names ({@code NodeEndpoints.diskPath}). */
     public static Behavior<Command> create(String nodeId, Optional<String> disk, Kernel kernel, Settings settings) {
@@ -147,15 +158,25 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         return create(nodeId, disk, kernel, settings, listener, new HeldDevices());
     }
 
+    /**
+     * {@code held}: what the node's {@link OrderWorker} holds suspended, which the passes leave alone;
+     * {@code changes}: counts what the order worker changes in the kernel (it must be given a kernel
+     * {@link KernelChanges#counting counted} by it), and the agent counts its own changes there too.
+     */
+    public static Behavior<Command> create(String nodeId, Optional<String> disk, Kernel kernel, Settings settings,
+                                           Optional<ActorRef<Status>> listener, HeldDevices held, KernelChanges changes) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, disk, changes.counting(kernel),
+                settings, listener, held, changes)));
+    }
+
     /** {@code held}: what the node's {@link OrderWorker} holds suspended, which the passes leave alone. */
     public static Behavior<Command> create(String nodeId, Optional<String> disk, Kernel kernel, Settings settings,
                                            Optional<ActorRef<Status>> listener, HeldDevices held) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new NodeAgent(ctx, timers, nodeId, disk, kernel, settings, listener,
-                held)));
+        return create(nodeId, disk, kernel, settings, listener, held, new KernelChanges());
     }
 
     private NodeAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, String nodeId, Optional<String> disk, Kernel kernel,
-                      Settings settings, Optional<ActorRef<Status>> listener, HeldDevices held) {
+                      Settings settings, Optional<ActorRef<Status>> listener, HeldDevices held, KernelChanges changes) {
         super(ctx);
         this.listener = listener;
         this.timers = timers;
@@ -167,7 +188,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         zeroing.onZeroed(() -> ctx.getSelf().tell(Zeroed.INSTANCE));
         cleaning.onCleaned(() -> ctx.getSelf().tell(Cleaned.CHUNK));
         this.reconciler = new Reconciler(kernel, disk, zeroing, nodeId, isolation, new Lanes(nodeId, settings.kernelCommands()), held,
-                () -> ctx.getSelf().tell(ImportsChanged.INSTANCE));
+                () -> ctx.getSelf().tell(ImportsChanged.INSTANCE), changes, LOOK_KEPT);
         // Failing a dead disk node's raid1 sides cannot wait for a pass: a pass's look at the
         // kernel does not answer while the writes it would release are held.
         this.sideWatcher = ctx.spawn(SideWatcher.create(kernel, ctx.getSelf(), isolation), "side-watcher", DispatcherSelector.blocking());
@@ -183,7 +204,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(Apply.class, this::onApply)
                 .onMessage(GetStatus.class, this::onGetStatus)
                 .onMessage(Tick.class, this::onTick)
-                .onMessage(ImportsChanged.class, c -> passSoon())
+                .onMessage(ImportsChanged.class, this::onImportsChanged)
                 .onMessage(Isolated.class, this::onIsolated)
                 .onMessage(Zeroed.class, z -> passSoon())
                 .onMessage(Cleaned.class, this::onCleaned)
@@ -251,7 +272,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             return this;
         }
         lastPassStarted = System.nanoTime();
-        lastPass = tick == Tick.RESYNC ? reconciler.reconcile(desired) : reconciler.reconcileChanges(desired);
+        lastPass = tick == Tick.RESYNC ? reconciler.reconcile(desired)
+                : lookWhole ? reconciler.reconcileChangesLookingWhole(desired) : reconciler.reconcileChanges(desired);
+        lookWhole = false;
         if (firstPass == null) {
             firstPass = lastPass;
         }
@@ -267,8 +290,16 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             }
             failedPasses = 0;
             // A raid1 side down or coming back is looked at again soon, and whole: what to do
-            // next depends on time (the grace before failing a side) and on imports out of focus.
-            timers.startSingleTimer(PASS_TIMER, Tick.RESYNC, lastPass.degraded().isEmpty() ? settings.resync() : Raid1Sides.RECHECK);
+            // next depends on time (the backoff of a side's re-add) and on imports out of focus.
+            // Ever less soon while nothing changes: after a failover the survivors hold groups
+            // degraded until the dead node returns, and at a thousand volumes a whole pass takes
+            // seconds. An import that comes back starts a pass of its own.
+            if (lastPass.degraded().isEmpty()) {
+                degradedRechecks = 0;
+                timers.startSingleTimer(PASS_TIMER, Tick.RESYNC, settings.resync());
+            } else {
+                timers.startSingleTimer(PASS_TIMER, Tick.RESYNC, degradedRecheck());
+            }
         } else {
             failedPasses++;
             Duration backoff = backoff();
@@ -282,6 +313,18 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         }
         listener.ifPresent(l -> l.tell(status()));
         return this;
+    }
+
+    private Behavior<Command> onImportsChanged(ImportsChanged changed) {
+        lookWhole = true;
+        degradedRechecks = 0;
+        return passSoon();
+    }
+
+    /** {@link Raid1Sides#RECHECK}, doubled at each recheck that found the node degraded still, up to the resync's period. */
+    private Duration degradedRecheck() {
+        Duration next = Raid1Sides.RECHECK.multipliedBy(1L << Math.min(degradedRechecks++, 8));
+        return next.compareTo(settings.resync()) < 0 ? next : settings.resync();
     }
 
     /** A pass at once (or when the spacing is up), instead of at the retry or resync due. */

@@ -38,6 +38,10 @@ final class Pass {
     private Map<String, ObservedKernel.BlockDevice> blockByPath;
     private Map<String, List<ObservedKernel.Controller>> controllersByConnection;
     private int mutationsObserved;
+    /** The node's change count ({@link KernelChanges}) when the last whole look began, and when it ended. */
+    private final KernelChanges changes;
+    private long changesAtLook;
+    private long lookedAt;
     // What the pass did and found: written from several lanes at once ({@link Lanes}).
     final Set<String> createdDm = ConcurrentHashMap.newKeySet();
     /** dm devices whose table this pass replaced (an export over one must revalidate its size). */
@@ -55,11 +59,39 @@ final class Pass {
     /** Namespaces of prepared imports whose disk node does not answer: their slices wait for nothing. */
     final Set<UUID> preparedDown = ConcurrentHashMap.newKeySet();
 
-    Pass(Kernel kernel, DesiredNode desired) {
+    /**
+     * {@code start}: the look the pass before ended with, when nothing of this node changed the
+     * kernel since ({@link Reconciler}); the pass reads only the host side again. Without one, it
+     * reads the kernel whole.
+     */
+    Pass(Kernel kernel, DesiredNode desired, KernelChanges changes, Optional<Look> start) {
         this.kernel = kernel;
         this.desired = desired;
+        this.changes = changes;
         this.prepared = PreparedImports.of(desired);
-        reobserve();
+        if (start.isPresent()) {
+            observed = start.get().observed();
+            changesAtLook = start.get().changes();
+            lookedAt = start.get().atNanos();
+            indexTarget();
+            reobserveHost();
+        }
+        // A machine that booted since holds nothing of what the look saw (an agent outliving its
+        // kernel: a test's power cycle, or a hypervisor's restore).
+        if (start.isEmpty() || observed.bootId().isEmpty() || !observed.bootId().equals(start.get().observed().bootId())) {
+            reobserve();
+        }
+    }
+
+    /**
+     * A whole look at the kernel, as the host side was last read: what it showed, the node's change
+     * count when it began, and when it ended (System.nanoTime).
+     */
+    record Look(ObservedKernel observed, long changes, long atNanos) {}
+
+    /** The kernel as this pass last saw it: no change of the pass since its last whole look. */
+    Look look() {
+        return new Look(observed, changesAtLook, lookedAt);
     }
 
     interface Action {
@@ -93,21 +125,35 @@ final class Pass {
         degraded.add(object + ": " + what);
     }
 
-    /** Observes again if this pass changed the kernel since it last looked. */
+    /**
+     * Observes again if this pass changed the kernel since it last looked: the host side alone when
+     * only it changed (connects and disconnects are not counted as changes, {@link KernelChanges}).
+     */
     void reobserveIfMutated() {
         if (mutations.size() > mutationsObserved) {
-            reobserve();
+            if (changes.count() == changesAtLook) {
+                mutationsObserved = mutations.size();
+                reobserveHost();
+            } else {
+                reobserve();
+            }
         }
     }
 
     void reobserve() {
         mutationsObserved = mutations.size();
+        changesAtLook = changes.count();
         observed = kernel.observe();
+        lookedAt = System.nanoTime();
+        indexTarget();
+        indexHostSide();
+    }
+
+    private void indexTarget() {
         dmByName = new HashMap<>();
         observed.dmDevices().forEach(d -> dmByName.put(d.name(), d));
         subsystemByNqn = new HashMap<>();
         observed.subsystems().forEach(s -> subsystemByNqn.put(s.nqn(), s));
-        indexHostSide();
     }
 
     /**
@@ -118,7 +164,7 @@ final class Pass {
     void reobserveHost() {
         Kernel.HostSide host = kernel.observeHost();
         observed = new ObservedKernel(observed.dmDevices(), host.blockDevices(), observed.ports(), observed.subsystems(),
-                observed.hosts(), host.controllers());
+                observed.hosts(), host.controllers(), host.bootId());
         indexHostSide();
     }
 

@@ -3,12 +3,14 @@ package io.dnv.node.agent;
 import io.dnv.core.kernel.DesiredNode;
 import io.dnv.node.kernel.Kernel;
 
+import java.time.Duration;
 import java.util.Optional;
 
 /**
  * One level-based pass from whatever the kernel holds to the desired state: it reads the
- * kernel first and never trusts memory, so the same pass adopts a node after an agent restart
- * (zero mutations when nothing changed) and finishes an operation a crash interrupted.
+ * kernel first, or starts from what it read at the end of the pass before when nothing could have
+ * changed since (below); it keeps nothing else in memory, so the same pass adopts a node after an
+ * agent restart (zero mutations when nothing changed) and finishes an operation a crash interrupted.
  *
  * Order: ports and ANA groups, imports, dm devices bottom-up, raid1 sides whose import came
  * back ({@link Raid1Sides}; failing those whose import died is {@link SideWatcher}'s), exports,
@@ -17,7 +19,11 @@ import java.util.Optional;
  * groups and host entries.
  *
  * A pass given new desired state may look only at what changed ({@link Focus}); a resync
- * looks at everything.
+ * looks at everything. A pass also reads the kernel whole only when it must: when nothing of
+ * this node changed it since the pass before ended ({@link KernelChanges}) and that look ended
+ * less than {@code lookKept} ago, it starts from that look and reads only the host side again
+ * (connections come and go by themselves). At a thousand volumes a node holds twenty thousand dm
+ * devices, and most passes of a failover wait on other nodes and change nothing.
  */
 public final class Reconciler {
 
@@ -31,15 +37,23 @@ public final class Reconciler {
     private final Revalidation revalidation = new Revalidation();
     private final Lanes lanes;
     private final HeldDevices held;
+    private final KernelChanges changes;
+    private final long lookKeptNanos;
     private Focus.Previous previous;
+    private Pass.Look lastLook;
 
     /**
      * {@code disk}: the physical disk the node's configuration names (none on a node without one);
      * {@code zeroing}: where devices over it go to be zeroed before they are removed. Every
-     * kernel command one after the other.
+     * kernel command one after the other, and every pass reads the kernel whole.
      */
     Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing) {
-        this(kernel, disk, zeroing, "", new Isolation(), new Lanes("", 1), new HeldDevices(), () -> {});
+        this(kernel, disk, zeroing, new KernelChanges());
+    }
+
+    private Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, KernelChanges changes) {
+        this(changes.counting(kernel), disk, zeroing, "", new Isolation(), new Lanes("", 1), new HeldDevices(), () -> {}, changes,
+                Duration.ZERO);
     }
 
     /**
@@ -47,11 +61,15 @@ public final class Reconciler {
      * whatever the desired state says; {@code lanes}: how many kernel commands of a pass may run at
      * once; {@code held}: devices an order holds suspended, which a pass leaves as they are;
      * {@code importsBack}: told when a target that did not answer lately answered a connect tried
-     * beside the passes.
+     * beside the passes; {@code changes}: counts what every hand of the node changes in
+     * {@code kernel} (which must be counted by it); {@code lookKept}: how long after a look ended it
+     * may serve the passes (zero: every pass looks).
      */
     Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, String nodeId, Isolation isolation, Lanes lanes,
-               HeldDevices held, Runnable importsBack) {
+               HeldDevices held, Runnable importsBack, KernelChanges changes, Duration lookKept) {
         this.held = held;
+        this.changes = changes;
+        this.lookKeptNanos = lookKept.toNanos();
         this.kernel = kernel;
         this.disk = disk;
         this.zeroing = zeroing;
@@ -70,8 +88,17 @@ public final class Reconciler {
         return reconcile(desired, false);
     }
 
+    /**
+     * As {@link #reconcileChanges(DesiredNode)}, but reading the kernel whole: something may have
+     * changed in it that no hand of the node did (an import went down, and with it a raid1 side).
+     */
+    public PassResult reconcileChangesLookingWhole(DesiredNode desired) {
+        lastLook = null;
+        return reconcile(desired, false);
+    }
+
     private PassResult reconcile(DesiredNode desired, boolean everything) {
-        Pass pass = new Pass(kernel, desired);
+        Pass pass = new Pass(kernel, desired, changes, everything ? Optional.empty() : stillTrue());
         Focus.Named named = Focus.Named.of(desired);
         pass.focus = everything ? Focus.EVERYTHING : Focus.since(previous, desired, named, pass.observed);
         DeviceResolver devices = new DeviceResolver(pass, disk);
@@ -100,6 +127,15 @@ public final class Reconciler {
         PassResult result = new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled,
                 pass.observed, pass.focus.everything(), zeroing.progress(), pass.degraded);
         previous = new Focus.Previous(desired, result, named);
+        lastLook = pass.look();
         return result;
+    }
+
+    /** The look the pass before ended with, if nothing of this node changed the kernel since and it is recent. */
+    private Optional<Pass.Look> stillTrue() {
+        if (lastLook == null || changes.count() != lastLook.changes() || System.nanoTime() - lastLook.atNanos() >= lookKeptNanos) {
+            return Optional.empty();
+        }
+        return Optional.of(lastLook);
     }
 }

@@ -21,14 +21,19 @@ public interface Kernel {
     /**
      * The NVMe host side alone (controllers, and block devices: disks and namespace heads), for a
      * second look right after connecting: nothing else changes when a host connects, and a node
-     * holds thousands of dm devices. This default reads everything.
+     * holds thousands of dm devices. This default reads everything, and knows no boot.
      */
     default HostSide observeHost() {
         ObservedKernel all = observe();
-        return new HostSide(all.blockDevices(), all.controllers());
+        return new HostSide("", all.blockDevices(), all.controllers());
     }
 
-    record HostSide(List<ObservedKernel.BlockDevice> blockDevices, List<ObservedKernel.Controller> controllers) {}
+    /**
+     * {@code bootId}: which boot of the machine this is (Linux: /proc/sys/kernel/random/boot_id),
+     * empty when unknown. A kernel that booted again holds none of the objects a look before
+     * the boot saw.
+     */
+    record HostSide(String bootId, List<ObservedKernel.BlockDevice> blockDevices, List<ObservedKernel.Controller> controllers) {}
 
     /**
      * The host-side controllers of these names (/sys/class/nvme/&lt;name&gt;) that exist, as

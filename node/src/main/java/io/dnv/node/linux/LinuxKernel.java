@@ -57,7 +57,7 @@ public final class LinuxKernel implements Kernel {
             throw new KernelException("kernel", "observe host side", failure(r));
         }
         ObservedKernel host = ObservedKernelReader.parse(r.stdout());
-        return new HostSide(host.blockDevices(), host.controllers());
+        return new HostSide(ObservedKernelReader.bootId(r.stdout()), host.blockDevices(), host.controllers());
     }
 
     @Override

@@ -49,11 +49,13 @@ final class ObservedKernelReader {
     }
 
     /**
-     * The host side alone: controllers, namespace heads and the disks, from sysfs. Nothing here
+     * The host side alone: controllers, namespace heads and the disks, from sysfs, and which boot
+     * of the machine this is. Nothing here
      * waits for I/O, so it answers while a thin pool's `dmsetup status` would not.
      */
     static String hostScript(List<String> disks) {
         StringBuilder sb = new StringBuilder(controllers("/sys/class/nvme/nvme*") + """
+                echo "R|$(r /proc/sys/kernel/random/boot_id)"
                 for b in /sys/block/nvme*n*; do
                   [ -e "$b" ] || continue; n=${b##*/}
                   case $n in *c*) continue ;; esac
@@ -88,6 +90,16 @@ final class ObservedKernelReader {
                   echo "K|${c##*/}|$(r $c/transport)|$(r $c/address)|$(r $c/subsysnqn)|$(r $c/hostnqn)|$(r $c/cntlid)|$(r $c/state)"
                 done
                 """.formatted(glob);
+    }
+
+    /** The boot id a {@link #hostScript} printed ("" when it printed none). */
+    static String bootId(String out) {
+        for (String line : out.split("\n")) {
+            if (line.startsWith("R|")) {
+                return line.substring(2).strip();
+            }
+        }
+        return "";
     }
 
     static ObservedKernel parse(String out) {
@@ -143,7 +155,7 @@ final class ObservedKernelReader {
         subsystems.forEach((nqn, f) -> subsystemList.add(new ObservedKernel.Subsystem(nqn, f[1].equals("1"),
                 allowed.getOrDefault(nqn, List.of()), Integer.parseInt(f[2]), Integer.parseInt(f[3]), f[4],
                 namespaces.getOrDefault(nqn, List.of()))));
-        return new ObservedKernel(dm, block, portList, subsystemList, hosts, controllers);
+        return new ObservedKernel(dm, block, portList, subsystemList, hosts, controllers, bootId(out));
     }
 
     /**

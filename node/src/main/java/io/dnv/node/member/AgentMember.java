@@ -7,8 +7,9 @@ import io.dnv.core.node.NodeInfo;
 import io.dnv.core.node.PoolUsage;
 import io.dnv.core.node.StorageNode;
 import io.dnv.core.node.ToAgent;
-import io.dnv.node.agent.HeldDevices;
 import io.dnv.node.agent.Failure;
+import io.dnv.node.agent.HeldDevices;
+import io.dnv.node.agent.KernelChanges;
 import io.dnv.node.agent.NodeAgent;
 import io.dnv.node.agent.OrderWorker;
 import io.dnv.node.agent.PassResult;
@@ -116,9 +117,11 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
         ActorRef<NodeAgent.Status> statuses = ctx.messageAdapter(NodeAgent.Status.class, AgentStatus::new);
         // Orders (a snapshot's holds) are carried out beside the passes, never behind one.
         HeldDevices held = new HeldDevices();
-        this.orders = ctx.spawn(restarts.supervise("orders", OrderWorker.create(kernel, held)), "orders", DispatcherSelector.blocking());
+        KernelChanges changes = new KernelChanges();
+        this.orders = ctx.spawn(restarts.supervise("orders", OrderWorker.create(changes.counting(kernel), held)), "orders",
+                DispatcherSelector.blocking());
         this.agent = ctx.spawn(restarts.supervise("agent", NodeAgent.create(info.nodeId(), info.endpoints().diskPath(), kernel, settings,
-                Optional.of(statuses), held)),
+                Optional.of(statuses), held, changes)),
                 "agent", DispatcherSelector.blocking());
         this.inbox = ctx.messageAdapter(ToAgent.class, FromControlPlane::new);
         this.witnessWatcher = ctx.spawn(restarts.supervise("witness watcher", WitnessWatcher.create(kernel,
@@ -216,7 +219,8 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
         } else if (msg instanceof ToAgent.Order order) {
             orders.tell(new OrderWorker.Carry(order));
         } else if (msg instanceof ToAgent.GetKernel get) {
-            // What the agent's last pass observed: every pass reads the kernel first.
+            // What the agent's last pass observed: every pass reads the kernel first, or the look of
+            // the pass before when nothing could have changed since.
             get.replyTo().tell(new ToAgent.KernelReport(reported.flatMap(NodeAgent.Status::lastPass).map(PassResult::observed)));
         }
         return this;

@@ -56,6 +56,8 @@ public final class SimulatedKernel implements Kernel {
     private final Map<String, Disk> disks = new LinkedHashMap<>();
     private final List<FileDisk> openDisks = new ArrayList<>();
     private BlockDevices devices;
+    /** New at every boot, as Linux's /proc/sys/kernel/random/boot_id. */
+    private String bootId;
     private DeviceMapper dm;
     private Nvmet nvmet;
     private NvmeHost host;
@@ -246,7 +248,7 @@ public final class SimulatedKernel implements Kernel {
         charge(KernelLatencies.Op.OBSERVE);
         charge(KernelLatencies.Op.OBSERVE_PER_DEVICE, devices.size());
         HostSide h = lookAtHost();
-        return new ObservedKernel(devices, h.blockDevices(), t.ports(), t.subsystems(), t.hosts(), h.controllers());
+        return new ObservedKernel(devices, h.blockDevices(), t.ports(), t.subsystems(), t.hosts(), h.controllers(), h.bootId());
     }
 
     @Override
@@ -263,7 +265,7 @@ public final class SimulatedKernel implements Kernel {
     }
 
     private synchronized HostSide lookAtHost() {
-        return new HostSide(blockDevices(), host.controllers());
+        return new HostSide(bootId, blockDevices(), host.controllers());
     }
 
     @Override
@@ -505,6 +507,7 @@ public final class SimulatedKernel implements Kernel {
     }
 
     private void boot() {
+        bootId = UUID.randomUUID().toString();
         devices = new BlockDevices();
         dm = new DeviceMapper(devices, targets());
         nvmet = new Nvmet(name, devices, fabric);

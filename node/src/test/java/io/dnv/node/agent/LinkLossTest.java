@@ -163,6 +163,13 @@ class LinkLossTest {
                 "the agent does not report the group degraded: " + agentDegraded("n1"));
         write(4 * MIB, pattern(MIB, 3));   // written while n3 is away: it must reach n3 when it returns
 
+        // Degraded until n3 returns: looked at again ever less often (1, 2, 4 s ...), not every second.
+        long looks = wholeLooks("n1");
+        Thread.sleep(6000);
+        long looked = wholeLooks("n1") - looks;
+        System.out.printf("TIME whole looks at n1 in 6 s while degraded: %d%n", looked);
+        assertTrue(looked <= 4, "n1 looked at its kernel whole " + looked + " times in 6 s while nothing changed");
+
         fabric.heal("127.0.1.1", "127.0.1.3");
         long healedAt = System.nanoTime();
         eventually("side 1 re-added and in sync", () -> health().equals("AA"));
@@ -263,6 +270,10 @@ class LinkLossTest {
 
     private static double seconds(long since) {
         return (System.nanoTime() - since) / 1e9;
+    }
+
+    private long wholeLooks(String node) {
+        return kernels.get(node).spent().snapshot().get(io.dnv.node.sim.KernelLatencies.Op.OBSERVE).count();
     }
 
     private static void eventually(String what, BooleanSupplier condition) throws InterruptedException {

@@ -236,10 +236,12 @@ class AgentMemberTest {
             inbox.tell(new ToAgent.Sync(1, N1, Map.of(), List.of(), witnesses.get("n1")));
             heartbeat(entity, h -> h.reached() == 1 && witness(h, peerAddress).witnessLive() == 1);
 
-            CountDownLatch release = kernel.hold("observe");
+            // The pass for the new generation starts from the look the pass before ended with and
+            // reads the host side again: it is held there.
+            CountDownLatch release = kernel.hold("observeHost");
             held.add(release);
             inbox.tell(new ToAgent.Sync(2, N1, Map.of(), List.of(), witnesses.get("n1")));
-            assertTrue(kernel.entered("observe").await(10, TimeUnit.SECONDS), "a pass is stuck in its look at the kernel");
+            assertTrue(kernel.entered("observeHost").await(10, TimeUnit.SECONDS), "a pass is stuck in its look at the kernel");
             long off = System.nanoTime();
             peer.powerOff();
             StorageNode.Heartbeat down = heartbeat(entity, h -> witness(h, peerAddress).witnessDown() == 1);

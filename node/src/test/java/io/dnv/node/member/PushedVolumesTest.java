@@ -106,7 +106,7 @@ class PushedVolumesTest {
         io.dnv.core.kernel.ObservedKernel observed = new io.dnv.core.kernel.ObservedKernel(List.of(
                 dm(io.dnv.core.kernel.Names.thin("n1", "v1", 0)), dm(io.dnv.core.kernel.Names.ld("n1", "gone-1", 0, 0, 1)),
                 dm(io.dnv.core.kernel.Names.ld("n2", "other-node", 0, 0, 1)), dm("vg0-root")), List.of(), List.of(), List.of(), List.of(),
-                List.of());
+                List.of(), "");
         assertEquals(Set.of("gone-1"), pushed.leftovers("n1", observed, List.of()));
     }
 
@@ -119,7 +119,7 @@ class PushedVolumesTest {
         PushedVolumes pushed = new PushedVolumes();
         pushed.put(new ToAgent.PutVolume("v1", BRAND_NEW, 3));
         io.dnv.core.kernel.ObservedKernel empty = new io.dnv.core.kernel.ObservedKernel(List.of(), List.of(), List.of(), List.of(),
-                List.of(), List.of());
+                List.of(), List.of(), "");
         List<ZeroingProgress> zeroing = List.of(
                 new ZeroingProgress(io.dnv.core.kernel.Names.ld("n1", "gone-1", 0, 0, 1), 256L << 20, 1L << 30),
                 new ZeroingProgress(io.dnv.core.kernel.Names.ld("n1", "v1", 0, 0, 1), 0, 1L << 30),
