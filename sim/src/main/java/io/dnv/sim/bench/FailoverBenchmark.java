@@ -128,6 +128,7 @@ public final class FailoverBenchmark {
             Result r = new Result(volumes, BenchApi.percentile(resumed, 50), BenchApi.percentile(resumed, 99), detect,
                     BenchApi.percentile(stages.get("Fenced"), 99), kato * 1000L, lost, stale, errors, notOptimized);
             print(r, resumed, stages, node, before, after, writers, out);
+            printStageTimes(ids, out);
             return r;
         }
     }
@@ -196,6 +197,25 @@ public final class FailoverBenchmark {
             }
         }
         return true;
+    }
+
+    /**
+     * How long each stage of the failovers took (the volumes' own timings, {@code lastFailover.stages}),
+     * p50/p99 over the volumes, in the order the stages run: which stage the time went to.
+     */
+    private void printStageTimes(List<String> ids, PrintStream out) throws Exception {
+        Map<String, List<Long>> byStage = new java.util.LinkedHashMap<>();
+        for (String id : ids) {
+            for (JsonNode s : api.get("/v1/volumes/" + id).path("lastFailover").path("stages")) {
+                byStage.computeIfAbsent(s.path("stage").asText(), k -> new ArrayList<>()).add(s.path("millis").asLong());
+            }
+        }
+        StringBuilder sb = new StringBuilder("stage durations p50/p99 ms:");
+        byStage.forEach((stage, ms) -> {
+            Collections.sort(ms);
+            sb.append(String.format(" %s %d/%d", stage, BenchApi.percentile(ms, 50), BenchApi.percentile(ms, 99)));
+        });
+        out.println(sb);
     }
 
     /** Per stage, the sorted times from the crash to each volume's event that ended it. */
