@@ -16,10 +16,15 @@ import org.junit.jupiter.api.TestInstance;
 
 import java.nio.file.Files;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 
 import static io.dnv.app.LinuxHost.await;
+import static io.dnv.app.LinuxHost.eventTime;
 import static io.dnv.app.LinuxHost.head;
 import static io.dnv.app.LinuxHost.paths;
 import static io.dnv.app.LinuxHost.run;
@@ -27,16 +32,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 /**
- * A snapshot and an extend on Linux, each asked of the product through its API, not done by test
- * shell: the product (control member, agents) over three storage servers in two QEMU guests, a
- * host in guest B connected with the lines the attach answers. The snapshot keeps the bytes of
- * its moment while the host overwrites them (read through the snapshot's thins on the leg
- * owner); the extend's new size reaches the host (the namespace's `revalidate_size`), what was
- * written before reads back unchanged and the new range is writable.
+ * A snapshot, a clone and an extend on Linux, each asked of the product through its API, not done
+ * by test shell, in one boot of the guests: the product (control member, agents) over three
+ * storage servers in two QEMU guests, a host in guest B connected with the lines the attach
+ * answers. The snapshot keeps the bytes of its moment while the host overwrites them (read
+ * through the snapshot's thins on the leg owner). The clone of the volume reads the source at the
+ * clone point at once while the source is overwritten, takes a write, hydrates over dm-clone with
+ * its progress on the API, is swapped for its plain stripe with every active optimized, keeps its
+ * bytes, and once deleted leaves nothing of itself or of the source's export in either kernel.
+ * The extend, last as it is the slowest, reaches the host (the namespace's `revalidate_size`):
+ * what was written before reads back unchanged and the new range is writable.
  */
 @Tag("real-kernel")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class SnapshotAndExtendOnLinuxTest {
+class OperationsOnLinuxTest {
 
     private static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:0c4d2e1f-6a7b-4c8d-9e0f-1a2b3c4d5e6f";
     private static final int DISK_MIB = 128;
@@ -44,7 +53,13 @@ class SnapshotAndExtendOnLinuxTest {
     private static final long GROWN = 48L << 20;
     private static final VolumeSpec SPEC = new VolumeSpec(SIZE, 1, 1, 2, 2);
     private static final VolumeSpec GROWN_SPEC = new VolumeSpec(GROWN, 1, 1, 2, 2);
+    /** Two actives, so that the second waits inaccessible in the clone's own ANA group until the swap. */
+    private static final VolumeSpec CLONE_SPEC = new VolumeSpec(SIZE, 2, 0, 1, 2);
     private static final String VOLUME = "sx";
+    private static final String CLONE = "cx";
+    /** Where the host writes into the clone while it hydrates, and how much. */
+    private static final long MINE_AT = 18L << 20;
+    private static final long MINE = 1L << 20;
     /** A TCG guest takes seconds for what takes milliseconds on hardware. */
     private static final Duration LONG = Duration.ofMinutes(10);
     /** An extend is a few passes on every node, each many commands: 8.4 min on a busy machine. */
@@ -60,7 +75,7 @@ class SnapshotAndExtendOnLinuxTest {
         System.out.printf("TIME boot of both guests %.1f s%n", guests.bootTime().toMillis() / 1000.0);
         Duration command = Duration.ofSeconds(90);
         long t = System.nanoTime();
-        product = ProductOnGuests.start(Files.createTempDirectory("dnv-snapshot-linux"), List.of(
+        product = ProductOnGuests.start(Files.createTempDirectory("dnv-operations-linux"), List.of(
                 new ProductOnGuests.Server(GuestServer.of("a1", GuestPair.ADDRESS_A, guests.a(), "/dev/ram0", 0, command), Set.of("ctrl")),
                 new ProductOnGuests.Server(GuestServer.of("b1", GuestPair.ADDRESS_B, guests.b(), "/dev/ram0", 0, command),
                         Set.of("ctrl", "disk")),
@@ -82,7 +97,7 @@ class SnapshotAndExtendOnLinuxTest {
     }
 
     @Test
-    void aSnapshotKeepsItsMomentAndAnExtendReachesTheHost() {
+    void aSnapshotACloneAndAnExtendOnLinux() {
         long t = System.nanoTime();
         ApiClient.Reply created = api.post("/v1/volumes", "{\"name\":\"" + VOLUME + "\",\"sizeBytes\":" + SIZE + ",\"legsPerController\":"
                 + SPEC.legsPerController() + ",\"replicas\":" + SPEC.replicas() + "}");
@@ -93,13 +108,7 @@ class SnapshotAndExtendOnLinuxTest {
         System.out.printf("TIME create of a 1a/1s/2l/2r volume on Linux %.1f s (active on %s)%n", seconds(t), active);
 
         GuestChannel host = guests.b();
-        ApiClient.Reply attached = await(() -> api.post("/v1/volumes/" + VOLUME + "/attachments", "{\"hostNqn\":\"" + HOST + "\"}"),
-                r -> r.status() != 503, "the attach answered", LONG);
-        assertEquals(200, attached.status(), new String(attached.body()));
-        LinuxHost.connect(host, attached.json());
-        String nqn = attached.json().path("subsystemNqn").asText();
-        await(() -> paths(host, nqn), p -> p.contains("live optimized"), "an optimized path", Duration.ofMinutes(1));
-        String head = head(host, VOLUME);
+        String head = attach(VOLUME);
         run(host, "dd if=/dev/urandom of=/tmp/before bs=1M count=8 2>/dev/null\n" + GuestIo.write("/tmp/before", head, 4L << 20));
         String before = md5(host, "/tmp/before", 0);
 
@@ -119,6 +128,10 @@ class SnapshotAndExtendOnLinuxTest {
         assertEquals(after, md5(host, head, 4), "the volume reads what was written last");
         assertEquals(before, snapshotMd5(owner, active, thinId(snapshot)), "the snapshot keeps the bytes of its moment");
 
+        aCloneReadsTheClonePointHydratesIsSwappedAndGoes(head);
+        // The source was overwritten at 4 and 16 MiB while the clone hydrated.
+        String last = md5(host, head, 4);
+
         t = System.nanoTime();
         ApiClient.Reply extend = api.patch("/v1/volumes/" + VOLUME, "{\"sizeBytes\":" + GROWN + "}");
         assertEquals(202, extend.status(), new String(extend.body()));
@@ -129,10 +142,138 @@ class SnapshotAndExtendOnLinuxTest {
         await(() -> Long.parseLong(run(host, "cat /sys/block/" + block + "/size")), s -> s == sectors,
                 "the host's namespace at " + sectors + " sectors", Duration.ofMinutes(2));
         System.out.printf("TIME extend %d -> %d MiB through the API, seen by the host %.1f s%n", SIZE >> 20, GROWN >> 20, seconds(t));
-        assertEquals(after, md5(host, head, 4), "what was written before the extend reads back unchanged");
+        assertEquals(last, md5(host, head, 4), "what was written before the extend reads back unchanged");
         long lastMib = (VolumeLayout.of(GROWN_SPEC).usableBytes() >> 20) - 8;
         run(host, "dd if=/dev/urandom of=/tmp/end bs=1M count=8 2>/dev/null\n" + GuestIo.write("/tmp/end", head, lastMib << 20));
         assertEquals(md5(host, "/tmp/end", 0), md5(host, head, (int) lastMib), "the new range is writable");
+
+        t = System.nanoTime();
+        delete(VOLUME, "?deleteSnapshots=true");
+        assertEquals(List.of(), leftOf(VOLUME), "nothing of the source in either kernel");
+        System.out.printf("TIME delete of the source with its snapshot %.1f s%n", seconds(t));
+    }
+
+    /**
+     * The clone of the volume (its own snapshot taken by the product) at a moment the host knows
+     * the whole source's bytes of; the source overwritten once the clone is READY; the clone read
+     * and written by the host while it hydrates, then hydrated, swapped and read again; deleted.
+     */
+    private void aCloneReadsTheClonePointHydratesIsSwappedAndGoes(String head) {
+        GuestChannel host = guests.b();
+        long usable = VolumeLayout.of(SPEC).usableBytes();
+        run(host, "dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null\n" + GuestIo.write("/tmp/pattern", head, 16L << 20));
+        String whole = md5(host, head, 0, usable);
+        String below = md5(host, head, 0, MINE_AT);
+        String above = md5(host, head, MINE_AT + MINE, usable - MINE_AT - MINE);
+
+        long t = System.nanoTime();
+        ApiClient.Reply asked = api.post("/v1/volumes", "{\"name\":\"" + CLONE + "\",\"activeControllers\":" + CLONE_SPEC.activeControllers()
+                + ",\"standbyControllers\":" + CLONE_SPEC.standbyControllers() + ",\"legsPerController\":" + CLONE_SPEC.legsPerController()
+                + ",\"replicas\":" + CLONE_SPEC.replicas() + ",\"source\":{\"volumeId\":\"" + VOLUME + "\"}}");
+        assertEquals(202, asked.status(), new String(asked.body()));
+        JsonNode ready = api.awaitState(CLONE, "READY", LONG);
+        JsonNode cloneOf = ready.path("cloneOf");
+        String first = ready.path("controllers").get(0).path("node").asText();
+        System.out.printf("TIME clone of a %d MiB volume, request -> READY %.1f s (first active on %s, hydrating from snapshot %s: %s)%n",
+                SIZE >> 20, seconds(t), first, cloneOf.path("snapshotId").asText(), cloneOf);
+        assertEquals(VOLUME, cloneOf.path("sourceVolumeId").asText(), cloneOf.toString());
+        assertEquals(usable, cloneOf.path("totalBytes").asLong(), "the source's bytes to copy: " + cloneOf);
+
+        run(host, "dd if=/dev/urandom of=/tmp/later bs=1M count=8 2>/dev/null\n" + GuestIo.write("/tmp/later", head, 4L << 20) + "\n"
+                + GuestIo.write("/tmp/later", head, 16L << 20));
+        assertNotEquals(whole, md5(host, head, 0, usable), "the source overwritten after the clone point");
+
+        String cloneHead = attach(CLONE);
+        String nqn = Names.volumeNqn(CLONE);
+        System.out.println("the host's paths to the clone while it hydrates: " + paths(host, nqn).replace('\n', ';'));
+        assertEquals(whole, md5(host, cloneHead, 0, usable), "the clone reads the source at the clone point");
+        run(host, "dd if=/dev/urandom of=/tmp/mine bs=1M count=1 2>/dev/null\n" + GuestIo.write("/tmp/mine", cloneHead, MINE_AT));
+        String mine = md5(host, "/tmp/mine", 0, MINE);
+        assertEquals(mine, md5(host, cloneHead, MINE_AT, MINE), "a write to the clone reads back");
+
+        Set<String> progress = new LinkedHashSet<>();
+        JsonNode done = await(() -> api.get("/v1/volumes/" + CLONE).json(), v -> {
+            JsonNode c = v.path("cloneOf");
+            progress.add(c.path("status").asText() + " " + c.path("percent").asInt() + " % " + (c.path("bytesPerSecond").asLong() >> 10)
+                    + " KiB/s");
+            return c.path("status").asText().equals("DONE") && v.path("operation").isNull();
+        }, "the clone hydrated and finished", LONG);
+        System.out.println("hydration as GET /v1/volumes/" + CLONE + " showed it: " + progress);
+        assertEquals(100, done.path("cloneOf").path("percent").asInt(), done.toString());
+        assertEquals(usable, done.path("cloneOf").path("hydratedBytes").asLong(), done.toString());
+        JsonNode events = api.get("/v1/volumes/" + CLONE + "/events").json();
+        Instant becameReady = eventTime(events, "BecameReady");
+        Instant hydrated = eventTime(events, "CloneHydrated");
+        Instant released = eventTime(events, "CloneSourceReleased");
+        double hydrateSeconds = Duration.between(becameReady, hydrated).toMillis() / 1000.0;
+        System.out.printf("TIME clone READY -> hydrated %.1f s (%.2f MiB/s)%n", hydrateSeconds, (usable >> 20) / hydrateSeconds);
+        System.out.printf("TIME clone hydrated -> swapped, every active optimized and the source released %.1f s%n",
+                Duration.between(hydrated, released).toMillis() / 1000.0);
+        assertEquals(CLONE_SPEC.activeControllers(), await(() -> paths(host, nqn), p -> p.lines().filter(l -> l.endsWith("live optimized"))
+                .count() == CLONE_SPEC.activeControllers(), "every active of the clone optimized", Duration.ofMinutes(2)).lines().count());
+        assertEquals(below, md5(host, cloneHead, 0, MINE_AT), "after the swap: the source at the clone point below the write");
+        assertEquals(mine, md5(host, cloneHead, MINE_AT, MINE), "after the swap: the write");
+        assertEquals(above, md5(host, cloneHead, MINE_AT + MINE, usable - MINE_AT - MINE), "after the swap: the source above the write");
+        assertEquals(List.of("s1"), names(api.get("/v1/volumes/" + VOLUME + "/snapshots").json()),
+                "the snapshot taken for the clone is gone, the one asked for stays");
+
+        t = System.nanoTime();
+        delete(CLONE, "");
+        assertEquals(List.of(), leftOf(CLONE), "nothing of the clone in either kernel");
+        assertEquals(List.of(), snapshotExportsOf(VOLUME), "no export or import of the source's snapshots");
+        System.out.printf("TIME delete of the clone %.1f s%n", seconds(t));
+    }
+
+    /** Attaches the host to the volume, connects it and waits for an optimized path: the host's namespace head. */
+    private String attach(String vol) {
+        GuestChannel host = guests.b();
+        ApiClient.Reply attached = await(() -> api.post("/v1/volumes/" + vol + "/attachments", "{\"hostNqn\":\"" + HOST + "\"}"),
+                r -> r.status() != 503, "the attach answered", LONG);
+        assertEquals(200, attached.status(), new String(attached.body()));
+        LinuxHost.connect(host, attached.json());
+        String nqn = attached.json().path("subsystemNqn").asText();
+        await(() -> paths(host, nqn), p -> p.contains("live optimized"), "an optimized path", Duration.ofMinutes(1));
+        return head(host, vol);
+    }
+
+    /** The host disconnected and detached, the volume deleted and gone from the API. */
+    private void delete(String vol, String query) {
+        LinuxHost.disconnect(guests.b(), Names.volumeNqn(vol));
+        ApiClient.Reply detached = api.delete("/v1/volumes/" + vol + "/attachments/" + HOST);
+        assertEquals(200, detached.status(), new String(detached.body()));
+        ApiClient.Reply deleted = api.delete("/v1/volumes/" + vol + query);
+        assertEquals(202, deleted.status(), new String(deleted.body()));
+        api.awaitGone(vol, LONG);
+    }
+
+    /**
+     * What either guest's kernel still has of the volume: dm devices its servers named for it,
+     * nvmet subsystems with it in their NQN (its volume, legs, LDs, snapshot legs), and
+     * controllers importing such a subsystem.
+     */
+    private List<String> leftOf(String vol) {
+        return kernelObjects(o -> List.of("a1", "b1", "b2").stream().anyMatch(n -> Names.volumeOfDm(n, o).map(vol::equals).orElse(false))
+                || o.startsWith(Names.NQN_PREFIX) && (o.contains(":" + vol + ":") || o.endsWith(":" + vol)));
+    }
+
+    /** A source's snapshot exports and their imports: the snapshot thins activated for it and their subsystems. */
+    private List<String> snapshotExportsOf(String vol) {
+        return kernelObjects(o -> o.contains("-snapx-" + vol + "-") || o.startsWith(Names.NQN_PREFIX + "snap:" + vol + ":"));
+    }
+
+    /** Every dm device, nvmet subsystem and imported subsystem of both guests that {@code of} picks, with its guest. */
+    private List<String> kernelObjects(Predicate<String> of) {
+        List<String> left = new ArrayList<>();
+        String script = "dmsetup ls 2>/dev/null | cut -f1; ls /sys/kernel/config/nvmet/subsystems 2>/dev/null; "
+                + "cat /sys/class/nvme/nvme*/subsysnqn 2>/dev/null; true";
+        for (GuestChannel g : List.of(guests.a(), guests.b())) {
+            for (String object : run(g, script).split("\\s+")) {
+                if (of.test(object)) {
+                    left.add((g == guests.a() ? "guest A " : "guest B ") + object);
+                }
+            }
+        }
+        return left;
     }
 
     /**
@@ -165,7 +306,17 @@ class SnapshotAndExtendOnLinuxTest {
     }
 
     private static String md5(GuestChannel guest, String path, int offsetMib) {
-        return run(guest, GuestIo.md5(path, (long) offsetMib << 20, 8L << 20)).split(" ")[0];
+        return md5(guest, path, (long) offsetMib << 20, 8L << 20);
+    }
+
+    private static String md5(GuestChannel guest, String path, long offset, long length) {
+        return run(guest, GuestIo.md5(path, offset, length)).split(" ")[0];
+    }
+
+    private static List<String> names(JsonNode page) {
+        List<String> out = new ArrayList<>();
+        page.path("items").forEach(s -> out.add(s.path("name").asText()));
+        return out;
     }
 
     private static String controller(JsonNode volume, String role) {
