@@ -4,18 +4,24 @@ import io.dnv.core.DomainError;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.node.PoolUsage;
 import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.volume.Clone;
 import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.SnapshotView;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeLayout;
+import io.dnv.core.volume.VolumeSource;
 import io.dnv.core.volume.VolumeView;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.junit.jupiter.api.Test;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import static io.dnv.core.volume.operation.ScriptedPeers.Call;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -83,6 +89,34 @@ class GrowPoolsTest {
             assertEquals(layout.poolDataSectors() + reserve.thinDataSectors(), VolumeBed.size(toActive.get(1), Names.pool(active, bed.id, 0)));
             assertEquals(layout.legSectors(), VolumeBed.size(toActive.get(1), Names.thin(active, bed.id, 0)));
             assertEquals(layout.stripeSectors(), VolumeBed.size(toActive.get(1), Names.volume(active, bed.id)));
+        }
+    }
+
+    /**
+     * A hydrating clone's first pool holds its leg, every block of it copied, and dm-clone's
+     * metadata thin: no reason to grow. A block more than both is, as it is for any volume.
+     */
+    @Test
+    void aHydratingClonesFirstPoolHoldingItsLegAndItsMetadataDoesNotGrow() {
+        try (VolumeBed bed = new VolumeBed("g6")) {
+            bed.peers.sourceSnapshots.put("src.3", new SnapshotView("src.3", "src", "a", "READY", Instant.now(), 64L << 20,
+                    Optional.empty(), 1));
+            bed.peers.hydratedRegions = 0;
+            bed.volume.runCommand(new Volume.Create(bed.id, VolumeBed.SPEC, Optional.of(VolumeSource.ofSnapshot("src.3")),
+                    bed.kit.<Volume.Result>createTestProbe().ref()));
+            Volume.State s = bed.awaitState(st -> st.phase() == Volume.Phase.READY && st.operation().isEmpty()
+                    && st.cloneOf().map(c -> c.status() == Clone.Status.HYDRATING).orElse(false), "READY and hydrating");
+            VolumeLayout layout = VolumeLayout.of(VolumeBed.SPEC);
+            long leg = layout.legSectors() / VolumeLayout.THIN_BLOCK_SECTORS;
+            long metadata = s.cloneOf().orElseThrow().metadataSectors() / VolumeLayout.THIN_BLOCK_SECTORS;
+            long total = layout.poolDataSectors() / VolumeLayout.THIN_BLOCK_SECTORS;
+            assertTrue(metadata > 0 && (leg + metadata) * 100 / total >= 80, leg + " + " + metadata + " of " + total + " blocks: past the mark");
+            String owner = s.placement().orElseThrow().owner(0, VolumeBed.SPEC).nodeId();
+            bed.volume.runCommand(new Volume.PoolsPastMark(owner, 80, List.of(new PoolUsage(bed.id, 0, leg + metadata, total, 10, 1000, "rw"))));
+            assertFalse(bed.journal().contains("PoolGrowthRequested"), bed.journal().toString());
+            bed.volume.runCommand(new Volume.PoolsPastMark(owner, 80, List.of(new PoolUsage(bed.id, 0, leg + metadata + 1, total, 10, 1000,
+                    "rw"))));
+            assertTrue(bed.journal().contains("PoolGrowthRequested"), bed.journal().toString());
         }
     }
 
