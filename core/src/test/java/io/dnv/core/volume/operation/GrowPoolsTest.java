@@ -1,8 +1,11 @@
 package io.dnv.core.volume.operation;
 
 import io.dnv.core.DomainError;
+import io.dnv.core.kernel.DmDevice;
+import io.dnv.core.kernel.DmTarget;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.node.PoolUsage;
+import io.dnv.core.plan.Fixtures;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Clone;
 import io.dnv.core.volume.Placement;
@@ -117,6 +120,54 @@ class GrowPoolsTest {
             bed.volume.runCommand(new Volume.PoolsPastMark(owner, 80, List.of(new PoolUsage(bed.id, 0, leg + metadata + 1, total, 10, 1000,
                     "rw"))));
             assertTrue(bed.journal().contains("PoolGrowthRequested"), bed.journal().toString());
+
+            // Grown while it hydrates, the first active stays a clone of its source.
+            String first = s.placement().orElseThrow().controllers().get(0).nodeId();
+            int setsBefore = bed.peers.calls(Call.SET_OBJECTS).size() - 1;
+            grown(bed);
+            List<NodeObjects> sent = bed.objectsSentTo(first, setsBefore);
+            assertEquals(2, sent.size(), "build, grow");
+            for (NodeObjects o : sent) {
+                DmDevice volume = o.dmDevices().stream().filter(d -> d.name().equals(Names.volume(first, bed.id))).findFirst().orElseThrow();
+                assertInstanceOf(DmTarget.Clone.class, volume.table().lines().get(0).target(), volume.toString());
+            }
+        }
+    }
+
+    /**
+     * A growth of a volume whose snapshot a clone imports keeps the export: every plan it hands
+     * the leg owners activates the snapshot's legs and exports them to the importer.
+     */
+    @Test
+    void aGrowthKeepsTheSnapshotExportOfAHydratingClone() {
+        try (VolumeBed bed = VolumeBed.ready("g7")) {
+            TestProbe<Volume.SnapshotResult> taken = bed.kit.createTestProbe();
+            bed.volume.runCommand(new Volume.TakeSnapshot("a", taken.ref()));
+            String snap = taken.receiveMessage().snapshot().orElseThrow().id();
+            bed.awaitState(st -> st.operation().isEmpty(), "snapshot taken");
+            List<String> own = bed.volume.getState().ownNodes();
+            String importer = Fixtures.sixNodes().keySet().stream().filter(n -> !own.contains(n)).findFirst().orElseThrow();
+            TestProbe<Volume.ExportReply> exported = bed.kit.createTestProbe();
+            bed.volume.runCommand(new Volume.ExportSnapshot(snap, "c1", importer, exported.ref()));
+            int thinId = exported.receiveMessage().export().orElseThrow().thinId();
+            bed.awaitState(st -> st.operation().isEmpty(), "exported");
+
+            Placement placement = bed.volume.getState().placement().orElseThrow();
+            int setsBefore = bed.peers.calls(Call.SET_OBJECTS).size();
+            report(bed, false);
+            grown(bed);
+            for (int leg = 0; leg < VolumeBed.SPEC.legCount(); leg++) {
+                String owner = placement.owner(leg, VolumeBed.SPEC).nodeId();
+                String nqn = Names.snapshotLegNqn(bed.id, thinId, leg);
+                String device = Names.snapshotLeg(owner, bed.id, thinId, leg);
+                List<NodeObjects> sent = bed.objectsSentTo(owner, setsBefore);
+                assertEquals(2, sent.size(), "build, grow");
+                for (NodeObjects o : sent) {
+                    assertTrue(o.dmDevices().stream().anyMatch(d -> d.name().equals(device)), device + " kept: " + o.dmDevices());
+                    assertTrue(o.subsystems().stream().anyMatch(x -> x.nqn().equals(nqn) && x.allowedHosts().contains(Names.hostNqn(importer))),
+                            nqn + " kept for " + importer);
+                }
+            }
         }
     }
 
