@@ -176,7 +176,12 @@ class OperationsOnLinuxTest {
         System.out.printf("TIME clone of a %d MiB volume, request -> READY %.1f s (first active on %s, hydrating from snapshot %s: %s)%n",
                 SIZE >> 20, seconds(t), first, cloneOf.path("snapshotId").asText(), cloneOf);
         assertEquals(VOLUME, cloneOf.path("sourceVolumeId").asText(), cloneOf.toString());
+        assertEquals("HYDRATING", cloneOf.path("status").asText(), cloneOf.toString());
         assertEquals(usable, cloneOf.path("totalBytes").asLong(), "the source's bytes to copy: " + cloneOf);
+        // Hydration takes seconds here, an attach a minute (and it queues behind the finish):
+        // its progress is watched first, the host reads the clone once attached.
+        Set<String> progress = new LinkedHashSet<>();
+        await(() -> api.get("/v1/volumes/" + CLONE).json(), v -> !seen(progress, v).equals("HYDRATING"), "the clone hydrated", LONG);
 
         // 4 MiB more of each 16 MiB leg (its snapshots share the old blocks): 12 of a pool's 20
         // blocks, below the low-water mark, so no pool growth, as slow as an extend here, runs.
@@ -185,19 +190,14 @@ class OperationsOnLinuxTest {
 
         String cloneHead = attach(CLONE);
         String nqn = Names.volumeNqn(CLONE);
-        System.out.println("the host's paths to the clone while it hydrates: " + paths(host, nqn).replace('\n', ';'));
+        System.out.println("the host's paths to the clone once attached: " + paths(host, nqn).replace('\n', ';'));
         assertEquals(whole, md5(host, cloneHead, 0, usable), "the clone reads the source at the clone point");
         run(host, "dd if=/dev/urandom of=/tmp/mine bs=1M count=1 2>/dev/null\n" + GuestIo.write("/tmp/mine", cloneHead, MINE_AT));
         String mine = md5(host, "/tmp/mine", 0, MINE);
         assertEquals(mine, md5(host, cloneHead, MINE_AT, MINE), "a write to the clone reads back");
 
-        Set<String> progress = new LinkedHashSet<>();
-        JsonNode done = await(() -> api.get("/v1/volumes/" + CLONE).json(), v -> {
-            JsonNode c = v.path("cloneOf");
-            progress.add(c.path("status").asText() + " " + c.path("percent").asInt() + " % " + (c.path("bytesPerSecond").asLong() >> 10)
-                    + " KiB/s");
-            return c.path("status").asText().equals("DONE") && v.path("operation").isNull();
-        }, "the clone hydrated and finished", LONG);
+        JsonNode done = await(() -> api.get("/v1/volumes/" + CLONE).json(), v -> seen(progress, v).equals("DONE")
+                && v.path("operation").isNull(), "the clone hydrated and finished", LONG);
         System.out.println("hydration as GET /v1/volumes/" + CLONE + " showed it: " + progress);
         assertEquals(100, done.path("cloneOf").path("percent").asInt(), done.toString());
         assertEquals(usable, done.path("cloneOf").path("hydratedBytes").asLong(), done.toString());
@@ -226,6 +226,13 @@ class OperationsOnLinuxTest {
         System.out.printf("TIME delete of the clone %.1f s%n", seconds(t));
     }
 
+    /** Adds the clone's progress as the volume shows it to {@code seen}; answers its status. */
+    private static String seen(Set<String> seen, JsonNode volume) {
+        JsonNode c = volume.path("cloneOf");
+        seen.add(c.path("status").asText() + " " + c.path("percent").asInt() + " % " + (c.path("bytesPerSecond").asLong() >> 10) + " KiB/s");
+        return c.path("status").asText();
+    }
+
     /** Attaches the host to the volume, connects it and waits for an optimized path: the host's namespace head. */
     private String attach(String vol) {
         GuestChannel host = guests.b();
@@ -241,7 +248,8 @@ class OperationsOnLinuxTest {
     /** The host disconnected and detached, the volume deleted and gone from the API. */
     private void delete(String vol, String query) {
         LinuxHost.disconnect(guests.b(), Names.volumeNqn(vol));
-        ApiClient.Reply detached = api.delete("/v1/volumes/" + vol + "/attachments/" + HOST);
+        ApiClient.Reply detached = await(() -> api.delete("/v1/volumes/" + vol + "/attachments/" + HOST), r -> r.status() != 503,
+                "the detach answered", LONG);
         assertEquals(200, detached.status(), new String(detached.body()));
         ApiClient.Reply deleted = api.delete("/v1/volumes/" + vol + query);
         assertEquals(202, deleted.status(), new String(deleted.body()));
