@@ -117,13 +117,13 @@ class GrowPoolsTest {
             String owner = s.placement().orElseThrow().owner(0, VolumeBed.SPEC).nodeId();
             bed.volume.runCommand(new Volume.PoolsPastMark(owner, 80, List.of(new PoolUsage(bed.id, 0, leg + metadata, total, 10, 1000, "rw"))));
             assertFalse(bed.journal().contains("PoolGrowthRequested"), bed.journal().toString());
+            int setsBefore = bed.peers.calls(Call.SET_OBJECTS).size();
             bed.volume.runCommand(new Volume.PoolsPastMark(owner, 80, List.of(new PoolUsage(bed.id, 0, leg + metadata + 1, total, 10, 1000,
                     "rw"))));
             assertTrue(bed.journal().contains("PoolGrowthRequested"), bed.journal().toString());
 
             // Grown while it hydrates, the first active stays a clone of its source.
             String first = s.placement().orElseThrow().controllers().get(0).nodeId();
-            int setsBefore = bed.peers.calls(Call.SET_OBJECTS).size() - 1;
             grown(bed);
             List<NodeObjects> sent = bed.objectsSentTo(first, setsBefore);
             assertEquals(2, sent.size(), "build, grow");
