@@ -6,6 +6,7 @@ import io.dnv.node.linux.CommandRunner;
 import io.dnv.sim.vm.GuestChannel;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -31,6 +32,22 @@ final class LinuxHost {
         await(() -> run(host, "ls -d /sys/class/nvme-subsystem/nvme-subsys* 2>/dev/null | while read -r s; do "
                 + "[ \"$(cat $s/subsysnqn)\" = " + nqn + " ] && echo " + settings.path("iopolicy").asText() + " > $s/iopolicy && echo set; "
                 + "done; true"), s -> s.contains("set"), "the host's subsystem " + nqn, Duration.ofMinutes(1));
+    }
+
+    /** Deletes the host's controllers to the subsystem: the host lets go of it before the product does. */
+    static void disconnect(GuestChannel host, String nqn) {
+        run(host, "for c in /sys/class/nvme/nvme*; do [ \"$(cat $c/subsysnqn 2>/dev/null)\" = " + nqn + " ] && echo 1 > $c/delete_controller; "
+                + "done; true");
+    }
+
+    /** When the first event of {@code type} among a volume's events (GET /v1/volumes/{id}/events) happened. */
+    static Instant eventTime(JsonNode events, String type) {
+        for (JsonNode e : events) {
+            if (e.path("type").asText().equals(type)) {
+                return Instant.parse(e.path("time").asText());
+            }
+        }
+        throw new AssertionError("no " + type + " among the volume's events: " + events);
     }
 
     /** The host's namespace head of the volume, found by the namespace UUID the planner gives it. */

@@ -73,9 +73,20 @@ public record Clone(VolumeSource source, Optional<String> snapshotId, boolean ow
 
     /** While it hydrates, what the planner builds the first active over. */
     public Optional<CloneSource> hydratingFrom() {
-        return status == Status.SOURCING || status == Status.HYDRATING
-                ? exported.map(e -> new CloneSource(source.volumeId(), e.thinId(), e.legCount(), e.legSectors()))
-                : Optional.empty();
+        return status == Status.SOURCING || status == Status.HYDRATING ? imported() : Optional.empty();
+    }
+
+    private Optional<CloneSource> imported() {
+        return exported.map(e -> new CloneSource(source.volumeId(), e.thinId(), e.legCount(), e.legSectors()));
+    }
+
+    /**
+     * The sectors of dm-clone's metadata thin in the first leg's pool (CloneSource), from the
+     * import until the clone lets its source go: the finish drops the thin before it releases,
+     * and a failed create or a delete removes it with the clone's objects first.
+     */
+    public long metadataSectors() {
+        return released || status == Status.DONE ? 0 : imported().map(CloneSource::metadataSectors).orElse(0L);
     }
 
     /** The clone after {@code e}: a new volume is one if asked with a source; its clone events move it on. */

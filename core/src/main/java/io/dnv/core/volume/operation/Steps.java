@@ -29,8 +29,18 @@ final class Steps {
      * exported to their importers and, while it is a clone that hydrates, its first active over dm-clone.
      */
     static Map<String, NodeObjects> plan(Volume.State s, List<String> hosts) {
-        return Planner.plan(s.name(), s.spec().orElseThrow(), VolumeLayout.of(s.spec().orElseThrow()), s.placement().orElseThrow(),
-                hosts, s.endpoints(), exports(s), s.cloneOf().flatMap(Clone::hydratingFrom));
+        return plan(s, hosts, VolumeLayout.of(s.spec().orElseThrow()));
+    }
+
+    /**
+     * The same with legs and stripes sized by {@code layout} (an extend's passes). Every plan
+     * keeps the exports and the clone: a pool growth planned without them took a source's
+     * snapshot export from under its hydrating clone, and a clone's own growth swapped it for
+     * its stripe before it was hydrated (seen on Linux).
+     */
+    static Map<String, NodeObjects> plan(Volume.State s, List<String> hosts, VolumeLayout layout) {
+        return Planner.plan(s.name(), s.spec().orElseThrow(), layout, s.placement().orElseThrow(), hosts, s.endpoints(), exports(s),
+                s.cloneOf().flatMap(Clone::hydratingFrom));
     }
 
     /** Every imported snapshot, with the nodes that import it. */

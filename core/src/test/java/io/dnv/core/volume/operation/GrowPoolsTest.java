@@ -1,21 +1,30 @@
 package io.dnv.core.volume.operation;
 
 import io.dnv.core.DomainError;
+import io.dnv.core.kernel.DmDevice;
+import io.dnv.core.kernel.DmTarget;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.node.PoolUsage;
+import io.dnv.core.plan.Fixtures;
 import io.dnv.core.plan.NodeObjects;
+import io.dnv.core.volume.Clone;
 import io.dnv.core.volume.Placement;
+import io.dnv.core.volume.SnapshotView;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeLayout;
+import io.dnv.core.volume.VolumeSource;
 import io.dnv.core.volume.VolumeView;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.junit.jupiter.api.Test;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import static io.dnv.core.volume.operation.ScriptedPeers.Call;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -83,6 +92,82 @@ class GrowPoolsTest {
             assertEquals(layout.poolDataSectors() + reserve.thinDataSectors(), VolumeBed.size(toActive.get(1), Names.pool(active, bed.id, 0)));
             assertEquals(layout.legSectors(), VolumeBed.size(toActive.get(1), Names.thin(active, bed.id, 0)));
             assertEquals(layout.stripeSectors(), VolumeBed.size(toActive.get(1), Names.volume(active, bed.id)));
+        }
+    }
+
+    /**
+     * A hydrating clone's first pool holds its leg, every block of it copied, and dm-clone's
+     * metadata thin: no reason to grow. A block more than both is, as it is for any volume.
+     */
+    @Test
+    void aHydratingClonesFirstPoolHoldingItsLegAndItsMetadataDoesNotGrow() {
+        try (VolumeBed bed = new VolumeBed("g6")) {
+            bed.peers.sourceSnapshots.put("src.3", new SnapshotView("src.3", "src", "a", "READY", Instant.now(), 64L << 20,
+                    Optional.empty(), 1));
+            bed.peers.hydratedRegions = 0;
+            bed.volume.runCommand(new Volume.Create(bed.id, VolumeBed.SPEC, Optional.of(VolumeSource.ofSnapshot("src.3")),
+                    bed.kit.<Volume.Result>createTestProbe().ref()));
+            Volume.State s = bed.awaitState(st -> st.phase() == Volume.Phase.READY && st.operation().isEmpty()
+                    && st.cloneOf().map(c -> c.status() == Clone.Status.HYDRATING).orElse(false), "READY and hydrating");
+            VolumeLayout layout = VolumeLayout.of(VolumeBed.SPEC);
+            long leg = layout.legSectors() / VolumeLayout.THIN_BLOCK_SECTORS;
+            long metadata = s.cloneOf().orElseThrow().metadataSectors() / VolumeLayout.THIN_BLOCK_SECTORS;
+            long total = layout.poolDataSectors() / VolumeLayout.THIN_BLOCK_SECTORS;
+            assertTrue(metadata > 0 && (leg + metadata) * 100 / total >= 80, leg + " + " + metadata + " of " + total + " blocks: past the mark");
+            String owner = s.placement().orElseThrow().owner(0, VolumeBed.SPEC).nodeId();
+            bed.volume.runCommand(new Volume.PoolsPastMark(owner, 80, List.of(new PoolUsage(bed.id, 0, leg + metadata, total, 10, 1000, "rw"))));
+            assertFalse(bed.journal().contains("PoolGrowthRequested"), bed.journal().toString());
+            int setsBefore = bed.peers.calls(Call.SET_OBJECTS).size();
+            bed.volume.runCommand(new Volume.PoolsPastMark(owner, 80, List.of(new PoolUsage(bed.id, 0, leg + metadata + 1, total, 10, 1000,
+                    "rw"))));
+            assertTrue(bed.journal().contains("PoolGrowthRequested"), bed.journal().toString());
+
+            // Grown while it hydrates, the first active stays a clone of its source.
+            String first = s.placement().orElseThrow().controllers().get(0).nodeId();
+            grown(bed);
+            List<NodeObjects> sent = bed.objectsSentTo(first, setsBefore);
+            assertEquals(2, sent.size(), "build, grow");
+            for (NodeObjects o : sent) {
+                DmDevice volume = o.dmDevices().stream().filter(d -> d.name().equals(Names.volume(first, bed.id))).findFirst().orElseThrow();
+                assertInstanceOf(DmTarget.Clone.class, volume.table().lines().get(0).target(), volume.toString());
+            }
+        }
+    }
+
+    /**
+     * A growth of a volume whose snapshot a clone imports keeps the export: every plan it hands
+     * the leg owners activates the snapshot's legs and exports them to the importer.
+     */
+    @Test
+    void aGrowthKeepsTheSnapshotExportOfAHydratingClone() {
+        try (VolumeBed bed = VolumeBed.ready("g7")) {
+            TestProbe<Volume.SnapshotResult> taken = bed.kit.createTestProbe();
+            bed.volume.runCommand(new Volume.TakeSnapshot("a", taken.ref()));
+            String snap = taken.receiveMessage().snapshot().orElseThrow().id();
+            bed.awaitState(st -> st.operation().isEmpty(), "snapshot taken");
+            List<String> own = bed.volume.getState().ownNodes();
+            String importer = Fixtures.sixNodes().keySet().stream().filter(n -> !own.contains(n)).findFirst().orElseThrow();
+            TestProbe<Volume.ExportReply> exported = bed.kit.createTestProbe();
+            bed.volume.runCommand(new Volume.ExportSnapshot(snap, "c1", importer, exported.ref()));
+            int thinId = exported.receiveMessage().export().orElseThrow().thinId();
+            bed.awaitState(st -> st.operation().isEmpty(), "exported");
+
+            Placement placement = bed.volume.getState().placement().orElseThrow();
+            int setsBefore = bed.peers.calls(Call.SET_OBJECTS).size();
+            report(bed, false);
+            grown(bed);
+            for (int leg = 0; leg < VolumeBed.SPEC.legCount(); leg++) {
+                String owner = placement.owner(leg, VolumeBed.SPEC).nodeId();
+                String nqn = Names.snapshotLegNqn(bed.id, thinId, leg);
+                String device = Names.snapshotLeg(owner, bed.id, thinId, leg);
+                List<NodeObjects> sent = bed.objectsSentTo(owner, setsBefore);
+                assertEquals(2, sent.size(), "build, grow");
+                for (NodeObjects o : sent) {
+                    assertTrue(o.dmDevices().stream().anyMatch(d -> d.name().equals(device)), device + " kept: " + o.dmDevices());
+                    assertTrue(o.subsystems().stream().anyMatch(x -> x.nqn().equals(nqn) && x.allowedHosts().contains(Names.hostNqn(importer))),
+                            nqn + " kept for " + importer);
+                }
+            }
         }
     }
 
