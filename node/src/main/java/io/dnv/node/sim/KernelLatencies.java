@@ -28,6 +28,9 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class KernelLatencies {
 
+    /** What {@link Op#KCOPYD_64K} is charged per: dm-clone's region (CloneSource.REGION_SECTORS). */
+    public static final long COPY_UNIT_BYTES = 64 << 10;
+
     /** Guest time over host time for the same fork/exec loop (see above). */
     public static final double TCG_SLOWDOWN = 6.8;
 
@@ -56,7 +59,9 @@ public final class KernelLatencies {
         OBSERVE_HOST("sysfs look at controllers and namespace heads", 33.58),
         OBSERVE("whole look at the kernel, with no dm device", 182.95),
         /** (median with 40 devices − median with none) / 40. */
-        OBSERVE_PER_DEVICE("whole look at the kernel, per dm device", 0.742);
+        OBSERVE_PER_DEVICE("whole look at the kernel, per dm device", 0.742),
+        /** Charged per {@link #COPY_UNIT_BYTES} of a kcopyd job: dm-clone's copy of a region, by a write or in the background. */
+        KCOPYD_64K("kcopyd copy of 64 KiB from source to destination (a dm-clone region)", 0.0);
 
         private final String label;
         final double guestMillis;
