@@ -1,7 +1,6 @@
 package io.dnv.core.volume.operation;
 
 import io.dnv.core.plan.NodeObjects;
-import io.dnv.core.plan.Planner;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeLayout;
 import io.dnv.core.volume.VolumeSpec;
@@ -135,7 +134,7 @@ public record ExtendVolume(long fromBytes, long toBytes, int group, Stage stage,
 
     /** The objects of the volume's placement with its legs and stripes sized by {@code layout}. */
     private static Map<String, NodeObjects> plan(Volume.State s, VolumeLayout layout) {
-        return Planner.plan(s.name(), s.spec().orElseThrow(), layout, s.placement().orElseThrow(), s.exported(), s.endpoints());
+        return Steps.plan(s, s.exported(), layout);
     }
 
     private VolumeLayout.GroupSize size(VolumeSpec spec) {

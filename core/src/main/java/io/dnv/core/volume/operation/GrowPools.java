@@ -1,6 +1,5 @@
 package io.dnv.core.volume.operation;
 
-import io.dnv.core.plan.Planner;
 import io.dnv.core.volume.Volume;
 import io.dnv.core.volume.VolumeLayout;
 
@@ -92,8 +91,7 @@ public record GrowPools(int group, VolumeLayout.GroupSize size, String reason, S
             case RESERVE -> NewGroups.reserve(s, peers, group, sides, size);
             // A brand-new group is left out of the pool by the planner; once built it counts as
             // created and the same plan puts it in: thin-meta, thin-data and the pool grow.
-            case BUILD, GROW -> Steps.apply(s, peers, Planner.plan(s.name(), s.spec().orElseThrow(),
-                    VolumeLayout.of(s.spec().orElseThrow()), s.placement().orElseThrow(), s.exported(), s.endpoints()));
+            case BUILD, GROW -> Steps.apply(s, peers, Steps.plan(s, s.exported()));
             case AWAIT_BUILD, AWAIT_GROW -> Steps.converge(s, peers, awaiting).thenApply(a -> a);
         };
     }

@@ -29,8 +29,17 @@ final class Steps {
      * exported to their importers and, while it is a clone that hydrates, its first active over dm-clone.
      */
     static Map<String, NodeObjects> plan(Volume.State s, List<String> hosts) {
-        return Planner.plan(s.name(), s.spec().orElseThrow(), VolumeLayout.of(s.spec().orElseThrow()), s.placement().orElseThrow(),
-                hosts, s.endpoints(), exports(s), s.cloneOf().flatMap(Clone::hydratingFrom));
+        return plan(s, hosts, VolumeLayout.of(s.spec().orElseThrow()));
+    }
+
+    /**
+     * The same with the legs and stripes sized by {@code layout} (an extend's stages, a pool's
+     * growth): whatever else changes, a snapshot stays exported to its importers and a hydrating
+     * clone's first active stays over dm-clone.
+     */
+    static Map<String, NodeObjects> plan(Volume.State s, List<String> hosts, VolumeLayout layout) {
+        return Planner.plan(s.name(), s.spec().orElseThrow(), layout, s.placement().orElseThrow(), hosts, s.endpoints(), exports(s),
+                s.cloneOf().flatMap(Clone::hydratingFrom));
     }
 
     /** Every imported snapshot, with the nodes that import it. */

@@ -240,4 +240,41 @@ class ChangeExportsTest {
             }
         }
     }
+
+    /**
+     * The source extended while it exports: every plan an extend stage hands out keeps the
+     * snapshot exported by the leg owner and imported by the clone's node (a plan without them
+     * would take the hydrating clone's source away under it).
+     */
+    @Test
+    void anExportStaysThroughAnExtendOfTheSource() {
+        try (VolumeBed bed = new VolumeBed("src-ext")) {
+            String snap = readyWithSnapshot(bed);
+            String importer = outsider(bed);
+            export(bed, snap, importer);
+            bed.awaitState(st -> st.operation().isEmpty(), "exported");
+            String owner = bed.volume.getState().placement().orElseThrow().controllers().get(0).nodeId();
+            int before = bed.peers.calls(Call.SET_OBJECTS).size();
+            TestProbe<Volume.Result> reply = bed.kit.createTestProbe();
+            bed.volume.runCommand(new Volume.Extend(192L << 20, reply.ref()));
+            assertTrue(reply.receiveMessage().volume().isPresent());
+            bed.awaitState(st -> st.operation().isEmpty() && st.spec().orElseThrow().sizeBytes() == 192L << 20, "extended");
+            List<String> legs = List.of(Names.snapshotLegNqn(bed.id, 1, 0), Names.snapshotLegNqn(bed.id, 1, 1));
+            List<ScriptedPeers.Recorded> sets = bed.peers.calls(Call.SET_OBJECTS);
+            int seen = 0;
+            for (ScriptedPeers.Recorded set : sets.subList(before, sets.size())) {
+                NodeObjects o = (NodeObjects) set.detail();
+                if (set.node().equals(importer)) {
+                    assertEquals(legs, connected(o).stream().filter(legs::contains).toList(), "imported at every stage");
+                    seen++;
+                }
+                if (set.node().equals(owner)) {
+                    assertEquals(legs, o.subsystems().stream().map(NvmetSubsystem::nqn).filter(legs::contains).sorted().toList(),
+                            "exported at every stage");
+                    seen++;
+                }
+            }
+            assertTrue(seen >= 6, "the extend handed both nodes their objects at its three applies: " + seen);
+        }
+    }
 }
