@@ -20,7 +20,8 @@ import java.util.Set;
  * more than {@code hydration_threshold} regions in flight (0 stops it), and only while no user
  * I/O is in flight through the clone: a copy that ends while I/O is in flight starts no next
  * one, and the waker ({@link #WAKER}, dm-clone's COMMIT_PERIOD) tries again a second later. Each
- * copy costs what {@link Kcopyd} says of its bytes. The copies of one clone run one after the
+ * copy costs what {@link Kcopyd} says of its bytes. A copy that fails ("hydration failed") leaves
+ * its regions as they were, and the waker's next tick tries them again. The copies of one clone run one after the
  * other, as on a disk whose bandwidth they share: a threshold above the batch size holds more
  * regions in flight but copies no faster.
  */
@@ -50,8 +51,6 @@ final class CloneTarget implements Target {
     private int ioInFlight;
     /** Where the next background pass starts (dm-clone's hydration_offset). */
     private int offset;
-    /** A copy failed: the worker stopped, and starts again at the next resume or enable_hydration. */
-    private boolean stalled;
     private Thread worker;
 
     CloneTarget(DmTarget.Clone spec, long lengthSectors, BlockDevice metadata, BlockDevice destination, BlockDevice source,
@@ -92,7 +91,6 @@ final class CloneTarget implements Target {
             hydrated.or(md.hydrated());
         }
         running = true;
-        stalled = false;
         wake();
     }
 
@@ -114,7 +112,7 @@ final class CloneTarget implements Target {
 
     /** Starts the background copy if it should run and is not running. */
     private void wake() {
-        if (!running || stalled || !hydrationEnabled || threshold == 0 || hydrated.cardinality() == regions || worker != null) {
+        if (!running || !hydrationEnabled || threshold == 0 || hydrated.cardinality() == regions || worker != null) {
             return;
         }
         Thread w = new Thread(this::hydrateInOrder, "dm-clone-hydration");
@@ -152,14 +150,14 @@ final class CloneTarget implements Target {
                         done(copied, true);
                     }
                 } catch (IOException e) {
-                    // dm-clone: "hydration failed"; the regions stay where they were, the worker stops
-                    synchronized (this) {
-                        stalled = true;
-                    }
+                    // dm-clone: "hydration failed"; the regions stay where they were and the
+                    // waker's next tick tries them again
                     for (int r = copied; r < first + n; r++) {
                         done(r, false);
                     }
-                    return;
+                    synchronized (this) {
+                        awaitWaker();
+                    }
                 }
             }
         } finally {
@@ -174,15 +172,20 @@ final class CloneTarget implements Target {
 
     /** While user I/O is in flight, waits for the waker's next tick (or a suspend); guarded by this. */
     private void awaitNoUserIo() {
-        while (ioInFlight > 0 && nextToHydrate() >= 0) {
-            long tick = System.nanoTime() + WAKER.toNanos();
-            for (long left = WAKER.toMillis(); left > 0 && running; left = (tick - System.nanoTime()) / 1_000_000) {
-                try {
-                    wait(left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
+        while (ioInFlight > 0 && nextToHydrate() >= 0 && !Thread.currentThread().isInterrupted()) {
+            awaitWaker();
+        }
+    }
+
+    /** Until the waker's next tick, or a suspend; guarded by this. */
+    private void awaitWaker() {
+        long tick = System.nanoTime() + WAKER.toNanos();
+        for (long left = WAKER.toMillis(); left > 0 && running; left = (tick - System.nanoTime()) / 1_000_000) {
+            try {
+                wait(left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
         }
     }
@@ -327,7 +330,6 @@ final class CloneTarget implements Target {
         String m = w[0].toLowerCase(java.util.Locale.ROOT);
         if (m.equals("enable_hydration")) {
             hydrationEnabled = true;
-            stalled = false;
             wake();
             return "";
         }

@@ -49,7 +49,7 @@ class CloneTest {
     }
 
     private void awaitHydrated(String regions) throws InterruptedException {
-        for (int i = 0; i < 200 && !hydrated().equals(regions); i++) {
+        for (int i = 0; i < 500 && !hydrated().equals(regions); i++) {
             Thread.sleep(10);
         }
         assertEquals(regions, hydrated(), k.status("c"));
@@ -149,6 +149,20 @@ class CloneTest {
         byte[] expected = source.clone();
         System.arraycopy(small, 0, expected, 5 * REGION, small.length);
         assertArrayEquals(expected, read(k.dev("/dev/ram1"), 0, SIZE));
+    }
+
+    /** A copy the source refuses leaves its regions as they were; once the source reads again, the waker's next tick copies them. */
+    @Test
+    void aFailedCopyIsTriedAgainAtTheWakersNextTick() throws Exception {
+        k.dm.create("s", "0 16384 error");
+        k.dm.create("c", "0 16384 clone /dev/ram0 /dev/ram1 /dev/mapper/s 1024");
+        Thread.sleep(300);
+        assertEquals("0/16", hydrated(), "nothing copied from a source that fails every read");
+        k.dm.load("s", "0 16384 linear /dev/ram2 0");
+        k.dm.suspend("s");
+        k.dm.resume("s");
+        awaitHydrated("16/16");
+        assertArrayEquals(source, read(k.dev("/dev/ram1"), 0, SIZE));
     }
 
     /** A simulated kernel charges every 64 KiB a clone copies at its kcopyd figure. */
