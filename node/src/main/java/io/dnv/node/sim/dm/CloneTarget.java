@@ -21,9 +21,9 @@ import java.util.Set;
  * I/O is in flight through the clone: a copy that ends while I/O is in flight starts no next
  * one, and the waker ({@link #WAKER}, dm-clone's COMMIT_PERIOD) tries again a second later. Each
  * copy costs what {@link Kcopyd} says of its bytes. A copy that fails ("hydration failed") leaves
- * its regions as they were, and the waker's next tick tries them again. The copies of one clone run one after the
- * other, as on a disk whose bandwidth they share: a threshold above the batch size holds more
- * regions in flight but copies no faster.
+ * its regions as they were, and the waker's next tick tries them again. The copies of one clone
+ * run one after the other, as on a disk whose bandwidth they share: a threshold above the batch
+ * size holds more regions in flight but copies no faster.
  */
 final class CloneTarget implements Target {
 
