@@ -206,8 +206,8 @@ public final class BenchCommand {
         public Integer call() throws Exception {
             Path dir = Files.createTempDirectory("dnv-bench-clone-");
             System.out.println("bench clone: a volume of " + sizeMib + " MiB over " + legs + " legs cloned, 6 simulated storage nodes,"
-                    + " journal on H2, " + Runtime.getRuntime().availableProcessors() + " cores; the simulated dm-clone copies as fast"
-                    + " as the nodes' disk files take it (its throttle is told, not modelled)");
+                    + " journal on H2, " + Runtime.getRuntime().availableProcessors() + " cores; the simulated dm-clone holds to its"
+                    + " throttle and charges kcopyd_64k a region on top of the nodes' disk files");
             try {
                 System.out.print(KernelLatencies.MEASURED.print());
                 try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dir, 0, 6, 64L << 30, Database.h2File(dir.resolve("db")),

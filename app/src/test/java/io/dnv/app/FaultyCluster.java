@@ -13,6 +13,7 @@ import io.dnv.core.volume.SnapshotGroup;
 import io.dnv.core.volume.SnapshotGroupView;
 import io.dnv.core.volume.SnapshotView;
 import io.dnv.core.volume.Volume;
+import io.dnv.core.volume.VolumeSource;
 import io.dnv.core.volume.VolumeSpec;
 import io.dnv.core.volume.VolumeView;
 import io.dnv.node.agent.NodeAgent;
@@ -23,6 +24,7 @@ import io.dnv.node.sim.nvme.NvmeHost;
 import io.dnv.persistence.Database;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 
@@ -49,12 +51,15 @@ final class FaultyCluster implements AutoCloseable {
     final Map<String, FaultyKernel> faulty = new LinkedHashMap<>();
     final SimHosts hosts;
     private final List<ActorSystem<?>> systems = new ArrayList<>();
+    private final Database db;
+    private final Config management = ConfigFactory.parseString("host = \"127.0.0.1\"\nport = 0");
     private ClusterSharding sharding;
+    private ActorSystem<?> asking;
 
     /** {@code controls} members on {@code db}; node {@code prefix}1..6 on 127.0.{@code net}.1..6. */
     FaultyCluster(int controlMembers, Database db, KernelLatencies latencies, String prefix, int net) throws Exception {
+        this.db = db;
         db.migrate();
-        Config management = ConfigFactory.parseString("host = \"127.0.0.1\"\nport = 0");
         Fabric fabric = new Fabric();
         hosts = new SimHosts(fabric);
         var dir = Files.createTempDirectory("dnv-faulty-cluster");
@@ -80,13 +85,59 @@ final class FaultyCluster implements AutoCloseable {
             Cluster.get(node).manager().tell(Join.create(seed));
             systems.add(node);
         }
-        sharding = ClusterSharding.get(controls.get(0));
+        askThrough(controls.get(0));
         awaitNodesUp();
+    }
+
+    /**
+     * Stops {@code member} abruptly (it neither leaves nor shuts down: the survivors' resolver
+     * downs it), asks through a survivor from then on, and starts a fresh control member in its
+     * place, so a test can stop one member after another.
+     */
+    void replace(ActorSystem<Void> member) throws Exception {
+        member.terminate();
+        member.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        // By identity: a typed ActorSystem is an ActorRef, equal to every other system of the same name in this JVM.
+        if (!controls.removeIf(c -> c == member)) {
+            throw new IllegalArgumentException(member + " is no control member of this cluster");
+        }
+        if (live().isEmpty()) {
+            throw new IllegalStateException("no control member left: " + controls.stream()
+                    .map(c -> Cluster.get(c).selfMember() + " terminated=" + c.getWhenTerminated().toCompletableFuture().isDone()).toList());
+        }
+        ActorSystem<Void> survivor = live().get(0);
+        askThrough(survivor);
+        System.out.println("stopped control member " + Cluster.get(member).selfMember().address() + "; asking through "
+                + Cluster.get(survivor).selfMember().address());
+        ActorSystem<Void> fresh = Members.control("127.0.0.1", 0, List.of(), db, management, ControllerCrashTest.TEST);
+        Cluster.get(fresh).manager().tell(Join.create(Cluster.get(survivor).selfMember().address()));
+        controls.add(fresh);
+        systems.add(fresh);
+    }
+
+    /**
+     * The control members still running: on a machine busy enough to hold up heartbeats for
+     * seconds, the survivors' resolver may down a member the test did not stop.
+     */
+    List<ActorSystem<Void>> live() {
+        return controls.stream().filter(c -> {
+            MemberStatus status = Cluster.get(c).selfMember().status();
+            return status == MemberStatus.up() || status == MemberStatus.joining() || status == MemberStatus.weaklyUp();
+        }).toList();
     }
 
     /** From now on ask through {@code member} (the one asked before was stopped). */
     void askThrough(ActorSystem<?> member) {
+        asking = member;
         sharding = ClusterSharding.get(member);
+    }
+
+    /** The member asked through was downed: ask through one still running. */
+    private void askThroughLive() {
+        if (live().stream().noneMatch(c -> c == asking) && !live().isEmpty()) {
+            System.out.println("control member " + Cluster.get(asking).selfMember().address() + " is gone: asking through another");
+            askThrough(live().get(0));
+        }
     }
 
     ClusterSharding sharding() {
@@ -107,6 +158,32 @@ final class FaultyCluster implements AutoCloseable {
             throw new AssertionError("attach " + id + ": " + a.error());
         }
         return view(id);
+    }
+
+    /** Asks for a clone of volume {@code source} of the source's shape; the answer once the create is recorded. */
+    Volume.Result clone(String id, String source, VolumeSpec spec) throws Exception {
+        return sharding.entityRefFor(Volume.ENTITY_TYPE_KEY, id).<Volume.Result>ask(r -> new Volume.Create(id, spec,
+                Optional.of(VolumeSource.ofVolume(source)), r), Duration.ofSeconds(30)).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+
+    /** The bytes every storage node has reserved, summed. */
+    long reservedBytes() throws Exception {
+        long reserved = 0;
+        for (String id : kernels.keySet()) {
+            long deadline = System.nanoTime() + ControllerCrashTest.AFTER_A_CRASH.toNanos();
+            while (true) {
+                try {
+                    reserved += sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id).<NodeView>ask(StorageNode.GetNode::new,
+                            Duration.ofSeconds(5)).toCompletableFuture().get().capacity().reservedBytes();
+                    break;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw new AssertionError("storage node " + id + " did not answer", e);
+                    }
+                }
+            }
+        }
+        return reserved;
     }
 
     Volume.SnapshotResult takeSnapshot(String volumeId, String name) throws Exception {
@@ -142,6 +219,7 @@ final class FaultyCluster implements AutoCloseable {
                 last = r.toString();
             } catch (Exception e) {
                 last = e.toString();
+                askThroughLive();
             }
             Thread.sleep(50);
         }
@@ -168,6 +246,7 @@ final class FaultyCluster implements AutoCloseable {
                 last = r.toString();
             } catch (Exception e) {
                 last = e.toString();
+                askThroughLive();
             }
             Thread.sleep(50);
         }
@@ -202,6 +281,7 @@ final class FaultyCluster implements AutoCloseable {
                 last = r.volume().map(v -> v.state() + " " + v.operation()).orElse(r.error().map(DomainError::detail).orElse(""));
             } catch (Exception e) {
                 last = e.toString();
+                askThroughLive();
             }
             Thread.sleep(100);
         }

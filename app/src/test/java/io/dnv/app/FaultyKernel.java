@@ -26,6 +26,7 @@ final class FaultyKernel {
     }
 
     private final List<Match> refusals = new CopyOnWriteArrayList<>();
+    private final List<String> met = new CopyOnWriteArrayList<>();
     private final Map<Match, Duration> delays = new ConcurrentHashMap<>();
     private final Kernel kernel;
 
@@ -34,6 +35,7 @@ final class FaultyKernel {
             String call = args == null ? "" : String.join(" ", Arrays.stream(args).map(String::valueOf).toList());
             for (Match r : refusals) {
                 if (r.matches(m.getName(), call) && refusals.remove(r)) {
+                    met.add(r.method() + " " + r.key());
                     throw new KernelException(call, m.getName(), "Input/output error (injected)");
                 }
             }
@@ -66,7 +68,22 @@ final class FaultyKernel {
         delays.put(new Match(method, key), delay);
     }
 
+    /** Every call runs at once again. */
+    void quick() {
+        delays.clear();
+    }
+
+    /** Refusals not met yet are dropped. */
+    void forgive() {
+        refusals.clear();
+    }
+
     int refusalsLeft() {
         return refusals.size();
+    }
+
+    /** The refusals thrown so far, as "method key". */
+    List<String> met() {
+        return List.copyOf(met);
     }
 }

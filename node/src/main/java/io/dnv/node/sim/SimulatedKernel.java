@@ -189,6 +189,12 @@ public final class SimulatedKernel implements Kernel {
         charge(op, 1);
     }
 
+    /** A kcopyd job (dm-clone's hydration) of {@code bytes}: charged per 64 KiB begun, on the copying thread. */
+    private void copied(long bytes) {
+        int units = (int) ((bytes + KernelLatencies.COPY_UNIT_BYTES - 1) / KernelLatencies.COPY_UNIT_BYTES);
+        spent.add(KernelLatencies.Op.KCOPYD_64K, units, latencies.spend(KernelLatencies.Op.KCOPYD_64K, units));
+    }
+
     /**
      * Opens a block device as a process would (it counts as a holder until closed), for a
      * simulated host writing through a volume or a test reading a disk.
@@ -298,7 +304,7 @@ public final class SimulatedKernel implements Kernel {
             throw new IllegalStateException("dm-clone can be left out only before any dm device exists");
         }
         dmClone = false;
-        dm = new DeviceMapper(devices, targets());
+        dm = new DeviceMapper(devices, targets(), this::copied);
         return this;
     }
 
@@ -509,7 +515,7 @@ public final class SimulatedKernel implements Kernel {
     private void boot() {
         bootId = UUID.randomUUID().toString();
         devices = new BlockDevices();
-        dm = new DeviceMapper(devices, targets());
+        dm = new DeviceMapper(devices, targets(), this::copied);
         nvmet = new Nvmet(name, devices, fabric);
         host = new NvmeHost(name, devices, fabric, ioTimeout);
     }

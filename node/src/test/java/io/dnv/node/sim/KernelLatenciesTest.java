@@ -40,6 +40,8 @@ class KernelLatenciesTest {
     void theMeasuredTableIsTheGuestMediansOverTheSlowdownAndPrintsEveryOperation() {
         Duration create = KernelLatencies.MEASURED.of(KernelLatencies.Op.DM_CREATE);
         assertEquals(Math.round(58.88 / KernelLatencies.TCG_SLOWDOWN * 1e6), create.toNanos());
+        assertEquals(Math.round(0.885 / KernelLatencies.COPY_SLOWDOWN * 1e6), KernelLatencies.MEASURED.of(KernelLatencies.Op.KCOPYD_64K)
+                .toNanos(), "a copy is divided by the slowdown of the kernel copying memory");
         String table = KernelLatencies.MEASURED.print();
         for (KernelLatencies.Op op : KernelLatencies.Op.values()) {
             assertTrue(table.contains(op.name().toLowerCase()), op + " missing from\n" + table);

@@ -56,8 +56,8 @@ class KernelLatencyOnLinuxTest {
     private static final int REPS = 25;
     private static final int WARMUP = 2;
     private static final Duration TIMEOUT = Duration.ofMinutes(15);
-    private static final String NOW = "now() { { read -r _l; read -r _l; read -r _a _b T _c; } < /proc/timer_list; }\n";
-    private static final String BUSYBOX = "/var/tmp/dnv-kernel-vm/rootfs/bin/busybox";
+    static final String NOW = "now() { { read -r _l; read -r _l; read -r _a _b T _c; } < /proc/timer_list; }\n";
+    static final String BUSYBOX = "/var/tmp/dnv-kernel-vm/rootfs/bin/busybox";
 
     private GuestPair guests;
     private final Map<String, Double> medians = new LinkedHashMap<>();
@@ -291,14 +291,14 @@ class KernelLatencyOnLinuxTest {
         return forkExec;
     }
 
-    private static double median(List<Double> values) {
+    static double median(List<Double> values) {
         assertTrue(!values.isEmpty(), "no timings");
         List<Double> sorted = values.stream().sorted().toList();
         int n = sorted.size();
         return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
-    private static String run(CommandRunner guest, String script) {
+    static String run(CommandRunner guest, String script) {
         CommandRunner.Result r = guest.run(script, TIMEOUT);
         if (r.timedOut() || r.exitCode() != 0) {
             throw new AssertionError("guest command failed (" + r.exitCode() + (r.timedOut() ? ", timed out" : "") + "): "

@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -73,15 +72,9 @@ public record ChangeExports(List<String> released, Stage stage, long attempt, In
                     Instant.now()));
             case CONVERGE -> {
                 StepResult.Awaited a = Steps.expect(r, StepResult.Awaited.class, this);
-                yield a.settled() || onlyFailedImporters(s, a) ? Outcome.persist(new Volume.Converged())
+                yield Steps.settledButFailedImporters(s, a) ? Outcome.persist(new Volume.Converged())
                         : Outcome.poll(String.join("; ", a.waitingFor()));
             }
         };
-    }
-
-    /** Every node not there yet is failed and only imports (holds nothing of the volume's own). */
-    private boolean onlyFailedImporters(Volume.State s, StepResult.Awaited a) {
-        Set<String> own = Set.copyOf(s.ownNodes());
-        return a.failed().size() == a.waitingFor().size() && a.failed().stream().noneMatch(own::contains);
     }
 }

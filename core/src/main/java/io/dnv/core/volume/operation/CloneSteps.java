@@ -65,8 +65,9 @@ final class CloneSteps {
 
     /**
      * Nothing of the source held any more: its export to the clone released, and the snapshot
-     * it took for the clone deleted (found by its name if the clone never heard its id). Fails
-     * (and is tried again) while the source is busy.
+     * it took for the clone deleted (found by its name if the clone never heard its id). Deferred
+     * while the source takes the export off its kernels; fails (and is tried again) while the
+     * source is busy otherwise.
      */
     static CompletionStage<StepResult> releaseSource(Volume.State s, Peers peers) {
         Clone c = clone(s);
@@ -82,6 +83,12 @@ final class CloneSteps {
                 released.error().ifPresent(e -> {
                     throw new IllegalStateException("releasing the export of " + id.get() + ": " + e.detail());
                 });
+                if (!released.settled()) {
+                    // Asked again until the source has the export off its kernels: a clone let go
+                    // leaves its source free (the snapshot deletable at once).
+                    return CompletableFuture.completedFuture(new StepResult.Deferred(volume + " is taking its export of " + id.get()
+                            + " off the kernels"));
+                }
                 if (!c.ownSnapshot()) {
                     return CompletableFuture.completedFuture(new StepResult.Done());
                 }

@@ -146,6 +146,9 @@ public record CreateVolume(Stage stage, long attempt, Instant requestedAt, Map<S
                     : r instanceof StepResult.Deferred d ? new Outcome.Again(SOURCE_AGAIN, d.waitingFor())
                     : failed(s, Steps.expect(r, StepResult.Refused.class, this).reason());
             case UNSOURCE -> {
+                if (r instanceof StepResult.Deferred d) {
+                    yield new Outcome.Again(SOURCE_AGAIN, d.waitingFor());
+                }
                 Steps.expect(r, StepResult.Done.class, this);
                 yield Outcome.persist(new Volume.CreateFailed(failure.orElse("")));
             }

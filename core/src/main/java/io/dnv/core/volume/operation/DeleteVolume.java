@@ -64,7 +64,8 @@ public record DeleteVolume(Stage stage, long attempt, Instant requestedAt) imple
         return switch (stage) {
             case REMOVE -> Outcome.persist(s.cloneOf().filter(c -> !c.released()).isPresent()
                     ? new Volume.CloneSourceReleasing("the clone is deleted") : new Volume.ObjectsRemoved());
-            case UNSOURCE -> Outcome.persist(new Volume.CloneSourceReleased());
+            case UNSOURCE -> r instanceof StepResult.Deferred d ? new Outcome.Again(CreateVolume.SOURCE_AGAIN, d.waitingFor())
+                    : Outcome.persist(new Volume.CloneSourceReleased());
             case RELEASE -> Outcome.persist(new Volume.Deleted());
         };
     }

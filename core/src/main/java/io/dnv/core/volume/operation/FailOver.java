@@ -49,6 +49,11 @@ import java.util.concurrent.CompletionStage;
  *       confirm, see StorageNode) and the failover is over.</li>
  * </ol>
  *
+ * A node that only imports a snapshot of the volume (a hydrating clone's first active) and
+ * failed meanwhile is not waited for in the WAIT stages ({@link Steps#settledButFailedImporters}):
+ * the clone's own failover asks this volume for the export on its successor, which it could not
+ * while this waited.
+ *
  * Whatever the volume was doing is {@code paused} and resumed, at its stage, against the new
  * placement once this is done: a failover never waits behind an attach or an extend.
  *
@@ -167,7 +172,7 @@ public record FailOver(String failedNode, Stage stage, long attempt, Instant req
             case STANDBY_CHOOSE -> chooseStandby(s, peers);
             case STANDBY_RESERVE -> reserveStandby(s, peers);
             // Once in place, the failed nodes give back their places in the volume's ANA groups.
-            case STANDBY_WAIT -> Steps.converge(s, peers, awaiting).thenCompose(a -> a.settled()
+            case STANDBY_WAIT -> Steps.converge(s, peers, awaiting).thenCompose(a -> Steps.settledButFailedImporters(s, a)
                     ? releaseLost(s, peers) : CompletableFuture.completedFuture(a));
         };
     }
@@ -183,7 +188,8 @@ public record FailOver(String failedNode, Stage stage, long attempt, Instant req
                     Steps.expect(r, StepResult.Applied.class, this).generations(), now));
             case FENCE_WAIT -> {
                 StepResult.Awaited a = Steps.expect(r, StepResult.Awaited.class, this);
-                yield a.settled() ? Outcome.persist(new Volume.Fenced(now)) : Outcome.poll(String.join("; ", a.waitingFor()));
+                yield Steps.settledButFailedImporters(s, a) ? Outcome.persist(new Volume.Fenced(now))
+                        : Outcome.poll(String.join("; ", a.waitingFor()));
             }
             case PROMOTE -> {
                 if (r instanceof StepResult.Reserved p) {
@@ -194,7 +200,7 @@ public record FailOver(String failedNode, Stage stage, long attempt, Instant req
             }
             case PROMOTE_WAIT -> {
                 StepResult.Awaited a = Steps.expect(r, StepResult.Awaited.class, this);
-                yield a.settled() ? Outcome.persist(new Volume.Promoted(successor(s), now))
+                yield Steps.settledButFailedImporters(s, a) ? Outcome.persist(new Volume.Promoted(successor(s), now))
                         : Outcome.poll(String.join("; ", a.waitingFor()));
             }
             case STANDBY_CHOOSE -> r instanceof StepResult.Chosen c

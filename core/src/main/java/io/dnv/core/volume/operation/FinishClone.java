@@ -104,6 +104,9 @@ public record FinishClone(Stage stage, long attempt, Instant requestedAt, Map<St
                 yield Outcome.persist(new Volume.CloneMetadataDropped());
             }
             case RELEASE -> {
+                if (r instanceof StepResult.Deferred d) {
+                    yield new Outcome.Again(CreateVolume.SOURCE_AGAIN, d.waitingFor());
+                }
                 Steps.expect(r, StepResult.Done.class, this);
                 yield Outcome.persist(new Volume.CloneSourceReleased());
             }

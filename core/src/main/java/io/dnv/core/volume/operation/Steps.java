@@ -111,6 +111,17 @@ final class Steps {
     }
 
     /**
+     * Every agent waited for has what it was handed, but for importers the control plane declared
+     * failed: a node that holds nothing of the volume's own and only imports a snapshot of it is
+     * not waited for. The volume importing there fails over and asks for its import on its
+     * successor, which it cannot while this volume waits (docs/clone.md).
+     */
+    static boolean settledButFailedImporters(Volume.State s, StepResult.Awaited a) {
+        Set<String> own = Set.copyOf(s.ownNodes());
+        return a.settled() || a.failed().size() == a.waitingFor().size() && a.failed().stream().noneMatch(own::contains);
+    }
+
+    /**
      * Gives back every leg's extents and every place in an ANA group the volume may hold. A node that may
      * still hold the volume's objects keeps them reserved until its agent confirms they are
      * gone (StorageNode defers the release), so this is safe right after the objects were taken

@@ -3,6 +3,7 @@ package io.dnv.core.volume.operation;
 import io.dnv.core.DomainError;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmeConnection;
+import io.dnv.core.kernel.NvmetSubsystem;
 import io.dnv.core.plan.Fixtures;
 import io.dnv.core.plan.NodeObjects;
 import io.dnv.core.volume.Snapshot;
@@ -195,6 +196,85 @@ class ChangeExportsTest {
             bed.awaitState(st -> st.operation().isEmpty(), "exported without the failed importer");
             assertEquals(Volume.Phase.READY, bed.volume.getState().phase());
             assertTrue(bed.volume.getState().lastFailover().isEmpty(), "an importer's failure is no failover of the source");
+        }
+    }
+
+    /**
+     * The source's active (the owner of every leg) fails while it exports the snapshot to a
+     * clone's node: the successor exports every leg's snapshot to the importer, and the importer
+     * is handed its imports there alone (the same namespaces, a new path). An importer that
+     * failed at the same time is not waited for: the failover completes without it.
+     */
+    @Test
+    void aFailoverOfTheSourceMovesTheExportAndWaitsForNoFailedImporter() {
+        for (boolean importerFails : List.of(false, true)) {
+            try (VolumeBed bed = new VolumeBed("src-fo-" + importerFails)) {
+                String snap = readyWithSnapshot(bed);
+                String importer = outsider(bed);
+                export(bed, snap, importer);
+                bed.awaitState(st -> st.operation().isEmpty(), "exported");
+                assertTrue(export(bed, snap, importer).settled());
+                String active = bed.volume.getState().placement().orElseThrow().controllers().get(0).nodeId();
+                if (importerFails) {
+                    bed.peers.silent.add(importer);
+                    bed.peers.declaredFailed.add(importer);
+                }
+                bed.peers.silent.add(active);
+                bed.peers.declaredFailed.add(active);
+                TestProbe<Volume.FailoverAck> ack = bed.kit.createTestProbe();
+                bed.volume.runCommand(new Volume.ControllerFailed(active, ack.ref()));
+                assertTrue(ack.receiveMessage().affected());
+                Volume.State s = bed.awaitState(st -> st.operation().isEmpty() && st.lastFailover().isPresent(),
+                        "failed over" + (importerFails ? " without the failed importer" : ""));
+                assertEquals(Volume.Phase.READY, s.phase());
+                String successor = s.placement().orElseThrow().controllers().get(0).nodeId();
+                assertTrue(!successor.equals(active), successor);
+                List<String> legs = List.of(Names.snapshotLegNqn(bed.id, 1, 0), Names.snapshotLegNqn(bed.id, 1, 1));
+                assertEquals(legs, lastObjects(bed, successor).subsystems().stream().map(NvmetSubsystem::nqn)
+                        .filter(legs::contains).sorted().toList(), "the successor exports the snapshot");
+                List<NvmeConnection> imports = lastObjects(bed, importer).connections().stream()
+                        .filter(c -> legs.contains(c.subsystemNqn())).toList();
+                assertEquals(legs, imports.stream().map(NvmeConnection::subsystemNqn).distinct().sorted().toList());
+                assertEquals(List.of(Fixtures.sixNodes().get(successor).address()), imports.stream().map(NvmeConnection::address)
+                        .distinct().toList(), "imported from the successor alone");
+            }
+        }
+    }
+
+    /**
+     * The source extended while it exports: every plan an extend stage hands out keeps the
+     * snapshot exported by the leg owner and imported by the clone's node (a plan without them
+     * would take the hydrating clone's source away under it).
+     */
+    @Test
+    void anExportStaysThroughAnExtendOfTheSource() {
+        try (VolumeBed bed = new VolumeBed("src-ext")) {
+            String snap = readyWithSnapshot(bed);
+            String importer = outsider(bed);
+            export(bed, snap, importer);
+            bed.awaitState(st -> st.operation().isEmpty(), "exported");
+            String owner = bed.volume.getState().placement().orElseThrow().controllers().get(0).nodeId();
+            int before = bed.peers.calls(Call.SET_OBJECTS).size();
+            TestProbe<Volume.Result> reply = bed.kit.createTestProbe();
+            bed.volume.runCommand(new Volume.Extend(192L << 20, reply.ref()));
+            assertTrue(reply.receiveMessage().volume().isPresent());
+            bed.awaitState(st -> st.operation().isEmpty() && st.spec().orElseThrow().sizeBytes() == 192L << 20, "extended");
+            List<String> legs = List.of(Names.snapshotLegNqn(bed.id, 1, 0), Names.snapshotLegNqn(bed.id, 1, 1));
+            List<ScriptedPeers.Recorded> sets = bed.peers.calls(Call.SET_OBJECTS);
+            int seen = 0;
+            for (ScriptedPeers.Recorded set : sets.subList(before, sets.size())) {
+                NodeObjects o = (NodeObjects) set.detail();
+                if (set.node().equals(importer)) {
+                    assertEquals(legs, connected(o).stream().filter(legs::contains).toList(), "imported at every stage");
+                    seen++;
+                }
+                if (set.node().equals(owner)) {
+                    assertEquals(legs, o.subsystems().stream().map(NvmetSubsystem::nqn).filter(legs::contains).sorted().toList(),
+                            "exported at every stage");
+                    seen++;
+                }
+            }
+            assertTrue(seen >= 6, "the extend handed both nodes their objects at its three applies: " + seen);
         }
     }
 }

@@ -11,13 +11,25 @@ import java.util.Set;
 /**
  * dm-clone: the destination becomes a copy of the source one region at a time. A read of a
  * region not yet hydrated goes to the source; a write to one first copies the region (unless it
- * covers the whole region), then lands on the destination; in the background, regions are copied
- * in order while hydration is enabled (from resume until postsuspend, like dm-clone's worker).
- * A region being copied holds the I/O to it until it is done.
+ * covers the whole region), then lands on the destination. A region being copied holds the I/O
+ * to it until it is done.
+ *
+ * <p>In the background (from resume until postsuspend, while hydration is enabled) regions are
+ * copied as dm-clone's {@code do_hydration} copies them: from where the last pass stopped, in
+ * order, contiguous regions batched into one copy of up to {@code hydration_batch_size}, never
+ * more than {@code hydration_threshold} regions in flight (0 stops it), and only while no user
+ * I/O is in flight through the clone: a copy that ends while I/O is in flight starts no next
+ * one, and the waker ({@link #WAKER}, dm-clone's COMMIT_PERIOD) tries again a second later. Each
+ * copy costs what {@link Kcopyd} says of its bytes. A copy that fails ("hydration failed") leaves
+ * its regions as they were, and the waker's next tick tries them again. The copies of one clone
+ * run one after the other, as on a disk whose bandwidth they share: a threshold above the batch
+ * size holds more regions in flight but copies no faster.
  */
 final class CloneTarget implements Target {
 
     private static final int COPY_BYTES = 1 << 20;
+    /** dm-clone's waker: hydration held back by user I/O is tried again this often. */
+    static final java.time.Duration WAKER = java.time.Duration.ofSeconds(1);
 
     private final DmTarget.Clone spec;
     private final long lengthSectors;
@@ -26,6 +38,7 @@ final class CloneTarget implements Target {
     private final BlockDevice source;
     private final long regionBytes;
     private final int regions;
+    private final Kcopyd kcopyd;
     private CloneMetadata md;
     /** In-core state, guarded by this. */
     private final BitSet hydrated = new BitSet();
@@ -34,13 +47,16 @@ final class CloneTarget implements Target {
     private long threshold;
     private long batchSize;
     private boolean running;
-    /** A copy failed: the worker stopped, and starts again at the next resume or enable_hydration. */
-    private boolean stalled;
+    /** User I/O mapped through the clone and not yet ended (dm-clone's ios_in_flight). */
+    private int ioInFlight;
+    /** Where the next background pass starts (dm-clone's hydration_offset). */
+    private int offset;
     private Thread worker;
 
-    CloneTarget(DmTarget.Clone spec, long lengthSectors, BlockDevice metadata, BlockDevice destination, BlockDevice source)
-            throws TableError {
+    CloneTarget(DmTarget.Clone spec, long lengthSectors, BlockDevice metadata, BlockDevice destination, BlockDevice source,
+                Kcopyd kcopyd) throws TableError {
         this.spec = spec;
+        this.kcopyd = kcopyd;
         this.lengthSectors = lengthSectors;
         this.metadataDevice = metadata;
         this.destination = destination;
@@ -75,7 +91,6 @@ final class CloneTarget implements Target {
             hydrated.or(md.hydrated());
         }
         running = true;
-        stalled = false;
         wake();
     }
 
@@ -86,16 +101,18 @@ final class CloneTarget implements Target {
     @Override
     public synchronized void postsuspend() {
         running = false;
+        notifyAll();
     }
 
     @Override
     public synchronized void close() {
         running = false;
+        notifyAll();
     }
 
     /** Starts the background copy if it should run and is not running. */
     private void wake() {
-        if (!running || stalled || !hydrationEnabled || threshold == 0 || hydrated.cardinality() == regions || worker != null) {
+        if (!running || !hydrationEnabled || threshold == 0 || hydrated.cardinality() == regions || worker != null) {
             return;
         }
         Thread w = new Thread(this::hydrateInOrder, "dm-clone-hydration");
@@ -107,25 +124,40 @@ final class CloneTarget implements Target {
     private void hydrateInOrder() {
         try {
             while (true) {
-                int r;
+                int first;
+                int n;
                 synchronized (this) {
-                    r = nextToHydrate();
-                    if (r < 0) {
+                    awaitNoUserIo();
+                    first = nextToHydrate();
+                    if (first < 0) {
                         return;
                     }
-                    hydrating.add(r);
-                }
-                try {
-                    copy(r);
-                    md.markHydrated(r);
-                    done(r, true);
-                } catch (IOException e) {
-                    // dm-clone: "hydration failed"; the region stays where it was, the worker stops
-                    synchronized (this) {
-                        stalled = true;
+                    n = 1;
+                    long most = Math.min(Math.max(batchSize, 1), threshold);
+                    while (n < most && first + n < regions && !hydrated.get(first + n) && !hydrating.contains(first + n)) {
+                        n++;
                     }
-                    done(r, false);
-                    return;
+                    for (int r = first; r < first + n; r++) {
+                        hydrating.add(r);
+                    }
+                    offset = first + n < regions ? first + n : 0;
+                }
+                int copied = first;
+                try {
+                    copy(first, n);
+                    for (; copied < first + n; copied++) {
+                        md.markHydrated(copied);
+                        done(copied, true);
+                    }
+                } catch (IOException e) {
+                    // dm-clone: "hydration failed"; the regions stay where they were and the
+                    // waker's next tick tries them again
+                    for (int r = copied; r < first + n; r++) {
+                        done(r, false);
+                    }
+                    synchronized (this) {
+                        awaitWaker();
+                    }
                 }
             }
         } finally {
@@ -138,13 +170,36 @@ final class CloneTarget implements Target {
         }
     }
 
+    /** While user I/O is in flight, waits for the waker's next tick (or a suspend); guarded by this. */
+    private void awaitNoUserIo() {
+        while (ioInFlight > 0 && nextToHydrate() >= 0 && !Thread.currentThread().isInterrupted()) {
+            awaitWaker();
+        }
+    }
+
+    /** Until the waker's next tick, or a suspend; guarded by this. */
+    private void awaitWaker() {
+        long tick = System.nanoTime() + WAKER.toNanos();
+        for (long left = WAKER.toMillis(); left > 0 && running; left = (tick - System.nanoTime()) / 1_000_000) {
+            try {
+                wait(left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /** The first region from {@link #offset} on (wrapping round) neither hydrated nor being copied; -1 when none or stopped. */
     private int nextToHydrate() {
         if (!running || !hydrationEnabled || threshold == 0) {
             return -1;
         }
-        for (int r = hydrated.nextClearBit(0); r < regions; r = hydrated.nextClearBit(r + 1)) {
-            if (!hydrating.contains(r)) {
-                return r;
+        for (int pass = 0; pass < 2; pass++) {
+            for (int r = hydrated.nextClearBit(pass == 0 ? offset : 0); r < regions; r = hydrated.nextClearBit(r + 1)) {
+                if (!hydrating.contains(r)) {
+                    return r;
+                }
             }
         }
         return -1;
@@ -177,10 +232,12 @@ final class CloneTarget implements Target {
         return false;
     }
 
-    private void copy(int r) throws IOException {
-        long end = Math.min(lengthSectors * BlockDevice.SECTOR, (r + 1) * regionBytes);
+    /** Regions {@code first} to {@code first + count - 1} copied from the source to the destination, as one kcopyd job. */
+    private void copy(int first, int count) throws IOException {
+        long end = Math.min(lengthSectors * BlockDevice.SECTOR, (first + count) * regionBytes);
+        kcopyd.spend(end - first * regionBytes);
         byte[] buf = new byte[COPY_BYTES];
-        for (long off = r * regionBytes; off < end; off += COPY_BYTES) {
+        for (long off = first * regionBytes; off < end; off += COPY_BYTES) {
             int n = (int) Math.min(COPY_BYTES, end - off);
             source.read(off, buf, 0, n);
             destination.write(off, buf, 0, n);
@@ -189,14 +246,37 @@ final class CloneTarget implements Target {
 
     @Override
     public void read(long offset, byte[] buf, int bufOffset, int length) throws IOException {
-        eachRegion(offset, length, (r, at, done, n) -> {
-            BlockDevice from = settle(r, false) ? destination : source;
-            from.read(at, buf, bufOffset + done, n);
-        });
+        ioStarts();
+        try {
+            eachRegion(offset, length, (r, at, done, n) -> {
+                BlockDevice from = settle(r, false) ? destination : source;
+                from.read(at, buf, bufOffset + done, n);
+            });
+        } finally {
+            ioEnds();
+        }
     }
 
     @Override
     public void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+        ioStarts();
+        try {
+            writeRegions(offset, buf, bufOffset, length);
+        } finally {
+            ioEnds();
+        }
+    }
+
+    /** clone_map: the bio counts as in flight until it ends (clone_endio). */
+    private synchronized void ioStarts() {
+        ioInFlight++;
+    }
+
+    private synchronized void ioEnds() {
+        ioInFlight--;
+    }
+
+    private void writeRegions(long offset, byte[] buf, int bufOffset, int length) throws IOException {
         eachRegion(offset, length, (r, at, done, n) -> {
             if (settle(r, true)) {
                 destination.write(at, buf, bufOffset + done, n);
@@ -206,7 +286,7 @@ final class CloneTarget implements Target {
             try {
                 // A write over the whole region needs no copy of it (dm-clone's overwrite).
                 if (at != r * regionBytes || n != Math.min(regionBytes, lengthSectors * BlockDevice.SECTOR - at)) {
-                    copy(r);
+                    copy(r, 1);
                 }
                 destination.write(at, buf, bufOffset + done, n);
                 md.markHydrated(r);
@@ -250,7 +330,6 @@ final class CloneTarget implements Target {
         String m = w[0].toLowerCase(java.util.Locale.ROOT);
         if (m.equals("enable_hydration")) {
             hydrationEnabled = true;
-            stalled = false;
             wake();
             return "";
         }

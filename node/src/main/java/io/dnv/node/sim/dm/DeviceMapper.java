@@ -41,15 +41,21 @@ public final class DeviceMapper {
     private final ThinPoolModule thinPool = new ThinPoolModule();
     /** The target types this kernel was built with: a table naming another is an unknown target type. */
     private final Set<String> targets;
+    private final Kcopyd kcopyd;
 
-    /** A kernel with every target dnv models. */
+    /** A kernel with every target dnv models, whose copies cost nothing. */
     public DeviceMapper(BlockDevices devices) {
-        this(devices, DmTableParser.modelled());
+        this(devices, DmTableParser.modelled(), Kcopyd.FREE);
     }
 
     public DeviceMapper(BlockDevices devices, Set<String> targets) {
+        this(devices, targets, Kcopyd.FREE);
+    }
+
+    public DeviceMapper(BlockDevices devices, Set<String> targets, Kcopyd kcopyd) {
         this.devices = devices;
         this.targets = Set.copyOf(targets);
+        this.kcopyd = kcopyd;
     }
 
     /**
@@ -78,7 +84,7 @@ public final class DeviceMapper {
             int minor = freedMinors.isEmpty() ? devices.allocateMinor(MAJOR) : freedMinors.pollFirst();
             dev = new DmDevice(name, minor);
             try {
-                t = LoadedTable.build(table, dev, devices, thinPool, targets);
+                t = LoadedTable.build(table, dev, devices, thinPool, kcopyd, targets);
             } catch (TableError e) {
                 freedMinors.add(minor);
                 throw refused(dev, "create", "reload", e);
@@ -113,7 +119,7 @@ public final class DeviceMapper {
         DmDevice dev = find(name, "load");
         LoadedTable t;
         try {
-            t = LoadedTable.build(table, dev, devices, thinPool, targets);
+            t = LoadedTable.build(table, dev, devices, thinPool, kcopyd, targets);
         } catch (TableError e) {
             throw refused(dev, "load", "reload", e);
         }

@@ -35,10 +35,11 @@ final class LoadedTable {
     }
 
     /** dm_table_create up to dm_table_complete: every line parsed and constructed, then the area checks. */
-    static LoadedTable build(String text, DmDevice owner, BlockDevices devices, ThinPoolModule thinPool, Set<String> targets)
+    static LoadedTable build(String text, DmDevice owner, BlockDevices devices, ThinPoolModule thinPool, Kcopyd kcopyd,
+                            Set<String> targets)
             throws TableError {
         List<DmTableParser.Line> raw = TableRules.split(text);
-        TargetFactory factory = new TargetFactory(owner, devices, thinPool);
+        TargetFactory factory = new TargetFactory(owner, devices, thinPool, kcopyd);
         List<Line> lines = new ArrayList<>();
         long end = 0;
         for (DmTableParser.Line r : raw) {

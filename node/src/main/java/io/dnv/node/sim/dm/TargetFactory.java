@@ -22,13 +22,15 @@ final class TargetFactory {
     private final DmDevice owner;
     private final BlockDevices devices;
     private final ThinPoolModule thinPool;
+    private final Kcopyd kcopyd;
     private final Map<DeviceRef, BlockDevices.Entry> resolved = new LinkedHashMap<>();
     private final List<Area> areas = new ArrayList<>();
 
-    TargetFactory(DmDevice owner, BlockDevices devices, ThinPoolModule thinPool) {
+    TargetFactory(DmDevice owner, BlockDevices devices, ThinPoolModule thinPool, Kcopyd kcopyd) {
         this.owner = owner;
         this.devices = devices;
         this.thinPool = thinPool;
+        this.kcopyd = kcopyd;
     }
 
     Target build(DmLine line) throws TableError {
@@ -63,7 +65,7 @@ final class TargetFactory {
             BlockDevices.Entry meta = resolve(c.metadata(), "clone", "Error opening metadata device");
             BlockDevices.Entry dest = resolve(c.destination(), "clone", "Error opening destination device");
             BlockDevices.Entry src = resolve(c.source(), "clone", "Error opening source device");
-            return new CloneTarget(c, len, meta.device(), dest.device(), src.device());
+            return new CloneTarget(c, len, meta.device(), dest.device(), src.device(), kcopyd);
         }
         return thin((DmTarget.Thin) t);
     }

@@ -6,6 +6,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 
 import static io.dnv.node.sim.dm.DmTestBed.assertContains;
 import static io.dnv.node.sim.dm.DmTestBed.pattern;
@@ -46,7 +49,7 @@ class CloneTest {
     }
 
     private void awaitHydrated(String regions) throws InterruptedException {
-        for (int i = 0; i < 200 && !hydrated().equals(regions); i++) {
+        for (int i = 0; i < 500 && !hydrated().equals(regions); i++) {
             Thread.sleep(10);
         }
         assertEquals(regions, hydrated(), k.status("c"));
@@ -92,6 +95,98 @@ class CloneTest {
         k.dm.message("c", 0, "enable_hydration");
         awaitHydrated("16/16");
         assertArrayEquals(source, read(k.dev("/dev/ram1"), 0, SIZE));
+    }
+
+    /**
+     * dm-clone's throttle: background copies are batches of up to hydration_batch_size contiguous
+     * regions, never more than hydration_threshold of them, each a kcopyd job charged its bytes.
+     */
+    @Test
+    void backgroundCopiesAreBatchesOfContiguousRegionsHeldToTheThreshold() throws Exception {
+        for (int[] tb : new int[][]{{8, 4, 4}, {2, 4, 2}, {8, 1, 1}}) {
+            List<Long> jobs = new CopyOnWriteArrayList<>();
+            k.dm = new DeviceMapper(k.devices, io.dnv.core.kernel.DmTableParser.modelled(), jobs::add);
+            write(k.dev("/dev/ram0"), 0, new byte[2048 * 512]);
+            k.dm.create("c", CLONE + " 0 4 hydration_threshold " + tb[0] + " hydration_batch_size " + tb[1]);
+            awaitHydrated("16/16");
+            assertEquals(java.util.Collections.nCopies(16 / tb[2], (long) tb[2] * REGION), jobs,
+                    "threshold " + tb[0] + ", batch " + tb[1] + ": jobs of " + tb[2] + " regions");
+            assertArrayEquals(source, read(k.dev("/dev/ram1"), 0, SIZE));
+            k.dm.remove("c");
+            write(k.dev("/dev/ram1"), 0, new byte[SIZE]);
+        }
+    }
+
+    /**
+     * While a user write is in flight (its own copy held up), the background copy waits; once the
+     * write ends, the waker starts it again within its period and every region is copied.
+     */
+    @Test
+    void hydrationWaitsWhileUserIoIsInFlight() throws Exception {
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        k.dm = new DeviceMapper(k.devices, io.dnv.core.kernel.DmTableParser.modelled(), bytes -> {
+            if (Thread.currentThread().getName().equals("user-write")) {
+                held.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        k.dm.create("c", CLONE + " 1 no_hydration");
+        byte[] small = pattern(4, 4096);
+        Thread writer = new Thread(() -> write(k.dev("c"), 5L * REGION, small), "user-write");
+        writer.start();
+        held.await();
+        k.dm.message("c", 0, "enable_hydration");
+        Thread.sleep(CloneTarget.WAKER.toMillis() + 300);
+        assertEquals("0/16", hydrated(), "nothing copied in the background while the write is in flight: " + k.status("c"));
+        release.countDown();
+        writer.join();
+        awaitHydrated("16/16");
+        byte[] expected = source.clone();
+        System.arraycopy(small, 0, expected, 5 * REGION, small.length);
+        assertArrayEquals(expected, read(k.dev("/dev/ram1"), 0, SIZE));
+    }
+
+    /** A copy the source refuses leaves its regions as they were; once the source reads again, the waker's next tick copies them. */
+    @Test
+    void aFailedCopyIsTriedAgainAtTheWakersNextTick() throws Exception {
+        k.dm.create("s", "0 16384 error");
+        k.dm.create("c", "0 16384 clone /dev/ram0 /dev/ram1 /dev/mapper/s 1024");
+        Thread.sleep(300);
+        assertEquals("0/16", hydrated(), "nothing copied from a source that fails every read");
+        k.dm.load("s", "0 16384 linear /dev/ram2 0");
+        k.dm.suspend("s");
+        k.dm.resume("s");
+        awaitHydrated("16/16");
+        assertArrayEquals(source, read(k.dev("/dev/ram1"), 0, SIZE));
+    }
+
+    /** A simulated kernel charges every 64 KiB a clone copies at its kcopyd figure. */
+    @Test
+    void theKernelChargesEveryCopiedRegion() throws Exception {
+        io.dnv.node.sim.KernelLatencies costs = io.dnv.node.sim.KernelLatencies.NONE
+                .with(io.dnv.node.sim.KernelLatencies.Op.KCOPYD_64K, java.time.Duration.ofMillis(2));
+        io.dnv.node.sim.SimulatedKernel kernel = new io.dnv.node.sim.SimulatedKernel("127.0.7.3", new io.dnv.node.sim.nvme.Fabric(),
+                costs, io.dnv.node.sim.nvme.NvmeHost.DEFAULT_IO_TIMEOUT)
+                .addDisk("/dev/ram0", tmp.resolve("k0"), 1 << 20).addDisk("/dev/ram1", tmp.resolve("k1"), SIZE)
+                .addDisk("/dev/ram2", tmp.resolve("k2"), SIZE);
+        try {
+            long started = System.nanoTime();
+            kernel.dmCreate("c", "0 16384 clone /dev/ram0 /dev/ram1 /dev/ram2 128 0 4 hydration_threshold 8 hydration_batch_size 4");
+            while (!kernel.dmStatus("c").orElseThrow().contains(" 128/128 ")) {
+                Thread.sleep(10);
+            }
+            long took = System.nanoTime() - started;
+            assertEquals(new io.dnv.node.sim.KernelLatencies.Spent(128, 128 * 2_000_000L),
+                    kernel.spent().snapshot().get(io.dnv.node.sim.KernelLatencies.Op.KCOPYD_64K), "128 regions of 64 KiB");
+            org.junit.jupiter.api.Assertions.assertTrue(took >= 256_000_000L, "charged on the copying thread: " + took / 1_000_000 + " ms");
+        } finally {
+            kernel.shutdown();
+        }
     }
 
     @Test
