@@ -159,7 +159,7 @@ class ExtendCrashTest {
                     }
                 }
             }
-            assertEquals(sideBytes, reservedBytes(sharding), "every reserved byte is a side of a volume: nothing stranded");
+            assertEquals(sideBytes, FaultyCluster.reservedBytes(sharding, List.of("e1", "e2", "e3", "e4", "e5", "e6")), "every reserved byte is a side of a volume: nothing stranded");
             for (SimulatedKernel k : kernels) {
                 for (ObservedKernel.Dm d : k.observe().dmDevices()) {
                     assertTrue(!d.suspended(), k.name() + " left " + d.name() + " suspended");
@@ -204,24 +204,6 @@ class ExtendCrashTest {
             Thread.sleep(250);
         }
         throw new AssertionError(id + " not " + what + ": " + last);
-    }
-
-    private static long reservedBytes(ClusterSharding sharding) throws Exception {
-        long reserved = 0;
-        for (int i = 1; i <= 6; i++) {
-            String id = "e" + i;
-            long deadline = System.nanoTime() + ControllerCrashTest.AFTER_A_CRASH.toNanos();
-            while (true) {
-                try {
-                    reserved += sharding.entityRefFor(StorageNode.ENTITY_TYPE_KEY, id).<NodeView>ask(StorageNode.GetNode::new,
-                            Duration.ofSeconds(5)).toCompletableFuture().get().capacity().reservedBytes();
-                    break;
-                } catch (java.util.concurrent.ExecutionException e) {
-                    assertTrue(System.nanoTime() < deadline, "storage node " + id + " did not answer");
-                }
-            }
-        }
-        return reserved;
     }
 
     private static void awaitNodesUp(ClusterSharding sharding) throws Exception {

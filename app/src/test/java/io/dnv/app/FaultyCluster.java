@@ -168,8 +168,13 @@ final class FaultyCluster implements AutoCloseable {
 
     /** The bytes every storage node has reserved, summed. */
     long reservedBytes() throws Exception {
+        return reservedBytes(sharding, kernels.keySet());
+    }
+
+    /** The bytes these storage nodes have reserved, summed; each asked until it answers, for as long as a crash may take. */
+    static long reservedBytes(ClusterSharding sharding, java.util.Collection<String> nodeIds) throws Exception {
         long reserved = 0;
-        for (String id : kernels.keySet()) {
+        for (String id : nodeIds) {
             long deadline = System.nanoTime() + ControllerCrashTest.AFTER_A_CRASH.toNanos();
             while (true) {
                 try {
