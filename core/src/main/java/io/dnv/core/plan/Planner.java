@@ -201,8 +201,8 @@ public final class Planner {
 
     /**
      * A slice of a disk node's disk, exported to the controller node that owns the leg ({@code cn};
-     * empty: the owner is fenced) and to the prepared standby, with their imports of it, and the
-     * standby's raid1 metadata and data slices over it.
+     * empty: the owner is fenced) and to the prepared standby (unless the disk node failed), with
+     * their imports of it, and the standby's raid1 metadata and data slices over it.
      */
     private DeviceRef logicalDisk(int leg, int group, int side, Placement.Extent extent, VolumeLayout.GroupSize size,
                                   Optional<String> cn) {
@@ -218,7 +218,11 @@ public final class Planner {
         DeviceRef imported = new DeviceRef.Namespace(uuid);
         List<String> importers = new ArrayList<>();
         cn.ifPresent(importers::add);
-        preparedStandby().filter(sb -> !importers.contains(sb)).ifPresent(sb -> {
+        // Nothing is prepared over a failed node's disk: a promotion assembles without every side
+        // lost by then, and a connect to a dead node holds all of the standby's connects for its SYN
+        // timeout. Its owner keeps the import of a side it runs; the side comes back with the node.
+        Optional<String> standby = preparedStandby().filter(sb -> !importers.contains(sb) && !placement.lost().contains(dn.nodeId()));
+        standby.ifPresent(sb -> {
             importers.add(sb);
             objects(sb).dm.add(slice(Names.raidMeta(sb, volumeId, leg, group, side), VolumeLayout.RAID_META_SECTORS, imported, 0));
             objects(sb).dm.add(slice(Names.raidData(sb, volumeId, leg, group, side), size.raidDataSectors(), imported,

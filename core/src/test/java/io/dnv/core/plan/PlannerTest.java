@@ -253,6 +253,29 @@ class PlannerTest {
         }
     }
 
+    /**
+     * A standby placed after a failover prepares nothing over a failed node's disk: whoever it
+     * replaces later assembles without every side lost by then, and a connect to a dead node holds
+     * the node's every connect for its SYN timeout (docs/failover.md, "Failover at scale"). The
+     * surviving owner keeps its import of that side, a side it runs.
+     */
+    @Test
+    void aStandbyPlacedAfterAFailoverImportsNothingFromTheFailedNode() {
+        VolumeSpec spec = new VolumeSpec(64L << 20, 2, 1, 2, 2);
+        VolumeLayout layout = VolumeLayout.of(spec);
+        Placement failedOver = Fixtures.placement(spec, layout, false).fencing("n2").promoting(1, 5).promoted()
+                .withStandby(new Placement.Controller("n4", Placement.Role.STANDBY, Fixtures.VOLUME_PORT, 2));
+        Map<String, NodeObjects> plan = Planner.plan("v", spec, layout, failedOver, List.of(), nodes);
+        assertTrue(plan.get("n4").connections().stream().noneMatch(c -> c.address().equals("127.0.1.2")),
+                "the new standby imports nothing from the failed n2");
+        assertTrue(plan.get("n4").dmDevices().stream().noneMatch(d -> d.name().equals(Names.raidMeta("n4", "v", 0, 0, 1))),
+                "no slice over n2's side of leg 0");
+        assertTrue(plan.get("n4").dmDevices().stream().anyMatch(d -> d.name().equals(Names.raidMeta("n4", "v", 0, 0, 0))),
+                "the slice over n1's side of leg 0 is prepared");
+        assertTrue(plan.get("n1").connections().stream().anyMatch(c -> c.subsystemNqn().equals(Names.ldNqn("v", 0, 0, 1, "n2"))),
+                "the owner of leg 0 keeps its import of the side it runs");
+    }
+
     private static DmDevice device(NodeObjects o, String name) {
         return o.dmDevices().stream().filter(d -> d.name().equals(name)).findFirst().orElseThrow(() -> new AssertionError(name));
     }
