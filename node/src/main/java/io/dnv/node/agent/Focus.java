@@ -29,7 +29,18 @@ final class Focus {
     static final Focus EVERYTHING = new Focus(null, true);
 
     /** What the previous pass was given (and its objects by name) and what it left. */
-    record Previous(DesiredNode desired, PassResult result, Named named) {}
+    record Previous(DesiredNode desired, PassResult result, Named named) {
+        /**
+         * The same, its result showing the target side of {@code now} (a look taken after the
+         * pass, when nothing else changed the kernel since), and the host side as the pass saw it.
+         */
+        Previous seeing(ObservedKernel now) {
+            ObservedKernel was = result.observed();
+            ObservedKernel after = new ObservedKernel(now.dmDevices(), was.blockDevices(), now.ports(), now.subsystems(), now.hosts(),
+                    was.controllers(), was.bootId());
+            return new Previous(desired, result.seeing(after), named);
+        }
+    }
 
     /**
      * A desired state's dm devices, exports and imports by name. Built once per pass, and kept

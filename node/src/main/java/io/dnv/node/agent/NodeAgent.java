@@ -50,6 +50,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      */
     record Isolated(List<String> evidence) implements Command {}
 
+    /**
+     * The last pass reported before its look at the kernel ({@link Reconciler#pass}): take the look
+     * now, unless the next pass comes first and its first look stands for it.
+     */
+    private enum LookOwed implements Command { INSTANCE }
+
     /** A released LD is all zero: nothing in the kernel shows it, so say it, and a pass removes the LD. */
     private enum Zeroed implements Command { INSTANCE }
 
@@ -206,6 +212,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(Tick.class, this::onTick)
                 .onMessage(ImportsChanged.class, this::onImportsChanged)
                 .onMessage(Isolated.class, this::onIsolated)
+                .onMessage(LookOwed.class, this::onLookOwed)
                 .onMessage(Zeroed.class, z -> passSoon())
                 .onMessage(Cleaned.class, this::onCleaned)
                 .build();
@@ -272,8 +279,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             return this;
         }
         lastPassStarted = System.nanoTime();
-        lastPass = tick == Tick.RESYNC ? reconciler.reconcile(desired)
-                : lookWhole ? reconciler.reconcileChangesLookingWhole(desired) : reconciler.reconcileChanges(desired);
+        lastPass = reconciler.pass(desired, tick == Tick.RESYNC ? Reconciler.Scope.EVERYTHING
+                : lookWhole ? Reconciler.Scope.CHANGES_LOOKING_WHOLE : Reconciler.Scope.CHANGES);
         lookWhole = false;
         if (firstPass == null) {
             firstPass = lastPass;
@@ -311,6 +318,25 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                     .addArgument(() -> first(lastPass.failures())).addArgument(() -> first(lastPass.waiting())).log();
             timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, backoff);
         }
+        listener.ifPresent(l -> l.tell(status()));
+        if (reconciler.owesLook()) {
+            // Behind whatever arrived during the pass: new desired state makes the look needless.
+            getContext().getSelf().tell(LookOwed.INSTANCE);
+        }
+        return this;
+    }
+
+    /**
+     * The look the last pass owes, once it has been reported. Not when a pass comes next anyway (new
+     * desired state arrived meanwhile, or the pass did not converge and retries soon): that pass
+     * reads the kernel whole first, and a node holding thousands of dm devices reads them for
+     * seconds. Until then the node's status shows the kernel as the pass last looked at it.
+     */
+    private Behavior<Command> onLookOwed(LookOwed owed) {
+        if (!reconciler.owesLook() || desired.generation() > lastPass.generation() || !lastPass.converged()) {
+            return this;
+        }
+        lastPass = reconciler.lookOwed();
         listener.ifPresent(l -> l.tell(status()));
         return this;
     }

@@ -140,6 +140,23 @@ final class Pass {
         }
     }
 
+    /**
+     * At the end of the pass: whether it changed the target side since it last looked, so a whole
+     * look is owed ({@link Reconciler#lookOwed}). A pass that changed only the host side (connects
+     * and disconnects are not counted, {@link KernelChanges}) reads it again now: that is cheap.
+     */
+    boolean owesLook() {
+        if (mutations.size() <= mutationsObserved) {
+            return false;
+        }
+        if (changes.count() == changesAtLook) {
+            mutationsObserved = mutations.size();
+            reobserveHost();
+            return false;
+        }
+        return true;
+    }
+
     void reobserve() {
         mutationsObserved = mutations.size();
         changesAtLook = changes.count();

@@ -33,6 +33,11 @@ public record PassResult(long generation, List<String> mutations, List<Failure> 
         degraded = List.copyOf(degraded);
     }
 
+    /** The same pass, showing the kernel as {@code observed} (a look taken after it). */
+    PassResult seeing(ObservedKernel observed) {
+        return new PassResult(generation, mutations, failures, waiting, unsettled, observed, whole, zeroing, degraded);
+    }
+
     public boolean converged() {
         return failures.isEmpty() && waiting.isEmpty();
     }

@@ -1,6 +1,7 @@
 package io.dnv.node.agent;
 
 import io.dnv.core.kernel.DesiredNode;
+import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.kernel.Kernel;
 
 import java.time.Duration;
@@ -24,6 +25,12 @@ import java.util.Optional;
  * less than {@code lookKept} ago, it starts from that look and reads only the host side again
  * (connections come and go by themselves). At a thousand volumes a node holds twenty thousand dm
  * devices, and most passes of a failover wait on other nodes and change nothing.
+ *
+ * The agent's passes also report before their look at the end ({@link #pass}): that look only
+ * reads back what the pass did, and the control plane waits on each node's word that it reached a
+ * generation, at every stage of a failover. The agent takes the look it owes once it has reported
+ * ({@link #lookOwed}), or leaves it to the next pass's first look when new desired state already
+ * waits: in a failover's burst of generations every pass used to read the kernel whole twice.
  */
 public final class Reconciler {
 
@@ -41,6 +48,10 @@ public final class Reconciler {
     private final long lookKeptNanos;
     private Focus.Previous previous;
     private Pass.Look lastLook;
+    /** The last pass changed the target side after its last look, and nothing looked since. */
+    private boolean owesLook;
+    /** The node's change count when the last pass ended. */
+    private long changesAtEnd;
 
     /**
      * {@code disk}: the physical disk the node's configuration names (none on a node without one);
@@ -78,27 +89,55 @@ public final class Reconciler {
         this.unreachable = new Unreachable(nodeId, importsBack);
     }
 
-    /** Compares every desired object with the kernel. */
-    public PassResult reconcile(DesiredNode desired) {
-        return reconcile(desired, true);
+    /** What a pass compares with the kernel, and whether it must read the kernel whole first. */
+    enum Scope {
+        /** Every desired object. */
+        EVERYTHING,
+        /** What changed since the previous pass, or everything when the kernel changed too. */
+        CHANGES,
+        /**
+         * As {@link #CHANGES}, but reading the kernel whole: something may have changed in it that
+         * no hand of the node did (an import went down, and with it a raid1 side).
+         */
+        CHANGES_LOOKING_WHOLE
     }
 
-    /** Compares what changed since the previous pass, or everything when the kernel changed too. */
+    /** Compares every desired object with the kernel; the result shows the kernel as the pass left it. */
+    public PassResult reconcile(DesiredNode desired) {
+        return looked(pass(desired, Scope.EVERYTHING));
+    }
+
+    /** {@link Scope#CHANGES}; the result shows the kernel as the pass left it. */
     public PassResult reconcileChanges(DesiredNode desired) {
-        return reconcile(desired, false);
+        return looked(pass(desired, Scope.CHANGES));
+    }
+
+    /** {@link Scope#CHANGES_LOOKING_WHOLE}; the result shows the kernel as the pass left it. */
+    public PassResult reconcileChangesLookingWhole(DesiredNode desired) {
+        return looked(pass(desired, Scope.CHANGES_LOOKING_WHOLE));
+    }
+
+    private PassResult looked(PassResult result) {
+        return owesLook ? lookOwed() : result;
     }
 
     /**
-     * As {@link #reconcileChanges(DesiredNode)}, but reading the kernel whole: something may have
-     * changed in it that no hand of the node did (an import went down, and with it a raid1 side).
+     * One pass, ending before its look at the kernel when it changed the target side: the result
+     * shows the kernel as the pass last looked at it, which lacks what it created and still holds
+     * what it removed ({@link #owesLook}).
      */
-    public PassResult reconcileChangesLookingWhole(DesiredNode desired) {
-        lastLook = null;
-        return reconcile(desired, false);
-    }
-
-    private PassResult reconcile(DesiredNode desired, boolean everything) {
+    PassResult pass(DesiredNode desired, Scope scope) {
+        if (scope == Scope.CHANGES_LOOKING_WHOLE) {
+            lastLook = null;
+        }
+        boolean everything = scope == Scope.EVERYTHING;
         Pass pass = new Pass(kernel, desired, changes, everything ? Optional.empty() : stillTrue());
+        if (owesLook && pass.look().changes() == changesAtEnd) {
+            // Nothing changed the kernel since the pass before ended: this look is the one that pass
+            // owed, as far as the target side goes (the host side moves by itself and is compared).
+            previous = previous.seeing(pass.observed);
+        }
+        owesLook = false;
         Focus.Named named = Focus.Named.of(desired);
         pass.focus = everything ? Focus.EVERYTHING : Focus.since(previous, desired, named, pass.observed);
         DeviceResolver devices = new DeviceResolver(pass, disk);
@@ -123,12 +162,28 @@ public final class Reconciler {
             nvmet.removeGarbageGroupsAndHosts();
             comparisons.retainOnly(pass.desiredDmNames());
         }
-        pass.reobserveIfMutated();
+        owesLook = pass.owesLook();
+        changesAtEnd = changes.count();
         PassResult result = new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled,
                 pass.observed, pass.focus.everything(), zeroing.progress(), pass.degraded);
         previous = new Focus.Previous(desired, result, named);
-        lastLook = pass.look();
+        lastLook = owesLook ? null : pass.look();
         return result;
+    }
+
+    /** Whether the last pass changed the target side after its last look, and nothing has looked since. */
+    boolean owesLook() {
+        return owesLook;
+    }
+
+    /** The look the last pass owes: its result, showing the kernel as it is now. */
+    PassResult lookOwed() {
+        long count = changes.count();
+        ObservedKernel now = kernel.observe();
+        lastLook = new Pass.Look(now, count, System.nanoTime());
+        owesLook = false;
+        previous = new Focus.Previous(previous.desired(), previous.result().seeing(now), previous.named());
+        return previous.result();
     }
 
     /** The look the pass before ended with, if nothing of this node changed the kernel since and it is recent. */

@@ -68,6 +68,49 @@ class KeptLookTest {
         assertTrue(added.observed().dm("dnv-n1-ld-b-0-0-0").isPresent());
     }
 
+    /**
+     * The agent's passes report before their look at the end, and the look they owe is taken after
+     * (or the next pass's first look stands for it): the control plane hears of a reached
+     * generation one whole look sooner.
+     */
+    @Test
+    void aPassReportsBeforeTheLookItOwesAndTheNextPassesFirstLookStandsForIt() {
+        Reconciler reconciler = reconciler(Duration.ofMinutes(1));
+        reconciler.reconcileChanges(desired(1, ld("a", 0)));
+        long before = wholeLooks();
+        PassResult added = reconciler.pass(desired(2, ld("a", 0), ld("b", 2048)), Reconciler.Scope.CHANGES);
+        assertEquals(List.of("dm create dnv-n1-ld-b-0-0-0"), added.mutations());
+        assertEquals(0, wholeLooks() - before, "the look kept from the pass before, and none after the change");
+        assertTrue(reconciler.owesLook());
+        assertTrue(added.observed().dm("dnv-n1-ld-b-0-0-0").isEmpty(), "the kernel as the pass last looked at it");
+
+        PassResult next = reconciler.pass(desired(3, ld("a", 0), ld("b", 2048), ld("c", 4096)), Reconciler.Scope.CHANGES);
+        assertEquals(List.of("dm create dnv-n1-ld-c-0-0-0"), next.mutations());
+        assertFalse(next.whole(), "the next pass's first look stood for the owed one: the pass compared only what changed");
+        assertEquals(1, wholeLooks() - before);
+
+        PassResult looked = reconciler.lookOwed();
+        assertFalse(reconciler.owesLook());
+        assertTrue(looked.observed().dm("dnv-n1-ld-c-0-0-0").isPresent());
+        assertEquals(next.mutations(), looked.mutations());
+        assertEquals(List.of(), reconciler.pass(desired(3, ld("a", 0), ld("b", 2048), ld("c", 4096)), Reconciler.Scope.CHANGES)
+                .mutations());
+        assertEquals(2, wholeLooks() - before, "the owed look serves the pass after it");
+    }
+
+    /** A change by another hand between a pass and the next makes the next one compare everything. */
+    @Test
+    void aChangeByAnotherHandAfterAPassThatOwesItsLookIsComparedWhole() {
+        Reconciler reconciler = reconciler(Duration.ofMinutes(1));
+        reconciler.reconcileChanges(desired(1, ld("a", 0)));
+        reconciler.pass(desired(2, ld("a", 0), ld("b", 2048)), Reconciler.Scope.CHANGES);
+        assertTrue(reconciler.owesLook());
+        counted.dmSuspend("dnv-n1-ld-a-0-0-0");
+        PassResult repaired = reconciler.pass(desired(2, ld("a", 0), ld("b", 2048)), Reconciler.Scope.CHANGES);
+        assertTrue(repaired.whole());
+        assertEquals(List.of("dm resume dnv-n1-ld-a-0-0-0"), repaired.mutations());
+    }
+
     @Test
     void aChangeByAnotherHandOfTheNodeIsLookedAtWholeAndRepaired() {
         Reconciler reconciler = reconciler(Duration.ofMinutes(1));
