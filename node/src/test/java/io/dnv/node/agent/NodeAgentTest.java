@@ -149,6 +149,37 @@ class NodeAgentTest {
     }
 
     /** The first pass the agent reports at {@code generation} or later. */
+    /**
+     * A pass that changed the kernel is reported at once, showing the kernel as the pass last looked
+     * at it, and then again, showing it as it is now: the control plane hears of the generation
+     * before the look at the end, and the node's view still tells the truth a look later.
+     */
+    @Test
+    void aPassIsReportedBeforeItsLookAtTheEndAndAgainWithIt() {
+        kernel = kernelWithOneDisk();
+        TestProbe<NodeAgent.Status> statuses = testKit.createTestProbe();
+        ActorRef<NodeAgent.Command> agent = testKit.spawn(NodeAgent.create("n1", Optional.of("/dev/ram0"), kernel,
+                new NodeAgent.Settings(Duration.ofSeconds(30), Duration.ofMillis(50), Duration.ofMillis(400)),
+                Optional.of(statuses.ref())), DispatcherSelector.blocking());
+        DmDevice a = new DmDevice("dnv-n1-ld-a-0-0-0", DmTable.of(2048, new DmTarget.Linear(new DeviceRef.Disk("/dev/ram0"), 0)));
+        DmDevice b = new DmDevice("dnv-n1-ld-b-0-0-0", DmTable.of(2048, new DmTarget.Linear(new DeviceRef.Disk("/dev/ram0"), 2048)));
+        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 1, PORTS, List.of(a), List.of(), List.of())));
+        statuses.fishForMessage(Duration.ofSeconds(10), st -> st.lastPass().map(p -> p.observed().dm(a.name()).isPresent()).orElse(false)
+                ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+
+        agent.tell(new NodeAgent.Apply(new DesiredNode("n1", 2, PORTS, List.of(a, b), List.of(), List.of())));
+        NodeAgent.Status reached = statuses.fishForMessage(Duration.ofSeconds(10),
+                st -> st.reachedGeneration() == 2 ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore()).get(0);
+        PassResult pass = reached.lastPass().orElseThrow();
+        assertEquals(List.of("dm create " + b.name()), pass.mutations());
+        assertTrue(pass.observed().dm(b.name()).isEmpty(), "reported before the look at the end");
+
+        PassResult looked = statuses.receiveMessage(Duration.ofSeconds(10)).lastPass().orElseThrow();
+        assertEquals(pass.mutations(), looked.mutations(), "the same pass");
+        assertTrue(looked.observed().dm(b.name()).isPresent(), "and then the kernel as it is now");
+        statuses.expectNoMessage(Duration.ofMillis(300));
+    }
+
     private static PassResult passedAtLeast(TestProbe<NodeAgent.Status> statuses, long generation) {
         NodeAgent.Status s = statuses.fishForMessage(Duration.ofSeconds(20),
                 st -> st.lastPass().filter(p -> p.generation() >= generation).isPresent()
