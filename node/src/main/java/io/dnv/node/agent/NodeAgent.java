@@ -301,7 +301,9 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             // Ever less soon while nothing changes: after a failover the survivors hold groups
             // degraded until the dead node returns, and at a thousand volumes a whole pass takes
             // seconds. An import that comes back starts a pass of its own.
-            if (lastPass.degraded().isEmpty()) {
+            if (reconciler.leftGroupsAndHosts()) {
+                timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, settings.spacing());
+            } else if (lastPass.degraded().isEmpty()) {
                 degradedRechecks = 0;
                 timers.startSingleTimer(PASS_TIMER, Tick.RESYNC, settings.resync());
             } else {
@@ -328,12 +330,14 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     /**
      * The look the last pass owes, once it has been reported. Not when a pass comes next anyway (new
-     * desired state arrived meanwhile, or the pass did not converge and retries soon): that pass
+     * desired state arrived meanwhile, the pass did not converge and retries soon, or it left ANA
+     * groups and host entries for the next pass to remove): that pass
      * reads the kernel whole first, and a node holding thousands of dm devices reads them for
      * seconds. Until then the node's status shows the kernel as the pass last looked at it.
      */
     private Behavior<Command> onLookOwed(LookOwed owed) {
-        if (!reconciler.owesLook() || desired.generation() > lastPass.generation() || !lastPass.converged()) {
+        if (!reconciler.owesLook() || desired.generation() > lastPass.generation() || !lastPass.converged()
+                || reconciler.leftGroupsAndHosts()) {
             return this;
         }
         lastPass = reconciler.lookOwed();

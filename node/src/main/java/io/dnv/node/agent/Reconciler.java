@@ -52,6 +52,8 @@ public final class Reconciler {
     private boolean owesLook;
     /** The node's change count when the last pass ended. */
     private long changesAtEnd;
+    /** The last pass removed garbage and did not look again before the ANA groups and host entries. */
+    private boolean groupsAndHostsLeft;
 
     /**
      * {@code disk}: the physical disk the node's configuration names (none on a node without one);
@@ -104,17 +106,17 @@ public final class Reconciler {
 
     /** Compares every desired object with the kernel; the result shows the kernel as the pass left it. */
     public PassResult reconcile(DesiredNode desired) {
-        return looked(pass(desired, Scope.EVERYTHING));
+        return looked(run(desired, Scope.EVERYTHING, false));
     }
 
     /** {@link Scope#CHANGES}; the result shows the kernel as the pass left it. */
     public PassResult reconcileChanges(DesiredNode desired) {
-        return looked(pass(desired, Scope.CHANGES));
+        return looked(run(desired, Scope.CHANGES, false));
     }
 
     /** {@link Scope#CHANGES_LOOKING_WHOLE}; the result shows the kernel as the pass left it. */
     public PassResult reconcileChangesLookingWhole(DesiredNode desired) {
-        return looked(pass(desired, Scope.CHANGES_LOOKING_WHOLE));
+        return looked(run(desired, Scope.CHANGES_LOOKING_WHOLE, false));
     }
 
     private PassResult looked(PassResult result) {
@@ -124,9 +126,15 @@ public final class Reconciler {
     /**
      * One pass, ending before its look at the kernel when it changed the target side: the result
      * shows the kernel as the pass last looked at it, which lacks what it created and still holds
-     * what it removed ({@link #owesLook}).
+     * what it removed ({@link #owesLook}). ANA groups and host entries the pass's changes left
+     * unused (a fence takes the failed node off every LD) are read from the kernel, so they go at
+     * the start of the next pass, after its first look ({@link #leftGroupsAndHosts}).
      */
     PassResult pass(DesiredNode desired, Scope scope) {
+        return run(desired, scope, true);
+    }
+
+    private PassResult run(DesiredNode desired, Scope scope, boolean reportFirst) {
         if (scope == Scope.CHANGES_LOOKING_WHOLE) {
             lastLook = null;
         }
@@ -145,6 +153,10 @@ public final class Reconciler {
         ConnectionConvergence connections = new ConnectionConvergence(pass, unreachable, raid1Sides);
         DmConvergence dm = new DmConvergence(pass, devices, comparisons, zeroing, raid1Sides, held);
 
+        if (groupsAndHostsLeft) {
+            groupsAndHostsLeft = false;
+            nvmet.removeGarbageGroupsAndHosts();
+        }
         nvmet.convergePorts();
         if (connections.connect()) {
             pass.reobserveHost();
@@ -158,8 +170,12 @@ public final class Reconciler {
             nvmet.removeGarbageSubsystems();
             dm.removeGarbage();
             connections.disconnectGarbage();
-            pass.reobserveIfMutated();
-            nvmet.removeGarbageGroupsAndHosts();
+            if (reportFirst && pass.owesLook()) {
+                groupsAndHostsLeft = true;
+            } else {
+                pass.reobserveIfMutated();
+                nvmet.removeGarbageGroupsAndHosts();
+            }
             comparisons.retainOnly(pass.desiredDmNames());
         }
         owesLook = pass.owesLook();
@@ -169,6 +185,14 @@ public final class Reconciler {
         previous = new Focus.Previous(desired, result, named);
         lastLook = owesLook ? null : pass.look();
         return result;
+    }
+
+    /**
+     * Whether the last pass left ANA groups and host entries that may be unused for the next pass
+     * to remove: the agent passes again soon rather than at the resync.
+     */
+    boolean leftGroupsAndHosts() {
+        return groupsAndHostsLeft;
     }
 
     /** Whether the last pass changed the target side after its last look, and nothing has looked since. */

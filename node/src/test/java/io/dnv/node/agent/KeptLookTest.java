@@ -5,7 +5,10 @@ import io.dnv.core.kernel.DeviceRef;
 import io.dnv.core.kernel.DmDevice;
 import io.dnv.core.kernel.DmTable;
 import io.dnv.core.kernel.DmTarget;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.NvmetNamespace;
 import io.dnv.core.kernel.NvmetPort;
+import io.dnv.core.kernel.NvmetSubsystem;
 import io.dnv.node.kernel.Kernel;
 import io.dnv.node.sim.KernelLatencies;
 import io.dnv.node.sim.SimulatedKernel;
@@ -19,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -98,6 +102,36 @@ class KeptLookTest {
         assertEquals(2, wholeLooks() - before, "the owed look serves the pass after it");
     }
 
+    /**
+     * A fence takes a host off an export: the agent's pass reports with no look after it, and the
+     * host entry nobody is allowed through any more goes at the next pass's start, after its look.
+     * Called as the tests call it, the pass looks and removes it at once.
+     */
+    @Test
+    void aHostEntryAPassLeftUnusedGoesAtTheNextPassAfterItsLook() {
+        Reconciler reconciler = reconciler(Duration.ofMinutes(1));
+        reconciler.reconcileChanges(exported(1, List.of("nqn.2024-01.io.dnv:node:n2")));
+        assertEquals(List.of("nqn.2024-01.io.dnv:node:n2"), kernel.observe().hosts());
+
+        long before = wholeLooks();
+        PassResult fenced = reconciler.pass(exported(2, List.of()), Reconciler.Scope.CHANGES);
+        assertTrue(fenced.mutations().stream().anyMatch(m -> m.startsWith("nvmet disallow host")), fenced.mutations().toString());
+        assertTrue(fenced.converged());
+        assertEquals(0, wholeLooks() - before, "no look after the pass's changes");
+        assertTrue(reconciler.leftGroupsAndHosts());
+        assertEquals(List.of("nqn.2024-01.io.dnv:node:n2"), kernel.observe().hosts(), "left for the next pass");
+
+        PassResult next = reconciler.pass(exported(2, List.of()), Reconciler.Scope.CHANGES);
+        assertEquals(List.of("nvmet host remove nqn.2024-01.io.dnv:node:n2"), next.mutations());
+        assertFalse(reconciler.leftGroupsAndHosts());
+        assertEquals(List.of(), kernel.observe().hosts());
+
+        reconciler.reconcileChanges(exported(3, List.of("nqn.2024-01.io.dnv:node:n2")));
+        reconciler.reconcileChanges(exported(4, List.of()));
+        assertFalse(reconciler.leftGroupsAndHosts());
+        assertEquals(List.of(), kernel.observe().hosts(), "a pass that looks at the end removes it at once");
+    }
+
     /** A change by another hand between a pass and the next makes the next one compare everything. */
     @Test
     void aChangeByAnotherHandAfterAPassThatOwesItsLookIsComparedWhole() {
@@ -161,6 +195,15 @@ class KeptLookTest {
 
     private static DmDevice ld(String volume, long offset) {
         return new DmDevice("dnv-n1-ld-" + volume + "-0-0-0", DmTable.of(2048, new DmTarget.Linear(new DeviceRef.Disk(DISK), offset)));
+    }
+
+    private static DesiredNode exported(long generation, List<String> hosts) {
+        DmDevice ld = ld("a", 0);
+        String nqn = Names.ldNqn("a", 0, 0, 0, "n1");
+        UUID uuid = Names.namespaceUuid(nqn);
+        NvmetSubsystem export = new NvmetSubsystem(nqn, hosts, 1, 100, Names.serial(nqn),
+                List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), 1)), List.of(1));
+        return new DesiredNode("n1", generation, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)), List.of(ld), List.of(export), List.of());
     }
 
     private static DesiredNode desired(long generation, DmDevice... devices) {
