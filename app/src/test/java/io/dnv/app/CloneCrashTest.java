@@ -67,7 +67,7 @@ class CloneCrashTest {
 
     @BeforeAll
     void start() throws Exception {
-        cluster = new FaultyCluster(3, ThrowawayPostgres.database(), COSTS, "r", 10);
+        cluster = new FaultyCluster(3, ThrowawayPostgres.ownDatabase(), COSTS, "r", 10);
         cluster.create(source, SPEC);
         VolumeView v = cluster.attached(source, HOST);
         image = new byte[(int) SPEC.sizeBytes()];

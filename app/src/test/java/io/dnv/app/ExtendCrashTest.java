@@ -62,7 +62,7 @@ class ExtendCrashTest {
 
     @Test
     void everyExtendCompletesOnTheSurvivorsWhenAControlMemberDiesMidway() throws Exception {
-        Database db = ThrowawayPostgres.database();
+        Database db = ThrowawayPostgres.ownDatabase();
         db.migrate();
         Config management = ConfigFactory.parseString("host = \"127.0.0.1\"\nport = 0");
         List<ActorSystem<?>> systems = new ArrayList<>();

@@ -70,7 +70,7 @@ class GroupSnapshotTest {
 
     @BeforeAll
     void start() throws Exception {
-        cluster = new FaultyCluster(3, ThrowawayPostgres.database(), KernelLatencies.NONE, "g", 9);
+        cluster = new FaultyCluster(3, ThrowawayPostgres.ownDatabase(), KernelLatencies.NONE, "g", 9);
     }
 
     @AfterAll

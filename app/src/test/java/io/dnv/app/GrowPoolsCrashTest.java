@@ -40,7 +40,7 @@ class GrowPoolsCrashTest {
     @Test
     void everyGrowthCompletesOnTheSurvivorsWhenAControlMemberDiesMidway() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
-        try (FaultyCluster cluster = new FaultyCluster(3, ThrowawayPostgres.database(), KernelLatencies.NONE, "g", 8)) {
+        try (FaultyCluster cluster = new FaultyCluster(3, ThrowawayPostgres.ownDatabase(), KernelLatencies.NONE, "g", 8)) {
             List<String> ids = new ArrayList<>();
             for (int i = 0; i < VOLUMES; i++) {
                 ids.add("pool-" + run + "-" + i);

@@ -52,7 +52,7 @@ class SnapshotCrashTest {
 
     @BeforeAll
     void start() throws Exception {
-        cluster = new FaultyCluster(3, ThrowawayPostgres.database(), SLOW_SUSPEND, "k", 7);
+        cluster = new FaultyCluster(3, ThrowawayPostgres.ownDatabase(), SLOW_SUSPEND, "k", 7);
     }
 
     @AfterAll

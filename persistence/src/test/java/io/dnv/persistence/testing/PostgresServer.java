@@ -21,7 +21,8 @@ import java.util.stream.Stream;
 
 /**
  * A PostgreSQL 15 server of its own in a temporary directory, on a free loopback port, with
- * role and database {@code dnv}; {@link #close()} stops it and deletes the directory.
+ * role and database {@code dnv} (the role may create more databases); {@link #close()} stops it
+ * and deletes the directory.
  */
 public final class PostgresServer implements AutoCloseable {
 
@@ -88,7 +89,8 @@ public final class PostgresServer implements AutoCloseable {
     String admin = "jdbc:postgresql://127.0.0.1:" + port + "/postgres";
     try (Connection c = DriverManager.getConnection(admin, "postgres", "");
         Statement s = c.createStatement()) {
-      s.execute("CREATE ROLE " + ROLE + " LOGIN PASSWORD '" + ROLE + "'");
+      // CREATEDB: a test running a whole cluster takes a database of its own (ThrowawayPostgres.ownDatabase).
+      s.execute("CREATE ROLE " + ROLE + " LOGIN CREATEDB PASSWORD '" + ROLE + "'");
       s.execute("CREATE DATABASE " + ROLE + " OWNER " + ROLE);
     } catch (SQLException e) {
       throw new IllegalStateException("creating role and database " + ROLE + " on " + admin, e);
