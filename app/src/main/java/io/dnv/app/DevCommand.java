@@ -93,14 +93,17 @@ public final class DevCommand implements Callable<Integer> {
         final ControlPlane controlPlane;
 
         final KernelLatencies latencies;
+        /** What every member of this system runs with: {@link #MEMBERS}, under a test's overrides. */
+        private final com.typesafe.config.Config members;
 
-        private DevSystem(Path dataDir, int httpPort, int nodeCount, long diskBytes, Database db, KernelLatencies latencies)
-                throws Exception {
+        private DevSystem(Path dataDir, int httpPort, int nodeCount, long diskBytes, Database db, KernelLatencies latencies,
+                          com.typesafe.config.Config overrides) throws Exception {
             this.latencies = latencies;
+            this.members = overrides.withFallback(MEMBERS);
             this.dataDir = dataDir;
             this.token = ApiToken.loadOrCreate(dataDir);
             db.migrate();
-            control = Members.control("127.0.0.1", 0, List.of(), db, Members.LOOPBACK_MANAGEMENT, MEMBERS);
+            control = Members.control("127.0.0.1", 0, List.of(), db, Members.LOOPBACK_MANAGEMENT, members);
             Cluster.get(control).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
             managementUrl = PekkoManagement.get(control).start().toCompletableFuture().get(30, TimeUnit.SECONDS).toString();
             for (int i = 1; i <= nodeCount; i++) {
@@ -128,7 +131,7 @@ public final class DevCommand implements Callable<Integer> {
             NodeInfo info = infos.get(index);
             ActorSystem<?> node = Members.storageNode("127.0.0.1", 0, List.of(), info, kernels.get(index),
                     NodeAgent.Settings.DEFAULT.withStateDirectory(dataDir.resolve("nodes").resolve(info.nodeId()).resolve("agent")),
-                    MEMBERS);
+                    members);
             faults.started(index, node);
             Cluster.get(node).manager().tell(Join.create(Cluster.get(control).selfMember().address()));
             return node;
@@ -142,7 +145,17 @@ public final class DevCommand implements Callable<Integer> {
         /** {@code latencies}: what each simulated kernel operation costs (./dnv dev and the benchmark: measured on Linux). */
         public static DevSystem start(Path dataDir, int httpPort, int nodeCount, long diskBytes, Database db,
                                       KernelLatencies latencies) throws Exception {
-            return new DevSystem(dataDir, httpPort, nodeCount, diskBytes, db, latencies);
+            return start(dataDir, httpPort, nodeCount, diskBytes, db, latencies, com.typesafe.config.ConfigFactory.empty());
+        }
+
+        /**
+         * {@code overrides}: settings every member takes over the product's, for a test that is not
+         * about them (a shorter split-brain resolver wait, so a crashed node's member is removed
+         * and the node's next member can join sooner).
+         */
+        static DevSystem start(Path dataDir, int httpPort, int nodeCount, long diskBytes, Database db,
+                               KernelLatencies latencies, com.typesafe.config.Config overrides) throws Exception {
+            return new DevSystem(dataDir, httpPort, nodeCount, diskBytes, db, latencies, overrides);
         }
 
         public int httpPort() {

@@ -55,7 +55,7 @@ class FailoverPrecedenceTest {
     void start() throws Exception {
         Path dataDir = Files.createTempDirectory("dnv-failover-precedence-test");
         dev = DevCommand.DevSystem.start(dataDir, 0, 6, 1L << 30, Database.h2File(dataDir.resolve("db")),
-                KernelLatencies.NONE.with(KernelLatencies.Op.DM_CREATE_RAID1, Duration.ofMillis(1500)));
+                KernelLatencies.NONE.with(KernelLatencies.Op.DM_CREATE_RAID1, Duration.ofMillis(1500)), FailoverTest.SOONER_DOWNED);
         dev.awaitNodesUp(Duration.ofSeconds(60));
         api = new ApiClient(dev.httpPort(), dev.token());
     }
