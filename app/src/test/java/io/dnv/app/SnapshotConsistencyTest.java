@@ -43,14 +43,22 @@ import static org.junit.jupiter.api.Assertions.fail;
 class SnapshotConsistencyTest {
 
     static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:2a7c4e1b-8d3f-4b6a-9c5e-7f1a3b5d9e2c";
-    /** Not a multiple of the four legs: each writer's next block is on the next leg. */
     static final int WRITERS = 3;
     static final int SNAPSHOTS = 8;
     static final int BLOCK = 4096;
     static final long CHUNK = VolumeLayout.STRIPE_CHUNK_SECTORS * (long) VolumeLayout.SECTOR;
     static final long SIZE = 128L << 20;
-    /** Each writer's blocks fit the volume once: a block is never written twice. */
-    static final int MAX_SEQ = (int) (SIZE / CHUNK / WRITERS);
+    /**
+     * Each writer writes a stretch of its own from its start, chunk after chunk, never a block
+     * twice. A stretch is a twelfth of the volume, so the volume's pools hold what the writers and
+     * the snapshots take: each snapshot shares every writer's partly written 1 MiB thin block on
+     * each leg, and the next write there copies it (up to 3 copies per leg per snapshot, 24 MiB per
+     * leg for 8); with the 8 MiB written per leg that stays within a pool of the 32 MiB leg plus
+     * its reserve (39 MiB). Writers that filled the volume while 8 snapshots were taken ran a pool
+     * out of space on a fast machine, and the host's write failed (error_if_no_space), as it should.
+     */
+    static final long STRETCH = SIZE / WRITERS / 4 / CHUNK * CHUNK;
+    static final int MAX_SEQ = (int) (STRETCH / CHUNK);
     private static final byte[] MAGIC = "dnv-seq!".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     private FaultyCluster cluster;
@@ -147,7 +155,7 @@ class SnapshotConsistencyTest {
 
     /** Block {@code seq} of a writer starts the stripe's chunk after its predecessor's, on the next leg. */
     private static long offset(int writer, int seq) {
-        return ((long) seq * WRITERS + writer) * CHUNK;
+        return writer * STRETCH + seq * CHUNK;
     }
 
     private static byte[] block(int writer, int seq) {
