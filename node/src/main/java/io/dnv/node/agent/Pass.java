@@ -130,20 +130,16 @@ final class Pass {
      * only it changed (connects and disconnects are not counted as changes, {@link KernelChanges}).
      */
     void reobserveIfMutated() {
-        if (mutations.size() > mutationsObserved) {
-            if (changes.count() == changesAtLook) {
-                mutationsObserved = mutations.size();
-                reobserveHost();
-            } else {
-                reobserve();
-            }
+        if (owesLook()) {
+            reobserve();
         }
     }
 
     /**
-     * At the end of the pass: whether it changed the target side since it last looked, so a whole
-     * look is owed ({@link Reconciler#lookOwed}). A pass that changed only the host side (connects
-     * and disconnects are not counted, {@link KernelChanges}) reads it again now: that is cheap.
+     * Whether this pass changed the target side since it last looked, so a whole look is owed (at
+     * the end of the pass, {@link Reconciler#lookOwed}). A pass that changed only the host side
+     * (connects and disconnects are not counted, {@link KernelChanges}) reads it again now: that is
+     * cheap.
      */
     boolean owesLook() {
         if (mutations.size() <= mutationsObserved) {
