@@ -68,12 +68,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
 
     private static final Object PASS_TIMER = "pass";
     /**
-     * How long after a whole look ended the passes may start from it ({@link Reconciler}). What
-     * changes with no hand of the node is in it too: a pool's usage (the pool watch grows a pool
-     * past its mark from what the passes report, before writes fill it) and a raid1 group's sides.
-     * Passes of a failover or a create burst come every 50 ms to 2 s: most of them find one.
+     * How long after a whole look ended the looks may build on it, reading only what the node's
+     * hands changed since ({@link KernelLooks}); the resync's period, when the resync looks whole
+     * anyway. What changes with no hand of the node and those looks do not read again (a raid1
+     * group's sides) makes the agent look whole sooner: a side failed by the side watcher is a
+     * change of the node, an import that comes back a whole look at once.
      */
-    static final Duration LOOK_KEPT = Duration.ofSeconds(2);
+    static final Duration LOOK_KEPT = Duration.ofSeconds(10);
     /**
      * A pass that waits on another node (an export not there yet) is the normal course of a
      * create: a node logs a warning once it failed this many passes in a row on one generation.

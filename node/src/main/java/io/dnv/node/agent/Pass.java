@@ -38,10 +38,11 @@ final class Pass {
     private Map<String, ObservedKernel.BlockDevice> blockByPath;
     private Map<String, List<ObservedKernel.Controller>> controllersByConnection;
     private int mutationsObserved;
-    /** The node's change count ({@link KernelChanges}) when the last whole look began, and when it ended. */
+    private final KernelLooks looks;
+    /** The node's change count ({@link KernelChanges}) when the last look began, and when the whole look it builds on ended. */
     private final KernelChanges changes;
     private long changesAtLook;
-    private long lookedAt;
+    private long wholeAt;
     // What the pass did and found: written from several lanes at once ({@link Lanes}).
     final Set<String> createdDm = ConcurrentHashMap.newKeySet();
     /** dm devices whose table this pass replaced (an export over one must revalidate its size). */
@@ -60,38 +61,21 @@ final class Pass {
     final Set<UUID> preparedDown = ConcurrentHashMap.newKeySet();
 
     /**
-     * {@code start}: the look the pass before ended with, when nothing of this node changed the
-     * kernel since ({@link Reconciler}); the pass reads only the host side again. Without one, it
-     * reads the kernel whole.
+     * {@code start}: the look the pass before ended with; the pass reads again what changed since
+     * ({@link KernelLooks#since}). Without one, it reads the kernel whole.
      */
-    Pass(Kernel kernel, DesiredNode desired, KernelChanges changes, Optional<Look> start) {
+    Pass(Kernel kernel, DesiredNode desired, KernelChanges changes, KernelLooks looks, Optional<KernelLooks.Look> start) {
         this.kernel = kernel;
         this.desired = desired;
         this.changes = changes;
+        this.looks = looks;
         this.prepared = PreparedImports.of(desired);
-        if (start.isPresent()) {
-            observed = start.get().observed();
-            changesAtLook = start.get().changes();
-            lookedAt = start.get().atNanos();
-            indexTarget();
-            reobserveHost();
-        }
-        // A machine that booted since holds nothing of what the look saw (an agent outliving its
-        // kernel: a test's power cycle, or a hypervisor's restore).
-        if (start.isEmpty() || observed.bootId().isEmpty() || !observed.bootId().equals(start.get().observed().bootId())) {
-            reobserve();
-        }
+        take(start.map(looks::since).orElseGet(looks::whole));
     }
 
-    /**
-     * A whole look at the kernel, as the host side was last read: what it showed, the node's change
-     * count when it began, and when it ended (System.nanoTime).
-     */
-    record Look(ObservedKernel observed, long changes, long atNanos) {}
-
-    /** The kernel as this pass last saw it: no change of the pass since its last whole look. */
-    Look look() {
-        return new Look(observed, changesAtLook, lookedAt);
+    /** The kernel as this pass last looked at it (the host side maybe read since). */
+    KernelLooks.Look look() {
+        return new KernelLooks.Look(observed, changesAtLook, wholeAt);
     }
 
     interface Action {
@@ -153,11 +137,16 @@ final class Pass {
         return true;
     }
 
+    /** Looks again: at what changed since the last look, or whole ({@link KernelLooks#since}). */
     void reobserve() {
         mutationsObserved = mutations.size();
-        changesAtLook = changes.count();
-        observed = kernel.observe();
-        lookedAt = System.nanoTime();
+        take(looks.since(look()));
+    }
+
+    private void take(KernelLooks.Look look) {
+        observed = look.observed();
+        changesAtLook = look.changes();
+        wholeAt = look.wholeAtNanos();
         indexTarget();
         indexHostSide();
     }

@@ -1,7 +1,6 @@
 package io.dnv.node.agent;
 
 import io.dnv.core.kernel.DesiredNode;
-import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.kernel.Kernel;
 
 import java.time.Duration;
@@ -9,9 +8,9 @@ import java.util.Optional;
 
 /**
  * One level-based pass from whatever the kernel holds to the desired state: it reads the
- * kernel first, or starts from what it read at the end of the pass before when nothing could have
- * changed since (below); it keeps nothing else in memory, so the same pass adopts a node after an
- * agent restart (zero mutations when nothing changed) and finishes an operation a crash interrupted.
+ * kernel first, whole or only what changed since the pass before looked (below); it keeps nothing
+ * else in memory, so the same pass adopts a node after an agent restart (zero mutations when
+ * nothing changed) and finishes an operation a crash interrupted.
  *
  * Order: ports and ANA groups, imports, dm devices bottom-up, raid1 sides whose import came
  * back ({@link Raid1Sides}; failing those whose import died is {@link SideWatcher}'s), exports,
@@ -20,11 +19,10 @@ import java.util.Optional;
  * groups and host entries.
  *
  * A pass given new desired state may look only at what changed ({@link Focus}); a resync
- * looks at everything. A pass also reads the kernel whole only when it must: when nothing of
- * this node changed it since the pass before ended ({@link KernelChanges}) and that look ended
- * less than {@code lookKept} ago, it starts from that look and reads only the host side again
- * (connections come and go by themselves). At a thousand volumes a node holds twenty thousand dm
- * devices, and most passes of a failover wait on other nodes and change nothing.
+ * looks at everything. A pass also reads the kernel whole only when it must: within
+ * {@code lookKept} of a whole look, it reads again only the dm devices the node's hands changed
+ * since, and the rest that moves by itself ({@link KernelLooks}). At a thousand volumes a node
+ * holds tens of thousands of dm devices, and a pass of a failover changes a few thousand at most.
  *
  * The agent's passes also report before their look at the end ({@link #pass}): that look only
  * reads back what the pass did, and the control plane waits on each node's word that it reached a
@@ -45,9 +43,10 @@ public final class Reconciler {
     private final Lanes lanes;
     private final HeldDevices held;
     private final KernelChanges changes;
-    private final long lookKeptNanos;
+    private final KernelLooks looks;
     private Focus.Previous previous;
-    private Pass.Look lastLook;
+    /** The last pass's last look; null when the next pass must look whole. */
+    private KernelLooks.Look lastLook;
     /** The last pass changed the target side after its last look, and nothing looked since. */
     private boolean owesLook;
     /** The node's change count when the last pass ended. */
@@ -75,14 +74,14 @@ public final class Reconciler {
      * once; {@code held}: devices an order holds suspended, which a pass leaves as they are;
      * {@code importsBack}: told when a target that did not answer lately answered a connect tried
      * beside the passes; {@code changes}: counts what every hand of the node changes in
-     * {@code kernel} (which must be counted by it); {@code lookKept}: how long after a look ended it
-     * may serve the passes (zero: every pass looks).
+     * {@code kernel} (which must be counted by it); {@code lookKept}: how long after a whole look ended the
+     * looks may build on it (zero: every look is whole).
      */
     Reconciler(Kernel kernel, Optional<String> disk, Zeroing zeroing, String nodeId, Isolation isolation, Lanes lanes,
                HeldDevices held, Runnable importsBack, KernelChanges changes, Duration lookKept) {
         this.held = held;
         this.changes = changes;
-        this.lookKeptNanos = lookKept.toNanos();
+        this.looks = new KernelLooks(kernel, changes, lookKept);
         this.kernel = kernel;
         this.disk = disk;
         this.zeroing = zeroing;
@@ -139,7 +138,7 @@ public final class Reconciler {
             lastLook = null;
         }
         boolean everything = scope == Scope.EVERYTHING;
-        Pass pass = new Pass(kernel, desired, changes, everything ? Optional.empty() : stillTrue());
+        Pass pass = new Pass(kernel, desired, changes, looks, everything ? Optional.empty() : Optional.ofNullable(lastLook));
         if (owesLook && pass.look().changes() == changesAtEnd) {
             // Nothing changed the kernel since the pass before ended: this look is the one that pass
             // owed, as far as the target side goes (the host side moves by itself and is compared).
@@ -183,7 +182,7 @@ public final class Reconciler {
         PassResult result = new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled,
                 pass.observed, pass.focus.everything(), zeroing.progress(), pass.degraded);
         previous = new Focus.Previous(desired, result, named);
-        lastLook = owesLook ? null : pass.look();
+        lastLook = pass.look();
         return result;
     }
 
@@ -202,19 +201,9 @@ public final class Reconciler {
 
     /** The look the last pass owes: its result, showing the kernel as it is now. */
     PassResult lookOwed() {
-        long count = changes.count();
-        ObservedKernel now = kernel.observe();
-        lastLook = new Pass.Look(now, count, System.nanoTime());
+        lastLook = looks.since(lastLook);
         owesLook = false;
-        previous = new Focus.Previous(previous.desired(), previous.result().seeing(now), previous.named());
+        previous = new Focus.Previous(previous.desired(), previous.result().seeing(lastLook.observed()), previous.named());
         return previous.result();
-    }
-
-    /** The look the pass before ended with, if nothing of this node changed the kernel since and it is recent. */
-    private Optional<Pass.Look> stillTrue() {
-        if (lastLook == null || changes.count() != lastLook.changes() || System.nanoTime() - lastLook.atNanos() >= lookKeptNanos) {
-            return Optional.empty();
-        }
-        return Optional.of(lastLook);
     }
 }

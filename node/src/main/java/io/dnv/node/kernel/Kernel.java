@@ -19,6 +19,20 @@ public interface Kernel {
     ObservedKernel observe();
 
     /**
+     * The kernel as {@link #observe} shows it, but for device-mapper only the devices of these
+     * names that exist: a look at what changed since a whole look ({@code KernelLooks}), where a
+     * node holds tens of thousands of dm devices. The nvmet and host sides are read whole.
+     */
+    ObservedKernel observe(java.util.Collection<String> dmNames);
+
+    /**
+     * How many dm devices one script of a named look asks for: Linux bounds an argument (the
+     * script {@code sh -c} runs) at 128 KiB, and a dm name at 127 bytes. More names take more
+     * scripts, each charged as one look.
+     */
+    int NAMES_PER_LOOK = 800;
+
+    /**
      * The NVMe host side alone (controllers, and block devices: disks and namespace heads), for a
      * second look right after connecting: nothing else changes when a host connects, and a node
      * holds thousands of dm devices. This default reads everything, and knows no boot.

@@ -50,6 +50,30 @@ public final class LinuxKernel implements Kernel {
         return ObservedKernelReader.parse(r.stdout());
     }
 
+    /** One script per {@link Kernel#NAMES_PER_LOOK} names, the nvmet and host sides read by the first. */
+    @Override
+    public ObservedKernel observe(java.util.Collection<String> dmNames) {
+        List<String> names = List.copyOf(dmNames);
+        int first = Math.min(names.size(), NAMES_PER_LOOK);
+        ObservedKernel look = named(ObservedKernelReader.script(disks, names.subList(0, first)));
+        List<ObservedKernel.Dm> devices = new java.util.ArrayList<>(look.dmDevices());
+        for (int from = first; from < names.size(); from += NAMES_PER_LOOK) {
+            devices.addAll(named(ObservedKernelReader.devicesScript(names.subList(from, Math.min(names.size(), from + NAMES_PER_LOOK))))
+                    .dmDevices());
+        }
+        return new ObservedKernel(devices, look.blockDevices(), look.ports(), look.subsystems(), look.hosts(), look.controllers(),
+                look.bootId());
+    }
+
+    private ObservedKernel named(String script) {
+        CommandRunner.Result r = runner.run(script, timeout);
+        java.util.Optional<String> failed = r.ok() ? ObservedKernelReader.failed(r.stdout()) : java.util.Optional.of(failure(r));
+        if (failed.isPresent()) {
+            throw new KernelException("kernel", "observe dm devices", failed.get());
+        }
+        return ObservedKernelReader.parse(r.stdout());
+    }
+
     @Override
     public HostSide observeHost() {
         CommandRunner.Result r = runner.run(ObservedKernelReader.hostScript(disks), timeout);

@@ -3,7 +3,10 @@ package io.dnv.node.linux;
 import io.dnv.core.kernel.AnaState;
 import io.dnv.core.kernel.ObservedKernel;
 
+import io.dnv.node.kernel.Kernel;
+
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,14 +25,65 @@ final class ObservedKernelReader {
 
     private ObservedKernelReader() {}
 
+    /** A whole look: every dm device, the nvmet side and the host side. */
     static String script(List<String> disks) {
+        return script(disks, """
+                dmsetup info -c --noheadings --separator '|' -o name,major,minor,suspended,open 2>/dev/null | grep '|' | sed 's/^/I|/'
+                dmsetup table 2>/dev/null | grep ': ' | sed 's/^/T|/'
+                dmsetup status --noflush 2>/dev/null | grep ': ' | sed 's/^/S|/'
+                """);
+    }
+
+    /**
+     * A look at the dm devices of these names that exist, with the nvmet and host sides whole
+     * ({@link Kernel#observe(Collection)}); at most {@link Kernel#NAMES_PER_LOOK} names.
+     */
+    static String script(List<String> disks, Collection<String> dmNames) {
+        return script(disks, devices(dmNames));
+    }
+
+    /** The dm devices of these names that exist, and nothing else; at most {@link Kernel#NAMES_PER_LOOK} names. */
+    static String devicesScript(Collection<String> dmNames) {
+        return "export DM_DISABLE_UDEV=1\n" + devices(dmNames);
+    }
+
+    /**
+     * dmsetup asks the kernel for the named devices alone, after one {@code dmsetup ls} (a single
+     * ioctl) leaves out those that are gone. It stops at the first device it cannot read (one
+     * removed since), and then the look fails ({@link #failed}). Given more than one device,
+     * dmsetup prints each line of a table or status after the device's name, as it does for all;
+     * given one, the script does. The names are bounded because the script is one argument of
+     * {@code sh -c}, which Linux bounds at 128 KiB.
+     */
+    private static String devices(Collection<String> dmNames) {
+        if (dmNames.size() > Kernel.NAMES_PER_LOOK) {
+            throw new IllegalArgumentException(dmNames.size() + " dm devices named in one look, at most " + Kernel.NAMES_PER_LOOK);
+        }
+        if (dmNames.isEmpty()) {
+            return "";
+        }
+        StringBuilder wanted = new StringBuilder();
+        dmNames.forEach(n -> wanted.append(" -e ").append(q(n)));
+        return """
+                set -- $(dmsetup ls 2>/dev/null | cut -f1 | grep -Fx%s)
+                if [ $# -gt 0 ]; then
+                  i=$(dmsetup info -c --noheadings --separator '|' -o name,major,minor,suspended,open "$@" 2>/dev/null) || echo 'X|dmsetup info'
+                  t=$(dmsetup table "$@" 2>/dev/null) || echo 'X|dmsetup table'
+                  s=$(dmsetup status --noflush "$@" 2>/dev/null) || echo 'X|dmsetup status'
+                  if [ $# -eq 1 ]; then t=$(printf '%%s\\n' "$t" | sed "s/^/$1: /"); s=$(printf '%%s\\n' "$s" | sed "s/^/$1: /"); fi
+                  printf '%%s\\n' "$i" | grep '|' | sed 's/^/I|/'
+                  printf '%%s\\n' "$t" | grep ': ' | sed 's/^/T|/'
+                  printf '%%s\\n' "$s" | grep ': ' | sed 's/^/S|/'
+                fi
+                """.formatted(wanted);
+    }
+
+    private static String script(List<String> disks, String dm) {
         return """
                 export DM_DISABLE_UDEV=1
                 C=/sys/kernel/config/nvmet
                 r() { cat "$1" 2>/dev/null | head -n 1; }
-                dmsetup info -c --noheadings --separator '|' -o name,major,minor,suspended,open 2>/dev/null | grep '|' | sed 's/^/I|/'
-                dmsetup table 2>/dev/null | grep ': ' | sed 's/^/T|/'
-                dmsetup status --noflush 2>/dev/null | grep ': ' | sed 's/^/S|/'
+                """ + dm + """
                 for p in $C/ports/*; do
                   [ -d "$p" ] || continue; id=${p##*/}
                   echo "P|$id|$(r $p/addr_trtype)|$(r $p/addr_adrfam)|$(r $p/addr_traddr)|$(r $p/addr_trsvcid)"
@@ -90,6 +144,16 @@ final class ObservedKernelReader {
                   echo "K|${c##*/}|$(r $c/transport)|$(r $c/address)|$(r $c/subsysnqn)|$(r $c/hostnqn)|$(r $c/cntlid)|$(r $c/state)"
                 done
                 """.formatted(glob);
+    }
+
+    /** What a {@link #script(List, Collection)} could not read, if anything: dmsetup failed for a device. */
+    static Optional<String> failed(String out) {
+        for (String line : out.split("\n")) {
+            if (line.startsWith("X|")) {
+                return Optional.of(line.substring(2).strip() + " failed");
+            }
+        }
+        return Optional.empty();
     }
 
     /** The boot id a {@link #hostScript} printed ("" when it printed none). */

@@ -67,7 +67,12 @@ public final class KernelLatencies {
         NVME_DISCONNECT("sysfs delete_controller", 67.74),
         OBSERVE_HOST("sysfs look at controllers and namespace heads", 33.58),
         OBSERVE("whole look at the kernel, with no dm device", 182.95),
-        /** (median with 40 devices − median with none) / 40. */
+        /**
+         * Not measured apart: the whole look's script, but asking dmsetup for named devices (after
+         * one {@code dmsetup ls}, a single ioctl listing them all), so charged the same.
+         */
+        OBSERVE_DEVICES("look at the kernel reading only named dm devices", 182.95),
+        /** (median with 40 devices − median with none) / 40; charged per device a look reads, whole or named. */
         OBSERVE_PER_DEVICE("whole look at the kernel, per dm device", 0.742),
         /**
          * Charged per {@link #COPY_UNIT_BYTES} of a kcopyd job: dm-clone's copy of a region, by a

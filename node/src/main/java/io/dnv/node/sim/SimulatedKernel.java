@@ -244,14 +244,25 @@ public final class SimulatedKernel implements Kernel {
 
     @Override
     public ObservedKernel observe() {
+        return look(null, KernelLatencies.Op.OBSERVE);
+    }
+
+    @Override
+    public ObservedKernel observe(java.util.Collection<String> dmNames) {
+        return look(dmNames, KernelLatencies.Op.OBSERVE_DEVICES);
+    }
+
+    /** Every dm device ({@code dmNames} null) or the named ones, and everything else. */
+    private ObservedKernel look(java.util.Collection<String> dmNames, KernelLatencies.Op op) {
         DeviceMapper d;
         Nvmet t;
         synchronized (this) {
             d = dm;
             t = nvmet;
         }
-        List<ObservedKernel.Dm> devices = d.list();
-        charge(KernelLatencies.Op.OBSERVE);
+        List<ObservedKernel.Dm> devices = d.list(dmNames);
+        // Linux reads named devices in scripts of at most NAMES_PER_LOOK names each.
+        charge(op, dmNames == null ? 1 : Math.max(1, (dmNames.size() + NAMES_PER_LOOK - 1) / NAMES_PER_LOOK));
         charge(KernelLatencies.Op.OBSERVE_PER_DEVICE, devices.size());
         HostSide h = lookAtHost();
         return new ObservedKernel(devices, h.blockDevices(), t.ports(), t.subsystems(), t.hosts(), h.controllers(), h.bootId());

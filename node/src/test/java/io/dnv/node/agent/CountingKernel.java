@@ -133,6 +133,11 @@ final class CountingKernel implements Kernel {
         return kernel.observe();
     }
 
+    @Override
+    public ObservedKernel observe(java.util.Collection<String> dmNames) {
+        return kernel.observe(dmNames);
+    }
+
     /** The next look at the host side waits, before it reads, until {@link #releaseHostLook}; {@link #hostLookHeld} tells when it does. */
     void holdNextHostLook() {
         hostLookHeld = new CountDownLatch(1);

@@ -260,11 +260,9 @@ public final class FailoverBenchmark {
             }
             Map<KernelLatencies.Op, KernelLatencies.Spent> delta = new EnumMap<>(KernelLatencies.Op.class);
             ops.forEach((op, s) -> delta.put(op, s.minus(before.get(n).get(op))));
-            // A look is charged once and then per dm device it lists: one look, at its whole cost.
-            KernelLatencies.Spent perDevice = delta.remove(KernelLatencies.Op.OBSERVE_PER_DEVICE);
-            delta.put(KernelLatencies.Op.OBSERVE, new KernelLatencies.Spent(delta.get(KernelLatencies.Op.OBSERVE).count(),
-                    delta.get(KernelLatencies.Op.OBSERVE).nanos() + perDevice.nanos()));
-            long count = delta.values().stream().mapToLong(KernelLatencies.Spent::count).sum();
+            // A look is charged once (observe: whole, observe_devices: named devices), then per dm device it read (not an op).
+            long count = delta.entrySet().stream().filter(e -> e.getKey() != KernelLatencies.Op.OBSERVE_PER_DEVICE)
+                    .mapToLong(e -> e.getValue().count()).sum();
             long nanos = delta.values().stream().mapToLong(KernelLatencies.Spent::nanos).sum();
             StringBuilder top = new StringBuilder();
             delta.entrySet().stream().filter(e -> e.getValue().count() > 0)

@@ -5,6 +5,7 @@ import io.dnv.node.kernel.Kernel;
 import io.dnv.node.kernel.KernelException;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -89,6 +90,21 @@ record Step(String what, Action action, Expect expect) {
             ObservedKernel o = k.kernel().observe();
             return Outcome.of(o.dm(dm).map(d -> KernelUnderTest.symbolic(o, d.table())).orElse("<no device " + dm + ">"));
         }, Expect.of(expected));
+    }
+
+    /**
+     * A look at named dm devices ({@code Kernel.observe(names)}) shows each of them that exists
+     * exactly as a whole look does, and no other device.
+     */
+    static Step namedLook(String... names) {
+        List<String> named = List.of(names);
+        return new Step("look at " + String.join(", ", named), k -> {
+            List<ObservedKernel.Dm> whole = k.kernel().observe().dmDevices().stream().filter(d -> named.contains(d.name()))
+                    .sorted(java.util.Comparator.comparing(ObservedKernel.Dm::name)).toList();
+            List<ObservedKernel.Dm> looked = k.kernel().observe(named).dmDevices().stream()
+                    .sorted(java.util.Comparator.comparing(ObservedKernel.Dm::name)).toList();
+            return Outcome.of(whole.equals(looked) ? "as a whole look" : "whole look " + whole + ", named " + looked);
+        }, Expect.of("as a whole look"));
     }
 
     /** `dmsetup status` of a device, as {@link Statuses} compares it. */

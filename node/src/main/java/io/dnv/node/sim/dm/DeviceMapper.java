@@ -231,12 +231,17 @@ public final class DeviceMapper {
 
     /** `dmsetup table` and `dmsetup status` of every device, as one snapshot. */
     public List<ObservedKernel.Dm> list() {
+        return list(null);
+    }
+
+    /** {@link #list()} of the devices of these names that exist ({@code names} null: of every device). */
+    public List<ObservedKernel.Dm> list(java.util.Collection<String> names) {
         record Seen(DmDevice dev, LoadedTable live, boolean suspended) {}
         List<Seen> seen = new ArrayList<>();
         int[] openCounts;
         synchronized (this) {
-            List<String> paths = new ArrayList<>(byName.size());
-            for (DmDevice d : byName.values()) {
+            List<String> paths = new ArrayList<>();
+            for (DmDevice d : named(names)) {
                 seen.add(new Seen(d, d.live(), d.gate.suspended()));
                 paths.add(d.path());
             }
@@ -249,6 +254,21 @@ public final class DeviceMapper {
                     s.suspended(), openCounts[i]));
         }
         return out;
+    }
+
+    /** Every device ({@code names} null), or those of these names, in the order they were created. */
+    private List<DmDevice> named(java.util.Collection<String> names) {
+        if (names == null) {
+            return new ArrayList<>(byName.values());
+        }
+        List<DmDevice> found = new ArrayList<>();
+        for (String name : names) {
+            DmDevice d = byName.get(name);
+            if (d != null) {
+                found.add(d);
+            }
+        }
+        return found;
     }
 
     /**
