@@ -53,8 +53,8 @@ final class KernelLooks {
     /**
      * The kernel now, as {@code before} with what changed since read again; whole when
      * {@code before} builds on a whole look older than {@code wholeEvery}, when the changes since
-     * are no longer all remembered, when the machine booted since, or when a device changed went
-     * away while it was read.
+     * are no longer all remembered or name half the devices or more, when the machine booted
+     * since, or when a device changed went away while it was read.
      */
     Look since(Look before) {
         if (System.nanoTime() - before.wholeAtNanos() >= wholeEveryNanos) {
@@ -67,7 +67,8 @@ final class KernelLooks {
         }
         Set<String> names = new HashSet<>(changed.get());
         before.observed().dmDevices().stream().filter(KernelLooks::pool).forEach(d -> names.add(d.name()));
-        if (names.size() >= before.observed().dmDevices().size()) {
+        if (names.size() * 2 >= before.observed().dmDevices().size()) {
+            // Read by name, a device costs about twice what it costs in a whole look (KernelLatencies).
             return whole();
         }
         ObservedKernel now;

@@ -244,16 +244,16 @@ public final class SimulatedKernel implements Kernel {
 
     @Override
     public ObservedKernel observe() {
-        return look(null, KernelLatencies.Op.OBSERVE);
+        return look(null, KernelLatencies.Op.OBSERVE, KernelLatencies.Op.OBSERVE_PER_DEVICE);
     }
 
     @Override
     public ObservedKernel observe(java.util.Collection<String> dmNames) {
-        return look(dmNames, KernelLatencies.Op.OBSERVE_DEVICES);
+        return look(dmNames, KernelLatencies.Op.OBSERVE_DEVICES, KernelLatencies.Op.OBSERVE_PER_NAMED_DEVICE);
     }
 
     /** Every dm device ({@code dmNames} null) or the named ones, and everything else. */
-    private ObservedKernel look(java.util.Collection<String> dmNames, KernelLatencies.Op op) {
+    private ObservedKernel look(java.util.Collection<String> dmNames, KernelLatencies.Op op, KernelLatencies.Op perDevice) {
         DeviceMapper d;
         Nvmet t;
         synchronized (this) {
@@ -263,7 +263,7 @@ public final class SimulatedKernel implements Kernel {
         List<ObservedKernel.Dm> devices = d.list(dmNames);
         // Linux reads named devices in scripts of at most NAMES_PER_LOOK names each.
         charge(op, dmNames == null ? 1 : Math.max(1, (dmNames.size() + NAMES_PER_LOOK - 1) / NAMES_PER_LOOK));
-        charge(KernelLatencies.Op.OBSERVE_PER_DEVICE, devices.size());
+        charge(perDevice, devices.size());
         HostSide h = lookAtHost();
         return new ObservedKernel(devices, h.blockDevices(), t.ports(), t.subsystems(), t.hosts(), h.controllers(), h.bootId());
     }

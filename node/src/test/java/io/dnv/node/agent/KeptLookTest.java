@@ -47,7 +47,7 @@ class KeptLookTest {
 
     @BeforeEach
     void start() {
-        kernel = new SimulatedKernel("127.0.4.1", new Fabric()).addDisk(DISK, dir.resolve("d"), 8L << 20);
+        kernel = new SimulatedKernel("127.0.4.1", new Fabric()).addDisk(DISK, dir.resolve("d"), 32L << 20);
         changes = new KernelChanges();
         counted = changes.counting(kernel);
     }
@@ -112,7 +112,7 @@ class KeptLookTest {
         }
         Looks before = looks();
         reconciler.reconcileChanges(desired(1, ld("a", 0), ld("b", 2048), ld("c", 4096), ld("d", 6144), ld("e", 8192)));
-        assertEquals(new Looks(1, 0, 5), looks().minus(before), "six changes since the look, four remembered");
+        assertEquals(new Looks(1, 0, 9), looks().minus(before), "six changes since the look, four remembered: a whole look of 9 devices");
     }
 
     /**
@@ -195,7 +195,8 @@ class KeptLookTest {
 
         kernel.powerCycle();
         PassResult rebuilt = reconciler.reconcileChanges(desired(1, ld("a", 0)));
-        assertEquals(List.of("nvmet port create port 1", "dm create dnv-n1-ld-a-0-0-0"), rebuilt.mutations());
+        assertEquals(List.of("nvmet port create port 1", "dm create dnv-n1-ld-a-0-0-0", "dm create dnv-n1-ld-f0-0-0-0",
+                "dm create dnv-n1-ld-f1-0-0-0", "dm create dnv-n1-ld-f2-0-0-0", "dm create dnv-n1-ld-f3-0-0-0"), rebuilt.mutations());
         assertTrue(kernel.observe().dm("dnv-n1-ld-a-0-0-0").isPresent());
     }
 
@@ -231,7 +232,7 @@ class KeptLookTest {
     private Looks looks() {
         var spent = kernel.spent().snapshot();
         return new Looks(spent.get(KernelLatencies.Op.OBSERVE).count(), spent.get(KernelLatencies.Op.OBSERVE_DEVICES).count(),
-                spent.get(KernelLatencies.Op.OBSERVE_PER_DEVICE).count());
+                spent.get(KernelLatencies.Op.OBSERVE_PER_DEVICE).count() + spent.get(KernelLatencies.Op.OBSERVE_PER_NAMED_DEVICE).count());
     }
 
     private static DmDevice ld(String volume, long offset) {
@@ -247,7 +248,15 @@ class KeptLookTest {
         return new DesiredNode("n1", generation, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)), List.of(ld), List.of(export), List.of());
     }
 
+    /**
+     * These devices and four more that stay: a look naming half the devices or more is taken
+     * whole, and a node holds thousands.
+     */
     private static DesiredNode desired(long generation, DmDevice... devices) {
-        return new DesiredNode("n1", generation, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)), List.of(devices), List.of(), List.of());
+        List<DmDevice> all = new java.util.ArrayList<>(List.of(devices));
+        for (int i = 0; i < 4; i++) {
+            all.add(ld("f" + i, 16384 + i * 2048));
+        }
+        return new DesiredNode("n1", generation, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)), all, List.of(), List.of());
     }
 }

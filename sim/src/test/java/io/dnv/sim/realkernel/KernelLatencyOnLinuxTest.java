@@ -151,6 +151,9 @@ class KernelLatencyOnLinuxTest {
         String forty = "i=100; while [ $i -lt 140 ]; do dmsetup create lat-o$i --table \"0 8 linear /dev/ram1 $i\"; i=$((i+1)); done";
         String fortyGone = "i=100; while [ $i -lt 140 ]; do dmsetup remove lat-o$i; i=$((i+1)); done";
         String observe = script(LinuxKernel::observe, List.of("/dev/ram0"));
+        List<String> fortyNames = java.util.stream.IntStream.range(100, 140).mapToObj(i -> "lat-o" + i).toList();
+        String observeOne = script(k -> k.observe(fortyNames.subList(0, 1)), List.of("/dev/ram0"));
+        String observeForty = script(k -> k.observe(fortyNames), List.of("/dev/ram0"));
 
         List<Kind> kinds = List.of(
                 new Kind("dm_create", "", none, linear, removeLinear, ""),
@@ -190,7 +193,9 @@ class KernelLatencyOnLinuxTest {
                         i -> "sleep 0.2", ""),
                 new Kind("observe_host", "", none, i -> script(LinuxKernel::observeHost, List.of("/dev/ram0")), none, ""),
                 new Kind("observe_empty", "", none, i -> observe, none, ""),
-                new Kind("observe_40_devices", forty, none, i -> observe, none, fortyGone));
+                new Kind("observe_40_devices", forty, none, i -> observe, none, fortyGone),
+                new Kind("observe_named_1_of_40", forty, none, i -> observeOne, none, fortyGone),
+                new Kind("observe_named_40_of_40", forty, none, i -> observeForty, none, fortyGone));
 
         double factor = slowdown(a);
         double base = clockRead(a);
@@ -209,6 +214,10 @@ class KernelLatencyOnLinuxTest {
         System.out.printf("LATENCY observe_per_device guest_ms=%.3f corrected_ms=%.3f%n",
                 (medians.get("observe_40_devices") - medians.get("observe_empty")) / 40,
                 (medians.get("observe_40_devices") - medians.get("observe_empty")) / 40 / factor);
+        double namedPerDevice = (medians.get("observe_named_40_of_40") - medians.get("observe_named_1_of_40")) / 39;
+        System.out.printf("LATENCY observe_named_per_device guest_ms=%.3f corrected_ms=%.3f%n", namedPerDevice, namedPerDevice / factor);
+        System.out.printf("LATENCY observe_named_no_device guest_ms=%.2f corrected_ms=%.2f%n",
+                medians.get("observe_named_1_of_40") - namedPerDevice, (medians.get("observe_named_1_of_40") - namedPerDevice) / factor);
         assertTrue(medians.values().stream().allMatch(v -> v > 0), "a kind measured nothing: " + medians);
     }
 
