@@ -6,6 +6,7 @@ import io.dnv.node.kernel.KernelException;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,10 +21,11 @@ import java.util.Set;
  * since ({@link KernelChanges}): those devices are read again by name, with the nvmet and host
  * sides (read whole every time) and every thin pool (their usage moves with the writes).
  *
- * <p>What else changes with no hand of the node stays as the whole look saw it: a raid1 side the
- * kernel failed ({@link SideWatcher} and the imports' watch make the next pass look whole), a
- * device's open count (nothing here reads it), a hand on the node. So a look builds on a whole
- * one for at most {@code wholeEvery}, and the periodic resync looks whole.
+ * <p>What else changes with no hand of the node stays as the look before saw it unless asked for:
+ * a raid1 group's status when its imports went down or came back (the agent's {@link SideWatcher}
+ * says so, and the next pass reads every raid1 group again), a device's open count (nothing here
+ * reads it), a hand on the node. So a look builds on a whole one for at most {@code wholeEvery},
+ * and the periodic resync looks whole.
  */
 final class KernelLooks {
 
@@ -54,9 +56,10 @@ final class KernelLooks {
      * The kernel now, as {@code before} with what changed since read again; whole when
      * {@code before} builds on a whole look older than {@code wholeEvery}, when the changes since
      * are no longer all remembered or name half the devices or more, when the machine booted
-     * since, or when a device changed went away while it was read.
+     * since, or when a device changed went away while it was read. {@code alsoRead}: dm devices
+     * whose status may have moved by itself (raid1 groups after their imports went down).
      */
-    Look since(Look before) {
+    Look since(Look before, Collection<String> alsoRead) {
         if (System.nanoTime() - before.wholeAtNanos() >= wholeEveryNanos) {
             return whole();
         }
@@ -66,6 +69,7 @@ final class KernelLooks {
             return whole();
         }
         Set<String> names = new HashSet<>(changed.get());
+        names.addAll(alsoRead);
         before.observed().dmDevices().stream().filter(KernelLooks::pool).forEach(d -> names.add(d.name()));
         if (names.size() * 2 >= before.observed().dmDevices().size()) {
             // Read by name, a device costs about twice what it costs in a whole look (KernelLatencies).

@@ -39,7 +39,12 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
     /** A pass for new desired state or a retry, or the periodic resync of everything. */
-    private enum Tick implements Command { CHANGES, RESYNC }
+    /**
+     * A pass for new desired state or a retry; the periodic resync of everything; a recheck of a
+     * node holding raid1 groups that are not whole (their statuses move by themselves: a recovery,
+     * the backoff of a re-add).
+     */
+    private enum Tick implements Command { CHANGES, RESYNC, DEGRADED }
 
     /** The {@link SideWatcher} saw an import go down or come back: a change no one pushes. */
     enum ImportsChanged implements Command { INSTANCE }
@@ -149,8 +154,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private PassResult firstPass;
     private PassResult lastPass;
     private long lastPassStarted;
-    /** An import went down or came back since the last pass: the next one reads the kernel whole (raid1 sides with it). */
-    private boolean lookWhole;
+    /** An import went down or came back since the last pass: the next one reads every raid1 group again. */
+    private boolean importsMoved;
     /** Rechecks in a row that found a raid1 group degraded ({@link #degradedRecheck}). */
     private int degradedRechecks;
 
@@ -281,8 +286,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         }
         lastPassStarted = System.nanoTime();
         lastPass = reconciler.pass(desired, tick == Tick.RESYNC ? Reconciler.Scope.EVERYTHING
-                : lookWhole ? Reconciler.Scope.CHANGES_LOOKING_WHOLE : Reconciler.Scope.CHANGES);
-        lookWhole = false;
+                : importsMoved || tick == Tick.DEGRADED ? Reconciler.Scope.CHANGES_READING_RAID1S : Reconciler.Scope.CHANGES);
+        importsMoved = false;
         if (firstPass == null) {
             firstPass = lastPass;
         }
@@ -297,18 +302,19 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 reached = desired.generation();
             }
             failedPasses = 0;
-            // A raid1 side down or coming back is looked at again soon, and whole: what to do
-            // next depends on time (the backoff of a side's re-add) and on imports out of focus.
-            // Ever less soon while nothing changes: after a failover the survivors hold groups
-            // degraded until the dead node returns, and at a thousand volumes a whole pass takes
-            // seconds. An import that comes back starts a pass of its own.
+            // A raid1 side down or coming back is looked at again soon, its group's status read
+            // again: what to do next depends on time (the backoff of a side's re-add). Ever less
+            // soon while nothing changes: after a failover the survivors hold groups degraded
+            // until the dead node returns. Once the recheck is as far apart as the resync, it is
+            // the resync. An import that comes back starts a pass of its own.
             if (reconciler.leftGroupsAndHosts()) {
                 timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, settings.spacing());
             } else if (lastPass.degraded().isEmpty()) {
                 degradedRechecks = 0;
                 timers.startSingleTimer(PASS_TIMER, Tick.RESYNC, settings.resync());
             } else {
-                timers.startSingleTimer(PASS_TIMER, Tick.RESYNC, degradedRecheck());
+                Duration recheck = degradedRecheck();
+                timers.startSingleTimer(PASS_TIMER, recheck.compareTo(settings.resync()) < 0 ? Tick.DEGRADED : Tick.RESYNC, recheck);
             }
         } else {
             failedPasses++;
@@ -347,7 +353,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     }
 
     private Behavior<Command> onImportsChanged(ImportsChanged changed) {
-        lookWhole = true;
+        importsMoved = true;
         degradedRechecks = 0;
         return passSoon();
     }

@@ -62,15 +62,17 @@ final class Pass {
 
     /**
      * {@code start}: the look the pass before ended with; the pass reads again what changed since
-     * ({@link KernelLooks#since}). Without one, it reads the kernel whole.
+     * ({@link KernelLooks#since}), and the dm devices {@code alsoRead}. Without one, it reads the
+     * kernel whole.
      */
-    Pass(Kernel kernel, DesiredNode desired, KernelChanges changes, KernelLooks looks, Optional<KernelLooks.Look> start) {
+    Pass(Kernel kernel, DesiredNode desired, KernelChanges changes, KernelLooks looks, Optional<KernelLooks.Look> start,
+         Set<String> alsoRead) {
         this.kernel = kernel;
         this.desired = desired;
         this.changes = changes;
         this.looks = looks;
         this.prepared = PreparedImports.of(desired);
-        take(start.map(looks::since).orElseGet(looks::whole));
+        take(start.map(l -> looks.since(l, alsoRead)).orElseGet(looks::whole));
     }
 
     /** The kernel as this pass last looked at it (the host side maybe read since). */
@@ -140,7 +142,7 @@ final class Pass {
     /** Looks again: at what changed since the last look, or whole ({@link KernelLooks#since}). */
     void reobserve() {
         mutationsObserved = mutations.size();
-        take(looks.since(look()));
+        take(looks.since(look(), Set.of()));
     }
 
     private void take(KernelLooks.Look look) {

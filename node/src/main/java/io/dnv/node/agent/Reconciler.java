@@ -4,7 +4,9 @@ import io.dnv.core.kernel.DesiredNode;
 import io.dnv.node.kernel.Kernel;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * One level-based pass from whatever the kernel holds to the desired state: it reads the
@@ -97,10 +99,11 @@ public final class Reconciler {
         /** What changed since the previous pass, or everything when the kernel changed too. */
         CHANGES,
         /**
-         * As {@link #CHANGES}, but reading the kernel whole: something may have changed in it that
-         * no hand of the node did (an import went down, and with it a raid1 side).
+         * As {@link #CHANGES}, reading every raid1 group of the desired state again: their statuses
+         * move with no hand of the node (a side the kernel failed when its import went down, a
+         * recovery's progress).
          */
-        CHANGES_LOOKING_WHOLE
+        CHANGES_READING_RAID1S
     }
 
     /** Compares every desired object with the kernel; the result shows the kernel as the pass left it. */
@@ -111,11 +114,6 @@ public final class Reconciler {
     /** {@link Scope#CHANGES}; the result shows the kernel as the pass left it. */
     public PassResult reconcileChanges(DesiredNode desired) {
         return looked(run(desired, Scope.CHANGES, false));
-    }
-
-    /** {@link Scope#CHANGES_LOOKING_WHOLE}; the result shows the kernel as the pass left it. */
-    public PassResult reconcileChangesLookingWhole(DesiredNode desired) {
-        return looked(run(desired, Scope.CHANGES_LOOKING_WHOLE, false));
     }
 
     private PassResult looked(PassResult result) {
@@ -134,11 +132,12 @@ public final class Reconciler {
     }
 
     private PassResult run(DesiredNode desired, Scope scope, boolean reportFirst) {
-        if (scope == Scope.CHANGES_LOOKING_WHOLE) {
-            lastLook = null;
-        }
         boolean everything = scope == Scope.EVERYTHING;
-        Pass pass = new Pass(kernel, desired, changes, looks, everything ? Optional.empty() : Optional.ofNullable(lastLook));
+        Set<String> raid1s = new HashSet<>();
+        if (scope == Scope.CHANGES_READING_RAID1S) {
+            Raid1Groups.of(desired).groups().forEach(g -> raid1s.add(g.raid().name()));
+        }
+        Pass pass = new Pass(kernel, desired, changes, looks, everything ? Optional.empty() : Optional.ofNullable(lastLook), raid1s);
         if (owesLook && pass.look().changes() == changesAtEnd) {
             // Nothing changed the kernel since the pass before ended: this look is the one that pass
             // owed, as far as the target side goes (the host side moves by itself and is compared).
@@ -201,7 +200,7 @@ public final class Reconciler {
 
     /** The look the last pass owes: its result, showing the kernel as it is now. */
     PassResult lookOwed() {
-        lastLook = looks.since(lastLook);
+        lastLook = looks.since(lastLook, Set.of());
         owesLook = false;
         previous = new Focus.Previous(previous.desired(), previous.result().seeing(lastLook.observed()), previous.named());
         return previous.result();
