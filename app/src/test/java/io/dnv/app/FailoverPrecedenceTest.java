@@ -3,13 +3,11 @@ package io.dnv.app;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dnv.node.sim.KernelLatencies;
 import io.dnv.persistence.Database;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,8 +38,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>Creating a raid1 group costs 1.5 s here, so a create is still converging when the test
  * sees its placement and crashes a node of it.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FailoverPrecedenceTest {
 
     static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d";
@@ -51,7 +47,8 @@ class FailoverPrecedenceTest {
     private ApiClient api;
     private final List<String> volumes = new ArrayList<>();
 
-    @BeforeAll
+    /** A system for each test: the tests run two at a time (they spend their time waiting for a failover, not computing). */
+    @BeforeEach
     void start() throws Exception {
         Path dataDir = Files.createTempDirectory("dnv-failover-precedence-test");
         dev = DevCommand.DevSystem.start(dataDir, 0, 6, 1L << 30, Database.h2File(dataDir.resolve("db")),
@@ -60,13 +57,13 @@ class FailoverPrecedenceTest {
         api = new ApiClient(dev.httpPort(), dev.token());
     }
 
-    @AfterAll
+    @AfterEach
     void stop() {
         dev.close();
     }
 
     @Test
-    @Order(1)
+    @Execution(ExecutionMode.CONCURRENT)
     void aCreateWhoseNodeFailsMidwayIsPlacedAgainWithoutIt() throws Exception {
         assertEquals(202, api.post("/v1/volumes", "{\"name\":\"pc\"" + SPEC).status());
         JsonNode creating = api.get("/v1/volumes/pc").json();
@@ -96,7 +93,7 @@ class FailoverPrecedenceTest {
     }
 
     @Test
-    @Order(2)
+    @Execution(ExecutionMode.CONCURRENT)
     void anAttachCaughtByAFailoverEndsOnTheNewPlacement() throws Exception {
         assertEquals(202, api.post("/v1/volumes", "{\"name\":\"pa\"" + SPEC).status());
         JsonNode v = api.awaitState("pa", "READY", Duration.ofSeconds(60));
@@ -148,7 +145,7 @@ class FailoverPrecedenceTest {
     }
 
     @Test
-    @Order(3)
+    @Execution(ExecutionMode.CONCURRENT)
     void aDeleteOfAVolumeWhoseNodeFailedFinishesAndFreesEveryExtentOnceItsNodeConfirms() throws Exception {
         assertEquals(202, api.post("/v1/volumes", "{\"name\":\"pd\"" + SPEC).status());
         JsonNode v = api.awaitState("pd", "READY", Duration.ofSeconds(60));

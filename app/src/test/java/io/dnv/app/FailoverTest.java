@@ -6,10 +6,11 @@ import com.typesafe.config.ConfigFactory;
 import io.dnv.node.sim.KernelLatencies;
 import io.dnv.persistence.Database;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +38,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * nothing fails over and the host's writes go on without an error until the agent is back and
  * re-adopts its kernel.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FailoverTest {
 
     static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:7c2e4a1b-3d5f-4e6a-9b8c-1d2e3f4a5b6c";
@@ -56,7 +56,8 @@ class FailoverTest {
     private DevCommand.DevSystem dev;
     private ApiClient api;
 
-    @BeforeAll
+    /** A system for each test: the tests run two at a time (they spend their time waiting for a failover, not computing). */
+    @BeforeEach
     void start() throws Exception {
         Path dataDir = Files.createTempDirectory("dnv-failover-test");
         dev = DevCommand.DevSystem.start(dataDir, 0, 6, 1L << 30, Database.h2File(dataDir.resolve("db")), KernelLatencies.NONE,
@@ -65,12 +66,13 @@ class FailoverTest {
         api = new ApiClient(dev.httpPort(), dev.token());
     }
 
-    @AfterAll
+    @AfterEach
     void stop() {
         dev.close();
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void theActivesNodeCrashesAndTheStandbyServesEveryAcknowledgedWrite() throws Exception {
         assertEquals(202, api.post("/v1/volumes", "{\"name\":\"fo\",\"sizeBytes\":" + (32L << 20) + "}").status());
         api.awaitState("fo", "READY", Duration.ofSeconds(60));
@@ -151,6 +153,7 @@ class FailoverTest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void anAgentGoneWhileItsKernelServesIsNoFailedNodeAndTheHostWritesOn() throws Exception {
         assertEquals(202, api.post("/v1/volumes", "{\"name\":\"alive\",\"sizeBytes\":" + (32L << 20) + "}").status());
         api.awaitState("alive", "READY", Duration.ofSeconds(60));
