@@ -47,14 +47,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * done; a refusal held while the create converges shows on the volume; a snapshot refused at
  * every try fails the clone, naming the refusal. Then a clone is asked for at a time, the stage
  * that matters made slow, and the control member running it stopped abruptly there: the clone
- * completes on the survivors. A stop costs some 15 s however quick the kernels (the resolver
- * downs the member, its shards and the sharding coordinator start again on the survivors), so
- * the seven stops run on two such clusters side by side, each its own database, sources and
- * clones. Every clone holds the
- * source's bytes at its clone point (the source is overwritten once the clone knows its
- * snapshot), read through the simulated host, and afterwards nothing is left: no export or
- * import of the source's snapshots, no clone device, nothing suspended, the snapshots taken for
- * the clones gone, every reserved byte a side of a volume.
+ * completes on the survivors. Every clone holds the source's bytes at its clone point (the
+ * source is overwritten once the clone knows its snapshot), read through the simulated host, and
+ * afterwards nothing is left: no export or import of the source's snapshots, no clone device,
+ * nothing suspended, the snapshots taken for the clones gone, every reserved byte a side of a
+ * volume.
+ *
+ * <p>A stop costs some 15 s however quick the kernels (the resolver downs the member, its shards
+ * and the sharding coordinator start again on the survivors), so the seven stops run on three
+ * such clusters side by side, each with its own database, source and clones.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -70,17 +71,19 @@ class CloneCrashTest {
 
     private Rig first;
     private Rig second;
+    private Rig third;
 
     @BeforeAll
     void start() throws Exception {
         Database one = ThrowawayPostgres.ownDatabase();
         Database two = ThrowawayPostgres.ownDatabase();
-        sideBySide(() -> first = new Rig(one, "r", 10), () -> second = new Rig(two, "s", 11));
+        Database three = ThrowawayPostgres.ownDatabase();
+        sideBySide(() -> first = new Rig(one, "r", 10), () -> second = new Rig(two, "s", 11), () -> third = new Rig(three, "t", 12));
     }
 
     @AfterAll
     void stop() throws Exception {
-        for (Rig r : new Rig[]{first, second}) {
+        for (Rig r : new Rig[]{first, second, third}) {
             if (r != null) {
                 r.cluster.close();
             }
@@ -90,7 +93,7 @@ class CloneCrashTest {
     @Test
     @Order(1)
     void aRefusalInjectedAtEveryStageIsMetAndTheCloneGoesForward() throws Exception {
-        Rig r = first;
+        Rig r = third;
         FaultyCluster cluster = r.cluster;
         String source = r.source;
         String id = "cinj-" + r.run;
@@ -147,23 +150,26 @@ class CloneCrashTest {
     void aCloneCompletesOnTheSurvivorsWhenTheMemberRunningItStopsAtAnyStage() throws Exception {
         sideBySide(() -> {
             Rig r = first;
-            r.cut("source", id -> r.slow("dmSuspend", "-vol-" + r.source),
-                    v -> v.operation().filter(o -> o.kind().equals("create") && o.stage().equals("source")).isPresent());
             r.cut("export", id -> r.slow("nvmeConnect", "snap:" + r.source + ":"),
                     v -> v.operation().filter(o -> o.kind().equals("create") && o.stage().equals("import")).isPresent());
-            r.cut("apply", id -> r.slow("dmCreate", "-vol-" + id),
-                    v -> v.operation().filter(o -> o.kind().equals("create") && Set.of("apply", "converge").contains(o.stage())).isPresent());
+            r.cut("hydrating", id -> { },
+                    v -> v.state().equals("READY") && v.cloneOf().filter(c -> c.status().equals("HYDRATING") && c.percent() < 80).isPresent());
             r.assertNothingLeft();
         }, () -> {
             Rig r = second;
-            r.cut("hydrating", id -> { },
-                    v -> v.state().equals("READY") && v.cloneOf().filter(c -> c.status().equals("HYDRATING") && c.percent() < 80).isPresent());
+            r.cut("apply", id -> r.slow("dmCreate", "-vol-" + id),
+                    v -> v.operation().filter(o -> o.kind().equals("create") && Set.of("apply", "converge").contains(o.stage())).isPresent());
+            r.cut("release", id -> r.slow("dmRemove", "-snapx-" + r.source + "-"),
+                    v -> v.operation().filter(o -> o.kind().equals("finish-clone") && o.stage().equals("release")).isPresent());
+            r.assertNothingLeft();
+        }, () -> {
+            Rig r = third;
+            r.cut("source", id -> r.slow("dmSuspend", "-vol-" + r.source),
+                    v -> v.operation().filter(o -> o.kind().equals("create") && o.stage().equals("source")).isPresent());
             r.cut("swap", id -> r.slow("dmLoad", "-vol-" + id),
                     v -> v.operation().filter(o -> o.kind().equals("finish-clone") && o.stage().startsWith("swap")).isPresent());
             r.cut("metadata", id -> r.slow("dmMessage", "delete " + Snapshot.CLONE_METADATA_THIN_ID),
                     v -> v.operation().filter(o -> o.kind().equals("finish-clone") && o.stage().equals("drop_metadata")).isPresent());
-            r.cut("release", id -> r.slow("dmRemove", "-snapx-" + r.source + "-"),
-                    v -> v.operation().filter(o -> o.kind().equals("finish-clone") && o.stage().equals("release")).isPresent());
             r.assertNothingLeft();
         });
     }
@@ -172,21 +178,26 @@ class CloneCrashTest {
         void run() throws Exception;
     }
 
-    /** Runs both at once, each on a thread of its own; the first failure is thrown, the other's added to it. */
-    private static void sideBySide(Action one, Action two) throws Exception {
-        ExecutorService threads = Executors.newFixedThreadPool(2);
+    /** Runs each at once, on a thread of its own; the first failure is thrown, the others' added to it. */
+    private static void sideBySide(Action... actions) throws Exception {
+        ExecutorService threads = Executors.newFixedThreadPool(actions.length);
         try {
-            List<Future<Object>> running = List.of(threads.submit(() -> { one.run(); return null; }),
-                    threads.submit(() -> { two.run(); return null; }));
+            List<Future<Object>> running = new ArrayList<>();
+            for (Action a : actions) {
+                running.add(threads.submit(() -> {
+                    a.run();
+                    return null;
+                }));
+            }
             long deadline = System.nanoTime() + SIDE_BY_SIDE.toNanos();
             Throwable failed = null;
             for (Future<Object> f : running) {
                 try {
                     f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 } catch (ExecutionException e) {
-                    failed = first(failed, e.getCause());
+                    failed = withSuppressed(failed, e.getCause());
                 } catch (java.util.concurrent.TimeoutException e) {
-                    failed = first(failed, new AssertionError("not done within " + SIDE_BY_SIDE.toMinutes() + " min", e));
+                    failed = withSuppressed(failed, new AssertionError("not done within " + SIDE_BY_SIDE.toMinutes() + " min", e));
                 }
             }
             if (failed instanceof Exception e) {
@@ -200,7 +211,7 @@ class CloneCrashTest {
         }
     }
 
-    private static Throwable first(Throwable failed, Throwable next) {
+    private static Throwable withSuppressed(Throwable failed, Throwable next) {
         if (failed == null) {
             return next;
         }

@@ -11,10 +11,11 @@ import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,7 +59,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       lets it join and the control plane gives it its desired state.</li>
  * </ul>
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PartitionTest {
 
     static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:3f1c2b4a-5d6e-4f70-8a9b-0c1d2e3f4a5b";
@@ -67,7 +67,8 @@ class PartitionTest {
     private DevCommand.DevSystem dev;
     private ApiClient api;
 
-    @BeforeAll
+    /** A system for each test: the tests run two at a time (they spend their time waiting for a partition's effects, not computing). */
+    @BeforeEach
     void start() throws Exception {
         Path dataDir = Files.createTempDirectory("dnv-partition-test");
         dev = DevCommand.DevSystem.start(dataDir, 0, 6, 1L << 30);
@@ -75,12 +76,13 @@ class PartitionTest {
         api = new ApiClient(dev.httpPort(), dev.token());
     }
 
-    @AfterAll
+    @AfterEach
     void stop() {
         dev.close();
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aWriteHeldInAPartitionedActiveIsRefusedAtTheHealAndTheNewerDataSurvives() throws Exception {
         int keepAlive = createAttached("pv");
         byte[] kept = random(12, MIB);
@@ -173,6 +175,7 @@ class PartitionTest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aPartitionPastTheSplitBrainResolversWaitDownsTheMemberAndANewOneServesAsItsDesiredStateSays() throws Exception {
         createAttached("pq");
         byte[] first = random(21, MIB);

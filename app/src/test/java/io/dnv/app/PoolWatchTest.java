@@ -5,6 +5,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -139,6 +141,7 @@ class PoolWatchTest {
      * and reads on. Deleting the snapshot gives its blocks back and FULL clears.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT) // on a system of its own: runs beside the other two
     void withNoRoomToGrowTheVolumeIsFullUntilASnapshotIsDeleted() throws Exception {
         DevCommand.DevSystem small = DevCommand.DevSystem.start(Files.createTempDirectory("dnv-pool-full-test"), 0, 3, 100 * MIB);
         try {

@@ -16,6 +16,8 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -69,6 +71,7 @@ class LinkLossTest {
     private SimulatedKernel.Handle volume;
     private Map<String, DesiredNode> desired;
 
+    /** Each test on kernels and agents of its own: the tests run two at a time (they mostly wait out an outage). */
     @BeforeEach
     void volumeOnN1WithSidesOnN2AndN3() throws Exception {
         Fixtures.sixNodes().values().stream().limit(3).forEach(n -> nodes.put(n.nodeId(), n));
@@ -106,6 +109,7 @@ class LinkLossTest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void anOutageOfTheControllerNodesOwnLinkFailsNoSideAndNoWrite() throws Exception {
         // Writers keep going through the outage, each to its own MiB, to blocks the pool has not
         // provisioned yet: each write also changes the pool's metadata on the raid1.
@@ -148,6 +152,7 @@ class LinkLossTest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aDiskNodeThatWentAwayIsFailedWithinSecondsAndTakenBackWhole() throws Exception {
         write(0, pattern(MIB, 1));
         fabric.cut("127.0.1.1", "127.0.1.3");
@@ -193,6 +198,7 @@ class LinkLossTest {
      * must not call that a cut (it did, and the node then served nothing until given desired state again).
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void importsTakenAwayByANewDesiredStateAreNoCut() throws Exception {
         volume.close();
         volume = null;
