@@ -2,6 +2,8 @@ package io.dnv.app;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -19,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class DeleteTest {
 
+    /** Each test on a `./dnv dev` of its own here: the tests run two at a time. */
     @TempDir
     Path dataDir;
 
@@ -28,6 +31,7 @@ class DeleteTest {
      * and every extent and ANA group is free again.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void deletesRightBehindCreatesLeaveNoObjectAndNoReservation() throws Exception {
         try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dataDir, 0, 6, 4L << 30)) {
             dev.awaitNodesUp(Duration.ofSeconds(60));
@@ -58,6 +62,7 @@ class DeleteTest {
      * its agent can confirm the objects gone; every other node frees everything.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aDeleteWithOneOfItsNodesDownFinishesAndTheDownNodeKeepsItsExtentPending() throws Exception {
         try (DevCommand.DevSystem dev = DevCommand.DevSystem.start(dataDir, 0, 6, 4L << 30)) {
             dev.awaitNodesUp(Duration.ofSeconds(60));

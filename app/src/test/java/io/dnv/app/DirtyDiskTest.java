@@ -3,6 +3,8 @@ package io.dnv.app;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dnv.node.sim.SimulatedKernel;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.RandomAccessFile;
@@ -30,6 +32,7 @@ class DirtyDiskTest {
     private static final int VOLUME = 32 << 20;
     private static final String HOST = "nqn.2014-08.org.nvmexpress:uuid:0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6";
 
+    /** Each test on a `./dnv dev` of its own here: the tests run two at a time. */
     @TempDir
     Path dataDir;
 
@@ -40,6 +43,7 @@ class DirtyDiskTest {
      * volume, on either raid1 side, may hold an old byte.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aDiskFullOfOldBytesShowsNoneOfThemToAVolume() throws Exception {
         for (int n = 1; n <= 6; n++) {
             fill(dataDir.resolve("nodes").resolve("n" + n).resolve("disk0"));
@@ -69,6 +73,7 @@ class DirtyDiskTest {
      * agent confirms nothing of the volume left, and zeroed on the disk before it is offered again.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void anExtentWhoseLdAPowerCycleTookBeforeItsDeleteIsZeroedBeforeItIsOfferedAgain() throws Exception {
         JsonNode side;
         String down;
