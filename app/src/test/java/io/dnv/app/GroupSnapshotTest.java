@@ -146,11 +146,14 @@ class GroupSnapshotTest {
         cluster.faulty.get(late).slow("dmSuspend", "-thin-", Duration.ofMillis(200));
         // The writers fill at most a quarter of the volumes, so the pools hold what they write and
         // what the groups take: each group shares the partly written 1 MiB thin block each writer
-        // left on each leg, and the next write there copies it (up to 10 MiB per leg for 5 groups;
-        // a leg of 16 MiB has a pool of 19.2 MiB). Writers that filled the volumes while the groups
-        // were taken ran a pool out of space on a fast run, and the host's write failed
-        // (error_if_no_space), as it should: FullPoolTest is about that.
+        // left on each leg, and the next write there copies it. Writers that filled the volumes
+        // while the groups were taken ran a pool out of space on a fast run, and the host's write
+        // failed (error_if_no_space), as it should: FullPoolTest is about that. So that they still
+        // write while every group is taken, however long the groups take, they may write a share
+        // more before each group, and the group waits until they are into it.
         int maxSeq = (int) (ids.size() * (WIDE.sizeBytes() / CHUNK) / WRITERS / 4);
+        int share = maxSeq / (GROUPS + 1);
+        java.util.concurrent.atomic.AtomicInteger allowed = new java.util.concurrent.atomic.AtomicInteger(share);
 
         AtomicBoolean writing = new AtomicBoolean(true);
         AtomicIntegerArray acked = new AtomicIntegerArray(WRITERS);
@@ -160,6 +163,9 @@ class GroupSnapshotTest {
             int writer = w;
             Thread t = new Thread(() -> {
                 for (int seq = 0; seq < maxSeq && writing.get() && writerError.get() == null; seq++) {
+                    while (seq >= allowed.get() && writing.get()) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+                    }
                     long c = chunk(writer, seq);
                     try {
                         cluster.hosts.write(HOST, views.get((int) (c % ids.size())), c / ids.size() * CHUNK, block(writer, seq))
@@ -175,7 +181,15 @@ class GroupSnapshotTest {
         }
         List<SnapshotGroupView> groups = new ArrayList<>();
         for (int i = 0; i < GROUPS; i++) {
-            Thread.sleep(50);
+            long into = allowed.get() - share / 2;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            for (int w = 0; w < WRITERS; w++) {
+                while (acked.get(w) < into && writerError.get() == null) {
+                    assertTrue(System.nanoTime() < deadline, "writer " + w + " at block " + acked.get(w) + " after 60 s, not " + into);
+                    Thread.sleep(5);
+                }
+            }
+            allowed.addAndGet(share);
             SnapshotGroupView g = cluster.group("seq-" + i + "-" + run, ids);
             assertEquals("READY", g.state(), g.toString());
             assertTrue(g.heldMillis() >= 200, "held while the late active snapshotted: " + g.heldMillis() + " ms");

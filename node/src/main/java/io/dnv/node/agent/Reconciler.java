@@ -47,7 +47,7 @@ public final class Reconciler {
     private final KernelChanges changes;
     private final KernelLooks looks;
     private Focus.Previous previous;
-    /** The last pass's last look; null when the next pass must look whole. */
+    /** The last pass's last look, which the next one builds on; null before the first pass. */
     private KernelLooks.Look lastLook;
     /** The last pass changed the target side after its last look, and nothing looked since. */
     private boolean owesLook;
