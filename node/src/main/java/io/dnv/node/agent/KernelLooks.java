@@ -19,7 +19,8 @@ import java.util.Set;
  * thousand volumes holds tens of thousands: seconds on Linux, taken several times per pass of a
  * failover. A look taken a moment ago is still the truth but for what the node's own hands changed
  * since ({@link KernelChanges}): those devices are read again by name, with the nvmet and host
- * sides (read whole every time) and every thin pool (their usage moves with the writes).
+ * sides (read whole every time) and, every {@link #POOLS_READ_EVERY}, the thin pools (their usage
+ * moves with the writes).
  *
  * <p>What else changes with no hand of the node stays as the look before saw it unless asked for:
  * a raid1 group's status when its imports went down or came back (the agent's {@link SideWatcher}
@@ -30,10 +31,17 @@ import java.util.Set;
 final class KernelLooks {
 
     /**
-     * What a look showed, the node's change count when it began, and when the whole look it builds
-     * on ended (System.nanoTime).
+     * What a look showed, the node's change count when it began, when the whole look it builds on
+     * ended and when it last read the thin pools (System.nanoTime).
      */
-    record Look(ObservedKernel observed, long changes, long wholeAtNanos) {}
+    record Look(ObservedKernel observed, long changes, long wholeAtNanos, long poolsAtNanos) {}
+
+    /**
+     * How old the thin pools' statuses in a look may be: the pool watch grows a pool past its mark
+     * from what the passes report, before the writes fill it. A node serving a thousand volumes
+     * holds as many pools, and a failover's passes look every second or more often.
+     */
+    static final Duration POOLS_READ_EVERY = Duration.ofSeconds(2);
 
     private final Kernel kernel;
     private final KernelChanges changes;
@@ -49,7 +57,8 @@ final class KernelLooks {
     Look whole() {
         long count = changes.count();
         ObservedKernel observed = kernel.observe();
-        return new Look(observed, count, System.nanoTime());
+        long now = System.nanoTime();
+        return new Look(observed, count, now, now);
     }
 
     /**
@@ -70,7 +79,11 @@ final class KernelLooks {
         }
         Set<String> names = new HashSet<>(changed.get());
         names.addAll(alsoRead);
-        before.observed().dmDevices().stream().filter(KernelLooks::pool).forEach(d -> names.add(d.name()));
+        long started = System.nanoTime();
+        boolean pools = started - before.poolsAtNanos() >= POOLS_READ_EVERY.toNanos();
+        if (pools) {
+            before.observed().dmDevices().stream().filter(KernelLooks::pool).forEach(d -> names.add(d.name()));
+        }
         if (names.size() * 2 >= before.observed().dmDevices().size()) {
             // Read by name, a device costs about twice what it costs in a whole look (KernelLatencies).
             return whole();
@@ -84,7 +97,7 @@ final class KernelLooks {
         if (now.bootId().isEmpty() || !now.bootId().equals(before.observed().bootId())) {
             return whole();
         }
-        return new Look(merged(before.observed(), now, names), count, before.wholeAtNanos());
+        return new Look(merged(before.observed(), now, names), count, before.wholeAtNanos(), pools ? started : before.poolsAtNanos());
     }
 
     /** A thin pool: its status (space used) changes with every write to its thin devices. */

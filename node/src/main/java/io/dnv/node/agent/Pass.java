@@ -39,10 +39,11 @@ final class Pass {
     private Map<String, List<ObservedKernel.Controller>> controllersByConnection;
     private int mutationsObserved;
     private final KernelLooks looks;
-    /** The node's change count ({@link KernelChanges}) when the last look began, and when the whole look it builds on ended. */
+    /** The node's change count ({@link KernelChanges}) when the last look began; when the whole look it builds on ended and the pools were read. */
     private final KernelChanges changes;
     private long changesAtLook;
     private long wholeAt;
+    private long poolsAt;
     // What the pass did and found: written from several lanes at once ({@link Lanes}).
     final Set<String> createdDm = ConcurrentHashMap.newKeySet();
     /** dm devices whose table this pass replaced (an export over one must revalidate its size). */
@@ -77,7 +78,7 @@ final class Pass {
 
     /** The kernel as this pass last looked at it (the host side maybe read since). */
     KernelLooks.Look look() {
-        return new KernelLooks.Look(observed, changesAtLook, wholeAt);
+        return new KernelLooks.Look(observed, changesAtLook, wholeAt, poolsAt);
     }
 
     interface Action {
@@ -149,6 +150,7 @@ final class Pass {
         observed = look.observed();
         changesAtLook = look.changes();
         wholeAt = look.wholeAtNanos();
+        poolsAt = look.poolsAtNanos();
         indexTarget();
         indexHostSide();
     }
