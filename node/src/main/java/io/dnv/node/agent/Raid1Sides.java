@@ -1,5 +1,6 @@
 package io.dnv.node.agent;
 
+import io.dnv.core.kernel.DesiredNode;
 import io.dnv.core.kernel.DmDevice;
 import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.Raid1Status;
@@ -36,8 +37,8 @@ final class Raid1Sides {
 
     /** Per group: {earliest next re-add (System.nanoTime), backoff after it}. */
     private final Map<String, long[]> readds = new HashMap<>();
-    /** The groups of the pass they were read for: read once per pass, and only when needed. */
-    private Pass groupsOf;
+    /** The groups of the desired state they were read from: read once per desired state, and only when needed. */
+    private DesiredNode groupsOf;
     private Raid1Groups groups;
     private Set<String> sideSlices;
 
@@ -130,6 +131,13 @@ final class Raid1Sides {
         return sideSlices;
     }
 
+    /** The raid1 devices of the groups {@code desired} holds. */
+    Set<String> raid1s(DesiredNode desired) {
+        Set<String> names = new HashSet<>();
+        groups(desired).groups().forEach(g -> names.add(g.raid().name()));
+        return names;
+    }
+
     /**
      * The group a desired import is one side of ("&lt;raid1 dm name&gt; side N"), if that group is
      * up with another side in sync and live: it serves without the import.
@@ -147,12 +155,16 @@ final class Raid1Sides {
     }
 
     private Raid1Groups groups(Pass pass) {
-        if (groupsOf != pass) {
-            groups = Raid1Groups.of(pass.desired);
+        return groups(pass.desired);
+    }
+
+    private Raid1Groups groups(DesiredNode desired) {
+        if (groupsOf != desired) {
+            groups = Raid1Groups.of(desired);
             Set<String> names = new HashSet<>();
             groups.groups().forEach(g -> g.sides().forEach(s -> s.slices().forEach(d -> names.add(d.name()))));
             sideSlices = names;
-            groupsOf = pass;
+            groupsOf = desired;
         }
         return groups;
     }

@@ -4,7 +4,6 @@ import io.dnv.core.kernel.DesiredNode;
 import io.dnv.node.kernel.Kernel;
 
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
 
@@ -133,10 +132,7 @@ public final class Reconciler {
 
     private PassResult run(DesiredNode desired, Scope scope, boolean reportFirst) {
         boolean everything = scope == Scope.EVERYTHING;
-        Set<String> raid1s = new HashSet<>();
-        if (scope == Scope.CHANGES_READING_RAID1S) {
-            Raid1Groups.of(desired).groups().forEach(g -> raid1s.add(g.raid().name()));
-        }
+        Set<String> raid1s = scope == Scope.CHANGES_READING_RAID1S ? raid1Sides.raid1s(desired) : Set.of();
         Pass pass = new Pass(kernel, desired, changes, looks, everything ? Optional.empty() : Optional.ofNullable(lastLook), raid1s);
         if (owesLook && pass.look().changes() == changesAtEnd) {
             // Nothing changed the kernel since the pass before ended: this look is the one that pass

@@ -43,11 +43,7 @@ public final class LinuxKernel implements Kernel {
 
     @Override
     public ObservedKernel observe() {
-        CommandRunner.Result r = runner.run(ObservedKernelReader.script(disks), timeout);
-        if (!r.ok()) {
-            throw new KernelException("kernel", "observe", failure(r));
-        }
-        return ObservedKernelReader.parse(r.stdout());
+        return look(ObservedKernelReader.script(disks), "observe");
     }
 
     /** One script per {@link Kernel#NAMES_PER_LOOK} names, the nvmet and host sides read by the first. */
@@ -55,21 +51,22 @@ public final class LinuxKernel implements Kernel {
     public ObservedKernel observe(java.util.Collection<String> dmNames) {
         List<String> names = List.copyOf(dmNames);
         int first = Math.min(names.size(), NAMES_PER_LOOK);
-        ObservedKernel look = named(ObservedKernelReader.script(disks, names.subList(0, first)));
+        ObservedKernel look = look(ObservedKernelReader.script(disks, names.subList(0, first)), "observe dm devices");
         List<ObservedKernel.Dm> devices = new java.util.ArrayList<>(look.dmDevices());
         for (int from = first; from < names.size(); from += NAMES_PER_LOOK) {
-            devices.addAll(named(ObservedKernelReader.devicesScript(names.subList(from, Math.min(names.size(), from + NAMES_PER_LOOK))))
-                    .dmDevices());
+            devices.addAll(look(ObservedKernelReader.devicesScript(names.subList(from, Math.min(names.size(), from + NAMES_PER_LOOK))),
+                    "observe dm devices").dmDevices());
         }
         return new ObservedKernel(devices, look.blockDevices(), look.ports(), look.subsystems(), look.hosts(), look.controllers(),
                 look.bootId());
     }
 
-    private ObservedKernel named(String script) {
+    /** Runs a look's script: refused when it failed, or when dmsetup could not read a device it named. */
+    private ObservedKernel look(String script, String operation) {
         CommandRunner.Result r = runner.run(script, timeout);
         java.util.Optional<String> failed = r.ok() ? ObservedKernelReader.failed(r.stdout()) : java.util.Optional.of(failure(r));
         if (failed.isPresent()) {
-            throw new KernelException("kernel", "observe dm devices", failed.get());
+            throw new KernelException("kernel", operation, failed.get());
         }
         return ObservedKernelReader.parse(r.stdout());
     }

@@ -256,7 +256,7 @@ public final class DeviceMapper {
         return out;
     }
 
-    /** Every device ({@code names} null), or those of these names, in the order they were created. */
+    /** Every device in the order they were created ({@code names} null), or those of these names that exist, in their order. */
     private List<DmDevice> named(java.util.Collection<String> names) {
         if (names == null) {
             return new ArrayList<>(byName.values());
