@@ -52,7 +52,7 @@ final class ConnectionConvergence {
         }
         if (unreachable.failedLately(target)) {
             pass.mutations.add("nvme connect " + c.key() + " (beside the pass)");
-            unreachable.tryBeside(target, () -> pass.kernel.nvmeConnect(c));
+            unreachable.tryBeside(target, () -> pass.kernel.answers(c, Unreachable.PROBE_WAIT), () -> pass.kernel.nvmeConnect(c));
             notConnected(c, target + " did not answer lately; tried again beside the pass");
             return false;
         }

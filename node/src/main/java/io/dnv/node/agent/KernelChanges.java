@@ -22,7 +22,8 @@ import java.util.Set;
  */
 public final class KernelChanges {
 
-    private static final Set<String> UNCOUNTED = Set.of("dmStatus", "capabilities", "zeroOut", "nvmeConnect", "nvmeDisconnect");
+    private static final Set<String> UNCOUNTED = Set.of("dmStatus", "capabilities", "zeroOut", "answers", "nvmeConnect",
+            "nvmeDisconnect");
     /**
      * How many changes are remembered by device: a failover pass of a thousand volumes makes a
      * few thousand. A look from before the oldest one remembered is taken whole again.

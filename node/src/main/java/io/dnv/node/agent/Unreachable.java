@@ -20,15 +20,18 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Once a target did not answer, the next tries run beside the passes, one at a time: a pass
  * that waited out a dead node's SYN timeout held every fence and promotion of its node for those
- * 3 s, again at every try (docs/failover.md, "Failover at scale"). Linux serializes every connect
- * of a kernel (one mutex for /dev/nvme-fabrics), so a pass's own connects may still wait for the
- * try under way; a pass that needs none, a fence or a promotion by a prepared standby, does not.
- * Called from the pass and from the try's thread.
+ * 3 s, again at every try (docs/failover.md, "Failover at scale"). A try probes the target from
+ * userspace first ({@link io.dnv.node.kernel.Kernel#answers}) and connects only once it answers:
+ * Linux serializes every connect of a kernel (one mutex for /dev/nvme-fabrics), and a connect
+ * that waited out the SYN timeout held every connect of the passes for those 3 s, their
+ * promotions' and new standbys' included. Called from the pass and from the try's thread.
  */
 final class Unreachable {
 
     private static final Duration FIRST = Duration.ofSeconds(1);
     private static final Duration MAX = Duration.ofSeconds(30);
+    /** How long a probe waits for an answer: as long as nvme-tcp's own connect does (its SYN and one retransmission). */
+    static final Duration PROBE_WAIT = Duration.ofSeconds(3);
     /**
      * strerror of the errnos a connect fails with when nothing answered. A refusal (ECONNREFUSED:
      * the node is up, its port not yet) costs nothing to try again and is not one of them.
@@ -85,11 +88,12 @@ final class Unreachable {
     }
 
     /**
-     * Tries {@code connect} to a target that did not answer lately on the retry thread, unless a
-     * try of the target is under way. Answered (connected, or refused: the node is up), the
-     * target counts as reached and the next pass connects the rest of its imports itself.
+     * Tries a target that did not answer lately on the retry thread, unless a try of the target is
+     * under way: {@code answers} probes it, and only once it answered does {@code connect} run.
+     * Answered (connected, or refused: the node is up), the target counts as reached and the next
+     * pass connects the rest of its imports itself.
      */
-    synchronized void tryBeside(String target, Runnable connect) {
+    synchronized void tryBeside(String target, java.util.function.BooleanSupplier answers, Runnable connect) {
         if (!trying.add(target)) {
             return;
         }
@@ -97,8 +101,10 @@ final class Unreachable {
         tries.execute(() -> {
             boolean reachedIt;
             try {
-                connect.run();
-                reachedIt = true;
+                reachedIt = answers.getAsBoolean();
+                if (reachedIt) {
+                    connect.run();
+                }
             } catch (KernelException e) {
                 reachedIt = !isNetworkError(e.kernelMessage());
             } catch (RuntimeException e) {

@@ -146,6 +146,15 @@ public interface Kernel {
 
     // NVMe-oF host side
 
+    /**
+     * Whether the target of {@code connection} answers a TCP connect within {@code timeout}, by
+     * accepting or refusing it: a probe from userspace for a target a connect could not reach
+     * lately. A connect that gets no answer holds every other connect of this kernel for its SYN
+     * timeout (one mutex for /dev/nvme-fabrics); a probe that gets none holds nothing. Only TCP
+     * is probed: another transport answers true, and its connect is the test.
+     */
+    boolean answers(NvmeConnection connection, java.time.Duration timeout);
+
     /** Connect through /dev/nvme-fabrics; returns the controller name (nvmeX). */
     String nvmeConnect(NvmeConnection connection);
 

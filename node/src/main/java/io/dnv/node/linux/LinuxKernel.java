@@ -338,6 +338,24 @@ public final class LinuxKernel implements Kernel {
         throw new KernelException(c.key(), "nvme connect", "unexpected answer from /dev/nvme-fabrics: " + reply);
     }
 
+    /**
+     * busybox's nc (the guests have no other; a server needs the busybox package): it connects,
+     * runs {@code true} and closes, so it exits 0 once accepted; a refusal is an answer too. Its
+     * {@code -w} bounds the connect in whole seconds. Without busybox (exit 127) the target counts
+     * as answering: the connect is then the test, as it was before there was a probe, rather than
+     * a target never tried again.
+     */
+    @Override
+    public boolean answers(NvmeConnection c, Duration timeout) {
+        if (!c.transport().equals("tcp")) {
+            return true;
+        }
+        long seconds = Math.max(1, (timeout.toMillis() + 999) / 1000);
+        CommandRunner.Result r = runner.run("busybox nc -w " + seconds + " " + q(c.address()) + " " + c.serviceId() + " -e true",
+                Duration.ofSeconds(seconds).plus(this.timeout));
+        return r.ok() || r.exitCode() == 127 || r.stderr().contains("Connection refused");
+    }
+
     @Override
     public void nvmeDisconnect(String controller) {
         if (!controller.matches("nvme[0-9]+")) {

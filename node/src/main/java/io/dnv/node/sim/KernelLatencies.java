@@ -65,21 +65,35 @@ public final class KernelLatencies {
         NAMESPACE_DISABLE("namespace disable", 14.63),
         NVME_CONNECT("connect through /dev/nvme-fabrics over TCP", 57.08),
         NVME_DISCONNECT("sysfs delete_controller", 67.74),
-        OBSERVE_HOST("sysfs look at controllers and namespace heads", 33.58),
-        OBSERVE("whole look at the kernel, with no dm device", 182.95),
+        /** 2026-12-07 (see {@link #OBSERVE_HOST}): busybox nc to a listening nvmet port of the other guest. */
+        TCP_PROBE("userspace TCP connect probe (busybox nc) that is answered", 16.45),
+        /**
+         * This and {@link #OBSERVE}, {@link #OBSERVE_DEVICES}, {@link #OBSERVE_PER_SUBSYSTEM} and
+         * {@link #OBSERVE_PER_CONTROLLER} come from a run of 2026-12-07 (fork/exec slowdown 7.4,
+         * system calls 4.4), after the looks stopped starting a process per attribute read. The
+         * same run on the scripts before: 38.04 ms for this, 84.8 ms a subsystem and 80.7 ms a
+         * controller (docs/kernel-rules.md, "A look at thousands of objects").
+         */
+        OBSERVE_HOST("sysfs look at controllers and namespace heads", 12.25),
+        OBSERVE("whole look at the kernel, with no dm device", 158.67),
         /** (median with 40 devices − median with none) / 40. */
         OBSERVE_PER_DEVICE("whole look at the kernel, per dm device", 0.742),
         /**
-         * A look reading only named dm devices (LinuxKernel.observe(names)), with none named. Its
-         * run of {@code KernelLatencyOnLinuxTest} (2026-12, on a machine busier than the one of
-         * the other figures: fork/exec slowdown 5.3) measured it and the whole look side by side:
-         * named, one of 40 devices 253.95 ms and all 40 333.24 ms; whole, no device 199.96 ms and
-         * 40 devices 243.70 ms. The figures here are this table's whole-look figures times those
-         * ratios: 1.26 for the look, 1.86 per device (dmsetup resolves each name with an ioctl of
-         * its own, and the script pipes the answers once more).
+         * A look reading only named dm devices (LinuxKernel.observe(names)), with none named:
+         * 2026-12-07, beside {@link #OBSERVE} (see {@link #OBSERVE_HOST}). Per device, an earlier
+         * run (2026-12, fork/exec slowdown 5.3) measured it and the whole look side by side: named,
+         * one of 40 devices 253.95 ms and all 40 333.24 ms; whole, no device 199.96 ms and 40
+         * devices 243.70 ms. The figure per named device is this table's per device of a whole
+         * look times that ratio, 1.86 (dmsetup resolves each name with an ioctl of its own, and
+         * the script pipes the answers once more); the later runs' per-device figures over 40
+         * devices were within their noise of zero.
          */
-        OBSERVE_DEVICES("look at the kernel reading only named dm devices", 182.95 * 251.91 / 199.96),
+        OBSERVE_DEVICES("look at the kernel reading only named dm devices", 242.73),
         OBSERVE_PER_NAMED_DEVICE("look at named dm devices, per device read", 0.742 * 2.033 / 1.094),
+        /** (median with 200 subsystems − median with none) / 200, each with its attributes read by the shell. */
+        OBSERVE_PER_SUBSYSTEM("look at the kernel, per nvmet subsystem (with a namespace, an allowed host, a port link)", 1.949),
+        /** (median with 200 controllers − median with none) / 200: a look at the host side, each with its namespace head. */
+        OBSERVE_PER_CONTROLLER("look at the host side, per NVMe controller (with its namespace head)", 2.190),
         /**
          * Charged per {@link #COPY_UNIT_BYTES} of a kcopyd job: dm-clone's copy of a region, by a
          * write or in the background. Not a script but the kernel copying memory, so divided by
@@ -105,6 +119,11 @@ public final class KernelLatencies {
 
         public String label() {
             return label;
+        }
+
+        /** Charged per object a look read, on top of the look's own charge: not an operation of its own. */
+        public boolean perObject() {
+            return name().startsWith("OBSERVE_PER_");
         }
 
         /** The create's cost by its first target: raid1 and thin-pool read and write their metadata. */

@@ -264,21 +264,28 @@ public final class SimulatedKernel implements Kernel {
         // Linux reads named devices in scripts of at most NAMES_PER_LOOK names each.
         charge(op, dmNames == null ? 1 : Math.max(1, (dmNames.size() + NAMES_PER_LOOK - 1) / NAMES_PER_LOOK));
         charge(perDevice, devices.size());
+        List<ObservedKernel.Subsystem> subsystems = t.subsystems();
+        charge(KernelLatencies.Op.OBSERVE_PER_SUBSYSTEM, subsystems.size());
         HostSide h = lookAtHost();
-        return new ObservedKernel(devices, h.blockDevices(), t.ports(), t.subsystems(), t.hosts(), h.controllers(), h.bootId());
+        charge(KernelLatencies.Op.OBSERVE_PER_CONTROLLER, h.controllers().size());
+        return new ObservedKernel(devices, h.blockDevices(), t.ports(), subsystems, t.hosts(), h.controllers(), h.bootId());
     }
 
     @Override
     public HostSide observeHost() {
         charge(KernelLatencies.Op.OBSERVE_HOST);
-        return lookAtHost();
+        HostSide h = lookAtHost();
+        charge(KernelLatencies.Op.OBSERVE_PER_CONTROLLER, h.controllers().size());
+        return h;
     }
 
-    /** Charged as a look at the host side: a few sysfs files, not measured apart. */
+    /** Charged as a look at the host side, with only these controllers read. */
     @Override
     public List<ObservedKernel.Controller> observeControllers(java.util.Collection<String> names) {
         charge(KernelLatencies.Op.OBSERVE_HOST);
-        return host.controllers(names);
+        List<ObservedKernel.Controller> controllers = host.controllers(names);
+        charge(KernelLatencies.Op.OBSERVE_PER_CONTROLLER, controllers.size());
+        return controllers;
     }
 
     private synchronized HostSide lookAtHost() {
@@ -503,6 +510,24 @@ public final class SimulatedKernel implements Kernel {
     public void nvmetUnlink(int portId, String nqn) {
         charge(KernelLatencies.Op.PORT_UNLINK);
         nvmet.unlink(portId, nqn);
+    }
+
+    /**
+     * A probe process: nothing listening answers with a reset at once, a silent link not at all,
+     * and the probe gives up after {@code timeout}.
+     */
+    @Override
+    public boolean answers(NvmeConnection connection, Duration timeout) {
+        charge(KernelLatencies.Op.TCP_PROBE);
+        if (!connection.transport().equals("tcp") || !host.unanswered(connection)) {
+            return true;
+        }
+        try {
+            Thread.sleep(timeout.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return false;
     }
 
     /**

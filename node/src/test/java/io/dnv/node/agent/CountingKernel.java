@@ -364,6 +364,11 @@ final class CountingKernel implements Kernel {
     }
 
     @Override
+    public boolean answers(NvmeConnection connection, java.time.Duration timeout) {
+        return kernel.answers(connection, timeout);
+    }
+
+    @Override
     public String nvmeConnect(NvmeConnection connection) {
         count();
         return kernel.nvmeConnect(connection);

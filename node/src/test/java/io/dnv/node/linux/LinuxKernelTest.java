@@ -73,4 +73,28 @@ class LinuxKernelTest {
                 LinuxKernel.capabilities(debian + "dm_clone\n"));
         assertEquals(java.util.Set.of("dm-clone"), LinuxKernel.capabilities("dm_clone\n#targets\n#loadable\n"));
     }
+
+    /** A probe answers when nc connected or was refused; not when it gave up; and without busybox the connect is the test. */
+    @Test
+    void aProbeIsAnsweredByAnAcceptOrARefusalNotBySilence() {
+        NvmeConnection c = new NvmeConnection("tcp", "10.0.0.1", 4420, "nqn.2024-01.io.dnv:ld:v", "nqn.2024-01.io.dnv:node:n1",
+                UUID.randomUUID(), ConnectTimeouts.DISK);
+        List<String> ran = new ArrayList<>();
+        java.util.function.Function<CommandRunner.Result, Boolean> probe = result -> new LinuxKernel((script, timeout) -> {
+            ran.add(script);
+            return result;
+        }, Duration.ofSeconds(5), List.of()).answers(c, Duration.ofMillis(2500));
+        assertEquals(true, probe.apply(new CommandRunner.Result(0, "", "", false)));
+        assertEquals("busybox nc -w 3 '10.0.0.1' 4420 -e true", ran.get(0));
+        assertEquals(true, probe.apply(new CommandRunner.Result(1, "", "nc: can't connect to remote host (10.0.0.1): Connection refused", false)));
+        assertEquals(false, probe.apply(new CommandRunner.Result(1, "", "nc: timed out", false)));
+        assertEquals(true, probe.apply(new CommandRunner.Result(127, "", "sh: busybox: not found", false)));
+        ran.clear();
+        assertEquals(true, new LinuxKernel((script, timeout) -> {
+            ran.add(script);
+            return new CommandRunner.Result(1, "", "", false);
+        }, Duration.ofSeconds(5), List.of()).answers(new NvmeConnection("rdma", "10.0.0.1", 4420, c.subsystemNqn(), c.hostNqn(), c.hostId(),
+                c.timeouts()), Duration.ofSeconds(3)));
+        assertEquals(List.of(), ran, "only TCP is probed");
+    }
 }

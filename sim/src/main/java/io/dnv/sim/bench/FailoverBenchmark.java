@@ -260,9 +260,8 @@ public final class FailoverBenchmark {
             }
             Map<KernelLatencies.Op, KernelLatencies.Spent> delta = new EnumMap<>(KernelLatencies.Op.class);
             ops.forEach((op, s) -> delta.put(op, s.minus(before.get(n).get(op))));
-            // A look is charged once (observe: whole, observe_devices: named devices), then per dm device it read (not an op of its own).
-            long count = delta.entrySet().stream().filter(e -> e.getKey() != KernelLatencies.Op.OBSERVE_PER_DEVICE
-                            && e.getKey() != KernelLatencies.Op.OBSERVE_PER_NAMED_DEVICE)
+            // A look is charged once, then per object it read (not an op of its own).
+            long count = delta.entrySet().stream().filter(e -> !e.getKey().perObject())
                     .mapToLong(e -> e.getValue().count()).sum();
             long nanos = delta.values().stream().mapToLong(KernelLatencies.Spent::nanos).sum();
             StringBuilder top = new StringBuilder();

@@ -55,6 +55,8 @@ class KernelLatencyOnLinuxTest {
 
     private static final int REPS = 25;
     private static final int WARMUP = 2;
+    /** How many subsystems, and controllers, the per-object costs of a look are measured over. */
+    private static final int OBJECTS = 200;
     private static final Duration TIMEOUT = Duration.ofMinutes(15);
     static final String NOW = "now() { { read -r _l; read -r _l; read -r _a _b T _c; } < /proc/timer_list; }\n";
     static final String BUSYBOX = "/var/tmp/dnv-kernel-vm/rootfs/bin/busybox";
@@ -155,6 +157,53 @@ class KernelLatencyOnLinuxTest {
         String observeOne = script(k -> k.observe(fortyNames.subList(0, 1)), List.of("/dev/ram0"));
         String observeForty = script(k -> k.observe(fortyNames), List.of("/dev/ram0"));
 
+        // OBJECTS subsystems as an LD's: a namespace, an allowed host, linked to a port (a look reads
+        // them whole); their namespaces name a RAM disk, never enabled, so no dm device is added.
+        // Made by loops: the recorded scripts of so many would not fit the one argument the guest's
+        // sh takes.
+        String manySubsystems = port + "\n" + script(k -> k.nvmetHostCreate(hostA)) + "\n" + """
+                C=/sys/kernel/config/nvmet; i=0
+                while [ $i -lt %3$d ]; do
+                  s=$C/subsystems/%1$s$i; mkdir $s
+                  echo 0 > $s/attr_allow_any_host; echo 1 > $s/attr_cntlid_min; echo 100 > $s/attr_cntlid_max; echo s$i > $s/attr_serial
+                  ln -s $C/hosts/%2$s $s/allowed_hosts/%2$s
+                  mkdir $s/namespaces/1; u=$(printf '00000000-0000-0000-0000-%%012x' $i)
+                  echo /dev/ram0 > $s/namespaces/1/device_path; echo $u > $s/namespaces/1/device_uuid
+                  echo $u > $s/namespaces/1/device_nguid; echo 1 > $s/namespaces/1/ana_grpid
+                  ln -s $s $C/ports/7/subsystems/%1$s$i
+                  i=$((i+1))
+                done
+                """.formatted(subsystem, hostA, OBJECTS);
+        String manySubsystemsGone = """
+                C=/sys/kernel/config/nvmet; i=0
+                while [ $i -lt %3$d ]; do
+                  s=$C/subsystems/%1$s$i
+                  rm $C/ports/7/subsystems/%1$s$i; rm $s/allowed_hosts/%2$s; rmdir $s/namespaces/1; rmdir $s
+                  i=$((i+1))
+                done
+                rmdir $C/hosts/%2$s
+                """.formatted(subsystem, hostA, OBJECTS) + portGone;
+        // OBJECTS controllers on A, each with its namespace head: one connect to each of as many
+        // subsystems B exports (their namespaces share B's RAM disk: nvmet opens it shared)
+        String importNqn = "nqn.2024-01.io.dnv:ld:lat-import";
+        run(b, """
+                C=/sys/kernel/config/nvmet; i=0
+                while [ $i -lt %2$d ]; do
+                  s=$C/subsystems/%1$s$i; mkdir $s
+                  echo 1 > $s/attr_allow_any_host; echo 1 > $s/attr_cntlid_min; echo 60000 > $s/attr_cntlid_max
+                  mkdir $s/namespaces/1; u=$(printf '00000000-0000-0000-0001-%%012x' $i)
+                  echo /dev/ram0 > $s/namespaces/1/device_path; echo $u > $s/namespaces/1/device_uuid
+                  echo $u > $s/namespaces/1/device_nguid; echo 1 > $s/namespaces/1/enable
+                  ln -s $s $C/ports/1/subsystems/%1$s$i
+                  i=$((i+1))
+                done
+                """.formatted(importNqn, OBJECTS));
+        String oneImport = script(k -> k.nvmeConnect(new NvmeConnection("tcp", GuestPair.ADDRESS_B, 4420, importNqn + "XNUMX", hostA,
+                Names.hostId(hostA), new ConnectTimeouts(5, 30, 1, 5))));
+        String manyImports = "i=0\nwhile [ $i -lt " + OBJECTS + " ]; do\n(\n" + oneImport.replace("XNUMX", "'\"$i\"'")
+                + "\n)\ni=$((i+1))\ndone";
+        String observeHost = script(LinuxKernel::observeHost, List.of("/dev/ram0"));
+
         List<Kind> kinds = List.of(
                 new Kind("dm_create", "", none, linear, removeLinear, ""),
                 new Kind("dm_load", "", linear, i -> script(k -> k.dmLoad("lat-" + i, "0 2048 linear /dev/ram1 " + (i * 2048L))),
@@ -191,11 +240,14 @@ class KernelLatencyOnLinuxTest {
                 new Kind("nvme_connect", "", none, i -> connect, i -> deleteLast, ""),
                 new Kind("nvme_disconnect", "", i -> connect + " > /dev/null; sleep 0.2", i -> deleteLast.replace("; sleep 0.2; true", ""),
                         i -> "sleep 0.2", ""),
+                new Kind("tcp_probe", "", none, i -> script(k -> k.answers(connection, Duration.ofSeconds(3))), none, ""),
                 new Kind("observe_host", "", none, i -> script(LinuxKernel::observeHost, List.of("/dev/ram0")), none, ""),
                 new Kind("observe_empty", "", none, i -> observe, none, ""),
                 new Kind("observe_40_devices", forty, none, i -> observe, none, fortyGone),
                 new Kind("observe_named_1_of_40", forty, none, i -> observeOne, none, fortyGone),
-                new Kind("observe_named_40_of_40", forty, none, i -> observeForty, none, fortyGone));
+                new Kind("observe_named_40_of_40", forty, none, i -> observeForty, none, fortyGone),
+                new Kind("observe_many_subsystems", manySubsystems, none, i -> observe, none, manySubsystemsGone),
+                new Kind("observe_host_many_controllers", manyImports, none, i -> observeHost, none, deleteLast));
 
         double factor = slowdown(a);
         double base = clockRead(a);
@@ -218,6 +270,10 @@ class KernelLatencyOnLinuxTest {
         System.out.printf("LATENCY observe_named_per_device guest_ms=%.3f corrected_ms=%.3f%n", namedPerDevice, namedPerDevice / factor);
         System.out.printf("LATENCY observe_named_no_device guest_ms=%.2f corrected_ms=%.2f%n",
                 medians.get("observe_named_1_of_40") - namedPerDevice, (medians.get("observe_named_1_of_40") - namedPerDevice) / factor);
+        double perSubsystem = (medians.get("observe_many_subsystems") - medians.get("observe_empty")) / OBJECTS;
+        System.out.printf("LATENCY observe_per_subsystem guest_ms=%.3f corrected_ms=%.3f%n", perSubsystem, perSubsystem / factor);
+        double perController = (medians.get("observe_host_many_controllers") - medians.get("observe_host")) / OBJECTS;
+        System.out.printf("LATENCY observe_per_controller guest_ms=%.3f corrected_ms=%.3f%n", perController, perController / factor);
         assertTrue(medians.values().stream().allMatch(v -> v > 0), "a kind measured nothing: " + medians);
     }
 

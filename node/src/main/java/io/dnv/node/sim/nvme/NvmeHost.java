@@ -287,7 +287,7 @@ public final class NvmeHost implements Fabric.Endpoint {
         return fabric.silent(kernelName, kernel);
     }
 
-    boolean unanswered(NvmeConnection c) {
+    public boolean unanswered(NvmeConnection c) {
         return fabric.unanswered(kernelName, new Fabric.Address(c.transport(), c.address(), c.serviceId()));
     }
 
