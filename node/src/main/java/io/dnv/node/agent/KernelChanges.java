@@ -12,36 +12,44 @@ import java.util.Set;
 
 /**
  * Counts the changes the node's own hands make to its kernel (the passes, the side watcher, the
- * order worker's holds) and remembers which dm device each one changed. A pass need not read the
- * kernel whole ({@link KernelLooks}): a node serving a thousand volumes holds tens of thousands
- * of dm devices, and a whole look at them takes seconds on Linux. A look taken a moment ago is
- * still the truth but for what the node's hands changed since, which is read again by name.
- * What changes without a hand of the node (connections, a raid1 side the kernel failed, a thin
- * pool filling, a hand on the node) is read again every look (the host side, the nvmet side, the
- * pools), noticed by the watchers, or found by the periodic whole look.
+ * order worker's holds) and remembers which dm device or nvmet subsystem each one changed. A pass
+ * need not read the kernel whole ({@link KernelLooks}): a node serving a thousand volumes holds
+ * tens of thousands of dm devices and thousands of subsystems, and a whole look at them takes
+ * seconds on Linux. A look taken a moment ago is still the truth but for what the node's hands
+ * changed since, which is read again by name. What changes without a hand of the node
+ * (connections, a raid1 side the kernel failed, a thin pool filling, a hand on the node) is read
+ * again every look (the host side, nvmet's ports and hosts, the pools), noticed by the watchers,
+ * or found by the periodic whole look.
  */
 public final class KernelChanges {
 
     private static final Set<String> UNCOUNTED = Set.of("dmStatus", "capabilities", "zeroOut", "answers", "nvmeConnect",
             "nvmeDisconnect");
     /**
-     * How many changes are remembered by device: a failover pass of a thousand volumes makes a
-     * few thousand. A look from before the oldest one remembered is taken whole again.
+     * How many changes are remembered: a failover pass of a thousand volumes makes a few thousand.
+     * A look from before the oldest one remembered is taken whole again.
      */
     static final int REMEMBERED = 1 << 16;
-    /** Written for a change that names no dm device (configfs): the nvmet side is read whole by every look. */
-    private static final String NO_DEVICE = "";
+
+    /**
+     * What one change named: a dm device, a subsystem, or neither ("": a port, an ANA group, a
+     * host entry, read by every look).
+     */
+    private record Change(String device, String subsystem) {}
+
+    /** The dm devices and the subsystems the changes since a look named. */
+    record Changed(Set<String> devices, Set<String> subsystems) {}
 
     private final int remembered;
     private long count;
-    /** The dm device of each remembered change, the newest last; the last one is change {@link #count}. */
-    private final ArrayDeque<String> devices = new ArrayDeque<>();
+    /** Each remembered change, the newest last; the last one is change {@link #count}. */
+    private final ArrayDeque<Change> changes = new ArrayDeque<>();
 
     public KernelChanges() {
         this(REMEMBERED);
     }
 
-    /** Remembering the devices of this many changes. */
+    /** Remembering this many changes. */
     KernelChanges(int remembered) {
         this.remembered = remembered;
     }
@@ -51,42 +59,47 @@ public final class KernelChanges {
         return count;
     }
 
-    private synchronized void changed(String device) {
+    private synchronized void changed(Change change) {
         count++;
-        devices.addLast(device);
-        if (devices.size() > remembered) {
-            devices.removeFirst();
+        changes.addLast(change);
+        if (changes.size() > remembered) {
+            changes.removeFirst();
         }
     }
 
     /**
-     * The dm devices changed by the changes after change {@code since} (created, loaded,
-     * suspended, resumed, removed, sent a message), or empty when they are no longer all remembered.
+     * The dm devices (created, loaded, suspended, resumed, removed, sent a message) and the
+     * subsystems (created, removed, their hosts or namespaces changed) that the changes after
+     * change {@code since} named, or empty when they are no longer all remembered.
      */
-    synchronized Optional<Set<String>> devicesChangedSince(long since) {
+    synchronized Optional<Changed> changedSince(long since) {
         long after = count - since;
-        if (after > devices.size()) {
+        if (after > changes.size()) {
             return Optional.empty();
         }
-        Set<String> names = new HashSet<>();
-        Iterator<String> newestFirst = devices.descendingIterator();
+        Set<String> devices = new HashSet<>();
+        Set<String> subsystems = new HashSet<>();
+        Iterator<Change> newestFirst = changes.descendingIterator();
         for (long i = 0; i < after; i++) {
-            String device = newestFirst.next();
-            if (!device.equals(NO_DEVICE)) {
-                names.add(device);
+            Change c = newestFirst.next();
+            if (!c.device().isEmpty()) {
+                devices.add(c.device());
+            }
+            if (!c.subsystem().isEmpty()) {
+                subsystems.add(c.subsystem());
             }
         }
-        return Optional.of(names);
+        return Optional.of(new Changed(devices, subsystems));
     }
 
     /**
      * The kernel, counting every call but its looks ({@code observe*}, {@code dmStatus},
-     * {@code capabilities}), {@code zeroOut} (bytes, not objects: a disk is cleaned for minutes)
-     * and the host side's connects and disconnects (every look reads the host side again; the
-     * imports of a dead node are tried again and again beside the passes); a call the kernel
-     * refused counts too, as it may have done part of what it was asked. A change is counted once
-     * the call returned: a look that began before then may or may not show it, and the next look
-     * reads it again.
+     * {@code capabilities}), {@code zeroOut} (bytes, not objects: a disk is cleaned for minutes),
+     * the probes, and the host side's connects and disconnects (every look reads the host side
+     * again; the imports of a dead node are tried again and again beside the passes); a call the
+     * kernel refused counts too, as it may have done part of what it was asked. A change is
+     * counted once the call returned: a look that began before then may or may not show it, and
+     * the next look reads it again.
      */
     public Kernel counting(Kernel kernel) {
         return (Kernel) Proxy.newProxyInstance(Kernel.class.getClassLoader(), new Class<?>[] {Kernel.class}, (proxy, method, args) -> {
@@ -98,10 +111,24 @@ public final class KernelChanges {
                 throw e.getCause();
             } finally {
                 if (counted) {
-                    // Every dm call names its device first: dmCreate(name, table), dmRemove(name)...
-                    changed(name.startsWith("dm") ? (String) args[0] : NO_DEVICE);
+                    changed(change(name, args));
                 }
             }
         });
+    }
+
+    /**
+     * Every dm call names its device first (dmCreate(name, table), dmRemove(name)...), and every
+     * call that changes a subsystem's own directory its NQN (nvmetSubsystemCreate(nqn, ...),
+     * nvmetAllowHost(nqn, host), nvmetNamespaceEnable(nqn, nsid, ...)...). A port's links
+     * (nvmetLink(port, nqn)) belong to the port.
+     */
+    private static Change change(String method, Object[] args) {
+        if (method.startsWith("dm")) {
+            return new Change((String) args[0], "");
+        }
+        boolean subsystem = method.startsWith("nvmetSubsystem") || method.startsWith("nvmetAllow") || method.startsWith("nvmetDisallow")
+                || method.startsWith("nvmetNamespace");
+        return new Change("", subsystem ? (String) args[0] : "");
     }
 }

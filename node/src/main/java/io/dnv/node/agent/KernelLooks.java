@@ -15,12 +15,13 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * How the agent looks at its kernel. A whole look lists every dm device, and a node serving a
- * thousand volumes holds tens of thousands: seconds on Linux, taken several times per pass of a
- * failover. A look taken a moment ago is still the truth but for what the node's own hands changed
- * since ({@link KernelChanges}): those devices are read again by name, with the nvmet and host
- * sides (read whole every time) and, every {@link #POOLS_READ_EVERY}, the thin pools (their usage
- * moves with the writes).
+ * How the agent looks at its kernel. A whole look lists every dm device and every nvmet
+ * subsystem, and a node serving a thousand volumes holds tens of thousands of the one and
+ * thousands of the other: seconds on Linux, taken several times per pass of a failover. A look
+ * taken a moment ago is still the truth but for what the node's own hands changed since
+ * ({@link KernelChanges}): those devices and subsystems are read again by name, with nvmet's ports
+ * and hosts and the host side (read whole every time) and, every {@link #POOLS_READ_EVERY}, the
+ * thin pools (their usage moves with the writes).
  *
  * <p>What else changes with no hand of the node stays as the look before saw it unless asked for:
  * a raid1 group's status when its imports went down or came back (the agent's {@link SideWatcher}
@@ -73,11 +74,14 @@ final class KernelLooks {
             return whole();
         }
         long count = changes.count();
-        Optional<Set<String>> changed = changes.devicesChangedSince(before.changes());
+        Optional<KernelChanges.Changed> changed = changes.changedSince(before.changes());
         if (changed.isEmpty()) {
             return whole();
         }
-        Set<String> names = new HashSet<>(changed.get());
+        Set<String> names = new HashSet<>(changed.get().devices());
+        // Named subsystems cost what they cost in a whole look: read whole only when too many to name.
+        Set<String> subsystems = changed.get().subsystems();
+        Optional<Collection<String>> nqns = subsystems.size() <= Kernel.NAMES_PER_LOOK / 2 ? Optional.of(subsystems) : Optional.empty();
         names.addAll(alsoRead);
         long started = System.nanoTime();
         boolean pools = started - before.poolsAtNanos() >= POOLS_READ_EVERY.toNanos();
@@ -90,14 +94,15 @@ final class KernelLooks {
         }
         ObservedKernel now;
         try {
-            now = kernel.observe(names);
+            now = kernel.observe(names, nqns);
         } catch (KernelException e) {
             return whole();
         }
         if (now.bootId().isEmpty() || !now.bootId().equals(before.observed().bootId())) {
             return whole();
         }
-        return new Look(merged(before.observed(), now, names), count, before.wholeAtNanos(), pools ? started : before.poolsAtNanos());
+        return new Look(merged(before.observed(), now, names, nqns), count, before.wholeAtNanos(),
+                pools ? started : before.poolsAtNanos());
     }
 
     /** A thin pool: its status (space used) changes with every write to its thin devices. */
@@ -107,25 +112,33 @@ final class KernelLooks {
     }
 
     /**
-     * {@code before}'s dm devices, those named replaced by what {@code now} shows of them (gone
-     * when it shows nothing), new ones last; everything else as {@code now} shows it.
+     * {@code before}'s dm devices and subsystems, those named replaced by what {@code now} shows of
+     * them (gone when it shows nothing), new ones last; everything else as {@code now} shows it.
      */
-    private static ObservedKernel merged(ObservedKernel before, ObservedKernel now, Set<String> named) {
-        Map<String, ObservedKernel.Dm> read = new LinkedHashMap<>();
-        now.dmDevices().forEach(d -> read.put(d.name(), d));
-        List<ObservedKernel.Dm> devices = new ArrayList<>(before.dmDevices().size() + read.size());
-        for (ObservedKernel.Dm d : before.dmDevices()) {
-            if (!named.contains(d.name())) {
-                devices.add(d);
+    private static ObservedKernel merged(ObservedKernel before, ObservedKernel now, Set<String> named,
+                                         Optional<Collection<String>> namedSubsystems) {
+        List<ObservedKernel.Dm> devices = merged(before.dmDevices(), now.dmDevices(), named, ObservedKernel.Dm::name);
+        List<ObservedKernel.Subsystem> subsystems = namedSubsystems.map(n -> merged(before.subsystems(), now.subsystems(), Set.copyOf(n),
+                ObservedKernel.Subsystem::nqn)).orElse(now.subsystems());
+        return new ObservedKernel(devices, now.blockDevices(), now.ports(), subsystems, now.hosts(), now.controllers(), now.bootId());
+    }
+
+    /** {@code before}, the objects named replaced by {@code now}'s of the same name or left out, {@code now}'s others last. */
+    private static <T> List<T> merged(List<T> before, List<T> now, Set<String> named, java.util.function.Function<T, String> name) {
+        Map<String, T> read = new LinkedHashMap<>();
+        now.forEach(o -> read.put(name.apply(o), o));
+        List<T> merged = new ArrayList<>(before.size() + read.size());
+        for (T o : before) {
+            if (!named.contains(name.apply(o))) {
+                merged.add(o);
             } else {
-                ObservedKernel.Dm again = read.remove(d.name());
+                T again = read.remove(name.apply(o));
                 if (again != null) {
-                    devices.add(again);
+                    merged.add(again);
                 }
             }
         }
-        devices.addAll(read.values());
-        return new ObservedKernel(devices, now.blockDevices(), now.ports(), now.subsystems(), now.hosts(), now.controllers(),
-                now.bootId());
+        merged.addAll(read.values());
+        return merged;
     }
 }

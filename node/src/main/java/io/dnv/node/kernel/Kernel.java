@@ -20,15 +20,17 @@ public interface Kernel {
 
     /**
      * The kernel as {@link #observe} shows it, but for device-mapper only the devices of these
-     * names that exist: a look at what changed since a whole look ({@code KernelLooks}), where a
-     * node holds tens of thousands of dm devices. The nvmet and host sides are read whole.
+     * names that exist, and for nvmet only the subsystems of these NQNs that exist (every one when
+     * {@code subsystemNqns} is empty; ports and hosts always): a look at what changed since a whole
+     * look ({@code KernelLooks}), where a node holds tens of thousands of dm devices and thousands
+     * of subsystems. At most {@link #NAMES_PER_LOOK} NQNs. The host side is read whole.
      */
-    ObservedKernel observe(java.util.Collection<String> dmNames);
+    ObservedKernel observe(java.util.Collection<String> dmNames, java.util.Optional<java.util.Collection<String>> subsystemNqns);
 
     /**
-     * How many dm devices one script of a named look asks for: Linux bounds an argument (the
-     * script {@code sh -c} runs) at 128 KiB, and a dm name at 127 bytes. More names take more
-     * scripts, each charged as one look.
+     * How many names (dm devices and subsystems) one script of a named look asks for: Linux bounds
+     * an argument (the script {@code sh -c} runs) at 128 KiB, and a dm name at 127 bytes. More dm
+     * names take more scripts, each charged as one look.
      */
     int NAMES_PER_LOOK = 800;
 

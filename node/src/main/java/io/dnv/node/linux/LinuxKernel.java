@@ -46,12 +46,22 @@ public final class LinuxKernel implements Kernel {
         return look(ObservedKernelReader.script(disks), "observe");
     }
 
-    /** One script per {@link Kernel#NAMES_PER_LOOK} names, the nvmet and host sides read by the first. */
+    /**
+     * One script per {@link Kernel#NAMES_PER_LOOK} names: the first reads the nvmet and host sides,
+     * the subsystems named and as many dm devices as fit; the others the rest of the dm devices.
+     */
     @Override
-    public ObservedKernel observe(java.util.Collection<String> dmNames) {
+    public ObservedKernel observe(java.util.Collection<String> dmNames, Optional<java.util.Collection<String>> subsystemNqns) {
         List<String> names = List.copyOf(dmNames);
-        int first = Math.min(names.size(), NAMES_PER_LOOK);
-        ObservedKernel look = look(ObservedKernelReader.script(disks, names.subList(0, first)), "observe dm devices");
+        Optional<List<String>> nqns = subsystemNqns.map(List::copyOf);
+        nqns.ifPresent(n -> {
+            if (n.size() > NAMES_PER_LOOK) {
+                throw new IllegalArgumentException(n.size() + " subsystems named in one look, at most " + NAMES_PER_LOOK);
+            }
+            n.forEach(LinuxKernel::nqn);
+        });
+        int first = Math.min(names.size(), NAMES_PER_LOOK - nqns.map(List::size).orElse(0));
+        ObservedKernel look = look(ObservedKernelReader.script(disks, names.subList(0, first), nqns), "observe dm devices");
         List<ObservedKernel.Dm> devices = new java.util.ArrayList<>(look.dmDevices());
         for (int from = first; from < names.size(); from += NAMES_PER_LOOK) {
             devices.addAll(look(ObservedKernelReader.devicesScript(names.subList(from, Math.min(names.size(), from + NAMES_PER_LOOK))),

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.stream.Collectors;
 
 import static io.dnv.node.linux.Shell.q;
 
@@ -27,7 +28,7 @@ final class ObservedKernelReader {
 
     /** A whole look: every dm device, the nvmet side and the host side. */
     static String script(List<String> disks) {
-        return script(disks, """
+        return script(disks, Optional.empty(), """
                 dmsetup info -c --noheadings --separator '|' -o name,major,minor,suspended,open 2>/dev/null | grep '|' | sed 's/^/I|/'
                 dmsetup table 2>/dev/null | grep ': ' | sed 's/^/T|/'
                 dmsetup status --noflush 2>/dev/null | grep ': ' | sed 's/^/S|/'
@@ -35,11 +36,12 @@ final class ObservedKernelReader {
     }
 
     /**
-     * A look at the dm devices of these names that exist, with the nvmet and host sides whole
-     * ({@link Kernel#observe(Collection)}); at most {@link Kernel#NAMES_PER_LOOK} names.
+     * A look at the dm devices of these names that exist, the subsystems of these NQNs (every one
+     * when empty) and the host side whole ({@link Kernel#observe(Collection, Optional)}); at most
+     * {@link Kernel#NAMES_PER_LOOK} names in all. The NQNs must have been checked as NQNs.
      */
-    static String script(List<String> disks, Collection<String> dmNames) {
-        return script(disks, devices(dmNames));
+    static String script(List<String> disks, Collection<String> dmNames, Optional<List<String>> subsystemNqns) {
+        return script(disks, subsystemNqns, devices(dmNames));
     }
 
     /** The dm devices of these names that exist, and nothing else; at most {@link Kernel#NAMES_PER_LOOK} names. */
@@ -78,7 +80,9 @@ final class ObservedKernelReader {
                 """.formatted(wanted);
     }
 
-    private static String script(List<String> disks, String dm) {
+    private static String script(List<String> disks, Optional<List<String>> subsystemNqns, String dm) {
+        String subsystems = subsystemNqns.map(n -> n.stream().map(nqn -> "$C/subsystems/" + q(nqn)).collect(Collectors.joining(" ")))
+                .orElse("$C/subsystems/*");
         return "export DM_DISABLE_UDEV=1\nC=/sys/kernel/config/nvmet\n" + LINE + dm + """
                 for p in $C/ports/*; do
                   [ -d "$p" ] || continue; id=${p##*/}
@@ -86,7 +90,7 @@ final class ObservedKernelReader {
                   for g in $p/ana_groups/*; do [ -d "$g" ] && line "G|$id|${g##*/}" $g/ana_state; done
                   for s in $p/subsystems/*; do [ -L "$s" ] && echo "L|$id|${s##*/}"; done
                 done
-                for s in $C/subsystems/*; do
+                for s in %s; do
                   [ -d "$s" ] || continue; n=${s##*/}
                   line "U|$n" $s/attr_allow_any_host $s/attr_cntlid_min $s/attr_cntlid_max $s/attr_serial
                   for h in $s/allowed_hosts/*; do [ -L "$h" ] && echo "A|$n|${h##*/}"; done
@@ -95,7 +99,7 @@ final class ObservedKernelReader {
                   done
                 done
                 for h in $C/hosts/*; do [ -d "$h" ] && echo "H|${h##*/}"; done
-                """ + hostLines(disks);
+                """.formatted(subsystems) + hostLines(disks);
     }
 
     /**

@@ -134,8 +134,8 @@ final class CountingKernel implements Kernel {
     }
 
     @Override
-    public ObservedKernel observe(java.util.Collection<String> dmNames) {
-        return kernel.observe(dmNames);
+    public ObservedKernel observe(java.util.Collection<String> dmNames, java.util.Optional<java.util.Collection<String>> subsystemNqns) {
+        return kernel.observe(dmNames, subsystemNqns);
     }
 
     /** The next look at the host side waits, before it reads, until {@link #releaseHostLook}; {@link #hostLookHeld} tells when it does. */

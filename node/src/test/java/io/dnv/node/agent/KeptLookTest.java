@@ -106,6 +106,23 @@ class KeptLookTest {
     }
 
     @Test
+    void aLookReadsAgainOnlyTheSubsystemsChangedSince() {
+        Reconciler reconciler = reconciler(Duration.ofMinutes(1));
+        String host = Names.hostNqn("h1");
+        reconciler.reconcileChanges(twoExports(1, List.of()));
+        long before = subsystemsRead();
+        assertTrue(reconciler.reconcileChanges(twoExports(1, List.of())).converged());
+        assertEquals(0, subsystemsRead() - before, "nothing changed: no subsystem read again");
+
+        before = subsystemsRead();
+        PassResult allowed = reconciler.reconcileChanges(twoExports(2, List.of(host)));
+        assertEquals(List.of("nvmet host create " + host, "nvmet allow host " + host + " " + Names.ldNqn("a", 0, 0, 0, "n1")),
+                allowed.mutations());
+        assertEquals(1, subsystemsRead() - before, "the one subsystem whose hosts changed, read after the change");
+        assertEquals(kernel.observe(), allowed.observed(), "what the looks put together is what a whole look shows");
+    }
+
+    @Test
     void changesNoLongerAllRememberedMakeTheLookWhole() {
         changes = new KernelChanges(4);
         counted = changes.counting(kernel);
@@ -238,6 +255,24 @@ class KeptLookTest {
         var spent = kernel.spent().snapshot();
         return new Looks(spent.get(KernelLatencies.Op.OBSERVE).count(), spent.get(KernelLatencies.Op.OBSERVE_DEVICES).count(),
                 spent.get(KernelLatencies.Op.OBSERVE_PER_DEVICE).count() + spent.get(KernelLatencies.Op.OBSERVE_PER_NAMED_DEVICE).count());
+    }
+
+    private long subsystemsRead() {
+        return kernel.spent().snapshot().get(KernelLatencies.Op.OBSERVE_PER_SUBSYSTEM).count();
+    }
+
+    /** LDs a and b, each exported; a to {@code hostsOfA}. */
+    private static DesiredNode twoExports(long generation, List<String> hostsOfA) {
+        List<DmDevice> devices = List.of(ld("a", 0), ld("b", 2048));
+        List<NvmetSubsystem> exports = new java.util.ArrayList<>();
+        for (DmDevice ld : devices) {
+            String volume = ld.name().equals(ld("a", 0).name()) ? "a" : "b";
+            String nqn = Names.ldNqn(volume, 0, 0, 0, "n1");
+            UUID uuid = Names.namespaceUuid(nqn);
+            exports.add(new NvmetSubsystem(nqn, volume.equals("a") ? hostsOfA : List.of(), 1, 100, Names.serial(nqn),
+                    List.of(new NvmetNamespace(1, ld.ref(), uuid, Names.nguid(uuid), 1)), List.of(1)));
+        }
+        return new DesiredNode("n1", generation, List.of(NvmetPort.tcp(1, "127.0.4.1", 4420)), devices, exports, List.of());
     }
 
     private static DmDevice ld(String volume, long offset) {

@@ -154,8 +154,8 @@ class KernelLatencyOnLinuxTest {
         String fortyGone = "i=100; while [ $i -lt 140 ]; do dmsetup remove lat-o$i; i=$((i+1)); done";
         String observe = script(LinuxKernel::observe, List.of("/dev/ram0"));
         List<String> fortyNames = java.util.stream.IntStream.range(100, 140).mapToObj(i -> "lat-o" + i).toList();
-        String observeOne = script(k -> k.observe(fortyNames.subList(0, 1)), List.of("/dev/ram0"));
-        String observeForty = script(k -> k.observe(fortyNames), List.of("/dev/ram0"));
+        String observeOne = script(k -> k.observe(fortyNames.subList(0, 1), java.util.Optional.empty()), List.of("/dev/ram0"));
+        String observeForty = script(k -> k.observe(fortyNames, java.util.Optional.empty()), List.of("/dev/ram0"));
 
         // OBJECTS subsystems as an LD's: a namespace, an allowed host, linked to a port (a look reads
         // them whole); their namespaces name a RAM disk, never enabled, so no dm device is added.

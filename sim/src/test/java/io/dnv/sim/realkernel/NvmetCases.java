@@ -10,6 +10,8 @@ import static io.dnv.sim.realkernel.Exports.HOST1;
 import static io.dnv.sim.realkernel.Exports.HOST2;
 import static io.dnv.sim.realkernel.Exports.NS_UUID;
 import static io.dnv.sim.realkernel.Exports.SUB;
+import static io.dnv.sim.realkernel.Exports.SUB2;
+import static io.dnv.sim.realkernel.Exports.SUB3;
 import static io.dnv.sim.realkernel.Exports.awaitHeads;
 import static io.dnv.sim.realkernel.Exports.connect;
 import static io.dnv.sim.realkernel.Exports.export;
@@ -31,6 +33,10 @@ final class NvmetCases {
                 refused("EBUSY", "remove exported device", k -> k.dmRemove("dnv-t-a")),
                 ok("disable namespace", k -> k.nvmetNamespaceEnable(SUB, 1, false)),
                 ok("remove device", k -> k.dmRemove("dnv-t-a"))),
+            DifferentialCase.of("a look at named subsystems shows them as a whole look does, and leaves out the missing", export(),
+                ok("second subsystem", k -> k.nvmetSubsystemCreate(SUB2, 1, 100, "dnvtest0002")),
+                Step.namedSubsystemLook(SUB),
+                Step.namedSubsystemLook(SUB, SUB2, SUB3)),
             DifferentialCase.of("a new subsystem does not allow any host",
                 ok("subsystem", k -> k.nvmetSubsystemCreate(SUB, 1, 100, "dnvtest0001")),
                 fact("allow_any_host", false, k -> k.subsystems().get(0).allowAnyHost())),

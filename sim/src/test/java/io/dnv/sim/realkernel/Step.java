@@ -101,9 +101,25 @@ record Step(String what, Action action, Expect expect) {
         return new Step("look at " + String.join(", ", named), k -> {
             List<ObservedKernel.Dm> whole = k.kernel().observe().dmDevices().stream().filter(d -> named.contains(d.name()))
                     .sorted(java.util.Comparator.comparing(ObservedKernel.Dm::name)).toList();
-            List<ObservedKernel.Dm> looked = k.kernel().observe(named).dmDevices().stream()
+            List<ObservedKernel.Dm> looked = k.kernel().observe(named, java.util.Optional.empty()).dmDevices().stream()
                     .sorted(java.util.Comparator.comparing(ObservedKernel.Dm::name)).toList();
             return Outcome.of(whole.equals(looked) ? "as a whole look" : "whole look " + whole + ", named " + looked);
+        }, Expect.of("as a whole look"));
+    }
+
+    /**
+     * A look naming subsystems ({@code Kernel.observe(dmNames, nqns)}) shows each of them that
+     * exists exactly as a whole look does, and no other subsystem.
+     */
+    static Step namedSubsystemLook(String... nqns) {
+        List<String> named = List.of(nqns);
+        return new Step("look at subsystems " + String.join(", ", named), k -> {
+            List<ObservedKernel.Subsystem> whole = k.kernel().observe().subsystems().stream().filter(s -> named.contains(s.nqn()))
+                    .sorted(java.util.Comparator.comparing(ObservedKernel.Subsystem::nqn)).toList();
+            List<ObservedKernel.Subsystem> looked = k.kernel().observe(List.of(), java.util.Optional.of(named)).subsystems().stream()
+                    .sorted(java.util.Comparator.comparing(ObservedKernel.Subsystem::nqn)).toList();
+            return Outcome.of(whole.isEmpty() ? "no subsystem named exists" : whole.equals(looked) ? "as a whole look"
+                    : "whole look " + whole + ", named " + looked);
         }, Expect.of("as a whole look"));
     }
 

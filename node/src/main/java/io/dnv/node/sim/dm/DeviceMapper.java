@@ -271,15 +271,20 @@ public final class DeviceMapper {
         return found;
     }
 
+    /** Every dm device refuses new I/O from now on: the first thing a machine losing power does. */
+    public synchronized void halt() {
+        for (DmDevice dev : byName.values()) {
+            dev.gate.kill();
+        }
+    }
+
     /**
      * The machine loses power: every dm device disappears at once without writing anything (what
      * a target had not yet persisted is lost), I/O waiting on them fails, their holders are gone.
      * The disks stay registered; a new DeviceMapper finds on them whatever was persisted.
      */
     public synchronized void powerOff() {
-        for (DmDevice dev : byName.values()) {
-            dev.gate.kill();
-        }
+        halt();
         for (DmDevice dev : byName.values()) {
             dropTables(dev);
             devices.resolve(dev.path()).ifPresent(e -> List.copyOf(e.holders()).forEach(h -> devices.close(e.path(), h)));
