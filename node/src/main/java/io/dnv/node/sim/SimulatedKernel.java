@@ -278,14 +278,18 @@ public final class SimulatedKernel implements Kernel {
                 .map(named -> t.subsystems().stream().filter(s -> named.contains(s.nqn())).toList())
                 .orElseGet(t::subsystems);
         charge(KernelLatencies.Op.OBSERVE_PER_SUBSYSTEM, subsystems.size());
-        HostSide h = lookAtHost();
-        charge(KernelLatencies.Op.OBSERVE_PER_CONTROLLER, h.controllers().size());
+        HostSide h = readHostSide();
         return new ObservedKernel(devices, h.blockDevices(), t.ports(), subsystems, t.hosts(), h.controllers(), h.bootId());
     }
 
     @Override
     public HostSide observeHost() {
         charge(KernelLatencies.Op.OBSERVE_HOST);
+        return readHostSide();
+    }
+
+    /** The host side, charged per controller read (outside the kernel's lock, as every charge). */
+    private HostSide readHostSide() {
         HostSide h = lookAtHost();
         charge(KernelLatencies.Op.OBSERVE_PER_CONTROLLER, h.controllers().size());
         return h;
