@@ -79,12 +79,18 @@ public final class WitnessWatcher {
         }));
     }
 
+    /**
+     * Names and connections both: the host kernel hands a freed instance out again, so a node whose
+     * witness peers changed holds the new import under the old one's name. Watching by name alone
+     * kept the old connection and left the new import out for as long as the names stayed.
+     */
     private void watch(Watch w) {
         List<String> now = w.controllers().stream().map(ObservedKernel.Controller::name).sorted().toList();
-        if (!now.equals(names)) {
+        Set<String> nowKeys = new HashSet<>();
+        w.controllers().forEach(c -> nowKeys.add(c.connectionKey()));
+        if (!now.equals(names) || !nowKeys.equals(keys)) {
             names = now;
-            keys = new HashSet<>();
-            w.controllers().forEach(c -> keys.add(c.connectionKey()));
+            keys = nowKeys;
             told = null;
         }
     }
