@@ -16,7 +16,9 @@ import java.util.Set;
  * its target did not answer lately ({@link Unreachable}). An import that is one side of a raid1
  * group serving from another side is reported as degraded, not waited for; a witness import
  * ({@link Names#witnessNqn}) whose peer does not answer is neither: the peer being away is what
- * it would show, and no pass waits on a dead peer (a later pass tries again).
+ * it would show, and no pass waits on a dead peer. Every import left out so is looked at by the
+ * next passes whatever their focus, and the agent passes again when its target is due
+ * ({@link Unreachable#nextTry}).
  * Imports no desired state names are disconnected after the devices above them are gone.
  */
 final class ConnectionConvergence {
@@ -33,14 +35,29 @@ final class ConnectionConvergence {
 
     /** Connects what is missing; true when anything was connected (namespaces must be looked up again). */
     boolean connect() {
+        forgetLeftOutNoLongerDesired();
         boolean connected = false;
         for (NvmeConnection c : pass.desired.connections()) {
             String key = c.key();
-            if (pass.focus.includes(key) && live(key).isEmpty()) {
-                connected |= connect(c);
+            if (pass.focus.includes(key) || unreachable.isLeftOut(key)) {
+                if (live(key).isEmpty()) {
+                    connected |= connect(c);
+                } else {
+                    unreachable.settled(key);
+                }
             }
         }
         return connected;
+    }
+
+    private void forgetLeftOutNoLongerDesired() {
+        Set<String> leftOut = unreachable.leftOutKeys();
+        if (leftOut.isEmpty()) {
+            return;
+        }
+        Set<String> desired = new HashSet<>();
+        pass.desired.connections().forEach(c -> desired.add(c.key()));
+        leftOut.stream().filter(k -> !desired.contains(k)).forEach(unreachable::settled);
     }
 
     private boolean connect(NvmeConnection c) {
@@ -60,6 +77,7 @@ final class ConnectionConvergence {
         try {
             pass.kernel.nvmeConnect(c);
             unreachable.reached(target);
+            unreachable.settled(c.key());
             return true;
         } catch (KernelException e) {
             if (!Unreachable.isNetworkError(e.kernelMessage())) {
@@ -83,6 +101,7 @@ final class ConnectionConvergence {
      * preparation for a promotion ({@link #reportPreparedDown}), or {@code otherwise}.
      */
     private void unanswered(NvmeConnection c, String why, Runnable otherwise) {
+        unreachable.leftOut(c);
         if (Names.isWitnessNqn(c.subsystemNqn())) {
             return;
         }

@@ -189,6 +189,11 @@ public final class Reconciler {
         return groupsAndHostsLeft;
     }
 
+    /** How long until a target of an import the passes left out may be tried again; empty when none is waiting. */
+    Optional<Duration> nextImportTry() {
+        return unreachable.nextTry();
+    }
+
     /** Whether the last pass changed the target side after its last look, and nothing has looked since. */
     boolean owesLook() {
         return owesLook;

@@ -41,6 +41,14 @@ final class Unreachable {
 
     /** Per target: {next try (System.nanoTime), backoff after it}. */
     private final Map<String, long[]> targets = new HashMap<>();
+    /**
+     * Desired imports a pass left unconnected because their target did not answer, by key, with
+     * their target: the next passes look at them whatever their focus, and the agent passes again
+     * when their target is due to be tried ({@link #nextTry}). Nothing else would bring them back:
+     * they hold up no volume, so they are not unsettled, and a kernel that stays as it was shows
+     * no change to start a pass.
+     */
+    private final Map<String, String> leftOut = new HashMap<>();
     /** Targets being tried beside the passes. */
     private final Set<String> trying = new HashSet<>();
     private final Runnable answered;
@@ -85,6 +93,37 @@ final class Unreachable {
 
     synchronized void reached(String target) {
         targets.remove(target);
+    }
+
+    /** A pass left this desired import unconnected: its target did not answer, now or lately. */
+    synchronized void leftOut(io.dnv.core.kernel.NvmeConnection c) {
+        leftOut.put(c.key(), target(c));
+    }
+
+    synchronized boolean isLeftOut(String key) {
+        return leftOut.containsKey(key);
+    }
+
+    /** The import is live, or no longer desired: nothing to come back for. */
+    synchronized void settled(String key) {
+        leftOut.remove(key);
+    }
+
+    synchronized Set<String> leftOutKeys() {
+        return Set.copyOf(leftOut.keySet());
+    }
+
+    /**
+     * How long until the earliest target of a left-out import may be tried again (zero when it may
+     * be now); empty when no import is left out. A try under way tells when its target answered,
+     * and is looked at again no sooner than a probe takes.
+     */
+    synchronized Optional<Duration> nextTry() {
+        long now = System.nanoTime();
+        return leftOut.values().stream().distinct().map(t -> {
+            long left = targets.containsKey(t) ? Math.max(0, targets.get(t)[0] - now) : 0L;
+            return trying.contains(t) ? Math.max(left, PROBE_WAIT.toNanos()) : left;
+        }).min(Long::compare).map(Duration::ofNanos);
     }
 
     /**

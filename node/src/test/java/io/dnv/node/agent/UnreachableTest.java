@@ -1,6 +1,11 @@
 package io.dnv.node.agent;
 
+import io.dnv.core.kernel.ConnectTimeouts;
+import io.dnv.core.kernel.Names;
+import io.dnv.core.kernel.NvmeConnection;
 import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +36,22 @@ class UnreachableTest {
         assertEquals(0, connects.get(), "connected to a target whose probe got no answer");
         assertTrue(unreachable.failedLately(TARGET));
         assertTrue(unreachable.wait(TARGET).isPresent(), "tried again without backoff");
+    }
+
+    @Test
+    void anImportLeftOutIsDueWhenItsTargetIsUntilItIsSettled() {
+        Unreachable unreachable = new Unreachable("n2", () -> {});
+        assertTrue(unreachable.nextTry().isEmpty());
+        unreachable.failed(TARGET);
+        assertTrue(unreachable.nextTry().isEmpty(), "no import left out: nothing to come back for");
+        NvmeConnection witness = new NvmeConnection("tcp", "127.0.1.4", 4420, Names.witnessNqn("n4"), Names.hostNqn("n2"),
+                Names.hostId(Names.hostNqn("n2")), new ConnectTimeouts(1, 30, 1, 5));
+        unreachable.leftOut(witness);
+        Duration due = unreachable.nextTry().orElseThrow();
+        assertTrue(due.compareTo(Duration.ofSeconds(1)) <= 0 && !due.isNegative(), due.toString());
+        assertTrue(unreachable.isLeftOut(witness.key()));
+        unreachable.settled(witness.key());
+        assertTrue(unreachable.nextTry().isEmpty());
     }
 
     @Test
