@@ -137,6 +137,10 @@ public final class StorageNode
             this(live, down, 0, 0);
         }
 
+        public Imports plus(Imports other) {
+            return new Imports(live + other.live, down + other.down, witnessLive + other.witnessLive, witnessDown + other.witnessDown);
+        }
+
         /** The agent's controllers by target address, its own address left out. */
         public static Map<String, Imports> byTarget(List<io.dnv.core.kernel.ObservedKernel.Controller> controllers, String own) {
             Map<String, int[]> counts = new java.util.TreeMap<>();
@@ -417,6 +421,14 @@ public final class StorageNode
     private List<PoolUsage> pools = List.of();
     private final PoolMarks poolMarks;
     private Map<String, Imports> imports = Map.of();
+    /**
+     * The view's parts that follow from the state alone, and the state they were computed from
+     * (each event folds a new one): every create and every failover's new standby asks each node
+     * for its view, and a node holds thousands of extents and ANA groups.
+     */
+    private State viewed;
+    private NodeView.Capacity viewedCapacity;
+    private List<NodeView.AnaGroup> viewedGroups;
     private long passGeneration = -1;
     private Set<String> unsettledVolumes = Set.of();
     private Set<String> leftoverVolumes = Set.of();
@@ -965,19 +977,27 @@ public final class StorageNode
     }
 
     private NodeView view(State s) {
-        long total = s.diskSectors();
-        long reserved = s.extents().values().stream().mapToLong(Placement.Extent::lengthSectors).sum();
-        List<Extents.Gap> gaps = clean(s);
+        if (s != viewed) {
+            viewedCapacity = capacity(s);
+            viewedGroups = anaGroups(s);
+            viewed = s;
+        }
         String state = s.info().isEmpty() ? "UNREGISTERED"
                 : lastHeartbeat != null && lastHeartbeat.isAfter(Instant.now().minus(DOWN_AFTER)) ? "UP" : "DOWN";
         // Not heard from since this entity started (a control member restarted or took it over):
         // its DOWN is not news yet.
         boolean settling = lastHeartbeat == null && startedAt.isAfter(Instant.now().minus(DOWN_AFTER));
-        return new NodeView(nodeId, state, s.info(), Optional.ofNullable(lastHeartbeat),
-                new NodeView.Capacity(total * 512, reserved * 512, gaps.stream().mapToLong(Extents.Gap::length).sum() * 512,
-                        largest(gaps) * 512, gaps.size(), DirtyRanges.sectors(s.dirty()) * 512),
-                s.objects().size(), s.anaGroups().size(), anaGroups(s), lastSequenceNumber(ctx), reached, failures, settling,
+        return new NodeView(nodeId, state, s.info(), Optional.ofNullable(lastHeartbeat), viewedCapacity,
+                s.objects().size(), s.anaGroups().size(), viewedGroups, lastSequenceNumber(ctx), reached, failures, settling,
                 new TreeSet<>(s.removals().keySet()), zeroing, imports);
+    }
+
+    private static NodeView.Capacity capacity(State s) {
+        long total = s.diskSectors();
+        long reserved = s.extents().values().stream().mapToLong(Placement.Extent::lengthSectors).sum();
+        List<Extents.Gap> gaps = clean(s);
+        return new NodeView.Capacity(total * 512, reserved * 512, gaps.stream().mapToLong(Extents.Gap::length).sum() * 512,
+                largest(gaps) * 512, gaps.size(), DirtyRanges.sectors(s.dirty()) * 512);
     }
 
     /** The groups handed out, by port and group, each with its domain and how many volumes are in it. */

@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * A storage node's presence in the cluster: runs the node's agent and, every second, tells
@@ -80,6 +81,9 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
     private final ActorRef<WitnessWatcher.Command> witnessWatcher;
     /** The witness imports as the watcher last read them; the last pass's view of them is not used. */
     private List<ObservedKernel.Controller> witnesses = List.of();
+    /** The last pass's imports other than witnesses, by target, and the pass they were counted for. */
+    private PassResult importsCounted;
+    private Map<String, StorageNode.Imports> passImports = Map.of();
     /** The leg pools the last pass found past {@link PoolUsage#REPORTED_FROM_PERCENT} (or not rw). */
     private List<PoolUsage> pools = List.of();
     private final PushedVolumes pushed = new PushedVolumes();
@@ -170,7 +174,7 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
                 last.map(p -> pushed.leftovers(info.nodeId(), p.observed(), p.zeroing())).orElse(Set.of()),
                 last.map(PassResult::zeroing).orElse(List.of()), reported.map(NodeAgent.Status::cleaned).orElse(List.of()),
                 last.map(PassResult::degraded).orElse(List.of()),
-                last.map(p -> StorageNode.Imports.byTarget(imports(p), info.endpoints().address())).orElse(Map.of()),
+                last.map(this::imports).orElse(Map.of()),
                 pools, Instant.now()));
     }
 
@@ -197,10 +201,19 @@ public final class AgentMember extends AbstractBehavior<AgentMember.Command> {
      * heals its imports take seconds to reconnect, and its word would have a live peer declared
      * failed the moment that peer's agent was a second late.
      */
-    private List<ObservedKernel.Controller> imports(PassResult pass) {
+    private Map<String, StorageNode.Imports> imports(PassResult pass) {
+        // Counted once per pass, not at every heartbeat: a node holds thousands of imports.
+        if (pass != importsCounted) {
+            passImports = StorageNode.Imports.byTarget(pass.observed().controllers().stream()
+                    .filter(c -> !Names.isWitnessNqn(c.subsystemNqn())).toList(), info.endpoints().address());
+            importsCounted = pass;
+        }
         boolean cutOff = witnesses.size() > 1 && witnesses.stream().noneMatch(c -> c.state().equals("live"));
-        List<ObservedKernel.Controller> all = new ArrayList<>(cutOff ? List.of() : witnesses);
-        pass.observed().controllers().stream().filter(c -> !Names.isWitnessNqn(c.subsystemNqn())).forEach(all::add);
+        if (cutOff || witnesses.isEmpty()) {
+            return passImports;
+        }
+        Map<String, StorageNode.Imports> all = new TreeMap<>(passImports);
+        StorageNode.Imports.byTarget(witnesses, info.endpoints().address()).forEach((address, w) -> all.merge(address, w, StorageNode.Imports::plus));
         return all;
     }
 

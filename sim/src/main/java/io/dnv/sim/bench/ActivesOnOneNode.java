@@ -64,7 +64,7 @@ final class ActivesOnOneNode {
                     throw new IllegalStateException("create " + batch.get(i) + " answered " + r.statusCode() + ": " + r.body());
                 }
             }
-            api.awaitAll(batch, timeout, "READY");
+            api.awaitEach(batch, timeout, "READY");
             created += batch.size();
             for (String id : batch) {
                 if (node.equals(FailoverBenchmark.controller(api.get("/v1/volumes/" + id), "ACTIVE"))) {

@@ -141,6 +141,34 @@ final class BenchApi {
         return all;
     }
 
+    /**
+     * Waits until every one of {@code ids} answers {@code state} itself, asking only those that
+     * did not yet: for a batch small against the cluster, where reading the whole list at every
+     * look cost what the cluster holds (at a few thousand volumes, a tenth of the CPU while placing).
+     */
+    void awaitEach(List<String> ids, Duration timeout, String state) throws Exception {
+        Set<String> left = new HashSet<>(ids);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!left.isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("after " + timeout.toSeconds() + " s, " + left.size() + " of " + ids.size()
+                        + " volumes are not " + state + ", " + left.iterator().next() + " among them");
+            }
+            for (String id : List.copyOf(left)) {
+                JsonNode v = get("/v1/volumes/" + id);
+                if (v.path("state").asText().equals("FAILED")) {
+                    throw new IllegalStateException(id + " FAILED: " + v.path("error").asText());
+                }
+                if (v.path("state").asText().equals(state)) {
+                    left.remove(id);
+                }
+            }
+            if (!left.isEmpty()) {
+                Thread.sleep(500);
+            }
+        }
+    }
+
     /** The first of {@code ids} that does not itself answer {@code state} (404 when null). */
     private Optional<String> firstUnconfirmed(List<String> ids, String state) throws Exception {
         for (String id : ids) {

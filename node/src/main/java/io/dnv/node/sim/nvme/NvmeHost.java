@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -54,6 +55,11 @@ public final class NvmeHost implements Fabric.Endpoint {
      */
     private final Map<String, HostController> byKey = new HashMap<>();
     private final Map<String, HostSubsystem> subsystems = new HashMap<>();
+    /**
+     * Subsystems holding a head that went while open (its device and instance stay taken until it
+     * can be unregistered): every connect and look reaps these, not all of a host's thousands.
+     */
+    private final Set<HostSubsystem> withDetached = new LinkedHashSet<>();
     /** Connections this host closed while their link was silent: the target hears the FIN when the link returns. */
     private final List<NvmetController> finsHeld = new ArrayList<>();
     private final long ioTimeoutNanos;
@@ -497,15 +503,18 @@ public final class NvmeHost implements Fabric.Endpoint {
             }
         }
         reapDetached(s);
+        if (!s.detached.isEmpty()) {
+            withDetached.add(s);
+        }
     }
 
     private void reapDetachedHeads() {
-        // every connect and every look at the heads comes here: most subsystems have nothing to reap
-        for (HostSubsystem s : List.copyOf(subsystems.values())) {
-            if (!s.detached.isEmpty()) {
-                reapDetached(s);
+        for (HostSubsystem s : List.copyOf(withDetached)) {
+            reapDetached(s);
+            if (s.detached.isEmpty()) {
+                withDetached.remove(s);
+                releaseIfUnused(s);
             }
-            releaseIfUnused(s);
         }
     }
 
