@@ -17,8 +17,8 @@ import java.util.Set;
  * group serving from another side is reported as degraded, not waited for; a witness import
  * ({@link Names#witnessNqn}) whose peer does not answer is neither: the peer being away is what
  * it would show, and no pass waits on a dead peer. Every import left out so is looked at by the
- * next passes whatever their focus, and the agent passes again when its target is due
- * ({@link Unreachable#nextTry}).
+ * next passes whatever their focus; its target is probed beside them, and the agent passes again
+ * once it answers ({@link Unreachable}).
  * Imports no desired state names are disconnected after the devices above them are gone.
  */
 final class ConnectionConvergence {
@@ -62,15 +62,8 @@ final class ConnectionConvergence {
 
     private boolean connect(NvmeConnection c) {
         String target = Unreachable.target(c);
-        Optional<Duration> wait = unreachable.wait(target);
-        if (wait.isPresent()) {
-            notConnected(c, target + " did not answer lately; next try in " + wait.get().toMillis() + " ms");
-            return false;
-        }
         if (unreachable.failedLately(target)) {
-            pass.mutations.add("nvme connect " + c.key() + " (beside the pass)");
-            unreachable.tryBeside(target, () -> pass.kernel.answers(c, Unreachable.PROBE_WAIT), () -> pass.kernel.nvmeConnect(c));
-            notConnected(c, target + " did not answer lately; tried again beside the pass");
+            notConnected(c, target + " did not answer lately; connected once a probe of it is answered");
             return false;
         }
         pass.mutations.add("nvme connect " + c.key());

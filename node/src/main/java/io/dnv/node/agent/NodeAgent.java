@@ -6,6 +6,8 @@ import io.dnv.node.kernel.Kernel;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -221,6 +223,15 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(LookOwed.class, this::onLookOwed)
                 .onMessage(Zeroed.class, z -> passSoon())
                 .onMessage(Cleaned.class, this::onCleaned)
+                // A restarted or stopped agent's reconciler is dropped: its probes must stop with it.
+                .onSignal(PreRestart.class, signal -> {
+                    reconciler.close();
+                    return this;
+                })
+                .onSignal(PostStop.class, signal -> {
+                    reconciler.close();
+                    return this;
+                })
                 .build();
     }
 
@@ -311,10 +322,10 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, settings.spacing());
             } else if (lastPass.degraded().isEmpty()) {
                 degradedRechecks = 0;
-                passAtOrBeforeImportTry(Tick.RESYNC, settings.resync());
+                timers.startSingleTimer(PASS_TIMER, Tick.RESYNC, settings.resync());
             } else {
                 Duration recheck = degradedRecheck();
-                passAtOrBeforeImportTry(recheck.compareTo(settings.resync()) < 0 ? Tick.DEGRADED : Tick.RESYNC, recheck);
+                timers.startSingleTimer(PASS_TIMER, recheck.compareTo(settings.resync()) < 0 ? Tick.DEGRADED : Tick.RESYNC, recheck);
             }
         } else {
             failedPasses++;
@@ -356,20 +367,6 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
         importsMoved = true;
         degradedRechecks = 0;
         return passSoon();
-    }
-
-    /**
-     * The pass {@code tick} after {@code delay}, or a pass of changes sooner when an import the
-     * passes left out is due to be tried again before then (a witness of a peer that was away,
-     * a side of a node that comes back): nothing else starts a pass for it.
-     */
-    private void passAtOrBeforeImportTry(Tick tick, Duration delay) {
-        Optional<Duration> importTry = reconciler.nextImportTry().map(d -> d.compareTo(settings.spacing()) < 0 ? settings.spacing() : d);
-        if (importTry.isPresent() && importTry.get().compareTo(delay) < 0) {
-            timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, importTry.get());
-        } else {
-            timers.startSingleTimer(PASS_TIMER, tick, delay);
-        }
     }
 
     /** {@link Raid1Sides#RECHECK}, doubled at each recheck that found the node degraded still, up to the resync's period. */

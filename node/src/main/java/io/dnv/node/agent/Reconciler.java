@@ -73,8 +73,8 @@ public final class Reconciler {
      * {@code isolation}: while the node is cut off, its volume ports' ANA groups stay inaccessible
      * whatever the desired state says; {@code lanes}: how many kernel commands of a pass may run at
      * once; {@code held}: devices an order holds suspended, which a pass leaves as they are;
-     * {@code importsBack}: told when a target that did not answer lately answered a connect tried
-     * beside the passes; {@code changes}: counts what every hand of the node changes in
+     * {@code importsBack}: told when a target that did not answer lately answered a probe
+     * ({@link Unreachable}); {@code changes}: counts what every hand of the node changes in
      * {@code kernel} (which must be counted by it); {@code lookKept}: how long after a whole look ended the
      * looks may build on it (zero: every look is whole).
      */
@@ -88,7 +88,7 @@ public final class Reconciler {
         this.zeroing = zeroing;
         this.isolation = isolation;
         this.lanes = lanes;
-        this.unreachable = new Unreachable(nodeId, importsBack);
+        this.unreachable = new Unreachable(nodeId, c -> kernel.answers(c, Unreachable.PROBE_WAIT), importsBack);
     }
 
     /** What a pass compares with the kernel, and whether it must read the kernel whole first. */
@@ -189,9 +189,9 @@ public final class Reconciler {
         return groupsAndHostsLeft;
     }
 
-    /** How long until a target of an import the passes left out may be tried again; empty when none is waiting. */
-    Optional<Duration> nextImportTry() {
-        return unreachable.nextTry();
+    /** The agent stopped or restarts: its probes of unreachable targets stop. */
+    void close() {
+        unreachable.close();
     }
 
     /** Whether the last pass changed the target side after its last look, and nothing has looked since. */

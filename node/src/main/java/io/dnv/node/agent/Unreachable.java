@@ -1,30 +1,30 @@
 package io.dnv.node.agent;
 
-import io.dnv.node.kernel.KernelException;
+import io.dnv.core.kernel.NvmeConnection;
 
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
- * Targets (address and port) a connect could not reach, tried again with backoff. A connect to a
- * dead node costs its timeout (nvme-tcp sends its SYN twice: about 3 s on Linux), and a dead disk
- * node holds an import of every LD it served: without this a pass would spend that time on each.
+ * Targets (address and port) a connect could not reach, and the desired imports left out because
+ * of them. A connect to a dead node costs its timeout (nvme-tcp sends its SYN twice: about 3 s on
+ * Linux) and holds the kernel's connect lock meanwhile (Linux serializes every connect of a kernel:
+ * one mutex for /dev/nvme-fabrics), so every connect of the passes, the promotions' and new
+ * standbys' included, would wait behind it (docs/failover.md, "Failover at scale").
  *
- * <p>Once a target did not answer, the next tries run beside the passes, one at a time: a pass
- * that waited out a dead node's SYN timeout held every fence and promotion of its node for those
- * 3 s, again at every try (docs/failover.md, "Failover at scale"). A try probes the target from
- * userspace first ({@link io.dnv.node.kernel.Kernel#answers}) and connects only once it answers:
- * Linux serializes every connect of a kernel (one mutex for /dev/nvme-fabrics), and a connect
- * that waited out the SYN timeout held every connect of the passes for those 3 s, their
- * promotions' and new standbys' included. Called from the pass and from the try's thread.
+ * <p>Once a target did not answer, the passes leave its imports out, and the target is probed from
+ * userspace ({@link io.dnv.node.kernel.Kernel#answers}) on a thread of its own, with backoff, for as
+ * long as an import of it is left out. When a probe is answered the agent is told, and its next
+ * pass connects the imports left out, whatever that pass's focus: they hold up no volume (a
+ * witness, a side its raid1 group serves without), so nothing else would bring them back while the
+ * kernel stays as it was. Called from the pass and from the probe's thread.
  */
 final class Unreachable {
 
@@ -39,33 +39,35 @@ final class Unreachable {
     private static final List<String> NETWORK_ERRORS = List.of("Connection timed out", "No route to host",
             "Network is unreachable");
 
-    /** Per target: {next try (System.nanoTime), backoff after it}. */
-    private final Map<String, long[]> targets = new HashMap<>();
-    /**
-     * Desired imports a pass left unconnected because their target did not answer, by key, with
-     * their target: the next passes look at them whatever their focus, and the agent passes again
-     * when their target is due to be tried ({@link #nextTry}). Nothing else would bring them back:
-     * they hold up no volume, so they are not unsettled, and a kernel that stays as it was shows
-     * no change to start a pass.
-     */
+    /** Per target that did not answer: the backoff before its next probe. */
+    private final Map<String, Duration> targets = new HashMap<>();
+    /** Desired imports left unconnected because their target did not answer, by key, with their target. */
     private final Map<String, String> leftOut = new HashMap<>();
-    /** Targets being tried beside the passes. */
-    private final Set<String> trying = new HashSet<>();
+    /** The next probe of each target that has one due. */
+    private final Map<String, ScheduledFuture<?>> probes = new HashMap<>();
+    private final Predicate<NvmeConnection> answers;
     private final Runnable answered;
-    private final ThreadPoolExecutor tries;
+    private final ScheduledThreadPoolExecutor prober;
+    private boolean closed;
 
-    /** {@code answered}: told when a target tried beside the passes answered, so a pass runs soon. */
-    Unreachable(String nodeId, Runnable answered) {
+    /**
+     * {@code answers}: the probe ({@link io.dnv.node.kernel.Kernel#answers} with {@link #PROBE_WAIT});
+     * {@code answered}: told when a target that did not answer answered a probe, so a pass runs soon.
+     */
+    Unreachable(String nodeId, Predicate<NvmeConnection> answers, Runnable answered) {
+        this.answers = answers;
         this.answered = answered;
-        this.tries = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "agent-" + nodeId + "-retry");
+        this.prober = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "agent-" + nodeId + "-probe");
             t.setDaemon(true);
             return t;
         });
-        tries.allowCoreThreadTimeOut(true);
+        prober.setKeepAliveTime(10, TimeUnit.SECONDS);
+        prober.allowCoreThreadTimeOut(true);
+        prober.setRemoveOnCancelPolicy(true);
     }
 
-    static String target(io.dnv.core.kernel.NvmeConnection c) {
+    static String target(NvmeConnection c) {
         return c.address() + ":" + c.serviceId();
     }
 
@@ -73,31 +75,34 @@ final class Unreachable {
         return NETWORK_ERRORS.stream().anyMatch(kernelMessage::contains);
     }
 
-    /** How long until the target may be tried again; empty when it may be now. */
-    synchronized Optional<Duration> wait(String target) {
-        long[] t = targets.get(target);
-        long left = t == null ? 0 : t[0] - System.nanoTime();
-        return left > 0 ? Optional.of(Duration.ofNanos(left)) : Optional.empty();
-    }
-
+    /** A connect to the target got no answer: its imports are left out until a probe is answered. */
     synchronized void failed(String target) {
-        long[] t = targets.get(target);
-        long backoff = t == null ? FIRST.toNanos() : Math.min(t[1] * 2, MAX.toNanos());
-        targets.put(target, new long[] {System.nanoTime() + backoff, backoff});
+        targets.merge(target, FIRST, (backoff, first) -> backoff.multipliedBy(2).compareTo(MAX) < 0 ? backoff.multipliedBy(2) : MAX);
     }
 
-    /** Whether a connect to the target failed for want of an answer, and none succeeded since. */
+    /** Whether a connect to the target failed for want of an answer, and no connect or probe was answered since. */
     synchronized boolean failedLately(String target) {
         return targets.containsKey(target);
     }
 
     synchronized void reached(String target) {
         targets.remove(target);
+        ScheduledFuture<?> probe = probes.remove(target);
+        if (probe != null) {
+            probe.cancel(false);
+        }
     }
 
-    /** A pass left this desired import unconnected: its target did not answer, now or lately. */
-    synchronized void leftOut(io.dnv.core.kernel.NvmeConnection c) {
-        leftOut.put(c.key(), target(c));
+    /**
+     * A pass left this desired import unconnected: its target did not answer, now or lately. Its
+     * target is probed after its backoff, unless a probe of it is due already.
+     */
+    synchronized void leftOut(NvmeConnection c) {
+        String target = target(c);
+        leftOut.put(c.key(), target);
+        if (targets.containsKey(target) && !probes.containsKey(target) && !closed) {
+            probes.put(target, prober.schedule(() -> probe(target, c), targets.get(target).toMillis(), TimeUnit.MILLISECONDS));
+        }
     }
 
     synchronized boolean isLeftOut(String key) {
@@ -113,51 +118,39 @@ final class Unreachable {
         return Set.copyOf(leftOut.keySet());
     }
 
-    /**
-     * How long until the earliest target of a left-out import may be tried again (zero when it may
-     * be now); empty when no import is left out. A try under way tells when its target answered,
-     * and is looked at again no sooner than a probe takes.
-     */
-    synchronized Optional<Duration> nextTry() {
-        long now = System.nanoTime();
-        return leftOut.values().stream().distinct().map(t -> {
-            long left = targets.containsKey(t) ? Math.max(0, targets.get(t)[0] - now) : 0L;
-            return trying.contains(t) ? Math.max(left, PROBE_WAIT.toNanos()) : left;
-        }).min(Long::compare).map(Duration::ofNanos);
+    /** The agent stopped: no more probes. */
+    synchronized void close() {
+        closed = true;
+        prober.shutdownNow();
     }
 
     /**
-     * Tries a target that did not answer lately on the retry thread, unless a try of the target is
-     * under way: {@code answers} probes it, and only once it answered does {@code connect} run.
-     * Answered (connected, or refused: the node is up), the target counts as reached and the next
-     * pass connects the rest of its imports itself.
+     * One probe of a target, on the prober's thread. Answered (connected, or refused: the node is
+     * up), the target counts as reached and the agent is told; not, the next one is due after a
+     * longer backoff, as long as an import of the target is still left out.
      */
-    synchronized void tryBeside(String target, java.util.function.BooleanSupplier answers, Runnable connect) {
-        if (!trying.add(target)) {
-            return;
+    private void probe(String target, NvmeConnection c) {
+        boolean reachedIt;
+        try {
+            reachedIt = answers.test(c);
+        } catch (RuntimeException e) {
+            reachedIt = false;
         }
-        failed(target);   // no other try before this one ends and its backoff is up
-        tries.execute(() -> {
-            boolean reachedIt;
-            try {
-                reachedIt = answers.getAsBoolean();
-                if (reachedIt) {
-                    connect.run();
-                }
-            } catch (KernelException e) {
-                reachedIt = !isNetworkError(e.kernelMessage());
-            } catch (RuntimeException e) {
-                reachedIt = false;
-            }
-            synchronized (this) {
-                trying.remove(target);
-                if (reachedIt) {
-                    reached(target);
-                }
+        synchronized (this) {
+            probes.remove(target);
+            if (closed || !targets.containsKey(target)) {
+                return;
             }
             if (reachedIt) {
-                answered.run();
+                targets.remove(target);
+            } else {
+                failed(target);
+                leftOut.entrySet().stream().filter(e -> e.getValue().equals(target)).findFirst()
+                        .ifPresent(e -> probes.put(target, prober.schedule(() -> probe(target, c), targets.get(target).toMillis(),
+                                TimeUnit.MILLISECONDS)));
+                return;
             }
-        });
+        }
+        answered.run();
     }
 }

@@ -3,66 +3,72 @@ package io.dnv.node.agent;
 import io.dnv.core.kernel.ConnectTimeouts;
 import io.dnv.core.kernel.Names;
 import io.dnv.core.kernel.NvmeConnection;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-
-import java.time.Duration;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** A target that did not answer is tried beside the passes: probed, and connected only once it answers. */
+/**
+ * A target that did not answer is probed beside the passes, with backoff, for as long as an import
+ * of it is left out; the agent is told once a probe is answered, and only then.
+ */
 class UnreachableTest {
 
-    private static final String TARGET = "127.0.1.4:4420";
+    private static final NvmeConnection WITNESS = new NvmeConnection("tcp", "127.0.1.4", 4420, Names.witnessNqn("n4"),
+            Names.hostNqn("n2"), Names.hostId(Names.hostNqn("n2")), new ConnectTimeouts(1, 30, 1, 5));
+    private static final String TARGET = Unreachable.target(WITNESS);
+
+    private final AtomicInteger probes = new AtomicInteger();
+    private final AtomicBoolean answering = new AtomicBoolean();
+    private final CountDownLatch told = new CountDownLatch(1);
+    private final Unreachable unreachable = new Unreachable("n2", c -> {
+        probes.incrementAndGet();
+        return answering.get();
+    }, told::countDown);
+
+    @AfterEach
+    void close() {
+        unreachable.close();
+    }
 
     @Test
-    void aTargetThatStillDoesNotAnswerIsProbedAndNeverConnected() throws Exception {
-        CountDownLatch answered = new CountDownLatch(1);
-        Unreachable unreachable = new Unreachable("n2", answered::countDown);
+    void aTargetThatStillDoesNotAnswerIsProbedWithBackoffAndTheAgentIsNotTold() throws Exception {
         unreachable.failed(TARGET);
-        AtomicInteger connects = new AtomicInteger();
-        CountDownLatch probed = new CountDownLatch(1);
-        unreachable.tryBeside(TARGET, () -> {
-            probed.countDown();
-            return false;
-        }, connects::incrementAndGet);
-        assertTrue(probed.await(5, TimeUnit.SECONDS));
-        assertFalse(answered.await(300, TimeUnit.MILLISECONDS));
-        assertEquals(0, connects.get(), "connected to a target whose probe got no answer");
+        unreachable.leftOut(WITNESS);
         assertTrue(unreachable.failedLately(TARGET));
-        assertTrue(unreachable.wait(TARGET).isPresent(), "tried again without backoff");
+        assertTrue(unreachable.isLeftOut(WITNESS.key()));
+        // The first probe after 1 s, the second 2 s after it: two in 3.5 s, not more.
+        Thread.sleep(3500);
+        assertEquals(2, probes.get());
+        assertFalse(told.await(0, TimeUnit.MILLISECONDS));
+        assertTrue(unreachable.failedLately(TARGET));
     }
 
     @Test
-    void anImportLeftOutIsDueWhenItsTargetIsUntilItIsSettled() {
-        Unreachable unreachable = new Unreachable("n2", () -> {});
-        assertTrue(unreachable.nextTry().isEmpty());
+    void aTargetThatAnswersCountsAsReachedAndTheAgentIsTold() throws Exception {
+        answering.set(true);
         unreachable.failed(TARGET);
-        assertTrue(unreachable.nextTry().isEmpty(), "no import left out: nothing to come back for");
-        NvmeConnection witness = new NvmeConnection("tcp", "127.0.1.4", 4420, Names.witnessNqn("n4"), Names.hostNqn("n2"),
-                Names.hostId(Names.hostNqn("n2")), new ConnectTimeouts(1, 30, 1, 5));
-        unreachable.leftOut(witness);
-        Duration due = unreachable.nextTry().orElseThrow();
-        assertTrue(due.compareTo(Duration.ofSeconds(1)) <= 0 && !due.isNegative(), due.toString());
-        assertTrue(unreachable.isLeftOut(witness.key()));
-        unreachable.settled(witness.key());
-        assertTrue(unreachable.nextTry().isEmpty());
-    }
-
-    @Test
-    void aTargetThatAnswersIsConnectedAndCountsAsReached() throws Exception {
-        CountDownLatch answered = new CountDownLatch(1);
-        Unreachable unreachable = new Unreachable("n2", answered::countDown);
-        unreachable.failed(TARGET);
-        AtomicInteger connects = new AtomicInteger();
-        unreachable.tryBeside(TARGET, () -> true, connects::incrementAndGet);
-        assertTrue(answered.await(5, TimeUnit.SECONDS));
-        assertEquals(1, connects.get());
+        unreachable.leftOut(WITNESS);
+        assertTrue(told.await(5, TimeUnit.SECONDS));
         assertFalse(unreachable.failedLately(TARGET));
+        assertTrue(unreachable.isLeftOut(WITNESS.key()), "left out until a pass connects it");
+    }
+
+    @Test
+    void nothingLeftOutIsNothingToProbe() throws Exception {
+        unreachable.failed(TARGET);
+        Thread.sleep(1500);
+        assertEquals(0, probes.get(), "probed a target no import waits for");
+        unreachable.leftOut(WITNESS);
+        unreachable.settled(WITNESS.key());
+        Thread.sleep(3500);
+        assertEquals(1, probes.get(), "probing went on after the last import was settled");
     }
 }
