@@ -25,6 +25,10 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class Pass {
 
+    /** Several times what any one kernel command takes on Linux when nothing waits (a connect to a dead node's SYN timeout is 3 s). */
+    static final java.time.Duration SLOW_COMMAND = java.time.Duration.ofSeconds(2);
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Pass.class);
+
     final Kernel kernel;
     final DesiredNode desired;
     /** The desired dm devices, exports and imports this pass compares with the kernel. */
@@ -85,15 +89,26 @@ final class Pass {
         void run();
     }
 
-    /** Runs one kernel mutation; false (and a recorded failure) when the kernel refused it. */
+    /**
+     * Runs one kernel mutation; false (and a recorded failure) when the kernel refused it. One that
+     * took longer than {@link #SLOW_COMMAND} is logged by name: a dm command that reads through a
+     * path that is down waits for it, and holds its lane and the pass meanwhile (a failover's
+     * promotions waited 10 s on such creates, and nothing named them).
+     */
     boolean mutate(String operation, String object, Action action) {
         mutations.add(operation + " " + object);
+        long start = System.nanoTime();
         try {
             action.run();
             return true;
         } catch (KernelException e) {
             fail(object, operation, e.kernelMessage());
             return false;
+        } finally {
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            if (millis >= SLOW_COMMAND.toMillis()) {
+                LOG.warn("node {}: {} {} took {} ms", nodeId(), operation, object, millis);
+            }
         }
     }
 
