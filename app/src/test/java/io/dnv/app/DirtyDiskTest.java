@@ -87,6 +87,13 @@ class DirtyDiskTest {
             }
             side = sideOnANodeThatIsNoController(v);
             down = side.path("node").asText();
+            // On a loaded machine a side's import may have reset during the writes, md writing
+            // around it until the side is re-added: the setup waits for the bytes to be there.
+            long landed = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!holdsOld(onDisk(dev, side))) {
+                assertTrue(System.nanoTime() < landed, "the tenant's bytes never reached the side on " + down + ": " + side);
+                Thread.sleep(200);
+            }
             dev.nodes.get(Integer.parseInt(down.substring(1)) - 1).terminate();
             awaitState(api, down, "DOWN");
             assertEquals(200, api.delete("/v1/volumes/tenant/attachments/" + HOST).status());
