@@ -5,7 +5,6 @@ import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.kernel.KernelException;
 
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
@@ -35,7 +34,6 @@ final class ConnectionConvergence {
 
     /** Connects what is missing; true when anything was connected (namespaces must be looked up again). */
     boolean connect() {
-        forgetLeftOutNoLongerDesired();
         boolean connected = false;
         for (NvmeConnection c : pass.desired.connections()) {
             String key = c.key();
@@ -48,16 +46,6 @@ final class ConnectionConvergence {
             }
         }
         return connected;
-    }
-
-    private void forgetLeftOutNoLongerDesired() {
-        Set<String> leftOut = unreachable.leftOutKeys();
-        if (leftOut.isEmpty()) {
-            return;
-        }
-        Set<String> desired = new HashSet<>();
-        pass.desired.connections().forEach(c -> desired.add(c.key()));
-        leftOut.stream().filter(k -> !desired.contains(k)).forEach(unreachable::settled);
     }
 
     private boolean connect(NvmeConnection c) {

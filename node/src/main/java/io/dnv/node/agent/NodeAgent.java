@@ -223,16 +223,15 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(LookOwed.class, this::onLookOwed)
                 .onMessage(Zeroed.class, z -> passSoon())
                 .onMessage(Cleaned.class, this::onCleaned)
-                // A restarted or stopped agent's reconciler is dropped: its probes must stop with it.
-                .onSignal(PreRestart.class, signal -> {
-                    reconciler.close();
-                    return this;
-                })
-                .onSignal(PostStop.class, signal -> {
-                    reconciler.close();
-                    return this;
-                })
+                .onSignal(PreRestart.class, this::onGone)
+                .onSignal(PostStop.class, this::onGone)
                 .build();
+    }
+
+    /** A restarted or stopped agent's reconciler is dropped: its probes must stop with it. */
+    private Behavior<Command> onGone(Object signal) {
+        reconciler.close();
+        return this;
     }
 
     private Behavior<Command> onApply(Apply apply) {

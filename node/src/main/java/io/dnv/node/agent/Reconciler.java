@@ -145,6 +145,7 @@ public final class Reconciler {
         DeviceResolver devices = new DeviceResolver(pass, disk);
         NvmetConvergence nvmet = new NvmetConvergence(pass, devices, isolation);
         ConnectionConvergence connections = new ConnectionConvergence(pass, unreachable, raid1Sides);
+        unreachable.forgetAllBut(named.connections().keySet());
         DmConvergence dm = new DmConvergence(pass, devices, comparisons, zeroing, raid1Sides, held);
 
         if (groupsAndHostsLeft) {

@@ -100,7 +100,14 @@ final class Unreachable {
     synchronized void leftOut(NvmeConnection c) {
         String target = target(c);
         leftOut.put(c.key(), target);
-        if (targets.containsKey(target) && !probes.containsKey(target) && !closed) {
+        if (targets.containsKey(target) && !probes.containsKey(target)) {
+            probeLater(target, c);
+        }
+    }
+
+    /** The next probe of {@code target}, after its backoff (the caller holds the lock). */
+    private void probeLater(String target, NvmeConnection c) {
+        if (!closed) {
             probes.put(target, prober.schedule(() -> probe(target, c), targets.get(target).toMillis(), TimeUnit.MILLISECONDS));
         }
     }
@@ -114,8 +121,9 @@ final class Unreachable {
         leftOut.remove(key);
     }
 
-    synchronized Set<String> leftOutKeys() {
-        return Set.copyOf(leftOut.keySet());
+    /** Forgets the imports left out that no desired state names any more. */
+    synchronized void forgetAllBut(Set<String> desiredKeys) {
+        leftOut.keySet().retainAll(desiredKeys);
     }
 
     /** The agent stopped: no more probes. */
@@ -145,9 +153,9 @@ final class Unreachable {
                 targets.remove(target);
             } else {
                 failed(target);
-                leftOut.entrySet().stream().filter(e -> e.getValue().equals(target)).findFirst()
-                        .ifPresent(e -> probes.put(target, prober.schedule(() -> probe(target, c), targets.get(target).toMillis(),
-                                TimeUnit.MILLISECONDS)));
+                if (leftOut.containsValue(target)) {
+                    probeLater(target, c);
+                }
                 return;
             }
         }
