@@ -3,6 +3,8 @@ package io.dnv.node.sim.block;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -10,19 +12,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A physical disk backed by a sparse file: what was written survives every simulated power
  * cycle, because the file does. Unwritten ranges read as zeroes.
+ *
+ * <p>Reads and writes run side by side (positional I/O on the file), as an NVMe disk with its
+ * queues serves many commands at once: one disk lock would make a pool's metadata read wait for
+ * every bulk write of the node. Zeroing runs alone, so what {@link #mayHoldData} says stays true
+ * of the file.
  */
 public final class FileDisk implements BlockDevice, AutoCloseable {
 
     private final RandomAccessFile file;
+    private final FileChannel channel;
     private final long sizeBytes;
+    /** Shared by reads and writes of data, exclusive for zeroing and close. */
+    private final ReentrantReadWriteLock io = new ReentrantReadWriteLock();
     // Where the file may hold something other than zeroes (start -> end, disjoint): what was
     // written since it was created empty, less what was zeroed since. Writing zeroes anywhere
     // else is skipped: zeroing fresh extents would otherwise fill the page cache with zeroes.
-    // A file that existed before counts as written all over.
+    // A file that existed before counts as written all over. Guarded by itself.
     private final TreeMap<Long, Long> written = new TreeMap<>();
 
     public FileDisk(Path path, long sizeBytes) {
@@ -41,6 +52,7 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        this.channel = file.getChannel();
         this.sizeBytes = sizeBytes;
     }
 
@@ -50,43 +62,72 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
     }
 
     @Override
-    public synchronized void read(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+    public void read(long offset, byte[] buf, int bufOffset, int length) throws IOException {
         check(offset, length);
-        file.seek(offset);
-        file.readFully(buf, bufOffset, length);
+        io.readLock().lock();
+        try {
+            ByteBuffer b = ByteBuffer.wrap(buf, bufOffset, length);
+            while (b.hasRemaining()) {
+                if (channel.read(b, offset + b.position() - bufOffset) < 0) {
+                    throw new IOException("read past the end of the disk file at " + (offset + b.position() - bufOffset));
+                }
+            }
+        } finally {
+            io.readLock().unlock();
+        }
     }
 
     @Override
-    public synchronized void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+    public void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
         check(offset, length);
         if (allZero(buf, bufOffset, length)) {
-            zeroWritten(offset, offset + length);
+            writeZeroes(offset, length);
             return;
         }
-        writeFile(offset, buf, bufOffset, length);
-        markWritten(offset, offset + length);
+        io.readLock().lock();
+        try {
+            writeFile(offset, buf, bufOffset, length);
+            synchronized (written) {
+                markWritten(offset, offset + length);
+            }
+        } finally {
+            io.readLock().unlock();
+        }
     }
 
     private void writeFile(long offset, byte[] buf, int bufOffset, int length) throws IOException {
-        file.seek(offset);
-        file.write(buf, bufOffset, length);
+        ByteBuffer b = ByteBuffer.wrap(buf, bufOffset, length);
+        while (b.hasRemaining()) {
+            channel.write(b, offset + b.position() - bufOffset);
+        }
     }
 
     @Override
-    public synchronized void writeZeroes(long offset, long length) throws IOException {
+    public void writeZeroes(long offset, long length) throws IOException {
         check(offset, length);
-        zeroWritten(offset, offset + length);
+        io.writeLock().lock();
+        try {
+            zeroWritten(offset, offset + length);
+        } finally {
+            io.writeLock().unlock();
+        }
     }
 
     /** Zeroes what was written between start and end; the rest reads as zeroes already. */
     private void zeroWritten(long start, long end) throws IOException {
-        Map.Entry<Long, Long> before = written.floorEntry(start);
-        long first = before != null && before.getValue() > start ? before.getKey() : start;
-        for (Map.Entry<Long, Long> w : List.copyOf(written.subMap(first, true, end, false).entrySet())) {
+        List<Map.Entry<Long, Long>> toZero;
+        synchronized (written) {
+            Map.Entry<Long, Long> before = written.floorEntry(start);
+            long first = before != null && before.getValue() > start ? before.getKey() : start;
+            toZero = List.copyOf(new TreeMap<>(written.subMap(first, true, end, false)).entrySet());
+        }
+        for (Map.Entry<Long, Long> w : toZero) {
             long from = Math.max(w.getKey(), start);
             BlockDevice.writeZeroesByWriting(this::writeFile, from, Math.min(w.getValue(), end) - from);
         }
-        unmarkWritten(start, end);
+        synchronized (written) {
+            unmarkWritten(start, end);
+        }
     }
 
     private static boolean allZero(byte[] buf, int from, int length) {
@@ -136,8 +177,10 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
     }
 
     /** Where the file may hold non-zero bytes (start to end, in bytes): what zeroing must write. */
-    synchronized NavigableMap<Long, Long> mayHoldData() {
-        return new TreeMap<>(written);
+    NavigableMap<Long, Long> mayHoldData() {
+        synchronized (written) {
+            return new TreeMap<>(written);
+        }
     }
 
     private void check(long offset, long length) throws IOException {
@@ -147,7 +190,12 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
     }
 
     @Override
-    public synchronized void close() throws IOException {
-        file.close();
+    public void close() throws IOException {
+        io.writeLock().lock();
+        try {
+            file.close();
+        } finally {
+            io.writeLock().unlock();
+        }
     }
 }

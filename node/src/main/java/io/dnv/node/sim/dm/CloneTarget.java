@@ -104,6 +104,13 @@ final class CloneTarget implements Target {
         notifyAll();
     }
 
+    /** clone_resume: a plain resume after a suspend wakes the hydration again. */
+    @Override
+    public synchronized void resumed() {
+        running = true;
+        wake();
+    }
+
     @Override
     public synchronized void close() {
         running = false;

@@ -68,13 +68,13 @@ public final class DeviceMapper {
 
     /**
      * dmsetup create: a new device, its table loaded and resumed; nothing remains if any step is
-     * refused. The targets read their metadata as they start (raid1 superblocks, a pool's
-     * metadata), over the network when a side is imported: as in Linux, that holds up no other
-     * device's command, so it runs outside the lock, the name kept taken meanwhile.
+     * refused. The targets read their metadata as they are built and start (a pool's metadata
+     * header, raid1 superblocks), over the network when a side is imported: as in Linux, where
+     * a table load and a resume take no lock of other devices, that holds up no other device's
+     * command, so it runs outside the lock, the name kept taken meanwhile.
      */
     public void create(String name, String table) {
         DmDevice dev;
-        LoadedTable t;
         synchronized (this) {
             checkName(name, "create");
             if (byName.containsKey(name) || creating.contains(name)) {
@@ -83,14 +83,17 @@ public final class DeviceMapper {
             // Linux hands out the lowest free minor, so a removed device's number comes back.
             int minor = freedMinors.isEmpty() ? devices.allocateMinor(MAJOR) : freedMinors.pollFirst();
             dev = new DmDevice(name, minor);
-            try {
-                t = LoadedTable.build(table, dev, devices, thinPool, kcopyd, targets);
-            } catch (TableError e) {
-                freedMinors.add(minor);
-                throw refused(dev, "create", "reload", e);
-            }
-            t.hold(devices, dev.holder());
             creating.add(name);
+        }
+        LoadedTable t;
+        try {
+            t = build(dev, table);
+        } catch (TableError e) {
+            synchronized (this) {
+                creating.remove(name);
+                freedMinors.add(dev.minor);
+            }
+            throw refused(dev, "create", "reload", e);
         }
         TableError refused = null;
         try {
@@ -115,33 +118,62 @@ public final class DeviceMapper {
     }
 
     /** dmsetup load: constructs the table now (so it is refused now) and keeps it inactive until resume. */
-    public synchronized void load(String name, String table) {
-        DmDevice dev = find(name, "load");
+    public void load(String name, String table) {
+        DmDevice dev;
+        synchronized (this) {
+            dev = find(name, "load");
+        }
         LoadedTable t;
         try {
-            t = LoadedTable.build(table, dev, devices, thinPool, kcopyd, targets);
+            t = build(dev, table);
         } catch (TableError e) {
             throw refused(dev, "load", "reload", e);
         }
-        t.hold(devices, dev.holder());
-        if (dev.inactive() != null) {
-            dev.inactive().release(devices, dev.holder());
+        synchronized (this) {
+            if (byName.get(name) != dev) {
+                t.release(devices, dev.holder());
+                throw ioctl(name, "load", Errno.ENXIO);
+            }
+            if (dev.inactive() != null) {
+                dev.inactive().release(devices, dev.holder());
+            }
+            dev.inactive(t);
         }
-        dev.inactive(t);
     }
 
-    /** dmsetup suspend: new I/O waits from now on; returns once the I/O in flight has completed. */
+    /**
+     * dm_table_create up to the devices held, outside the lock (a target may read through a lower
+     * device); the devices are held under it, once they are known to be there still: a lower
+     * device removed meanwhile is a lookup that failed, as it would have been a moment later.
+     */
+    private LoadedTable build(DmDevice dev, String table) throws TableError {
+        LoadedTable t = LoadedTable.build(table, dev, devices, thinPool, kcopyd, targets);
+        synchronized (this) {
+            if (!t.devicesStillThere(devices)) {
+                throw TableError.of(Errno.ENXIO, "table: device lookup failed (removed while the table was built)");
+            }
+            t.hold(devices, dev.holder());
+        }
+        return t;
+    }
+
+    /**
+     * dmsetup suspend: new I/O waits from now on; returns once the I/O in flight has completed and
+     * the targets have stopped what they do by themselves (a raid1's copy finishes its region,
+     * outside the lock: its I/O may wait for another device's command).
+     */
     public void suspend(String name) {
         DmDevice dev;
         synchronized (this) {
             dev = find(name, "suspend");
         }
         dev.gate.suspend();
+        LoadedTable live;
         synchronized (this) {
-            LoadedTable live = dev.live();
-            if (live != null && byName.get(name) == dev) {
-                live.postsuspend();
-            }
+            live = byName.get(name) == dev ? dev.live() : null;
+        }
+        if (live != null) {
+            live.postsuspend();
         }
     }
 
@@ -182,6 +214,9 @@ public final class DeviceMapper {
                     throw refused(dev, "resume", "resume", e);
                 }
                 dev.preresumed = true;
+            }
+            if (dev.live() != null) {
+                dev.live().resumed();
             }
             dev.gate.resume();
         }

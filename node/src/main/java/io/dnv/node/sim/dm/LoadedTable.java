@@ -51,6 +51,11 @@ final class LoadedTable {
         return new LoadedTable(lines, factory.resolved());
     }
 
+    /** Whether every device the table resolved is still registered as it was. */
+    boolean devicesStillThere(BlockDevices registry) {
+        return devices.values().stream().allMatch(e -> registry.resolve(e.path()).filter(now -> now.device() == e.device()).isPresent());
+    }
+
     void hold(BlockDevices registry, String holder) {
         held.forEach(p -> registry.open(p, holder));
         lines.forEach(l -> l.target().open());
@@ -69,6 +74,10 @@ final class LoadedTable {
 
     void postsuspend() {
         lines.forEach(l -> l.target().postsuspend());
+    }
+
+    void resumed() {
+        lines.forEach(l -> l.target().resumed());
     }
 
     boolean hasPool() {

@@ -5,41 +5,80 @@ import io.dnv.node.sim.block.BlockDevice;
 
 import java.io.IOException;
 import java.util.BitSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * dm-raid raid1 over (meta, data) sides: writes go to every alive side, reads come from an
  * in-sync one, a side whose I/O fails is dead from then on and the others' superblocks say so.
- * Assembly at resume decides from the superblocks which sides are current and copies what the
- * others missed; the copy runs to completion before the resume returns (Linux resyncs in the
- * background, so its status can show `aa ... resync` for a while; ours never does).
+ * Assembly at resume decides from the superblocks which sides are current and what the others
+ * may lack; the copy runs in the background, as md's resync thread runs it, so a create or
+ * resume returns once the superblocks are read and written.
+ *
+ * <p>While it runs the status says what md says: {@code aa … resync} when the sides were in sync
+ * but the bitmap marks regions that may differ (a new array, a crash), {@code Aa … recover} when
+ * a side was behind, {@code AA … repair} when only the regions past a grown end are copied; then
+ * {@code AA … idle}. Reads come from the source side until the copy is done; a write waits while
+ * the region it lands in is being copied, and the copy of a region waits for the writes in it
+ * (md's resync barrier), so the copy never lands over a newer write. A side that was behind is
+ * marked failed in the superblocks until it has been recovered, so an assembly after a crash in
+ * the middle copies to it again rather than from it. A suspend stops the copy after its region
+ * (md stops the sync thread at presuspend); the next resume assembles again and goes on from the
+ * bitmap, which keeps its bits until the copy is done. Each region copied is charged as a kcopyd
+ * job of its bytes: both are the kernel moving bytes between the same disks.
  */
 final class Raid1Target implements Target {
 
     private static final int COPY_BYTES = 1 << 20;
+    /** A source read that failed is tried again after this (an import reconnecting, say). */
+    static final java.time.Duration SOURCE_RETRY = java.time.Duration.ofSeconds(1);
 
     private final DmTarget.Raid1 spec;
     private final long lengthSectors;
     private final BlockDevice[] meta;
     private final BlockDevice[] data;
+    private final Kcopyd kcopyd;
     /** The region in use: the table's, else the existing bitmap's, else the kernel's default. */
     private long regionSectors;
     private int regions;
     private long regionBytes;
     private final boolean[] alive;
+    /** Readable: alive and holding every region (the source, and the sides the copy is done with). */
     private final boolean[] inSync;
+    /** Behind at assembly and not yet recovered: failed in the superblocks meanwhile. */
+    private final boolean[] recovering;
+    /** Per side, the regions the background copy still has to bring to it. */
+    private final BitSet[] pending;
     private final BitSet dirty = new BitSet();
     private long events;
+    /** md's sync_action: idle, resync, recover or repair. */
+    private String action = "idle";
+    private int source = -1;
+    private boolean running;
+    private Thread worker;
+    /** Bumped at each assembly: a region copied under an older one is not counted as done. */
+    private long assembly;
+    /** The region the copy holds (-1 when none), and the user writes in flight per region. */
+    private int copying = -1;
+    private final Map<Integer, Integer> writing = new HashMap<>();
 
     /** {@code meta}/{@code data} hold null for a side given as `- -`. */
-    Raid1Target(DmTarget.Raid1 spec, long lengthSectors, List<BlockDevice> meta, List<BlockDevice> data) throws TableError {
+    Raid1Target(DmTarget.Raid1 spec, long lengthSectors, List<BlockDevice> meta, List<BlockDevice> data, Kcopyd kcopyd)
+            throws TableError {
         this.spec = spec;
         this.lengthSectors = lengthSectors;
         this.meta = meta.toArray(new BlockDevice[0]);
         this.data = data.toArray(new BlockDevice[0]);
+        this.kcopyd = kcopyd;
         useRegion(spec.regionSectors().orElse(TableRules.defaultRegionSectors(lengthSectors)));
         this.alive = new boolean[this.meta.length];
         this.inSync = new boolean[this.meta.length];
+        this.recovering = new boolean[this.meta.length];
+        this.pending = new BitSet[this.meta.length];
+        for (int i = 0; i < pending.length; i++) {
+            pending[i] = new BitSet();
+        }
         for (BlockDevice m : this.meta) {
             if (m != null && m.sizeSectors() * BlockDevice.SECTOR < Raid1Superblock.bytesNeeded(regions)) {
                 throw TableError.target("raid", "Insufficient metadata device size for " + regions + " regions");
@@ -60,6 +99,8 @@ final class Raid1Target implements Target {
         for (int i = 0; i < n; i++) {
             alive[i] = meta[i] != null;
             inSync[i] = false;
+            recovering[i] = false;
+            pending[i].clear();
             if (alive[i]) {
                 try {
                     found[i] = Raid1Superblock.read(meta[i]);
@@ -92,7 +133,8 @@ final class Raid1Target implements Target {
             grownFrom = Math.min(grownFrom, s.arraySectors);
         }
         dirty.clear();
-        int source = -1;
+        source = -1;
+        BitSet grown = new BitSet();
         if (authority == null) {
             events = 0;
             for (int i = 0; i < n; i++) {
@@ -121,20 +163,146 @@ final class Raid1Target implements Target {
             }
             // A larger table over larger sides: md resyncs what lies past the old end ("requested-resync").
             if (grownFrom < lengthSectors) {
-                dirty.set((int) (grownFrom / regionSectors), regions);
+                grown.set((int) (grownFrom / regionSectors), regions);
+                dirty.or(grown);
             }
         }
         BitSet all = new BitSet();
         all.set(0, regions);
+        boolean resync = false;
+        boolean recover = false;
         for (int i = 0; i < n; i++) {
             if (alive[i] && i != source) {
                 boolean known = inSync[i] || found[i] != null || authority == null && spec.nosync();
-                copy(source, i, known ? dirty : all);
+                // A brand-new array is resynced; a side an existing array lacks is recovered.
+                recovering[i] = !inSync[i] && authority != null;
+                pending[i].or(known ? dirty : all);
+                pending[i].clear(regions, Math.max(regions, pending[i].length()));
+                recover |= recovering[i] && !pending[i].isEmpty();
+                BitSet beyondGrown = (BitSet) pending[i].clone();
+                beyondGrown.andNot(grown);
+                resync |= !recovering[i] && !beyondGrown.isEmpty();
+                inSync[i] = pending[i].isEmpty();
+                recovering[i] &= !inSync[i];
             }
         }
-        for (int i = 0; i < n; i++) {
-            inSync[i] = alive[i];
+        action = recover ? "recover" : resync ? "resync" : anyPending() ? "repair" : "idle";
+        if (!anyPending() && allAlive()) {
+            dirty.clear();
         }
+        events++;
+        assembly++;
+        persistSuperblocks();
+        running = true;
+        startCopy();
+    }
+
+    /** Starts the background copy if there is one to do and no copy runs; guarded by this. */
+    private void startCopy() {
+        if (!running || !anyPending() || worker != null) {
+            return;
+        }
+        Thread w = new Thread(this::copyInOrder, "md-raid1-sync");
+        w.setDaemon(true);
+        worker = w;
+        w.start();
+    }
+
+    private void copyInOrder() {
+        try {
+            while (true) {
+                int r;
+                int from;
+                long of;
+                List<Integer> to = new java.util.ArrayList<>();
+                synchronized (this) {
+                    r = nextPending();
+                    while (r >= 0 && running && writing.containsKey(r)) {
+                        waitHere(0);
+                        r = nextPending();
+                    }
+                    if (!running) {
+                        return;
+                    }
+                    if (r < 0) {
+                        finishCopy();
+                        return;
+                    }
+                    for (int i = 0; i < pending.length; i++) {
+                        if (alive[i] && pending[i].get(r)) {
+                            to.add(i);
+                        }
+                    }
+                    copying = r;
+                    from = source;
+                    of = assembly;
+                }
+                Copy copied = copyRegion(r, from, to);
+                synchronized (this) {
+                    copying = -1;
+                    if (copied == Copy.DONE && of == assembly) {
+                        for (int i : to) {
+                            pending[i].clear(r);
+                        }
+                    }
+                    notifyAll();
+                    if (copied == Copy.SOURCE_FAILED) {
+                        waitHere(SOURCE_RETRY.toMillis());
+                    }
+                }
+            }
+        } finally {
+            synchronized (this) {
+                worker = null;
+                copying = -1;
+                notifyAll();
+                // a resume that came while this copy was stopping found it still there
+                startCopy();
+            }
+        }
+    }
+
+    private enum Copy { DONE, SOURCE_FAILED, STOPPED }
+
+    /** Region {@code r} from the source to the sides named, unless the source fails or the copy is stopped first. */
+    private Copy copyRegion(int r, int from, List<Integer> to) {
+        long lengthBytes = lengthSectors * BlockDevice.SECTOR;
+        long end = Math.min(lengthBytes, (r + 1) * regionBytes);
+        kcopyd.spend((end - r * regionBytes) * to.size());
+        byte[] buf = new byte[COPY_BYTES];
+        for (long off = r * regionBytes; off < end; off += COPY_BYTES) {
+            int len = (int) Math.min(COPY_BYTES, end - off);
+            try {
+                data[from].read(off, buf, 0, len);
+            } catch (IOException e) {
+                return Copy.SOURCE_FAILED;
+            }
+            if (!isRunning()) {
+                return Copy.STOPPED;
+            }
+            for (int i : to) {
+                if (!isAlive(i)) {
+                    continue;
+                }
+                try {
+                    data[i].write(off, buf, 0, len);
+                } catch (IOException e) {
+                    failed(i);
+                }
+            }
+        }
+        return Copy.DONE;
+    }
+
+    /** Every side the copy is done with is in sync; the bitmap goes once every side is. Guarded by this. */
+    private void finishCopy() {
+        for (int i = 0; i < alive.length; i++) {
+            if (alive[i] && pending[i].isEmpty()) {
+                inSync[i] = true;
+                recovering[i] = false;
+            }
+        }
+        action = "idle";
         if (allAlive()) {
             dirty.clear();
         }
@@ -142,28 +310,39 @@ final class Raid1Target implements Target {
         persistSuperblocks();
     }
 
-    private void copy(int from, int to, BitSet which) throws TableError {
-        if (which.isEmpty()) {
-            return;
-        }
-        byte[] buf = new byte[COPY_BYTES];
-        long lengthBytes = lengthSectors * BlockDevice.SECTOR;
-        for (int r = which.nextSetBit(0); r >= 0 && r < regions && alive[to]; r = which.nextSetBit(r + 1)) {
-            long end = Math.min(lengthBytes, (r + 1) * regionBytes);
-            for (long off = r * regionBytes; off < end && alive[to]; off += COPY_BYTES) {
-                int len = (int) Math.min(COPY_BYTES, end - off);
-                try {
-                    data[from].read(off, buf, 0, len);
-                } catch (IOException e) {
-                    alive[from] = false;
-                    throw TableError.target("raid", "Failed to run raid array (source member " + from + " failed during recovery)");
-                }
-                try {
-                    data[to].write(off, buf, 0, len);
-                } catch (IOException e) {
-                    alive[to] = false;
+    private int nextPending() {
+        int next = -1;
+        for (int i = 0; i < pending.length; i++) {
+            if (alive[i]) {
+                int r = pending[i].nextSetBit(0);
+                if (r >= 0 && (next < 0 || r < next)) {
+                    next = r;
                 }
             }
+        }
+        return next;
+    }
+
+    private boolean anyPending() {
+        for (int i = 0; i < pending.length; i++) {
+            if (alive[i] && !pending[i].isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private synchronized boolean isRunning() {
+        return running;
+    }
+
+    /** Waits on this (a write ending, a suspend) for at most {@code millis} (0: until notified); guarded by this. */
+    private void waitHere(long millis) {
+        try {
+            wait(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running = false;
         }
     }
 
@@ -191,6 +370,17 @@ final class Raid1Target implements Target {
         int last = (int) ((offset + length - 1) / regionBytes);
         Raid1Superblock[] bitmaps = new Raid1Superblock[meta.length];
         synchronized (this) {
+            while (copying >= first && copying <= last) {
+                try {
+                    wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while a raid1 region is copied", e);
+                }
+            }
+            for (int r = first; r <= last; r++) {
+                writing.merge(r, 1, Integer::sum);
+            }
             if (dirty.nextClearBit(first) <= last) {
                 dirty.set(first, last + 1);
                 for (int i = 0; i < meta.length; i++) {
@@ -198,6 +388,20 @@ final class Raid1Target implements Target {
                 }
             }
         }
+        try {
+            writeSides(offset, buf, bufOffset, length, first, last, bitmaps);
+        } finally {
+            synchronized (this) {
+                for (int r = first; r <= last; r++) {
+                    writing.computeIfPresent(r, (k, v) -> v == 1 ? null : v - 1);
+                }
+                notifyAll();
+            }
+        }
+    }
+
+    private void writeSides(long offset, byte[] buf, int bufOffset, int length, int first, int last,
+                            Raid1Superblock[] bitmaps) throws IOException {
         for (int i = 0; i < meta.length; i++) {
             if (bitmaps[i] != null) {
                 try {
@@ -293,7 +497,7 @@ final class Raid1Target implements Target {
     private Raid1Superblock superblock(int member) {
         boolean[] failed = new boolean[meta.length];
         for (int i = 0; i < failed.length; i++) {
-            failed[i] = !alive[i];
+            failed[i] = !alive[i] || recovering[i];
         }
         return new Raid1Superblock(lengthSectors, regionSectors, member, meta.length, events, failed, dirty);
     }
@@ -307,21 +511,55 @@ final class Raid1Target implements Target {
         return true;
     }
 
-    /** Quiesced with every side in sync: nothing can differ any more, so the write-intent bits go. */
+    /**
+     * The copy stops after its region, and the suspend waits for that region (md stops the sync
+     * thread and waits for it before a suspend): a table loaded next over the same sides must not
+     * meet a late write of this one's copy. Quiesced with every side in sync, nothing can differ
+     * any more, so the write-intent bits go.
+     */
     @Override
     public synchronized void postsuspend() {
-        if (allAlive() && !dirty.isEmpty()) {
+        running = false;
+        notifyAll();
+        while (copying >= 0) {
+            waitHere(0);
+        }
+        if (allAlive() && !anyPending() && !dirty.isEmpty()) {
             dirty.clear();
             persistSuperblocks();
         }
     }
 
+    /** A resume after a suspend: the copy goes on where it stopped. */
+    @Override
+    public synchronized void resumed() {
+        running = true;
+        startCopy();
+    }
+
+    @Override
+    public synchronized void close() {
+        running = false;
+        notifyAll();
+    }
+
+    /**
+     * As dm-raid prints it: a health character per side ({@code a} for every side while a resync
+     * runs, for a side being recovered), synced/total sectors, the sync action.
+     */
     @Override
     public synchronized String status() {
         StringBuilder health = new StringBuilder();
         for (int i = 0; i < alive.length; i++) {
-            health.append(!alive[i] ? 'D' : inSync[i] ? 'A' : 'a');
+            health.append(!alive[i] ? 'D' : action.equals("resync") || recovering[i] ? 'a' : 'A');
         }
-        return "raid1 " + alive.length + " " + health + " " + lengthSectors + "/" + lengthSectors + " idle 0 0 -";
+        BitSet left = new BitSet();
+        for (int i = 0; i < pending.length; i++) {
+            if (alive[i]) {
+                left.or(pending[i]);
+            }
+        }
+        long synced = Math.max(0, lengthSectors - left.cardinality() * regionSectors);
+        return "raid1 " + alive.length + " " + health + " " + synced + "/" + lengthSectors + " " + action + " 0 0 -";
     }
 }

@@ -33,6 +33,9 @@ interface Target {
     /** The device is suspended: no I/O of this table is in flight. */
     default void postsuspend() {}
 
+    /** Every resume, after preresume: what the target does by itself goes on (md wakes its sync thread). */
+    default void resumed() {}
+
     /** The table is replaced or its device removed. */
     default void close() {}
 

@@ -94,7 +94,7 @@ final class TargetFactory {
             areas.add(new Area(d, 0, len));
             data.add(d.device());
         }
-        return new Raid1Target(r, len, meta, data);
+        return new Raid1Target(r, len, meta, data, kcopyd);
     }
 
     private Target thin(DmTarget.Thin t) throws TableError {

@@ -71,6 +71,22 @@ final class DmTestBed implements AutoCloseable {
         return observe(name).status();
     }
 
+    /** The status of a raid1 once its background copy is done (md's sync action idle again), within 10 s. */
+    String settled(String name) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        String s = status(name);
+        while (!s.contains(" idle ") && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            s = status(name);
+        }
+        return s;
+    }
+
     KernelException refused(Runnable r) {
         return assertThrows(KernelException.class, r::run);
     }

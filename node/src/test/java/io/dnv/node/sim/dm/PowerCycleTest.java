@@ -69,7 +69,7 @@ class PowerCycleTest {
         assertEquals(0, k.devices.openCount("/dev/nvme0n1"));
         StackBytesTest.createStack(k);
         StackBytesTest.createLegsAndVolume(k);
-        assertEquals("0 24576 raid raid1 2 AA 24576/24576 idle 0 0 -", k.status("r1"));
+        assertEquals("0 24576 raid raid1 2 AA 24576/24576 idle 0 0 -", k.settled("r1"));
         assertEquals(pool, k.status("pool"));
         assertArrayEquals(now, read(k.dev("vol"), 0, now.length));
         k.dm.create("snap", "0 8192 thin /dev/mapper/pool 2");
@@ -109,6 +109,7 @@ class PowerCycleTest {
         write(side1, data, filled(0x66, region));
         k.sides("s", List.of("/dev/nvme0n1", "/dev/nvme1n1"), 0, 4096);
         k.dm.create("r", table);
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.settled("r"));
         assertArrayEquals(last, read(side1, data + 4L * region, region));
         assertArrayEquals(filled(0x66, region), read(side1, data, region));
     }

@@ -6,8 +6,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.dnv.core.kernel.DmTableParser;
+
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static io.dnv.node.sim.dm.DmTestBed.assertContains;
 import static io.dnv.node.sim.dm.DmTestBed.pattern;
@@ -15,6 +21,8 @@ import static io.dnv.node.sim.dm.DmTestBed.read;
 import static io.dnv.node.sim.dm.DmTestBed.write;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** raid1: mirroring, a dead side, rebuild, resync and recovery from the write-intent bitmap. */
 class Raid1Test {
@@ -71,7 +79,7 @@ class Raid1Test {
         k.dm.suspend("r");
         k.dm.load("r", "0 4096 raid raid1 5 0 region_size 512 rebuild 1 2 /dev/mapper/s0-m /dev/mapper/s0-d /dev/mapper/s2-m /dev/mapper/s2-d");
         k.dm.resume("r");
-        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.status("r"));
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.settled("r"));
         assertContains(k.table("r"), "raid1 5 0 rebuild 1 region_size 512 2 ");
         assertArrayEquals(a, read(disk(2), DATA, MIB));
         assertArrayEquals(b, read(disk(2), DATA + MIB, MIB));
@@ -129,7 +137,7 @@ class Raid1Test {
         k.dm.suspend("r");
         k.dm.load("r", "0 4096 raid raid1 4 0 region_size 512 nosync " + sides);
         k.dm.resume("r");
-        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.status("r"));
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.settled("r"));
         assertArrayEquals(b, read(disk(1), DATA + 4L * REGION, REGION));
         assertArrayEquals(junk, read(disk(1), DATA, REGION));
     }
@@ -140,7 +148,7 @@ class Raid1Test {
         write(disk(0), DATA, old0);
         write(disk(1), DATA, pattern(4, 2 * MIB));
         k.dm.create("r", "0 4096 raid raid1 3 0 region_size 512 " + sides);
-        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.status("r"));
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.settled("r"));
         assertArrayEquals(old0, read(disk(1), DATA, 2 * MIB));
     }
 
@@ -203,7 +211,7 @@ class Raid1Test {
         k.dm.suspend("r");
         k.dm.load("r", "0 4096 raid raid1 3 0 region_size 512 " + sides);
         k.dm.resume("r");
-        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.status("r"));
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.settled("r"));
         assertArrayEquals(a, read(disk(1), DATA, 2 * REGION));
         assertArrayEquals(junk, read(disk(1), DATA + 3L * REGION, REGION), "a clean region inside the old end is not copied");
         assertArrayEquals(old0, read(disk(1), DATA + MIB, MIB), "the new regions come from side 0");
@@ -219,5 +227,124 @@ class Raid1Test {
                 "Invalid argument", "raid: Failed to load superblocks");
         assertEquals(List.of("s0-m", "s0-d", "s1-m", "s1-d"), k.dm.list().stream().map(d -> d.name()).toList());
         assertEquals(0, k.observe("s0-m").openCount());
+    }
+    /**
+     * md copies in the background: the create returns with the array resyncing ({@code aa …
+     * resync}), reads come from side 0, and a write to the region being copied waits for that
+     * copy and then lands on both sides, so the copy never lands over it.
+     */
+    @Test
+    void aResyncRunsInTheBackgroundAndNeverLandsOverANewerWrite() throws Exception {
+        CountDownLatch copying = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), bytes -> {
+            copying.countDown();
+            awaitQuietly(release);
+        });
+        byte[] old0 = pattern(3, 2 * MIB);
+        write(disk(0), DATA, old0);
+        write(disk(1), DATA, pattern(4, 2 * MIB));
+        k.dm.create("r", "0 4096 raid raid1 3 0 region_size 512 " + sides);
+        assertTrue(copying.await(5, TimeUnit.SECONDS));
+        assertEquals("0 4096 raid raid1 2 aa 0/4096 resync 0 0 -", k.status("r"));
+        assertArrayEquals(old0, read(k.dev("r"), 0, 2 * MIB), "reads come from side 0 while side 1 is copied to");
+        byte[] newer = pattern(5, REGION);
+        CompletableFuture<Void> w = CompletableFuture.runAsync(() -> write(k.dev("r"), 0, newer));
+        Thread.sleep(200);
+        assertFalse(w.isDone(), "a write to the region being copied waits for the copy");
+        release.countDown();
+        w.get(5, TimeUnit.SECONDS);
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.settled("r"));
+        assertArrayEquals(newer, read(disk(0), DATA, REGION));
+        assertArrayEquals(newer, read(disk(1), DATA, REGION));
+        assertArrayEquals(Arrays.copyOfRange(old0, REGION, 2 * MIB), read(disk(1), DATA + REGION, 2 * MIB - REGION));
+    }
+
+    /**
+     * A side that was behind is failed in the superblocks until its recovery is done: after a
+     * power cut in the middle of it the same table copies to that side again, never from it,
+     * though it is side 0 and the events counters are equal.
+     */
+    @Test
+    void aRecoveryCutShortIsCopiedToTheSameSideAgainNeverFromIt() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean();
+        CountDownLatch copying = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        k.dm.powerOff();
+        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), bytes -> {
+            if (hold.get()) {
+                copying.countDown();
+                awaitQuietly(release);
+            }
+        });
+        sides = k.sides("s", List.of("/dev/nvme0n1", "/dev/nvme1n1"), 0, 4096);
+        String table = "0 4096 raid raid1 4 0 region_size 512 nosync " + sides;
+        k.dm.create("r", table);
+        write(k.dev("r"), 0, pattern(1, 2 * MIB));
+        k.dm.suspend("s0-d");
+        k.dm.load("s0-d", "0 4096 error");
+        k.dm.resume("s0-d");
+        byte[] b = pattern(2, 2 * MIB);
+        write(k.dev("r"), 0, b);
+        assertEquals("0 4096 raid raid1 2 DA 4096/4096 idle 0 0 -", k.status("r"));
+        k.dm.suspend("s0-d");
+        k.dm.load("s0-d", "0 4096 linear /dev/nvme0n1 2048");
+        k.dm.resume("s0-d");
+        hold.set(true);
+        k.dm.suspend("r");
+        k.dm.load("r", table);
+        k.dm.resume("r");
+        assertTrue(copying.await(5, TimeUnit.SECONDS));
+        assertEquals("0 4096 raid raid1 2 aA 0/4096 recover 0 0 -", k.status("r"));
+        assertArrayEquals(b, read(k.dev("r"), 0, 2 * MIB), "reads come from side 1 while side 0 is recovered");
+
+        k.powerCycle();
+        release.countDown();
+        k.sides("s", List.of("/dev/nvme0n1", "/dev/nvme1n1"), 0, 4096);
+        k.dm.create("r", table);
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.settled("r"));
+        assertArrayEquals(b, read(disk(1), DATA, 2 * MIB), "side 1 kept the newest bytes");
+        assertArrayEquals(b, read(disk(0), DATA, 2 * MIB), "side 0 got them");
+    }
+
+    /**
+     * A suspend stops the copy after the region it is copying and waits for that region, as md
+     * stops its sync thread: a table loaded next over the same sides meets no late write of it.
+     * The resume goes on from the bitmap.
+     */
+    @Test
+    void aSuspendWaitsForTheRegionBeingCopiedAndTheResumeGoesOn() throws Exception {
+        CountDownLatch copying = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger regions = new java.util.concurrent.atomic.AtomicInteger();
+        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), bytes -> {
+            if (regions.incrementAndGet() == 1) {
+                copying.countDown();
+                awaitQuietly(release);
+            }
+        });
+        byte[] old0 = pattern(3, 2 * MIB);
+        write(disk(0), DATA, old0);
+        k.dm.create("r", "0 4096 raid raid1 3 0 region_size 512 " + sides);
+        assertTrue(copying.await(5, TimeUnit.SECONDS));
+        CompletableFuture<Void> suspend = CompletableFuture.runAsync(() -> k.dm.suspend("r"));
+        Thread.sleep(200);
+        assertFalse(suspend.isDone(), "the suspend waits for the region being copied");
+        release.countDown();
+        suspend.get(5, TimeUnit.SECONDS);
+        Thread.sleep(100);
+        assertEquals(1, regions.get(), "no region copied after the suspend");
+        assertContains(k.status("r"), " aa ", " resync ");
+        k.dm.resume("r");
+        assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.settled("r"));
+        assertArrayEquals(old0, read(disk(1), DATA, 2 * MIB));
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

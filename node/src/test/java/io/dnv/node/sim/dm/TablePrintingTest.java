@@ -63,7 +63,7 @@ class TablePrintingTest {
     void raid1WithoutNosyncPrintsThreeParams() {
         k.dm.create("dnv-g1-r1", "0 79872 raid raid1 3 0 region_size 1024 " + raid1Sides("g1"));
         assertEquals("0 79872 raid raid1 3 0 region_size 1024 2 " + numbers("g1"), k.table("dnv-g1-r1"));
-        assertEquals("0 79872 raid raid1 2 AA 79872/79872 idle 0 0 -", k.status("dnv-g1-r1"));
+        assertEquals("0 79872 raid raid1 2 AA 79872/79872 idle 0 0 -", k.settled("dnv-g1-r1"));
     }
 
     /** raid_status prints region_size only when the table gave one (dm-raid's CTR_FLAG_REGION_SIZE). */
@@ -88,7 +88,7 @@ class TablePrintingTest {
         k.dm.load("dnv-g2-r1", "0 79872 raid raid1 5 0 region_size 1024 rebuild 0 " + sides);
         k.dm.resume("dnv-g2-r1");
         assertEquals("0 79872 raid raid1 5 0 rebuild 0 region_size 1024 2 " + numbers("g2"), k.table("dnv-g2-r1"));
-        assertEquals("0 79872 raid raid1 2 AA 79872/79872 idle 0 0 -", k.status("dnv-g2-r1"));
+        assertEquals("0 79872 raid raid1 2 AA 79872/79872 idle 0 0 -", k.settled("dnv-g2-r1"));
     }
 
     @Test
