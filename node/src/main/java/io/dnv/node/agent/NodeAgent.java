@@ -205,7 +205,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 () -> ctx.getSelf().tell(ImportsChanged.INSTANCE), changes, LOOK_KEPT);
         // Failing a dead disk node's raid1 sides cannot wait for a pass: a pass's look at the
         // kernel does not answer while the writes it would release are held.
-        this.sideWatcher = ctx.spawn(SideWatcher.create(kernel, ctx.getSelf(), isolation), "side-watcher", DispatcherSelector.blocking());
+        this.sideWatcher = ctx.spawn(SideWatcher.create(kernel, ctx.getSelf(), isolation, reconciler::silent), "side-watcher",
+                DispatcherSelector.blocking());
         this.settings = settings;
         this.lastPassStarted = System.nanoTime() - settings.spacing().toNanos();
         // A (re)started agent holds no desired state: saying so at once gets it handed the state again.

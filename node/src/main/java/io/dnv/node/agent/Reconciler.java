@@ -190,6 +190,15 @@ public final class Reconciler {
         return groupsAndHostsLeft;
     }
 
+    /**
+     * A target whose import stayed down past the side watcher's grace ({@link Unreachable#silent}).
+     * Called on the side watcher's thread, before it deletes the import: {@link Unreachable} is
+     * thread-safe, and a pass that runs right after the deletion must already know.
+     */
+    void silent(String target) {
+        unreachable.silent(target);
+    }
+
     /** The agent stopped or restarts: its probes of unreachable targets stop. */
     void close() {
         unreachable.close();

@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Fails the raid1 sides whose disk node went away (docs/architecture.md, "Internal connections").
@@ -65,6 +66,7 @@ final class SideWatcher {
     private final Kernel kernel;
     private final ActorRef<NodeAgent.Command> agent;
     private final Isolation isolation;
+    private final Consumer<String> silent;
     private Raid1Groups groups = new Raid1Groups(List.of(), Map.of());
     private Set<String> imports = Set.of();
     private DesiredNode desired;
@@ -76,17 +78,20 @@ final class SideWatcher {
     /** Since when (System.nanoTime) each import of a side has not been live. */
     private final Map<String, Long> downSince = new HashMap<>();
 
-    private SideWatcher(ActorContext<Command> ctx, Kernel kernel, ActorRef<NodeAgent.Command> agent, Isolation isolation) {
+    private SideWatcher(ActorContext<Command> ctx, Kernel kernel, ActorRef<NodeAgent.Command> agent, Isolation isolation,
+                        Consumer<String> silent) {
         this.ctx = ctx;
         this.kernel = kernel;
         this.agent = agent;
         this.isolation = isolation;
+        this.silent = silent;
     }
 
-    static Behavior<Command> create(Kernel kernel, ActorRef<NodeAgent.Command> agent, Isolation isolation) {
+    /** {@code silent}: told the target (address:port) of each import it gives up on ({@link Unreachable#silent}). */
+    static Behavior<Command> create(Kernel kernel, ActorRef<NodeAgent.Command> agent, Isolation isolation, Consumer<String> silent) {
         Behavior<Command> watcher = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(Look.INSTANCE, LOOK);
-            SideWatcher w = new SideWatcher(ctx, kernel, agent, isolation);
+            SideWatcher w = new SideWatcher(ctx, kernel, agent, isolation, silent);
             return Behaviors.receive(Command.class)
                     .onMessage(Desired.class, d -> {
                         w.desired = d.desired();
@@ -232,6 +237,9 @@ final class SideWatcher {
         NvmeConnection c = g.sides().get(at[1]).connection().orElseThrow();
         ctx.getLog().warn("raid1 {}: side {}'s import from {}:{} down for {} ms while side {} is in sync: failing side {}",
                 g.raid().name(), at[1], c.address(), c.serviceId(), downMillis, partner.getAsInt(), at[1]);
+        // Told before the deletion: the pass that follows it would connect the import again, and a
+        // connect to a machine that is off waits out its SYN timeout holding the connect lock.
+        silent.accept(Unreachable.target(c));
         for (ObservedKernel.Controller ctrl : toDelete) {
             try {
                 kernel.nvmeDisconnect(ctrl.name());

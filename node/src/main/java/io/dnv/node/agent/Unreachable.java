@@ -80,6 +80,16 @@ final class Unreachable {
         targets.merge(target, FIRST, (backoff, first) -> backoff.multipliedBy(2).compareTo(MAX) < 0 ? backoff.multipliedBy(2) : MAX);
     }
 
+    /**
+     * An import of the target stayed down past {@link SideWatcher#GRACE}, its kernel reconnecting
+     * all the while: counted as not answering, as a connect that timed out is (its imports are
+     * left out and the target probed), without lengthening a backoff already running. A target
+     * that only refused (this node fenced) answers the first probe, a second later.
+     */
+    synchronized void silent(String target) {
+        targets.putIfAbsent(target, FIRST);
+    }
+
     /** Whether a connect to the target failed for want of an answer, and no connect or probe was answered since. */
     synchronized boolean failedLately(String target) {
         return targets.containsKey(target);

@@ -71,4 +71,26 @@ class UnreachableTest {
         Thread.sleep(3500);
         assertEquals(1, probes.get(), "probing went on after the last import was settled");
     }
+    /**
+     * An import the side watcher failed after its grace: its target counts as not answering
+     * (the passes leave its imports out, it is probed), and telling it again while a longer
+     * backoff runs does not shorten or lengthen that backoff.
+     */
+    @Test
+    void aTargetWhoseImportStayedDownIsLeftOutAndProbedAsOneThatTimedOut() throws Exception {
+        unreachable.silent(TARGET);
+        assertTrue(unreachable.failedLately(TARGET));
+        unreachable.leftOut(WITNESS);
+        Thread.sleep(1500);
+        assertEquals(1, probes.get(), "probed after the first backoff");
+        unreachable.silent(TARGET);
+        // The next probe is due 2 s after the first, as if nothing had been said.
+        Thread.sleep(1000);
+        assertEquals(1, probes.get());
+        Thread.sleep(1500);
+        assertEquals(2, probes.get());
+        answering.set(true);
+        assertTrue(told.await(6, TimeUnit.SECONDS));
+        assertFalse(unreachable.failedLately(TARGET));
+    }
 }
