@@ -411,19 +411,22 @@ final class Raid1Target implements Target {
                 }
             }
         }
+        // Acknowledged only once on a side that holds every region: a side still being copied to
+        // is not one, and a write that reached only such a side would read back from none.
         boolean written = false;
         for (int i = 0; i < data.length; i++) {
             if (isAlive(i)) {
+                boolean whole = readable(i);
                 try {
                     data[i].write(offset, buf, bufOffset, length);
-                    written = true;
+                    written |= whole;
                 } catch (IOException e) {
                     failed(i);
                 }
             }
         }
         if (!written) {
-            throw new IOException("Input/output error (raid1: no mirror left)");
+            throw new IOException("Input/output error (raid1: no mirror in sync took the write)");
         }
     }
 

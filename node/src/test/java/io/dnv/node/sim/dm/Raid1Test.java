@@ -340,6 +340,35 @@ class Raid1Test {
         assertArrayEquals(old0, read(disk(1), DATA, 2 * MIB));
     }
 
+    /**
+     * While side 1 is still being copied to, side 0 is the only one that holds every region: a
+     * write that fails there fails upwards, though it reached side 1, as md keeps its last side
+     * in sync and fails the I/O that failed on it.
+     */
+    @Test
+    void aWriteThatReachesOnlyTheSideBeingCopiedToFails() throws Exception {
+        CountDownLatch copying = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), bytes -> {
+            copying.countDown();
+            awaitQuietly(release);
+        });
+        sides = k.sides("t", List.of("/dev/nvme0n1", "/dev/nvme1n1"), 0, 4096);
+        k.dm.create("r", "0 4096 raid raid1 3 0 region_size 512 " + sides);
+        try {
+            assertTrue(copying.await(5, TimeUnit.SECONDS));
+            k.dm.suspend("t0-d");
+            k.dm.load("t0-d", "0 4096 error");
+            k.dm.resume("t0-d");
+            java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                    () -> k.dev("r").write(MIB, pattern(7, REGION)));
+            assertContains(e.getMessage(), "Input/output error");
+            assertContains(k.status("r"), " aa ", " resync ");
+        } finally {
+            release.countDown();
+        }
+    }
+
     private static void awaitQuietly(CountDownLatch latch) {
         try {
             latch.await(10, TimeUnit.SECONDS);
