@@ -1,10 +1,9 @@
 package io.dnv.node.sim.block;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -12,21 +11,27 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A physical disk backed by a sparse file: what was written survives every simulated power
  * cycle, because the file does. Unwritten ranges read as zeroes.
  *
- * <p>Reads and writes run side by side (positional I/O on the file), as an NVMe disk with its
- * queues serves many commands at once: one disk lock would make a pool's metadata read wait for
- * every bulk write of the node. Zeroing runs alone, so what {@link #mayHoldData} says stays true
- * of the file.
+ * <p>Reads and writes run side by side, up to {@link #QUEUE_DEPTH} at once, as an NVMe disk with
+ * its queues serves many commands at once: one disk lock would make a pool's metadata read wait
+ * for every bulk write of the node. Each I/O in flight has a handle on the file of its own (a
+ * shared FileChannel would do positional I/O, but an interrupt of any thread in it closes the
+ * channel for every user of the disk). Zeroing runs alone, so what {@link #mayHoldData} says
+ * stays true of the file.
  */
 public final class FileDisk implements BlockDevice, AutoCloseable {
 
-    private final RandomAccessFile file;
-    private final FileChannel channel;
+    static final int QUEUE_DEPTH = 8;
+
+    /** The file's handles not in use by an I/O. */
+    private final BlockingQueue<RandomAccessFile> handles = new ArrayBlockingQueue<>(QUEUE_DEPTH);
     private final long sizeBytes;
     /** Shared by reads and writes of data, exclusive for zeroing and close. */
     private final ReentrantReadWriteLock io = new ReentrantReadWriteLock();
@@ -42,17 +47,20 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
         }
         try {
             Files.createDirectories(path.toAbsolutePath().getParent());
-            this.file = new RandomAccessFile(path.toFile(), "rw");
+            RandomAccessFile file = new RandomAccessFile(path.toFile(), "rw");
             if (file.length() > 0) {
                 written.put(0L, Math.max(file.length(), sizeBytes));
             }
             if (file.length() < sizeBytes) {
                 file.setLength(sizeBytes);
             }
+            handles.add(file);
+            while (handles.remainingCapacity() > 0) {
+                handles.add(new RandomAccessFile(path.toFile(), "rw"));
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        this.channel = file.getChannel();
         this.sizeBytes = sizeBytes;
     }
 
@@ -66,11 +74,12 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
         check(offset, length);
         io.readLock().lock();
         try {
-            ByteBuffer b = ByteBuffer.wrap(buf, bufOffset, length);
-            while (b.hasRemaining()) {
-                if (channel.read(b, offset + b.position() - bufOffset) < 0) {
-                    throw new IOException("read past the end of the disk file at " + (offset + b.position() - bufOffset));
-                }
+            RandomAccessFile h = handle();
+            try {
+                h.seek(offset);
+                h.readFully(buf, bufOffset, length);
+            } finally {
+                handles.add(h);
             }
         } finally {
             io.readLock().unlock();
@@ -96,9 +105,26 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
     }
 
     private void writeFile(long offset, byte[] buf, int bufOffset, int length) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(buf, bufOffset, length);
-        while (b.hasRemaining()) {
-            channel.write(b, offset + b.position() - bufOffset);
+        RandomAccessFile h = handle();
+        try {
+            h.seek(offset);
+            h.write(buf, bufOffset, length);
+        } finally {
+            handles.add(h);
+        }
+    }
+
+    /** A handle no other I/O uses, once one is free (the disk's queue is full meanwhile). */
+    private RandomAccessFile handle() throws IOException {
+        RandomAccessFile free = handles.poll();
+        if (free != null) {
+            return free;
+        }
+        try {
+            return handles.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while the disk's queue was full");
         }
     }
 
@@ -193,7 +219,9 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
     public void close() throws IOException {
         io.writeLock().lock();
         try {
-            file.close();
+            for (RandomAccessFile h : handles) {
+                h.close();
+            }
         } finally {
             io.writeLock().unlock();
         }

@@ -137,4 +137,33 @@ class FileDiskTest {
         disk.read(offset, b);
         return b;
     }
+
+    /**
+     * I/O from a thread that was interrupted (an executor shut down under it) leaves the disk
+     * usable for every other user: on a shared FileChannel it would have closed the channel.
+     */
+    @Test
+    void anInterruptedThreadsIoLeavesTheDiskUsable() throws Exception {
+        try (FileDisk disk = new FileDisk(dir.resolve("disk"), 1 << 20)) {
+            disk.write(0, filled(4096, 3));
+            byte[] got = new byte[4096];
+            Thread.currentThread().interrupt();
+            try {
+                disk.read(0, got, 0, got.length);
+                disk.write(4096, filled(4096, 4));
+            } finally {
+                Thread.interrupted();
+            }
+            java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    byte[] other = new byte[8192];
+                    disk.read(0, other, 0, other.length);
+                    assertArrayEquals(filled(4096, 3), Arrays.copyOfRange(other, 0, 4096));
+                    assertArrayEquals(filled(4096, 4), Arrays.copyOfRange(other, 4096, 8192));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).get(5, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
 }
