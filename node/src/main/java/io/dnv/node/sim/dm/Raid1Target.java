@@ -4,6 +4,8 @@ import io.dnv.core.kernel.DmTarget;
 import io.dnv.node.sim.block.BlockDevice;
 
 import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
@@ -32,7 +34,7 @@ final class Raid1Target implements Target {
 
     private static final int COPY_BYTES = 1 << 20;
     /** A source read that failed is tried again after this (an import reconnecting, say). */
-    static final java.time.Duration SOURCE_RETRY = java.time.Duration.ofSeconds(1);
+    static final Duration SOURCE_RETRY = Duration.ofSeconds(1);
 
     private final DmTarget.Raid1 spec;
     private final long lengthSectors;
@@ -174,16 +176,21 @@ final class Raid1Target implements Target {
         for (int i = 0; i < n; i++) {
             if (alive[i] && i != source) {
                 boolean known = inSync[i] || found[i] != null || authority == null && spec.nosync();
-                // A brand-new array is resynced; a side an existing array lacks is recovered.
-                recovering[i] = !inSync[i] && authority != null;
                 pending[i].or(known ? dirty : all);
                 pending[i].clear(regions, Math.max(regions, pending[i].length()));
-                recover |= recovering[i] && !pending[i].isEmpty();
-                BitSet beyondGrown = (BitSet) pending[i].clone();
-                beyondGrown.andNot(grown);
-                resync |= !recovering[i] && !beyondGrown.isEmpty();
-                inSync[i] = pending[i].isEmpty();
-                recovering[i] &= !inSync[i];
+                if (pending[i].isEmpty()) {
+                    inSync[i] = true;
+                } else if (!inSync[i] && authority != null) {
+                    recovering[i] = true;   // a side an existing array lacks is recovered
+                    recover = true;
+                } else {
+                    // in sync but maybe differing in dirty regions, or a brand-new array: a resync,
+                    // unless all it lacks lies past a grown end
+                    BitSet beyondGrown = (BitSet) pending[i].clone();
+                    beyondGrown.andNot(grown);
+                    resync |= !beyondGrown.isEmpty();
+                    inSync[i] = false;
+                }
             }
         }
         action = recover ? "recover" : resync ? "resync" : anyPending() ? "repair" : "idle";
@@ -214,13 +221,9 @@ final class Raid1Target implements Target {
                 int r;
                 int from;
                 long of;
-                List<Integer> to = new java.util.ArrayList<>();
+                List<Integer> to = new ArrayList<>();
                 synchronized (this) {
                     r = nextPending();
-                    while (r >= 0 && running && writing.containsKey(r)) {
-                        waitHere(0);
-                        r = nextPending();
-                    }
                     if (!running) {
                         return;
                     }
@@ -228,12 +231,20 @@ final class Raid1Target implements Target {
                         finishCopy();
                         return;
                     }
+                    // md's barrier: raised first, so new writes to the region wait, then the writes
+                    // already in it drain; a steady writer cannot keep the copy out.
+                    copying = r;
+                    while (running && writing.containsKey(r)) {
+                        waitHere(0);
+                    }
+                    if (!running) {
+                        return;
+                    }
                     for (int i = 0; i < pending.length; i++) {
                         if (alive[i] && pending[i].get(r)) {
                             to.add(i);
                         }
                     }
-                    copying = r;
                     from = source;
                     of = assembly;
                 }

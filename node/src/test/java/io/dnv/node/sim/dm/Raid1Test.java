@@ -235,24 +235,20 @@ class Raid1Test {
      */
     @Test
     void aResyncRunsInTheBackgroundAndNeverLandsOverANewerWrite() throws Exception {
-        CountDownLatch copying = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), bytes -> {
-            copying.countDown();
-            awaitQuietly(release);
-        });
+        HeldCopy held = new HeldCopy(copy -> true);
+        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), held);
         byte[] old0 = pattern(3, 2 * MIB);
         write(disk(0), DATA, old0);
         write(disk(1), DATA, pattern(4, 2 * MIB));
         k.dm.create("r", "0 4096 raid raid1 3 0 region_size 512 " + sides);
-        assertTrue(copying.await(5, TimeUnit.SECONDS));
+        assertTrue(held.copying.await(5, TimeUnit.SECONDS));
         assertEquals("0 4096 raid raid1 2 aa 0/4096 resync 0 0 -", k.status("r"));
         assertArrayEquals(old0, read(k.dev("r"), 0, 2 * MIB), "reads come from side 0 while side 1 is copied to");
         byte[] newer = pattern(5, REGION);
         CompletableFuture<Void> w = CompletableFuture.runAsync(() -> write(k.dev("r"), 0, newer));
         Thread.sleep(200);
         assertFalse(w.isDone(), "a write to the region being copied waits for the copy");
-        release.countDown();
+        held.release.countDown();
         w.get(5, TimeUnit.SECONDS);
         assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.settled("r"));
         assertArrayEquals(newer, read(disk(0), DATA, REGION));
@@ -268,15 +264,9 @@ class Raid1Test {
     @Test
     void aRecoveryCutShortIsCopiedToTheSameSideAgainNeverFromIt() throws Exception {
         java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean();
-        CountDownLatch copying = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
+        HeldCopy held = new HeldCopy(copy -> hold.get());
         k.dm.powerOff();
-        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), bytes -> {
-            if (hold.get()) {
-                copying.countDown();
-                awaitQuietly(release);
-            }
-        });
+        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), held);
         sides = k.sides("s", List.of("/dev/nvme0n1", "/dev/nvme1n1"), 0, 4096);
         String table = "0 4096 raid raid1 4 0 region_size 512 nosync " + sides;
         k.dm.create("r", table);
@@ -294,12 +284,12 @@ class Raid1Test {
         k.dm.suspend("r");
         k.dm.load("r", table);
         k.dm.resume("r");
-        assertTrue(copying.await(5, TimeUnit.SECONDS));
+        assertTrue(held.copying.await(5, TimeUnit.SECONDS));
         assertEquals("0 4096 raid raid1 2 aA 0/4096 recover 0 0 -", k.status("r"));
         assertArrayEquals(b, read(k.dev("r"), 0, 2 * MIB), "reads come from side 1 while side 0 is recovered");
 
         k.powerCycle();
-        release.countDown();
+        held.release.countDown();
         k.sides("s", List.of("/dev/nvme0n1", "/dev/nvme1n1"), 0, 4096);
         k.dm.create("r", table);
         assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.settled("r"));
@@ -314,26 +304,19 @@ class Raid1Test {
      */
     @Test
     void aSuspendWaitsForTheRegionBeingCopiedAndTheResumeGoesOn() throws Exception {
-        CountDownLatch copying = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicInteger regions = new java.util.concurrent.atomic.AtomicInteger();
-        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), bytes -> {
-            if (regions.incrementAndGet() == 1) {
-                copying.countDown();
-                awaitQuietly(release);
-            }
-        });
+        HeldCopy held = new HeldCopy(copy -> copy == 1);
+        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), held);
         byte[] old0 = pattern(3, 2 * MIB);
         write(disk(0), DATA, old0);
         k.dm.create("r", "0 4096 raid raid1 3 0 region_size 512 " + sides);
-        assertTrue(copying.await(5, TimeUnit.SECONDS));
+        assertTrue(held.copying.await(5, TimeUnit.SECONDS));
         CompletableFuture<Void> suspend = CompletableFuture.runAsync(() -> k.dm.suspend("r"));
         Thread.sleep(200);
         assertFalse(suspend.isDone(), "the suspend waits for the region being copied");
-        release.countDown();
+        held.release.countDown();
         suspend.get(5, TimeUnit.SECONDS);
         Thread.sleep(100);
-        assertEquals(1, regions.get(), "no region copied after the suspend");
+        assertEquals(1, held.copies.get(), "no region copied after the suspend");
         assertContains(k.status("r"), " aa ", " resync ");
         k.dm.resume("r");
         assertEquals("0 4096 raid raid1 2 AA 4096/4096 idle 0 0 -", k.settled("r"));
@@ -347,16 +330,12 @@ class Raid1Test {
      */
     @Test
     void aWriteThatReachesOnlyTheSideBeingCopiedToFails() throws Exception {
-        CountDownLatch copying = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), bytes -> {
-            copying.countDown();
-            awaitQuietly(release);
-        });
+        HeldCopy held = new HeldCopy(copy -> true);
+        k.dm = new DeviceMapper(k.devices, DmTableParser.modelled(), held);
         sides = k.sides("t", List.of("/dev/nvme0n1", "/dev/nvme1n1"), 0, 4096);
         k.dm.create("r", "0 4096 raid raid1 3 0 region_size 512 " + sides);
         try {
-            assertTrue(copying.await(5, TimeUnit.SECONDS));
+            assertTrue(held.copying.await(5, TimeUnit.SECONDS));
             k.dm.suspend("t0-d");
             k.dm.load("t0-d", "0 4096 error");
             k.dm.resume("t0-d");
@@ -365,15 +344,32 @@ class Raid1Test {
             assertContains(e.getMessage(), "Input/output error");
             assertContains(k.status("r"), " aa ", " resync ");
         } finally {
-            release.countDown();
+            held.release.countDown();
         }
     }
 
-    private static void awaitQuietly(CountDownLatch latch) {
-        try {
-            latch.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /** md's copy, held in the kcopyd charge of each region {@code holds} picks (by its number, from 1) until released. */
+    private static final class HeldCopy implements Kcopyd {
+
+        final CountDownLatch copying = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+        final java.util.concurrent.atomic.AtomicInteger copies = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.function.IntPredicate holds;
+
+        HeldCopy(java.util.function.IntPredicate holds) {
+            this.holds = holds;
+        }
+
+        @Override
+        public void spend(long bytes) {
+            if (holds.test(copies.incrementAndGet())) {
+                copying.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 }
