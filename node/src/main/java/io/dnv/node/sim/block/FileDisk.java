@@ -23,8 +23,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * its queues serves many commands at once: one disk lock would make a pool's metadata read wait
  * for every bulk write of the node. Each I/O in flight has a handle on the file of its own (a
  * shared FileChannel would do positional I/O, but an interrupt of any thread in it closes the
- * channel for every user of the disk). Zeroing runs alone, so what {@link #mayHoldData} says
- * stays true of the file.
+ * channel for every user of the disk). Zeroing what may hold data runs alone, so what
+ * {@link #mayHoldData} says stays true of the file; zeroing what reads as zeroes already is skipped.
  */
 public final class FileDisk implements BlockDevice, AutoCloseable {
 
@@ -131,11 +131,25 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
     @Override
     public void writeZeroes(long offset, long length) throws IOException {
         check(offset, length);
+        if (!mayHoldData(offset, offset + length)) {
+            // Reads as zeroes already: nothing to write, and no reason to stop the disk's other I/O.
+            // A write into the range in flight meanwhile lands as if it came after these zeroes, as
+            // a disk may order them. (A raid1 resync copies a fresh array's zero regions this way,
+            // and each used to hold every I/O of the node's disk.)
+            return;
+        }
         io.writeLock().lock();
         try {
             zeroWritten(offset, offset + length);
         } finally {
             io.writeLock().unlock();
+        }
+    }
+
+    private boolean mayHoldData(long start, long end) {
+        synchronized (written) {
+            Map.Entry<Long, Long> before = written.floorEntry(start);
+            return before != null && before.getValue() > start || !written.subMap(start, true, end, false).isEmpty();
         }
     }
 

@@ -42,6 +42,7 @@ public final class DeviceMapper {
     /** The target types this kernel was built with: a table naming another is an unknown target type. */
     private final Set<String> targets;
     private final Kcopyd kcopyd;
+    private final BitmapDaemon bitmapDaemon = new BitmapDaemon();
 
     /** A kernel with every target dnv models, whose copies cost nothing. */
     public DeviceMapper(BlockDevices devices) {
@@ -56,6 +57,11 @@ public final class DeviceMapper {
         this.devices = devices;
         this.targets = Set.copyOf(targets);
         this.kcopyd = kcopyd;
+    }
+
+    /** md's bitmap daemon_sleep for this kernel's raid1 arrays (5 s unless set): how often bits of quiet regions clear. */
+    public void bitmapDaemonSleep(Duration sleep) {
+        bitmapDaemon.sleep(sleep);
     }
 
     /**
@@ -147,7 +153,7 @@ public final class DeviceMapper {
      * device removed meanwhile is a lookup that failed, as it would have been a moment later.
      */
     private LoadedTable build(DmDevice dev, String table) throws TableError {
-        LoadedTable t = LoadedTable.build(table, dev, devices, thinPool, kcopyd, targets);
+        LoadedTable t = LoadedTable.build(table, dev, devices, thinPool, kcopyd, bitmapDaemon, targets);
         synchronized (this) {
             if (!t.devicesStillThere(devices)) {
                 throw TableError.of(Errno.ENXIO, "table: device lookup failed (removed while the table was built)");
@@ -308,6 +314,7 @@ public final class DeviceMapper {
 
     /** Every dm device refuses new I/O from now on: the first thing a machine losing power does. */
     public synchronized void halt() {
+        bitmapDaemon.halt();
         for (DmDevice dev : byName.values()) {
             dev.gate.kill();
         }

@@ -36,10 +36,10 @@ final class LoadedTable {
 
     /** dm_table_create up to dm_table_complete: every line parsed and constructed, then the area checks. */
     static LoadedTable build(String text, DmDevice owner, BlockDevices devices, ThinPoolModule thinPool, Kcopyd kcopyd,
-                            Set<String> targets)
+                            BitmapDaemon bitmapDaemon, Set<String> targets)
             throws TableError {
         List<DmTableParser.Line> raw = TableRules.split(text);
-        TargetFactory factory = new TargetFactory(owner, devices, thinPool, kcopyd);
+        TargetFactory factory = new TargetFactory(owner, devices, thinPool, kcopyd, bitmapDaemon);
         List<Line> lines = new ArrayList<>();
         long end = 0;
         for (DmTableParser.Line r : raw) {

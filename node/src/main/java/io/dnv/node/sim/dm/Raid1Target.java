@@ -41,6 +41,13 @@ final class Raid1Target implements Target {
     private final BlockDevice[] meta;
     private final BlockDevice[] data;
     private final Kcopyd kcopyd;
+    private final BitmapDaemon bitmapDaemon;
+    /**
+     * Held while a bitmap is written, with its bits read inside: the last one written is the
+     * newest, so a bit set for a write in flight is never overwritten by an older copy clearing
+     * it. Taken before this target's lock, never inside it.
+     */
+    private final Object bitmapWrites = new Object();
     /** The region in use: the table's, else the existing bitmap's, else the kernel's default. */
     private long regionSectors;
     private int regions;
@@ -64,10 +71,17 @@ final class Raid1Target implements Target {
     /** The region the copy holds (-1 when none), and the user writes in flight per region. */
     private int copying = -1;
     private final Map<Integer, Integer> writing = new HashMap<>();
+    /**
+     * Dirty regions no write is in flight in, and how many more daemon runs until their bit
+     * clears: 2 when the last write ended, as md's bitmap counter (a region clears between one
+     * and two {@code daemon_sleep}s after its last write).
+     */
+    private final Map<Integer, Integer> quiet = new HashMap<>();
 
     /** {@code meta}/{@code data} hold null for a side given as `- -`. */
-    Raid1Target(DmTarget.Raid1 spec, long lengthSectors, List<BlockDevice> meta, List<BlockDevice> data, Kcopyd kcopyd)
-            throws TableError {
+    Raid1Target(DmTarget.Raid1 spec, long lengthSectors, List<BlockDevice> meta, List<BlockDevice> data, Kcopyd kcopyd,
+                BitmapDaemon bitmapDaemon) throws TableError {
+        this.bitmapDaemon = bitmapDaemon;
         this.spec = spec;
         this.lengthSectors = lengthSectors;
         this.meta = meta.toArray(new BlockDevice[0]);
@@ -201,6 +215,8 @@ final class Raid1Target implements Target {
         assembly++;
         persistSuperblocks();
         running = true;
+        quiet.clear();
+        bitmapDaemon.add(this);
         startCopy();
     }
 
@@ -316,6 +332,7 @@ final class Raid1Target implements Target {
         action = "idle";
         if (allAlive()) {
             dirty.clear();
+            quiet.clear();
         }
         events++;
         persistSuperblocks();
@@ -379,7 +396,7 @@ final class Raid1Target implements Target {
     public void write(long offset, byte[] buf, int bufOffset, int length) throws IOException {
         int first = (int) (offset / regionBytes);
         int last = (int) ((offset + length - 1) / regionBytes);
-        Raid1Superblock[] bitmaps = new Raid1Superblock[meta.length];
+        boolean newlyDirty;
         synchronized (this) {
             while (copying >= first && copying <= last) {
                 try {
@@ -391,37 +408,93 @@ final class Raid1Target implements Target {
             }
             for (int r = first; r <= last; r++) {
                 writing.merge(r, 1, Integer::sum);
+                quiet.remove(r);
             }
-            if (dirty.nextClearBit(first) <= last) {
+            newlyDirty = dirty.nextClearBit(first) <= last;
+            if (newlyDirty) {
                 dirty.set(first, last + 1);
-                for (int i = 0; i < meta.length; i++) {
-                    bitmaps[i] = alive[i] ? superblock(i) : null;
-                }
             }
         }
         try {
-            writeSides(offset, buf, bufOffset, length, first, last, bitmaps);
+            if (newlyDirty) {
+                writeBitmaps(first, last);
+            }
+            writeSides(offset, buf, bufOffset, length);
         } finally {
             synchronized (this) {
                 for (int r = first; r <= last; r++) {
-                    writing.computeIfPresent(r, (k, v) -> v == 1 ? null : v - 1);
+                    if (writing.computeIfPresent(r, (k, v) -> v == 1 ? null : v - 1) == null && dirty.get(r)) {
+                        quiet.put(r, 2);
+                    }
                 }
                 notifyAll();
             }
         }
     }
 
-    private void writeSides(long offset, byte[] buf, int bufOffset, int length, int first, int last,
-                            Raid1Superblock[] bitmaps) throws IOException {
-        for (int i = 0; i < meta.length; i++) {
-            if (bitmaps[i] != null) {
+    /** The bits of regions {@code first..last} as they are now, to every side alive. */
+    private void writeBitmaps(int first, int last) {
+        synchronized (bitmapWrites) {
+            Raid1Superblock[] bitmaps = new Raid1Superblock[meta.length];
+            synchronized (this) {
+                for (int i = 0; i < meta.length; i++) {
+                    bitmaps[i] = alive[i] ? superblock(i) : null;
+                }
+            }
+            for (int i = 0; i < meta.length; i++) {
+                if (bitmaps[i] != null) {
+                    try {
+                        bitmaps[i].writeBitmap(meta[i], first, last);
+                    } catch (IOException e) {
+                        failed(i);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * One run of md's bitmap daemon ({@link BitmapDaemon}): each quiet region counts down, and
+     * those at the end of their count lose their bit, on disk too. Only while every side is
+     * alive and none is being copied to: md keeps the bits of writes a side missed (and its
+     * resync clears its own), so a side that returns gets them.
+     */
+    void bitmapDaemon() {
+        synchronized (bitmapWrites) {
+            BitSet cleared = new BitSet();
+            Raid1Superblock[] bitmaps = new Raid1Superblock[meta.length];
+            synchronized (this) {
+                if (!running || !allAlive() || anyPending() || quiet.isEmpty()) {
+                    return;
+                }
+                for (var it = quiet.entrySet().iterator(); it.hasNext(); ) {
+                    Map.Entry<Integer, Integer> q = it.next();
+                    if (q.getValue() > 1) {
+                        q.setValue(q.getValue() - 1);
+                    } else {
+                        it.remove();
+                        dirty.clear(q.getKey());
+                        cleared.set(q.getKey());
+                    }
+                }
+                if (cleared.isEmpty()) {
+                    return;
+                }
+                for (int i = 0; i < meta.length; i++) {
+                    bitmaps[i] = superblock(i);
+                }
+            }
+            for (int i = 0; i < meta.length; i++) {
                 try {
-                    bitmaps[i].writeBitmap(meta[i], first, last);
+                    bitmaps[i].writeBitmap(meta[i], cleared.nextSetBit(0), cleared.length() - 1);
                 } catch (IOException e) {
                     failed(i);
                 }
             }
         }
+    }
+
+    private void writeSides(long offset, byte[] buf, int bufOffset, int length) throws IOException {
         // Acknowledged only once on a side that holds every region: a side still being copied to
         // is not one, and a write that reached only such a side would read back from none.
         boolean written = false;
@@ -456,24 +529,26 @@ final class Raid1Target implements Target {
      * told, outside the lock.
      */
     private void failed(int side) {
-        Raid1Superblock[] tell = new Raid1Superblock[meta.length];
-        synchronized (this) {
-            if (!alive[side] || lastInSync(side)) {
-                return;
+        synchronized (bitmapWrites) {   // its superblocks carry the bits too: not older ones over newer
+            Raid1Superblock[] tell = new Raid1Superblock[meta.length];
+            synchronized (this) {
+                if (!alive[side] || lastInSync(side)) {
+                    return;
+                }
+                alive[side] = false;
+                inSync[side] = false;
+                events++;
+                for (int i = 0; i < meta.length; i++) {
+                    tell[i] = alive[i] ? superblock(i) : null;
+                }
             }
-            alive[side] = false;
-            inSync[side] = false;
-            events++;
             for (int i = 0; i < meta.length; i++) {
-                tell[i] = alive[i] ? superblock(i) : null;
-            }
-        }
-        for (int i = 0; i < meta.length; i++) {
-            if (tell[i] != null) {
-                try {
-                    tell[i].write(meta[i]);
-                } catch (IOException e) {
-                    failed(i);
+                if (tell[i] != null) {
+                    try {
+                        tell[i].write(meta[i]);
+                    } catch (IOException e) {
+                        failed(i);
+                    }
                 }
             }
         }
@@ -540,6 +615,7 @@ final class Raid1Target implements Target {
         }
         if (allAlive() && !anyPending() && !dirty.isEmpty()) {
             dirty.clear();
+            quiet.clear();
             persistSuperblocks();
         }
     }
@@ -554,6 +630,7 @@ final class Raid1Target implements Target {
     @Override
     public synchronized void close() {
         running = false;
+        bitmapDaemon.remove(this);
         notifyAll();
     }
 

@@ -23,10 +23,12 @@ final class TargetFactory {
     private final BlockDevices devices;
     private final ThinPoolModule thinPool;
     private final Kcopyd kcopyd;
+    private final BitmapDaemon bitmapDaemon;
     private final Map<DeviceRef, BlockDevices.Entry> resolved = new LinkedHashMap<>();
     private final List<Area> areas = new ArrayList<>();
 
-    TargetFactory(DmDevice owner, BlockDevices devices, ThinPoolModule thinPool, Kcopyd kcopyd) {
+    TargetFactory(DmDevice owner, BlockDevices devices, ThinPoolModule thinPool, Kcopyd kcopyd, BitmapDaemon bitmapDaemon) {
+        this.bitmapDaemon = bitmapDaemon;
         this.owner = owner;
         this.devices = devices;
         this.thinPool = thinPool;
@@ -94,7 +96,7 @@ final class TargetFactory {
             areas.add(new Area(d, 0, len));
             data.add(d.device());
         }
-        return new Raid1Target(r, len, meta, data, kcopyd);
+        return new Raid1Target(r, len, meta, data, kcopyd, bitmapDaemon);
     }
 
     private Target thin(DmTarget.Thin t) throws TableError {

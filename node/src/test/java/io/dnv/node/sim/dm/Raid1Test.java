@@ -257,6 +257,56 @@ class Raid1Test {
     }
 
     /**
+     * md's bitmap daemon: a region's bit clears on disk once no write touched it for two of the
+     * daemon's runs, so an assembly after a power cut copies only what was written lately.
+     */
+    @Test
+    void quietRegionsLoseTheirBitsAndAPowerCutLeavesOnlyTheLatestWritesDirty() throws Exception {
+        k.dm.bitmapDaemonSleep(java.time.Duration.ofMillis(100));
+        k.dm.create("r", "0 4096 raid raid1 4 0 region_size 512 nosync " + sides);
+        write(k.dev("r"), 0, pattern(1, REGION));
+        assertEquals(java.util.Set.of(0), dirtyOnDisk(0), "the bit is on disk before the write is acknowledged");
+        awaitTrue(() -> dirtyOnDisk(0).isEmpty() && dirtyOnDisk(1).isEmpty(), "region 0's bit cleared on both sides");
+
+        write(k.dev("r"), 3L * REGION, pattern(2, REGION));
+        awaitTrue(() -> dirtyOnDisk(0).isEmpty(), "region 3's bit cleared");
+        write(k.dev("r"), 6L * REGION, pattern(3, REGION));
+        k.powerCycle();
+        assertEquals(java.util.Set.of(6), dirtyOnDisk(0));
+        assertEquals(java.util.Set.of(6), dirtyOnDisk(1));
+    }
+
+    /** The bits of writes a dead side missed stay however quiet the region is: they are what it gets when it returns. */
+    @Test
+    void aDegradedArrayKeepsItsBits() throws Exception {
+        k.dm.bitmapDaemonSleep(java.time.Duration.ofMillis(50));
+        k.dm.create("r", "0 4096 raid raid1 4 0 region_size 512 nosync " + sides);
+        breakSide1();
+        write(k.dev("r"), 2L * REGION, pattern(4, REGION));
+        assertEquals("0 4096 raid raid1 2 AD 4096/4096 idle 0 0 -", k.status("r"));
+        Thread.sleep(400);
+        assertEquals(java.util.Set.of(2), dirtyOnDisk(0));
+    }
+
+    private java.util.Set<Integer> dirtyOnDisk(int side) {
+        try {
+            return Raid1Superblock.read(disk(side)).dirty.stream().boxed().collect(java.util.stream.Collectors.toSet());
+        } catch (java.io.IOException | TableError e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 5 s: " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /**
      * A side that was behind is failed in the superblocks until its recovery is done: after a
      * power cut in the middle of it the same table copies to that side again, never from it,
      * though it is side 0 and the events counters are equal.
