@@ -5,7 +5,9 @@ import io.dnv.core.kernel.NvmeConnection;
 import io.dnv.core.kernel.ObservedKernel;
 import io.dnv.node.kernel.KernelException;
 
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -111,18 +113,31 @@ final class ConnectionConvergence {
     }
 
     void disconnectGarbage() {
+        for (ObservedKernel.Controller ctrl : garbage()) {
+            pass.mutate("nvme disconnect", ctrl.name() + " (" + ctrl.subsystemNqn() + ")",
+                    () -> pass.kernel.nvmeDisconnect(ctrl.name()));
+        }
+    }
+
+    boolean anyGarbage() {
+        return !garbage().isEmpty();
+    }
+
+    /** This node's imports no desired state names. */
+    private List<ObservedKernel.Controller> garbage() {
         Set<String> ownHostNqns = new HashSet<>();
         ownHostNqns.add(Names.hostNqn(pass.nodeId()));
         pass.desired.connections().forEach(c -> ownHostNqns.add(c.hostNqn()));
         Set<String> desiredKeys = new HashSet<>();
         pass.desired.connections().forEach(c -> desiredKeys.add(c.key()));
+        List<ObservedKernel.Controller> garbage = new ArrayList<>();
         for (ObservedKernel.Controller ctrl : pass.observed.controllers()) {
             boolean desired = desiredKeys.contains(ctrl.connectionKey());
             if (!desired && ownHostNqns.contains(ctrl.hostNqn()) && !ctrl.state().equals("deleting")) {
-                pass.mutate("nvme disconnect", ctrl.name() + " (" + ctrl.subsystemNqn() + ")",
-                        () -> pass.kernel.nvmeDisconnect(ctrl.name()));
+                garbage.add(ctrl);
             }
         }
+        return garbage;
     }
 
     private Optional<ObservedKernel.Controller> live(String connectionKey) {

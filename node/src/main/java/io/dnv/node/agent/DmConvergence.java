@@ -89,7 +89,8 @@ final class DmConvergence {
         Optional<ObservedKernel.Dm> live = pass.dm(d.name());
         if (live.isEmpty()) {
             String table = render(d);
-            if (prepare(d) && pass.mutate("dm create", d.name(), () -> pass.kernel.dmCreate(d.name(), table))) {
+            if (prepare(d) && pass.mutate("dm create", "dm create " + d.table().lines().get(0).target().type(), d.name(),
+                    () -> pass.kernel.dmCreate(d.name(), table))) {
                 pass.createdDm.add(d.name());
             } else {
                 pass.blocked.add(d.name());
@@ -189,13 +190,7 @@ final class DmConvergence {
 
     /** Removes every device of this node that no desired state names, those mapped by others last. */
     void removeGarbage() {
-        Set<String> desired = pass.desiredDmNames();
-        Map<String, ObservedKernel.Dm> garbage = new LinkedHashMap<>();
-        for (ObservedKernel.Dm d : pass.observed.dmDevices()) {
-            if (pass.ownsDm(d.name()) && !desired.contains(d.name())) {
-                garbage.put(d.name(), d);
-            }
-        }
+        Map<String, ObservedKernel.Dm> garbage = garbage();
         Map<String, String> nameByNumber = new HashMap<>();
         pass.observed.dmDevices().forEach(d -> nameByNumber.put(d.majorMinor(), d.name()));
         Map<String, List<String>> lower = new HashMap<>();
@@ -231,6 +226,33 @@ final class DmConvergence {
         pass.observed.dmDevices().forEach(d -> inKernel.add(d.name()));
         zeroing.settle(overDisk, inKernel);
         zeroing.reportGone(pass::waitFor);
+    }
+
+    /** This node's devices no desired state names, in the order observed. */
+    private Map<String, ObservedKernel.Dm> garbage() {
+        Set<String> desired = pass.desiredDmNames();
+        Map<String, ObservedKernel.Dm> garbage = new LinkedHashMap<>();
+        for (ObservedKernel.Dm d : pass.observed.dmDevices()) {
+            if (pass.ownsDm(d.name()) && !desired.contains(d.name())) {
+                garbage.put(d.name(), d);
+            }
+        }
+        return garbage;
+    }
+
+    /**
+     * Whether removing the garbage waits for nothing and has nothing to report: no device of it
+     * maps the disk (an LD goes only once zeroed, a wait the node reports) and no LD is being
+     * zeroed. Slices over imports, raid1 groups, pools, a volume's stripe: what a survivor takes
+     * away in a fence.
+     */
+    boolean garbageWaitsForNothing() {
+        return zeroing.progress().isEmpty()
+                && garbage().values().stream().noneMatch(d -> tableDevices(d).stream().anyMatch(devices::isDisk));
+    }
+
+    boolean anyGarbage() {
+        return !garbage().isEmpty();
     }
 
     /** Whether the device may go: it does not map the disk, or all of it is zero. */

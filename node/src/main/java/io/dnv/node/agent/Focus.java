@@ -145,6 +145,11 @@ final class Focus {
         return byName;
     }
 
+    /** The same objects, looking for garbage too: a pass before left some ({@link Reconciler#leaveGarbage}). */
+    Focus withGarbage() {
+        return garbage ? this : new Focus(names, true);
+    }
+
     boolean includes(String name) {
         return names == null || names.contains(name);
     }

@@ -63,6 +63,13 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
      */
     private enum LookOwed implements Command { INSTANCE }
 
+    /**
+     * The last pass reported before removing the dm devices and imports nobody wants any more
+     * ({@link Reconciler#removeGarbage}): now, unless new desired state came meanwhile (the next
+     * pass removes it after comparing that).
+     */
+    private enum GarbageDue implements Command { INSTANCE }
+
     /** A released LD is all zero: nothing in the kernel shows it, so say it, and a pass removes the LD. */
     private enum Zeroed implements Command { INSTANCE }
 
@@ -158,6 +165,8 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
     private long lastPassStarted;
     /** An import went down or came back since the last pass: the next one reads every raid1 group again. */
     private boolean importsMoved;
+    /** Removals of unwanted objects after a report refused in a row ({@link #onGarbageDue}). */
+    private int failedGarbage;
     /** Rechecks in a row that found a raid1 group degraded ({@link #degradedRecheck}). */
     private int degradedRechecks;
 
@@ -222,6 +231,7 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
                 .onMessage(ImportsChanged.class, this::onImportsChanged)
                 .onMessage(Isolated.class, this::onIsolated)
                 .onMessage(LookOwed.class, this::onLookOwed)
+                .onMessage(GarbageDue.class, this::onGarbageDue)
                 .onMessage(Zeroed.class, z -> passSoon())
                 .onMessage(Cleaned.class, this::onCleaned)
                 .onSignal(PreRestart.class, this::onGone)
@@ -339,8 +349,41 @@ public final class NodeAgent extends AbstractBehavior<NodeAgent.Command> {
             timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, backoff);
         }
         listener.ifPresent(l -> l.tell(status()));
+        // Behind whatever arrived during the pass: new desired state goes first.
+        if (reconciler.garbageDue()) {
+            getContext().getSelf().tell(GarbageDue.INSTANCE);
+        } else if (reconciler.owesLook()) {
+            getContext().getSelf().tell(LookOwed.INSTANCE);
+        }
+        return this;
+    }
+
+    private Behavior<Command> onGarbageDue(GarbageDue due) {
+        if (!reconciler.garbageDue()) {
+            return this;
+        }
+        if (desired.generation() > lastPass.generation()) {
+            reconciler.leaveGarbage();
+            return this;
+        }
+        List<Failure> refused = reconciler.removeGarbage();
+        failedGarbage = refused.isEmpty() ? 0 : failedGarbage + 1;
+        if (!refused.isEmpty()) {
+            getContext().getLog().atLevel(failedGarbage >= WARN_AFTER_PASSES ? Level.WARN : Level.DEBUG)
+                    .setMessage("node {}: removing what generation {} no longer wants was refused ({} times in a row): {}")
+                    .addArgument(nodeId).addArgument(lastPass.generation()).addArgument(failedGarbage)
+                    .addArgument(() -> first(refused)).log();
+        }
+        // A pass that did not converge retries soon anyway; a converged one waits for the resync
+        // unless what it left to remove asks for a pass sooner.
+        if (lastPass.converged()) {
+            if (!refused.isEmpty()) {
+                timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, settings.maxBackoff());
+            } else if (reconciler.leftGroupsAndHosts()) {
+                timers.startSingleTimer(PASS_TIMER, Tick.CHANGES, settings.spacing());
+            }
+        }
         if (reconciler.owesLook()) {
-            // Behind whatever arrived during the pass: new desired state makes the look needless.
             getContext().getSelf().tell(LookOwed.INSTANCE);
         }
         return this;

@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The state of one reconcile pass: the kernel as observed at its start, what the pass has
@@ -54,6 +55,8 @@ final class Pass {
     final Set<String> reloadedDm = ConcurrentHashMap.newKeySet();
     final Set<String> blocked = ConcurrentHashMap.newKeySet();
     final List<String> mutations = Collections.synchronizedList(new ArrayList<>());
+    /** How long each kind of command took in all, summed over the lanes ({@link PassTimes}). */
+    final Map<String, LongAdder> commandNanos = new ConcurrentHashMap<>();
     final List<Failure> failures = Collections.synchronizedList(new ArrayList<>());
     final List<String> waiting = Collections.synchronizedList(new ArrayList<>());
     /** Desired objects this pass could not bring to their desired state, by name (dm name, NQN, connection key, port). */
@@ -96,6 +99,11 @@ final class Pass {
      * promotions waited 10 s on such creates, and nothing named them).
      */
     boolean mutate(String operation, String object, Action action) {
+        return mutate(operation, kind(operation), object, action);
+    }
+
+    /** As above, its time counted under {@code kind} ({@link PassTimes}). */
+    boolean mutate(String operation, String kind, String object, Action action) {
         mutations.add(operation + " " + object);
         long start = System.nanoTime();
         try {
@@ -105,11 +113,20 @@ final class Pass {
             fail(object, operation, e.kernelMessage());
             return false;
         } finally {
-            long millis = (System.nanoTime() - start) / 1_000_000;
+            long nanos = System.nanoTime() - start;
+            commandNanos.computeIfAbsent(kind, o -> new LongAdder()).add(nanos);
+            long millis = nanos / 1_000_000;
             if (millis >= SLOW_COMMAND.toMillis()) {
                 LOG.warn("node {}: {} {} took {} ms", nodeId(), operation, object, millis);
             }
         }
+    }
+
+    /** An operation's first two words ("dm create", "nvmet allow"): what it names after them varies. */
+    private static String kind(String operation) {
+        int first = operation.indexOf(' ');
+        int second = first < 0 ? -1 : operation.indexOf(' ', first + 1);
+        return second < 0 ? operation : operation.substring(0, second);
     }
 
     /** A desired object that cannot reach its state this pass (refused, or in a state that cannot change). */

@@ -4,6 +4,7 @@ import io.dnv.core.kernel.DesiredNode;
 import io.dnv.node.kernel.Kernel;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -24,6 +25,12 @@ import java.util.Set;
  * {@code lookKept} of a whole look, it reads again only the dm devices the node's hands changed
  * since, and the rest that moves by itself ({@link KernelLooks}). At a thousand volumes a node
  * holds tens of thousands of dm devices, and a pass of a failover changes a few thousand at most.
+ *
+ * An agent's pass also reports before it removes unwanted dm devices and imports, when their
+ * removal waits for nothing (no LD to zero among them): {@link #removeGarbage} does it after the
+ * report, or the next pass after its own work when new desired state came first. On a survivor
+ * of a failover the fence's pass takes away the standby preparations over the failed node's disk,
+ * a second or more, and the fence's wait was waiting for that.
  *
  * The agent's passes also report before their look at the end ({@link #pass}): that look only
  * reads back what the pass did, and the control plane waits on each node's word that it reached a
@@ -54,6 +61,11 @@ public final class Reconciler {
     private long changesAtEnd;
     /** The last pass removed garbage and did not look again before the ANA groups and host entries. */
     private boolean groupsAndHostsLeft;
+    /** The last pass's removal of unwanted dm devices and imports, due once it reported ({@link #removeGarbage}). */
+    private Runnable garbageAfterReport;
+    private Pass garbagePass;
+    /** That removal was put off to the next pass ({@link #leaveGarbage}). */
+    private boolean devicesAndImportsLeft;
 
     /**
      * {@code disk}: the physical disk the node's configuration names (none on a node without one);
@@ -131,6 +143,10 @@ public final class Reconciler {
     }
 
     private PassResult run(DesiredNode desired, Scope scope, boolean reportFirst) {
+        if (garbageAfterReport != null) {
+            leaveGarbage();
+        }
+        PassTimes times = new PassTimes();
         boolean everything = scope == Scope.EVERYTHING;
         Set<String> raid1s = scope == Scope.CHANGES_READING_RAID1S ? raid1Sides.raid1s(desired) : Set.of();
         Pass pass = new Pass(kernel, desired, changes, looks, everything ? Optional.empty() : Optional.ofNullable(lastLook), raid1s);
@@ -148,38 +164,98 @@ public final class Reconciler {
         unreachable.forgetAllBut(named.connections().keySet());
         DmConvergence dm = new DmConvergence(pass, devices, comparisons, zeroing, raid1Sides, held);
 
+        times.lap("look");
         if (groupsAndHostsLeft) {
             groupsAndHostsLeft = false;
             nvmet.removeGarbageGroupsAndHosts();
         }
         nvmet.convergePorts();
+        times.lap("ports");
         if (connections.connect()) {
             pass.reobserveHost();
         }
         connections.reportPreparedDown();
+        times.lap("imports");
         dm.converge(lanes);
         raid1Sides.readdAndReport(pass, devices);
+        times.lap("dm");
         nvmet.convergeSubsystems(lanes);
         revalidation.revalidate(pass);
-        if (pass.focus.garbage()) {
-            nvmet.removeGarbageSubsystems();
-            dm.removeGarbage();
-            connections.disconnectGarbage();
-            if (reportFirst && pass.owesLook()) {
-                groupsAndHostsLeft = true;
-            } else {
-                pass.reobserveIfMutated();
-                nvmet.removeGarbageGroupsAndHosts();
-            }
-            comparisons.retainOnly(pass.desiredDmNames());
+        times.lap("exports");
+        if (devicesAndImportsLeft) {
+            pass.focus = pass.focus.withGarbage();
+            devicesAndImportsLeft = false;
         }
-        owesLook = pass.owesLook();
-        changesAtEnd = changes.count();
+        if (pass.focus.garbage()) {
+            // Exports first, and before the report: taking one away may fence a host.
+            nvmet.removeGarbageSubsystems();
+            Runnable devicesAndImports = () -> {
+                dm.removeGarbage();
+                connections.disconnectGarbage();
+                if (reportFirst && pass.owesLook()) {
+                    groupsAndHostsLeft = true;
+                } else {
+                    pass.reobserveIfMutated();
+                    nvmet.removeGarbageGroupsAndHosts();
+                }
+                comparisons.retainOnly(pass.desiredDmNames());
+                owesLook = pass.owesLook();
+                changesAtEnd = changes.count();
+            };
+            if (reportFirst && (dm.anyGarbage() || connections.anyGarbage()) && dm.garbageWaitsForNothing()) {
+                garbageAfterReport = devicesAndImports;
+                garbagePass = pass;
+            } else {
+                devicesAndImports.run();
+            }
+            times.lap("garbage");
+        }
+        times.log(desired, pass);
+        if (garbageAfterReport == null) {
+            owesLook = pass.owesLook();
+            changesAtEnd = changes.count();
+        }
         PassResult result = new PassResult(desired.generation(), pass.mutations, pass.failures, pass.waiting, pass.unsettled,
                 pass.observed, pass.focus.everything(), zeroing.progress(), pass.degraded);
         previous = new Focus.Previous(desired, result, named);
         lastLook = pass.look();
         return result;
+    }
+
+    /** Whether the last pass reported before removing the dm devices and imports nobody wants any more. */
+    boolean garbageDue() {
+        return garbageAfterReport != null;
+    }
+
+    /**
+     * Removes the dm devices and imports the last pass found unwanted, after it reported: a
+     * failover waits at every stage for each node's report, and on a survivor the fence's pass
+     * also takes away a second or more of standby preparations over the failed node's disk (its
+     * slices and imports), which nothing waits for. The pass's exports went before its report.
+     * Returns what the kernel refused: the next pass tries again.
+     */
+    List<Failure> removeGarbage() {
+        Runnable due = garbageAfterReport;
+        garbageAfterReport = null;
+        if (due == null) {
+            return List.of();
+        }
+        int before = garbagePass.failures.size();
+        due.run();
+        List<Failure> failed = List.copyOf(garbagePass.failures.subList(before, garbagePass.failures.size()));
+        if (!failed.isEmpty()) {
+            devicesAndImportsLeft = true;   // the next pass tries again
+        }
+        return failed;
+    }
+
+    /**
+     * New desired state came before the last pass's garbage was removed: the next pass compares
+     * it first and removes the garbage after, with what it then finds unwanted.
+     */
+    void leaveGarbage() {
+        garbageAfterReport = null;
+        devicesAndImportsLeft = true;
     }
 
     /**
