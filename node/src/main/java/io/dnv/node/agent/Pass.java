@@ -63,6 +63,7 @@ final class Pass {
     final Set<String> unsettled = ConcurrentHashMap.newKeySet();
     /** Raid1 groups serving with a side down, failed or recovering ({@link Raid1Sides}): not a wait, the truth. */
     final List<String> degraded = Collections.synchronizedList(new ArrayList<>());
+    private Set<String> desiredDmNames;
     /** What this node holds for a promotion only ({@link PreparedImports}). */
     final PreparedImports prepared;
     /** Namespaces of prepared imports whose disk node does not answer: their slices wait for nothing. */
@@ -240,10 +241,18 @@ final class Pass {
         return controllersByConnection.getOrDefault(connectionKey, List.of());
     }
 
-    Set<String> desiredDmNames() {
-        Set<String> names = new HashSet<>();
-        desired.dmDevices().forEach(d -> names.add(d.name()));
-        return names;
+    /**
+     * The names of the desired dm devices. Read once per pass, when first asked: the garbage phase
+     * asks several times (what is garbage, whether it may wait for the report, the removal), and a
+     * node holds tens of thousands.
+     */
+    synchronized Set<String> desiredDmNames() {
+        if (desiredDmNames == null) {
+            Set<String> names = new HashSet<>();
+            desired.dmDevices().forEach(d -> names.add(d.name()));
+            desiredDmNames = Set.copyOf(names);
+        }
+        return desiredDmNames;
     }
 
     String nodeId() {

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * One level-based pass from whatever the kernel holds to the desired state: it reads the
@@ -62,8 +63,7 @@ public final class Reconciler {
     /** The last pass removed garbage and did not look again before the ANA groups and host entries. */
     private boolean groupsAndHostsLeft;
     /** The last pass's removal of unwanted dm devices and imports, due once it reported ({@link #removeGarbage}). */
-    private Runnable garbageAfterReport;
-    private Pass garbagePass;
+    private Supplier<List<Failure>> garbageAfterReport;
     /** That removal was put off to the next pass ({@link #leaveGarbage}). */
     private boolean devicesAndImportsLeft;
 
@@ -189,7 +189,8 @@ public final class Reconciler {
         if (pass.focus.garbage()) {
             // Exports first, and before the report: taking one away may fence a host.
             nvmet.removeGarbageSubsystems();
-            Runnable devicesAndImports = () -> {
+            Supplier<List<Failure>> devicesAndImports = () -> {
+                int refusedBefore = pass.failures.size();
                 dm.removeGarbage();
                 connections.disconnectGarbage();
                 if (reportFirst && pass.owesLook()) {
@@ -201,12 +202,12 @@ public final class Reconciler {
                 comparisons.retainOnly(pass.desiredDmNames());
                 owesLook = pass.owesLook();
                 changesAtEnd = changes.count();
+                return List.copyOf(pass.failures.subList(refusedBefore, pass.failures.size()));
             };
             if (reportFirst && (dm.anyGarbage() || connections.anyGarbage()) && dm.garbageWaitsForNothing()) {
                 garbageAfterReport = devicesAndImports;
-                garbagePass = pass;
             } else {
-                devicesAndImports.run();
+                devicesAndImports.get();
             }
             times.lap("garbage");
         }
@@ -235,14 +236,12 @@ public final class Reconciler {
      * Returns what the kernel refused: the next pass tries again.
      */
     List<Failure> removeGarbage() {
-        Runnable due = garbageAfterReport;
+        Supplier<List<Failure>> due = garbageAfterReport;
         garbageAfterReport = null;
         if (due == null) {
             return List.of();
         }
-        int before = garbagePass.failures.size();
-        due.run();
-        List<Failure> failed = List.copyOf(garbagePass.failures.subList(before, garbagePass.failures.size()));
+        List<Failure> failed = due.get();
         if (!failed.isEmpty()) {
             devicesAndImportsLeft = true;   // the next pass tries again
         }

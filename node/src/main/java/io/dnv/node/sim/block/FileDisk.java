@@ -74,13 +74,7 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
         check(offset, length);
         io.readLock().lock();
         try {
-            RandomAccessFile h = handle();
-            try {
-                h.seek(offset);
-                h.readFully(buf, bufOffset, length);
-            } finally {
-                handles.add(h);
-            }
+            onHandle(offset, h -> h.readFully(buf, bufOffset, length));
         } finally {
             io.readLock().unlock();
         }
@@ -105,10 +99,19 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
     }
 
     private void writeFile(long offset, byte[] buf, int bufOffset, int length) throws IOException {
+        onHandle(offset, h -> h.write(buf, bufOffset, length));
+    }
+
+    private interface HandleIo {
+        void run(RandomAccessFile handle) throws IOException;
+    }
+
+    /** {@code io} on a handle of its own, positioned at {@code offset}; the handle goes back to the pool after. */
+    private void onHandle(long offset, HandleIo io) throws IOException {
         RandomAccessFile h = handle();
         try {
             h.seek(offset);
-            h.write(buf, bufOffset, length);
+            io.run(h);
         } finally {
             handles.add(h);
         }
@@ -131,7 +134,7 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
     @Override
     public void writeZeroes(long offset, long length) throws IOException {
         check(offset, length);
-        if (!mayHoldData(offset, offset + length)) {
+        if (writtenBetween(offset, offset + length).isEmpty()) {
             // Reads as zeroes already: nothing to write, and no reason to stop the disk's other I/O.
             // A write into the range in flight meanwhile lands as if it came after these zeroes, as
             // a disk may order them. (A raid1 resync copies a fresh array's zero regions this way,
@@ -146,22 +149,18 @@ public final class FileDisk implements BlockDevice, AutoCloseable {
         }
     }
 
-    private boolean mayHoldData(long start, long end) {
+    /** The written ranges (start to end) that overlap start..end, as they are now. */
+    private List<Map.Entry<Long, Long>> writtenBetween(long start, long end) {
         synchronized (written) {
             Map.Entry<Long, Long> before = written.floorEntry(start);
-            return before != null && before.getValue() > start || !written.subMap(start, true, end, false).isEmpty();
+            long first = before != null && before.getValue() > start ? before.getKey() : start;
+            return List.copyOf(new TreeMap<>(written.subMap(first, true, end, false)).entrySet());
         }
     }
 
     /** Zeroes what was written between start and end; the rest reads as zeroes already. */
     private void zeroWritten(long start, long end) throws IOException {
-        List<Map.Entry<Long, Long>> toZero;
-        synchronized (written) {
-            Map.Entry<Long, Long> before = written.floorEntry(start);
-            long first = before != null && before.getValue() > start ? before.getKey() : start;
-            toZero = List.copyOf(new TreeMap<>(written.subMap(first, true, end, false)).entrySet());
-        }
-        for (Map.Entry<Long, Long> w : toZero) {
+        for (Map.Entry<Long, Long> w : writtenBetween(start, end)) {
             long from = Math.max(w.getKey(), start);
             BlockDevice.writeZeroesByWriting(this::writeFile, from, Math.min(w.getValue(), end) - from);
         }

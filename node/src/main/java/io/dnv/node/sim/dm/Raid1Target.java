@@ -432,7 +432,7 @@ final class Raid1Target implements Target {
         }
     }
 
-    /** The bits of regions {@code first..last} as they are now, to every side alive. */
+    /** The bits of regions {@code first..last} as they are now, to every side alive (taking {@link #bitmapWrites}, reentrant). */
     private void writeBitmaps(int first, int last) {
         synchronized (bitmapWrites) {
             Raid1Superblock[] bitmaps = new Raid1Superblock[meta.length];
@@ -462,7 +462,6 @@ final class Raid1Target implements Target {
     void bitmapDaemon() {
         synchronized (bitmapWrites) {
             BitSet cleared = new BitSet();
-            Raid1Superblock[] bitmaps = new Raid1Superblock[meta.length];
             synchronized (this) {
                 if (!running || !allAlive() || anyPending() || quiet.isEmpty()) {
                     return;
@@ -480,17 +479,8 @@ final class Raid1Target implements Target {
                 if (cleared.isEmpty()) {
                     return;
                 }
-                for (int i = 0; i < meta.length; i++) {
-                    bitmaps[i] = superblock(i);
-                }
             }
-            for (int i = 0; i < meta.length; i++) {
-                try {
-                    bitmaps[i].writeBitmap(meta[i], cleared.nextSetBit(0), cleared.length() - 1);
-                } catch (IOException e) {
-                    failed(i);
-                }
-            }
+            writeBitmaps(cleared.nextSetBit(0), cleared.length() - 1);
         }
     }
 
